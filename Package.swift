@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Modules depend one way only: RISCV (hardware) <- XV6 (kernel) <- Simulation <- xv6vm (command line).
+let package = Package(
+    name: "xv6vm",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "xv6vm", targets: ["xv6vm"]),
+        .library(name: "Simulation", targets: ["Simulation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "RISCV"),
+        .target(name: "XV6", dependencies: ["RISCV"]),
+        .target(name: "Simulation", dependencies: ["XV6", "RISCV", .product(name: "Yams", package: "Yams")]),
+        .executableTarget(name: "xv6vm", dependencies: [
+            "Simulation",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "RISCVTests", dependencies: ["RISCV"]),
+        .testTarget(name: "XV6Tests", dependencies: ["XV6", "RISCV"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "XV6", "RISCV"]),
+        .testTarget(name: "xv6vmTests", dependencies: ["Simulation"]),
+    ]
+)

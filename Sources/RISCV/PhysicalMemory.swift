@@ -1,0 +1,168 @@
+import Foundation
+
+/// RAM from `base` to `end`, addressed by physical address.
+///
+/// A page whose bytes are all the same costs no host memory beyond its
+/// per-page record: xv6 fills every page it frees with 1s and every page it
+/// allocates with 5s before zeroing it, so most pages are uniform most of the
+/// time. A uniform page may also hold one exceptional first word, which is
+/// where xv6 keeps its free-list link. A page gets 4096 bytes of host memory
+/// (a "slot") only when something writes non-uniform content into it, and
+/// gives the slot back when it becomes uniform again.
+public final class PhysicalMemory {
+    public let base: PhysAddr
+    public let end: PhysAddr
+    public let pageCount: Int
+
+    private let fill: UnsafeMutablePointer<UInt8>
+    private let slot: UnsafeMutablePointer<Int32>
+    private let word0: UnsafeMutablePointer<UInt64>
+    private let hasWord0: UnsafeMutablePointer<Bool>
+    private var storage: UnsafeMutablePointer<UInt64>
+    private var capacity = 0
+    private var highWater = 0
+    private var freeSlots: [Int32] = []
+
+    private static let wordsPerPage = Int(pageSize / 8)
+
+    /// RAM of `[base, end)`, all zero, as QEMU presents it at reset.
+    public init(base: PhysAddr, end: PhysAddr) {
+        precondition(base.pageOffset == 0 && end.pageOffset == 0 && end > base)
+        self.base = base
+        self.end = end
+        pageCount = Int((end.rawValue - base.rawValue) / pageSize)
+        fill = .allocate(capacity: pageCount); fill.initialize(repeating: 0, count: pageCount)
+        slot = .allocate(capacity: pageCount); slot.initialize(repeating: -1, count: pageCount)
+        word0 = .allocate(capacity: pageCount); word0.initialize(repeating: 0, count: pageCount)
+        hasWord0 = .allocate(capacity: pageCount); hasWord0.initialize(repeating: false, count: pageCount)
+        storage = .allocate(capacity: 0)
+    }
+
+    deinit {
+        fill.deallocate(); slot.deallocate(); word0.deallocate(); hasWord0.deallocate(); storage.deallocate()
+    }
+
+    /// Whether `[pa, pa+length)` lies inside RAM.
+    @inline(__always) public func contains(_ pa: PhysAddr, length: UInt64 = 1) -> Bool {
+        pa.rawValue >= base.rawValue && pa.rawValue < end.rawValue && length <= end.rawValue - pa.rawValue
+    }
+
+    /// Pages currently holding non-uniform content (each costs 4096 bytes of host memory).
+    public var materializedPages: Int { highWater - freeSlots.count }
+
+    // MARK: words
+
+    /// The 64-bit little-endian word at `pa`, which must be 8-byte aligned and in RAM.
+    @inline(__always) public func read64(_ pa: PhysAddr) -> UInt64 {
+        let (page, word) = locate(pa)
+        let s = slot[page]
+        if s >= 0 { return storage[Int(s) * Self.wordsPerPage + word] }
+        if word == 0 && hasWord0[page] { return word0[page] }
+        return UInt64(fill[page]) &* 0x0101_0101_0101_0101
+    }
+
+    /// Stores a 64-bit little-endian word at `pa`, which must be 8-byte aligned and in RAM.
+    @inline(__always) public func write64(_ pa: PhysAddr, _ value: UInt64) {
+        let (page, word) = locate(pa)
+        let s = slot[page]
+        if s >= 0 { storage[Int(s) * Self.wordsPerPage + word] = value; return }
+        if word == 0 { word0[page] = value; hasWord0[page] = true; return }
+        if value == UInt64(fill[page]) &* 0x0101_0101_0101_0101 { return }
+        let fresh = materialize(page)   // may move `storage`: index it only afterwards
+        storage[fresh * Self.wordsPerPage + word] = value
+    }
+
+    /// Sets every byte of the page at `pa` (page aligned) to `byte`. (C: `memset(pa, byte, PGSIZE)`)
+    public func fillPage(_ pa: PhysAddr, byte: UInt8) {
+        let (page, word) = locate(pa)
+        precondition(word == 0 && pa.pageOffset == 0, "fillPage: not page aligned")
+        if slot[page] >= 0 { freeSlots.append(slot[page]); slot[page] = -1 }
+        fill[page] = byte
+        hasWord0[page] = false
+    }
+
+    /// Copies the whole page at `src` onto the page at `dst`. (C: `memmove(dst, src, PGSIZE)`)
+    public func copyPage(from src: PhysAddr, to dst: PhysAddr) {
+        let (sp, _) = locate(src), (dp, _) = locate(dst)
+        if sp == dp { return }
+        if slot[sp] < 0 {
+            fillPage(dst, byte: fill[sp])
+            if hasWord0[sp] { word0[dp] = word0[sp]; hasWord0[dp] = true }
+            return
+        }
+        let d = materialize(dp)
+        (storage + d * Self.wordsPerPage).update(from: storage + Int(slot[sp]) * Self.wordsPerPage,
+                                                 count: Self.wordsPerPage)
+    }
+
+    /// Whether every byte of the page at `pa` equals `byte`.
+    public func pageIsUniform(_ pa: PhysAddr, byte: UInt8) -> Bool {
+        let (page, _) = locate(pa)
+        let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+        if slot[page] < 0 { return fill[page] == byte && (!hasWord0[page] || word0[page] == pattern) }
+        let p = storage + Int(slot[page]) * Self.wordsPerPage
+        for i in 0..<Self.wordsPerPage where p[i] != pattern { return false }
+        return true
+    }
+
+    // MARK: bytes
+
+    /// The byte at `pa`, which must be in RAM.
+    public func readByte(_ pa: PhysAddr) -> UInt8 {
+        let word = read64(PhysAddr(pa.rawValue & ~7))
+        return UInt8(truncatingIfNeeded: word >> ((pa.rawValue & 7) * 8))
+    }
+
+    /// Stores one byte at `pa`, which must be in RAM.
+    public func writeByte(_ pa: PhysAddr, _ value: UInt8) {
+        let aligned = PhysAddr(pa.rawValue & ~7)
+        let shift = (pa.rawValue & 7) * 8
+        let old = read64(aligned)
+        write64(aligned, (old & ~(0xff << shift)) | (UInt64(value) << shift))
+    }
+
+    /// `count` bytes starting at `pa`; the range must be in RAM.
+    public func read(_ pa: PhysAddr, count: Int) -> [UInt8] {
+        (0..<count).map { readByte(pa + UInt64($0)) }
+    }
+
+    /// Stores `bytes` starting at `pa`; the range must be in RAM.
+    public func write(_ pa: PhysAddr, _ bytes: some Sequence<UInt8>) {
+        var a = pa
+        for b in bytes { writeByte(a, b); a = a + 1 }
+    }
+
+    // MARK: private
+
+    @inline(__always) private func locate(_ pa: PhysAddr) -> (page: Int, word: Int) {
+        precondition(contains(pa), "physical address outside RAM")
+        let off = pa.rawValue &- base.rawValue
+        return (Int(truncatingIfNeeded: off >> pageShift), Int(truncatingIfNeeded: (off & (pageSize - 1)) >> 3))
+    }
+
+    /// Gives `page` a slot holding its current (uniform) content and returns the slot.
+    private func materialize(_ page: Int) -> Int {
+        let s: Int
+        if let free = freeSlots.popLast() {
+            s = Int(free)
+        } else {
+            if highWater == capacity { grow() }
+            s = highWater
+            highWater += 1
+        }
+        let p = storage + s * Self.wordsPerPage
+        p.update(repeating: UInt64(fill[page]) &* 0x0101_0101_0101_0101, count: Self.wordsPerPage)
+        if hasWord0[page] { p[0] = word0[page]; hasWord0[page] = false }
+        slot[page] = Int32(s)
+        return s
+    }
+
+    private func grow() {
+        let newCapacity = max(64, capacity * 2)
+        let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity * Self.wordsPerPage)
+        bigger.moveInitialize(from: storage, count: capacity * Self.wordsPerPage)
+        storage.deallocate()
+        storage = bigger
+        capacity = newCapacity
+    }
+}

@@ -1,0 +1,34 @@
+/// A hart's translation cache. It holds whatever the page-table walk found
+/// when the entry was filled, and keeps it, even if the page table in memory
+/// changes or satp is written, until `sfence.vma` flushes it. xv6 runs with
+/// ASID 0 everywhere, so entries are not tagged by address space: that is
+/// exactly why a satp write without `sfence.vma` can translate through the
+/// previous table.
+public struct TLB: Sendable {
+    /// One cached translation of a 4096-byte page.
+    public struct Entry: Sendable, Equatable {
+        /// The leaf PTE as it was read at fill time.
+        public var pte: PTE
+        /// Where that PTE lives in physical memory.
+        public var pteAddress: PhysAddr
+        /// The level of the leaf (0 for a 4 KiB page, 1 or 2 for a superpage).
+        public var level: Int
+        /// The satp in force when the entry was filled.
+        public var filledUnder: Satp
+    }
+
+    private var entries: [UInt64: Entry] = [:]
+
+    public init() {}
+
+    /// The cached translation of the page containing `va`, if any.
+    public func lookup(_ va: UInt64) -> Entry? { entries[va >> pageShift] }
+
+    /// Caches the translation of the page containing `va`.
+    public mutating func fill(_ va: UInt64, _ entry: Entry) { entries[va >> pageShift] = entry }
+
+    /// Forgets every translation. (`sfence.vma zero, zero`)
+    public mutating func flush() { entries.removeAll(keepingCapacity: true) }
+
+    public var count: Int { entries.count }
+}

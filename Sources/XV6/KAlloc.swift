@@ -1,0 +1,70 @@
+import RISCV
+
+/// xv6's `kalloc.c`: a LIFO free list of 4096-byte pages whose links live in
+/// the first word of each free page.
+extension Kernel {
+    /// Puts every page of [PGROUNDUP(end), PHYSTOP) on the free list, in ascending
+    /// order, so the first kalloc returns PHYSTOP-4096. (xv6: `kinit`, `freerange`)
+    func kinit() throws(KernelPanic) {
+        sites.push(.kinit); defer { sites.pop() }
+        let start = pageRoundUp(image.end)
+        var p = start
+        var n = 0
+        while p + pageSize <= image.phystop {
+            try kfree(p, quiet: true)
+            p += pageSize
+            n += 1
+        }
+        emit(.kinit(start: start, end: image.phystop, pages: n))
+    }
+
+    /// Frees the page at `pa`: fills it with 1s and pushes it on the free list.
+    /// Panics on a misaligned address or one outside [end, PHYSTOP). A page that
+    /// is already free is linked in again, as xv6 does, and reported as a finding.
+    public func kfree(_ pa: UInt64, quiet: Bool = false) throws(KernelPanic) {
+        if pa % pageSize != 0 || pa < image.end || pa >= image.phystop {
+            throw KernelPanic("kfree")
+        }
+        let page = pageIndex(pa)
+        if owner[page] == PageOwner.free {
+            let f = Finding(kind: .doubleFree, pa: pa, detail: "kfree of a free page by \(sites.name(sites.current))")
+            findings.append(f)
+            emit(.finding(f))
+        } else {
+            freePages += 1
+        }
+        owner[page] = PageOwner.free
+        try kmemset(pa, 1)
+        try kwrite(pa, freelist)
+        freelist = pa
+        if !quiet {
+            counters.kfrees += 1
+            emit(.kfree(pa: pa, site: sites.current, pid: curpid))
+        }
+    }
+
+    /// Takes the page at the head of the free list and fills it with 5s; 0 when memory is exhausted.
+    /// The caller's chain (`sites.current`) is recorded as the page's allocation site.
+    public func kalloc() throws(KernelPanic) -> UInt64 {
+        let r = freelist
+        guard r != 0 else {
+            emit(.kallocFailed(site: sites.current, pid: curpid))
+            return 0
+        }
+        freelist = try kread(r)
+        try kmemset(r, 5)
+        let page = pageIndex(r)
+        if owner[page] == PageOwner.free {
+            freePages -= 1
+        } else {
+            let f = Finding(kind: .inUseHandedOut, pa: r,
+                            detail: "kalloc by \(sites.name(sites.current)) returned a page still held by \(sites.name(owner[page]))")
+            findings.append(f)
+            emit(.finding(f))
+        }
+        owner[page] = sites.current
+        counters.kallocs += 1
+        emit(.kalloc(pa: r, site: sites.current, pid: curpid))
+        return r
+    }
+}

@@ -1,0 +1,227 @@
+import RISCV
+
+/// A process's scheduling state. xv6 2020 has no USED state: a slot stays UNUSED
+/// from allocproc until fork or userinit makes it RUNNABLE.
+public enum ProcState: String, Sendable {
+    case unused, sleeping, runnable, running, zombie
+}
+
+/// One slot of the process table. (xv6: `struct proc`)
+public struct Proc: Sendable {
+    public internal(set) var state: ProcState = .unused
+    public internal(set) var pid = 0
+    /// The parent's slot.
+    public internal(set) var parent: Int?
+    /// Virtual address of the kernel stack.
+    public internal(set) var kstack: UInt64 = 0
+    /// Bytes of user memory.
+    public internal(set) var sz: UInt64 = 0
+    public internal(set) var pagetable: PhysAddr = .zero
+    /// Physical address of the trapframe page.
+    public internal(set) var trapframe: UInt64 = 0
+    public internal(set) var name = ""
+    public internal(set) var xstate: Int32 = 0
+    /// True until the first time the scheduler runs it (it then starts in forkret).
+    public internal(set) var neverRan = true
+}
+
+/// Byte offsets of `struct trapframe` fields the model writes.
+enum TrapframeField {
+    static let kernelSatp: UInt64 = 0
+    static let kernelSp: UInt64 = 8
+    static let kernelHartid: UInt64 = 32
+    static let a0: UInt64 = 112
+    /// sizeof(struct trapframe): 36 registers of 8 bytes.
+    static let size: UInt64 = 288
+}
+
+/// xv6's `proc.c`.
+extension Kernel {
+    /// Allocates and maps a kernel stack for every slot, then reloads satp. (xv6: `procinit`)
+    func procinit() throws(KernelPanic) {
+        sites.push(.procinit); defer { sites.pop() }
+        for i in 0..<Param.nproc {
+            let pa = try kalloc()
+            if pa == 0 { throw KernelPanic("kalloc") }
+            let va = MemLayout.kstack(i)
+            try kvmmap(va, pa, pageSize, [.read, .write])
+            procs[i].kstack = va
+        }
+        kvminithart(hart: 0)
+    }
+
+    func allocpid() -> Int {
+        defer { nextpid += 1 }
+        return nextpid
+    }
+
+    /// Finds an UNUSED slot and gives it a pid, a trapframe and an empty user table.
+    /// Nil when no slot is free or memory runs out. (xv6: `allocproc`)
+    func allocproc() throws(KernelPanic) -> Int? {
+        sites.push(.allocproc); defer { sites.pop() }
+        guard let i = procs.firstIndex(where: { $0.state == .unused }) else { return nil }
+        procs[i].pid = allocpid()
+        emit(.allocproc(pid: procs[i].pid, slot: i))
+        let saved = curpid
+        curpid = procs[i].pid
+        defer { curpid = saved }
+        procs[i].trapframe = try kalloc()
+        if procs[i].trapframe == 0 { return nil }
+        guard let pt = try proc_pagetable(i) else {
+            try freeproc(i)
+            return nil
+        }
+        procs[i].pagetable = pt
+        procs[i].neverRan = true
+        return i
+    }
+
+    /// Frees a slot's trapframe and user memory and marks it UNUSED. (xv6: `freeproc`)
+    func freeproc(_ i: Int) throws(KernelPanic) {
+        sites.push(.freeproc); defer { sites.pop() }
+        emit(.freeproc(pid: procs[i].pid, slot: i))
+        if procs[i].trapframe != 0 { try kfree(procs[i].trapframe) }
+        procs[i].trapframe = 0
+        if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
+        procs[i].pagetable = .zero
+        procs[i].sz = 0
+        procs[i].pid = 0
+        procs[i].parent = nil
+        procs[i].name = ""
+        procs[i].xstate = 0
+        procs[i].state = .unused
+    }
+
+    /// A user page table with only the trampoline and the slot's trapframe mapped,
+    /// or nil when memory runs out. (xv6: `proc_pagetable`)
+    func proc_pagetable(_ i: Int) throws(KernelPanic) -> PhysAddr? {
+        sites.push(.proc_pagetable); defer { sites.pop() }
+        guard let pagetable = try uvmcreate() else { return nil }
+        tableNames[pagetable.rawValue] = .user(pid: procs[i].pid)
+        if try !mappages(pagetable, MemLayout.trampoline, pageSize, image.trampoline, [.read, .execute]) {
+            try uvmfree(pagetable, 0)
+            tableNames[pagetable.rawValue] = nil
+            return nil
+        }
+        if try !mappages(pagetable, MemLayout.trapframe, pageSize, procs[i].trapframe, [.read, .write]) {
+            try uvmunmap(pagetable, MemLayout.trampoline, 1, doFree: false)
+            try uvmfree(pagetable, 0)
+            tableNames[pagetable.rawValue] = nil
+            return nil
+        }
+        return pagetable
+    }
+
+    /// Unmaps the trampoline and trapframe, then frees the user memory and the table.
+    /// (xv6: `proc_freepagetable`)
+    func proc_freepagetable(_ pagetable: PhysAddr, _ sz: UInt64) throws(KernelPanic) {
+        sites.push(.proc_freepagetable); defer { sites.pop() }
+        try uvmunmap(pagetable, MemLayout.trampoline, 1, doFree: false)
+        try uvmunmap(pagetable, MemLayout.trapframe, 1, doFree: false)
+        try uvmfree(pagetable, sz)
+        tableNames[pagetable.rawValue] = nil
+    }
+
+    /// Sets up the first process: one page holding initcode at address 0, then
+    /// brings up the other harts, which each load the kernel table. (xv6: `userinit`,
+    /// and the end of `main`)
+    public func userinit() throws(KernelPanic) -> Int {
+        sites.push(.userinit); defer { sites.pop() }
+        guard let i = try allocproc() else { throw KernelPanic("userinit: no process") }
+        initproc = i
+        curpid = procs[i].pid
+        defer { curpid = 0 }
+        try uvminit(procs[i].pagetable, Self.initcodeSize)
+        procs[i].sz = pageSize
+        procs[i].name = "initcode"
+        procs[i].state = .runnable
+        for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
+        return procs[i].pid
+    }
+
+    /// sizeof(initcode) in the 2020 kernel.
+    static let initcodeSize: UInt64 = 52
+
+    /// Grows or shrinks the user memory of slot `i` by `n` bytes, with xv6's 32-bit
+    /// `uint sz` arithmetic. 0 on success, -1 on failure. (xv6: `growproc`)
+    func growproc(_ i: Int, _ n: Int32) throws(KernelPanic) -> Int32 {
+        sites.push(.growproc); defer { sites.pop() }
+        var sz = UInt32(truncatingIfNeeded: procs[i].sz)
+        let target = UInt64(sz &+ UInt32(bitPattern: n))
+        if n > 0 {
+            let newsz = try uvmalloc(procs[i].pagetable, UInt64(sz), target)
+            if newsz == 0 { return -1 }
+            sz = UInt32(truncatingIfNeeded: newsz)
+        } else if n < 0 {
+            sz = UInt32(truncatingIfNeeded: try uvmdealloc(procs[i].pagetable, UInt64(sz), target))
+        }
+        procs[i].sz = UInt64(sz)
+        return 0
+    }
+
+    /// Creates a child of slot `p` with a copy of its memory. The child's pid, or -1
+    /// when no slot is free or memory runs out. (xv6: `fork`)
+    func fork(_ p: Int) throws(KernelPanic) -> Int {
+        sites.push(.fork); defer { sites.pop() }
+        guard let np = try allocproc() else { return -1 }
+        if try !uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz) {
+            try freeproc(np)
+            return -1
+        }
+        procs[np].sz = procs[p].sz
+        procs[np].parent = p
+        var off: UInt64 = 0
+        while off < TrapframeField.size {
+            try kwrite(procs[np].trapframe + off, try kread(procs[p].trapframe + off))
+            off += 8
+        }
+        try kwrite(procs[np].trapframe + TrapframeField.a0, 0)
+        procs[np].name = procs[p].name
+        procs[np].state = .runnable
+        return procs[np].pid
+    }
+
+    /// Hands slot `p`'s children to init. (xv6: `reparent`)
+    func reparent(_ p: Int) {
+        for c in procs.indices where procs[c].parent == p {
+            procs[c].parent = initproc
+            emit(.reparent(pid: procs[c].pid, to: initproc.map { procs[$0].pid } ?? 0))
+        }
+    }
+
+    /// Slot `p` exits with `status` and becomes a zombie until its parent waits;
+    /// its memory stays allocated until then. (xv6: `exit`)
+    func exit(_ p: Int, _ status: Int32) throws(KernelPanic) {
+        sites.push(.exit); defer { sites.pop() }
+        if p == initproc { throw KernelPanic("init exiting") }
+        reparent(p)
+        procs[p].xstate = status
+        procs[p].state = .zombie
+        emit(.zombie(pid: procs[p].pid, status: status))
+    }
+
+    /// What `wait` found.
+    public enum WaitResult: Equatable, Sendable {
+        /// Reaped the zombie child with this pid.
+        case reaped(pid: Int)
+        /// No children: wait returns -1.
+        case noChildren
+        /// Children, none a zombie: the real wait would sleep.
+        case wouldBlock
+    }
+
+    /// Reaps the first zombie child of slot `p` in table order, freeing it. (xv6: `wait`)
+    func wait(_ p: Int) throws(KernelPanic) -> WaitResult {
+        sites.push(.wait); defer { sites.pop() }
+        var havekids = false
+        for c in procs.indices where procs[c].parent == p {
+            havekids = true
+            if procs[c].state == .zombie {
+                let pid = procs[c].pid
+                try freeproc(c)
+                return .reaped(pid: pid)
+            }
+        }
+        return havekids ? .wouldBlock : .noChildren
+    }
+}

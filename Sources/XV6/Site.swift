@@ -1,0 +1,49 @@
+/// The kernel functions that appear in allocation sites; each case is named as in xv6.
+public enum KFunc: UInt8, Sendable, CaseIterable {
+    case boot, kinit, kvminit, kvmmap, procinit, userinit, uvminit, allocproc, proc_pagetable, uvmcreate
+    case mappages, walk, uvmalloc, uvmdealloc, uvmunmap, uvmfree, freewalk, uvmcopy
+    case fork, exec, sys_exec, growproc, freeproc, proc_freepagetable, exit, wait
+
+    /// xv6's name for the function.
+    public var name: String { String(describing: self) }
+}
+
+/// Interns call chains ("fork > allocproc > proc_pagetable > mappages > walk") as small
+/// integers, so that every allocation can record where it came from at the cost of one index.
+public final class SiteTree {
+    private var parent: [Int32] = [-1]
+    private var function: [KFunc?] = [nil]
+    private var child: [Int: Int32] = [:]
+    /// The chain currently executing (0: nothing).
+    public private(set) var current: Int32 = 0
+
+    public init() {}
+
+    /// Enters `f` from the current chain.
+    @inline(__always) public func push(_ f: KFunc) {
+        let key = Int(current) << 8 | index(f)
+        if let c = child[key] { current = c; return }
+        let c = Int32(parent.count)
+        parent.append(current); function.append(f); child[key] = c
+        current = c
+    }
+
+    /// Returns to the caller's chain.
+    @inline(__always) public func pop() { current = parent[Int(current)] }
+
+    /// The functions of chain `site`, outermost first.
+    public func functions(_ site: Int32) -> [KFunc] {
+        var out: [KFunc] = []
+        var s = site
+        while s > 0 { if let f = function[Int(s)] { out.append(f) }; s = parent[Int(s)] }
+        return out.reversed()
+    }
+
+    /// `a > b > c`, outermost first; `-` for no chain.
+    public func name(_ site: Int32) -> String {
+        let fs = functions(site)
+        return fs.isEmpty ? "-" : fs.map(\.name).joined(separator: " > ")
+    }
+
+    @inline(__always) private func index(_ f: KFunc) -> Int { Int(f.rawValue) }
+}

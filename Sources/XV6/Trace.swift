@@ -1,0 +1,67 @@
+import RISCV
+
+/// Which page table a root address belongs to, for traces a student can read.
+public enum TableRef: Equatable, Sendable, CustomStringConvertible {
+    /// The global kernel page table. (xv6: `kernel_pagetable`)
+    case kernel
+    /// A process's user page table.
+    case user(pid: Int)
+    /// A page table the kernel does not know (a freed or corrupt root).
+    case unknown
+
+    public var description: String {
+        switch self {
+        case .kernel: return "kernel"
+        case .user(let pid): return "user:\(pid)"
+        case .unknown: return "?"
+        }
+    }
+}
+
+/// Why the hart left user space.
+public enum TrapCause: String, Sendable {
+    /// A system call.
+    case ecall
+    /// A timer interrupt: the scheduler preempts the running process.
+    case timer
+}
+
+/// One observable step of the kernel or the hardware. The kernel never prints:
+/// it hands these to a `TraceSink`, and the simulation decides how to write them.
+/// `pid` 0 means no process (the kernel at boot).
+public enum TraceEvent: Sendable {
+    /// kinit put `pages` pages of [start, end) on the free list.
+    case kinit(start: UInt64, end: UInt64, pages: Int)
+    case kalloc(pa: UInt64, site: Int32, pid: Int)
+    /// kalloc found the free list empty and returned 0.
+    case kallocFailed(site: Int32, pid: Int)
+    case kfree(pa: UInt64, site: Int32, pid: Int)
+    /// One call of mappages.
+    case mappages(table: TableRef, root: UInt64, va: UInt64, size: UInt64, pa: UInt64, perm: PTE.Flags)
+    /// One call of uvmunmap.
+    case uvmunmap(table: TableRef, root: UInt64, va: UInt64, npages: UInt64, free: Bool)
+    case satp(hart: Int, value: Satp, table: TableRef)
+    case sfence(hart: Int)
+    case trap(hart: Int, pid: Int, cause: TrapCause)
+    /// The scheduler on `hart` switched to process `pid`.
+    case scheduled(hart: Int, pid: Int)
+    case allocproc(pid: Int, slot: Int)
+    case freeproc(pid: Int, slot: Int)
+    /// A system call made by `pid`, with its arguments as C would show them.
+    case syscall(pid: Int, name: String, args: String)
+    /// The value a system call returned to `pid`.
+    case sysret(pid: Int, name: String, value: Int64)
+    /// `pid` became a zombie with exit status `status`.
+    case zombie(pid: Int, status: Int32)
+    /// `pid` was handed to init by its exiting parent.
+    case reparent(pid: Int, to: Int)
+    /// A line the kernel printed on its console (vmprint).
+    case console(String)
+    case finding(Finding)
+    case panic(KernelPanic)
+}
+
+/// Receives the kernel's trace events in order.
+public protocol TraceSink: AnyObject {
+    func record(_ event: TraceEvent)
+}

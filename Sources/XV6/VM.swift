@@ -1,0 +1,352 @@
+import RISCV
+
+/// xv6's `vm.c`: the kernel's software view of Sv39 page tables. These functions
+/// read and write PTEs in simulated physical memory; they never use the MMU.
+extension Kernel {
+    // MARK: the kernel page table
+
+    /// Builds the global direct-map kernel page table. (xv6: `kvminit`)
+    func kvminit() throws(KernelPanic) {
+        sites.push(.kvminit); defer { sites.pop() }
+        kernelPagetable = PhysAddr(try kalloc())
+        try kmemset(kernelPagetable.rawValue, 0)
+        tableNames[kernelPagetable.rawValue] = .kernel
+        try kvmmap(MemLayout.uart0, MemLayout.uart0, pageSize, [.read, .write])
+        try kvmmap(MemLayout.virtio0, MemLayout.virtio0, pageSize, [.read, .write])
+        try kvmmap(MemLayout.clint, MemLayout.clint, MemLayout.clintSize, [.read, .write])
+        try kvmmap(MemLayout.plic, MemLayout.plic, MemLayout.plicSize, [.read, .write])
+        try kvmmap(MemLayout.kernbase, MemLayout.kernbase, image.etext - MemLayout.kernbase, [.read, .execute])
+        try kvmmap(image.etext, image.etext, image.phystop - image.etext, [.read, .write])
+        try kvmmap(MemLayout.trampoline, image.trampoline, pageSize, [.read, .execute])
+    }
+
+    /// Writes the global kernel table into `hart`'s satp and flushes its TLB. (xv6: `kvminithart`)
+    public func kvminithart(hart: Int) {
+        writeSatp(hart: hart, Satp(root: kernelPagetable))
+        sfenceVMA(hart: hart)
+    }
+
+    /// Adds a mapping to the global kernel table; only used when booting. (xv6: `kvmmap`)
+    func kvmmap(_ va: UInt64, _ pa: UInt64, _ sz: UInt64, _ perm: PTE.Flags) throws(KernelPanic) {
+        sites.push(.kvmmap); defer { sites.pop() }
+        if try !mappages(kernelPagetable, va, sz, pa, perm) { throw KernelPanic("kvmmap") }
+    }
+
+    /// Translates a kernel virtual address through the global table. (xv6: `kvmpa`)
+    public func kvmpa(_ va: UInt64) throws(KernelPanic) -> UInt64 {
+        let off = va % pageSize
+        guard let pte = try walk(kernelPagetable, va, alloc: false) else { throw KernelPanic("kvmpa") }
+        let e = PTE(rawValue: try kread(pte))
+        if !e.isValid { throw KernelPanic("kvmpa") }
+        return e.pa.rawValue + off
+    }
+
+    // MARK: walking and mapping
+
+    /// The address of the PTE for `va`, creating table pages on the way if `alloc`;
+    /// nil if a table is missing and `alloc` is false or kalloc fails. (xv6: `walk`)
+    public func walk(_ pagetable: PhysAddr, _ va: UInt64, alloc: Bool) throws(KernelPanic) -> UInt64? {
+        if va >= Sv39.maxVA { throw KernelPanic("walk") }
+        var table = pagetable.rawValue
+        for level in stride(from: 2, to: 0, by: -1) {
+            let pteAddr = table + UInt64(Sv39.px(level, va)) * Sv39.pteSize
+            let pte = try kread(pteAddr)
+            if pte & PTE.Flags.valid.rawValue != 0 {
+                table = (pte >> 10) << 12
+            } else {
+                if !alloc { return nil }
+                sites.push(.walk)
+                let page = try kalloc()
+                sites.pop()
+                if page == 0 { return nil }
+                try kmemset(page, 0)
+                try writePTE(pteAddr, PTE(pa: PhysAddr(page), flags: .valid).rawValue)
+                table = page
+            }
+        }
+        return table + UInt64(Sv39.px(0, va)) * Sv39.pteSize
+    }
+
+    /// The physical page `va` maps to in a user table, or 0 if it is unmapped or
+    /// not PTE_U. (xv6: `walkaddr`)
+    public func walkaddr(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64 {
+        if va >= Sv39.maxVA { return 0 }
+        guard let pte = try walk(pagetable, va, alloc: false) else { return 0 }
+        let e = PTE(rawValue: try kread(pte))
+        if !e.isValid || !e.flags.contains(.user) { return 0 }
+        return e.pa.rawValue
+    }
+
+    /// Maps [va, va+size) to [pa, ...) with `perm`; va and size need not be page
+    /// aligned. False if walk could not allocate a table page. (xv6: `mappages`)
+    public func mappages(_ pagetable: PhysAddr, _ va: UInt64, _ size: UInt64, _ pa: UInt64,
+                         _ perm: PTE.Flags) throws(KernelPanic) -> Bool {
+        sites.push(.mappages); defer { sites.pop() }
+        emit(.mappages(table: name(of: pagetable), root: pagetable.rawValue, va: va, size: size, pa: pa, perm: perm))
+        var a = pageRoundDown(va)
+        let last = pageRoundDown(va &+ size &- 1)
+        var pa = pa
+        while true {
+            guard let pte = try walk(pagetable, a, alloc: true) else { return false }
+            if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
+            try writePTE(pte, PTE(pa: PhysAddr(pa), flags: perm.union(.valid)).rawValue)
+            if a == last { break }
+            a &+= pageSize
+            pa &+= pageSize
+        }
+        return true
+    }
+
+    @inline(__always) func writePTE(_ at: UInt64, _ value: UInt64) throws(KernelPanic) {
+        counters.pteWrites += 1
+        try kwrite(at, value)
+    }
+
+    /// Removes `npages` mappings starting at the page-aligned `va`, which must exist;
+    /// frees the physical pages if `doFree`. (xv6: `uvmunmap`)
+    public func uvmunmap(_ pagetable: PhysAddr, _ va: UInt64, _ npages: UInt64, doFree: Bool) throws(KernelPanic) {
+        sites.push(.uvmunmap); defer { sites.pop() }
+        if va % pageSize != 0 { throw KernelPanic("uvmunmap: not aligned") }
+        emit(.uvmunmap(table: name(of: pagetable), root: pagetable.rawValue, va: va, npages: npages, free: doFree))
+        var a = va
+        while a < va &+ npages &* pageSize {
+            guard let pte = try walk(pagetable, a, alloc: false) else { throw KernelPanic("uvmunmap: walk") }
+            let e = try kread(pte)
+            if e & PTE.Flags.valid.rawValue == 0 { throw KernelPanic("uvmunmap: not mapped") }
+            if e & 0x3ff == PTE.Flags.valid.rawValue { throw KernelPanic("uvmunmap: not a leaf") }
+            if doFree { try kfree(PTE(rawValue: e).pa.rawValue) }
+            try writePTE(pte, 0)
+            a &+= pageSize
+        }
+    }
+
+    // MARK: user page tables
+
+    /// An empty user page table, or nil when out of memory. (xv6: `uvmcreate`)
+    func uvmcreate() throws(KernelPanic) -> PhysAddr? {
+        sites.push(.uvmcreate); defer { sites.pop() }
+        let page = try kalloc()
+        if page == 0 { return nil }
+        try kmemset(page, 0)
+        return PhysAddr(page)
+    }
+
+    /// Maps one zeroed page at address 0 for initcode, whose `sz` bytes must fit in
+    /// it. The bytes of initcode are not modelled: the page stays zero. (xv6: `uvminit`)
+    func uvminit(_ pagetable: PhysAddr, _ sz: UInt64) throws(KernelPanic) {
+        sites.push(.uvminit); defer { sites.pop() }
+        if sz >= pageSize { throw KernelPanic("inituvm: more than a page") }
+        let mem = try kalloc()
+        try kmemset(mem, 0)
+        _ = try mappages(pagetable, 0, pageSize, mem, [.write, .read, .execute, .user])
+    }
+
+    /// Grows a process from `oldsz` to `newsz` bytes (neither page aligned), allocating
+    /// and mapping zeroed pages. Returns the new size, or 0 after undoing its work on
+    /// failure. (xv6: `uvmalloc`)
+    public func uvmalloc(_ pagetable: PhysAddr, _ oldsz: UInt64, _ newsz: UInt64) throws(KernelPanic) -> UInt64 {
+        sites.push(.uvmalloc); defer { sites.pop() }
+        if newsz < oldsz { return oldsz }
+        let oldsz = pageRoundUp(oldsz)
+        var a = oldsz
+        while a < newsz {
+            let mem = try kalloc()
+            if mem == 0 {
+                _ = try uvmdealloc(pagetable, a, oldsz)
+                return 0
+            }
+            try kmemset(mem, 0)
+            if try !mappages(pagetable, a, pageSize, mem, [.write, .execute, .read, .user]) {
+                try kfree(mem)
+                _ = try uvmdealloc(pagetable, a, oldsz)
+                return 0
+            }
+            a &+= pageSize
+        }
+        return newsz
+    }
+
+    /// Shrinks a process from `oldsz` to `newsz` bytes, unmapping and freeing whole
+    /// pages. Returns the new size. (xv6: `uvmdealloc`)
+    public func uvmdealloc(_ pagetable: PhysAddr, _ oldsz: UInt64, _ newsz: UInt64) throws(KernelPanic) -> UInt64 {
+        sites.push(.uvmdealloc); defer { sites.pop() }
+        if newsz >= oldsz { return oldsz }
+        if pageRoundUp(newsz) < pageRoundUp(oldsz) {
+            // xv6 computes the count in an int.
+            let npages = Int32(truncatingIfNeeded: (pageRoundUp(oldsz) &- pageRoundUp(newsz)) / pageSize)
+            try uvmunmap(pagetable, pageRoundUp(newsz), UInt64(bitPattern: Int64(npages)), doFree: true)
+        }
+        return newsz
+    }
+
+    /// Frees the table pages of a tree whose leaf mappings are all gone. (xv6: `freewalk`)
+    public func freewalk(_ pagetable: PhysAddr) throws(KernelPanic) {
+        sites.push(.freewalk); defer { sites.pop() }
+        try freewalkLevel(pagetable.rawValue)
+    }
+
+    private func freewalkLevel(_ table: UInt64) throws(KernelPanic) {
+        for i in 0..<UInt64(Sv39.entriesPerTable) {
+            let at = table + i * Sv39.pteSize
+            let pte = PTE(rawValue: try kread(at))
+            if pte.isValid && !pte.isLeaf {
+                try freewalkLevel(pte.pa.rawValue)
+                try writePTE(at, 0)
+            } else if pte.isValid {
+                throw KernelPanic("freewalk: leaf")
+            }
+        }
+        try kfree(table)
+    }
+
+    /// Frees a process's memory pages, then its table pages. (xv6: `uvmfree`)
+    public func uvmfree(_ pagetable: PhysAddr, _ sz: UInt64) throws(KernelPanic) {
+        sites.push(.uvmfree); defer { sites.pop() }
+        if sz > 0 { try uvmunmap(pagetable, 0, pageRoundUp(sz) / pageSize, doFree: true) }
+        try freewalk(pagetable)
+    }
+
+    /// Copies a parent's memory, pages and flags, into a child's table. False after
+    /// freeing what it allocated if memory runs out. (xv6: `uvmcopy`)
+    public func uvmcopy(_ old: PhysAddr, _ new: PhysAddr, _ sz: UInt64) throws(KernelPanic) -> Bool {
+        sites.push(.uvmcopy); defer { sites.pop() }
+        var i: UInt64 = 0
+        while i < sz {
+            guard let pte = try walk(old, i, alloc: false) else { throw KernelPanic("uvmcopy: pte should exist") }
+            let e = PTE(rawValue: try kread(pte))
+            if !e.isValid { throw KernelPanic("uvmcopy: page not present") }
+            let mem = try kalloc()
+            if mem == 0 { break }
+            try kcopyPage(from: e.pa.rawValue, to: mem)
+            if try !mappages(new, i, pageSize, mem, e.flags) {
+                try kfree(mem)
+                break
+            }
+            i &+= pageSize
+        }
+        if i >= sz { return true }
+        try uvmunmap(new, 0, i / pageSize, doFree: true)
+        return false
+    }
+
+    /// memmove(dst, src, PGSIZE) by kernel code.
+    func kcopyPage(from src: UInt64, to dst: UInt64) throws(KernelPanic) {
+        guard src % pageSize == 0, memory.contains(PhysAddr(src), length: pageSize) else { throw kerneltrap(.load, src) }
+        guard dst % pageSize == 0, memory.contains(PhysAddr(dst), length: pageSize), dst >= image.etext else {
+            throw kerneltrap(.store, dst)
+        }
+        memory.copyPage(from: PhysAddr(src), to: PhysAddr(dst))
+    }
+
+    /// Clears PTE_U on `va`'s PTE: exec's stack guard page. (xv6: `uvmclear`)
+    public func uvmclear(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) {
+        guard let pte = try walk(pagetable, va, alloc: false) else { throw KernelPanic("uvmclear") }
+        try writePTE(pte, try kread(pte) & ~PTE.Flags.user.rawValue)
+    }
+
+    // MARK: copying across the user boundary, in software
+
+    /// Copies `bytes` to user address `dstva`, walking the table in software. (xv6: `copyout`)
+    public func copyout(_ pagetable: PhysAddr, _ dstva: UInt64, _ bytes: [UInt8]) throws(KernelPanic) -> Bool {
+        var dstva = dstva
+        var done = 0
+        while done < bytes.count {
+            let va0 = pageRoundDown(dstva)
+            let pa0 = try walkaddr(pagetable, va0)
+            if pa0 == 0 { return false }
+            let n = min(Int(pageSize - (dstva - va0)), bytes.count - done)
+            try kstore(pa0 + (dstva - va0), bytes[done..<done + n])
+            done += n
+            dstva = va0 &+ pageSize
+        }
+        return true
+    }
+
+    /// `len` bytes from user address `srcva`, or nil where xv6 returns -1. (xv6: `copyin`)
+    public func copyin(_ pagetable: PhysAddr, _ srcva: UInt64, _ len: UInt64) throws(KernelPanic) -> [UInt8]? {
+        var out: [UInt8] = []
+        var srcva = srcva
+        var len = len
+        while len > 0 {
+            let va0 = pageRoundDown(srcva)
+            let pa0 = try walkaddr(pagetable, va0)
+            if pa0 == 0 { return nil }
+            let n = min(pageSize - (srcva - va0), len)
+            out += try kload(pa0 + (srcva - va0), Int(n))
+            len -= n
+            srcva = va0 &+ pageSize
+        }
+        return out
+    }
+
+    /// A NUL-terminated string of at most `max` bytes from user address `srcva`
+    /// (without its NUL), or nil where xv6 returns -1. (xv6: `copyinstr`)
+    public func copyinstr(_ pagetable: PhysAddr, _ srcva: UInt64, _ max: UInt64) throws(KernelPanic) -> [UInt8]? {
+        var out: [UInt8] = []
+        var srcva = srcva
+        var max = max
+        while max > 0 {
+            let va0 = pageRoundDown(srcva)
+            let pa0 = try walkaddr(pagetable, va0)
+            if pa0 == 0 { return nil }
+            var n = Swift.min(pageSize - (srcva - va0), max)
+            var p = pa0 + (srcva - va0)
+            while n > 0 {
+                let b = try kload(p, 1)[0]
+                if b == 0 { return out }
+                out.append(b)
+                n -= 1; max -= 1; p += 1
+            }
+            srcva = va0 &+ pageSize
+        }
+        return nil
+    }
+
+    func kstore(_ pa: UInt64, _ bytes: ArraySlice<UInt8>) throws(KernelPanic) {
+        guard memory.contains(PhysAddr(pa), length: UInt64(bytes.count)), pa >= image.etext else { throw kerneltrap(.store, pa) }
+        memory.write(PhysAddr(pa), bytes)
+    }
+
+    func kload(_ pa: UInt64, _ count: Int) throws(KernelPanic) -> [UInt8] {
+        guard memory.contains(PhysAddr(pa), length: UInt64(count)) else { throw kerneltrap(.load, pa) }
+        return memory.read(PhysAddr(pa), count: count)
+    }
+
+    // MARK: printing
+
+    /// The page-table lab's `vmprint`: the root, then every valid PTE, indented by
+    /// depth, exactly as the kernel's console shows it.
+    public func vmprint(_ pagetable: PhysAddr) throws(KernelPanic) -> [String] {
+        var lines = ["page table \(hex16(pagetable.rawValue))"]
+        try vmprintLevel(pagetable.rawValue, depth: 0, into: &lines)
+        return lines
+    }
+
+    private func vmprintLevel(_ table: UInt64, depth: Int, into lines: inout [String]) throws(KernelPanic) {
+        for i in 0..<Sv39.entriesPerTable {
+            let pte = PTE(rawValue: try kread(table + UInt64(i) * Sv39.pteSize))
+            guard pte.isValid else { continue }
+            let dots = ".." + String(repeating: " ..", count: depth)
+            lines.append("\(dots)\(i): pte \(hex16(pte.rawValue)) pa \(hex16(pte.pa.rawValue))")
+            // As in the lab's solution: descend through every valid non-leaf PTE, at any depth.
+            if !pte.isLeaf {
+                // A corrupt tree can loop; the real kernel then overflows its one-page stack.
+                if depth >= 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }
+                try vmprintLevel(pte.pa.rawValue, depth: depth + 1, into: &lines)
+            }
+        }
+    }
+
+    // MARK: satp
+
+    func writeSatp(hart: Int, _ value: Satp) {
+        harts[hart].writeSatp(value)
+        counters.satpWrites += 1
+        emit(.satp(hart: hart, value: value, table: name(of: value.root)))
+    }
+
+    func sfenceVMA(hart: Int) {
+        harts[hart].sfenceVMA()
+        emit(.sfence(hart: hart))
+    }
+}
