@@ -19,6 +19,7 @@ public struct Counters: Equatable, Sendable {
     public var kfrees = 0
     public var pteWrites = 0
     public var satpWrites = 0
+    public init() {}
 }
 
 /// Per-page shadow state the kernel keeps beside the free list, to catch what xv6 cannot.
@@ -48,7 +49,7 @@ public final class Kernel {
     /// Head of the free list, whose links live in the free pages themselves. (xv6: `kmem.freelist`)
     var freelist: UInt64 = 0
 
-    public let sites = SiteTree()
+    public let sites: SiteTree
     public weak var sink: TraceSink?
     public internal(set) var counters = Counters()
     public internal(set) var findings: [Finding] = []
@@ -63,9 +64,10 @@ public final class Kernel {
 
     /// Builds the machine and runs the boot path of `main()` on hart 0: kinit, kvminit,
     /// kvminithart, procinit. `userinit` is the scenario's first event.
-    public init(config: KernelConfig, sink: TraceSink? = nil) throws(KernelPanic) {
+    public init(config: KernelConfig, sink: TraceSink? = nil, sites: SiteTree = SiteTree()) throws(KernelPanic) {
         self.config = config
         self.sink = sink
+        self.sites = sites
         memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop))
         harts = (0..<config.harts).map { Hart(id: $0) }
         running = Array(repeating: nil, count: config.harts)

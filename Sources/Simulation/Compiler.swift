@@ -1,0 +1,457 @@
+import Foundation
+import Yams
+import XV6
+import RISCV
+
+/// Turns a YAML scenario into a `CompiledScenario`: checks every key and value,
+/// follows the process table as the kernel will (slots, pids, parents, zombies),
+/// and resolves process names to the pids the kernel will hand out.
+/// Collects every problem in the file before giving up.
+public struct ScenarioCompiler {
+    /// Reads and compiles the scenario at `path`.
+    public static func compile(path: String) throws(ScenarioError) -> CompiledScenario {
+        let display = (path as NSString).lastPathComponent
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "no such file")])
+        }
+        if isDir.boolValue {
+            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "is a directory; expected a YAML scenario file")])
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file")])
+        }
+        return try compile(bytes: [UInt8](data), file: path, displayName: display)
+    }
+
+    /// Compiles scenario text. `file` names it in errors; `displayName` in traces.
+    public static func compile(bytes: [UInt8], file: String, displayName: String? = nil) throws(ScenarioError) -> CompiledScenario {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ScenarioError([Diagnostic(firstInvalidUTF8(bytes, file: file), "the file is not valid UTF-8")])
+        }
+        var c = ScenarioCompiler(file: file, displayName: displayName ?? (file as NSString).lastPathComponent, text: text)
+        return try c.run()
+    }
+
+    // MARK: state
+
+    let file: String
+    let displayName: String
+    let lines: [Substring]
+    var diagnostics: [Diagnostic] = []
+    var config = KernelConfig()
+    var events: [Event] = [Event(kind: .boot, location: nil, label: "boot")]
+    var table = ProcessTableModel()
+
+    init(file: String, displayName: String, text: String) {
+        self.file = file
+        self.displayName = displayName
+        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        source = text
+    }
+    let source: String
+
+    mutating func run() throws(ScenarioError) -> CompiledScenario {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: source)
+        } catch let e as YamlError {
+            throw ScenarioError([yamlDiagnostic(e)])
+        } catch {
+            throw ScenarioError([Diagnostic(location(nil), "cannot parse YAML: \(error)")])
+        }
+        guard let root, let top = root.mapping else {
+            throw ScenarioError([Diagnostic(location(root?.mark), "expected a mapping with an `events` list at the top of the scenario",
+                                            sourceLine: line(root?.mark))])
+        }
+        var eventsNode: Node?
+        for (k, v) in top {
+            switch key(k, allowed: ["kernel", "events", "description"]) {
+            case "kernel": parseKernel(v)
+            case "events": eventsNode = v
+            case "description": _ = string(v, what: "a description")
+            default: break
+            }
+        }
+        if let eventsNode {
+            if let seq = eventsNode.sequence {
+                for item in seq { parseEvent(item) }
+                if events.count == 1 { error(eventsNode, "the `events` list is empty; a scenario starts with `userinit`") }
+            } else {
+                error(eventsNode, "expected a list of events under `events`")
+            }
+        } else {
+            error(root, "missing `events`: the list of what processes do, starting with `userinit`")
+        }
+        if !diagnostics.isEmpty { throw ScenarioError(diagnostics) }
+        return CompiledScenario(file: displayName, config: config, events: events)
+    }
+
+    // MARK: kernel settings
+
+    mutating func parseKernel(_ node: Node) {
+        guard let m = node.mapping else { error(node, "expected a mapping of kernel settings, e.g. `kernel: {variant: xv6-2020}`"); return }
+        var image = config.image
+        for (k, v) in m {
+            switch key(k, allowed: ["variant", "end", "etext", "trampoline", "phystop", "harts"]) {
+            case "variant":
+                if let s = string(v, what: "a kernel variant") {
+                    if s == "xv6-2020" { config.variant = s } else {
+                        error(v, "unknown kernel variant '\(s)'; expected one of: xv6-2020" + didYouMean(s, ["xv6-2020"]))
+                    }
+                }
+            case "end": if let n = integer(v, 0...UInt64.max) { image.end = n }
+            case "etext": if let n = integer(v, 0...UInt64.max) { image.etext = n }
+            case "trampoline": if let n = integer(v, 0...UInt64.max) { image.trampoline = n }
+            case "phystop": if let n = integer(v, 0...UInt64.max) { image.phystop = n }
+            case "harts": if let n = integer(v, 1...UInt64(Param.ncpu)) { config.harts = Int(n) }
+            default: break
+            }
+        }
+        if let problem = image.problem { error(node, "this kernel image cannot boot: \(problem)") } else { config.image = image }
+    }
+
+    // MARK: events
+
+    static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint"]
+
+    mutating func parseEvent(_ node: Node) {
+        let name: String
+        let arg: Node?
+        if let s = node.scalar {
+            name = s.string; arg = nil
+        } else if let m = node.mapping, m.count == 1, let k = m.first?.key.scalar {
+            name = k.string; arg = m.first?.value
+        } else {
+            error(node, "expected an event: one of \(Self.eventNames.joined(separator: ", ")), e.g. `- fork: {parent: init, child: sh}`")
+            return
+        }
+        let keyNode = node.mapping?.first?.key ?? node
+        guard Self.eventNames.contains(name) else {
+            error(keyNode, "unknown event '\(name)'; expected one of: \(Self.eventNames.joined(separator: ", "))"
+                  + didYouMean(name, Self.eventNames))
+            return
+        }
+        let loc = location(keyNode.mark)
+        if name != "userinit" && table.initPid == nil {
+            error(keyNode, "`\(name)` before `userinit`: the first event must be `userinit`, which creates pid 1")
+            return
+        }
+        switch name {
+        case "userinit": userinit(arg, keyNode, loc)
+        case "fork": fork(arg, keyNode, loc)
+        case "exec": exec(arg, keyNode, loc)
+        case "sbrk": sbrk(arg, keyNode, loc)
+        case "exit": exit(arg, keyNode, loc)
+        case "wait": wait(arg, keyNode, loc)
+        case "vmprint": vmprint(arg, keyNode, loc)
+        default: break
+        }
+    }
+
+    mutating func userinit(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        if table.initPid != nil { error(at, "`userinit` runs once, at boot; pid 1 already exists"); return }
+        var name = "init"
+        if let arg {
+            if let m = arg.mapping {
+                for (k, v) in m where key(k, allowed: ["name"]) == "name" { if let s = processName(v) { name = s } }
+            } else if arg.scalar != nil, arg.scalar?.string != "" {
+                if let s = processName(arg) { name = s }
+            }
+        }
+        let pid = table.create(name: name, parent: nil, at: loc)
+        events.append(Event(kind: .userinit(pid: pid), location: loc, label: "userinit -> pid \(pid) (\(name))"))
+    }
+
+    mutating func fork(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        var parentNode: Node?
+        var childName: String?
+        if let m = arg?.mapping {
+            for (k, v) in m {
+                switch key(k, allowed: ["parent", "child"]) {
+                case "parent": parentNode = v
+                case "child": childName = processName(v)
+                default: break
+                }
+            }
+        } else if let arg, arg.scalar != nil {
+            parentNode = arg
+        }
+        guard let parentNode else { error(arg ?? at, "`fork` needs a parent: `fork: {parent: init, child: sh}` or `fork: init`"); return }
+        guard let parent = liveProcess(parentNode, doing: "fork") else { return }
+        if let childName, let holder = table.pid(named: childName), table.isAllocated(holder) {
+            error(at, "the name '\(childName)' is taken by pid \(holder), which has not been reaped")
+            return
+        }
+        guard let child = table.fork(parent: parent, name: childName, at: loc) else {
+            // A full process table: fork returns -1, as the kernel's would.
+            events.append(Event(kind: .syscall(pid: parent, .fork), location: loc,
+                                label: "fork pid \(parent) -> -1 (process table full)"))
+            return
+        }
+        events.append(Event(kind: .syscall(pid: parent, .fork), location: loc,
+                            label: "fork pid \(parent) -> pid \(child)" + (childName.map { " (\($0))" } ?? "")))
+    }
+
+    mutating func exec(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let m = arg?.mapping else {
+            error(arg ?? at, "`exec` needs a mapping: `exec: {proc: init, path: /init, argv: [init], segments: [{vaddr: 0, memsz: 4096}]}`")
+            return
+        }
+        var procNode: Node?
+        var path: String?
+        var argv: [String] = []
+        var segments: [Segment]?
+        var entry: UInt64 = 0
+        for (k, v) in m {
+            switch key(k, allowed: ["proc", "path", "argv", "segments", "entry"]) {
+            case "proc": procNode = v
+            case "path": path = string(v, what: "a path such as /init")
+            case "argv":
+                if let seq = v.sequence { argv = seq.compactMap { string($0, what: "an argument string") } } else { error(v, "expected a list of argument strings, e.g. [sh, -c]") }
+            case "segments": segments = parseSegments(v)
+            case "entry": entry = integer(v, 0...UInt64.max) ?? 0
+            default: break
+            }
+        }
+        guard let procNode else { error(arg ?? at, "`exec` needs `proc`: the name or pid of the process that calls exec"); return }
+        guard let path else { error(arg ?? at, "`exec` needs `path`, e.g. /init"); return }
+        guard let segments else { error(arg ?? at, "`exec` needs `segments`: the program's loadable segments, e.g. [{vaddr: 0, memsz: 4096}]"); return }
+        guard let pid = liveProcess(procNode, doing: "exec") else { return }
+        let call = Syscall.exec(path: path, argv: argv, program: Program(segments: segments, entry: entry))
+        events.append(Event(kind: .syscall(pid: pid, call), location: loc, label: "exec pid \(pid) \(quote(path)) [\(argv.map(quote).joined(separator: ", "))]"))
+    }
+
+    mutating func parseSegments(_ node: Node) -> [Segment]? {
+        guard let seq = node.sequence else { error(node, "expected a list of segments, e.g. [{vaddr: 0, memsz: 4096}]"); return nil }
+        var out: [Segment] = []
+        for s in seq {
+            guard let m = s.mapping else { error(s, "expected a segment: {vaddr: ..., memsz: ..., filesz: ...}"); continue }
+            var vaddr: UInt64?, memsz: UInt64?, filesz: UInt64?
+            for (k, v) in m {
+                switch key(k, allowed: ["vaddr", "memsz", "filesz"]) {
+                case "vaddr": vaddr = integer(v, 0...UInt64.max)
+                case "memsz": memsz = integer(v, 0...UInt64.max)
+                case "filesz": filesz = integer(v, 0...UInt64.max)
+                default: break
+                }
+            }
+            guard let vaddr, let memsz else { error(s, "a segment needs `vaddr` and `memsz`"); continue }
+            out.append(Segment(vaddr: vaddr, memsz: memsz, filesz: filesz ?? memsz))
+        }
+        return out
+    }
+
+    mutating func sbrk(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let m = arg?.mapping else { error(arg ?? at, "`sbrk` needs a mapping: `sbrk: {proc: sh, n: 4097}` (n may be negative)"); return }
+        var procNode: Node?
+        var n: Int64?
+        for (k, v) in m {
+            switch key(k, allowed: ["proc", "n"]) {
+            case "proc": procNode = v
+            case "n": n = signedInteger(v, Int64(Int32.min)...Int64(Int32.max), what: "a byte count that fits sbrk's int argument")
+            default: break
+            }
+        }
+        guard let procNode, let n else {
+            if diagnostics.isEmpty || procNode == nil { error(arg ?? at, "`sbrk` needs `proc` and `n`") }
+            return
+        }
+        guard let pid = liveProcess(procNode, doing: "sbrk") else { return }
+        events.append(Event(kind: .syscall(pid: pid, .sbrk(Int32(n))), location: loc, label: "sbrk pid \(pid) \(n)"))
+    }
+
+    mutating func exit(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        var procNode: Node?
+        var status: Int32 = 0
+        if let m = arg?.mapping {
+            for (k, v) in m {
+                switch key(k, allowed: ["proc", "status"]) {
+                case "proc": procNode = v
+                case "status": status = Int32(signedInteger(v, Int64(Int32.min)...Int64(Int32.max), what: "an int exit status") ?? 0)
+                default: break
+                }
+            }
+        } else if let arg, arg.scalar != nil { procNode = arg }
+        guard let procNode else { error(arg ?? at, "`exit` needs the process: `exit: sh` or `exit: {proc: sh, status: 0}`"); return }
+        guard let pid = liveProcess(procNode, doing: "exit") else { return }
+        table.exit(pid, line: loc.line)
+        events.append(Event(kind: .syscall(pid: pid, .exit(status)), location: loc, label: "exit pid \(pid) status \(status)"))
+    }
+
+    mutating func wait(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let procNode = singleProcArgument(arg, at, event: "wait") else { return }
+        guard let pid = liveProcess(procNode, doing: "wait") else { return }
+        switch table.wait(pid, line: loc.line) {
+        case .reaped(let child):
+            events.append(Event(kind: .syscall(pid: pid, .wait), location: loc, label: "wait pid \(pid) -> pid \(child)"))
+        case .noChildren:
+            error(procNode, "pid \(pid) has no children to wait for")
+        case .wouldBlock:
+            let kids = table.children(of: pid).map { "pid \($0)" }.joined(separator: ", ")
+            error(procNode, "wait by pid \(pid) would block: none of its children (\(kids)) has exited yet")
+        }
+    }
+
+    mutating func vmprint(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let procNode = singleProcArgument(arg, at, event: "vmprint") else { return }
+        guard let pid = process(procNode, doing: "vmprint", allowZombie: true) else { return }
+        events.append(Event(kind: .vmprint(pid: pid), location: loc, label: "vmprint pid \(pid)"))
+    }
+
+    mutating func singleProcArgument(_ arg: Node?, _ at: Node, event: String) -> Node? {
+        if let m = arg?.mapping {
+            var found: Node?
+            for (k, v) in m where key(k, allowed: ["proc"]) == "proc" { found = v }
+            if found == nil { error(arg ?? at, "`\(event)` needs `proc`") }
+            return found
+        }
+        if let arg, arg.scalar != nil { return arg }
+        error(arg ?? at, "`\(event)` needs the process: `\(event): init` or `\(event): {proc: init}`")
+        return nil
+    }
+
+    // MARK: processes
+
+    mutating func liveProcess(_ node: Node, doing what: String) -> Int? {
+        process(node, doing: what, allowZombie: false)
+    }
+
+    /// Resolves a process reference (a name or a pid) to a pid that exists at this point.
+    mutating func process(_ node: Node, doing what: String, allowZombie: Bool) -> Int? {
+        guard let s = node.scalar?.string, !s.isEmpty else { error(node, "expected a process name or pid"); return nil }
+        let pid: Int
+        if let n = Int(s) {
+            pid = n
+        } else if let p = table.pid(named: s) {
+            pid = p
+        } else {
+            let known = table.names.keys.sorted()
+            let hint = table.failedForks[s].map { " (the fork that would create it at line \($0.line) fails: the process table is full)" } ?? ""
+            error(node, "no process named '\(s)'\(hint)" + didYouMean(s, known))
+            return nil
+        }
+        switch table.state(of: pid) {
+        case .none:
+            error(node, "no process with pid \(pid) exists here")
+            return nil
+        case .reaped(let line)?:
+            error(node, "pid \(pid) was reaped by wait at line \(line); it cannot \(what)")
+            return nil
+        case .zombie(let line)? where !allowZombie:
+            error(node, "pid \(pid) exited at line \(line) and is a zombie; it cannot \(what)")
+            return nil
+        default:
+            return pid
+        }
+    }
+
+    func processName(_ node: Node) -> String? {
+        guard let s = node.scalar?.string else { return nil }
+        let ok = s.first.map { $0.isLetter || $0 == "_" } ?? false
+            && s.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+        return ok ? s : nil
+    }
+
+    // MARK: values
+
+    mutating func key(_ node: Node, allowed: [String]) -> String? {
+        guard let k = node.scalar?.string else { error(node, "expected a key"); return nil }
+        if allowed.contains(k) { return k }
+        error(node, "unknown key '\(k)'; expected one of: \(allowed.joined(separator: ", "))" + didYouMean(k, allowed))
+        return nil
+    }
+
+    mutating func string(_ node: Node, what: String) -> String? {
+        guard let s = node.scalar?.string else { error(node, "expected \(what)"); return nil }
+        return s
+    }
+
+    mutating func integer(_ node: Node, _ range: ClosedRange<UInt64>) -> UInt64? {
+        guard let s = node.scalar?.string, let v = parseInteger(s) else {
+            error(node, "expected a non-negative integer (decimal or 0x hex)")
+            return nil
+        }
+        guard !v.negative, range.contains(v.magnitude) else {
+            error(node, "\(node.scalar?.string ?? "") is out of range; expected \(range.lowerBound)...\(hexShort(range.upperBound))")
+            return nil
+        }
+        return v.magnitude
+    }
+
+    mutating func signedInteger(_ node: Node, _ range: ClosedRange<Int64>, what: String) -> Int64? {
+        guard let s = node.scalar?.string, let v = parseInteger(s) else {
+            error(node, "expected \(what) (decimal or 0x hex, may be negative)")
+            return nil
+        }
+        let limit = v.negative ? UInt64(-(range.lowerBound + 1)) + 1 : UInt64(range.upperBound)
+        guard v.magnitude <= limit else {
+            error(node, "\(node.scalar?.string ?? "") is out of range; expected \(what): \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return v.negative ? -Int64(v.magnitude - 1) - 1 : Int64(v.magnitude)
+    }
+
+    // MARK: diagnostics
+
+    mutating func error(_ node: Node?, _ message: String) {
+        diagnostics.append(Diagnostic(location(node?.mark), message, sourceLine: line(node?.mark)))
+    }
+
+    func location(_ mark: Mark?) -> SourceLocation {
+        SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    }
+
+    func line(_ mark: Mark?) -> String? {
+        guard let m = mark, m.line >= 1, m.line <= lines.count else { return nil }
+        return String(lines[m.line - 1]).trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+    }
+
+    func yamlDiagnostic(_ e: YamlError) -> Diagnostic {
+        switch e {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            let ctx = context.map { " (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? ""
+            return Diagnostic(location(mark), "YAML syntax: \(problem)\(ctx)", sourceLine: line(mark))
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return Diagnostic(location(context.mark), "duplicate key '\(duplicates.joined(separator: "', '"))' in a mapping", sourceLine: line(context.mark))
+        case let .reader(problem, offset, _, _):
+            return Diagnostic(location(nil), "YAML reader: \(problem)" + (offset.map { " at byte \($0)" } ?? ""))
+        default:
+            return Diagnostic(location(nil), "YAML: \(e)")
+        }
+    }
+
+    static func firstInvalidUTF8(_ bytes: [UInt8], file: String) -> SourceLocation {
+        var line = 1, lineStart = 0, i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            let len = b < 0x80 ? 1 : b >> 5 == 0b110 ? 2 : b >> 4 == 0b1110 ? 3 : b >> 3 == 0b11110 ? 4 : 0
+            let valid = len > 0 && i + len <= bytes.count
+                && String(validating: bytes[i..<i + len], as: UTF8.self) != nil
+            if !valid { break }
+            if b == 0x0a { line += 1; lineStart = i + 1 }
+            i += len
+        }
+        return SourceLocation(file: file, line: line, column: i - lineStart + 1)
+    }
+}
+
+func didYouMean(_ word: String, _ candidates: [String]) -> String {
+    closest(to: word, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
+}
+
+func quote(_ s: String) -> String { "\"" + s + "\"" }
+
+/// An integer as scenarios write it: decimal, 0x hex, 0o octal or 0b binary, with
+/// optional sign and `_` separators. Nil if malformed or beyond 64 bits.
+func parseInteger(_ text: String) -> (negative: Bool, magnitude: UInt64)? {
+    var s = Substring(text.trimmingCharacters(in: .whitespaces))
+    var negative = false
+    if s.first == "-" { negative = true; s = s.dropFirst() } else if s.first == "+" { s = s.dropFirst() }
+    var radix = 10
+    let lower = s.lowercased()
+    if lower.hasPrefix("0x") { radix = 16; s = s.dropFirst(2) } else if lower.hasPrefix("0o") { radix = 8; s = s.dropFirst(2) } else if lower.hasPrefix("0b") { radix = 2; s = s.dropFirst(2) }
+    let digits = s.filter { $0 != "_" }
+    guard !digits.isEmpty, !s.hasPrefix("_"), let v = UInt64(digits, radix: radix) else { return nil }
+    return (negative && v != 0, v)
+}

@@ -1,0 +1,63 @@
+/// A position in a scenario file. Lines and columns count from 1.
+public struct SourceLocation: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One problem found in a scenario.
+public struct Diagnostic: Equatable, Sendable {
+    public var location: SourceLocation
+    public var message: String
+    /// The source line the problem is on, if it could be read.
+    public var sourceLine: String?
+
+    public init(_ location: SourceLocation, _ message: String, sourceLine: String? = nil) {
+        self.location = location; self.message = message; self.sourceLine = sourceLine
+    }
+
+    /// `file:line:column: error: message`, then the line and a caret under the column, as compilers print.
+    public var rendered: String {
+        var out = "\(location): error: \(message)"
+        if let src = sourceLine {
+            let shown = src.count > 200 ? String(src.prefix(200)) + "…" : src
+            out += "\n  \(shown)\n  " + String(repeating: " ", count: max(0, min(location.column - 1, 200))) + "^"
+        }
+        return out
+    }
+}
+
+/// A scenario that cannot be compiled: every problem found, in file order.
+public struct ScenarioError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public var description: String { diagnostics.map(\.rendered).joined(separator: "\n") }
+}
+
+/// "did you mean" for a misspelt word: the closest candidate within a small edit distance.
+func closest(to word: String, in candidates: [String]) -> String? {
+    let limit = max(1, word.count / 3)
+    var best: (String, Int)?
+    for c in candidates {
+        let d = editDistance(Array(word.lowercased()), Array(c.lowercased()))
+        if d <= limit, best == nil || d < best!.1 { best = (c, d) }
+    }
+    return best?.0
+}
+
+private func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var prev = Array(0...b.count)
+    var cur = prev
+    for i in 1...a.count {
+        cur[0] = i
+        for j in 1...b.count {
+            cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        swap(&prev, &cur)
+    }
+    return prev[b.count]
+}

@@ -1,0 +1,233 @@
+import Foundation
+import XV6
+
+/// Golden traces: `golden/` mirrors `scenarios/`, one `.trace` file per scenario.
+/// `check` compares fresh traces with them; `bless` writes them, atomically.
+/// The command line and the tests call the same functions.
+public struct GoldenStore: Sendable {
+    public var scenariosDir: String
+    public var goldenDir: String
+
+    public init(root: String = ".") {
+        scenariosDir = (root as NSString).appendingPathComponent("scenarios")
+        goldenDir = (root as NSString).appendingPathComponent("golden")
+    }
+
+    /// The golden file for a scenario: scenarios/x/y.yaml -> golden/x/y.trace.
+    public func goldenPath(for scenario: String) -> String {
+        let rel = relative(scenario)
+        return (goldenDir as NSString).appendingPathComponent((rel as NSString).deletingPathExtension + ".trace")
+    }
+
+    /// The scenario's path relative to `scenarios/` (or as given, if outside it).
+    public func relative(_ scenario: String) -> String {
+        let std = (scenario as NSString).standardizingPath
+        let base = (scenariosDir as NSString).standardizingPath + "/"
+        if std.hasPrefix(base) { return String(std.dropFirst(base.count)) }
+        let absBase = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(base)
+        let abs = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(std)
+        if abs.hasPrefix((absBase as NSString).standardizingPath + "/") { return String(abs.dropFirst((absBase as NSString).standardizingPath.count + 1)) }
+        return (scenario as NSString).lastPathComponent
+    }
+
+    /// Every `.yaml` file under `paths` (directories searched recursively), sorted; default `scenarios/`.
+    public func scenarios(_ paths: [String]) -> [String] {
+        let roots = paths.isEmpty ? [scenariosDir] : paths
+        var found: [String] = []
+        for r in roots {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: r, isDirectory: &isDir), isDir.boolValue {
+                let items = (FileManager.default.enumerator(atPath: r)?.allObjects as? [String]) ?? []
+                found += items.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.map { (r as NSString).appendingPathComponent($0) }
+            } else {
+                found.append(r)
+            }
+        }
+        return Array(Set(found)).sorted()
+    }
+
+    /// Golden files whose scenario no longer exists, sorted.
+    public func staleGoldens() -> [String] {
+        let items = (FileManager.default.enumerator(atPath: goldenDir)?.allObjects as? [String]) ?? []
+        return items.filter { $0.hasSuffix(".trace") }.sorted().compactMap { rel in
+            let stem = (rel as NSString).deletingPathExtension
+            let yaml = (scenariosDir as NSString).appendingPathComponent(stem + ".yaml")
+            let yml = (scenariosDir as NSString).appendingPathComponent(stem + ".yml")
+            let fm = FileManager.default
+            return fm.fileExists(atPath: yaml) || fm.fileExists(atPath: yml) ? nil : (goldenDir as NSString).appendingPathComponent(rel)
+        }
+    }
+}
+
+/// What comparing one scenario with its golden found.
+public enum GoldenOutcome: Equatable, Sendable {
+    case ok
+    case changed(TraceDifference)
+    case missingGolden
+    case scenarioError(ScenarioError)
+
+    public var word: String {
+        switch self {
+        case .ok: return "ok"
+        case .changed: return "changed"
+        case .missingGolden: return "missing golden"
+        case .scenarioError: return "scenario error"
+        }
+    }
+}
+
+/// One scenario's check.
+public struct GoldenResult: Equatable, Sendable {
+    public var scenario: String
+    public var golden: String
+    public var outcome: GoldenOutcome
+    /// The fresh trace's bytes (empty on a scenario error).
+    public var trace: [UInt8]
+    /// Bytes of the golden as found (nil when missing).
+    public var goldenBytes: [UInt8]?
+}
+
+/// Where a trace first departs from its golden, and a summary of what differs overall.
+public struct TraceDifference: Equatable, Sendable {
+    /// 1-based line number of the first differing line.
+    public var line: Int
+    public var expected: String?
+    public var actual: String?
+    /// Up to three lines before the departure (common to both) and three after, each side.
+    public var before: [String]
+    public var expectedAfter: [String]
+    public var actualAfter: [String]
+    /// The scenario event whose lines hold the departure: its index and source position.
+    public var event: Int?
+    public var eventLocation: String?
+    /// "kfree: 3 fewer; map: user:7 ... missing"
+    public var summary: String
+}
+
+public enum Golden {
+    /// Runs a scenario and returns its text trace, or its compile errors.
+    public static func trace(of scenarioPath: String) -> Result<(CompiledScenario, [UInt8]), ScenarioError> {
+        do {
+            let s = try ScenarioCompiler.compile(path: scenarioPath)
+            let w = TraceWriter(format: .text, sites: .init())
+            Runner.run(s, writer: w)
+            return .success((s, w.bytes))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Checks one scenario against its golden.
+    public static func check(_ scenarioPath: String, store: GoldenStore) -> GoldenResult {
+        let golden = store.goldenPath(for: scenarioPath)
+        switch trace(of: scenarioPath) {
+        case .failure(let e):
+            return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .scenarioError(e), trace: [], goldenBytes: nil)
+        case .success(let (compiled, bytes)):
+            guard let data = FileManager.default.contents(atPath: golden) else {
+                return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
+            }
+            let old = [UInt8](data)
+            if old == bytes { return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .ok, trace: bytes, goldenBytes: old) }
+            let diff = difference(expected: old, actual: bytes, scenario: compiled)
+            return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .changed(diff), trace: bytes, goldenBytes: old)
+        }
+    }
+
+    /// Checks many scenarios in parallel on all cores; results come back in the order given.
+    public static func checkAll(_ scenarios: [String], store: GoldenStore) -> [GoldenResult] {
+        let results = Slots<GoldenResult>(count: scenarios.count)
+        DispatchQueue.concurrentPerform(iterations: scenarios.count) { i in
+            results[i] = check(scenarios[i], store: store)
+        }
+        return results.values
+    }
+
+    /// The I-th of N deterministic slices of a sorted list (I from 1): every N-th item.
+    public static func shard<T>(_ items: [T], index: Int, count: Int) -> [T] {
+        items.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
+    }
+
+    /// Compares two traces line by line.
+    public static func difference(expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?) -> TraceDifference {
+        let e = String(decoding: expected, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let a = String(decoding: actual, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var i = 0
+        while i < e.count && i < a.count && e[i] == a[i] { i += 1 }
+        var event: Int?
+        for j in stride(from: min(i, a.count - 1), through: 0, by: -1) where a[j].hasPrefix("event ") {
+            event = Int(a[j].split(separator: " ")[1])
+            break
+        }
+        let loc = event.flatMap { idx in scenario.flatMap { idx < $0.events.count ? $0.events[idx].location?.description : nil } }
+        return TraceDifference(
+            line: i + 1,
+            expected: i < e.count ? e[i] : nil,
+            actual: i < a.count ? a[i] : nil,
+            before: Array(e[max(0, i - 3)..<i]),
+            expectedAfter: Array(e[min(i + 1, e.count)..<min(i + 4, e.count)]),
+            actualAfter: Array(a[min(i + 1, a.count)..<min(i + 4, a.count)]),
+            event: event, eventLocation: loc,
+            summary: summarize(expected: e, actual: a))
+    }
+
+    /// Counts of each line kind that moved, then a few map/unmap/satp lines present on one side only.
+    static func summarize(expected e: [String], actual a: [String]) -> String {
+        func kind(_ l: String) -> String? {
+            guard let w = l.split(separator: " ", maxSplits: 1).first, !w.isEmpty else { return nil }
+            if l.hasPrefix("..") || l.hasPrefix("page table") { return "vmprint" }
+            return String(w)
+        }
+        var counts: [String: (Int, Int)] = [:]
+        for l in e { if let k = kind(l) { counts[k, default: (0, 0)].0 += 1 } }
+        for l in a { if let k = kind(l) { counts[k, default: (0, 0)].1 += 1 } }
+        var parts: [String] = []
+        for k in counts.keys.sorted() {
+            let (x, y) = counts[k]!
+            if y < x { parts.append("\(k): \(x - y) fewer") } else if y > x { parts.append("\(k): \(y - x) more") }
+        }
+        var multiset: [String: Int] = [:]
+        for l in e where l.hasPrefix("map") || l.hasPrefix("unmap") || l.hasPrefix("satp") { multiset[l, default: 0] += 1 }
+        var extra: [String] = []
+        for l in a where l.hasPrefix("map") || l.hasPrefix("unmap") || l.hasPrefix("satp") {
+            if let n = multiset[l], n > 0 { multiset[l] = n - 1 } else { extra.append(l) }
+        }
+        var missing: [String] = []
+        for l in e where (multiset[l] ?? 0) > 0 {
+            missing.append(l)
+            multiset[l]! -= 1
+        }
+        func squeeze(_ l: String) -> String { l.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        parts += missing.prefix(3).map { squeeze($0) + " missing" }
+        parts += extra.prefix(3).map { squeeze($0) + " new" }
+        return parts.isEmpty ? "same lines, in a different order" : parts.joined(separator: "; ")
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename,
+    /// so a reader sees the old golden or the new one, never a part.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir.isEmpty ? "." : dir, withIntermediateDirectories: true)
+        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tmp])
+        }
+        if rename(tmp, path) != 0 {
+            let err = errno
+            unlink(tmp)
+            throw POSIXError(POSIXErrorCode(rawValue: err) ?? .EIO)
+        }
+    }
+}
+
+/// Results filled in by concurrent workers, each into its own index.
+final class Slots<T>: @unchecked Sendable {
+    private var items: [T?]
+    private let lock = NSLock()
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    subscript(i: Int) -> T? {
+        get { lock.lock(); defer { lock.unlock() }; return items[i] }
+        set { lock.lock(); items[i] = newValue; lock.unlock() }
+    }
+    var values: [T] { lock.lock(); defer { lock.unlock() }; return items.map { $0! } }
+}

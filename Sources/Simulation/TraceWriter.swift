@@ -1,0 +1,245 @@
+import XV6
+import RISCV
+
+/// How a trace is written.
+public enum TraceFormat: String, CaseIterable, Sendable {
+    /// One event per line, as documented in docs/trace-format.md.
+    case text
+    /// The same stream as JSON Lines.
+    case jsonl
+    /// No trace at all (for timing).
+    case none
+}
+
+/// The trace format's version, written in the first line.
+public let traceFormatVersion = 1
+
+/// Formats the kernel's trace events and the simulation's event headers as text or
+/// JSON Lines, into a byte buffer that is handed to `output` whenever it grows
+/// large (and at `finish`), or kept whole when `output` is nil.
+public final class TraceWriter: TraceSink {
+    public let format: TraceFormat
+    let sites: SiteTree
+    private var buffer: [UInt8] = []
+    private let output: (([UInt8]) -> Void)?
+    private var event = 0
+    /// The scenario's name as traces show it (set by `header`).
+    private var scenarioName = "-"
+    public private(set) var lineCount = 0
+
+    public init(format: TraceFormat, sites: SiteTree, output: (([UInt8]) -> Void)? = nil) {
+        self.format = format
+        self.sites = sites
+        self.output = output
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    /// Everything written so far (when there is no `output`).
+    public var bytes: [UInt8] { buffer }
+
+    /// Hands what is buffered to `output`.
+    public func finish() {
+        if let output, !buffer.isEmpty { output(buffer); buffer.removeAll(keepingCapacity: true) }
+    }
+
+    // MARK: header and event boundaries
+
+    /// The first lines: format version, scenario, and the settings in force.
+    public func header(_ s: CompiledScenario) {
+        let settings: [(String, String)] = [
+            ("variant", s.config.variant),
+            ("harts", String(s.config.harts)),
+            ("end", hex16(s.config.image.end)),
+            ("etext", hex16(s.config.image.etext)),
+            ("trampoline", hex16(s.config.image.trampoline)),
+            ("phystop", hex16(s.config.image.phystop)),
+        ]
+        scenarioName = s.file
+        switch format {
+        case .none: return
+        case .text:
+            line("xv6vm-trace \(traceFormatVersion)")
+            line("scenario  \(s.file)")
+            for (k, v) in settings { line("setting   \(k) \(v)") }
+        case .jsonl:
+            json(["kind": .s("header"), "format": .s("xv6vm-trace"), "version": .i(Int64(traceFormatVersion)), "scenario": .s(s.file)])
+            for (k, v) in settings { json(["kind": .s("setting"), "name": .s(k), "value": .s(v)]) }
+        }
+    }
+
+    /// Opens the lines caused by event `index`.
+    public func begin(event index: Int, _ e: Event) {
+        event = index
+        switch format {
+        case .none: return
+        case .text:
+            line("event \(index) \(e.location.map { "\(scenarioName):\($0.line):\($0.column)" } ?? "-") \(e.label)")
+        case .jsonl:
+            var o: [String: JSONValue] = ["kind": .s("event"), "event": .i(Int64(index)), "label": .s(e.label)]
+            if let l = e.location { o["file"] = .s(scenarioName); o["line"] = .i(Int64(l.line)); o["column"] = .i(Int64(l.column)) }
+            json(o)
+        }
+    }
+
+    /// A line the simulation adds (a skipped event, the closing summary).
+    public func note(_ kind: String, _ text: String, fields: [String: JSONValue] = [:]) {
+        switch format {
+        case .none: return
+        case .text: line(pad(kind) + text)
+        case .jsonl:
+            var o = fields
+            o["kind"] = .s(kind); o["event"] = .i(Int64(event)); o["text"] = .s(text)
+            json(o)
+        }
+    }
+
+    // MARK: kernel events
+
+    public func record(_ e: TraceEvent) {
+        switch format {
+        case .none: return
+        case .text: line(text(e))
+        case .jsonl: json(object(e))
+        }
+    }
+
+    func pid(_ p: Int) -> String { p == 0 ? "-" : String(p) }
+
+    func text(_ e: TraceEvent) -> String {
+        switch e {
+        case let .kinit(start, end, pages):
+            return pad("kinit") + "free \(pages) pages [\(hex16(start)), \(hex16(end)))"
+        case let .kalloc(pa, site, p):
+            return pad("kalloc") + "\(hex16(pa)) pid \(pid(p)) \(sites.name(site))"
+        case let .kallocFailed(site, p):
+            return pad("kalloc") + "out-of-memory pid \(pid(p)) \(sites.name(site))"
+        case let .kfree(pa, site, p):
+            return pad("kfree") + "\(hex16(pa)) pid \(pid(p)) \(sites.name(site))"
+        case let .mappages(table, root, va, size, pa, perm):
+            return pad("map") + "\(table) \(hex16(root)) va \(hex16(va)) size \(hexShort(size)) pa \(hex16(pa)) \(perm.letters)"
+        case let .uvmunmap(table, root, va, npages, free):
+            return pad("unmap") + "\(table) \(hex16(root)) va \(hex16(va)) npages \(npages) \(free ? "free" : "keep")"
+        case let .satp(hart, value, table):
+            return pad("satp") + "hart \(hart) \(hex16(value.rawValue)) \(table)"
+        case let .sfence(hart):
+            return pad("sfence") + "hart \(hart)"
+        case let .trap(hart, p, cause):
+            return pad("trap") + "hart \(hart) pid \(p) \(cause.rawValue)"
+        case let .scheduled(hart, p):
+            return pad("sched") + "hart \(hart) pid \(p)"
+        case let .allocproc(p, slot):
+            return pad("allocproc") + "pid \(p) slot \(slot)"
+        case let .freeproc(p, slot):
+            return pad("freeproc") + "pid \(p) slot \(slot)"
+        case let .syscall(p, name, args):
+            return pad("syscall") + "pid \(p) \(name)(\(args))"
+        case let .sysret(p, name, value):
+            return pad("return") + "pid \(p) \(name) = \(value)"
+        case let .zombie(p, status):
+            return pad("zombie") + "pid \(p) status \(status)"
+        case let .reparent(p, to):
+            return pad("reparent") + "pid \(p) to pid \(to)"
+        case let .console(text):
+            return text
+        case let .finding(f):
+            return pad("finding") + "\(f.kind.rawValue) \(hex16(f.pa)) \(f.detail)"
+        case let .panic(p):
+            return (p.preamble + ["panic: \(p.message)"]).joined(separator: "\n")
+        }
+    }
+
+    func object(_ e: TraceEvent) -> [String: JSONValue] {
+        var o: [String: JSONValue] = ["event": .i(Int64(event))]
+        func h(_ v: UInt64) -> JSONValue { .s(hex16(v)) }
+        switch e {
+        case let .kinit(start, end, pages):
+            o["kind"] = .s("kinit"); o["start"] = h(start); o["end"] = h(end); o["pages"] = .i(Int64(pages))
+        case let .kalloc(pa, site, p):
+            o["kind"] = .s("kalloc"); o["pa"] = h(pa); o["pid"] = .i(Int64(p)); o["site"] = .s(sites.name(site))
+        case let .kallocFailed(site, p):
+            o["kind"] = .s("kalloc"); o["pa"] = .null; o["pid"] = .i(Int64(p)); o["site"] = .s(sites.name(site))
+        case let .kfree(pa, site, p):
+            o["kind"] = .s("kfree"); o["pa"] = h(pa); o["pid"] = .i(Int64(p)); o["site"] = .s(sites.name(site))
+        case let .mappages(table, root, va, size, pa, perm):
+            o["kind"] = .s("map"); o["table"] = .s(table.description); o["root"] = h(root); o["va"] = h(va)
+            o["size"] = h(size); o["pa"] = h(pa); o["perm"] = .s(perm.letters)
+        case let .uvmunmap(table, root, va, npages, free):
+            o["kind"] = .s("unmap"); o["table"] = .s(table.description); o["root"] = h(root); o["va"] = h(va)
+            o["npages"] = .i(Int64(bitPattern: npages)); o["free"] = .b(free)
+        case let .satp(hart, value, table):
+            o["kind"] = .s("satp"); o["hart"] = .i(Int64(hart)); o["value"] = h(value.rawValue); o["table"] = .s(table.description)
+        case let .sfence(hart):
+            o["kind"] = .s("sfence"); o["hart"] = .i(Int64(hart))
+        case let .trap(hart, p, cause):
+            o["kind"] = .s("trap"); o["hart"] = .i(Int64(hart)); o["pid"] = .i(Int64(p)); o["cause"] = .s(cause.rawValue)
+        case let .scheduled(hart, p):
+            o["kind"] = .s("sched"); o["hart"] = .i(Int64(hart)); o["pid"] = .i(Int64(p))
+        case let .allocproc(p, slot):
+            o["kind"] = .s("allocproc"); o["pid"] = .i(Int64(p)); o["slot"] = .i(Int64(slot))
+        case let .freeproc(p, slot):
+            o["kind"] = .s("freeproc"); o["pid"] = .i(Int64(p)); o["slot"] = .i(Int64(slot))
+        case let .syscall(p, name, args):
+            o["kind"] = .s("syscall"); o["pid"] = .i(Int64(p)); o["name"] = .s(name); o["args"] = .s(args)
+        case let .sysret(p, name, value):
+            o["kind"] = .s("return"); o["pid"] = .i(Int64(p)); o["name"] = .s(name); o["value"] = .i(value)
+        case let .zombie(p, status):
+            o["kind"] = .s("zombie"); o["pid"] = .i(Int64(p)); o["status"] = .i(Int64(status))
+        case let .reparent(p, to):
+            o["kind"] = .s("reparent"); o["pid"] = .i(Int64(p)); o["to"] = .i(Int64(to))
+        case let .console(text):
+            o["kind"] = .s("console"); o["text"] = .s(text)
+        case let .finding(f):
+            o["kind"] = .s("finding"); o["finding"] = .s(f.kind.rawValue); o["pa"] = h(f.pa); o["detail"] = .s(f.detail)
+        case let .panic(p):
+            o["kind"] = .s("panic"); o["message"] = .s(p.message); o["preamble"] = .a(p.preamble.map { .s($0) })
+        }
+        return o
+    }
+
+    // MARK: output
+
+    private func pad(_ kind: String) -> String {
+        kind.count >= 10 ? kind + " " : kind + String(repeating: " ", count: 10 - kind.count)
+    }
+
+    private func line(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        buffer.append(0x0a)
+        lineCount += 1
+        if let output, buffer.count >= 1 << 20 { output(buffer); buffer.removeAll(keepingCapacity: true) }
+    }
+
+    private func json(_ o: [String: JSONValue]) { line(JSONValue.o(o).encoded) }
+}
+
+/// A JSON value, encoded with sorted keys so output is deterministic.
+public indirect enum JSONValue: Equatable, Sendable {
+    case s(String), i(Int64), b(Bool), a([JSONValue]), o([String: JSONValue]), null
+
+    public var encoded: String {
+        switch self {
+        case .s(let v): return Self.quote(v)
+        case .i(let v): return String(v)
+        case .b(let v): return v ? "true" : "false"
+        case .null: return "null"
+        case .a(let vs): return "[" + vs.map(\.encoded).joined(separator: ",") + "]"
+        case .o(let d): return "{" + d.keys.sorted().map { Self.quote($0) + ":" + d[$0]!.encoded }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { let h = String(u.value, radix: 16); out += "\\u" + String(repeating: "0", count: 4 - h.count) + h } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}

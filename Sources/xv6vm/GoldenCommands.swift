@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+/// `I/N`: the I-th of N slices of the scenario list.
+struct Shard: ExpressibleByArgument {
+    var index: Int
+    var count: Int
+    init?(argument: String) {
+        let parts = argument.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { return nil }
+        index = i; count = n
+    }
+}
+
+struct GoldenOptions: ParsableArguments {
+    @Argument(help: "Scenario files or directories (default: every scenario under scenarios/).")
+    var paths: [String] = []
+
+    @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"))
+    var shard: Shard?
+
+    func selected(_ store: GoldenStore) -> [String] {
+        let all = store.scenarios(paths)
+        guard let shard else { return all }
+        return Golden.shard(all, index: shard.index, count: shard.count)
+    }
+}
+
+enum CheckFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run scenarios and compare their traces with the goldens in golden/.",
+        discussion: "Exit 0 when every trace matches, 1 when one differs or its golden is missing, 2 on a scenario error. Never writes a golden: use `xv6vm bless`.")
+
+    @OptionGroup var options: GoldenOptions
+
+    @Option(help: "Output format: text or json.")
+    var format: CheckFormat = .text
+
+    func run() throws {
+        let store = GoldenStore()
+        let scenarios = options.selected(store)
+        if scenarios.isEmpty { warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))"); throw ExitCode(2) }
+        let results = Golden.checkAll(scenarios, store: store)
+        let stale = options.paths.isEmpty && options.shard == nil ? store.staleGoldens() : []
+        switch format {
+        case .text: out(CheckReport.text(results, stale: stale, store: store))
+        case .json: out(CheckReport.json(results, stale: stale, store: store))
+        }
+        if results.contains(where: { if case .scenarioError = $0.outcome { return true }; return false }) { throw ExitCode(2) }
+        if results.contains(where: { $0.outcome != .ok }) { throw ExitCode(1) }
+    }
+}
+
+struct Bless: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write golden traces: those missing and those whose trace changed (each atomically).",
+        discussion: "A scenario that fails to compile never gets a golden, and its old golden is kept.")
+
+    @OptionGroup var options: GoldenOptions
+
+    @Flag(help: "Rewrite every selected golden, even unchanged ones.")
+    var all = false
+
+    @Flag(help: "Delete goldens whose scenario no longer exists.")
+    var prune = false
+
+    func run() throws {
+        let store = GoldenStore()
+        let results = Golden.checkAll(options.selected(store), store: store)
+        var written = 0, unchanged = 0, errors = 0
+        for r in results {
+            let shown = store.relative(r.scenario)
+            switch r.outcome {
+            case .scenarioError(let e):
+                errors += 1
+                out(pad("error") + "\(shown): not blessed")
+                warn(e.description)
+            case .ok where !all:
+                unchanged += 1
+            case .ok, .changed, .missingGolden:
+                try Golden.writeAtomically(r.trace, to: r.golden)
+                written += 1
+                let why = r.outcome == .missingGolden ? "new" : r.outcome == .ok ? "rewritten" : "changed"
+                let lines = r.trace.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
+                out(pad("wrote") + "\(r.golden) (\(why), \(lines) lines)")
+            }
+        }
+        var pruned = 0
+        if prune {
+            for g in store.staleGoldens() {
+                try FileManager.default.removeItem(atPath: g)
+                out(pad("removed") + "\(g) (its scenario is gone)")
+                pruned += 1
+            }
+        }
+        out("bless: \(written) written, \(unchanged) unchanged, \(errors) scenario error\(errors == 1 ? "" : "s")" + (prune ? ", \(pruned) pruned" : ""))
+        if errors > 0 { throw ExitCode(2) }
+    }
+}
+
+func pad(_ s: String, _ width: Int = 16) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }

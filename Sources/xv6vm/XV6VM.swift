@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+@main
+struct XV6VM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xv6vm",
+        abstract: "A deterministic simulator of the xv6-riscv kernel's virtual memory.",
+        discussion: """
+            Scenarios (YAML) say what processes do; xv6vm runs them on an exact model of the \
+            kernel and prints a trace of every allocation, mapping, unmapping and satp write.
+            Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage.
+            """,
+        subcommands: [Run.self, Compile.self, Check.self, Bless.self]
+    )
+}
+
+/// Writes to standard error.
+func warn(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Writes raw bytes to standard output.
+func out(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { FileHandle.standardOutput.write(Data($0)) }
+}
+
+func out(_ s: String) { out(Array((s + "\n").utf8)) }
+
+/// Compiles a scenario or exits 2 with its problems on stderr.
+func compileOrExit(_ path: String) throws -> CompiledScenario {
+    do {
+        return try ScenarioCompiler.compile(path: path)
+    } catch {
+        warn(error.description)
+        let n = error.diagnostics.count
+        warn("\(n) error\(n == 1 ? "" : "s") in \(path)")
+        throw ExitCode(2)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a scenario and print its trace.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var file: String
+
+    @Option(help: "Trace format: text, jsonl, or none (run without producing a trace).")
+    var format: TraceFormat = .text
+
+    func run() throws {
+        let scenario = try compileOrExit(file)
+        let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), output: { out($0) })
+        let (result, _) = Runner.run(scenario, writer: writer)
+        if let p = result.panic {
+            let at = result.panicEvent.flatMap { scenario.events[$0].location }.map { " at \($0)" } ?? ""
+            warn("xv6vm: the kernel panicked\(at): panic: \(p.message)")
+        }
+        for f in result.findings { warn("xv6vm: finding: \(f.kind.rawValue) \(f.detail)") }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+}
+
+struct Compile: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a scenario's compiled event stream, with the source line of each event.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var file: String
+
+    func run() throws {
+        let scenario = try compileOrExit(file)
+        out(Listing.compiled(scenario))
+    }
+}
+
+extension TraceFormat: ExpressibleByArgument {}
