@@ -24,6 +24,6 @@ let package = Package(
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"]),
         .testTarget(name: "XV6Tests", dependencies: ["XV6", "RISCV"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "XV6", "RISCV"]),
-        .testTarget(name: "xv6vmTests", dependencies: ["Simulation"]),
+        .testTarget(name: "xv6vmTests", dependencies: ["xv6vm", "Simulation"]),
     ]
 )

@@ -76,7 +76,7 @@ public struct ScenarioCompiler {
         if let eventsNode {
             if let seq = eventsNode.sequence {
                 for item in seq { parseEvent(item) }
-                if events.count == 1 { error(eventsNode, "the `events` list is empty; a scenario starts with `userinit`") }
+                if seq.isEmpty { error(eventsNode, "the `events` list is empty; a scenario starts with `userinit`") }
             } else {
                 error(eventsNode, "expected a list of events under `events`")
             }

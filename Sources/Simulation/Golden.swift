@@ -9,8 +9,9 @@ public struct GoldenStore: Sendable {
     public var goldenDir: String
 
     public init(root: String = ".") {
-        scenariosDir = (root as NSString).appendingPathComponent("scenarios")
-        goldenDir = (root as NSString).appendingPathComponent("golden")
+        let base = root == "." ? "" : root
+        scenariosDir = (base as NSString).appendingPathComponent("scenarios")
+        goldenDir = (base as NSString).appendingPathComponent("golden")
     }
 
     /// The golden file for a scenario: scenarios/x/y.yaml -> golden/x/y.trace.
@@ -206,12 +207,18 @@ public enum Golden {
     /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename,
     /// so a reader sees the old golden or the new one, never a part.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        try writeAtomically(bytes, to: path, beforeRename: {})
+    }
+
+    /// `beforeRename` runs between writing the temporary file and renaming it: tests make it fail.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, beforeRename: () throws -> Void) throws {
         let dir = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: dir.isEmpty ? "." : dir, withIntermediateDirectories: true)
         let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tmp])
         }
+        do { try beforeRename() } catch { unlink(tmp); throw error }
         if rename(tmp, path) != 0 {
             let err = errno
             unlink(tmp)

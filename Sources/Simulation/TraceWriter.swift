@@ -62,7 +62,8 @@ public final class TraceWriter: TraceSink {
             line("scenario  \(s.file)")
             for (k, v) in settings { line("setting   \(k) \(v)") }
         case .jsonl:
-            json(["kind": .s("header"), "format": .s("xv6vm-trace"), "version": .i(Int64(traceFormatVersion)), "scenario": .s(s.file)])
+            json(["kind": .s("header"), "format": .s("xv6vm-trace"), "version": .i(Int64(traceFormatVersion))])
+            json(["kind": .s("scenario"), "file": .s(s.file)])
             for (k, v) in settings { json(["kind": .s("setting"), "name": .s(k), "value": .s(v)]) }
         }
     }

@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+
+/// End-to-end tests of the built `xv6vm` command, as a user runs it.
+final class CommandLineTests: XCTestCase {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The directory holding the built products (xv6vm beside the test bundle).
+    static var binary: URL {
+        var dir = Bundle.main.bundleURL
+        if dir.pathExtension == "xctest" { dir.deleteLastPathComponent() }
+        let candidates = [dir.appendingPathComponent("xv6vm"),
+                          Bundle(for: CommandLineTests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("xv6vm")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[1]
+    }
+
+    struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+    func xv6vm(_ args: [String], in dir: String = root) throws -> Output {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func testRunPrintsTheTraceAndExitsZero() throws {
+        let r = try xv6vm(["run", "scenarios/boot.yaml"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.hasPrefix("xv6vm-trace 1\nscenario  boot.yaml\n"))
+        XCTAssertTrue(r.stdout.contains("\npage table 0x0000000087f6e000\n..0: pte 0x0000000021fda801 pa 0x0000000087f6a000\n"))
+        XCTAssertEqual(r.stdout, String(decoding: FileManager.default.contents(atPath: Self.root + "/golden/boot.trace")!, as: UTF8.self))
+        XCTAssertEqual(try xv6vm(["run", "scenarios/boot.yaml", "--format", "none"]).stdout, "")
+        XCTAssertEqual(try xv6vm(["run", "scenarios/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 281)
+    }
+
+    func testAScenarioErrorExitsTwoWithPositionsOnStderr() throws {
+        let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "events:\n  - userinit\n  - frok: init\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let r = try xv6vm(["run", "bad.yaml"], in: dir)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertTrue(r.stderr.hasPrefix("bad.yaml:3:5: error: unknown event 'frok'"), r.stderr)
+        XCTAssertTrue(r.stderr.hasSuffix("1 error in bad.yaml\n"), r.stderr)
+    }
+
+    func testAKernelPanicExitsOneAndNamesIt() throws {
+        let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "kernel: {phystop: 0x80060000}\nevents:\n  - userinit\n".write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let r = try xv6vm(["run", "tiny.yaml"], in: dir)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("\npanic: kalloc\n"))
+        XCTAssertEqual(r.stderr, "xv6vm: the kernel panicked: panic: kalloc\n")
+    }
+
+    func testBadUsageExits64() throws {
+        XCTAssertEqual(try xv6vm(["run"]).status, 64)
+        XCTAssertEqual(try xv6vm(["run", "scenarios/boot.yaml", "--format", "xml"]).status, 64)
+        XCTAssertEqual(try xv6vm(["check", "--shard", "3/2"]).status, 64)
+    }
+
+    func testCheckPassesOnTheRepositoryAndCompileListsEvents() throws {
+        let r = try xv6vm(["check"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasSuffix(" ok, 0 changed, 0 missing golden, 0 scenario errors\n"), r.stdout)
+        let c = try xv6vm(["compile", "scenarios/boot.yaml"])
+        XCTAssertEqual(c.status, 0)
+        XCTAssertEqual(c.stdout, """
+            boot.yaml: kernel xv6-2020, 1 hart, end 0x0000000080027020
+            #  source                    event
+            0  -                         boot
+            1  scenarios/boot.yaml:8:5   userinit -> pid 1 (init)
+            2  scenarios/boot.yaml:9:5   exec pid 1 "/init" ["init"]
+            3  scenarios/boot.yaml:10:5  vmprint pid 1
+            4 events (boot and 3 from the scenario)
+
+            """)
+    }
+}
