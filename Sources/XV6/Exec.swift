@@ -70,6 +70,8 @@ extension Kernel {
             if ph.vaddr &+ ph.memsz < ph.vaddr { return try bad() }
             let sz1 = try uvmalloc(pagetable, sz, ph.vaddr &+ ph.memsz)
             if sz1 == 0 { return try bad() }
+            // The lab's check comes before `sz = sz1`: bad then frees only the old sz.
+            if settings.execPlicCheck && sz1 >= MemLayout.plic { return try bad() }
             sz = sz1
             if ph.vaddr % pageSize != 0 { return try bad() }
             try loadseg(pagetable, ph.vaddr, UInt32(truncatingIfNeeded: ph.filesz))
@@ -105,13 +107,29 @@ extension Kernel {
 
         procs[p].name = String(decoding: path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
             .last.map { Array($0.prefix(15)) } ?? [], as: UTF8.self)
+        let lab = settings.perProcessKernelPagetable
+        if lab && settings.mirrorUserMappings == .kvmcopymappings {
+            // pgtbl-lab: replace the kernel table's mirror before committing (result ignored).
+            try uvmunmap(procs[p].kernelPagetable, 0, pageRoundUp(oldsz) / pageSize, doFree: false)
+            _ = try kvmcopymappings(pagetable, procs[p].kernelPagetable, 0, sz)
+        }
         let oldpagetable = procs[p].pagetable
         procs[p].pagetable = pagetable
+        if lab && settings.mirrorUserMappings == .walkCopy {
+            // seed-003: after committing the new table.
+            try uvmunmap(procs[p].kernelPagetable, 0, pageRoundUp(oldsz) / pageSize, doFree: false)
+            try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: 0, below: sz)
+        }
         procs[p].sz = sz
         try kwrite(tf + ExecTrapframe.epc, program.entry)
         try kwrite(tf + ExecTrapframe.sp, sp)
         try proc_freepagetable(oldpagetable, oldsz)
         tableNames[pagetable.rawValue] = .user(pid: procs[p].pid)
+        switch settings.execVmprint {
+        case .all: for line in try vmprint(pagetable) { emit(.console(line)) }
+        case .pid1 where procs[p].pid == 1: for line in try vmprint(pagetable) { emit(.console(line)) }
+        default: break
+        }
         return Int64(ustack.count - 1)
     }
 

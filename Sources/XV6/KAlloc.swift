@@ -16,6 +16,7 @@ extension Kernel {
             n += 1
         }
         emit(.kinit(start: start, end: image.phystop, pages: n))
+        if settings.kinitPrintsPhystop { emit(.console("PHYSTOP is \(hex16(image.phystop))")) }
     }
 
     /// Frees the page at `pa`: fills it with 1s and pushes it on the free list.

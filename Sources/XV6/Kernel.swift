@@ -2,14 +2,19 @@ import RISCV
 
 /// The configuration a kernel boots with.
 public struct KernelConfig: Equatable, Sendable {
-    /// The kernel variant's name. The foundation models the stock 2020 kernel only.
+    /// The preset the settings started from (`xv6-2020`, `pgtbl-lab`, `seed-003`).
     public var variant: String = "xv6-2020"
+    /// The kernel's design choices in force: the preset's, with any overrides.
+    public var settings: KernelSettings = .xv6_2020
     public var image: KernelImage = .lab2020
     /// Harts the machine has (QEMU's `-smp`); each runs kvminithart at boot.
     public var harts: Int = 1
 
     public init(variant: String = "xv6-2020", image: KernelImage = .lab2020, harts: Int = 1) {
-        self.variant = variant; self.image = image; self.harts = harts
+        self.variant = variant
+        self.settings = KernelSettings.preset(named: variant) ?? .xv6_2020
+        self.image = image
+        self.harts = harts
     }
 }
 
@@ -36,6 +41,8 @@ enum PageOwner {
 public final class Kernel {
     public let config: KernelConfig
     public var image: KernelImage { config.image }
+    /// The design choices in force.
+    public let settings: KernelSettings
     public let memory: PhysicalMemory
     public internal(set) var harts: [Hart]
     /// The process each hart is running, as a slot index.
@@ -61,11 +68,14 @@ public final class Kernel {
     var tableNames: [UInt64: TableRef] = [:]
     /// The process on whose behalf the kernel is running (0: none).
     var curpid = 0
+    /// The hart the kernel is running on. (xv6: `cpuid()`)
+    public internal(set) var cpu = 0
 
     /// Builds the machine and runs the boot path of `main()` on hart 0: kinit, kvminit,
     /// kvminithart, procinit. `userinit` is the scenario's first event.
     public init(config: KernelConfig, sink: TraceSink? = nil, sites: SiteTree = SiteTree()) throws(KernelPanic) {
         self.config = config
+        self.settings = config.settings
         self.sink = sink
         self.sites = sites
         memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop))
@@ -90,33 +100,75 @@ public final class Kernel {
 
     @inline(__always) func pageIndex(_ pa: UInt64) -> Int { Int(truncatingIfNeeded: (pa &- MemLayout.kernbase) >> pageShift) }
 
-    // MARK: the kernel's own loads and stores, through its direct map
+    // MARK: the kernel's own loads and stores
 
-    /// A load by kernel code from physical address `pa` (the direct map makes va == pa).
-    /// Outside RAM the real kernel takes a page fault in supervisor mode: `panic: kerneltrap`.
-    @inline(__always) func kread(_ pa: UInt64) throws(KernelPanic) -> UInt64 {
-        guard memory.contains(PhysAddr(pa), length: 8) else { throw kerneltrap(.load, pa) }
-        return memory.read64(PhysAddr(pa))
+    /// Whether `va` lies in the direct map of RAM above the kernel text, which every
+    /// kernel page table of every variant maps read-write with va == pa.
+    @inline(__always) func directMapped(_ va: UInt64, _ length: UInt64) -> Bool {
+        va >= image.etext && va < image.phystop && length <= image.phystop - va
     }
 
-    /// A store by kernel code to `pa`; the kernel text is mapped read-only.
-    @inline(__always) func kwrite(_ pa: UInt64, _ value: UInt64) throws(KernelPanic) {
-        guard memory.contains(PhysAddr(pa), length: 8), pa >= image.etext else { throw kerneltrap(.store, pa) }
-        memory.write64(PhysAddr(pa), value)
+    /// A load by kernel code from virtual address `va` (8-byte aligned). RAM above etext is
+    /// reached through the direct map; any other address goes through the MMU with the
+    /// hart's satp, as on the real machine (in a per-process kernel table, low addresses
+    /// are user memory). A fault is a kernel trap: `panic: kerneltrap`.
+    @inline(__always) func kread(_ va: UInt64) throws(KernelPanic) -> UInt64 {
+        if directMapped(va, 8) { return memory.read64(PhysAddr(va)) }
+        guard let pa = try kernelTranslate(va, .load) else { return 0 }
+        return memory.read64(pa)
     }
 
-    /// memset(pa, byte, PGSIZE) by kernel code.
-    func kmemset(_ pa: UInt64, _ byte: UInt8) throws(KernelPanic) {
-        guard pa % pageSize == 0, memory.contains(PhysAddr(pa), length: pageSize), pa >= image.etext else {
-            throw kerneltrap(.store, pa)
+    /// A store by kernel code to virtual address `va` (see `kread`).
+    @inline(__always) func kwrite(_ va: UInt64, _ value: UInt64) throws(KernelPanic) {
+        if directMapped(va, 8) { memory.write64(PhysAddr(va), value); return }
+        guard let pa = try kernelTranslate(va, .store) else { return }
+        memory.write64(pa, value)
+    }
+
+    /// A byte load by kernel code.
+    func kreadByte(_ va: UInt64) throws(KernelPanic) -> UInt8 {
+        if directMapped(va, 1) { return memory.readByte(PhysAddr(va)) }
+        guard let pa = try kernelTranslate(va, .load) else { return 0 }
+        return memory.readByte(pa)
+    }
+
+    /// A byte store by kernel code.
+    func kwriteByte(_ va: UInt64, _ value: UInt8) throws(KernelPanic) {
+        if directMapped(va, 1) { memory.writeByte(PhysAddr(va), value); return }
+        guard let pa = try kernelTranslate(va, .store) else { return }
+        memory.writeByte(pa, value)
+    }
+
+    /// memset(va, byte, PGSIZE) by kernel code.
+    func kmemset(_ va: UInt64, _ byte: UInt8) throws(KernelPanic) {
+        if va % pageSize == 0 && directMapped(va, pageSize) {
+            memory.fillPage(PhysAddr(va), byte: byte)
+            return
         }
-        memory.fillPage(PhysAddr(pa), byte: byte)
+        let word = UInt64(byte) &* 0x0101_0101_0101_0101
+        var off: UInt64 = 0
+        while off < pageSize { try kwrite(va &+ off, word); off += 8 }
     }
 
-    /// What kerneltrap() prints for a page fault at `va`, then its panic. sepc is not modelled.
+    /// Translates a kernel access outside the direct map through the MMU of the current
+    /// hart: the physical address, or nil for device memory (which the model reads as
+    /// zero and whose stores it drops).
+    func kernelTranslate(_ va: UInt64, _ access: AccessType) throws(KernelPanic) -> PhysAddr? {
+        switch MMU.translate(va, access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
+        case .success(let pa):
+            return memory.contains(pa) ? pa : nil
+        case .failure(let fault):
+            throw kerneltrap(fault)
+        }
+    }
+
+    /// What kerneltrap() prints for a fault, then its panic. sepc is not modelled.
+    func kerneltrap(_ fault: Fault) -> KernelPanic {
+        KernelPanic("kerneltrap", preamble: ["scause \(hex16(fault.scause))", "sepc=(not modelled) stval=\(hex16(fault.va))"])
+    }
+
     func kerneltrap(_ access: AccessType, _ va: UInt64) -> KernelPanic {
-        let fault = Fault(kind: .pageFault, access: access, va: va)
-        return KernelPanic("kerneltrap", preamble: ["scause \(hex16(fault.scause))", "sepc=(not modelled) stval=\(hex16(va))"])
+        kerneltrap(Fault(kind: .pageFault, access: access, va: va))
     }
 
     // MARK: inspection (never allocates)

@@ -17,6 +17,8 @@ public struct Proc: Sendable {
     /// Bytes of user memory.
     public internal(set) var sz: UInt64 = 0
     public internal(set) var pagetable: PhysAddr = .zero
+    /// The process's own kernel page table (the page-table lab; zero in the stock kernel).
+    public internal(set) var kernelPagetable: PhysAddr = .zero
     /// Physical address of the trapframe page.
     public internal(set) var trapframe: UInt64 = 0
     public internal(set) var name = ""
@@ -40,7 +42,8 @@ extension Kernel {
     /// Allocates and maps a kernel stack for every slot, then reloads satp. (xv6: `procinit`)
     func procinit() throws(KernelPanic) {
         sites.push(.procinit); defer { sites.pop() }
-        for i in 0..<Param.nproc {
+        // With per-process kernel tables, allocproc maps each process's stack instead.
+        for i in 0..<Param.nproc where !settings.perProcessKernelPagetable {
             let pa = try kalloc()
             if pa == 0 { throw KernelPanic("kalloc") }
             let va = MemLayout.kstack(i)
@@ -72,8 +75,29 @@ extension Kernel {
             return nil
         }
         procs[i].pagetable = pt
+        if settings.perProcessKernelPagetable { try allocKernelPagetable(i) }
         procs[i].neverRan = true
         return i
+    }
+
+    /// The lab's part of allocproc: the process's kernel table and its kernel stack at KSTACK(0).
+    func allocKernelPagetable(_ i: Int) throws(KernelPanic) {
+        let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable)
+        procs[i].kernelPagetable = kpt
+        tableNames[kpt.rawValue] = .procKernel(pid: procs[i].pid)
+        let pa = try kalloc()
+        if pa == 0 { throw KernelPanic("kalloc") }
+        let va = MemLayout.kstack(0)
+        switch settings.kstackMapping {
+        case .kvmmap:
+            sites.push(.kvmmap); defer { sites.pop() }
+            if try !mappages(kpt, va, pageSize, pa, [.read, .write]) { throw KernelPanic("kvmmap") }
+        case .mappages:
+            _ = try mappages(kpt, va, pageSize, pa, [.read, .write])
+        case .mappagesSwapped:
+            _ = try mappages(kpt, va, pa, pageSize, [.read, .write])
+        }
+        procs[i].kstack = va
     }
 
     /// Frees a slot's trapframe and user memory and marks it UNUSED. (xv6: `freeproc`)
@@ -83,13 +107,38 @@ extension Kernel {
         if procs[i].trapframe != 0 { try kfree(procs[i].trapframe) }
         procs[i].trapframe = 0
         if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
+        let lab = settings.perProcessKernelPagetable
+        if lab && settings.freeKernelPagetable == .unmapThenFreewalk && procs[i].kernelPagetable != .zero {
+            try proc_free_kernel_pagetable(procs[i].kernelPagetable)
+            forgetKernelPagetable(i)
+        }
         procs[i].pagetable = .zero
         procs[i].sz = 0
+        let pid = procs[i].pid
         procs[i].pid = 0
         procs[i].parent = nil
         procs[i].name = ""
         procs[i].xstate = 0
+        if lab && settings.freeKernelPagetable != .unmapThenFreewalk {
+            if settings.freeKernelStack {
+                try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
+                procs[i].kstack = 0
+            }
+            let kpt = procs[i].kernelPagetable.rawValue
+            switch settings.freeKernelPagetable {
+            case .recursive: try kvm_free_kernelpgtbl(kpt)
+            case .rootOnly: try kfree(kpt)
+            case .none, .unmapThenFreewalk: break
+            }
+            if tableNames[kpt] == .procKernel(pid: pid) { tableNames[kpt] = nil }
+            procs[i].kernelPagetable = .zero
+        }
         procs[i].state = .unused
+    }
+
+    func forgetKernelPagetable(_ i: Int) {
+        tableNames[procs[i].kernelPagetable.rawValue] = nil
+        procs[i].kernelPagetable = .zero
     }
 
     /// A user page table with only the trampoline and the slot's trapframe mapped,
@@ -135,6 +184,7 @@ extension Kernel {
         procs[i].sz = pageSize
         procs[i].name = "initcode"
         procs[i].state = .runnable
+        _ = try mirrorUser(i, from: 0, size: procs[i].sz)
         for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
         return procs[i].pid
     }
@@ -148,15 +198,47 @@ extension Kernel {
         sites.push(.growproc); defer { sites.pop() }
         var sz = UInt32(truncatingIfNeeded: procs[i].sz)
         let target = UInt64(sz &+ UInt32(bitPattern: n))
+        let kvmSync = settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings
+        if settings.growprocPlicCheck && n > 0 && UInt64(sz) + UInt64(n) >= MemLayout.plic { return -1 }
         if n > 0 {
             let newsz = try uvmalloc(procs[i].pagetable, UInt64(sz), target)
             if newsz == 0 { return -1 }
+            if kvmSync {
+                let ok = try kvmcopymappings(procs[i].pagetable, procs[i].kernelPagetable, UInt64(sz), UInt64(n))
+                if !ok {
+                    _ = try uvmdealloc(procs[i].pagetable, newsz, UInt64(sz))
+                    return -1
+                }
+            }
             sz = UInt32(truncatingIfNeeded: newsz)
         } else if n < 0 {
-            sz = UInt32(truncatingIfNeeded: try uvmdealloc(procs[i].pagetable, UInt64(sz), target))
+            var newsz = try uvmdealloc(procs[i].pagetable, UInt64(sz), target)
+            if kvmSync { newsz = try kvmdealloc(procs[i].kernelPagetable, UInt64(sz), target) }
+            sz = UInt32(truncatingIfNeeded: newsz)
         }
         procs[i].sz = UInt64(sz)
         return 0
+    }
+
+    /// sbrk(n): returns the old size, or -1. seed-003 mirrors the change into the kernel
+    /// table here, after growproc, with `int` loops. (xv6: `sys_sbrk`)
+    func sys_sbrk(_ i: Int, _ n: Int32) throws(KernelPanic) -> Int64 {
+        sites.push(.sys_sbrk); defer { sites.pop() }
+        let addr = Int32(truncatingIfNeeded: procs[i].sz)
+        if try growproc(i, n) < 0 { return -1 }
+        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
+            if n > 0 {
+                try walkCopy(procs[i].pagetable, procs[i].kernelPagetable,
+                             from: UInt64(UInt32(bitPattern: addr)), below: UInt64(UInt32(bitPattern: addr &+ n)))
+            } else {
+                var j = addr &- Int32(pageSize)
+                while j >= addr &+ n {
+                    try uvmunmap(procs[i].kernelPagetable, UInt64(UInt32(bitPattern: j)), 1, doFree: false)
+                    j &-= Int32(pageSize)
+                }
+            }
+        }
+        return Int64(addr)
     }
 
     /// Creates a child of slot `p` with a copy of its memory. The child's pid, or -1
@@ -164,9 +246,16 @@ extension Kernel {
     func fork(_ p: Int) throws(KernelPanic) -> Int {
         sites.push(.fork); defer { sites.pop() }
         guard let np = try allocproc() else { return -1 }
-        if try !uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz) {
+        var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz)
+        if copied && settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings {
+            copied = try kvmcopymappings(procs[np].pagetable, procs[np].kernelPagetable, 0, procs[p].sz)
+        }
+        if !copied {
             try freeproc(np)
             return -1
+        }
+        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
+            try walkCopy(procs[np].pagetable, procs[np].kernelPagetable, from: 0, below: procs[p].sz)
         }
         procs[np].sz = procs[p].sz
         procs[np].parent = p

@@ -3,6 +3,9 @@ public enum KFunc: UInt8, Sendable, CaseIterable {
     case boot, kinit, kvminit, kvmmap, procinit, userinit, uvminit, allocproc, proc_pagetable, uvmcreate
     case mappages, walk, uvmalloc, uvmdealloc, uvmunmap, uvmfree, freewalk, uvmcopy
     case fork, exec, sys_exec, growproc, freeproc, proc_freepagetable, exit, wait
+    // the page-table lab's additions
+    case kvminit_newpgtbl, kvm_map_pagetable, kvmmake, kvm_free_kernelpgtbl, kvmcopymappings, kvmdealloc
+    case proc_free_kernel_pagetable, sys_sbrk, kvmpa
 
     /// xv6's name for the function.
     public var name: String { String(describing: self) }

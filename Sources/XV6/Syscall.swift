@@ -9,6 +9,12 @@ public enum Syscall: Equatable, Sendable {
     case exit(Int32)
     /// wait(0).
     case wait
+    /// A call that makes the kernel copy `len` bytes in from user address `va` (as read() of a pipe's writer does).
+    case copyin(va: UInt64, len: UInt64)
+    /// A call that makes the kernel copy a string of at most `max` bytes in from `va` (as open()'s path).
+    case copyinstr(va: UInt64, max: UInt64)
+    /// A call that makes the kernel copy `len` bytes out to user address `va` (as fstat()).
+    case copyout(va: UInt64, len: UInt64)
 
     public var name: String {
         switch self {
@@ -17,6 +23,9 @@ public enum Syscall: Equatable, Sendable {
         case .sbrk: return "sbrk"
         case .exit: return "exit"
         case .wait: return "wait"
+        case .copyin: return "copyin"
+        case .copyinstr: return "copyinstr"
+        case .copyout: return "copyout"
         }
     }
 
@@ -27,6 +36,8 @@ public enum Syscall: Equatable, Sendable {
         case let .exec(path, argv, _): return "\"\(path)\", [" + argv.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
         case let .sbrk(n): return "\(n)"
         case let .exit(status): return "\(status)"
+        case let .copyin(va, len), let .copyout(va, len): return "\(hex16(va)), \(len)"
+        case let .copyinstr(va, max): return "\(hex16(va)), \(max)"
         }
     }
 }
@@ -49,9 +60,11 @@ extension Kernel {
     /// Runs `call` as process `pid` on `hart`: schedules it there if it is not running,
     /// traps in through the trampoline, runs the call, and returns to user space
     /// (or, for exit, to the scheduler).
-    public func syscall(pid: Int, hart h: Int = 0, _ call: Syscall) throws(KernelPanic) -> SyscallResult {
+    public func syscall(pid: Int, hart: Int? = nil, _ call: Syscall) throws(KernelPanic) -> SyscallResult {
         guard let p = slot(ofPid: pid) else { return .noSuchProcess }
         guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        let h = hart ?? running.firstIndex(of: p) ?? 0
+        cpu = h
         try schedule(p, on: h)
         try trapEnter(p, on: h, cause: .ecall)
         if tracing { emit(.syscall(pid: pid, name: call.name, args: call.arguments)) }
@@ -64,12 +77,21 @@ extension Kernel {
         case let .exec(path, argv, program):
             value = try sys_exec(p, path: path, argv: argv, program: program)
         case let .sbrk(n):
-            let addr = Int32(truncatingIfNeeded: procs[p].sz)
-            value = try growproc(p, n) < 0 ? -1 : Int64(addr)
+            value = try sys_sbrk(p, n)
         case let .exit(status):
             try exit(p, status)
             running[h] = nil
+            schedulerResumes(on: h)
             return .returned(0)
+        case let .copyin(va, len):
+            let got = settings.copyin == .mmu ? try copyin_new(p, va, len) : try copyin(procs[p].pagetable, va, len)
+            value = got == nil ? -1 : 0
+        case let .copyinstr(va, max):
+            let got = settings.copyin == .mmu ? try copyinstr_new(p, va, max) : try copyinstr(procs[p].pagetable, va, max)
+            value = got == nil ? -1 : 0
+        case let .copyout(va, len):
+            let bytes = (0..<len).map { UInt8(truncatingIfNeeded: $0) }
+            value = try copyout(procs[p].pagetable, va, bytes) ? 0 : -1
         case .wait:
             switch try wait(p) {
             case .reaped(let child): value = Int64(child)
@@ -84,12 +106,17 @@ extension Kernel {
 
     /// Makes slot `p` the process running in user space on hart `h`. A process running
     /// there is preempted by a timer interrupt and yields; the scheduler then switches
-    /// to `p`, which returns to user space from forkret or from its own yield.
+    /// to `p` (loading its kernel table, in the lab), which returns to user space from
+    /// forkret or from its own yield.
     func schedule(_ p: Int, on h: Int) throws(KernelPanic) {
         if running[h] == p { return }
         if let q = running[h] { try preempt(q, on: h) }
         if let other = running.firstIndex(of: p) { try preempt(p, on: other) }
         emit(.scheduled(hart: h, pid: procs[p].pid))
+        if settings.perProcessKernelPagetable {
+            writeSatp(hart: h, Satp(root: procs[p].kernelPagetable))
+            if settings.schedulerSfence { sfenceVMA(hart: h) }
+        }
         procs[p].state = .running
         procs[p].neverRan = false
         running[h] = p
@@ -98,9 +125,62 @@ extension Kernel {
 
     /// A timer interrupt takes slot `q` into the kernel on hart `h` and it yields the CPU.
     func preempt(_ q: Int, on h: Int) throws(KernelPanic) {
+        let saved = cpu
+        cpu = h
+        defer { cpu = saved }
         try trapEnter(q, on: h, cause: .timer)
         procs[q].state = .runnable
         running[h] = nil
+        schedulerResumes(on: h)
+    }
+
+    /// The scheduler gets the CPU back from a process (swtch returns): the lab reloads
+    /// the global kernel table.
+    func schedulerResumes(on h: Int) {
+        if settings.perProcessKernelPagetable && settings.schedulerSwitchBack { kvminithart(hart: h) }
+    }
+
+    /// Runs process `pid` on hart `h` without a system call: the scheduler picks it.
+    public func run(pid: Int, hart h: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        cpu = h
+        try schedule(p, on: h)
+        return .returned(0)
+    }
+
+    /// What a user-mode access did.
+    public enum AccessResult: Equatable, Sendable {
+        case ok(pa: UInt64)
+        /// The access faulted; usertrap printed the fault and the process was killed (it exited with -1).
+        case killed(Fault)
+        case noSuchProcess
+        case notRunnable
+    }
+
+    /// Process `pid` loads, stores or fetches at `va` in user mode, through the MMU and
+    /// its user page table (setting A and D as QEMU does). A fault goes to usertrap,
+    /// which prints it and kills the process: exit(-1).
+    public func userAccess(pid: Int, va: UInt64, _ access: AccessType, hart: Int? = nil) throws(KernelPanic) -> AccessResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        let h = hart ?? running.firstIndex(of: p) ?? 0
+        cpu = h
+        try schedule(p, on: h)
+        switch MMU.translate(va, access, mode: .user, hart: &harts[h], memory: memory) {
+        case .success(let pa):
+            return .ok(pa: pa.rawValue)
+        case .failure(let fault):
+            try trapEnter(p, on: h, cause: .fault)
+            emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
+            emit(.console("            sepc=(not modelled) stval=\(hex16(fault.va))"))
+            curpid = procs[p].pid
+            defer { curpid = 0 }
+            try exit(p, -1)
+            running[h] = nil
+            schedulerResumes(on: h)
+            return .killed(fault)
+        }
     }
 
     /// uservec: the trampoline loads the kernel page table saved in the trapframe.
@@ -108,7 +188,7 @@ extension Kernel {
         emit(.trap(hart: h, pid: procs[p].pid, cause: cause))
         let kernelSatp = try kread(procs[p].trapframe + TrapframeField.kernelSatp)
         writeSatp(hart: h, Satp(rawValue: kernelSatp))
-        sfenceVMA(hart: h)
+        if settings.trampolineSfence { sfenceVMA(hart: h) }
     }
 
     /// usertrapret and userret: saves the kernel's satp, stack and hart id in the
@@ -119,6 +199,6 @@ extension Kernel {
         try kwrite(tf + TrapframeField.kernelSp, procs[p].kstack + pageSize)
         try kwrite(tf + TrapframeField.kernelHartid, UInt64(h))
         writeSatp(hart: h, Satp(root: procs[p].pagetable))
-        sfenceVMA(hart: h)
+        if settings.trampolineSfence { sfenceVMA(hart: h) }
     }
 }

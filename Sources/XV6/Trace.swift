@@ -6,6 +6,8 @@ public enum TableRef: Equatable, Sendable, CustomStringConvertible {
     case kernel
     /// A process's user page table.
     case user(pid: Int)
+    /// A process's own kernel page table (the page-table lab).
+    case procKernel(pid: Int)
     /// A page table the kernel does not know (a freed or corrupt root).
     case unknown
 
@@ -13,6 +15,7 @@ public enum TableRef: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .kernel: return "kernel"
         case .user(let pid): return "user:\(pid)"
+        case .procKernel(let pid): return "kernel:\(pid)"
         case .unknown: return "?"
         }
     }
@@ -24,6 +27,8 @@ public enum TrapCause: String, Sendable {
     case ecall
     /// A timer interrupt: the scheduler preempts the running process.
     case timer
+    /// An exception in user mode (a page fault).
+    case fault
 }
 
 /// One observable step of the kernel or the hardware. The kernel never prints:

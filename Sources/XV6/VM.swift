@@ -5,9 +5,16 @@ import RISCV
 extension Kernel {
     // MARK: the kernel page table
 
-    /// Builds the global direct-map kernel page table. (xv6: `kvminit`)
+    /// Builds the global direct-map kernel page table. (xv6: `kvminit`) With per-process
+    /// kernel tables it is built like theirs, then gets CLINT, which only boot needs.
     func kvminit() throws(KernelPanic) {
         sites.push(.kvminit); defer { sites.pop() }
+        if settings.perProcessKernelPagetable {
+            kernelPagetable = try kvminit_newpgtbl(clint: settings.clintInProcessTable)
+            tableNames[kernelPagetable.rawValue] = .kernel
+            if !settings.clintInProcessTable { try kvmmap(MemLayout.clint, MemLayout.clint, MemLayout.clintSize, [.read, .write]) }
+            return
+        }
         kernelPagetable = PhysAddr(try kalloc())
         try kmemset(kernelPagetable.rawValue, 0)
         tableNames[kernelPagetable.rawValue] = .kernel
@@ -231,11 +238,12 @@ extension Kernel {
 
     /// memmove(dst, src, PGSIZE) by kernel code.
     func kcopyPage(from src: UInt64, to dst: UInt64) throws(KernelPanic) {
-        guard src % pageSize == 0, memory.contains(PhysAddr(src), length: pageSize) else { throw kerneltrap(.load, src) }
-        guard dst % pageSize == 0, memory.contains(PhysAddr(dst), length: pageSize), dst >= image.etext else {
-            throw kerneltrap(.store, dst)
+        if src % pageSize == 0, dst % pageSize == 0, directMapped(src, pageSize), directMapped(dst, pageSize) {
+            memory.copyPage(from: PhysAddr(src), to: PhysAddr(dst))
+            return
         }
-        memory.copyPage(from: PhysAddr(src), to: PhysAddr(dst))
+        var off: UInt64 = 0
+        while off < pageSize { try kwrite(dst &+ off, try kread(src &+ off)); off += 8 }
     }
 
     /// Clears PTE_U on `va`'s PTE: exec's stack guard page. (xv6: `uvmclear`)
@@ -302,14 +310,19 @@ extension Kernel {
         return nil
     }
 
-    func kstore(_ pa: UInt64, _ bytes: ArraySlice<UInt8>) throws(KernelPanic) {
-        guard memory.contains(PhysAddr(pa), length: UInt64(bytes.count)), pa >= image.etext else { throw kerneltrap(.store, pa) }
-        memory.write(PhysAddr(pa), bytes)
+    /// memmove(va, bytes, n) by kernel code.
+    func kstore(_ va: UInt64, _ bytes: ArraySlice<UInt8>) throws(KernelPanic) {
+        if directMapped(va, UInt64(bytes.count)) { memory.write(PhysAddr(va), bytes); return }
+        var a = va
+        for b in bytes { try kwriteByte(a, b); a &+= 1 }
     }
 
-    func kload(_ pa: UInt64, _ count: Int) throws(KernelPanic) -> [UInt8] {
-        guard memory.contains(PhysAddr(pa), length: UInt64(count)) else { throw kerneltrap(.load, pa) }
-        return memory.read(PhysAddr(pa), count: count)
+    /// memmove(buf, va, count) by kernel code.
+    func kload(_ va: UInt64, _ count: Int) throws(KernelPanic) -> [UInt8] {
+        if directMapped(va, UInt64(count)) { return memory.read(PhysAddr(va), count: count) }
+        var out: [UInt8] = []
+        for i in 0..<count { out.append(try kreadByte(va &+ UInt64(i))) }
+        return out
     }
 
     // MARK: printing

@@ -1,0 +1,184 @@
+/// The kernel's design choices, in one place. A variant is a named preset of
+/// these; a scenario picks a preset and may override single settings. Each
+/// setting changes exactly the behaviour its description names.
+public struct KernelSettings: Equatable, Sendable {
+    /// How freeproc disposes of a process's kernel page table.
+    public enum FreeKernelPagetable: String, CaseIterable, Sendable {
+        /// Recursively free every table page, never the leaves' pages (pgtbl-lab's kvm_free_kernelpgtbl).
+        case recursive
+        /// kfree the root page only: the lower-level tables leak.
+        case rootOnly = "root-only"
+        /// Never free it.
+        case none
+        /// Unmap the direct map, the trampoline and the kernel stack, then freewalk (seed-003's proc_free_kernel_pagetable).
+        case unmapThenFreewalk = "unmap-then-freewalk"
+    }
+
+    /// How user mappings are copied into a process's kernel page table.
+    public enum MirrorUserMappings: String, CaseIterable, Sendable {
+        /// kvmcopymappings: mappages of each page without PTE_U; fails cleanly when memory runs out.
+        case kvmcopymappings
+        /// A loop of walk(alloc=1) that stores the user PTE without PTE_U, unchecked (seed-003).
+        case walkCopy = "walk-copy"
+        /// Not at all: the kernel table has no user memory.
+        case none
+    }
+
+    /// How the kernel stack is mapped at KSTACK(0).
+    public enum KstackMapping: String, CaseIterable, Sendable {
+        /// kvmmap(kpt, KSTACK(0), pa, PGSIZE, PTE_R|PTE_W): panics on failure.
+        case kvmmap
+        /// mappages(kpt, KSTACK(0), pa, PGSIZE, ...) with size and pa swapped, result ignored (seed-003).
+        case mappagesSwapped = "mappages-swapped"
+        /// mappages(kpt, KSTACK(0), PGSIZE, pa, ...), result ignored.
+        case mappages
+    }
+
+    /// When exec prints the new user page table with vmprint.
+    public enum ExecVmprint: String, CaseIterable, Sendable {
+        case none
+        /// Only for pid 1, as the lab's handout asks.
+        case pid1
+        /// On every exec.
+        case all
+    }
+
+    /// Where copyin and copyinstr read user memory.
+    public enum CopyinPath: String, CaseIterable, Sendable {
+        /// Walk the user page table in software (walkaddr), as the stock kernel does.
+        case software
+        /// copyin_new/copyinstr_new: dereference the user address through the MMU and the process's kernel table.
+        case mmu
+    }
+
+    /// A per-process kernel page table (the lab's change); off: one global table.
+    public var perProcessKernelPagetable = false
+    /// Whether a failed mapping while building a kernel table panics (kvmmap) or is ignored (bare mappages).
+    public var kernelTableChecked = true
+    /// Whether CLINT is mapped in each per-process kernel table (it collides with user memory above 32 MiB).
+    public var clintInProcessTable = false
+    public var kstackMapping: KstackMapping = .kvmmap
+    public var freeKernelPagetable: FreeKernelPagetable = .recursive
+    /// Whether freeproc frees the kernel stack page.
+    public var freeKernelStack = true
+    /// Whether the scheduler loads the global kernel table again after the process gives up the CPU.
+    public var schedulerSwitchBack = true
+    /// Whether the scheduler runs sfence.vma after writing the process's kernel table into satp.
+    public var schedulerSfence = true
+    /// Whether the trampoline runs sfence.vma after each satp write (entering and leaving user space).
+    public var trampolineSfence = true
+    /// Whether exec refuses an image that reaches PLIC (checked after uvmalloc, before sz is updated, as the lab wrote it).
+    public var execPlicCheck = false
+    /// Whether growproc refuses to grow to PLIC or beyond.
+    public var growprocPlicCheck = false
+    public var mirrorUserMappings: MirrorUserMappings = .kvmcopymappings
+    public var copyin: CopyinPath = .software
+    public var execVmprint: ExecVmprint = .none
+    /// Whether kinit prints "PHYSTOP is ..." on the console (a debugging line left in the pgtbl-lab solution).
+    public var kinitPrintsPhystop = false
+
+    public init() {}
+
+    // MARK: presets
+
+    /// The stock 2020 lab kernel: one global kernel page table, kernel stacks mapped by procinit.
+    public static let xv6_2020 = KernelSettings()
+
+    /// The solution on branch `pgtbl` of Miigon/my-xv6-labs-2020 (seed 000).
+    public static let pgtblLab: KernelSettings = {
+        var s = KernelSettings()
+        s.perProcessKernelPagetable = true
+        s.execPlicCheck = true
+        s.copyin = .mmu
+        s.execVmprint = .all
+        s.kinitPrintsPhystop = true
+        return s
+    }()
+
+    /// The second seed's solution, as written.
+    public static let seed003: KernelSettings = {
+        var s = pgtblLab
+        s.kernelTableChecked = false
+        s.kstackMapping = .mappagesSwapped
+        s.freeKernelPagetable = .unmapThenFreewalk
+        s.mirrorUserMappings = .walkCopy
+        s.execVmprint = .pid1
+        s.kinitPrintsPhystop = false
+        return s
+    }()
+
+    public struct Preset: Sendable {
+        public let name: String
+        public let settings: KernelSettings
+        public let summary: String
+    }
+
+    public static let presets: [Preset] = [
+        Preset(name: "xv6-2020", settings: xv6_2020, summary: "the stock 2020 lab kernel: one global kernel page table"),
+        Preset(name: "pgtbl-lab", settings: pgtblLab, summary: "a kernel page table per process, copyin through the MMU (Miigon's pgtbl solution, seed 000)"),
+        Preset(name: "seed-003", settings: seed003, summary: "the second seed's solution as written, mistakes included"),
+    ]
+
+    public static func preset(named name: String) -> KernelSettings? { presets.first { $0.name == name }?.settings }
+
+    // MARK: the catalogue
+
+    /// One setting: its key, its values, what it means, and how to read and write it.
+    public struct Setting: Sendable {
+        public let key: String
+        public let values: [String]
+        public let meaning: String
+        let get: @Sendable (KernelSettings) -> String
+        let set: @Sendable (inout KernelSettings, String) -> Bool
+    }
+
+    static func flag(_ key: String, _ meaning: String, _ path: WritableKeyPath<KernelSettings, Bool> & Sendable) -> Setting {
+        Setting(key: key, values: ["true", "false"], meaning: meaning,
+                get: { $0[keyPath: path] ? "true" : "false" },
+                set: { s, v in
+                    switch v { case "true", "yes", "on": s[keyPath: path] = true; return true
+                    case "false", "no", "off": s[keyPath: path] = false; return true
+                    default: return false }
+                })
+    }
+
+    static func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ meaning: String,
+                                                           _ path: WritableKeyPath<KernelSettings, E> & Sendable) -> Setting
+        where E.RawValue == String {
+        Setting(key: key, values: E.allCases.map(\.rawValue), meaning: meaning,
+                get: { $0[keyPath: path].rawValue },
+                set: { s, v in
+                    guard let e = E(rawValue: v) else { return false }
+                    s[keyPath: path] = e
+                    return true
+                })
+    }
+
+    /// Every setting, in the order traces list them.
+    public static let catalogue: [Setting] = [
+        flag("per_process_kernel_pagetable", "each process gets its own kernel page table and a kernel stack at KSTACK(0), loaded by the scheduler", \.perProcessKernelPagetable),
+        flag("kernel_table_checked", "building a kernel table panics (kvmmap) when a mapping fails; false: bare mappages, failures ignored", \.kernelTableChecked),
+        flag("clint_in_process_table", "CLINT is mapped in per-process kernel tables too (it then collides with user memory above 0x2000000)", \.clintInProcessTable),
+        choice("kstack_mapping", "how allocproc maps the kernel stack at KSTACK(0)", \.kstackMapping),
+        choice("free_kernel_pagetable", "how freeproc frees the process's kernel page table", \.freeKernelPagetable),
+        flag("free_kernel_stack", "freeproc frees the kernel stack page", \.freeKernelStack),
+        flag("scheduler_switch_back", "the scheduler loads the global kernel table when the process gives up the CPU", \.schedulerSwitchBack),
+        flag("scheduler_sfence", "the scheduler runs sfence.vma after loading the process's kernel table into satp", \.schedulerSfence),
+        flag("trampoline_sfence", "the trampoline runs sfence.vma after each satp write on the way into and out of user space", \.trampolineSfence),
+        flag("exec_plic_check", "exec returns -1 when the image reaches PLIC (0x0c000000)", \.execPlicCheck),
+        flag("growproc_plic_check", "growproc returns -1 when the process would grow to PLIC or beyond", \.growprocPlicCheck),
+        choice("mirror_user_mappings", "how user mappings are copied into the kernel table (userinit, fork, exec, sbrk)", \.mirrorUserMappings),
+        choice("copyin", "where copyin/copyinstr read user memory", \.copyin),
+        choice("exec_vmprint", "when exec prints the new page table with vmprint", \.execVmprint),
+        flag("kinit_prints_phystop", "kinit prints \"PHYSTOP is ...\" on the console", \.kinitPrintsPhystop),
+    ]
+
+    /// Sets `key` to `value`; nil on success, else what is wrong.
+    public mutating func set(_ key: String, _ value: String) -> String? {
+        guard let s = Self.catalogue.first(where: { $0.key == key }) else { return "unknown setting '\(key)'" }
+        return s.set(&self, value) ? nil : "setting '\(key)' takes one of: \(s.values.joined(separator: ", ")); got '\(value)'"
+    }
+
+    /// Every setting and its value, in catalogue order.
+    public var listed: [(key: String, value: String)] { Self.catalogue.map { ($0.key, $0.get(self)) } }
+}

@@ -1,0 +1,162 @@
+import RISCV
+
+/// The page-table lab's extension of `vm.c`: a kernel page table per process, the
+/// user mappings mirrored into it without PTE_U, and copyin through the MMU.
+/// Which of these run, and how, is decided by `KernelSettings`.
+extension Kernel {
+    /// Builds a kernel page table with the direct map, devices and trampoline: with
+    /// kvmmap (panics when a mapping fails) or, unchecked, with bare mappages (seed-003's
+    /// `kvmmake`). The root's kalloc is not checked, as in both solutions.
+    /// (pgtbl-lab: `kvminit_newpgtbl`, `kvm_map_pagetable`)
+    func kvminit_newpgtbl(clint: Bool) throws(KernelPanic) -> PhysAddr {
+        sites.push(settings.kernelTableChecked ? .kvminit_newpgtbl : .kvmmake); defer { sites.pop() }
+        let pgtbl = try kalloc()
+        try kmemset(pgtbl, 0)
+        if settings.kernelTableChecked { sites.push(.kvm_map_pagetable) }
+        defer { if settings.kernelTableChecked { sites.pop() } }
+        let root = PhysAddr(pgtbl)
+        try kvmmapInto(root, MemLayout.uart0, MemLayout.uart0, pageSize, [.read, .write])
+        try kvmmapInto(root, MemLayout.virtio0, MemLayout.virtio0, pageSize, [.read, .write])
+        if clint { try kvmmapInto(root, MemLayout.clint, MemLayout.clint, MemLayout.clintSize, [.read, .write]) }
+        try kvmmapInto(root, MemLayout.plic, MemLayout.plic, MemLayout.plicSize, [.read, .write])
+        try kvmmapInto(root, MemLayout.kernbase, MemLayout.kernbase, image.etext - MemLayout.kernbase, [.read, .execute])
+        try kvmmapInto(root, image.etext, image.etext, image.phystop - image.etext, [.read, .write])
+        try kvmmapInto(root, MemLayout.trampoline, image.trampoline, pageSize, [.read, .execute])
+        return root
+    }
+
+    /// kvmmap into a given table when kernel tables are built checked, else bare mappages.
+    func kvmmapInto(_ pgtbl: PhysAddr, _ va: UInt64, _ pa: UInt64, _ sz: UInt64, _ perm: PTE.Flags) throws(KernelPanic) {
+        if settings.kernelTableChecked {
+            sites.push(.kvmmap); defer { sites.pop() }
+            if try !mappages(pgtbl, va, sz, pa, perm) { throw KernelPanic("kvmmap") }
+        } else {
+            _ = try mappages(pgtbl, va, sz, pa, perm)
+        }
+    }
+
+    /// Translates `va` through the kernel table `pgtbl`. (pgtbl-lab: `kvmpa(pagetable, va)`)
+    func kvmpa(_ pgtbl: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64 {
+        sites.push(.kvmpa); defer { sites.pop() }
+        let off = va % pageSize
+        guard let pte = try walk(pgtbl, va, alloc: false) else { throw KernelPanic("kvmpa") }
+        let e = PTE(rawValue: try kread(pte))
+        if !e.isValid { throw KernelPanic("kvmpa") }
+        return e.pa.rawValue + off
+    }
+
+    /// Frees every table page of a kernel page table, recursively, but no leaf's page.
+    /// (pgtbl-lab: `kvm_free_kernelpgtbl`)
+    func kvm_free_kernelpgtbl(_ pgtbl: UInt64) throws(KernelPanic) {
+        sites.push(.kvm_free_kernelpgtbl); defer { sites.pop() }
+        for i in 0..<UInt64(Sv39.entriesPerTable) {
+            let at = pgtbl &+ i * Sv39.pteSize
+            let pte = PTE(rawValue: try kread(at))
+            if pte.isValid && !pte.isLeaf {
+                try kvm_free_kernelpgtbl(pte.pa.rawValue)
+                try writePTE(at, 0)
+            }
+        }
+        try kfree(pgtbl)
+    }
+
+    /// Copies the mappings of [PGROUNDUP(start), start+sz) from `src` into `dst` without
+    /// PTE_U; on failure unmaps what it mapped and returns false. (pgtbl-lab: `kvmcopymappings`)
+    func kvmcopymappings(_ src: PhysAddr, _ dst: PhysAddr, _ start: UInt64, _ sz: UInt64) throws(KernelPanic) -> Bool {
+        sites.push(.kvmcopymappings); defer { sites.pop() }
+        var i = pageRoundUp(start)
+        while i < start &+ sz {
+            guard let pte = try walk(src, i, alloc: false) else { throw KernelPanic("kvmcopymappings: pte should exist") }
+            let e = PTE(rawValue: try kread(pte))
+            if !e.isValid { throw KernelPanic("kvmcopymappings: page not present") }
+            // `flags` is a C `uint`: the low ten bits, PTE_U cleared.
+            let flags = PTE.Flags(rawValue: e.rawValue & 0x3ff & ~PTE.Flags.user.rawValue)
+            if try !mappages(dst, i, pageSize, e.pa.rawValue, flags) {
+                try uvmunmap(dst, pageRoundUp(start), (i &- pageRoundUp(start)) / pageSize, doFree: false)
+                return false
+            }
+            i &+= pageSize
+        }
+        return true
+    }
+
+    /// uvmdealloc without freeing the pages: shrinks the kernel table's mirror. (pgtbl-lab: `kvmdealloc`)
+    func kvmdealloc(_ pgtbl: PhysAddr, _ oldsz: UInt64, _ newsz: UInt64) throws(KernelPanic) -> UInt64 {
+        sites.push(.kvmdealloc); defer { sites.pop() }
+        if newsz >= oldsz { return oldsz }
+        if pageRoundUp(newsz) < pageRoundUp(oldsz) {
+            let npages = Int32(truncatingIfNeeded: (pageRoundUp(oldsz) &- pageRoundUp(newsz)) / pageSize)
+            try uvmunmap(pgtbl, pageRoundUp(newsz), UInt64(bitPattern: Int64(npages)), doFree: false)
+        }
+        return newsz
+    }
+
+    /// seed-003's mirror: for each page, walk(kpt, va, 1) and store the user PTE without
+    /// PTE_U, checking nothing (a failed walk stores through a null pointer).
+    func walkCopy(_ user: PhysAddr, _ kpt: PhysAddr, from: UInt64, below end: UInt64) throws(KernelPanic) {
+        var va = from
+        while va < end {
+            let pteU = try walk(user, va, alloc: false) ?? 0
+            let pteK = try walk(kpt, va, alloc: true) ?? 0
+            try writePTE(pteK, try kread(pteU) & ~PTE.Flags.user.rawValue)
+            va &+= pageSize
+        }
+    }
+
+    /// seed-003's freeing of a kernel table: unmaps the direct map, devices and trampoline,
+    /// unmaps and frees the kernel stack, then freewalk, which panics on any leaf left
+    /// (the mirrored user pages). (seed-003: `proc_free_kernel_pagetable`)
+    func proc_free_kernel_pagetable(_ pgtbl: PhysAddr) throws(KernelPanic) {
+        sites.push(.proc_free_kernel_pagetable); defer { sites.pop() }
+        try uvmunmap(pgtbl, MemLayout.uart0, 1, doFree: false)
+        try uvmunmap(pgtbl, MemLayout.virtio0, 1, doFree: false)
+        try uvmunmap(pgtbl, MemLayout.plic, MemLayout.plicSize / pageSize, doFree: false)
+        try uvmunmap(pgtbl, MemLayout.kernbase, (image.etext - MemLayout.kernbase) / pageSize, doFree: false)
+        try uvmunmap(pgtbl, image.etext, (image.phystop - image.etext) / pageSize, doFree: false)
+        try uvmunmap(pgtbl, MemLayout.trampoline, 1, doFree: false)
+        try uvmunmap(pgtbl, MemLayout.kstack(0), 1, doFree: true)
+        try freewalk(pgtbl)
+    }
+
+    /// Copies user mappings of slot `p` over [from, to) into its kernel table the way the
+    /// settings say; false only when kvmcopymappings fails.
+    func mirrorUser(_ p: Int, from: UInt64, size: UInt64) throws(KernelPanic) -> Bool {
+        guard settings.perProcessKernelPagetable else { return true }
+        switch settings.mirrorUserMappings {
+        case .kvmcopymappings:
+            return try kvmcopymappings(procs[p].pagetable, procs[p].kernelPagetable, from, size)
+        case .walkCopy:
+            try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: from, below: from &+ size)
+            return true
+        case .none:
+            return true
+        }
+    }
+
+    // MARK: copyin through the MMU
+
+    /// copyin_new: checks the range against p->sz, then reads the user address directly,
+    /// through the MMU and the process's kernel table. Nil where it returns -1; a fault is
+    /// a kernel trap. (pgtbl-lab: `vmcopyin.c`)
+    func copyin_new(_ p: Int, _ srcva: UInt64, _ len: UInt64) throws(KernelPanic) -> [UInt8]? {
+        let sz = procs[p].sz
+        if srcva >= sz || srcva &+ len >= sz || srcva &+ len < srcva { return nil }
+        var out: [UInt8] = []
+        var i: UInt64 = 0
+        while i < len { out.append(try kreadByte(srcva &+ i)); i += 1 }
+        return out
+    }
+
+    /// copyinstr_new: reads bytes through the MMU until NUL, `max`, or p->sz. (pgtbl-lab: `vmcopyin.c`)
+    func copyinstr_new(_ p: Int, _ srcva: UInt64, _ max: UInt64) throws(KernelPanic) -> [UInt8]? {
+        var out: [UInt8] = []
+        var i: UInt64 = 0
+        while i < max && srcva &+ i < procs[p].sz {
+            let b = try kreadByte(srcva &+ i)
+            if b == 0 { return out }
+            out.append(b)
+            i += 1
+        }
+        return nil
+    }
+}
