@@ -98,8 +98,12 @@ public enum MMU {
         let pageFault = Fault(kind: .pageFault, access: access, va: va)
         if let cached = hart.tlb.lookup(va), permits(cached.pte.flags, access, mode, sum) {
             let needsUpdate = access == .store && !cached.pte.flags.contains(.dirty)
-            if !needsUpdate { return .success(physical(cached.pte, cached.level, va)) }
+            if !needsUpdate {
+                hart.lastTranslationHitTLB = true
+                return .success(physical(cached.pte, cached.level, va))
+            }
         }
+        hart.lastTranslationHitTLB = false
         guard let w = walk(hart.satp, va, in: memory) else {
             return .failure(rootOrTableOutsideRAM(hart.satp, va, memory) ? Fault(kind: .accessFault, access: access, va: va) : pageFault)
         }

@@ -42,6 +42,8 @@ public struct ScenarioCompiler {
     var config = KernelConfig()
     var events: [Event] = [Event(kind: .boot, location: nil, label: "boot")]
     var table = ProcessTableModel()
+    var checkInvariants = false
+    var goldenKind = GoldenKind.trace
 
     init(file: String, displayName: String, text: String) {
         self.file = file
@@ -66,10 +68,17 @@ public struct ScenarioCompiler {
         }
         var eventsNode: Node?
         for (k, v) in top {
-            switch key(k, allowed: ["kernel", "events", "description"]) {
+            switch key(k, allowed: ["kernel", "events", "description", "check", "golden"]) {
+            case "golden":
+                switch v.scalar?.string {
+                case "trace": goldenKind = .trace
+                case "digest": goldenKind = .digest
+                default: error(v, "expected `trace` (keep the whole trace) or `digest` (counts and a SHA-256)")
+                }
             case "kernel": parseKernel(v)
             case "events": eventsNode = v
             case "description": _ = string(v, what: "a description")
+            case "check": checkInvariants = boolean(v) ?? false
             default: break
             }
         }
@@ -84,20 +93,28 @@ public struct ScenarioCompiler {
             error(root, "missing `events`: the list of what processes do, starting with `userinit`")
         }
         if !diagnostics.isEmpty { throw ScenarioError(diagnostics) }
-        return CompiledScenario(file: displayName, config: config, events: events)
+        return CompiledScenario(file: displayName, config: config, events: events, checkInvariants: checkInvariants, golden: goldenKind)
     }
 
     // MARK: kernel settings
 
+    static let imageKeys = ["variant", "end", "etext", "trampoline", "phystop", "harts"]
+
     mutating func parseKernel(_ node: Node) {
-        guard let m = node.mapping else { error(node, "expected a mapping of kernel settings, e.g. `kernel: {variant: xv6-2020}`"); return }
+        guard let m = node.mapping else { error(node, "expected a mapping of kernel settings, e.g. `kernel: {variant: pgtbl-lab}`"); return }
         var image = config.image
+        var overrides: [(Node, String, Node)] = []
+        let settingKeys = KernelSettings.catalogue.map(\.key)
         for (k, v) in m {
-            switch key(k, allowed: ["variant", "end", "etext", "trampoline", "phystop", "harts"]) {
+            switch key(k, allowed: Self.imageKeys + settingKeys) {
             case "variant":
                 if let s = string(v, what: "a kernel variant") {
-                    if s == "xv6-2020" { config.variant = s } else {
-                        error(v, "unknown kernel variant '\(s)'; expected one of: xv6-2020" + didYouMean(s, ["xv6-2020"]))
+                    let names = KernelSettings.presets.map(\.name)
+                    if let preset = KernelSettings.preset(named: s) {
+                        config.variant = s
+                        config.settings = preset
+                    } else {
+                        error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + didYouMean(s, names))
                     }
                 }
             case "end": if let n = integer(v, 0...UInt64.max) { image.end = n }
@@ -105,15 +122,22 @@ public struct ScenarioCompiler {
             case "trampoline": if let n = integer(v, 0...UInt64.max) { image.trampoline = n }
             case "phystop": if let n = integer(v, 0...UInt64.max) { image.phystop = n }
             case "harts": if let n = integer(v, 1...UInt64(Param.ncpu)) { config.harts = Int(n) }
-            default: break
+            case let setting?: overrides.append((k, setting, v))
+            case nil: break
             }
+        }
+        // Overrides apply on top of the preset, whatever order the keys came in.
+        for (_, setting, v) in overrides {
+            guard let value = v.scalar?.string else { error(v, "expected a value for \(setting)"); continue }
+            if let problem = config.settings.set(setting, value) { error(v, problem) }
         }
         if let problem = image.problem { error(node, "this kernel image cannot boot: \(problem)") } else { config.image = image }
     }
 
     // MARK: events
 
-    static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint"]
+    static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint", "run",
+                             "copyin", "copyinstr", "copyout", "load", "store", "fetch"]
 
     mutating func parseEvent(_ node: Node) {
         let name: String
@@ -145,6 +169,9 @@ public struct ScenarioCompiler {
         case "exit": exit(arg, keyNode, loc)
         case "wait": wait(arg, keyNode, loc)
         case "vmprint": vmprint(arg, keyNode, loc)
+        case "run": run(arg, keyNode, loc)
+        case "copyin", "copyinstr", "copyout": copy(name, arg, keyNode, loc)
+        case "load", "store", "fetch": access(name, arg, keyNode, loc)
         default: break
         }
     }
@@ -294,9 +321,96 @@ public struct ScenarioCompiler {
     }
 
     mutating func vmprint(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
-        guard let procNode = singleProcArgument(arg, at, event: "vmprint") else { return }
-        guard let pid = process(procNode, doing: "vmprint", allowZombie: true) else { return }
-        events.append(Event(kind: .vmprint(pid: pid), location: loc, label: "vmprint pid \(pid)"))
+        var procNode: Node?
+        var kernelTable = false
+        if let m = arg?.mapping {
+            for (k, v) in m {
+                switch key(k, allowed: ["proc", "table"]) {
+                case "proc": procNode = v
+                case "table":
+                    switch v.scalar?.string {
+                    case "user": kernelTable = false
+                    case "kernel": kernelTable = true
+                    default: error(v, "expected `user` or `kernel`: which of the process's page tables to print")
+                    }
+                default: break
+                }
+            }
+            if procNode == nil { error(arg ?? at, "`vmprint` needs `proc`") }
+        } else if let arg, arg.scalar != nil {
+            procNode = arg
+        } else {
+            error(arg ?? at, "`vmprint` needs the process: `vmprint: init` or `vmprint: {proc: init, table: kernel}`")
+        }
+        guard let procNode, let pid = process(procNode, doing: "vmprint", allowZombie: true) else { return }
+        if kernelTable && !config.settings.perProcessKernelPagetable {
+            error(arg ?? at, "`table: kernel` needs a kernel with per-process kernel page tables (e.g. variant pgtbl-lab)")
+            return
+        }
+        events.append(Event(kind: .vmprint(pid: pid, kernelTable: kernelTable), location: loc,
+                            label: "vmprint pid \(pid)" + (kernelTable ? " kernel table" : "")))
+    }
+
+    mutating func run(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        var procNode: Node?
+        var hart = 0
+        if let m = arg?.mapping {
+            for (k, v) in m {
+                switch key(k, allowed: ["proc", "hart"]) {
+                case "proc": procNode = v
+                case "hart": hart = Int(integer(v, 0...UInt64(Param.ncpu - 1)) ?? 0)
+                default: break
+                }
+            }
+        } else if let arg, arg.scalar != nil { procNode = arg }
+        guard let procNode else { error(arg ?? at, "`run` needs the process: `run: sh` or `run: {proc: sh, hart: 1}`"); return }
+        guard let pid = liveProcess(procNode, doing: "run") else { return }
+        if hart >= config.harts {
+            error(arg ?? at, "hart \(hart) does not exist: the machine has \(config.harts) (set `harts` under `kernel`)")
+            return
+        }
+        events.append(Event(kind: .run(pid: pid, hart: hart), location: loc, label: "run pid \(pid) on hart \(hart)"))
+    }
+
+    /// copyin/copyinstr/copyout: a system call that makes the kernel copy across the user boundary.
+    mutating func copy(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        let sizeKey = name == "copyinstr" ? "max" : "len"
+        guard let m = arg?.mapping else { error(arg ?? at, "`\(name)` needs a mapping: `\(name): {proc: sh, va: 0x1000, \(sizeKey): 16}`"); return }
+        var procNode: Node?, va: UInt64?, n: UInt64?
+        for (k, v) in m {
+            switch key(k, allowed: ["proc", "va", sizeKey]) {
+            case "proc": procNode = v
+            case "va": va = integer(v, 0...UInt64.max)
+            case sizeKey: n = integer(v, 0...0x10_0000)
+            default: break
+            }
+        }
+        guard let procNode, let va, let n else { error(arg ?? at, "`\(name)` needs `proc`, `va` and `\(sizeKey)`"); return }
+        guard let pid = liveProcess(procNode, doing: name) else { return }
+        let call: Syscall = name == "copyin" ? .copyin(va: va, len: n) : name == "copyout" ? .copyout(va: va, len: n) : .copyinstr(va: va, max: n)
+        events.append(Event(kind: .syscall(pid: pid, call), location: loc, label: "\(name) pid \(pid) va \(hexShort(va)) \(sizeKey) \(n)"))
+    }
+
+    /// load/store/fetch: a user-mode access through the MMU.
+    mutating func access(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let m = arg?.mapping else { error(arg ?? at, "`\(name)` needs a mapping: `\(name): {proc: sh, va: 0x1000}`"); return }
+        var procNode: Node?, va: UInt64?
+        var faults = false
+        for (k, v) in m {
+            switch key(k, allowed: ["proc", "va", "faults"]) {
+            case "proc": procNode = v
+            case "va": va = integer(v, 0...UInt64.max)
+            case "faults": faults = boolean(v) ?? false
+            default: break
+            }
+        }
+        guard let procNode, let va else { error(arg ?? at, "`\(name)` needs `proc` and `va`"); return }
+        guard let pid = liveProcess(procNode, doing: name) else { return }
+        let kind = AccessType(rawValue: name)!
+        // A fault kills the process: usertrap makes it exit(-1).
+        if faults && pid != table.initPid { table.exit(pid, line: loc.line) }
+        events.append(Event(kind: .access(pid: pid, va: va, kind, faults: faults), location: loc,
+                            label: "\(name) pid \(pid) va \(hexShort(va))" + (faults ? " (faults)" : "")))
     }
 
     mutating func singleProcArgument(_ arg: Node?, _ at: Node, event: String) -> Node? {
@@ -360,6 +474,14 @@ public struct ScenarioCompiler {
         if allowed.contains(k) { return k }
         error(node, "unknown key '\(k)'; expected one of: \(allowed.joined(separator: ", "))" + didYouMean(k, allowed))
         return nil
+    }
+
+    mutating func boolean(_ node: Node) -> Bool? {
+        switch node.scalar?.string {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: error(node, "expected true or false"); return nil
+        }
     }
 
     mutating func string(_ node: Node, what: String) -> String? {

@@ -1,4 +1,5 @@
 import XV6
+import RISCV
 
 /// One step of a compiled scenario, with the process names already resolved to pids.
 public enum EventKind: Equatable, Sendable {
@@ -8,8 +9,13 @@ public enum EventKind: Equatable, Sendable {
     case userinit(pid: Int)
     /// Process `pid` makes a system call.
     case syscall(pid: Int, Syscall)
-    /// The lab's `vmprint` of `pid`'s user page table, on the console.
-    case vmprint(pid: Int)
+    /// The lab's `vmprint` of `pid`'s user page table (or, with `kernelTable`, its own kernel table), on the console.
+    case vmprint(pid: Int, kernelTable: Bool)
+    /// The scheduler runs `pid` on `hart`.
+    case run(pid: Int, hart: Int)
+    /// `pid` loads, stores or fetches at `va` in user mode, through the MMU; `faults` says
+    /// whether the scenario expects a page fault (which kills the process).
+    case access(pid: Int, va: UInt64, AccessType, faults: Bool)
 }
 
 /// An event of the compiled stream and where the scenario asked for it.
@@ -31,4 +37,43 @@ public struct CompiledScenario: Equatable, Sendable {
     public var file: String
     public var config: KernelConfig
     public var events: [Event]
+    /// Check the invariants after every event (`check: true`, or `xv6vm run --check`).
+    public var checkInvariants = false
+    /// What `golden/` keeps for this scenario (`golden: trace` or `golden: digest`).
+    public var golden: GoldenKind = .trace
+}
+
+/// The form of a scenario's golden.
+public enum GoldenKind: String, Sendable {
+    /// The whole text trace (`.trace`).
+    case trace
+    /// Counts of each line kind, the closing summary and the SHA-256 of the whole trace (`.digest`),
+    /// for runs whose trace is too long to review.
+    case digest
+}
+
+extension CompiledScenario {
+    /// Applies `KEY=VALUE` overrides from the command line: `variant` first (it resets the
+    /// settings to that preset), then each setting. Returns what is wrong, or nil.
+    public mutating func apply(overrides: [String]) -> String? {
+        var pairs: [(String, String)] = []
+        for o in overrides {
+            guard let eq = o.firstIndex(of: "=") else { return "--set takes KEY=VALUE; got '\(o)'" }
+            pairs.append((String(o[..<eq]), String(o[o.index(after: eq)...])))
+        }
+        for (k, v) in pairs where k == "variant" {
+            guard let preset = KernelSettings.preset(named: v) else {
+                return "unknown variant '\(v)'; expected one of: \(KernelSettings.presets.map(\.name).joined(separator: ", "))"
+            }
+            config.variant = v
+            config.settings = preset
+        }
+        for (k, v) in pairs where k != "variant" {
+            if let problem = config.settings.set(k, v) {
+                let keys = KernelSettings.catalogue.map(\.key)
+                return problem + (keys.contains(k) ? "" : didYouMean(k, keys))
+            }
+        }
+        return nil
+    }
 }

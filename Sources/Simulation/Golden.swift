@@ -14,10 +14,10 @@ public struct GoldenStore: Sendable {
         goldenDir = (base as NSString).appendingPathComponent("golden")
     }
 
-    /// The golden file for a scenario: scenarios/x/y.yaml -> golden/x/y.trace.
-    public func goldenPath(for scenario: String) -> String {
+    /// The golden file for a scenario: scenarios/x/y.yaml -> golden/x/y.trace (or .digest).
+    public func goldenPath(for scenario: String, kind: GoldenKind = .trace) -> String {
         let rel = relative(scenario)
-        return (goldenDir as NSString).appendingPathComponent((rel as NSString).deletingPathExtension + ".trace")
+        return (goldenDir as NSString).appendingPathComponent((rel as NSString).deletingPathExtension + "." + kind.rawValue)
     }
 
     /// The scenario's path relative to `scenarios/` (or as given, if outside it).
@@ -50,7 +50,7 @@ public struct GoldenStore: Sendable {
     /// Golden files whose scenario no longer exists, sorted.
     public func staleGoldens() -> [String] {
         let items = (FileManager.default.enumerator(atPath: goldenDir)?.allObjects as? [String]) ?? []
-        return items.filter { $0.hasSuffix(".trace") }.sorted().compactMap { rel in
+        return items.filter { $0.hasSuffix(".trace") || $0.hasSuffix(".digest") }.sorted().compactMap { rel in
             let stem = (rel as NSString).deletingPathExtension
             let yaml = (scenariosDir as NSString).appendingPathComponent(stem + ".yaml")
             let yml = (scenariosDir as NSString).appendingPathComponent(stem + ".yml")
@@ -106,25 +106,47 @@ public struct TraceDifference: Equatable, Sendable {
 }
 
 public enum Golden {
-    /// Runs a scenario and returns its text trace, or its compile errors.
+    /// Runs a scenario and returns what its golden keeps (the text trace, or its digest), or its compile errors.
     public static func trace(of scenarioPath: String) -> Result<(CompiledScenario, [UInt8]), ScenarioError> {
         do {
             let s = try ScenarioCompiler.compile(path: scenarioPath)
             let w = TraceWriter(format: .text, sites: .init())
             Runner.run(s, writer: w)
-            return .success((s, w.bytes))
+            return .success((s, s.golden == .digest ? digest(of: w.bytes) : w.bytes))
         } catch {
             return .failure(error)
         }
     }
 
+    /// A trace's digest: its header, the number of lines, its SHA-256, a count of each kind
+    /// of line, and its closing summary line.
+    public static func digest(of trace: [UInt8]) -> [UInt8] {
+        let lines = String(decoding: trace, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        var out = ["xv6vm-digest 1"]
+        out += lines.prefix { !$0.hasPrefix("event ") }.map(String.init)
+        out.append("lines     \(lines.count)")
+        out.append("sha256    \(SHA256.hex(trace))")
+        var counts: [String: Int] = [:]
+        for l in lines { counts[lineKind(l), default: 0] += 1 }
+        for k in counts.keys.sorted() { out.append("count     \(k) \(counts[k]!)") }
+        if let last = lines.last { out.append(String(last)) }
+        return Array((out.joined(separator: "\n") + "\n").utf8)
+    }
+
+    /// The kind of a trace line: its first word, or `vmprint`/`console` for what the kernel printed.
+    static func lineKind(_ l: Substring) -> String {
+        if l.hasPrefix("..") || l.hasPrefix("page table") { return "vmprint" }
+        guard let w = l.split(separator: " ", maxSplits: 1).first else { return "blank" }
+        return String(w)
+    }
+
     /// Checks one scenario against its golden.
     public static func check(_ scenarioPath: String, store: GoldenStore) -> GoldenResult {
-        let golden = store.goldenPath(for: scenarioPath)
         switch trace(of: scenarioPath) {
         case .failure(let e):
-            return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .scenarioError(e), trace: [], goldenBytes: nil)
+            return GoldenResult(scenario: scenarioPath, golden: store.goldenPath(for: scenarioPath), outcome: .scenarioError(e), trace: [], goldenBytes: nil)
         case .success(let (compiled, bytes)):
+            let golden = store.goldenPath(for: scenarioPath, kind: compiled.golden)
             guard let data = FileManager.default.contents(atPath: golden) else {
                 return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
             }
@@ -174,6 +196,7 @@ public enum Golden {
 
     /// Counts of each line kind that moved, then a few map/unmap/satp lines present on one side only.
     static func summarize(expected e: [String], actual a: [String]) -> String {
+        if e.first == "xv6vm-digest 1" || a.first == "xv6vm-digest 1" { return summarizeDigests(expected: e, actual: a) }
         func kind(_ l: String) -> String? {
             guard let w = l.split(separator: " ", maxSplits: 1).first, !w.isEmpty else { return nil }
             if l.hasPrefix("..") || l.hasPrefix("page table") { return "vmprint" }
@@ -202,6 +225,25 @@ public enum Golden {
         parts += missing.prefix(3).map { squeeze($0) + " missing" }
         parts += extra.prefix(3).map { squeeze($0) + " new" }
         return parts.isEmpty ? "same lines, in a different order" : parts.joined(separator: "; ")
+    }
+
+    /// Which counts of two digests moved: "kalloc: 3 fewer; kfree: 2 more".
+    static func summarizeDigests(expected e: [String], actual a: [String]) -> String {
+        func counts(_ ls: [String]) -> [String: Int] {
+            var d: [String: Int] = [:]
+            for l in ls where l.hasPrefix("count ") {
+                let f = l.split(separator: " ", omittingEmptySubsequences: true)
+                if f.count == 3, let n = Int(f[2]) { d[String(f[1])] = n }
+            }
+            return d
+        }
+        let x = counts(e), y = counts(a)
+        var parts: [String] = []
+        for k in Set(x.keys).union(y.keys).sorted() {
+            let (m, n) = (x[k] ?? 0, y[k] ?? 0)
+            if n < m { parts.append("\(k): \(m - n) fewer") } else if n > m { parts.append("\(k): \(n - m) more") }
+        }
+        return parts.isEmpty ? "same counts, different lines (the SHA-256 differs)" : parts.joined(separator: "; ")
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename,

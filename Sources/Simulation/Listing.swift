@@ -17,4 +17,39 @@ public enum Listing {
         lines.append("\(s.events.count) events (boot and \(s.events.count - 1) from the scenario)")
         return lines.joined(separator: "\n")
     }
+
+    /// The presets, one line each, then every setting with its values, its meaning and its value in each preset.
+    public static func variants() -> String {
+        let presets = KernelSettings.presets
+        var lines = ["Variants (a scenario picks one with `kernel: {variant: NAME}`):"]
+        let w = presets.map(\.name.count).max()!
+        for p in presets { lines.append("  " + p.name + String(repeating: " ", count: w - p.name.count) + "  " + p.summary) }
+        lines.append("")
+        lines.append("Settings (override one with `kernel: {KEY: VALUE}` or `xv6vm run --set KEY=VALUE`):")
+        let header = ["setting"] + presets.map(\.name)
+        var rows = [header]
+        for s in KernelSettings.catalogue {
+            rows.append([s.key] + presets.map { p in p.settings.listed.first { $0.key == s.key }!.value })
+        }
+        let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max()! }
+        for (i, r) in rows.enumerated() {
+            lines.append("  " + r.enumerated().map { c, v in v + String(repeating: " ", count: widths[c] - v.count) }.joined(separator: "  ").trimmingTrailingSpaces())
+            if i == 0 { lines.append("  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+        }
+        lines.append("")
+        for s in KernelSettings.catalogue {
+            lines.append("  \(s.key) (\(s.values.joined(separator: " | "))): \(s.meaning)")
+        }
+        lines.append("")
+        lines.append("\(presets.count) variants, \(KernelSettings.catalogue.count) settings")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
 }

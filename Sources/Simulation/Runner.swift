@@ -15,9 +15,12 @@ public struct RunResult: Sendable {
     public var freePages: Int
     /// Events executed (including boot).
     public var eventsRun: Int
+    /// Invariant violations found after events (when checking), with the event index.
+    public var violations: [(event: Int, text: String)] = []
 
-    /// 0 when the kernel neither panicked nor produced a finding, else 1.
-    public var exitCode: Int32 { panic == nil && findings.isEmpty ? 0 : 1 }
+    /// 0 when the kernel neither panicked, nor produced a finding, nor broke an invariant; else 1.
+    /// Skipped events count too: the scenario did not do what it said.
+    public var exitCode: Int32 { panic == nil && findings.isEmpty && violations.isEmpty && skipped.isEmpty ? 0 : 1 }
 }
 
 /// Executes a compiled scenario on a freshly booted kernel.
@@ -43,6 +46,12 @@ public enum Runner {
                     result.skipped.append(index)
                     writer?.note("skip", skipped)
                 }
+                if scenario.checkInvariants {
+                    for v in try k.checkInvariants() {
+                        result.violations.append((index, v))
+                        writer?.note("invariant", v)
+                    }
+                }
             } catch {
                 writer?.record(.panic(error))
                 result.panic = error
@@ -56,6 +65,7 @@ public enum Runner {
             result.freePages = k.freePages
         }
         writer?.note("end", "events \(result.eventsRun) free-pages \(result.freePages) kalloc \(result.counters.kallocs) kfree \(result.counters.kfrees) findings \(result.findings.count)"
+                     + (scenario.checkInvariants ? " invariant-violations \(result.violations.count)" : "")
                      + (result.panic.map { " panic \"\($0.message)\"" } ?? ""),
                      fields: ["free_pages": .i(Int64(result.freePages)), "kallocs": .i(Int64(result.counters.kallocs)),
                               "kfrees": .i(Int64(result.counters.kfrees)), "findings": .i(Int64(result.findings.count))])
@@ -78,10 +88,23 @@ public enum Runner {
             case .notRunnable: return "pid \(pid) is a zombie and cannot run"
             case .wouldBlock: return "wait by pid \(pid) would block: no child has exited"
             }
-        case .vmprint(let pid):
+        case let .vmprint(pid, kernelTable):
             guard let slot = k.slot(ofPid: pid) else { return "pid \(pid) does not exist" }
-            for line in try k.vmprint(k.procs[slot].pagetable) { writer?.record(.console(line)) }
+            let root = kernelTable ? k.procs[slot].kernelPagetable : k.procs[slot].pagetable
+            for line in try k.vmprint(root) { writer?.record(.console(line)) }
             return nil
+        case let .run(pid, hart):
+            switch try k.run(pid: pid, hart: hart) {
+            case .returned: return nil
+            default: return "pid \(pid) cannot run: it has exited"
+            }
+        case let .access(pid, va, access, faults):
+            switch try k.userAccess(pid: pid, va: va, access) {
+            case .ok: return faults ? "expected \(access.rawValue) of \(hex16(va)) by pid \(pid) to fault, but it succeeded" : nil
+            case .killed: return faults ? nil : "\(access.rawValue) of \(hex16(va)) by pid \(pid) faulted and killed it (write `faults: true` if that is expected)"
+            case .noSuchProcess: return "pid \(pid) does not exist"
+            case .notRunnable: return "pid \(pid) is a zombie and cannot run"
+            }
         }
     }
 }

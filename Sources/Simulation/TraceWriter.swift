@@ -53,7 +53,7 @@ public final class TraceWriter: TraceSink {
             ("etext", hex16(s.config.image.etext)),
             ("trampoline", hex16(s.config.image.trampoline)),
             ("phystop", hex16(s.config.image.phystop)),
-        ]
+        ] + s.config.settings.listed.map { ($0.key, $0.value) } + [("check", s.checkInvariants ? "true" : "false")]
         scenarioName = s.file
         switch format {
         case .none: return
@@ -140,6 +140,10 @@ public final class TraceWriter: TraceSink {
             return pad("zombie") + "pid \(p) status \(status)"
         case let .reparent(p, to):
             return pad("reparent") + "pid \(p) to pid \(to)"
+        case let .access(p, va, access, pa):
+            return pad(access.rawValue) + "pid \(p) va \(hex16(va)) " + (pa.map { "pa \(hex16($0))" } ?? "page fault")
+        case let .kload(hart, va, pa, hit):
+            return pad("kload") + "hart \(hart) va \(hex16(va)) pa \(hex16(pa)) \(hit ? "tlb" : "walk")"
         case let .console(text):
             return text
         case let .finding(f):
@@ -187,6 +191,10 @@ public final class TraceWriter: TraceSink {
             o["kind"] = .s("zombie"); o["pid"] = .i(Int64(p)); o["status"] = .i(Int64(status))
         case let .reparent(p, to):
             o["kind"] = .s("reparent"); o["pid"] = .i(Int64(p)); o["to"] = .i(Int64(to))
+        case let .access(p, va, access, pa):
+            o["kind"] = .s(access.rawValue); o["pid"] = .i(Int64(p)); o["va"] = h(va); o["pa"] = pa.map(h) ?? .null
+        case let .kload(hart, va, pa, hit):
+            o["kind"] = .s("kload"); o["hart"] = .i(Int64(hart)); o["va"] = h(va); o["pa"] = h(pa); o["tlb"] = .b(hit)
         case let .console(text):
             o["kind"] = .s("console"); o["text"] = .s(text)
         case let .finding(f):

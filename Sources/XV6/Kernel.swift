@@ -70,6 +70,12 @@ public final class Kernel {
     var curpid = 0
     /// The hart the kernel is running on. (xv6: `cpuid()`)
     public internal(set) var cpu = 0
+    /// Translations made after a satp write without sfence.vma, for the invariant check.
+    var staleTranslations: [String] = []
+    /// Harts whose current unflushed satp write has already been noted.
+    var staleNoted: Set<Int> = []
+    /// Where the last kernel access through the MMU went.
+    var lastKernelPA: UInt64 = 0
 
     /// Builds the machine and runs the boot path of `main()` on hart 0: kinit, kvminit,
     /// kvminithart, procinit. `userinit` is the scenario's first event.
@@ -154,8 +160,10 @@ public final class Kernel {
     /// hart: the physical address, or nil for device memory (which the model reads as
     /// zero and whose stores it drops).
     func kernelTranslate(_ va: UInt64, _ access: AccessType) throws(KernelPanic) -> PhysAddr? {
+        noteTranslation(va, hart: cpu, "kernel \(access.rawValue)")
         switch MMU.translate(va, access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
         case .success(let pa):
+            lastKernelPA = pa.rawValue
             return memory.contains(pa) ? pa : nil
         case .failure(let fault):
             throw kerneltrap(fault)

@@ -142,7 +142,7 @@ public struct KernelSettings: Equatable, Sendable {
                 })
     }
 
-    static func choice<E: RawRepresentable & CaseIterable>(_ key: String, _ meaning: String,
+    static func choice<E: RawRepresentable & CaseIterable & Sendable>(_ key: String, _ meaning: String,
                                                            _ path: WritableKeyPath<KernelSettings, E> & Sendable) -> Setting
         where E.RawValue == String {
         Setting(key: key, values: E.allCases.map(\.rawValue), meaning: meaning,

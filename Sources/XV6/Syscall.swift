@@ -167,10 +167,13 @@ extension Kernel {
         let h = hart ?? running.firstIndex(of: p) ?? 0
         cpu = h
         try schedule(p, on: h)
+        noteTranslation(va, hart: h, "user \(access.rawValue)")
         switch MMU.translate(va, access, mode: .user, hart: &harts[h], memory: memory) {
         case .success(let pa):
+            emit(.access(pid: procs[p].pid, va: va, access: access, pa: pa.rawValue))
             return .ok(pa: pa.rawValue)
         case .failure(let fault):
+            emit(.access(pid: procs[p].pid, va: va, access: access, pa: nil))
             try trapEnter(p, on: h, cause: .fault)
             emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
             emit(.console("            sepc=(not modelled) stval=\(hex16(fault.va))"))

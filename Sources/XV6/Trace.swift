@@ -60,6 +60,11 @@ public enum TraceEvent: Sendable {
     case zombie(pid: Int, status: Int32)
     /// `pid` was handed to init by its exiting parent.
     case reparent(pid: Int, to: Int)
+    /// A user-mode access through the MMU and where it went (nil: it faulted).
+    case access(pid: Int, va: UInt64, access: AccessType, pa: UInt64?)
+    /// A load by kernel code through the MMU (copyin_new), the first in each page: where
+    /// it went and whether the TLB served it.
+    case kload(hart: Int, va: UInt64, pa: UInt64, tlbHit: Bool)
     /// A line the kernel printed on its console (vmprint).
     case console(String)
     case finding(Finding)

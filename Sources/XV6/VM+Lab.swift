@@ -12,6 +12,7 @@ extension Kernel {
         sites.push(settings.kernelTableChecked ? .kvminit_newpgtbl : .kvmmake); defer { sites.pop() }
         let pgtbl = try kalloc()
         try kmemset(pgtbl, 0)
+        tableNames[pgtbl] = curpid == 0 ? .kernel : .procKernel(pid: curpid)
         if settings.kernelTableChecked { sites.push(.kvm_map_pagetable) }
         defer { if settings.kernelTableChecked { sites.pop() } }
         let root = PhysAddr(pgtbl)
@@ -143,8 +144,17 @@ extension Kernel {
         if srcva >= sz || srcva &+ len >= sz || srcva &+ len < srcva { return nil }
         var out: [UInt8] = []
         var i: UInt64 = 0
-        while i < len { out.append(try kreadByte(srcva &+ i)); i += 1 }
+        while i < len { out.append(try userByte(srcva &+ i, first: i == 0)); i += 1 }
         return out
+    }
+
+    /// One byte of user memory read by kernel code through the MMU; traced once per page.
+    func userByte(_ va: UInt64, first: Bool) throws(KernelPanic) -> UInt8 {
+        let b = try kreadByte(va)
+        if tracing && (first || va % pageSize == 0) && !directMapped(va, 1) {
+            emit(.kload(hart: cpu, va: va, pa: lastKernelPA, tlbHit: harts[cpu].lastTranslationHitTLB))
+        }
+        return b
     }
 
     /// copyinstr_new: reads bytes through the MMU until NUL, `max`, or p->sz. (pgtbl-lab: `vmcopyin.c`)
@@ -152,7 +162,7 @@ extension Kernel {
         var out: [UInt8] = []
         var i: UInt64 = 0
         while i < max && srcva &+ i < procs[p].sz {
-            let b = try kreadByte(srcva &+ i)
+            let b = try userByte(srcva &+ i, first: i == 0)
             if b == 0 { return out }
             out.append(b)
             i += 1

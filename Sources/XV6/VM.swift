@@ -354,6 +354,7 @@ extension Kernel {
 
     func writeSatp(hart: Int, _ value: Satp) {
         harts[hart].writeSatp(value)
+        staleNoted.remove(hart)
         counters.satpWrites += 1
         emit(.satp(hart: hart, value: value, table: name(of: value.root)))
     }

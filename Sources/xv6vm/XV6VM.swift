@@ -12,7 +12,7 @@ struct XV6VM: ParsableCommand {
             kernel and prints a trace of every allocation, mapping, unmapping and satp write.
             Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage.
             """,
-        subcommands: [Run.self, Compile.self, Check.self, Bless.self]
+        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Variants.self]
     )
 }
 
@@ -49,8 +49,16 @@ struct Run: ParsableCommand {
     @Option(help: "Trace format: text, jsonl, or none (run without producing a trace).")
     var format: TraceFormat = .text
 
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    @Flag(help: "Check the invariants after every event and report each violation.")
+    var check = false
+
     func run() throws {
-        let scenario = try compileOrExit(file)
+        var scenario = try compileOrExit(file)
+        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        if check { scenario.checkInvariants = true }
         let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), output: { out($0) })
         let (result, _) = Runner.run(scenario, writer: writer)
         if let p = result.panic {
@@ -58,6 +66,10 @@ struct Run: ParsableCommand {
             warn("xv6vm: the kernel panicked\(at): panic: \(p.message)")
         }
         for f in result.findings { warn("xv6vm: finding: \(f.kind.rawValue) \(f.detail)") }
+        for v in result.violations {
+            let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
+            warn("xv6vm: \(at)invariant: \(v.text)")
+        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }
@@ -75,3 +87,11 @@ struct Compile: ParsableCommand {
 }
 
 extension TraceFormat: ExpressibleByArgument {}
+
+struct Variants: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the kernel variants (presets) and the settings they are made of.")
+
+    func run() throws {
+        out(Listing.variants())
+    }
+}

@@ -34,11 +34,11 @@ final class CompilerTests: XCTestCase {
               - frok: init
             """)
         XCTAssertEqual(d.map { "\($0.location.line):\($0.location.column) \($0.message)" }, [
-            "1:1 unknown key 'kernal'; expected one of: kernel, events, description (did you mean 'kernel'?)",
+            "1:1 unknown key 'kernal'; expected one of: kernel, events, description, check, golden (did you mean 'kernel'?)",
             "4:20 no process named 'int' (did you mean 'init'?)",
             "5:11 pid 1 has no children to wait for",
             "6:27 99999999999 is out of range; expected a byte count that fits sbrk's int argument: -2147483648...2147483647",
-            "7:5 unknown event 'frok'; expected one of: userinit, fork, exec, sbrk, exit, wait, vmprint (did you mean 'fork'?)",
+            "7:5 unknown event 'frok'; expected one of: userinit, fork, exec, sbrk, exit, wait, vmprint, run, copyin, copyinstr, copyout, load, store, fetch (did you mean 'fork'?)",
         ])
         XCTAssertEqual(d[1].rendered, """
             t.yaml:4:20: error: no process named 'int' (did you mean 'init'?)
@@ -112,7 +112,7 @@ final class CompilerTests: XCTestCase {
         XCTAssertEqual(compileErrors("kernel: {end: 0x90000000}\nevents: [userinit]\n").map(\.message),
                        ["this kernel image cannot boot: end must leave at least one free page below phystop"])
         XCTAssertEqual(compileErrors("kernel: {variant: pgtbl-lb}\nevents: [userinit]\n").map(\.message),
-                       ["unknown kernel variant 'pgtbl-lb'; expected one of: xv6-2020"])
+                       ["unknown kernel variant 'pgtbl-lb'; expected one of: xv6-2020, pgtbl-lab, seed-003 (did you mean 'pgtbl-lab'?)"])
     }
 
     func testAForkIntoAFullTableReturnsMinusOneAndItsNameNeverExists() throws {

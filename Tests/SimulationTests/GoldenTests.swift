@@ -14,7 +14,7 @@ final class GoldenTests: XCTestCase {
     }
 
     func testAChangedTraceReportsItsFirstDepartureAndTheEventThatCausedIt() throws {
-        let path = scenarioPath("sbrk.yaml")
+        let path = scenarioPath("xv6-2020/sbrk.yaml")
         let (compiled, bytes) = try Golden.trace(of: path).get()
         var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         // Pretend the golden had one more kfree in the event of `sbrk: {proc: p, n: -4098}` (line 14).
@@ -42,7 +42,7 @@ final class GoldenTests: XCTestCase {
     func testAMissingGoldenFailsAndCheckNeverWritesOne() throws {
         let dir = try temporaryDirectory(self)
         try FileManager.default.createDirectory(atPath: dir + "/scenarios", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: scenarioPath("boot.yaml"), toPath: dir + "/scenarios/boot.yaml")
+        try FileManager.default.copyItem(atPath: scenarioPath("xv6-2020/boot.yaml"), toPath: dir + "/scenarios/boot.yaml")
         let tmpStore = GoldenStore(root: dir)
         let r = Golden.check(dir + "/scenarios/boot.yaml", store: tmpStore)
         XCTAssertEqual(r.outcome, .missingGolden)

@@ -4,7 +4,7 @@ import XV6
 
 final class TraceTests: XCTestCase {
     func testBootScenarioPrintsTheHandoutsPteprintoutVerbatim() throws {
-        let lines = try traceText(scenarioPath("boot.yaml")).split(separator: "\n").map(String.init)
+        let lines = try traceText(scenarioPath("xv6-2020/boot.yaml")).split(separator: "\n").map(String.init)
         let start = try XCTUnwrap(lines.firstIndex(of: "page table 0x0000000087f6e000"))
         XCTAssertEqual(Array(lines[start..<start + 10]), [
             "page table 0x0000000087f6e000",
@@ -26,7 +26,7 @@ final class TraceTests: XCTestCase {
 
     func testTheSameScenarioGivesTheSameBytesTwiceInBothFormats() throws {
         for name in ["boot.yaml", "fork-exec-exit.yaml", "sbrk.yaml"] {
-            let s = try ScenarioCompiler.compile(path: scenarioPath(name))
+            let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/" + name))
             for format in [TraceFormat.text, .jsonl] {
                 let a = TraceWriter(format: format, sites: .init()), b = TraceWriter(format: format, sites: .init())
                 Runner.run(s, writer: a)
@@ -38,7 +38,7 @@ final class TraceTests: XCTestCase {
     }
 
     func testEveryTraceLineBelongsToAnEventAndJSONLinesCarryTheSameStream() throws {
-        let s = try ScenarioCompiler.compile(path: scenarioPath("fork-exec-exit.yaml"))
+        let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/fork-exec-exit.yaml"))
         let text = TraceWriter(format: .text, sites: .init()), json = TraceWriter(format: .jsonl, sites: .init())
         Runner.run(s, writer: text)
         Runner.run(s, writer: json)
@@ -48,7 +48,7 @@ final class TraceTests: XCTestCase {
         XCTAssertEqual(lines[1], #"{"file":"fork-exec-exit.yaml","kind":"scenario"}"#)
         XCTAssertTrue(lines.contains(#"{"event":5,"kind":"return","name":"fork","pid":2,"value":3}"#))
         XCTAssertTrue(lines.contains(#"{"column":5,"event":6,"file":"fork-exec-exit.yaml","kind":"event","label":"sbrk pid 3 65536","line":11}"#))
-        for l in lines.dropFirst(8) { XCTAssertTrue(l.contains(#""event":"#), String(l)) }
+        for l in lines.dropFirst(2 + 6 + KernelSettings.catalogue.count + 1) { XCTAssertTrue(l.contains(#""event":"#), String(l)) }
     }
 
     func testAKernelPanicEndsTheRunWithXv6sMessage() throws {

@@ -36,13 +36,13 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testRunPrintsTheTraceAndExitsZero() throws {
-        let r = try xv6vm(["run", "scenarios/boot.yaml"])
+        let r = try xv6vm(["run", "scenarios/xv6-2020/boot.yaml"])
         XCTAssertEqual(r.status, 0)
         XCTAssertTrue(r.stdout.hasPrefix("xv6vm-trace 1\nscenario  boot.yaml\n"))
         XCTAssertTrue(r.stdout.contains("\npage table 0x0000000087f6e000\n..0: pte 0x0000000021fda801 pa 0x0000000087f6a000\n"))
-        XCTAssertEqual(r.stdout, String(decoding: FileManager.default.contents(atPath: Self.root + "/golden/boot.trace")!, as: UTF8.self))
-        XCTAssertEqual(try xv6vm(["run", "scenarios/boot.yaml", "--format", "none"]).stdout, "")
-        XCTAssertEqual(try xv6vm(["run", "scenarios/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 281)
+        XCTAssertEqual(r.stdout, String(decoding: FileManager.default.contents(atPath: Self.root + "/golden/xv6-2020/boot.trace")!, as: UTF8.self))
+        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "none"]).stdout, "")
+        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 297)
     }
 
     func testAScenarioErrorExitsTwoWithPositionsOnStderr() throws {
@@ -70,7 +70,7 @@ final class CommandLineTests: XCTestCase {
 
     func testBadUsageExits64() throws {
         XCTAssertEqual(try xv6vm(["run"]).status, 64)
-        XCTAssertEqual(try xv6vm(["run", "scenarios/boot.yaml", "--format", "xml"]).status, 64)
+        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "xml"]).status, 64)
         XCTAssertEqual(try xv6vm(["check", "--shard", "3/2"]).status, 64)
     }
 
@@ -78,15 +78,15 @@ final class CommandLineTests: XCTestCase {
         let r = try xv6vm(["check"])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.hasSuffix(" ok, 0 changed, 0 missing golden, 0 scenario errors\n"), r.stdout)
-        let c = try xv6vm(["compile", "scenarios/boot.yaml"])
+        let c = try xv6vm(["compile", "scenarios/xv6-2020/boot.yaml"])
         XCTAssertEqual(c.status, 0)
         XCTAssertEqual(c.stdout, """
             boot.yaml: kernel xv6-2020, 1 hart, end 0x0000000080027020
-            #  source                    event
-            0  -                         boot
-            1  scenarios/boot.yaml:8:5   userinit -> pid 1 (init)
-            2  scenarios/boot.yaml:9:5   exec pid 1 "/init" ["init"]
-            3  scenarios/boot.yaml:10:5  vmprint pid 1
+            #  source                             event
+            0  -                                  boot
+            1  scenarios/xv6-2020/boot.yaml:8:5   userinit -> pid 1 (init)
+            2  scenarios/xv6-2020/boot.yaml:9:5   exec pid 1 "/init" ["init"]
+            3  scenarios/xv6-2020/boot.yaml:10:5  vmprint pid 1
             4 events (boot and 3 from the scenario)
 
             """)
