@@ -43,6 +43,8 @@ public struct ScenarioCompiler {
     var events: [Event] = [Event(kind: .boot, location: nil, label: "boot")]
     var table = ProcessTableModel()
     var checkInvariants = false
+    /// The rounds of the repeats being expanded, outermost first: (round, count).
+    var rounds: [(Int, Int)] = []
     var goldenKind = GoldenKind.trace
 
     init(file: String, displayName: String, text: String) {
@@ -137,11 +139,18 @@ public struct ScenarioCompiler {
     // MARK: events
 
     static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint", "run",
-                             "copyin", "copyinstr", "copyout", "load", "store", "fetch"]
+                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "repeat", "baseline", "expect"]
+
+    /// The most events a scenario may expand to; `repeat` beyond it is refused before expanding.
+    static let eventLimit = 2_000_000
 
     mutating func parseEvent(_ node: Node) {
         let name: String
         let arg: Node?
+        if let m = node.mapping, m.first?.key.scalar?.string == "repeat" {
+            repeatEvents(m, node)
+            return
+        }
         if let s = node.scalar {
             name = s.string; arg = nil
         } else if let m = node.mapping, m.count == 1, let k = m.first?.key.scalar {
@@ -172,6 +181,8 @@ public struct ScenarioCompiler {
         case "run": run(arg, keyNode, loc)
         case "copyin", "copyinstr", "copyout": copy(name, arg, keyNode, loc)
         case "load", "store", "fetch": access(name, arg, keyNode, loc)
+        case "baseline": events.append(Event(kind: .baseline, location: loc, label: "baseline"))
+        case "expect": expect(arg, keyNode, loc)
         default: break
         }
     }
@@ -423,6 +434,135 @@ public struct ScenarioCompiler {
         if let arg, arg.scalar != nil { return arg }
         error(arg ?? at, "`\(event)` needs the process: `\(event): init` or `\(event): {proc: init}`")
         return nil
+    }
+
+    // MARK: repeat
+
+    /// `- repeat: N` with `events:` beside it: the events, N times. Names bound in a round
+    /// belong to that round. Refused before expansion when it would exceed `eventLimit`.
+    mutating func repeatEvents(_ m: Node.Mapping, _ node: Node) {
+        var count: UInt64?
+        var body: Node.Sequence?
+        var countNode: Node = node
+        for (k, v) in m {
+            switch key(k, allowed: ["repeat", "events"]) {
+            case "repeat": countNode = v; count = integer(v, 0...UInt64.max)
+            case "events":
+                if let seq = v.sequence { body = seq } else { error(v, "expected a list of events to repeat") }
+            default: break
+            }
+        }
+        guard let count, let body else {
+            if body == nil && count != nil { error(node, "`repeat: N` needs `events:` beside it, at the same indentation: the events to repeat") }
+            return
+        }
+        let size = expandedSize(body)
+        let total = UInt64(size).multipliedReportingOverflow(by: count)
+        if total.overflow || UInt64(events.count) + total.partialValue > UInt64(Self.eventLimit) {
+            error(countNode, "repeat expands to \(total.overflow ? "more than 2^64" : String(total.partialValue)) events; the limit is \(Self.eventLimit) per scenario")
+            return
+        }
+        let before = diagnostics.count
+        for round in 0..<count {
+            let names = table.names
+            rounds.append((Int(round) + 1, Int(count)))
+            let first = events.count
+            for item in body { parseEvent(item) }
+            let path = rounds.map { "\($0.0)/\($0.1)" }.joined(separator: " > ")
+            for i in first..<events.count where !events[i].label.contains(" [round ") {
+                events[i].label += " [round \(path)]"
+            }
+            rounds.removeLast()
+            table.restoreNames(names)
+            if diagnostics.count > before { break }          // report a round's problems once
+        }
+    }
+
+    /// Events a list expands to, counting nested repeats (saturating).
+    func expandedSize(_ seq: Node.Sequence) -> Int {
+        var n = 0
+        for item in seq {
+            if let m = item.mapping, m.first?.key.scalar?.string == "repeat" {
+                let c = m.first.flatMap { $0.value.scalar.flatMap { parseInteger($0.string) } }.map { Int(clamping: $0.magnitude) } ?? 0
+                let inner = m.first { $0.key.scalar?.string == "events" }?.value.sequence.map(expandedSize) ?? 0
+                let (t, o) = c.multipliedReportingOverflow(by: inner)
+                n = o ? Int.max : n.addingReportingOverflow(t).overflow ? Int.max : n + t
+            } else {
+                n = n == Int.max ? n : n + 1
+            }
+        }
+        return n
+    }
+
+    // MARK: expectations
+
+    static let expectKeys = ["free_pages", "leaks", "panic", "mapped", "unmapped", "satp"]
+
+    mutating func expect(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let m = arg?.mapping else {
+            error(arg ?? at, "`expect` needs a mapping, e.g. `expect: {free_pages: baseline, leaks: 0}`")
+            return
+        }
+        var list: [Expectation] = []
+        for (k, v) in m {
+            switch key(k, allowed: Self.expectKeys) {
+            case "free_pages":
+                if v.scalar?.string == "baseline" { list.append(.freePages(nil)) } else if let n = integer(v, 0...UInt64(Int32.max)) { list.append(.freePages(Int(n))) }
+            case "leaks": if let n = integer(v, 0...UInt64(Int32.max)) { list.append(.leaks(Int(n))) }
+            case "panic": if let s = string(v, what: "the panic message, e.g. kvmmap") { list.append(.panic(s)) }
+            case "mapped", "unmapped":
+                guard let mm = v.mapping else { error(v, "expected {proc: NAME, va: ADDRESS}"); continue }
+                var procNode: Node?, va: UInt64?, pa: UInt64?, perm: String?
+                for (k2, v2) in mm {
+                    switch key(k2, allowed: k.scalar?.string == "mapped" ? ["proc", "va", "pa", "perm"] : ["proc", "va"]) {
+                    case "proc": procNode = v2
+                    case "va": va = integer(v2, 0...UInt64.max)
+                    case "pa": pa = integer(v2, 0...UInt64.max)
+                    case "perm":
+                        perm = string(v2, what: "permission letters like rwxu---")
+                        if let p = perm, p.count != 7 || !zip(p, "rwxugad").allSatisfy({ $0 == $1 || $0 == "-" }) {
+                            error(v2, "expected seven letters `rwxugad`, with `-` for a clear bit, e.g. rwxu---")
+                        }
+                    default: break
+                    }
+                }
+                guard let procNode, let va, let pid = process(procNode, doing: "be checked", allowZombie: true) else {
+                    if va == nil { error(v, "expected `proc` and `va`") }
+                    continue
+                }
+                list.append(k.scalar?.string == "mapped" ? .mapped(pid: pid, va: va, pa: pa, perm: perm) : .unmapped(pid: pid, va: va))
+            case "satp":
+                guard let mm = v.mapping else { error(v, "expected {hart: 0, table: kernel} or {hart: 0, table: user, proc: NAME}"); continue }
+                var hart = 0, tableName = "kernel", procNode: Node?
+                for (k2, v2) in mm {
+                    switch key(k2, allowed: ["hart", "table", "proc"]) {
+                    case "hart": hart = Int(integer(v2, 0...UInt64(Param.ncpu - 1)) ?? 0)
+                    case "table": tableName = v2.scalar?.string ?? ""
+                    case "proc": procNode = v2
+                    default: break
+                    }
+                }
+                switch (tableName, procNode) {
+                case ("kernel", nil): list.append(.satp(hart: hart, pid: nil, user: false))
+                case ("kernel", let n?), ("user", let n?):
+                    if let pid = process(n, doing: "be checked", allowZombie: true) { list.append(.satp(hart: hart, pid: pid, user: tableName == "user")) }
+                default: error(v, "expected `table: kernel` (the global table), or `table: user` or `table: kernel` with `proc`")
+                }
+            default: break
+            }
+        }
+        events.append(Event(kind: .expect(list), location: loc, label: "expect " + list.map(Self.describe).joined(separator: ", ")))
+    }
+
+    static func describe(_ e: Expectation) -> String {
+        switch e {
+        case .freePages(let n): return "free_pages \(n.map(String.init) ?? "baseline")"
+        case .leaks(let n): return "leaks \(n)"
+        case .panic(let s): return "panic \(s)"
+        case let .mapped(pid, va, pa, perm): return "mapped pid \(pid) va \(hexShort(va))" + (pa.map { " pa \(hexShort($0))" } ?? "") + (perm.map { " \($0)" } ?? "")
+        case let .unmapped(pid, va): return "unmapped pid \(pid) va \(hexShort(va))"
+        case let .satp(hart, pid, user): return "satp hart \(hart) " + (pid.map { user ? "user:\($0)" : "kernel:\($0)" } ?? "kernel")
+        }
     }
 
     // MARK: processes

@@ -13,9 +13,28 @@ public enum EventKind: Equatable, Sendable {
     case vmprint(pid: Int, kernelTable: Bool)
     /// The scheduler runs `pid` on `hart`.
     case run(pid: Int, hart: Int)
+    /// Records the free pages now, for `expect: {free_pages: baseline}` and leak reports.
+    case baseline
+    /// Checks what the scenario states about itself at this point.
+    case expect([Expectation])
     /// `pid` loads, stores or fetches at `va` in user mode, through the MMU; `faults` says
     /// whether the scenario expects a page fault (which kills the process).
     case access(pid: Int, va: UInt64, AccessType, faults: Bool)
+}
+
+/// Something a scenario states about itself, checked when the run reaches it.
+public enum Expectation: Equatable, Sendable {
+    /// Free pages equal `n`, or (nil) the count recorded by the last `baseline`.
+    case freePages(Int?)
+    /// Pages leaked (allocated, and held by no live owner).
+    case leaks(Int)
+    /// The kernel panics with this message before this point (the run ends there).
+    case panic(String)
+    /// `va` is mapped in pid's user table (to `pa`, with `perm` letters, when given).
+    case mapped(pid: Int, va: UInt64, pa: UInt64?, perm: String?)
+    case unmapped(pid: Int, va: UInt64)
+    /// Hart's satp points at the global kernel table (pid nil, user false), a process's user table, or its kernel table.
+    case satp(hart: Int, pid: Int?, user: Bool)
 }
 
 /// An event of the compiled stream and where the scenario asked for it.

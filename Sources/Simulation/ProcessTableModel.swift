@@ -28,6 +28,9 @@ struct ProcessTableModel {
 
     func pid(named name: String) -> Int? { names[name] }
 
+    /// Ends a repeat round: names bound in it are forgotten, those from outside come back.
+    mutating func restoreNames(_ saved: [String: Int]) { names = saved }
+
     func state(of pid: Int) -> State? { entries[pid]?.state }
 
     /// Whether `pid` still holds a slot (alive or zombie).

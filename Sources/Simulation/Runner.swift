@@ -17,10 +17,22 @@ public struct RunResult: Sendable {
     public var eventsRun: Int
     /// Invariant violations found after events (when checking), with the event index.
     public var violations: [(event: Int, text: String)] = []
+    /// Expectations that did not hold, with the event index.
+    public var failedExpectations: [(event: Int, text: String)] = []
+    /// Free pages at the last `baseline` event.
+    public var baseline: Int?
+    /// Whether the panic was one the scenario expected.
+    public var panicExpected = false
+    /// Free pages after each event that ran (index: event).
+    public var freeAfter: [Int] = []
+    /// Processes the kernel created (pids handed out).
+    public var processesCreated = 0
 
     /// 0 when the kernel neither panicked, nor produced a finding, nor broke an invariant; else 1.
     /// Skipped events count too: the scenario did not do what it said.
-    public var exitCode: Int32 { panic == nil && findings.isEmpty && violations.isEmpty && skipped.isEmpty ? 0 : 1 }
+    public var exitCode: Int32 {
+        (panic == nil || panicExpected) && findings.isEmpty && violations.isEmpty && skipped.isEmpty && failedExpectations.isEmpty ? 0 : 1
+    }
 }
 
 /// Executes a compiled scenario on a freshly booted kernel.
@@ -28,20 +40,35 @@ public enum Runner {
     /// Runs `scenario`, writing its trace into `writer` (nil: no trace at all).
     /// Returns the kernel too, for inspection.
     @discardableResult
-    public static func run(_ scenario: CompiledScenario, writer: TraceWriter?) -> (RunResult, Kernel?) {
+    public static func run(_ scenario: CompiledScenario, writer: TraceWriter?, stopAfter: Int? = nil) -> (RunResult, Kernel?) {
         let sites = writer?.sites ?? SiteTree()
         writer?.header(scenario)
         var result = RunResult(panic: nil, panicEvent: nil, findings: [], skipped: [], counters: Counters(), freePages: 0, eventsRun: 0)
         var kernel: Kernel?
         for (index, event) in scenario.events.enumerated() {
+            if let stop = stopAfter, index > stop { break }
             writer?.begin(event: index, event)
             result.eventsRun = index + 1
+            defer { result.freeAfter.append(kernel?.freePages ?? 0) }
             do throws(KernelPanic) {
                 if case .boot = event.kind {
                     kernel = try Kernel(config: scenario.config, sink: writer, sites: sites)
                     continue
                 }
                 guard let k = kernel else { break }
+                k.eventTag = Int32(clamping: index)
+                if case .baseline = event.kind {
+                    result.baseline = k.freePages
+                    writer?.note("baseline", "free-pages \(k.freePages)")
+                    continue
+                }
+                if case .expect(let list) = event.kind {
+                    for failure in check(list, on: k, baseline: result.baseline) {
+                        result.failedExpectations.append((index, failure))
+                        writer?.note("expect", "FAILED " + failure)
+                    }
+                    continue
+                }
                 if let skipped = try execute(event.kind, on: k, writer: writer) {
                     result.skipped.append(index)
                     writer?.note("skip", skipped)
@@ -56,10 +83,21 @@ public enum Runner {
                 writer?.record(.panic(error))
                 result.panic = error
                 result.panicEvent = index
+                // An `expect: {panic: ...}` later in the scenario says whether this panic was expected.
+                let expected = scenario.events[(index + 1)...].lazy.compactMap { e -> String? in
+                    guard case .expect(let list) = e.kind else { return nil }
+                    return list.lazy.compactMap { if case .panic(let m) = $0 { return m } else { return nil } }.first
+                }.first
+                if let expected {
+                    if expected == error.message { result.panicExpected = true } else {
+                        result.failedExpectations.append((index, "expected panic: \(expected), but the kernel panicked: \(error.message)"))
+                    }
+                }
                 break
             }
         }
         if let k = kernel {
+            result.processesCreated = k.processesCreated
             result.counters = k.counters
             result.findings = k.findings
             result.freePages = k.freePages
@@ -73,10 +111,45 @@ public enum Runner {
         return (result, kernel)
     }
 
+    /// The expectations of `list` that do not hold now, as sentences.
+    static func check(_ list: [Expectation], on k: Kernel, baseline: Int?) -> [String] {
+        var out: [String] = []
+        for e in list {
+            switch e {
+            case .freePages(let n):
+                guard let want = n ?? baseline else { out.append("free_pages: baseline, but no `baseline` event came before"); continue }
+                if k.freePages != want { out.append("expected \(want) free pages\(n == nil ? " (the baseline)" : ""), found \(k.freePages)") }
+            case .leaks(let n):
+                let leaked = k.ownership().leaked
+                if leaked != n { out.append("expected \(n) leaked pages, found \(leaked) (see `xv6vm leaks`)") }
+            case .panic(let m):
+                out.append("expected panic: \(m), but the kernel did not panic")
+            case let .mapped(pid, va, pa, perm):
+                guard let pte = userPTE(k, pid, va), pte.isValid, pte.isLeaf else { out.append("expected pid \(pid)'s va \(hex16(va)) to be mapped, but it is not"); continue }
+                if let pa, pte.pa.rawValue != pageRoundDown(pa) { out.append("expected pid \(pid)'s va \(hex16(va)) to map pa \(hex16(pa)), found \(hex16(pte.pa.rawValue))") }
+                if let perm, pte.flags.letters != perm { out.append("expected pid \(pid)'s va \(hex16(va)) to have \(perm), found \(pte.flags.letters)") }
+            case let .unmapped(pid, va):
+                if let pte = userPTE(k, pid, va), pte.isValid { out.append("expected pid \(pid)'s va \(hex16(va)) to be unmapped, but it maps \(hex16(pte.pa.rawValue))") }
+            case let .satp(hart, pid, user):
+                guard hart < k.harts.count else { out.append("hart \(hart) does not exist"); continue }
+                let root = k.harts[hart].satp.root
+                let want: PhysAddr? = pid.map { p in k.slot(ofPid: p).map { user ? k.procs[$0].pagetable : k.procs[$0].kernelPagetable } ?? .zero } ?? k.kernelPagetable
+                if root != want { out.append("expected hart \(hart)'s satp to point at \(ScenarioCompiler.describe(.satp(hart: hart, pid: pid, user: user)).dropFirst(12)), found \(hex16(root.rawValue))") }
+            }
+        }
+        return out
+    }
+
+    static func userPTE(_ k: Kernel, _ pid: Int, _ va: UInt64) -> PTE? {
+        guard let slot = k.slot(ofPid: pid), va < Sv39.maxVA,
+              let at = try? k.walk(k.procs[slot].pagetable, va, alloc: false) else { return nil }
+        return PTE(rawValue: k.memory.read64(PhysAddr(at)))
+    }
+
     /// Runs one event; returns why it was skipped, or nil.
     static func execute(_ kind: EventKind, on k: Kernel, writer: TraceWriter?) throws(KernelPanic) -> String? {
         switch kind {
-        case .boot:
+        case .boot, .baseline, .expect:
             return nil
         case .userinit(let pid):
             let got = try k.userinit()

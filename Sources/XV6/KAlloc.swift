@@ -64,6 +64,8 @@ extension Kernel {
             emit(.finding(f))
         }
         owner[page] = sites.current
+        ownerPid[page] = Int32(truncatingIfNeeded: curpid)
+        ownerEvent[page] = eventTag
         counters.kallocs += 1
         emit(.kalloc(pa: r, site: sites.current, pid: curpid))
         return r

@@ -64,6 +64,11 @@ public final class Kernel {
     public internal(set) var freePages = 0
     /// For each page of RAM: the allocation site that holds it, or a `PageOwner` value.
     var owner: [Int32]
+    /// For each allocated page: the pid and the event tag of its allocation.
+    var ownerPid: [Int32]
+    var ownerEvent: [Int32]
+    /// A tag the simulation sets before each event; allocations record it.
+    public var eventTag: Int32 = 0
     /// Names of page-table roots, for traces.
     var tableNames: [UInt64: TableRef] = [:]
     /// The process on whose behalf the kernel is running (0: none).
@@ -89,6 +94,8 @@ public final class Kernel {
         running = Array(repeating: nil, count: config.harts)
         procs = Array(repeating: Proc(), count: Param.nproc)
         owner = Array(repeating: PageOwner.boot, count: memory.pageCount)
+        ownerPid = Array(repeating: 0, count: memory.pageCount)
+        ownerEvent = Array(repeating: 0, count: memory.pageCount)
         sites.push(.boot); defer { sites.pop() }
         try kinit()
         try kvminit()
@@ -192,6 +199,9 @@ public final class Kernel {
         let o = owner[pageIndex(pa)]
         return o >= 0 ? o : nil
     }
+
+    /// Pids handed out so far.
+    public var processesCreated: Int { nextpid - 1 }
 
     /// Pages that were handed out by kalloc and not freed.
     public var allocatedPages: Int { owner.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }

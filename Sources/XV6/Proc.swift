@@ -104,6 +104,10 @@ extension Kernel {
     func freeproc(_ i: Int) throws(KernelPanic) {
         sites.push(.freeproc); defer { sites.pop() }
         emit(.freeproc(pid: procs[i].pid, slot: i))
+        // What freeproc frees was the freed process's.
+        let saved = curpid
+        if procs[i].pid != 0 { curpid = procs[i].pid }
+        defer { curpid = saved }
         if procs[i].trapframe != 0 { try kfree(procs[i].trapframe) }
         procs[i].trapframe = 0
         if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
@@ -246,6 +250,10 @@ extension Kernel {
     func fork(_ p: Int) throws(KernelPanic) -> Int {
         sites.push(.fork); defer { sites.pop() }
         guard let np = try allocproc() else { return -1 }
+        // What fork allocates from here on is the child's.
+        let saved = curpid
+        curpid = procs[np].pid
+        defer { curpid = saved }
         var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz)
         if copied && settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings {
             copied = try kvmcopymappings(procs[np].pagetable, procs[np].kernelPagetable, 0, procs[p].sz)

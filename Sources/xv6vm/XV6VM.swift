@@ -12,7 +12,7 @@ struct XV6VM: ParsableCommand {
             kernel and prints a trace of every allocation, mapping, unmapping and satp write.
             Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage.
             """,
-        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Variants.self]
+        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Variants.self]
     )
 }
 
@@ -55,22 +55,63 @@ struct Run: ParsableCommand {
     @Flag(help: "Check the invariants after every event and report each violation.")
     var check = false
 
+    @Flag(help: "After the run, print the leak report on stderr (exit 1 if anything leaked).")
+    var leaks = false
+
     func run() throws {
         var scenario = try compileOrExit(file)
         if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
         if check { scenario.checkInvariants = true }
         let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), output: { out($0) })
-        let (result, _) = Runner.run(scenario, writer: writer)
-        if let p = result.panic {
+        let (result, kernel) = Runner.run(scenario, writer: writer)
+        var leaked = false
+        if leaks, let kernel {
+            let report = LeakReport(scenario: scenario, kernel: kernel, result: result)
+            warn(report.text)
+            leaked = report.leaked > 0
+        }
+        if let p = result.panic, !result.panicExpected {
             let at = result.panicEvent.flatMap { scenario.events[$0].location }.map { " at \($0)" } ?? ""
             warn("xv6vm: the kernel panicked\(at): panic: \(p.message)")
         }
         for f in result.findings { warn("xv6vm: finding: \(f.kind.rawValue) \(f.detail)") }
+        for v in result.failedExpectations {
+            let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
+            warn("xv6vm: \(at)expectation failed: \(v.text)")
+        }
         for v in result.violations {
             let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
             warn("xv6vm: \(at)invariant: \(v.text)")
         }
-        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+        if result.exitCode != 0 || leaked { throw ExitCode(1) }
+    }
+}
+
+struct Leaks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario and report the pages nobody owns: leaks, grouped by allocation site.",
+        discussion: "Exit 1 when anything leaked. The report walks the kernel's live structures (page tables, trapframes, kernel stacks, zombies) and accounts every allocated page to one of them.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var file: String
+
+    @Option(help: "Report after this event (see `xv6vm compile` for event numbers) instead of at the end.")
+    var at: Int?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    func run() throws {
+        var scenario = try compileOrExit(file)
+        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        if let at, at < 0 || at >= scenario.events.count {
+            throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1)")
+        }
+        let (result, kernel) = Runner.run(scenario, writer: nil, stopAfter: at)
+        guard let kernel else { warn("xv6vm: the kernel did not boot"); throw ExitCode(1) }
+        let report = LeakReport(scenario: scenario, kernel: kernel, result: result)
+        out(report.text)
+        if report.leaked > 0 { throw ExitCode(1) }
     }
 }
 

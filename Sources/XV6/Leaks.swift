@@ -1,0 +1,136 @@
+import RISCV
+
+/// Who holds a page of RAM, found by walking the kernel's live structures.
+public enum OwnerKind: Int, CaseIterable, Sendable {
+    case kernelTables = 1, kernelStacks, userMemory, userPageTables, processKernelTables, processKernelStacks, trapframes, zombies
+
+    /// How reports name the owner.
+    public var name: String {
+        switch self {
+        case .kernelTables: return "kernel page table (boot)"
+        case .kernelStacks: return "kernel stacks (procinit)"
+        case .userMemory: return "user memory"
+        case .userPageTables: return "user page tables"
+        case .processKernelTables: return "per-process kernel page tables"
+        case .processKernelStacks: return "per-process kernel stacks"
+        case .trapframes: return "trapframes"
+        case .zombies: return "zombies awaiting wait"
+        }
+    }
+}
+
+/// Every allocated page, accounted to a live owner or found leaked.
+public struct Ownership: Sendable {
+    /// Pages held by each kind of owner.
+    public var pages: [OwnerKind: Int] = [:]
+    /// Leaked pages no table or process refers to: the roots of what was lost.
+    public var definitelyLost: [UInt64] = []
+    /// Leaked pages referred to only by a leaked page table.
+    public var indirectlyLost: [UInt64] = []
+    public var leaked: Int { definitelyLost.count + indirectlyLost.count }
+}
+
+/// Where and when a page was allocated.
+public struct AllocationRecord: Equatable, Sendable {
+    public var site: Int32
+    public var pid: Int
+    /// The simulation's event tag at the time (the event index).
+    public var event: Int
+}
+
+extension Kernel {
+    /// Allocation site, pid and event of the page at `pa`, if it is allocated.
+    public func allocation(of pa: UInt64) -> AllocationRecord? {
+        guard let site = allocationSite(of: pa) else { return nil }
+        let i = pageIndex(pa)
+        return AllocationRecord(site: site, pid: Int(ownerPid[i]), event: Int(ownerEvent[i]))
+    }
+
+    /// Walks the global kernel table and every live process's tables, trapframe and stack,
+    /// and accounts each allocated page to its owner; what no one holds is leaked.
+    public func ownership() -> Ownership {
+        var kind = [UInt8](repeating: 0, count: memory.pageCount)
+        func mark(_ pa: UInt64, _ k: OwnerKind) {
+            guard memory.contains(PhysAddr(pa)), pa % pageSize == 0 else { return }
+            let i = pageIndex(pa)
+            if owner[i] >= 0 && kind[i] == 0 { kind[i] = UInt8(k.rawValue) }
+        }
+        /// Marks the table pages of a tree as `tables`, and its leaves (below `leafLimit`) as `leaves`.
+        func markTree(_ root: UInt64, tables: OwnerKind, leaves: OwnerKind?, leafLimit: UInt64) {
+            func visit(_ table: UInt64, _ level: Int, _ base: UInt64) {
+                guard memory.contains(PhysAddr(table), length: pageSize), table % pageSize == 0 else { return }
+                mark(table, tables)
+                for i in 0..<UInt64(Sv39.entriesPerTable) {
+                    let va = base | (i << (pageShift + 9 * UInt64(level)))
+                    let pte = PTE(rawValue: memory.read64(PhysAddr(table + i * 8)))
+                    guard pte.isValid else { continue }
+                    if pte.isLeaf || level == 0 {
+                        if let leaves, va < leafLimit { mark(pte.pa.rawValue, leaves) }
+                    } else {
+                        visit(pte.pa.rawValue, level - 1, va)
+                    }
+                }
+            }
+            visit(root, 2, 0)
+        }
+        if kernelPagetable != .zero {
+            markTree(kernelPagetable.rawValue, tables: .kernelTables, leaves: nil, leafLimit: 0)
+            if !settings.perProcessKernelPagetable {
+                for i in 0..<Param.nproc {
+                    if let pte = try? walk(kernelPagetable, MemLayout.kstack(i), alloc: false), memory.contains(PhysAddr(pte)) {
+                        let e = PTE(rawValue: memory.read64(PhysAddr(pte)))
+                        if e.isValid { mark(e.pa.rawValue, .kernelStacks) }
+                    }
+                }
+            }
+        }
+        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero {
+            let zombie = p.state == .zombie
+            if p.trapframe != 0 { mark(p.trapframe, zombie ? .zombies : .trapframes) }
+            if p.pagetable != .zero {
+                markTree(p.pagetable.rawValue, tables: zombie ? .zombies : .userPageTables,
+                         leaves: zombie ? .zombies : .userMemory, leafLimit: MemLayout.trapframe)
+            }
+            if p.kernelPagetable != .zero {
+                if let pte = try? walk(p.kernelPagetable, MemLayout.kstack(0), alloc: false), memory.contains(PhysAddr(pte)) {
+                    let e = PTE(rawValue: memory.read64(PhysAddr(pte)))
+                    if e.isValid { mark(e.pa.rawValue, zombie ? .zombies : .processKernelStacks) }
+                }
+                markTree(p.kernelPagetable.rawValue, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
+            }
+        }
+        var result = Ownership()
+        var leaked: [UInt64] = []
+        var isLeaked = [Bool](repeating: false, count: memory.pageCount)
+        for i in 0..<memory.pageCount where owner[i] >= 0 {
+            if kind[i] == 0 {
+                let pa = MemLayout.kernbase + UInt64(i) * pageSize
+                leaked.append(pa)
+                isLeaked[i] = true
+            } else {
+                result.pages[OwnerKind(rawValue: Int(kind[i]))!, default: 0] += 1
+            }
+        }
+        // A leaked page that a leaked page table points at is lost only because that table is:
+        // through a pointer to a lower table, or, in a user page table, through a leaf (its
+        // user memory). A kernel table's leaves map RAM the table does not own.
+        var indirect = [Bool](repeating: false, count: memory.pageCount)
+        let tableMakers: Set<KFunc> = [.walk, .uvmcreate, .kvminit_newpgtbl, .kvmmake, .kvminit]
+        let kernelTableMakers: Set<KFunc> = [.kvminit, .kvminit_newpgtbl, .kvmmake, .kvmcopymappings, .kvmmap]
+        for pa in leaked {
+            let chain = sites.functions(owner[pageIndex(pa)])
+            guard let f = chain.last, tableMakers.contains(f) else { continue }
+            let kernelTable = chain.contains { kernelTableMakers.contains($0) }
+            for e in 0..<UInt64(Sv39.entriesPerTable) {
+                let pte = PTE(rawValue: memory.read64(PhysAddr(pa + e * 8)))
+                guard pte.isValid, memory.contains(pte.pa), !(kernelTable && pte.isLeaf) else { continue }
+                let j = pageIndex(pte.pa.rawValue)
+                if isLeaked[j] && pte.pa.rawValue != pa { indirect[j] = true }
+            }
+        }
+        for pa in leaked {
+            if indirect[pageIndex(pa)] { result.indirectlyLost.append(pa) } else { result.definitelyLost.append(pa) }
+        }
+        return result
+    }
+}
