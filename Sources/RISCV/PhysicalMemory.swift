@@ -105,6 +105,30 @@ public final class PhysicalMemory {
         return true
     }
 
+    // MARK: whole pages, for tight loops
+
+    /// The 512 words of the page at `pa` (page aligned, in RAM) as writable storage,
+    /// giving the page a slot first if it has none. The pointer is valid until the next
+    /// call that may allocate a slot (`write64`, `writeByte`, `copyPage`, `pageWords`).
+    @inline(__always) public func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
+        let (page, _) = locate(pa)
+        let s = slot[page] >= 0 ? Int(slot[page]) : materialize(page)
+        return storage + s * Self.wordsPerPage
+    }
+
+    /// The page's words if it has a slot; nil if it is uniform (see `uniformWord`).
+    @inline(__always) public func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
+        let (page, _) = locate(pa)
+        return slot[page] >= 0 ? storage + Int(slot[page]) * Self.wordsPerPage : nil
+    }
+
+    /// For a page without a slot: the word every entry but the first holds, and the first.
+    @inline(__always) public func uniformWords(_ pa: PhysAddr) -> (first: UInt64, rest: UInt64) {
+        let (page, _) = locate(pa)
+        let rest = UInt64(fill[page]) &* 0x0101_0101_0101_0101
+        return (hasWord0[page] ? word0[page] : rest, rest)
+    }
+
     // MARK: bytes
 
     /// The byte at `pa`, which must be in RAM.

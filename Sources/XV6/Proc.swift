@@ -180,7 +180,9 @@ extension Kernel {
     /// and the end of `main`)
     public func userinit() throws(KernelPanic) -> Int {
         sites.push(.userinit); defer { sites.pop() }
-        guard let i = try allocproc() else { throw KernelPanic("userinit: no process") }
+        // userinit does not check allocproc: with no process it loads p->pagetable
+        // (offset 0x50 of struct proc) from a null pointer, which the kernel table does not map.
+        guard let i = try allocproc() else { throw kerneltrap(.load, 0x50) }
         initproc = i
         curpid = procs[i].pid
         defer { curpid = 0 }
@@ -231,13 +233,21 @@ extension Kernel {
         let addr = Int32(truncatingIfNeeded: procs[i].sz)
         if try growproc(i, n) < 0 { return -1 }
         if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
+            // seed-003's loops use `int j`, sign-extended to a 64-bit va.
+            let kpt = procs[i].kernelPagetable
             if n > 0 {
-                try walkCopy(procs[i].pagetable, procs[i].kernelPagetable,
-                             from: UInt64(UInt32(bitPattern: addr)), below: UInt64(UInt32(bitPattern: addr &+ n)))
+                var j = addr
+                while j < addr &+ n {
+                    let va = UInt64(bitPattern: Int64(j))
+                    let pteU = try walk(procs[i].pagetable, va, alloc: false) ?? 0
+                    let pteK = try walk(kpt, va, alloc: true) ?? 0
+                    try writePTE(pteK, try kread(pteU) & ~PTE.Flags.user.rawValue)
+                    j &+= Int32(pageSize)
+                }
             } else {
                 var j = addr &- Int32(pageSize)
                 while j >= addr &+ n {
-                    try uvmunmap(procs[i].kernelPagetable, UInt64(UInt32(bitPattern: j)), 1, doFree: false)
+                    try uvmunmap(kpt, UInt64(bitPattern: Int64(j)), 1, doFree: false)
                     j &-= Int32(pageSize)
                 }
             }

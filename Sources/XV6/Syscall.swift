@@ -96,7 +96,10 @@ extension Kernel {
             switch try wait(p) {
             case .reaped(let child): value = Int64(child)
             case .noChildren: value = -1
-            case .wouldBlock: return .wouldBlock
+            case .wouldBlock:
+                // The model does not sleep: the call is abandoned and the process goes back to user space.
+                try usertrapret(p, on: h)
+                return .wouldBlock
             }
         }
         emit(.sysret(pid: pid, name: call.name, value: value))
@@ -186,22 +189,44 @@ extension Kernel {
         }
     }
 
-    /// uservec: the trampoline loads the kernel page table saved in the trapframe.
+    /// uservec: the trampoline, fetched through the user page table, saves the user
+    /// registers in TRAPFRAME, loads the kernel page table saved there, and jumps to
+    /// usertrap, which runs on the kernel stack. Each of those accesses goes through
+    /// the MMU, which sets the PTEs' Accessed (and Dirty) bits as QEMU does.
     func trapEnter(_ p: Int, on h: Int, cause: TrapCause) throws(KernelPanic) {
         emit(.trap(hart: h, pid: procs[p].pid, cause: cause))
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
+        try hardwareAccess(MemLayout.trapframe, .store, on: h)
         let kernelSatp = try kread(procs[p].trapframe + TrapframeField.kernelSatp)
         writeSatp(hart: h, Satp(rawValue: kernelSatp))
         if settings.trampolineSfence { sfenceVMA(hart: h) }
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
+        try hardwareAccess(procs[p].kstack + pageSize - 8, .store, on: h)
     }
 
     /// usertrapret and userret: saves the kernel's satp, stack and hart id in the
-    /// trapframe for the next trap, then switches to the user page table.
+    /// trapframe for the next trap, then the trampoline switches to the user page table
+    /// and restores the user registers from TRAPFRAME.
     func usertrapret(_ p: Int, on h: Int) throws(KernelPanic) {
         let tf = procs[p].trapframe
         try kwrite(tf + TrapframeField.kernelSatp, harts[h].satp.rawValue)
         try kwrite(tf + TrapframeField.kernelSp, procs[p].kstack + pageSize)
         try kwrite(tf + TrapframeField.kernelHartid, UInt64(h))
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
         writeSatp(hart: h, Satp(root: procs[p].pagetable))
         if settings.trampolineSfence { sfenceVMA(hart: h) }
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
+        try hardwareAccess(MemLayout.trapframe, .load, on: h)
+    }
+
+    /// An access the hardware makes on hart `h` in supervisor mode while running the trap
+    /// path (the trampoline's fetches, its TRAPFRAME loads and stores, usertrap's stack):
+    /// translated by the MMU only for its effect on the A and D bits and the TLB. A fault
+    /// here is a kernel trap.
+    func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
+        noteTranslation(va, hart: h, "trap path \(access.rawValue)")
+        if case .failure(let fault) = MMU.translate(va, access, mode: .supervisor, hart: &harts[h], memory: memory) {
+            throw kerneltrap(fault)
+        }
     }
 }

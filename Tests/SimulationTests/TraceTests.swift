@@ -3,22 +3,31 @@ import XCTest
 import XV6
 
 final class TraceTests: XCTestCase {
+    static let handout = [
+        "page table 0x0000000087f6e000",
+        "..0: pte 0x0000000021fda801 pa 0x0000000087f6a000",
+        ".. ..0: pte 0x0000000021fda401 pa 0x0000000087f69000",
+        ".. .. ..0: pte 0x0000000021fdac1f pa 0x0000000087f6b000",
+        ".. .. ..1: pte 0x0000000021fda00f pa 0x0000000087f68000",
+        ".. .. ..2: pte 0x0000000021fd9c1f pa 0x0000000087f67000",
+        "..255: pte 0x0000000021fdb401 pa 0x0000000087f6d000",
+        ".. ..511: pte 0x0000000021fdb001 pa 0x0000000087f6c000",
+        ".. .. ..510: pte 0x0000000021fdd807 pa 0x0000000087f76000",
+        ".. .. ..511: pte 0x0000000020001c0b pa 0x0000000080007000",
+    ]
+
     func testBootScenarioPrintsTheHandoutsPteprintoutVerbatim() throws {
         let lines = try traceText(scenarioPath("xv6-2020/boot.yaml")).split(separator: "\n").map(String.init)
+        // exec's own vmprint, then sys_exec frees the argument page and exec returns argc.
         let start = try XCTUnwrap(lines.firstIndex(of: "page table 0x0000000087f6e000"))
-        XCTAssertEqual(Array(lines[start..<start + 10]), [
-            "page table 0x0000000087f6e000",
-            "..0: pte 0x0000000021fda801 pa 0x0000000087f6a000",
-            ".. ..0: pte 0x0000000021fda401 pa 0x0000000087f69000",
-            ".. .. ..0: pte 0x0000000021fdac1f pa 0x0000000087f6b000",
-            ".. .. ..1: pte 0x0000000021fda00f pa 0x0000000087f68000",
-            ".. .. ..2: pte 0x0000000021fd9c1f pa 0x0000000087f67000",
-            "..255: pte 0x0000000021fdb401 pa 0x0000000087f6d000",
-            ".. ..511: pte 0x0000000021fdb001 pa 0x0000000087f6c000",
-            ".. .. ..510: pte 0x0000000021fdd807 pa 0x0000000087f76000",
-            ".. .. ..511: pte 0x0000000020001c0b pa 0x0000000080007000",
-        ])
-        XCTAssertEqual(lines[start - 1], "event 3 boot.yaml:10:5 vmprint pid 1")
+        XCTAssertEqual(Array(lines[start..<start + 10]), Self.handout)
+        XCTAssertEqual(Array(lines[start + 10...start + 11]), ["kfree     0x0000000087f6f000 pid 1 sys_exec", "return    pid 1 exec = 1"])
+        // The vmprint event, after pid 1 went back to user space: A set on TRAPFRAME and TRAMPOLINE.
+        let event3 = try XCTUnwrap(lines.firstIndex(of: "event 3 boot.yaml:16:5 vmprint pid 1"))
+        var after = Self.handout
+        after[8] = ".. .. ..510: pte 0x0000000021fdd847 pa 0x0000000087f76000"
+        after[9] = ".. .. ..511: pte 0x0000000020001c4b pa 0x0000000080007000"
+        XCTAssertEqual(Array(lines[event3 + 1..<event3 + 11]), after)
         XCTAssertEqual(lines[0], "xv6vm-trace 1")
         XCTAssertEqual(lines[2], "setting   variant xv6-2020")
         XCTAssertEqual(lines.last, "end       events 4 free-pages 32582 kalloc 153 kfree 7 findings 0")

@@ -42,7 +42,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("\npage table 0x0000000087f6e000\n..0: pte 0x0000000021fda801 pa 0x0000000087f6a000\n"))
         XCTAssertEqual(r.stdout, String(decoding: FileManager.default.contents(atPath: Self.root + "/golden/xv6-2020/boot.trace")!, as: UTF8.self))
         XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "none"]).stdout, "")
-        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 297)
+        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 307)
     }
 
     func testAScenarioErrorExitsTwoWithPositionsOnStderr() throws {
@@ -84,9 +84,9 @@ final class CommandLineTests: XCTestCase {
             boot.yaml: kernel xv6-2020, 1 hart, end 0x0000000080027020
             #  source                             event
             0  -                                  boot
-            1  scenarios/xv6-2020/boot.yaml:8:5   userinit -> pid 1 (init)
-            2  scenarios/xv6-2020/boot.yaml:9:5   exec pid 1 "/init" ["init"]
-            3  scenarios/xv6-2020/boot.yaml:10:5  vmprint pid 1
+            1  scenarios/xv6-2020/boot.yaml:14:5  userinit -> pid 1 (init)
+            2  scenarios/xv6-2020/boot.yaml:15:5  exec pid 1 "/init" ["init"]
+            3  scenarios/xv6-2020/boot.yaml:16:5  vmprint pid 1
             4 events (boot and 3 from the scenario)
 
             """)
