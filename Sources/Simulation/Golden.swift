@@ -110,9 +110,15 @@ public enum Golden {
     public static func trace(of scenarioPath: String) -> Result<(CompiledScenario, [UInt8]), ScenarioError> {
         do {
             let s = try ScenarioCompiler.compile(path: scenarioPath)
+            if s.golden == .digest {
+                let d = DigestBuilder()
+                let w = TraceWriter(format: .text, sites: .init(), output: { d.consume($0) })
+                Runner.run(s, writer: w)
+                return .success((s, d.finish()))
+            }
             let w = TraceWriter(format: .text, sites: .init())
             Runner.run(s, writer: w)
-            return .success((s, s.golden == .digest ? digest(of: w.bytes) : w.bytes))
+            return .success((s, w.bytes))
         } catch {
             return .failure(error)
         }
@@ -121,16 +127,9 @@ public enum Golden {
     /// A trace's digest: its header, the number of lines, its SHA-256, a count of each kind
     /// of line, and its closing summary line.
     public static func digest(of trace: [UInt8]) -> [UInt8] {
-        let lines = String(decoding: trace, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        var out = ["xv6vm-digest 1"]
-        out += lines.prefix { !$0.hasPrefix("event ") }.map(String.init)
-        out.append("lines     \(lines.count)")
-        out.append("sha256    \(SHA256.hex(trace))")
-        var counts: [String: Int] = [:]
-        for l in lines { counts[lineKind(l), default: 0] += 1 }
-        for k in counts.keys.sorted() { out.append("count     \(k) \(counts[k]!)") }
-        if let last = lines.last { out.append(String(last)) }
-        return Array((out.joined(separator: "\n") + "\n").utf8)
+        let d = DigestBuilder()
+        d.consume(trace)
+        return d.finish()
     }
 
     /// The kind of a trace line: its first word, or `vmprint`/`console` for what the kernel printed.
@@ -279,4 +278,51 @@ final class Slots<T>: @unchecked Sendable {
         set { lock.lock(); items[i] = newValue; lock.unlock() }
     }
     var values: [T] { lock.lock(); defer { lock.unlock() }; return items.map { $0! } }
+}
+
+/// Builds a trace's digest from the trace's bytes as they are written, chunk by chunk,
+/// so a long trace is never held whole.
+final class DigestBuilder {
+    private var sha = SHA256()
+    private var partial: [UInt8] = []
+    private var header: [String] = []
+    private var inHeader = true
+    private var lines = 0
+    private var counts: [String: Int] = [:]
+    private var last = ""
+
+    func consume(_ bytes: [UInt8]) {
+        sha.update(bytes)
+        var start = 0
+        for (i, b) in bytes.enumerated() where b == 0x0a {
+            if partial.isEmpty {
+                line(bytes[start..<i])
+            } else {
+                partial += bytes[start..<i]
+                line(partial[...])
+                partial.removeAll(keepingCapacity: true)
+            }
+            start = i + 1
+        }
+        partial += bytes[start...]
+    }
+
+    private func line(_ l: ArraySlice<UInt8>) {
+        lines += 1
+        let text = String(decoding: l, as: UTF8.self)
+        if inHeader && text.hasPrefix("event ") { inHeader = false }
+        if inHeader { header.append(text) }
+        counts[Golden.lineKind(Substring(text)), default: 0] += 1
+        last = text
+    }
+
+    func finish() -> [UInt8] {
+        if !partial.isEmpty { line(partial[...]); partial.removeAll() }
+        var out = ["xv6vm-digest 1"] + header
+        out.append("lines     \(lines)")
+        out.append("sha256    \(sha.finish().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())")
+        for k in counts.keys.sorted() { out.append("count     \(k) \(counts[k]!)") }
+        if lines > 0 { out.append(last) }
+        return Array((out.joined(separator: "\n") + "\n").utf8)
+    }
 }

@@ -99,9 +99,76 @@ public final class TraceWriter: TraceSink {
     public func record(_ e: TraceEvent) {
         switch format {
         case .none: return
-        case .text: line(text(e))
+        case .text: if !fastText(e) { line(text(e)) }
         case .jsonl: json(object(e))
         }
+    }
+
+    // MARK: the frequent lines, formatted straight into the buffer
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    private var siteBytes: [Int32: [UInt8]] = [:]
+
+    /// Writes the lines that make up almost all of a long trace without building strings;
+    /// false for the others. The bytes are exactly those `text` would produce.
+    private func fastText(_ e: TraceEvent) -> Bool {
+        switch e {
+        case let .kalloc(pa, site, p):
+            put("kalloc    "); hex(pa); put(" pid "); pidBytes(p); space(); siteName(site)
+        case let .kfree(pa, site, p):
+            put("kfree     "); hex(pa); put(" pid "); pidBytes(p); space(); siteName(site)
+        case let .satp(hart, value, table):
+            put("satp      hart "); decimal(hart); space(); hex(value.rawValue); space(); put(table.description)
+        case let .sfence(hart):
+            put("sfence    hart "); decimal(hart)
+        case let .mappages(table, root, va, size, pa, perm):
+            put("map       "); put(table.description); space(); hex(root); put(" va "); hex(va)
+            put(" size 0x"); shortHex(size); put(" pa "); hex(pa); space(); put(perm.letters)
+        default:
+            return false
+        }
+        endLine()
+        return true
+    }
+
+    @inline(__always) private func put(_ s: String) { buffer.append(contentsOf: s.utf8) }
+    @inline(__always) private func space() { buffer.append(0x20) }
+
+    private func hex(_ v: UInt64) {
+        buffer.append(0x30); buffer.append(0x78)
+        var shift: UInt64 = 60
+        while true {
+            buffer.append(Self.hexDigits[Int((v >> shift) & 0xf)])
+            if shift == 0 { break }
+            shift -= 4
+        }
+    }
+
+    private func shortHex(_ v: UInt64) {
+        var shift: UInt64 = 60
+        while shift > 0 && (v >> shift) & 0xf == 0 { shift -= 4 }
+        while true {
+            buffer.append(Self.hexDigits[Int((v >> shift) & 0xf)])
+            if shift == 0 { break }
+            shift -= 4
+        }
+    }
+
+    private func decimal(_ n: Int) { buffer.append(contentsOf: String(n).utf8) }
+
+    private func pidBytes(_ p: Int) { if p == 0 { buffer.append(0x2d) } else { decimal(p) } }
+
+    private func siteName(_ site: Int32) {
+        if let b = siteBytes[site] { buffer.append(contentsOf: b); return }
+        let b = Array(sites.name(site).utf8)
+        siteBytes[site] = b
+        buffer.append(contentsOf: b)
+    }
+
+    private func endLine() {
+        buffer.append(0x0a)
+        lineCount += 1
+        if let output, buffer.count >= 1 << 20 { output(buffer); buffer.removeAll(keepingCapacity: true) }
     }
 
     func pid(_ p: Int) -> String { p == 0 ? "-" : String(p) }

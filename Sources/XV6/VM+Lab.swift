@@ -48,13 +48,39 @@ extension Kernel {
 
     /// Frees every table page of a kernel page table, recursively, but no leaf's page.
     /// (pgtbl-lab: `kvm_free_kernelpgtbl`)
-    func kvm_free_kernelpgtbl(_ pgtbl: UInt64) throws(KernelPanic) {
+    func kvm_free_kernelpgtbl(_ pgtbl: UInt64, depth: Int = 0) throws(KernelPanic) {
         sites.push(.kvm_free_kernelpgtbl); defer { sites.pop() }
+        if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
+        if directMapped(pgtbl, pageSize) && pgtbl % pageSize == 0 {
+            // The same loop, reading the table's page directly. Leaves are skipped either way.
+            if let words = memory.materializedWords(PhysAddr(pgtbl)) {
+                for i in 0..<Sv39.entriesPerTable {
+                    let pte = PTE(rawValue: words[i])
+                    if pte.isValid && !pte.isLeaf {
+                        try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
+                        words[i] = 0
+                        counters.pteWrites += 1
+                    }
+                }
+            } else {
+                let (first, rest) = memory.uniformWords(PhysAddr(pgtbl))
+                for i in 0..<UInt64(Sv39.entriesPerTable) {
+                    let pte = PTE(rawValue: i == 0 ? first : rest)
+                    if i > 0 && !pte.isValid { break }
+                    if pte.isValid && !pte.isLeaf {
+                        try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
+                        try writePTE(pgtbl &+ i * Sv39.pteSize, 0)
+                    }
+                }
+            }
+            try kfree(pgtbl)
+            return
+        }
         for i in 0..<UInt64(Sv39.entriesPerTable) {
             let at = pgtbl &+ i * Sv39.pteSize
             let pte = PTE(rawValue: try kread(at))
             if pte.isValid && !pte.isLeaf {
-                try kvm_free_kernelpgtbl(pte.pa.rawValue)
+                try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
                 try writePTE(at, 0)
             }
         }

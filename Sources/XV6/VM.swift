@@ -93,10 +93,29 @@ extension Kernel {
         var a = pageRoundDown(va)
         let last = pageRoundDown(va &+ size &- 1)
         var pa = pa
+        let flags = perm.union(.valid).rawValue
+        // walk returns the same last-level table for every page of a 2 MiB region (nothing
+        // changes the upper levels in between), so it runs once per region; the PTEs of a
+        // table in the direct map are then written straight into its page.
+        var region = UInt64.max
+        var table: UnsafeMutablePointer<UInt64>?
         while true {
-            guard let pte = try walk(pagetable, a, alloc: true) else { return false }
-            if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
-            try writePTE(pte, PTE(pa: PhysAddr(pa), flags: perm.union(.valid)).rawValue)
+            if a >> 21 != region {
+                guard let pte = try walk(pagetable, a, alloc: true) else { return false }
+                let base = pte &- UInt64(Sv39.px(0, a)) * Sv39.pteSize
+                region = a >> 21
+                table = directMapped(base, pageSize) ? memory.pageWords(PhysAddr(base)) : nil
+            }
+            if let t = table {
+                let i = Sv39.px(0, a)
+                if t[i] & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
+                t[i] = ((pa >> 12) << 10) | flags
+                counters.pteWrites += 1
+            } else {
+                guard let pte = try walk(pagetable, a, alloc: true) else { return false }
+                if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
+                try writePTE(pte, ((pa >> 12) << 10) | flags)
+            }
             if a == last { break }
             a &+= pageSize
             pa &+= pageSize
@@ -116,8 +135,19 @@ extension Kernel {
         if va % pageSize != 0 { throw KernelPanic("uvmunmap: not aligned") }
         emit(.uvmunmap(table: name(of: pagetable), root: pagetable.rawValue, va: va, npages: npages, free: doFree))
         var a = va
+        var region = UInt64.max
+        var base: UInt64 = 0
         while a < va &+ npages &* pageSize {
-            guard let pte = try walk(pagetable, a, alloc: false) else { throw KernelPanic("uvmunmap: walk") }
+            // As in mappages: one walk per 2 MiB region finds the last-level table.
+            let pte: UInt64
+            if a >> 21 == region {
+                pte = base &+ UInt64(Sv39.px(0, a)) * Sv39.pteSize
+            } else {
+                guard let p = try walk(pagetable, a, alloc: false) else { throw KernelPanic("uvmunmap: walk") }
+                pte = p
+                region = a >> 21
+                base = p &- UInt64(Sv39.px(0, a)) * Sv39.pteSize
+            }
             let e = try kread(pte)
             if e & PTE.Flags.valid.rawValue == 0 { throw KernelPanic("uvmunmap: not mapped") }
             if e & 0x3ff == PTE.Flags.valid.rawValue { throw KernelPanic("uvmunmap: not a leaf") }
@@ -192,12 +222,17 @@ extension Kernel {
         try freewalkLevel(pagetable.rawValue)
     }
 
-    private func freewalkLevel(_ table: UInt64) throws(KernelPanic) {
+    private func freewalkLevel(_ table: UInt64, depth: Int = 0) throws(KernelPanic) {
+        if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
         for i in 0..<UInt64(Sv39.entriesPerTable) {
             let at = table + i * Sv39.pteSize
+            if i > 0, directMapped(at, 8), memory.materializedWords(PhysAddr(table)) == nil,
+               memory.uniformWords(PhysAddr(table)).rest & PTE.Flags.valid.rawValue == 0 {
+                break                   // a uniform page: every remaining entry is the same invalid word
+            }
             let pte = PTE(rawValue: try kread(at))
             if pte.isValid && !pte.isLeaf {
-                try freewalkLevel(pte.pa.rawValue)
+                try freewalkLevel(pte.pa.rawValue, depth: depth + 1)
                 try writePTE(at, 0)
             } else if pte.isValid {
                 throw KernelPanic("freewalk: leaf")
