@@ -40,7 +40,8 @@ public enum Runner {
     /// Runs `scenario`, writing its trace into `writer` (nil: no trace at all).
     /// Returns the kernel too, for inspection.
     @discardableResult
-    public static func run(_ scenario: CompiledScenario, writer: TraceWriter?, stopAfter: Int? = nil) -> (RunResult, Kernel?) {
+    public static func run(_ scenario: CompiledScenario, writer: TraceWriter?, stopAfter: Int? = nil,
+                           afterEvent: ((Int, Kernel) -> Void)? = nil) -> (RunResult, Kernel?) {
         let sites = writer?.sites ?? SiteTree()
         writer?.header(scenario)
         var result = RunResult(panic: nil, panicEvent: nil, findings: [], skipped: [], counters: Counters(), freePages: 0, eventsRun: 0)
@@ -49,7 +50,10 @@ public enum Runner {
             if let stop = stopAfter, index > stop { break }
             writer?.begin(event: index, event)
             result.eventsRun = index + 1
-            defer { result.freeAfter.append(kernel?.freePages ?? 0) }
+            defer {
+                result.freeAfter.append(kernel?.freePages ?? 0)
+                if let afterEvent, let k = kernel { afterEvent(index, k) }
+            }
             do throws(KernelPanic) {
                 if case .boot = event.kind {
                     kernel = try Kernel(config: scenario.config, sink: writer, sites: sites)

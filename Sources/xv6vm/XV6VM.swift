@@ -12,7 +12,7 @@ struct XV6VM: ParsableCommand {
             kernel and prints a trace of every allocation, mapping, unmapping and satp write.
             Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage.
             """,
-        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Variants.self]
+        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Plot.self, Variants.self]
     )
 }
 
@@ -134,5 +134,27 @@ struct Variants: ParsableCommand {
 
     func run() throws {
         out(Listing.variants())
+    }
+}
+
+struct Plot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plot free pages against event number, with allocated pages stacked by owner, as SVG.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var file: String
+
+    @Option(name: .shortAndLong, help: "The SVG file to write.")
+    var output: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    func run() throws {
+        var scenario = try compileOrExit(file)
+        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        let plot = MemoryPlot(scenario: scenario)
+        try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
+        out("wrote \(output): \(plot.samples.count) samples over \(scenario.events.count) events" + (plot.panic.map { "; panic: \($0.message) at event \($0.event)" } ?? ""))
     }
 }
