@@ -1,0 +1,90 @@
+import XCTest
+@testable import Simulation
+import XV6
+
+final class LeakTests: XCTestCase {
+    func report(_ name: String, _ overrides: [String] = []) throws -> (LeakReport, RunResult) {
+        var s = try ScenarioCompiler.compile(path: scenarioPath(name))
+        XCTAssertNil(s.apply(overrides: overrides))
+        let (r, k) = Runner.run(s, writer: nil)
+        return (LeakReport(scenario: s, kernel: try XCTUnwrap(k), result: r), r)
+    }
+
+    func testReparent2UnderPgtblLabLeaksNothingAndEndsWithTheFreePagesItStartedWith() throws {
+        let (rep, r) = try report("leaks/reparent2.yaml")
+        XCTAssertNil(r.panic)
+        XCTAssertEqual(r.processesCreated, 3204)
+        XCTAssertEqual(r.baseline, 32294)
+        XCTAssertEqual(rep.freePages, 32294)
+        XCTAssertEqual(rep.leaked, 0)
+        XCTAssertEqual(r.failedExpectations.count, 0)
+        XCTAssertEqual(r.exitCode, 0)
+        XCTAssertEqual(r.counters.kallocs - r.counters.kfrees, 32728 - 32294)      // every page not free was kalloc'ed and not kfree'd
+    }
+
+    func testRootOnlyFreeRunsOutOfMemoryAndPanicsKvmmapInRound112() throws {
+        let (rep, r) = try report("leaks/reparent2-root-only.yaml")
+        XCTAssertEqual(r.panic?.message, "kvmmap")
+        XCTAssertEqual(r.panicEvent, 1345)
+        XCTAssertTrue(r.panicExpected)                        // the scenario says `expect: {panic: kvmmap}`
+        XCTAssertEqual(r.processesCreated, 452)
+        XCTAssertEqual(rep.leaked, 31999)
+        XCTAssertEqual(rep.definitely, 1333)
+        XCTAssertEqual(rep.indirectly, 30666)
+        let top = try XCTUnwrap(rep.records.first)
+        XCTAssertTrue(top.direct)
+        XCTAssertEqual(top.site, ["fork", "allocproc", "kvminit_newpgtbl", "kvm_map_pagetable", "kvmmap", "mappages", "walk"])
+        XCTAssertEqual(top.pages, 1332)                       // the three level-1 tables of each of 444 kernel tables
+        let text = rep.text.split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(text.prefix(2)), [
+            "==xv6vm== leak report for reparent2-root-only.yaml, after event 1345 of 9610 (the kernel panicked: panic: kvmmap)",
+            "==xv6vm== 452 processes created; 0 pages free",
+        ])
+        XCTAssertTrue(text.contains("Free pages lost per round: 288 every round (rounds 1 to 111: 32006 -> 326)"))
+        XCTAssertTrue(text.contains("    leaked (no live owner)            31999"))
+        XCTAssertEqual(Array(text[text.firstIndex(of: "Direct leak of 1332 pages in 1332 allocations (definitely lost) from:")!...].prefix(10)), [
+            "Direct leak of 1332 pages in 1332 allocations (definitely lost) from:",
+            "    #0 kalloc", "    #1 walk", "    #2 mappages", "    #3 kvmmap", "    #4 kvm_map_pagetable",
+            "    #5 kvminit_newpgtbl", "    #6 allocproc", "    #7 fork",
+            "  by pids 5, 6, 7, 8, 9, 10, 11, 12 and 436 more; first at reparent2-root-only.yaml:33:9 [round 1/800] (event 10)",
+        ])
+        XCTAssertEqual(Array(text.suffix(2)), [
+            "SUMMARY: 31999 pages leaked in 4 records: 1333 definitely lost, 30666 indirectly lost",
+            "FAILED -- lost some free pages 0 (out of 32294)",
+        ])
+    }
+
+    func testAKernelStackNotFreedIsNamedAsTheOnlySite() throws {
+        let (rep, r) = try report("leaks/reparent2.yaml", ["free_kernel_stack=false"])
+        XCTAssertNil(r.panic)
+        XCTAssertEqual(rep.records.map(\.site), [["fork", "allocproc"]])
+        XCTAssertEqual(rep.records.first?.pages, 3200)           // one stack for each of the 3200 children
+        XCTAssertEqual(r.failedExpectations.map(\.text), ["expected 32294 free pages (the baseline), found 29094", "expected 0 leaked pages, found 3200 (see `xv6vm leaks`)"])
+        XCTAssertTrue(rep.text.hasSuffix("FAILED -- lost some free pages 29094 (out of 32294)"))
+    }
+
+    func testAKernelTableNeverFreedNamesItsRootFirst() throws {
+        let (rep, r) = try report("leaks/reparent2.yaml", ["free_kernel_pagetable=none"])
+        XCTAssertEqual(r.panic?.message, "kvmmap")
+        XCTAssertEqual(r.processesCreated, 447)
+        XCTAssertEqual(rep.records.first?.site, ["fork", "allocproc", "kvminit_newpgtbl"])
+        XCTAssertEqual(rep.records.first?.direct, true)
+        XCTAssertEqual(rep.records.first?.pages, 442)
+    }
+
+    func testLeaksAtAnEarlierEventAndAPlotOfTheRun() throws {
+        var s = try ScenarioCompiler.compile(path: scenarioPath("leaks/reparent2.yaml"))
+        XCTAssertNil(s.apply(overrides: ["free_kernel_pagetable=root-only"]))
+        let (r, k) = Runner.run(s, writer: nil, stopAfter: 21)           // the end of round 1
+        let rep = LeakReport(scenario: s, kernel: try XCTUnwrap(k), result: r)
+        XCTAssertEqual(rep.atEvent, 21)
+        XCTAssertEqual(rep.leaked, 4 * 72)
+        XCTAssertTrue(rep.text.hasPrefix("==xv6vm== leak report for reparent2.yaml, after event 21 of 9610 (stopped there, as asked)"))
+        let plot = MemoryPlot(scenario: s)
+        XCTAssertEqual(plot.panic?.message, "kvmmap")
+        XCTAssertEqual(plot.freeAfter.count, 1346)
+        XCTAssertGreaterThanOrEqual(plot.samples.count, 300)
+        XCTAssertTrue(plot.svg.contains("panic: kvmmap (event 1345)"))
+        XCTAssertTrue(plot.svg.hasPrefix(#"<svg xmlns="http://www.w3.org/2000/svg""#))
+    }
+}
