@@ -16,12 +16,12 @@ public enum Sv39 {
     public static let maxVA: UInt64 = 1 << (9 + 9 + 9 + 12 - 1)
 
     /// The 9-bit index of `va` in a page table of the given level. (xv6: `PX(level, va)`)
-    @inline(__always) public static func px(_ level: Int, _ va: UInt64) -> Int {
+    @inlinable @inline(__always) public static func px(_ level: Int, _ va: UInt64) -> Int {
         Int(truncatingIfNeeded: (va >> (pageShift + 9 * UInt64(level))) & 0x1ff)
     }
 
     /// Whether `va` is a canonical Sv39 address: bits 63..39 all equal bit 38.
-    @inline(__always) public static func isCanonical(_ va: UInt64) -> Bool {
+    @inlinable @inline(__always) public static func isCanonical(_ va: UInt64) -> Bool {
         let top = va >> 38
         return top == 0 || top == (UInt64.max >> 38)
     }
