@@ -55,7 +55,13 @@ public struct ScenarioCompiler {
     }
     let source: String
 
+    /// How deep YAML may nest (Yams builds nodes recursively; LibYAML has no limit).
+    static let nestingLimit = 200
+    /// How many YAML nodes a scenario may have once aliases are expanded.
+    static let nodeLimit = 1_000_000
+
     mutating func run() throws(ScenarioError) -> CompiledScenario {
+        if let d = nestingProblem() { throw ScenarioError([d]) }
         let root: Node?
         do {
             root = try Yams.compose(yaml: source)
@@ -63,6 +69,11 @@ public struct ScenarioCompiler {
             throw ScenarioError([yamlDiagnostic(e)])
         } catch {
             throw ScenarioError([Diagnostic(location(nil), "cannot parse YAML: \(error)")])
+        }
+        var budget = Self.nodeLimit
+        if let root, !Self.fits(root, &budget) {
+            throw ScenarioError([Diagnostic(location(root.mark), "the scenario expands to more than \(Self.nodeLimit) YAML nodes (aliases that refer to aliases multiply); write it with `repeat` instead",
+                                            sourceLine: line(root.mark))])
         }
         guard let root, let top = root.mapping else {
             throw ScenarioError([Diagnostic(location(root?.mark), "expected a mapping with an `events` list at the top of the scenario",
@@ -96,6 +107,61 @@ public struct ScenarioCompiler {
         }
         if !diagnostics.isEmpty { throw ScenarioError(diagnostics) }
         return CompiledScenario(file: displayName, config: config, events: events, checkInvariants: checkInvariants, golden: goldenKind)
+    }
+
+    /// Counts nodes with aliases expanded, stopping as soon as the budget runs out.
+    static func fits(_ node: Node, _ budget: inout Int) -> Bool {
+        budget -= 1
+        if budget < 0 { return false }
+        switch node {
+        case .mapping(let m): for (k, v) in m { if !fits(k, &budget) || !fits(v, &budget) { return false } }
+        case .sequence(let s): for v in s { if !fits(v, &budget) { return false } }
+        default: break
+        }
+        return true
+    }
+
+    /// Finds nesting deeper than `nestingLimit` before the YAML parser recurses into it:
+    /// flow brackets, and block levels (indentation and `- ` items on one line).
+    func nestingProblem() -> Diagnostic? {
+        var flow = 0
+        var quote: UInt8 = 0
+        var lineNo = 1, col = 1
+        var atLineStart = true, indent = 0, dashes = 0
+        var i = 0
+        let bytes = Array(source.utf8)
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x0a {
+                lineNo += 1; col = 1; atLineStart = true; indent = 0; dashes = 0; i += 1
+                if quote == 0x27 || quote == 0x22 { continue }
+                continue
+            }
+            if atLineStart {
+                if b == 0x20 { indent += 1 } else if b == 0x2d && i + 1 < bytes.count && bytes[i + 1] == 0x20 { dashes += 1; indent += 2; i += 1; col += 1 } else { atLineStart = false }
+                if indent / 2 + dashes > Self.nestingLimit * 2 {
+                    return Diagnostic(SourceLocation(file: file, line: lineNo, column: col), "YAML nested more than \(Self.nestingLimit) levels deep (by indentation); flatten the scenario")
+                }
+            }
+            if quote != 0 {
+                if b == quote { quote = 0 }
+            } else if b == 0x23 && (i == 0 || bytes[i - 1] == 0x20 || bytes[i - 1] == 0x0a) {
+                while i + 1 < bytes.count && bytes[i + 1] != 0x0a { i += 1 }      // a comment
+            } else if b == 0x22 || b == 0x27 {
+                quote = b
+            } else if b == 0x5b || b == 0x7b {
+                flow += 1
+                if flow + dashes > Self.nestingLimit {
+                    return Diagnostic(SourceLocation(file: file, line: lineNo, column: col), "YAML nested more than \(Self.nestingLimit) levels deep; flatten the scenario",
+                                      sourceLine: lineNo <= lines.count ? String(lines[lineNo - 1]) : nil)
+                }
+            } else if b == 0x5d || b == 0x7d {
+                flow = max(0, flow - 1)
+            }
+            i += 1
+            col += 1
+        }
+        return nil
     }
 
     // MARK: kernel settings
@@ -631,7 +697,11 @@ public struct ScenarioCompiler {
 
     mutating func integer(_ node: Node, _ range: ClosedRange<UInt64>) -> UInt64? {
         guard let s = node.scalar?.string, let v = parseInteger(s) else {
-            error(node, "expected a non-negative integer (decimal or 0x hex)")
+            if let s = node.scalar?.string, looksNumeric(s) {
+                error(node, "\(s.count > 40 ? String(s.prefix(40)) + "…" : s) does not fit in 64 bits; expected \(range.lowerBound)...\(hexShort(range.upperBound))")
+            } else {
+                error(node, "expected a non-negative integer (decimal or 0x hex)")
+            }
             return nil
         }
         guard !v.negative, range.contains(v.magnitude) else {
@@ -643,7 +713,11 @@ public struct ScenarioCompiler {
 
     mutating func signedInteger(_ node: Node, _ range: ClosedRange<Int64>, what: String) -> Int64? {
         guard let s = node.scalar?.string, let v = parseInteger(s) else {
-            error(node, "expected \(what) (decimal or 0x hex, may be negative)")
+            if let s = node.scalar?.string, looksNumeric(s) {
+                error(node, "\(s.count > 40 ? String(s.prefix(40)) + "…" : s) does not fit in 64 bits; expected \(what): \(range.lowerBound)...\(range.upperBound)")
+            } else {
+                error(node, "expected \(what) (decimal or 0x hex, may be negative)")
+            }
             return nil
         }
         let limit = v.negative ? UInt64(-(range.lowerBound + 1)) + 1 : UInt64(range.upperBound)
@@ -703,6 +777,14 @@ func didYouMean(_ word: String, _ candidates: [String]) -> String {
 }
 
 func quote(_ s: String) -> String { "\"" + s + "\"" }
+
+/// Whether `s` is written like an integer (digits, maybe hex), whatever its size.
+func looksNumeric(_ s: String) -> Bool {
+    var t = Substring(s)
+    if t.first == "-" || t.first == "+" { t = t.dropFirst() }
+    if t.lowercased().hasPrefix("0x") { t = t.dropFirst(2); return !t.isEmpty && t.allSatisfy { $0.isHexDigit || $0 == "_" } }
+    return !t.isEmpty && t.allSatisfy { $0.isNumber || $0 == "_" }
+}
 
 /// An integer as scenarios write it: decimal, 0x hex, 0o octal or 0b binary, with
 /// optional sign and `_` separators. Nil if malformed or beyond 64 bits.
