@@ -28,14 +28,22 @@ func out(_ bytes: [UInt8]) {
 
 func out(_ s: String) { out(Array((s + "\n").utf8)) }
 
-/// Compiles a scenario or exits 2 with its problems on stderr.
-func compileOrExit(_ path: String) throws -> CompiledScenario {
+/// Compiles a scenario or exits 2 with its problems on stderr: as text, or with `json`
+/// as one JSON object per problem ({"file", "line", "column", "message"}).
+func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenario {
     do {
         return try ScenarioCompiler.compile(path: path)
     } catch {
-        warn(error.description)
-        let n = error.diagnostics.count
-        warn("\(n) error\(n == 1 ? "" : "s") in \(path)")
+        if json {
+            for d in error.diagnostics {
+                warn(JSONValue.o(["file": .s(d.location.file), "line": .i(Int64(d.location.line)),
+                                  "column": .i(Int64(d.location.column)), "message": .s(d.message)]).encoded)
+            }
+        } else {
+            warn(error.description)
+            let n = error.diagnostics.count
+            warn("\(n) error\(n == 1 ? "" : "s") in \(path)")
+        }
         throw ExitCode(2)
     }
 }
@@ -59,7 +67,7 @@ struct Run: ParsableCommand {
     var leaks = false
 
     func run() throws {
-        var scenario = try compileOrExit(file)
+        var scenario = try compileOrExit(file, json: format == .jsonl)
         if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
         if check { scenario.checkInvariants = true }
         let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), output: { out($0) })
@@ -121,8 +129,11 @@ struct Compile: ParsableCommand {
     @Argument(help: "The scenario file (YAML).")
     var file: String
 
+    @Option(help: "How to report errors: text, or json (one object per line on stderr).")
+    var format: CheckFormat = .text
+
     func run() throws {
-        let scenario = try compileOrExit(file)
+        let scenario = try compileOrExit(file, json: format == .json)
         out(Listing.compiled(scenario))
     }
 }

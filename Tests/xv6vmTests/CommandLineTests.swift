@@ -57,6 +57,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.stderr.hasSuffix("1 error in bad.yaml\n"), r.stderr)
     }
 
+    func testErrorsAsJSONCarryFileLineColumnAndMessage() throws {
+        let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "events:\n  - userinit\n  - wait: init\n".write(toFile: dir + "/w.yaml", atomically: true, encoding: .utf8)
+        let r = try xv6vm(["compile", "w.yaml", "--format", "json"], in: dir)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.stderr, #"{"column":11,"file":"w.yaml","line":3,"message":"pid 1 has no children to wait for"}"# + "\n")
+        XCTAssertEqual(try xv6vm(["run", "w.yaml", "--format", "jsonl"], in: dir).stderr, r.stderr)
+    }
+
     func testAKernelPanicExitsOneAndNamesIt() throws {
         let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
