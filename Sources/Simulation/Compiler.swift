@@ -35,14 +35,21 @@ public struct ScenarioCompiler {
 
     // MARK: state
 
-    let file: String
+    var file: String
     let displayName: String
-    let lines: [Substring]
+    var lines: [Substring]
+    /// The text of the file being compiled (the scenario, or a file it includes).
+    var source: String
     var diagnostics: [Diagnostic] = []
     var config = KernelConfig()
     var events: [Event] = [Event(kind: .boot, location: nil, label: "boot")]
     var table = ProcessTableModel()
     var checkInvariants = false
+    /// Named sequences of events (`define`), by name.
+    var sequences: [String: NamedSequence] = [:]
+    /// Files being included, outermost first (for cycles), and sequences being expanded.
+    var includeStack: [String] = []
+    var callDepth = 0
     /// The rounds of the repeats being expanded, outermost first: (round, count).
     var rounds: [(Int, Int)] = []
     var goldenKind = GoldenKind.trace
@@ -53,7 +60,6 @@ public struct ScenarioCompiler {
         lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         source = text
     }
-    let source: String
 
     /// How deep YAML may nest (Yams builds nodes recursively; LibYAML has no limit).
     static let nestingLimit = 200
@@ -80,8 +86,11 @@ public struct ScenarioCompiler {
                                             sourceLine: line(root?.mark))])
         }
         var eventsNode: Node?
+        // Named sequences first, wherever `define` stands.
+        for (k, v) in top where k.scalar?.string == "define" { define(v) }
         for (k, v) in top {
-            switch key(k, allowed: ["kernel", "events", "description", "check", "golden"]) {
+            switch key(k, allowed: ["kernel", "events", "description", "check", "golden", "define"]) {
+            case "define": break
             case "golden":
                 switch v.scalar?.string {
                 case "trace": goldenKind = .trace
@@ -106,6 +115,13 @@ public struct ScenarioCompiler {
             error(root, "missing `events`: the list of what processes do, starting with `userinit`")
         }
         if !diagnostics.isEmpty { throw ScenarioError(diagnostics) }
+        // Events from included files name their file relative to the scenario's directory,
+        // as traces do, so traces do not depend on where the scenario was run from.
+        let dir = Self.standard((file as NSString).deletingLastPathComponent).split(separator: "/").map(String.init)
+        for i in events.indices {
+            guard let loc = events[i].location, loc.file != file else { continue }
+            events[i].source = Self.relative(Self.standard(loc.file), from: dir)
+        }
         return CompiledScenario(file: displayName, config: config, events: events, checkInvariants: checkInvariants, golden: goldenKind)
     }
 
@@ -216,6 +232,10 @@ public struct ScenarioCompiler {
         if let m = node.mapping, m.first?.key.scalar?.string == "repeat" {
             repeatEvents(m, node)
             return
+        }
+        if let m = node.mapping, m.count == 1, let k = m.first?.key, let name = k.scalar?.string {
+            if name == "include" { include(m.first!.value, k); return }
+            if let seq = sequences[name] { call(seq, name, m.first!.value, k); return }
         }
         if let s = node.scalar {
             name = s.string; arg = nil
@@ -500,6 +520,145 @@ public struct ScenarioCompiler {
         if let arg, arg.scalar != nil { return arg }
         error(arg ?? at, "`\(event)` needs the process: `\(event): init` or `\(event): {proc: init}`")
         return nil
+    }
+
+    // MARK: reuse: named sequences and included files
+
+    /// A `define`d sequence: its parameters, its events, and the file they are written in.
+    struct NamedSequence {
+        var params: [String]
+        var events: Node.Sequence
+        var file: String
+        var lines: [Substring]
+    }
+
+    /// `define: {NAME: {params: [a, b], events: [...]}}`: sequences a scenario calls like events.
+    mutating func define(_ node: Node) {
+        guard let m = node.mapping else { error(node, "expected named sequences: `define: {spawn: {params: [parent, child], events: [...]}}`"); return }
+        for (k, v) in m {
+            guard let name = k.scalar?.string, processName(k) != nil else { error(k, "expected a sequence name (letters, digits, - and _)"); continue }
+            if Self.eventNames.contains(name) || name == "include" { error(k, "'\(name)' is an event; a sequence needs another name"); continue }
+            if sequences[name] != nil { error(k, "the sequence '\(name)' is defined twice"); continue }
+            guard let body = v.mapping else { error(v, "expected {params: [...], events: [...]}"); continue }
+            var params: [String] = []
+            var events: Node.Sequence?
+            for (bk, bv) in body {
+                switch key(bk, allowed: ["params", "events"]) {
+                case "params":
+                    if let seq = bv.sequence { params = seq.compactMap { p in processName(p) ?? { error(p, "expected a parameter name"); return nil }() } } else { error(bv, "expected a list of parameter names, e.g. [parent, child]") }
+                case "events":
+                    if let seq = bv.sequence { events = seq } else { error(bv, "expected a list of events") }
+                default: break
+                }
+            }
+            guard let events else { error(v, "the sequence '\(name)' needs `events`"); continue }
+            sequences[name] = NamedSequence(params: params, events: events, file: file, lines: lines)
+        }
+    }
+
+    /// `- NAME: {param: value, ...}`: the sequence's events with `$param` replaced by the values.
+    mutating func call(_ seq: NamedSequence, _ name: String, _ arg: Node, _ at: Node) {
+        if callDepth >= 16 { error(at, "sequences call each other more than 16 deep (does '\(name)' call itself?)"); return }
+        var values: [String: Node] = [:]
+        if let m = arg.mapping {
+            for (k, v) in m {
+                guard let p = key(k, allowed: seq.params) else { continue }
+                if v.scalar == nil { error(v, "expected a value for `\(p)` (a name, a number or a string)"); continue }
+                values[p] = v
+            }
+        } else if !(arg.scalar?.string ?? "").isEmpty || !seq.params.isEmpty {
+            error(arg, "`\(name)` takes a mapping of its parameters: {\(seq.params.map { "\($0): ..." }.joined(separator: ", "))}")
+            return
+        }
+        let missing = seq.params.filter { values[$0] == nil }
+        if !missing.isEmpty { error(at, "`\(name)` needs \(missing.map { "`\($0)`" }.joined(separator: ", "))"); return }
+        let saved = (file, lines)
+        (file, lines) = (seq.file, seq.lines)
+        callDepth += 1
+        for item in seq.events { parseEvent(Self.substitute(item, values)) }
+        callDepth -= 1
+        (file, lines) = saved
+    }
+
+    /// A copy of `node` with every scalar `$p` replaced by the value given for `p` (keeping
+    /// the value's position, so errors point at the call), and `${p}` inside text spliced.
+    static func substitute(_ node: Node, _ values: [String: Node]) -> Node {
+        switch node {
+        case .scalar(let sc):
+            let text = sc.string
+            if text.hasPrefix("$"), let v = values[String(text.dropFirst())] { return v }
+            guard text.contains("${") else { return node }
+            var out = text
+            for (k, v) in values { out = out.replacingOccurrences(of: "${\(k)}", with: v.scalar?.string ?? "") }
+            return .scalar(Node.Scalar(out, sc.tag, sc.style, sc.mark))
+        case .mapping(let m):
+            return .mapping(Node.Mapping(m.map { (substitute($0.key, values), substitute($0.value, values)) }, m.tag, m.style, m.mark))
+        case .sequence(let seq):
+            return .sequence(Node.Sequence(seq.map { substitute($0, values) }, seq.tag, seq.style, seq.mark))
+        default:
+            return node
+        }
+    }
+
+    /// `- include: FILE`: the events (and `define`s) of another file, relative to this one.
+    mutating func include(_ arg: Node, _ at: Node) {
+        guard let rel = arg.scalar?.string, !rel.isEmpty else { error(arg, "expected a file to include, e.g. `include: common/shell.yaml`"); return }
+        let dir = (file as NSString).deletingLastPathComponent
+        let path = Self.standard(rel.hasPrefix("/") ? rel : (dir as NSString).appendingPathComponent(rel))
+        if includeStack.contains(path) || path == (ScenarioCompiler.standard(file)) {
+            error(arg, "include cycle: \(rel) includes itself, directly or through other files")
+            return
+        }
+        if includeStack.count >= 16 { error(arg, "includes nest more than 16 deep"); return }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let data = FileManager.default.contents(atPath: path) else {
+            error(arg, "cannot include \(rel): no such file")
+            return
+        }
+        let bytes = [UInt8](data)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            diagnostics.append(Diagnostic(Self.firstInvalidUTF8(bytes, file: path), "the file is not valid UTF-8"))
+            return
+        }
+        let saved = (file, lines, source)
+        (file, lines, source) = (path, text.split(separator: "\n", omittingEmptySubsequences: false), text)
+        includeStack.append(path)
+        defer { includeStack.removeLast(); (file, lines, source) = saved }
+        if let d = nestingProblem() { diagnostics.append(d); return }
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let e as YamlError { diagnostics.append(yamlDiagnostic(e)); return } catch { return }
+        var budget = Self.nodeLimit
+        guard let root, Self.fits(root, &budget), let top = root.mapping else {
+            error(root, "expected a mapping with an `events` list in an included file")
+            return
+        }
+        for (k, v) in top where k.scalar?.string == "define" { define(v) }
+        for (k, v) in top {
+            switch key(k, allowed: ["events", "define", "description"]) {
+            case "events":
+                if let seq = v.sequence { for item in seq { parseEvent(item) } } else { error(v, "expected a list of events") }
+            default: break
+            }
+        }
+    }
+
+    /// `path` with `.` and `..` resolved lexically (relative paths stay relative).
+    static func standard(_ path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == "..", let last = parts.last, last != ".." { parts.removeLast() } else { parts.append(c) }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
+
+    /// `path` relative to the directory whose components are `dir` (both standardised).
+    static func relative(_ path: String, from dir: [String]) -> String {
+        let p = path.split(separator: "/").map(String.init)
+        var common = 0
+        while common < dir.count && common < p.count - 1 && dir[common] == p[common] { common += 1 }
+        return (Array(repeating: "..", count: dir.count - common) + p[common...]).joined(separator: "/")
     }
 
     // MARK: repeat

@@ -44,6 +44,8 @@ public struct Event: Equatable, Sendable {
     public var location: SourceLocation?
     /// What the event does, for listings and trace headers: `fork pid 1 -> pid 2 (sh)`.
     public var label: String
+    /// For an event from an included file: that file, relative to the scenario's directory.
+    public var source: String?
 
     public init(kind: EventKind, location: SourceLocation?, label: String) {
         self.kind = kind; self.location = location; self.label = label

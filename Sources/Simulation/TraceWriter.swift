@@ -74,10 +74,10 @@ public final class TraceWriter: TraceSink {
         switch format {
         case .none: return
         case .text:
-            line("event \(index) \(e.location.map { "\(scenarioName):\($0.line):\($0.column)" } ?? "-") \(e.label)")
+            line("event \(index) \(e.location.map { "\(e.source ?? scenarioName):\($0.line):\($0.column)" } ?? "-") \(e.label)")
         case .jsonl:
             var o: [String: JSONValue] = ["kind": .s("event"), "event": .i(Int64(index)), "label": .s(e.label)]
-            if let l = e.location { o["file"] = .s(scenarioName); o["line"] = .i(Int64(l.line)); o["column"] = .i(Int64(l.column)) }
+            if let l = e.location { o["file"] = .s(e.source ?? scenarioName); o["line"] = .i(Int64(l.line)); o["column"] = .i(Int64(l.column)) }
             json(o)
         }
     }

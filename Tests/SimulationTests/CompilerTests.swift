@@ -128,3 +128,58 @@ final class CompilerTests: XCTestCase {
         XCTAssertTrue(String(decoding: w.bytes, as: UTF8.self).contains("return    pid 1 fork = -1\n"))
     }
 }
+
+final class ReuseTests: XCTestCase {
+    func testNamedSequencesTakeParametersAndIncludedFilesNameTheirLines() throws {
+        let dir = try temporaryDirectory(self)
+        try FileManager.default.createDirectory(atPath: dir + "/lib", withIntermediateDirectories: true)
+        try """
+            define:
+              spawn:
+                params: [parent, child, path]
+                events:
+                  - fork: {parent: $parent, child: $child}
+                  - exec: {proc: $child, path: $path, argv: ["${child}", "-v"], segments: [{vaddr: 0, memsz: 4096}]}
+            events:
+              - exec: {proc: init, path: /init, argv: [init], segments: [{vaddr: 0, memsz: 4096}]}
+            """.write(toFile: dir + "/lib/base.inc.yaml", atomically: true, encoding: .utf8)
+        try """
+            events:
+              - userinit
+              - include: lib/base.inc.yaml
+              - spawn: {parent: init, child: sh, path: /sh}
+              - spawn: {parent: sh, child: ls, path: /ls}
+            """.write(toFile: dir + "/main.yaml", atomically: true, encoding: .utf8)
+        let s = try ScenarioCompiler.compile(path: dir + "/main.yaml")
+        XCTAssertEqual(s.events.map(\.label), [
+            "boot", "userinit -> pid 1 (init)", #"exec pid 1 "/init" ["init"]"#,
+            "fork pid 1 -> pid 2 (sh)", #"exec pid 2 "/sh" ["sh", "-v"]"#,
+            "fork pid 2 -> pid 3 (ls)", #"exec pid 3 "/ls" ["ls", "-v"]"#,
+        ])
+        XCTAssertEqual(s.events[2].source, "lib/base.inc.yaml")
+        XCTAssertEqual(s.events[2].location?.line, 8)
+        XCTAssertEqual(s.events[5].location?.line, 5)          // the sequence's line, in the included file
+        XCTAssertNil(s.events[1].source)
+    }
+
+    func testReuseMistakesAreErrorsWithPositions() throws {
+        let dir = try temporaryDirectory(self)
+        try """
+            define:
+              spawn: {params: [parent, child], events: [{fork: {parent: $parent, child: $child}}]}
+            events:
+              - userinit
+              - spawn: {parent: init, chld: sh}
+              - include: missing.yaml
+              - include: loop.yaml
+            """.write(toFile: dir + "/loop.yaml", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ScenarioCompiler.compile(path: dir + "/loop.yaml")) { e in
+            XCTAssertEqual((e as? ScenarioError)?.diagnostics.map { "\($0.location.line):\($0.location.column) \($0.message)" }, [
+                "5:27 unknown key 'chld'; expected one of: parent, child (did you mean 'child'?)",
+                "5:5 `spawn` needs `child`",
+                "6:14 cannot include missing.yaml: no such file",
+                "7:14 include cycle: loop.yaml includes itself, directly or through other files",
+            ])
+        }
+    }
+}

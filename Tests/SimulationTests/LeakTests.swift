@@ -46,7 +46,7 @@ final class LeakTests: XCTestCase {
             "Direct leak of 1332 pages in 1332 allocations (definitely lost) from:",
             "    #0 kalloc", "    #1 walk", "    #2 mappages", "    #3 kvmmap", "    #4 kvm_map_pagetable",
             "    #5 kvminit_newpgtbl", "    #6 allocproc", "    #7 fork",
-            "  by pids 5, 6, 7, 8, 9, 10, 11, 12 and 436 more; first at reparent2-root-only.yaml:33:9 [round 1/800] (event 10)",
+            "  by pids 5, 6, 7, 8, 9, 10, 11, 12 and 436 more; first at reparent2-root-only.yaml:24:9 [round 1/800] (event 10)",
         ])
         XCTAssertEqual(Array(text.suffix(2)), [
             "SUMMARY: 31999 pages leaked in 4 records: 1333 definitely lost, 30666 indirectly lost",
