@@ -221,7 +221,7 @@ public struct ScenarioCompiler {
     // MARK: events
 
     static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint", "run",
-                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "repeat", "baseline", "expect"]
+                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "repeat", "baseline", "expect", "fail_kalloc"]
 
     /// The most events a scenario may expand to; `repeat` beyond it is refused before expanding.
     static let eventLimit = 2_000_000
@@ -269,6 +269,10 @@ public struct ScenarioCompiler {
         case "load", "store", "fetch": access(name, arg, keyNode, loc)
         case "baseline": events.append(Event(kind: .baseline, location: loc, label: "baseline"))
         case "expect": expect(arg, keyNode, loc)
+        case "fail_kalloc":
+            var n: UInt64 = 1
+            if let arg, arg.scalar?.string != "" { n = integer(arg, 1...UInt64(Int32.max)) ?? 1 }
+            events.append(Event(kind: .failKalloc(Int(n)), location: loc, label: n == 1 ? "fail_kalloc: the next kalloc fails" : "fail_kalloc: the \(n)th kalloc from here fails"))
         default: break
         }
     }

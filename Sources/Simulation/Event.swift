@@ -15,6 +15,8 @@ public enum EventKind: Equatable, Sendable {
     case run(pid: Int, hart: Int)
     /// Records the free pages now, for `expect: {free_pages: baseline}` and leak reports.
     case baseline
+    /// Failure injection: the `n`-th kalloc from here (1: the next) returns 0.
+    case failKalloc(Int)
     /// Checks what the scenario states about itself at this point.
     case expect([Expectation])
     /// `pid` loads, stores or fetches at `va` in user mode, through the MMU; `faults` says

@@ -61,6 +61,10 @@ public enum Runner {
                 }
                 guard let k = kernel else { break }
                 k.eventTag = Int32(clamping: index)
+                if case .failKalloc(let n) = event.kind {
+                    k.failNextKalloc = k.kallocCalls + n
+                    continue
+                }
                 if case .baseline = event.kind {
                     result.baseline = k.freePages
                     writer?.note("baseline", "free-pages \(k.freePages)")
@@ -153,7 +157,7 @@ public enum Runner {
     /// Runs one event; returns why it was skipped, or nil.
     static func execute(_ kind: EventKind, on k: Kernel, writer: TraceWriter?) throws(KernelPanic) -> String? {
         switch kind {
-        case .boot, .baseline, .expect:
+        case .boot, .baseline, .expect, .failKalloc:
             return nil
         case .userinit(let pid):
             let got = try k.userinit()

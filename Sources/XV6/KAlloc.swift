@@ -47,6 +47,13 @@ extension Kernel {
     /// Takes the page at the head of the free list and fills it with 5s; 0 when memory is exhausted.
     /// The caller's chain (`sites.current`) is recorded as the page's allocation site.
     public func kalloc() throws(KernelPanic) -> UInt64 {
+        kallocCalls += 1
+        if kallocCalls == settings.failKalloc || kallocCalls == failNextKalloc {
+            // Failure injection: this kalloc behaves as if the free list were empty.
+            injectedFailure = (kallocCalls, sites.current, curpid, eventTag)
+            emit(.kallocFailed(site: sites.current, pid: curpid))
+            return 0
+        }
         let r = freelist
         guard r != 0 else {
             emit(.kallocFailed(site: sites.current, pid: curpid))

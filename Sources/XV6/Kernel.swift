@@ -69,6 +69,12 @@ public final class Kernel {
     var ownerEvent: [Int32]
     /// A tag the simulation sets before each event; allocations record it.
     public var eventTag: Int32 = 0
+    /// kalloc calls so far, boot included (failed ones too).
+    public internal(set) var kallocCalls = 0
+    /// Failure injection from a scenario event: the kalloc call with this number returns 0.
+    public var failNextKalloc = 0
+    /// The kalloc that failure injection made fail: its number, site, pid and event.
+    public internal(set) var injectedFailure: (call: Int, site: Int32, pid: Int, event: Int32)?
     /// Names of page-table roots, for traces.
     var tableNames: [UInt64: TableRef] = [:]
     /// The process on whose behalf the kernel is running (0: none).

@@ -76,6 +76,8 @@ public struct KernelSettings: Equatable, Sendable {
     public var execVmprint: ExecVmprint = .none
     /// Whether kinit prints "PHYSTOP is ..." on the console (a debugging line left in the pgtbl-lab solution).
     public var kinitPrintsPhystop = false
+    /// Failure injection: the N-th kalloc of the run (counting from 1, boot included) returns 0; 0 for none.
+    public var failKalloc = 0
 
     public init() {}
 
@@ -171,6 +173,13 @@ public struct KernelSettings: Equatable, Sendable {
         choice("copyin", "where copyin/copyinstr read user memory", \.copyin),
         choice("exec_vmprint", "when exec prints the new page table with vmprint", \.execVmprint),
         flag("kinit_prints_phystop", "kinit prints \"PHYSTOP is ...\" on the console", \.kinitPrintsPhystop),
+        Setting(key: "fail_kalloc", values: ["N"], meaning: "failure injection: the N-th kalloc of the run (from 1, boot included) returns 0; 0 for none",
+                get: { String($0.failKalloc) },
+                set: { s, v in
+                    guard let n = Int(v), n >= 0 else { return false }
+                    s.failKalloc = n
+                    return true
+                }),
     ]
 
     /// Sets `key` to `value`; nil on success, else what is wrong.

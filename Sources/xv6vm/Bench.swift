@@ -72,3 +72,62 @@ struct Bench: ParsableCommand {
         return (seconds, result, written)
     }
 }
+
+/// Writes a progress line on stderr when it is a terminal (never into pipes or files).
+final class Progress: @unchecked Sendable {
+    let total: Int
+    let label: String
+    let enabled: Bool
+    private let lock = NSLock()
+
+    init(total: Int, label: String, quiet: Bool = false) {
+        self.total = total
+        self.label = label
+        enabled = !quiet && isatty(STDERR_FILENO) == 1
+    }
+
+    func update(_ done: Int, _ extra: String = "") {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        FileHandle.standardError.write(Data("\r\(label): \(done) done, \(total - done) left\(extra)   ".utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run a scenario once per allocation, with that kalloc failing, and report how the kernel fares at each site.",
+        discussion: "Each run injects one failure (kernel setting fail_kalloc=N). Outcomes: clean (recovered, nothing leaked), leak (with the leak report's top site), panic, or invariant (with --check). Runs in parallel on all cores; output order is fixed.")
+
+    @Argument(help: "The scenario file (YAML).")
+    var file: String
+
+    @Option(help: "Only K allocations, evenly spread (default: every one after boot).")
+    var sample: Int?
+
+    @Flag(help: "Include the boot's allocations (they can only panic).")
+    var boot = false
+
+    @Flag(help: "Check the invariants after every event in each run.")
+    var check = false
+
+    @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"))
+    var shard: Shard?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    func run() throws {
+        var scenario = try compileOrExit(file)
+        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        if check { scenario.checkInvariants = true }
+        let (bootCalls, total) = Sweep.allocations(scenario)
+        var calls = Sweep.sample(boot ? 1 : bootCalls + 1, total, sample ?? 0)
+        if let shard { calls = Golden.shard(calls, index: shard.index, count: shard.count) }
+        let progress = Progress(total: calls.count, label: "sweep \(scenario.file)")
+        let outcomes = Sweep.run(scenario, calls: calls, progress: { progress.update($0) })
+        out(Sweep.report(scenario, outcomes))
+        if outcomes.contains(where: { $0.verdict != .clean && $0.verdict != .notReached }) { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,51 @@
+import XCTest
+@testable import Simulation
+
+/// Failure injection finds the error paths that do not recover: pinned, per site.
+final class SweepTests: XCTestCase {
+    func sweep(_ name: String) throws -> [Sweep.Outcome] {
+        let s = try ScenarioCompiler.compile(path: scenarioPath(name))
+        let (boot, total) = Sweep.allocations(s)
+        XCTAssertGreaterThan(total, boot)
+        return Sweep.run(s, calls: Array(boot + 1...total))
+    }
+
+    func verdicts(_ outcomes: [Sweep.Outcome], site: String) -> Set<String> {
+        Set(outcomes.filter { $0.site == site }.map(\.verdict.detail))
+    }
+
+    func testPgtblLabForkExecExitSitesThatDoNotRecover() throws {
+        let o = try sweep("pgtbl-lab/fork-exec-exit.yaml")
+        XCTAssertEqual(o.count, 294)
+        XCTAssertEqual(o.filter { $0.verdict == .clean }.count, 59)
+        // A kalloc failing while allocproc builds the kernel page table: kvmmap panics.
+        XCTAssertEqual(verdicts(o, site: "fork > allocproc > kvminit_newpgtbl > kvm_map_pagetable > kvmmap > mappages > walk"), ["panic: kvmmap"])
+        // The kernel stack's kalloc is checked with panic; the trapframe's makes fork return -1.
+        XCTAssertEqual(verdicts(o, site: "fork > allocproc"), ["clean", "panic: kalloc"])
+        // kvmcopymappings failing in fork: freeproc runs with sz still 0, so freewalk finds the copied pages.
+        XCTAssertEqual(verdicts(o, site: "fork > kvmcopymappings > mappages > walk"), ["panic: freewalk: leaf"])
+        // proc_pagetable failing: freeproc calls kvmpa on a kernel table that does not exist yet.
+        XCTAssertEqual(verdicts(o, site: "fork > allocproc > proc_pagetable > uvmcreate"), ["panic: kvmpa"])
+        XCTAssertEqual(verdicts(o, site: "fork > uvmcopy"), ["clean"])
+        XCTAssertEqual(verdicts(o, site: "sys_exec > exec > uvmalloc"), ["clean"])
+        XCTAssertEqual(verdicts(o, site: "userinit > kvmcopymappings > mappages > walk"), ["panic: uvmunmap: walk"])
+    }
+
+    func testTheStockKernelRecoversEverywhereAfterUserinit() throws {
+        let o = try sweep("xv6-2020/fork-exec-exit.yaml")
+        XCTAssertEqual(o.count, 72)
+        XCTAssertEqual(o.filter { !$0.site.hasPrefix("userinit") }.map(\.verdict).filter { $0 != .clean }, [])
+        // uvminit ignores a failed mappages; exec later unmaps page 0 and finds no table.
+        XCTAssertEqual(verdicts(o, site: "userinit > uvminit > mappages > walk"), ["panic: uvmunmap: walk"])
+    }
+
+    func testSamplesAreSpreadEvenlyAndTheReportHasASummaryLine() throws {
+        XCTAssertEqual(Sweep.sample(1, 10, 4), [1, 4, 7, 10])
+        XCTAssertEqual(Sweep.sample(5, 7, 10), [5, 6, 7])
+        let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/sbrk.yaml"))
+        let o = Sweep.run(s, calls: [145, 150, 160])
+        let text = Sweep.report(s, o)
+        XCTAssertTrue(text.hasPrefix("sweep of sbrk.yaml (xv6-2020): 3 runs, each with one kalloc failing"))
+        XCTAssertTrue(text.hasSuffix("3 runs: 3 clean, 0 leak, 0 panic, 0 invariant, 0 not reached"), text)
+    }
+}
