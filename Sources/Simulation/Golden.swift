@@ -159,10 +159,15 @@ public enum Golden {
     }
 
     /// Checks many scenarios in parallel on all cores; results come back in the order given.
-    public static func checkAll(_ scenarios: [String], store: GoldenStore) -> [GoldenResult] {
+    public static func checkAll(_ scenarios: [String], store: GoldenStore,
+                                progress: (@Sendable (_ done: Int, _ failing: Int) -> Void)? = nil) -> [GoldenResult] {
         let results = Slots<GoldenResult>(count: scenarios.count)
+        let done = Counter(), failing = Counter()
         DispatchQueue.concurrentPerform(iterations: scenarios.count) { i in
-            results[i] = check(scenarios[i], store: store)
+            let r = check(scenarios[i], store: store)
+            results[i] = r
+            let f = r.outcome == .ok ? failing.value : failing.increment()
+            progress?(done.increment(), f)
         }
         return results.values
     }

@@ -133,6 +133,7 @@ final class Counter: @unchecked Sendable {
     private var n = 0
     private let lock = NSLock()
     func increment() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
 
 extension String {

@@ -43,7 +43,8 @@ struct Check: ParsableCommand {
         let store = GoldenStore()
         let scenarios = options.selected(store)
         if scenarios.isEmpty { warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))"); throw ExitCode(2) }
-        let results = Golden.checkAll(scenarios, store: store)
+        let progress = Progress(total: scenarios.count, label: "check", quiet: format == .json)
+        let results = Golden.checkAll(scenarios, store: store, progress: { progress.update($0, ", \($1) failing") })
         let stale = options.paths.isEmpty && options.shard == nil ? store.staleGoldens() : []
         switch format {
         case .text: out(CheckReport.text(results, stale: stale, store: store))
@@ -69,7 +70,9 @@ struct Bless: ParsableCommand {
 
     func run() throws {
         let store = GoldenStore()
-        let results = Golden.checkAll(options.selected(store), store: store)
+        let selected = options.selected(store)
+        let progress = Progress(total: selected.count, label: "bless")
+        let results = Golden.checkAll(selected, store: store, progress: { d, _ in progress.update(d) })
         var written = 0, unchanged = 0, errors = 0
         for r in results {
             let shown = store.relative(r.scenario)
