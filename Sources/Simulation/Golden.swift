@@ -39,9 +39,7 @@ public struct GoldenStore: Sendable {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: r, isDirectory: &isDir), isDir.boolValue {
                 let items = (FileManager.default.enumerator(atPath: r)?.allObjects as? [String]) ?? []
-                // Files ending .inc.yaml are only included by scenarios.
-                found += items.filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasSuffix(".inc.yaml") }
-                    .map { (r as NSString).appendingPathComponent($0) }
+                found += items.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.map { (r as NSString).appendingPathComponent($0) }
             } else {
                 found.append(r)
             }

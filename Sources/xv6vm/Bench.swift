@@ -115,12 +115,11 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"))
     var shard: Shard?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
         var scenario = try compileOrExit(file)
-        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        try kernel.apply(to: &scenario)
         if check { scenario.checkInvariants = true }
         let (bootCalls, total) = Sweep.allocations(scenario)
         var calls = Sweep.sample(boot ? 1 : bootCalls + 1, total, sample ?? 0)

@@ -16,6 +16,16 @@ struct XV6VM: ParsableCommand {
     )
 }
 
+/// `--set KEY=VALUE`, shared by every command that runs a scenario.
+struct KernelOverrides: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    func apply(to scenario: inout CompiledScenario) throws {
+        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+    }
+}
+
 /// Writes to standard error.
 func warn(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
@@ -57,8 +67,7 @@ struct Run: ParsableCommand {
     @Option(help: "Trace format: text, jsonl, or none (run without producing a trace).")
     var format: TraceFormat = .text
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
     @Flag(help: "Check the invariants after every event and report each violation.")
     var check = false
@@ -68,7 +77,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         var scenario = try compileOrExit(file, json: format == .jsonl)
-        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        try kernel.apply(to: &scenario)
         if check { scenario.checkInvariants = true }
         let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), output: { out($0) })
         let (result, kernel) = Runner.run(scenario, writer: writer)
@@ -106,12 +115,11 @@ struct Leaks: ParsableCommand {
     @Option(help: "Report after this event (see `xv6vm compile` for event numbers) instead of at the end.")
     var at: Int?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
         var scenario = try compileOrExit(file)
-        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        try kernel.apply(to: &scenario)
         if let at, at < 0 || at >= scenario.events.count {
             throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1)")
         }
@@ -158,12 +166,11 @@ struct Plot: ParsableCommand {
     @Option(name: .shortAndLong, help: "The SVG file to write.")
     var output: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
         var scenario = try compileOrExit(file)
-        if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        try kernel.apply(to: &scenario)
         let plot = MemoryPlot(scenario: scenario)
         try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
         out("wrote \(output): \(plot.samples.count) samples over \(scenario.events.count) events" + (plot.panic.map { "; panic: \($0.message) at event \($0.event)" } ?? ""))

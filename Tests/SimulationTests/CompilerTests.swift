@@ -142,11 +142,11 @@ final class ReuseTests: XCTestCase {
                   - exec: {proc: $child, path: $path, argv: ["${child}", "-v"], segments: [{vaddr: 0, memsz: 4096}]}
             events:
               - exec: {proc: init, path: /init, argv: [init], segments: [{vaddr: 0, memsz: 4096}]}
-            """.write(toFile: dir + "/lib/base.inc.yaml", atomically: true, encoding: .utf8)
+            """.write(toFile: dir + "/lib/base.inc", atomically: true, encoding: .utf8)
         try """
             events:
               - userinit
-              - include: lib/base.inc.yaml
+              - include: lib/base.inc
               - spawn: {parent: init, child: sh, path: /sh}
               - spawn: {parent: sh, child: ls, path: /ls}
             """.write(toFile: dir + "/main.yaml", atomically: true, encoding: .utf8)
@@ -156,7 +156,7 @@ final class ReuseTests: XCTestCase {
             "fork pid 1 -> pid 2 (sh)", #"exec pid 2 "/sh" ["sh", "-v"]"#,
             "fork pid 2 -> pid 3 (ls)", #"exec pid 3 "/ls" ["ls", "-v"]"#,
         ])
-        XCTAssertEqual(s.events[2].source, "lib/base.inc.yaml")
+        XCTAssertEqual(s.events[2].source, "lib/base.inc")
         XCTAssertEqual(s.events[2].location?.line, 8)
         XCTAssertEqual(s.events[5].location?.line, 5)          // the sequence's line, in the included file
         XCTAssertNil(s.events[1].source)
