@@ -42,7 +42,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("\npage table 0x0000000087f6e000\n..0: pte 0x0000000021fda801 pa 0x0000000087f6a000\n"))
         XCTAssertEqual(r.stdout, String(decoding: FileManager.default.contents(atPath: Self.root + "/golden/xv6-2020/boot.trace")!, as: UTF8.self))
         XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "none"]).stdout, "")
-        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 307)
+        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 308)
     }
 
     func testAScenarioErrorExitsTwoWithPositionsOnStderr() throws {
