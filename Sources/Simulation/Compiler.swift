@@ -317,8 +317,10 @@ public struct ScenarioCompiler {
                                 label: "fork pid \(parent) -> -1 (process table full)"))
             return
         }
-        events.append(Event(kind: .syscall(pid: parent, .fork), location: loc,
-                            label: "fork pid \(parent) -> pid \(child)" + (childName.map { " (\($0))" } ?? "")))
+        var e = Event(kind: .syscall(pid: parent, .fork), location: loc,
+                      label: "fork pid \(parent) -> pid \(child)" + (childName.map { " (\($0))" } ?? ""))
+        e.child = child
+        events.append(e)
     }
 
     mutating func exec(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {

@@ -48,6 +48,8 @@ public struct Event: Equatable, Sendable {
     public var label: String
     /// For an event from an included file: that file, relative to the scenario's directory.
     public var source: String?
+    /// For a fork: the pid the child will get (nil when the table is full).
+    public var child: Int?
 
     public init(kind: EventKind, location: SourceLocation?, label: String) {
         self.kind = kind; self.location = location; self.label = label

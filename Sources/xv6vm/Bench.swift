@@ -130,3 +130,45 @@ struct SweepCommand: ParsableCommand {
         if outcomes.contains(where: { $0.verdict != .clean && $0.verdict != .notReached }) { throw ExitCode(1) }
     }
 }
+
+struct ShrinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shrink",
+        abstract: "Reduce a scenario to a small one that still shows the same panic, leak site, failed expectation or invariant violation.",
+        discussion: """
+            PREDICATE is panic (the same panic as the original), panic:MSG, leak (a leak whose top record is at the \
+            original's top site), leak:SITE (e.g. "fork > allocproc > kvminit_newpgtbl"), expect (a failed expectation) \
+            or invariant (a violation, checked after every event).
+            """)
+
+    @Argument(help: "The scenario file (YAML).")
+    var file: String
+
+    @Option(help: "What the small scenario must still show.")
+    var until: String
+
+    @Option(name: .shortAndLong, help: "Where to write the small scenario.")
+    var output: String
+
+    @OptionGroup var kernel: KernelOverrides
+
+    func run() throws {
+        var scenario = try compileOrExit(file)
+        try kernel.apply(to: &scenario)
+        guard let predicate = Shrink.Predicate(until, original: scenario) else {
+            throw ValidationError("the original run does not show '\(until)' (or it is not one of panic, panic:MSG, leak, leak:SITE, expect, invariant)")
+        }
+        let terminal = isatty(STDERR_FILENO) == 1
+        let progress: (Int, Int) -> Void = { tests, events in
+            if terminal { FileHandle.standardError.write(Data("\rshrink: \(tests) test runs, trying \(events) events   ".utf8)) }
+        }
+        let shrunk = Shrink.run(scenario, file: file, predicate: predicate, progress: progress)
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        guard let result = shrunk else {
+            warn("xv6vm shrink: \(file) does not show \(predicate) once written back out; nothing to shrink")
+            throw ExitCode(1)
+        }
+        try Golden.writeAtomically(Array(result.yaml.utf8), to: output)
+        out("wrote \(output): \(result.after) events, \(result.before - result.after) removed of \(result.before) (\(result.tests) test runs); it still shows \(predicate)")
+    }
+}

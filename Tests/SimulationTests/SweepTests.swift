@@ -49,3 +49,36 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(text.hasSuffix("3 runs: 3 clean, 0 leak, 0 panic, 0 invariant, 0 not reached"), text)
     }
 }
+
+final class ShrinkTests: XCTestCase {
+    func testReparent2WithRootOnlyFreeShrinksToFourEventsThatLeakAtTheSameSite() throws {
+        let path = scenarioPath("leaks/reparent2-root-only.yaml")
+        let s = try ScenarioCompiler.compile(path: path)
+        let predicate = try XCTUnwrap(Shrink.Predicate("leak", original: s))
+        XCTAssertEqual(predicate, .leak(site: "fork > allocproc > kvminit_newpgtbl > kvm_map_pagetable > kvmmap > mappages > walk"))
+        let r = try XCTUnwrap(Shrink.run(s, file: path, predicate: predicate))
+        XCTAssertEqual(r.before, 9610)
+        XCTAssertEqual(r.after, 4)
+        // The checked-in small scenario is exactly what shrink writes.
+        XCTAssertEqual(r.yaml, String(decoding: FileManager.default.contents(atPath: scenarioPath("leaks/reparent2-shrunk.yaml"))!, as: UTF8.self))
+        XCTAssertTrue(r.yaml.hasSuffix("""
+            events:
+              - userinit: p1
+              - fork: {parent: p1, child: p2}
+              - exit: {proc: p2, status: 0}
+              - wait: p1
+
+            """))
+        let small = try ScenarioCompiler.compile(bytes: Array(r.yaml.utf8), file: "small.yaml")
+        XCTAssertTrue(predicate.holds(small))
+        XCTAssertFalse(Shrink.Predicate.leak(site: "fork > allocproc").holds(small))     // specific: not another site
+    }
+
+    func testPredicatesNeedTheOriginalToShowThem() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/boot.yaml"))
+        XCTAssertNil(Shrink.Predicate("panic", original: s))
+        XCTAssertNil(Shrink.Predicate("leak", original: s))
+        XCTAssertNil(Shrink.Predicate("nonsense", original: s))
+        XCTAssertEqual(Shrink.Predicate("panic:kvmmap", original: s), .panic("kvmmap"))
+    }
+}
