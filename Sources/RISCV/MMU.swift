@@ -111,7 +111,7 @@ public enum MMU {
         var pte = w.pte
         pte.rawValue |= PTE.Flags.accessed.rawValue | (access == .store ? PTE.Flags.dirty.rawValue : 0)
         if pte != w.pte { memory.write64(w.pteAddress, pte.rawValue) }
-        hart.tlb.fill(va, TLB.Entry(pte: pte, pteAddress: w.pteAddress, level: w.level, filledUnder: hart.satp))
+        hart.tlb.fill(va, TLB.Entry(pte: pte, pteAddress: w.pteAddress, level: w.level))
         guard memory.contains(w.pa) else { return .failure(Fault(kind: .accessFault, access: access, va: va)) }
         return .success(w.pa)
     }

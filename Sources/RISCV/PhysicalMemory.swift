@@ -47,9 +47,6 @@ public final class PhysicalMemory {
         pa.rawValue >= base.rawValue && pa.rawValue < end.rawValue && length <= end.rawValue - pa.rawValue
     }
 
-    /// Pages currently holding non-uniform content (each costs 4096 bytes of host memory).
-    public var materializedPages: Int { highWater - freeSlots.count }
-
     // MARK: words
 
     /// The 64-bit little-endian word at `pa`, which must be 8-byte aligned and in RAM.

@@ -13,8 +13,6 @@ public struct TLB: Sendable {
         public var pteAddress: PhysAddr
         /// The level of the leaf (0 for a 4 KiB page, 1 or 2 for a superpage).
         public var level: Int
-        /// The satp in force when the entry was filled.
-        public var filledUnder: Satp
     }
 
     private var entries: [UInt64: Entry] = [:]

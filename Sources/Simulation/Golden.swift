@@ -124,14 +124,6 @@ public enum Golden {
         }
     }
 
-    /// A trace's digest: its header, the number of lines, its SHA-256, a count of each kind
-    /// of line, and its closing summary line.
-    public static func digest(of trace: [UInt8]) -> [UInt8] {
-        let d = DigestBuilder()
-        d.consume(trace)
-        return d.finish()
-    }
-
     /// The kind of a trace line: its first word, or `vmprint`/`console` for what the kernel printed.
     static func lineKind(_ l: Substring) -> String {
         if l.hasPrefix("..") || l.hasPrefix("page table") { return "vmprint" }
@@ -285,7 +277,8 @@ final class Slots<T>: @unchecked Sendable {
     var values: [T] { lock.lock(); defer { lock.unlock() }; return items.map { $0! } }
 }
 
-/// Builds a trace's digest from the trace's bytes as they are written, chunk by chunk,
+/// Builds a trace's digest (its header, the number of lines, its SHA-256, a count of each
+/// kind of line, and its closing line) from the trace's bytes as they are written, chunk by chunk,
 /// so a long trace is never held whole.
 final class DigestBuilder {
     private var sha = SHA256()

@@ -23,8 +23,6 @@ public struct Proc: Sendable {
     public internal(set) var trapframe: UInt64 = 0
     public internal(set) var name = ""
     public internal(set) var xstate: Int32 = 0
-    /// True until the first time the scheduler runs it (it then starts in forkret).
-    public internal(set) var neverRan = true
 }
 
 /// Byte offsets of `struct trapframe` fields the model writes.
@@ -76,7 +74,6 @@ extension Kernel {
         }
         procs[i].pagetable = pt
         if settings.perProcessKernelPagetable { try allocKernelPagetable(i) }
-        procs[i].neverRan = true
         return i
     }
 

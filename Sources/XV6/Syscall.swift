@@ -121,7 +121,6 @@ extension Kernel {
             if settings.schedulerSfence { sfenceVMA(hart: h) }
         }
         procs[p].state = .running
-        procs[p].neverRan = false
         running[h] = p
         try usertrapret(p, on: h)
     }
