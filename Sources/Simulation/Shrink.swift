@@ -99,6 +99,7 @@ public enum Shrink {
                 }
             }
         }
+        current = shrinkNumbers(current, test)
         current = renumber(current)
         let header = [
             "Shrunk by `xv6vm shrink \(s.file) --until \(predicate)`",
@@ -129,6 +130,37 @@ public enum Shrink {
             if !reduced {
                 if n >= current.count { break }
                 n = min(current.count, n * 2)
+            }
+        }
+        return current
+    }
+
+    /// Fields whose numbers the last pass makes as small as it can.
+    static let numericFields = ["n", "memsz", "filesz", "len", "max", "status", "entry"]
+
+    /// For each number in those fields, the smallest magnitude (by binary search between 0
+    /// and the number) for which the run still shows the predicate.
+    static func shrinkNumbers(_ start: [String], _ test: ([String]) -> Bool) -> [String] {
+        var current = start
+        for i in current.indices {
+            for field in numericFields {
+                guard let r = current[i].range(of: "\(field): ") else { continue }
+                let digits = current[i][r.upperBound...].prefix { $0.isHexDigit || $0 == "x" || $0 == "-" }
+                guard let v = parseInteger(String(digits)), v.magnitude > 0 else { continue }
+                let hex = digits.hasPrefix("0x") || digits.hasPrefix("-0x")
+                func with(_ m: UInt64) -> [String] {
+                    var c = current
+                    let text = (v.negative ? "-" : "") + (hex ? hexShort(m) : String(m))
+                    c[i] = String(c[i][..<r.upperBound]) + text + c[i][digits.endIndex...]
+                    return c
+                }
+                var lo: UInt64 = 0, hi = v.magnitude          // hi holds; find the smallest that does
+                if test(with(0)) { current = with(0); continue }
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2
+                    if test(with(mid)) { hi = mid } else { lo = mid }
+                }
+                current = with(hi)
             }
         }
         return current

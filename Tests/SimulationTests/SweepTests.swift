@@ -82,3 +82,30 @@ final class ShrinkTests: XCTestCase {
         XCTAssertEqual(Shrink.Predicate("panic:kvmmap", original: s), .panic("kvmmap"))
     }
 }
+
+final class ShrinkNumbersTests: XCTestCase {
+    func testNumbersShrinkToTheSmallestThatStillShowsThePanic() throws {
+        let yaml = """
+            kernel: {variant: pgtbl-lab, clint_in_process_table: true}
+            events:
+              - userinit: init
+              - exec: {proc: init, path: /init, argv: [init], segments: [{vaddr: 0, memsz: 0x1000}]}
+              - fork: {parent: init, child: a}
+              - sbrk: {proc: a, n: 0x3000000}
+              - exit: a
+              - wait: init
+            """
+        let s = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "clint.yaml")
+        let predicate = try XCTUnwrap(Shrink.Predicate("panic", original: s))
+        XCTAssertEqual(predicate, .panic("remap"))
+        let r = try XCTUnwrap(Shrink.run(s, file: "clint.yaml", predicate: predicate))
+        // initcode's one page, then exactly enough to reach CLINT's first page at 0x2000000.
+        XCTAssertTrue(r.yaml.hasSuffix("""
+            events:
+              - userinit: p1
+              - sbrk: {proc: p1, n: 33550337}
+
+            """), r.yaml)
+        XCTAssertEqual(0x1000 + 33550337, 0x200_0001)
+    }
+}
