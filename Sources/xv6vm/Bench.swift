@@ -100,8 +100,7 @@ struct SweepCommand: ParsableCommand {
         abstract: "Run a scenario once per allocation, with that kalloc failing, and report how the kernel fares at each site.",
         discussion: "Each run injects one failure (kernel setting fail_kalloc=N). Outcomes: clean (recovered, nothing leaked), leak (with the leak report's top site), panic, or invariant (with --check). Runs in parallel on all cores; output order is fixed.")
 
-    @Argument(help: "The scenario file (YAML).")
-    var file: String
+    @OptionGroup var options: ScenarioOptions
 
     @Option(help: "Only K allocations, evenly spread (default: every one after boot).")
     var sample: Int?
@@ -115,11 +114,9 @@ struct SweepCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"))
     var shard: Shard?
 
-    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
-        var scenario = try compileOrExit(file)
-        try kernel.apply(to: &scenario)
+        var scenario = try options.load()
         if check { scenario.checkInvariants = true }
         let (bootCalls, total) = Sweep.allocations(scenario)
         var calls = Sweep.sample(boot ? 1 : bootCalls + 1, total, sample ?? 0)
@@ -141,8 +138,7 @@ struct ShrinkCommand: ParsableCommand {
             or invariant (a violation, checked after every event).
             """)
 
-    @Argument(help: "The scenario file (YAML).")
-    var file: String
+    @OptionGroup var options: ScenarioOptions
 
     @Option(help: "What the small scenario must still show.")
     var until: String
@@ -150,11 +146,9 @@ struct ShrinkCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the small scenario.")
     var output: String
 
-    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
-        var scenario = try compileOrExit(file)
-        try kernel.apply(to: &scenario)
+        let scenario = try options.load()
         guard let predicate = Shrink.Predicate(until, original: scenario) else {
             throw ValidationError("the original run does not show '\(until)' (or it is not one of panic, panic:MSG, leak, leak:SITE, expect, invariant)")
         }
@@ -162,10 +156,10 @@ struct ShrinkCommand: ParsableCommand {
         let progress: (Int, Int) -> Void = { tests, events in
             if terminal { FileHandle.standardError.write(Data("\rshrink: \(tests) test runs, trying \(events) events   ".utf8)) }
         }
-        let shrunk = Shrink.run(scenario, file: file, predicate: predicate, progress: progress)
+        let shrunk = Shrink.run(scenario, file: options.file, predicate: predicate, progress: progress)
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         guard let result = shrunk else {
-            warn("xv6vm shrink: \(file) does not show \(predicate) once written back out; nothing to shrink")
+            warn("xv6vm shrink: \(options.file) does not show \(predicate) once written back out; nothing to shrink")
             throw ExitCode(1)
         }
         try Golden.writeAtomically(Array(result.yaml.utf8), to: output)

@@ -16,13 +16,19 @@ struct XV6VM: ParsableCommand {
     )
 }
 
-/// `--set KEY=VALUE`, shared by every command that runs a scenario.
-struct KernelOverrides: ParsableArguments {
+/// The scenario file and `--set KEY=VALUE`, shared by every command that runs a scenario.
+struct ScenarioOptions: ParsableArguments {
+    @Argument(help: "The scenario file (YAML).")
+    var file: String
+
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
     var overrides: [String] = []
 
-    func apply(to scenario: inout CompiledScenario) throws {
+    /// The scenario compiled, with the overrides applied; exits 2 on a scenario error.
+    func load(jsonErrors: Bool = false) throws -> CompiledScenario {
+        var scenario = try compileOrExit(file, json: jsonErrors)
         if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
+        return scenario
     }
 }
 
@@ -61,13 +67,11 @@ func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenari
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a scenario and print its trace.")
 
-    @Argument(help: "The scenario file (YAML).")
-    var file: String
+    @OptionGroup var options: ScenarioOptions
 
     @Option(help: "Trace format: text, jsonl, or none (run without producing a trace).")
     var format: TraceFormat = .text
 
-    @OptionGroup var kernel: KernelOverrides
 
     @Flag(help: "Check the invariants after every event and report each violation.")
     var check = false
@@ -76,8 +80,7 @@ struct Run: ParsableCommand {
     var leaks = false
 
     func run() throws {
-        var scenario = try compileOrExit(file, json: format == .jsonl)
-        try kernel.apply(to: &scenario)
+        var scenario = try options.load(jsonErrors: format == .jsonl)
         if check { scenario.checkInvariants = true }
         let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), output: { out($0) })
         let (result, kernel) = Runner.run(scenario, writer: writer)
@@ -92,13 +95,11 @@ struct Run: ParsableCommand {
             warn("xv6vm: the kernel panicked\(at): panic: \(p.message)")
         }
         for f in result.findings { warn("xv6vm: finding: \(f.kind.rawValue) \(f.detail)") }
-        for v in result.failedExpectations {
-            let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
-            warn("xv6vm: \(at)expectation failed: \(v.text)")
-        }
-        for v in result.violations {
-            let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
-            warn("xv6vm: \(at)invariant: \(v.text)")
+        for (what, list) in [("expectation failed", result.failedExpectations), ("invariant", result.violations)] {
+            for v in list {
+                let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
+                warn("xv6vm: \(at)\(what): \(v.text)")
+            }
         }
         if result.exitCode != 0 || leaked { throw ExitCode(1) }
     }
@@ -109,17 +110,14 @@ struct Leaks: ParsableCommand {
         abstract: "Run a scenario and report the pages nobody owns: leaks, grouped by allocation site.",
         discussion: "Exit 1 when anything leaked. The report walks the kernel's live structures (page tables, trapframes, kernel stacks, zombies) and accounts every allocated page to one of them.")
 
-    @Argument(help: "The scenario file (YAML).")
-    var file: String
+    @OptionGroup var options: ScenarioOptions
 
     @Option(help: "Report after this event (see `xv6vm compile` for event numbers) instead of at the end.")
     var at: Int?
 
-    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
-        var scenario = try compileOrExit(file)
-        try kernel.apply(to: &scenario)
+        let scenario = try options.load()
         if let at, at < 0 || at >= scenario.events.count {
             throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1)")
         }
@@ -160,17 +158,14 @@ struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Plot free pages against event number, with allocated pages stacked by owner, as SVG.")
 
-    @Argument(help: "The scenario file (YAML).")
-    var file: String
+    @OptionGroup var options: ScenarioOptions
 
     @Option(name: .shortAndLong, help: "The SVG file to write.")
     var output: String
 
-    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
-        var scenario = try compileOrExit(file)
-        try kernel.apply(to: &scenario)
+        let scenario = try options.load()
         let plot = MemoryPlot(scenario: scenario)
         try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
         out("wrote \(output): \(plot.samples.count) samples over \(scenario.events.count) events" + (plot.panic.map { "; panic: \($0.message) at event \($0.event)" } ?? ""))

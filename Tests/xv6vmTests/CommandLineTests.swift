@@ -20,6 +20,15 @@ final class CommandLineTests: XCTestCase {
 
     struct Output { var status: Int32; var stdout: String; var stderr: String }
 
+    /// A temporary directory holding one file, removed when the test ends.
+    func scratch(_ name: String, _ contents: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        try contents.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        return dir
+    }
+
     func xv6vm(_ args: [String], in dir: String = root) throws -> Output {
         let p = Process()
         p.executableURL = Self.binary
@@ -46,10 +55,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testAScenarioErrorExitsTwoWithPositionsOnStderr() throws {
-        let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "events:\n  - userinit\n  - frok: init\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let dir = try scratch("bad.yaml", "events:\n  - userinit\n  - frok: init\n")
         let r = try xv6vm(["run", "bad.yaml"], in: dir)
         XCTAssertEqual(r.status, 2)
         XCTAssertEqual(r.stdout, "")
@@ -58,10 +64,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testErrorsAsJSONCarryFileLineColumnAndMessage() throws {
-        let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "events:\n  - userinit\n  - wait: init\n".write(toFile: dir + "/w.yaml", atomically: true, encoding: .utf8)
+        let dir = try scratch("w.yaml", "events:\n  - userinit\n  - wait: init\n")
         let r = try xv6vm(["compile", "w.yaml", "--format", "json"], in: dir)
         XCTAssertEqual(r.status, 2)
         XCTAssertEqual(r.stderr, #"{"column":11,"file":"w.yaml","line":3,"message":"pid 1 has no children to wait for"}"# + "\n")
@@ -69,10 +72,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testAKernelPanicExitsOneAndNamesIt() throws {
-        let dir = NSTemporaryDirectory() + "xv6vm-cli-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "kernel: {phystop: 0x80060000}\nevents:\n  - userinit\n".write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let dir = try scratch("tiny.yaml", "kernel: {phystop: 0x80060000}\nevents:\n  - userinit\n")
         let r = try xv6vm(["run", "tiny.yaml"], in: dir)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stdout.contains("\npanic: kalloc\n"))
