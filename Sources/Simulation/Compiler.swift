@@ -700,8 +700,9 @@ public struct ScenarioCompiler {
             let first = events.count
             for item in body { parseEvent(item) }
             let path = rounds.map { "\($0.0)/\($0.1)" }.joined(separator: " > ")
-            for i in first..<events.count where !events[i].label.contains(" [round ") {
+            for i in first..<events.count where events[i].rounds.isEmpty {
                 events[i].label += " [round \(path)]"
+                events[i].rounds = rounds.map { Round(round: $0.0, count: $0.1) }
             }
             rounds.removeLast()
             table.restoreNames(names)

@@ -50,10 +50,19 @@ public struct Event: Equatable, Sendable {
     public var source: String?
     /// For a fork: the pid the child will get (nil when the table is full).
     public var child: Int?
+    /// The rounds of the repeats that made this event, outermost first (empty outside any repeat).
+    public var rounds: [Round] = []
 
     public init(kind: EventKind, location: SourceLocation?, label: String) {
         self.kind = kind; self.location = location; self.label = label
     }
+}
+
+/// One round of a `repeat`: `round` of `count`, from 1.
+public struct Round: Equatable, Sendable {
+    public var round: Int
+    public var count: Int
+    public init(round: Int, count: Int) { self.round = round; self.count = count }
 }
 
 /// A scenario ready to run: the kernel it boots and its events, boot first.

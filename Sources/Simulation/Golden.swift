@@ -110,18 +110,23 @@ public enum Golden {
     public static func trace(of scenarioPath: String) -> Result<(CompiledScenario, [UInt8]), ScenarioError> {
         do {
             let s = try ScenarioCompiler.compile(path: scenarioPath)
-            if s.golden == .digest {
-                let d = DigestBuilder()
-                let w = TraceWriter(format: .text, sites: .init(), output: { d.consume($0) })
-                Runner.run(s, writer: w)
-                return .success((s, d.finish()))
-            }
-            let w = TraceWriter(format: .text, sites: .init())
-            Runner.run(s, writer: w)
-            return .success((s, w.bytes))
+            return .success((s, kept(s)))
         } catch {
             return .failure(error)
         }
+    }
+
+    /// What the golden of a compiled scenario keeps: its text trace, or the trace's digest.
+    public static func kept(_ s: CompiledScenario) -> [UInt8] {
+        if s.golden == .digest {
+            let d = DigestBuilder()
+            let w = TraceWriter(format: .text, sites: .init(), output: { d.consume($0) })
+            Runner.run(s, writer: w)
+            return d.finish()
+        }
+        let w = TraceWriter(format: .text, sites: .init())
+        Runner.run(s, writer: w)
+        return w.bytes
     }
 
     /// The kind of a trace line: its first word, or `vmprint`/`console` for what the kernel printed.

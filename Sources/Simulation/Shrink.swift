@@ -1,116 +1,306 @@
 import XV6
 import RISCV
 
-/// Reduces a scenario to a small one that still shows the same thing: delta debugging
-/// (ddmin) over its events, repeats unrolled, each candidate written out as YAML and
-/// compiled again, so every candidate is a valid scenario.
+/// Reduces a scenario to a small one that still shows the same thing. The scenario is
+/// taken back to its shape: event lines, and `repeat`s of them (re-rolled from the
+/// compiled rounds). Each candidate is written out as YAML and compiled again, so every
+/// candidate is a valid scenario. The passes:
+///
+/// 1. cut everything after the event where the original shows it (a panic ends the run);
+/// 2. delta debugging (ddmin) over the events and repeats of each list, outermost first;
+///    for each repeat, its count is binary-searched down and its body reduced in turn
+///    (a body that does less per round may need more rounds: up to 8 times as many);
+/// 3. hand a process's part to an earlier process (init first), so it may go, and again 2;
+/// 4. make numbers (sizes, counts, statuses) as small as they can be;
+/// 5. name processes p1, p2 ... in the order they are created (c1, c2 ... in a repeat).
 public enum Shrink {
-    /// What the small scenario must still show. Specific, so the reduction cannot drift
-    /// to another bug: the same panic message, a leak whose top record is at the same site.
-    public enum Predicate: Equatable, Sendable, CustomStringConvertible {
-        case panic(String)
-        case leak(site: String)
-        case failedExpectation
-        case invariant
-
-        /// `panic`, `panic:MSG`, `leak`, `leak:a > b > c`, `expect`, `invariant`; the bare
-        /// forms take the message or site from the original run.
-        public init?(_ text: String, original: CompiledScenario) {
-            let (word, arg) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
-            switch word {
-            case "panic":
-                if !arg.isEmpty { self = .panic(arg); return }
-                guard let p = Runner.run(original, writer: nil).0.panic else { return nil }
-                self = .panic(p.message)
-            case "leak":
-                if !arg.isEmpty { self = .leak(site: arg); return }
-                let (r, k) = Runner.run(original, writer: nil)
-                guard let k, let top = LeakReport(scenario: original, kernel: k, result: r).records.first else { return nil }
-                self = .leak(site: top.site.joined(separator: " > "))
-            case "expect": self = .failedExpectation
-            case "invariant": self = .invariant
-            default: return nil
-            }
-        }
-
-        public var description: String {
-            switch self {
-            case .panic(let m): return "panic:\(m)"
-            case .leak(let s): return "leak:\(s)"
-            case .failedExpectation: return "expect"
-            case .invariant: return "invariant"
-            }
-        }
-
-        /// Whether a run of `s` shows it.
-        public func holds(_ s: CompiledScenario) -> Bool {
-            var s = s
-            if self == .invariant { s.checkInvariants = true }
-            let (r, k) = Runner.run(s, writer: nil)
-            switch self {
-            case .panic(let m): return r.panic?.message == m
-            case .leak(let site):
-                guard let k, let top = LeakReport(scenario: s, kernel: k, result: r).records.first else { return false }
-                return top.site.joined(separator: " > ") == site
-            case .failedExpectation: return !r.failedExpectations.isEmpty
-            case .invariant: return !r.violations.isEmpty
-            }
-        }
-    }
-
     public struct Result: Sendable {
         public var yaml: String
+        /// Events the original runs (boot aside).
         public var before: Int
+        /// Event lines the small scenario has (a repeat counts as one, plus its body).
         public var after: Int
+        /// Events the small scenario runs (repeats expanded).
+        public var afterExpanded: Int
         public var tests: Int
     }
 
-    /// Shrinks `s` (compiled from `file`) while `predicate` holds: ddmin over the events,
-    /// then, where a process is only there to be a parent, a pass that hands its children
-    /// to an earlier process (init first), and ddmin again.
+    /// A scenario as the shrinker edits it.
+    indirect enum Item: Equatable {
+        /// One event, as a line of YAML (`fork: {parent: p1, child: p2}`).
+        case line(String)
+        /// `repeat: count` of a body.
+        case loop(Int, [Item])
+    }
+
+    /// Shrinks `s` (compiled from `file`) while `predicate` holds.
     public static func run(_ s: CompiledScenario, file: String, predicate: Predicate,
                            progress: ((_ tests: Int, _ events: Int) -> Void)? = nil) -> Result? {
-        let all = s.events.dropFirst().map(line)               // boot is implicit
+        let original = program(s.events)
+        let before = s.events.count - 1                       // boot is implicit
         var tests = 0
-        func test(_ lines: [String]) -> Bool {
+        var witnessed: Int?
+        func test(_ items: [Item]) -> Bool {
             tests += 1
-            progress?(tests, lines.count)
-            let text = yaml(lines, s, header: [])
+            progress?(tests, expanded(items))
+            let text = yaml(items, s, header: [])
             guard let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) else { return false }
-            return predicate.holds(c)
+            witnessed = predicate.witness(c)
+            return witnessed != nil
         }
-        guard test(all) else { return nil }
-        var current = ddmin(all, test)
-        // Rename: let an earlier process (init first) do what a process does after it is
+        guard test(original), let shownAt = witnessed else { return nil }
+        var current = original
+        // 1. Nothing after the event that shows it matters (events count from boot, 0).
+        let cut = truncate(current, keeping: shownAt)
+        if cut != current && test(cut) { current = cut }
+        // 2.
+        current = reduce(current, test)
+        // 3. Let an earlier process (init first) do what a process does after it is
         // created, so that the process itself may go.
         var changed = true
         while changed {
             changed = false
-            outer: for (i, l) in current.enumerated() {
+            let lines = flatten(current)
+            outer: for (i, l) in lines.enumerated() {
                 guard let x = created(by: l) else { continue }
-                for y in definedBefore(i, current) where y < x {
-                    var candidate = current
+                for y in lines[..<i].compactMap(created) {
+                    var candidate = lines
                     for j in candidate.indices where j > i { candidate[j] = replace(x, with: y, in: candidate[j]) }
-                    if candidate != current && test(candidate) {
-                        current = ddmin(candidate, test)
+                    let items = refill(current, candidate)
+                    if candidate != lines && test(items) {
+                        current = reduce(items, test)
                         changed = true
                         break outer
                     }
                 }
             }
         }
-        current = shrinkNumbers(current, test)
-        current = renumber(current)
+        // 4, 5.
+        let shape = current
+        current = refill(shape, shrinkNumbers(flatten(shape)) { test(refill(shape, $0)) })
+        current = refill(current, renumber(current))
+        let after = flatten(current).count + loops(current)
         let header = [
             "Shrunk by `xv6vm shrink \(s.file) --until \(predicate)`",
-            "from \(all.count) events to \(current.count) (\(all.count - current.count) removed, in \(tests) test runs).",
-            "Without any one of these events, the run no longer shows it.",
-        ]
-        return Result(yaml: yaml(current, s, header: header), before: all.count, after: current.count, tests: tests)
+            "from \(before) events to \(after) (\(before - after) removed, in \(tests) test runs)"
+                + (expanded(current) != after ? "; it runs \(expanded(current)) events." : "."),
+            "Without any one of these events" + (loops(current) > 0 ? " (or with fewer rounds)" : "") + ", the run no longer shows it.",
+        ] + (predicate.departure.map { ["The first lines that differ (numbers masked):", "  golden:   \($0.expected)", "  this run: \($0.actual)"] } ?? [])
+        // A digest golden stays one when the small scenario still runs long.
+        let golden: GoldenKind = s.golden == .digest && expanded(current) > 1000 ? .digest : .trace
+        return Result(yaml: yaml(current, s, header: header, golden: golden), before: before, after: after,
+                      afterExpanded: expanded(current), tests: tests)
+    }
+
+    // MARK: the passes over the shape
+
+    /// Step 2 on a list; `holds` tests a candidate for this list inside the whole scenario.
+    static func reduce(_ start: [Item], _ holds: ([Item]) -> Bool) -> [Item] {
+        var list = start
+        while true {
+            let before = list
+            // Doing less may take more rounds to show it: a candidate may double its repeats.
+            list = ddmin(list, accept: { c in
+                if holds(c) { return c }
+                let d = doubled(c)
+                return d != c && holds(d) ? d : nil
+            })
+            list = reduceLoops(list, holds)
+            if list == before { return list }
+        }
+    }
+
+    /// The list with each of its repeats' counts doubled.
+    static func doubled(_ items: [Item]) -> [Item] {
+        items.map { if case let .loop(n, b) = $0 { .loop(2 * n, b) } else { $0 } }
+    }
+
+    /// Each repeat of the list: its body, then its count; a repeat of one round is inlined.
+    static func reduceLoops(_ start: [Item], _ holds: ([Item]) -> Bool) -> [Item] {
+        var list = start
+        var i = 0
+        while i < list.count {
+            guard case .loop(var count, var body) = list[i] else { i += 1; continue }
+            func with(_ c: Int, _ b: [Item]) -> [Item] {
+                var l = list
+                l[i] = .loop(c, b)
+                return l
+            }
+            // The body first, at this count or else at up to 8 times it (within the event limit).
+            let size = max(1, expanded(body)), others = expanded(list) - count * expanded(body)
+            let most = max(count, min(count * 8, (ScenarioCompiler.eventLimit - others) / size))
+            body = reduce(body) { b in
+                if holds(with(count, b)) { return true }
+                if most > count && holds(with(most, b)) { count = most; return true }
+                return false
+            }
+            // Then the count, by binary search: the fewest rounds that still show it.
+            var lo = 0, hi = count
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2
+                if holds(with(mid, body)) { hi = mid } else { lo = mid }
+            }
+            list = with(hi, body)
+            // One round is no repeat.
+            if hi == 1 {
+                let inlined = Array(list[..<i]) + body + Array(list[(i + 1)...])
+                if holds(inlined) { list = inlined; continue }
+            }
+            i += 1
+        }
+        return list
+    }
+
+    /// The first events of `items`, as many as run up to and including event `last`
+    /// (counted from boot, 0); a repeat keeps whole rounds.
+    static func truncate(_ items: [Item], keeping last: Int) -> [Item] {
+        var n = last
+        func cut(_ items: [Item]) -> [Item] {
+            var out: [Item] = []
+            for item in items where n > 0 {
+                switch item {
+                case .line: out.append(item); n -= 1
+                case let .loop(count, body):
+                    let size = expanded(body)
+                    guard size > 0 else { continue }
+                    if count * size <= n { out.append(item); n -= count * size } else {
+                        out.append(.loop((n + size - 1) / size, body)); n = 0
+                    }
+                }
+            }
+            return out
+        }
+        return cut(items)
+    }
+
+    /// Events the items run, repeats expanded.
+    static func expanded(_ items: [Item]) -> Int {
+        items.reduce(0) { n, item in
+            switch item {
+            case .line: return n + 1
+            case let .loop(count, body): return n + count * expanded(body)
+            }
+        }
+    }
+
+    static func loops(_ items: [Item]) -> Int {
+        items.reduce(0) { n, item in if case .loop(_, let b) = item { return n + 1 + loops(b) } else { return n } }
+    }
+
+    /// The event lines, repeats' bodies in place (once each).
+    static func flatten(_ items: [Item]) -> [String] {
+        items.flatMap { item -> [String] in
+            switch item {
+            case .line(let l): return [l]
+            case .loop(_, let body): return flatten(body)
+            }
+        }
+    }
+
+    /// `items` with its lines replaced, in order, by `lines` (as many as `flatten` gives).
+    static func refill(_ items: [Item], _ lines: [String]) -> [Item] {
+        var k = 0
+        func fill(_ items: [Item]) -> [Item] {
+            items.map { item in
+                switch item {
+                case .line: k += 1; return .line(lines[k - 1])
+                case let .loop(count, body): return .loop(count, fill(body))
+                }
+            }
+        }
+        return fill(items)
+    }
+
+    // MARK: re-rolling repeats
+
+    /// The compiled events (boot aside) as lines and repeats. Processes created outside
+    /// any repeat are named by pid (p5); those a round creates, c1, c2 ..., the same in
+    /// every round. A repeat whose rounds do not all read the same is left unrolled.
+    static func program(_ events: [Event]) -> [Item] {
+        let namer = Namer()
+        var names: [Int: String] = [:]
+        return items(shape(events, 1..<events.count, depth: 0), events, &names, namer, inRepeat: false)
+    }
+
+    /// Events grouped by the repeats that made them: an event, or a repeat and its rounds.
+    indirect enum Shape { case event(Int), loop(Int, [[Shape]]) }
+
+    static func shape(_ evs: [Event], _ range: Range<Int>, depth: Int) -> [Shape] {
+        var out: [Shape] = []
+        var i = range.lowerBound
+        func inRound(_ j: Int, _ round: Int, _ count: Int) -> Bool {
+            j < range.upperBound && evs[j].rounds.count > depth && evs[j].rounds[depth] == Round(round: round, count: count)
+        }
+        while i < range.upperBound {
+            guard evs[i].rounds.count > depth, evs[i].rounds[depth].round == 1 else { out.append(.event(i)); i += 1; continue }
+            let count = evs[i].rounds[depth].count
+            var rounds: [[Shape]] = []
+            while rounds.count < count && inRound(i, rounds.count + 1, count) {
+                var j = i
+                while inRound(j, rounds.count + 1, count) { j += 1 }
+                rounds.append(shape(evs, i..<j, depth: depth + 1))
+                i = j
+            }
+            out.append(.loop(count, rounds))
+        }
+        return out
+    }
+
+    /// Hands out the names of processes created in repeats.
+    final class Namer {
+        var next = 0
+        /// When set, the names to give, in order (a later round reuses the first round's).
+        var queue: [String]?
+        var given: [String] = []
+        func fresh() -> String {
+            let n: String
+            if var q = queue, !q.isEmpty { n = q.removeFirst(); queue = q } else { next += 1; n = "c\(next)" }
+            given.append(n)
+            return n
+        }
+    }
+
+    static func items(_ shapes: [Shape], _ evs: [Event], _ names: inout [Int: String], _ namer: Namer, inRepeat: Bool) -> [Item] {
+        var out: [Item] = []
+        for s in shapes {
+            switch s {
+            case .event(let i):
+                let e = evs[i]
+                var pid: Int?
+                if case .userinit(let p) = e.kind { pid = p }
+                if case .syscall(_, .fork) = e.kind { pid = e.child }
+                if let pid { names[pid] = inRepeat ? namer.fresh() : "p\(pid)" }
+                out.append(.line(line(e) { names[$0] ?? "p\($0)" }))
+            case let .loop(count, rounds):
+                let outer = names, mark = namer.given.count
+                var first = outer
+                let body = items(rounds[0], evs, &first, namer, inRepeat: true)
+                let firstNames = Array(namer.given[mark...])
+                let queueAfter = namer.queue
+                var same = rounds.count == count
+                for round in rounds.dropFirst() where same {
+                    namer.queue = firstNames
+                    let m = namer.given.count
+                    var n = outer
+                    same = items(round, evs, &n, namer, inRepeat: true) == body
+                    namer.given.removeSubrange(m...)
+                }
+                namer.queue = queueAfter
+                if same { out.append(.loop(count, body)) } else {
+                    for round in rounds { out += items(round, evs, &names, namer, inRepeat: inRepeat) }
+                }
+            }
+        }
+        return out
     }
 
     /// ddmin: try removing each of n chunks; on success keep the rest, else split finer.
-    static func ddmin(_ start: [String], _ test: ([String]) -> Bool) -> [String] {
+    static func ddmin<T>(_ start: [T], _ test: ([T]) -> Bool) -> [T] {
+        ddmin(start, accept: { test($0) ? $0 : nil })
+    }
+
+    /// ddmin where a test may accept a candidate in another form (`accept` gives what to keep).
+    static func ddmin<T>(_ start: [T], accept: ([T]) -> [T]?) -> [T] {
         var current = start
         var n = 2
         while current.count >= 2 {
@@ -119,8 +309,8 @@ public enum Shrink {
             var from = 0
             while from < current.count {
                 let candidate = Array(current[..<from] + current[min(current.count, from + size)...])
-                if !candidate.isEmpty && test(candidate) {
-                    current = candidate
+                if !candidate.isEmpty, let kept = accept(candidate) {
+                    current = kept
                     n = max(n - 1, 2)
                     reduced = true
                     break
@@ -166,52 +356,53 @@ public enum Shrink {
         return current
     }
 
-    /// Names the processes p1, p2, ... in the order the lines create them, going through
-    /// names no scenario uses so that swapping two names cannot collide.
-    static func renumber(_ lines: [String]) -> [String] {
-        let order = lines.compactMap(created)
-        var out = lines
-        for (k, pid) in order.enumerated() { out = out.map { replace(pid, with: 1_000_000 + k + 1, in: $0) } }
-        for k in order.indices { out = out.map { replace(1_000_000 + k + 1, with: k + 1, in: $0) } }
+    /// The lines, with processes named p1, p2, ... in the order they are created outside
+    /// repeats, and c1, c2, ... inside them; through names no scenario uses, so that
+    /// swapping two names cannot collide.
+    static func renumber(_ items: [Item]) -> [String] {
+        var order: [(String, String)] = []
+        var top = 0, inner = 0
+        func walk(_ items: [Item], inRepeat: Bool) {
+            for item in items {
+                switch item {
+                case .line(let l):
+                    guard let x = created(by: l) else { continue }
+                    if inRepeat { inner += 1; order.append((x, "c\(inner)")) } else { top += 1; order.append((x, "p\(top)")) }
+                case .loop(_, let body): walk(body, inRepeat: true)
+                }
+            }
+        }
+        walk(items, inRepeat: false)
+        var out = flatten(items)
+        for (k, (x, _)) in order.enumerated() { out = out.map { replace(x, with: "renamed_\(k)", in: $0) } }
+        for (k, (_, y)) in order.enumerated() { out = out.map { replace("renamed_\(k)", with: y, in: $0) } }
         return out
     }
 
-    /// Processes created by the lines before `i` (userinit and fork children).
-    static func definedBefore(_ i: Int, _ lines: [String]) -> [Int] { lines[..<i].compactMap(created) }
-
-    /// The process an event line creates, if it does.
-    static func created(by l: String) -> Int? {
-        if l.hasPrefix("userinit: p") { return Int(l.dropFirst("userinit: p".count)) }
-        if l.hasPrefix("fork:"), let r = l.range(of: "child: p") { return Int(l[r.upperBound...].prefix { $0.isNumber }) }
+    /// The process an event line creates, if it does (userinit, a fork's child).
+    static func created(by l: String) -> String? {
+        func word(_ s: Substring) -> String { String(s.prefix { $0.isLetter || $0.isNumber || $0 == "_" }) }
+        if l.hasPrefix("userinit: ") { return word(l.dropFirst("userinit: ".count)) }
+        if l.hasPrefix("fork:"), let r = l.range(of: "child: ") { return word(l[r.upperBound...]) }
         return nil
     }
 
-    static func replace(_ pid: Int, with other: Int, in line: String) -> String {
+    /// `line` with the name `x` (as a whole word) replaced by `y`.
+    static func replace(_ x: String, with y: String, in line: String) -> String {
         var out = ""
-        let chars = Array(line)
-        var i = 0
-        while i < chars.count {
-            if chars[i] == "p", i == 0 || !(chars[i - 1].isLetter || chars[i - 1].isNumber) {
-                var j = i + 1
-                while j < chars.count && chars[j].isNumber { j += 1 }
-                if j > i + 1, Int(String(chars[i + 1..<j])) == pid, j == chars.count || !(chars[j].isLetter || chars[j].isNumber) {
-                    out += name(other)
-                    i = j
-                    continue
-                }
-            }
-            out.append(chars[i])
-            i += 1
+        var word = ""
+        func flush() { out += word == x ? y : word; word = "" }
+        for c in line {
+            if c.isLetter || c.isNumber || c == "_" { word.append(c) } else { flush(); out.append(c) }
         }
+        flush()
         return out
     }
 
     // MARK: writing events back as YAML
 
-    static func name(_ pid: Int) -> String { "p\(pid)" }
-
-    /// A scenario with these event lines, the original's kernel and checks, processes named by their original pids.
-    static func yaml(_ lines: [String], _ s: CompiledScenario, header: [String]) -> String {
+    /// A scenario with these events, the original's kernel and checks.
+    static func yaml(_ items: [Item], _ s: CompiledScenario, header: [String], golden: GoldenKind = .trace) -> String {
         var out = header.map { "# " + $0 }
         out.append("description: shrunk from \(s.file)")
         var kernel = ["variant: \(s.config.variant)"]
@@ -227,14 +418,26 @@ public enum Shrink {
         if s.config.harts != 1 { kernel.append("harts: \(s.config.harts)") }
         out.append("kernel: {\(kernel.joined(separator: ", "))}")
         if s.checkInvariants { out.append("check: true") }
+        if golden == .digest { out.append("golden: digest") }
         out.append("events:")
-        for l in lines { out.append("  - " + l) }
+        func write(_ items: [Item], _ pad: String) {
+            for item in items {
+                switch item {
+                case .line(let l): out.append(pad + "- " + l)
+                case let .loop(count, body):
+                    out.append(pad + "- repeat: \(count)")
+                    out.append(pad + "  events:")
+                    write(body, pad + "    ")
+                }
+            }
+        }
+        write(items, "  ")
         return out.joined(separator: "\n") + "\n"
     }
 
     static func q(_ s: String) -> String { JSONValue.quote(s) }
 
-    static func line(_ e: Event) -> String {
+    static func line(_ e: Event, _ name: (Int) -> String) -> String {
         switch e.kind {
         case .boot: return "userinit"
         case .userinit(let pid): return "userinit: \(name(pid))"
@@ -243,7 +446,7 @@ public enum Shrink {
         case let .vmprint(pid, kernelTable): return "vmprint: {proc: \(name(pid)), table: \(kernelTable ? "kernel" : "user")}"
         case let .run(pid, hart): return "run: {proc: \(name(pid)), hart: \(hart)}"
         case let .access(pid, va, access, faults): return "\(access.rawValue): {proc: \(name(pid)), va: \(hexShort(va)), faults: \(faults)}"
-        case .expect(let list): return "expect: {" + list.map(expectation).joined(separator: ", ") + "}"
+        case .expect(let list): return "expect: {" + list.map { expectation($0, name) }.joined(separator: ", ") + "}"
         case let .syscall(pid, call):
             let p = name(pid)
             switch call {
@@ -261,7 +464,7 @@ public enum Shrink {
         }
     }
 
-    static func expectation(_ x: Expectation) -> String {
+    static func expectation(_ x: Expectation, _ name: (Int) -> String) -> String {
         switch x {
         case .freePages(let n): return "free_pages: \(n.map(String.init) ?? "baseline")"
         case .leaks(let n): return "leaks: \(n)"

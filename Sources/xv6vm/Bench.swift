@@ -58,7 +58,7 @@ struct Bench: ParsableCommand {
         case .devnull: handle = FileHandle(forWritingAtPath: "/dev/null")
         case .file:
             path = NSTemporaryDirectory() + "xv6vm-bench-\(getpid()).trace"
-            FileManager.default.createFile(atPath: path!, contents: nil)
+            _ = FileManager.default.createFile(atPath: path!, contents: nil)
             handle = FileHandle(forWritingAtPath: path!)
         }
         defer { try? handle?.close(); if let path { try? FileManager.default.removeItem(atPath: path) } }
@@ -131,11 +131,18 @@ struct SweepCommand: ParsableCommand {
 struct ShrinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shrink",
-        abstract: "Reduce a scenario to a small one that still shows the same panic, leak site, failed expectation or invariant violation.",
+        abstract: "Reduce a scenario to a small one that still shows the same panic, leak site, failed expectation, invariant violation or golden difference.",
         discussion: """
-            PREDICATE is panic (the same panic as the original), panic:MSG, leak (a leak whose top record is at the \
-            original's top site), leak:SITE (e.g. "fork > allocproc > kvminit_newpgtbl"), expect (a failed expectation) \
-            or invariant (a violation, checked after every event).
+            PREDICATE is one of:
+              panic             the same panic as the original (panic:MSG names it)
+              leak              a leak whose top record is at the original's top site
+                                (leak:SITE names it, e.g. "fork > allocproc > kvminit_newpgtbl")
+              expect            a failed expectation
+              invariant         a broken invariant, checked after every event
+              golden            a trace that departs from its golden at the same kind of line
+                                as the original's does. The golden's side is the same events
+                                run under the kernel its header records; golden:KEY=VALUE,...
+                                names that kernel instead (e.g. golden:variant=xv6-2020).
             """)
 
     @OptionGroup var options: ScenarioOptions
@@ -146,11 +153,13 @@ struct ShrinkCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the small scenario.")
     var output: String
 
-
     func run() throws {
         let scenario = try options.load()
-        guard let predicate = Shrink.Predicate(until, original: scenario) else {
-            throw ValidationError("the original run does not show '\(until)' (or it is not one of panic, panic:MSG, leak, leak:SITE, expect, invariant)")
+        let predicate: Shrink.Predicate
+        do {
+            predicate = try Shrink.Predicate(until, original: scenario, file: options.file)
+        } catch {
+            throw ValidationError("cannot shrink \(options.file) --until \(until): \(error.description)")
         }
         let terminal = isatty(STDERR_FILENO) == 1
         let progress: (Int, Int) -> Void = { tests, events in
@@ -163,6 +172,8 @@ struct ShrinkCommand: ParsableCommand {
             throw ExitCode(1)
         }
         try Golden.writeAtomically(Array(result.yaml.utf8), to: output)
-        out("wrote \(output): \(result.after) events, \(result.before - result.after) removed of \(result.before) (\(result.tests) test runs); it still shows \(predicate)")
+        let runs = result.afterExpanded != result.after ? " (\(result.afterExpanded) when run)" : ""
+        out("wrote \(output): \(result.after) events\(runs), \(result.before - result.after) removed of \(result.before) (\(result.tests) test runs); it still shows \(predicate)")
+        if let d = predicate.departure { out("the first lines that differ (numbers masked):\n  golden:   \(d.expected)\n  this run: \(d.actual)") }
     }
 }

@@ -1,0 +1,187 @@
+import Foundation
+import XV6
+
+extension Shrink {
+    /// Why a predicate cannot be used: the original does not show it, or it is not one.
+    public struct PredicateError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// What the small scenario must still show. Specific, so the reduction cannot drift
+    /// to another bug: the same panic message, a leak whose top record is at the same site,
+    /// a trace that departs from its golden at the same kind of line.
+    public enum Predicate: Equatable, Sendable, CustomStringConvertible {
+        case panic(String)
+        case leak(site: String)
+        case failedExpectation
+        case invariant
+        /// The trace differs from the trace of the same events under the `reference` kernel
+        /// (KEY=VALUE overrides, as for `--set`), and its first differing pair of lines, with
+        /// numbers masked, is the same: `expected` on the golden's side, `actual` on this run's.
+        case golden(reference: [String], expected: String, actual: String)
+
+        /// `panic`, `panic:MSG`, `leak`, `leak:a > b > c`, `expect`, `invariant`, `golden`,
+        /// `golden:KEY=VALUE,...`; the bare forms take the message, site or departure from the
+        /// original run. Bare `golden` takes its reference kernel from the settings recorded
+        /// in the header of the original's golden (`golden` is where to look for it).
+        public init(_ text: String, original: CompiledScenario, file: String? = nil,
+                    store: GoldenStore = GoldenStore()) throws(PredicateError) {
+            let (word, arg) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
+            func fail(_ why: String) -> PredicateError { PredicateError(description: why) }
+            switch word {
+            case "panic":
+                if !arg.isEmpty { self = .panic(arg); return }
+                guard let p = Runner.run(original, writer: nil).0.panic else { throw fail("the original run does not panic") }
+                self = .panic(p.message)
+            case "leak":
+                if !arg.isEmpty { self = .leak(site: arg); return }
+                let (r, k) = Runner.run(original, writer: nil)
+                guard let k, let top = LeakReport(scenario: original, kernel: k, result: r).records.first else {
+                    throw fail("the original run leaks nothing")
+                }
+                self = .leak(site: top.site.joined(separator: " > "))
+            case "expect":
+                guard !Runner.run(original, writer: nil).0.failedExpectations.isEmpty else { throw fail("every expectation of the original holds") }
+                self = .failedExpectation
+            case "invariant":
+                var s = original
+                s.checkInvariants = true
+                guard !Runner.run(s, writer: nil).0.violations.isEmpty else { throw fail("the original run breaks no invariant") }
+                self = .invariant
+            case "golden":
+                let reference: [String]
+                if arg.isEmpty {
+                    guard let file else { throw fail("bare `golden` needs the scenario's file, to find its golden") }
+                    let path = store.goldenPath(for: file, kind: original.golden)
+                    guard let data = FileManager.default.contents(atPath: path) else {
+                        throw fail("\(path) does not exist; name the kernel to compare with: golden:KEY=VALUE,...")
+                    }
+                    if Golden.kept(original) == [UInt8](data) { throw fail("its trace matches \(path); there is no difference to keep") }
+                    reference = Self.settings(inHeaderOf: [UInt8](data.prefix(4096)))
+                    var r = original
+                    if r.apply(overrides: reference) != nil || r.config == original.config {
+                        throw fail("\(path) was written under the same kernel settings as the scenario now runs with, so its difference "
+                                   + "comes from the events or from a change to xv6vm itself, and shrink can run only one side of it; "
+                                   + "name a kernel to compare with: golden:KEY=VALUE,...")
+                    }
+                } else {
+                    reference = arg.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    var r = original
+                    if let problem = r.apply(overrides: reference) { throw fail(problem) }
+                }
+                guard let (departure, _) = Self.firstDifference(original, reference: reference) else {
+                    throw fail("the original's trace is the same under the reference kernel (\(reference.joined(separator: ",")))")
+                }
+                self = .golden(reference: reference, expected: departure.expected, actual: departure.actual)
+            default:
+                throw fail("'\(text)' is not a predicate; expected one of panic, panic:MSG, leak, leak:SITE, expect, invariant, golden, golden:KEY=VALUE,...")
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .panic(let m): return "panic:\(m)"
+            case .leak(let s): return "leak:\(s)"
+            case .failedExpectation: return "expect"
+            case .invariant: return "invariant"
+            case .golden(let reference, _, _): return "golden:" + reference.joined(separator: ",")
+            }
+        }
+
+        /// For a golden difference: the first differing lines, with numbers masked.
+        public var departure: (expected: String, actual: String)? {
+            if case let .golden(_, e, a) = self { return (e, a) } else { return nil }
+        }
+
+        /// Whether a run of `s` shows it.
+        public func holds(_ s: CompiledScenario) -> Bool { witness(s) != nil }
+
+        /// The index of the event at which a run of `s` shows it (for a leak: the last event
+        /// that ran), or nil when it does not.
+        public func witness(_ s: CompiledScenario) -> Int? {
+            var s = s
+            if self == .invariant { s.checkInvariants = true }
+            if case let .golden(reference, expected, actual) = self {
+                guard let (d, event) = Self.firstDifference(s, reference: reference), d.expected == expected, d.actual == actual else { return nil }
+                return event
+            }
+            let (r, k) = Runner.run(s, writer: nil)
+            switch self {
+            case .panic(let m): return r.panic?.message == m ? r.panicEvent : nil
+            case .leak(let site):
+                guard let k, let top = LeakReport(scenario: s, kernel: k, result: r).records.first,
+                      top.site.joined(separator: " > ") == site else { return nil }
+                return r.eventsRun - 1
+            case .failedExpectation: return r.failedExpectations.first?.event
+            case .invariant: return r.violations.first?.event
+            case .golden: return nil
+            }
+        }
+
+        // MARK: golden differences
+
+        /// The settings a trace header records, as overrides: `variant=...` first.
+        static func settings(inHeaderOf bytes: [UInt8]) -> [String] {
+            let keys = Set(KernelSettings.catalogue.map(\.key))
+            var out: [String] = []
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("setting ") {
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard f.count == 3 else { continue }
+                if f[1] == "variant" { out.insert("variant=\(f[2])", at: 0) } else if keys.contains(String(f[1])) { out.append("\(f[1])=\(f[2])") }
+            }
+            return out
+        }
+
+        /// Runs `s` as it is and under `reference`, and compares the traces from their first
+        /// event on (their headers differ by the settings): the first differing pair of lines
+        /// with numbers masked ("(end)" where a trace has ended), and the event it is in.
+        static func firstDifference(_ s: CompiledScenario, reference: [String]) -> ((expected: String, actual: String), Int)? {
+            var r = s
+            guard r.apply(overrides: reference) == nil else { return nil }
+            let mine = TraceWriter(format: .text, sites: .init()), theirs = TraceWriter(format: .text, sites: .init())
+            Runner.run(s, writer: mine)
+            Runner.run(r, writer: theirs)
+            let a = body(mine.bytes), e = body(theirs.bytes)
+            var i = 0, start = 0, event = 0
+            while i < a.count && i < e.count && a[i] == e[i] {
+                if a[i] == UInt8(ascii: "\n") {
+                    if let n = eventNumber(a, i + 1) { event = n }
+                    start = i + 1
+                }
+                i += 1
+            }
+            if i == a.count && i == e.count { return nil }
+            func line(_ b: [UInt8]) -> String {
+                mask(String(decoding: b[start...].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
+            }
+            return ((start < e.count ? line(e) : "(end)", start < a.count ? line(a) : "(end)"), event)
+        }
+
+        /// The trace from its first `event` line.
+        static func body(_ b: [UInt8]) -> [UInt8] {
+            var i = 0
+            while i < b.count {
+                if b[i] == UInt8(ascii: "\n"), eventNumber(b, i + 1) != nil { return Array(b[(i + 1)...]) }
+                i += 1
+            }
+            return b
+        }
+
+        /// N, when an `event N` line starts at `i`.
+        static func eventNumber(_ b: [UInt8], _ i: Int) -> Int? {
+            let p = Array("event ".utf8)
+            guard i + p.count < b.count, b[i..<i + p.count].elementsEqual(p) else { return nil }
+            return Int(String(decoding: b[(i + p.count)...].prefix { $0 >= 48 && $0 <= 57 }, as: UTF8.self))
+        }
+
+        /// A trace line with its numbers (addresses, pids, counts) as `#` and its event
+        /// labels dropped, so that the same departure is recognised in a smaller scenario.
+        static func mask(_ line: String) -> String {
+            if line.hasPrefix("event ") { return "event" }
+            return line.split(separator: " ", omittingEmptySubsequences: true).map { w -> String in
+                let t = w.trimmingCharacters(in: CharacterSet(charactersIn: "[](),:;"))
+                return !t.isEmpty && (parseInteger(t) != nil) ? "#" : String(w)
+            }.joined(separator: " ")
+        }
+    }
+}
