@@ -18,8 +18,8 @@ public final class PhysicalMemory {
     private let slot: UnsafeMutablePointer<Int32>
     private let word0: UnsafeMutablePointer<UInt64>
     private let hasWord0: UnsafeMutablePointer<Bool>
-    private var storage: UnsafeMutablePointer<UInt64>
-    private var capacity = 0
+    private let storage: UnsafeMutablePointer<UInt64>
+    private let capacity: Int
     private var highWater = 0
     private var freeSlots: [Int32] = []
 
@@ -35,11 +35,13 @@ public final class PhysicalMemory {
         slot = .allocate(capacity: pageCount); slot.initialize(repeating: -1, count: pageCount)
         word0 = .allocate(capacity: pageCount); word0.initialize(repeating: 0, count: pageCount)
         hasWord0 = .allocate(capacity: pageCount); hasWord0.initialize(repeating: false, count: pageCount)
-        storage = .allocate(capacity: 0)
+        capacity = pageCount
+        storage = PageStoragePool.shared.take(words: pageCount * Self.wordsPerPage)
     }
 
     deinit {
-        fill.deallocate(); slot.deallocate(); word0.deallocate(); hasWord0.deallocate(); storage.deallocate()
+        fill.deallocate(); slot.deallocate(); word0.deallocate(); hasWord0.deallocate()
+        PageStoragePool.shared.give(storage, words: capacity * Self.wordsPerPage)
     }
 
     /// Whether `[pa, pa+length)` lies inside RAM.
@@ -65,7 +67,7 @@ public final class PhysicalMemory {
         if s >= 0 { storage[Int(s) * Self.wordsPerPage + word] = value; return }
         if word == 0 { word0[page] = value; hasWord0[page] = true; return }
         if value == UInt64(fill[page]) &* 0x0101_0101_0101_0101 { return }
-        let fresh = materialize(page)   // may move `storage`: index it only afterwards
+        let fresh = materialize(page)
         storage[fresh * Self.wordsPerPage + word] = value
     }
 
@@ -167,7 +169,6 @@ public final class PhysicalMemory {
         if let free = freeSlots.popLast() {
             s = Int(free)
         } else {
-            if highWater == capacity { grow() }
             s = highWater
             highWater += 1
         }
@@ -177,13 +178,27 @@ public final class PhysicalMemory {
         slot[page] = Int32(s)
         return s
     }
+}
 
-    private func grow() {
-        let newCapacity = max(64, capacity * 2)
-        let bigger = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity * Self.wordsPerPage)
-        bigger.moveInitialize(from: storage, count: capacity * Self.wordsPerPage)
-        storage.deallocate()
-        storage = bigger
-        capacity = newCapacity
+/// Storage for machines' pages, handed on from a machine that is done to the next one.
+/// Fresh host memory costs a page fault for every page first touched; runs that fill RAM
+/// (the out-of-memory scenarios that shrink and sweep run hundreds of times) spent half
+/// their time in those faults. The storage is never read before a page is materialized
+/// (which writes all of it), so what a previous machine left there cannot show.
+final class PageStoragePool: @unchecked Sendable {
+    static let shared = PageStoragePool()
+    private let lock = NSLock()
+    private var idle: [Int: [UnsafeMutablePointer<UInt64>]] = [:]
+    /// Buffers kept per size: enough for one machine per core of this host's runs.
+    private let keep = max(2, ProcessInfo.processInfo.activeProcessorCount)
+
+    func take(words: Int) -> UnsafeMutablePointer<UInt64> {
+        lock.lock(); defer { lock.unlock() }
+        return idle[words]?.popLast() ?? .allocate(capacity: words)
+    }
+
+    func give(_ p: UnsafeMutablePointer<UInt64>, words: Int) {
+        lock.lock(); defer { lock.unlock() }
+        if idle[words, default: []].count < keep { idle[words, default: []].append(p) } else { p.deallocate() }
     }
 }

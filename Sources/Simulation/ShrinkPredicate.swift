@@ -57,13 +57,23 @@ extension Shrink {
                         throw fail("\(path) does not exist; name the kernel to compare with: golden:KEY=VALUE,...")
                     }
                     if Golden.kept(original) == [UInt8](data) { throw fail("its trace matches \(path); there is no difference to keep") }
-                    reference = Self.settings(inHeaderOf: [UInt8](data.prefix(4096)))
+                    let recorded = Self.settings(inHeaderOf: [UInt8](data.prefix(4096)))
                     var r = original
-                    if r.apply(overrides: reference) != nil || r.config == original.config {
+                    if r.apply(overrides: recorded) != nil || r.config == original.config {
                         throw fail("\(path) was written under the same kernel settings as the scenario now runs with, so its difference "
                                    + "comes from the events or from a change to xv6vm itself, and shrink can run only one side of it; "
                                    + "name a kernel to compare with: golden:KEY=VALUE,...")
                     }
+                    // Only what differs: the variant if it does, then each setting that does.
+                    var base = original, diff: [String] = []
+                    if r.config.variant != original.config.variant {
+                        diff.append("variant=\(r.config.variant)")
+                        _ = base.apply(overrides: diff)
+                    }
+                    for (mine, theirs) in zip(base.config.settings.listed, r.config.settings.listed) where mine.value != theirs.value {
+                        diff.append("\(theirs.key)=\(theirs.value)")
+                    }
+                    reference = diff
                 } else {
                     reference = arg.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                     var r = original

@@ -102,4 +102,29 @@ final class CommandLineTests: XCTestCase {
 
             """)
     }
+
+    /// A scenario whose kernel was edited departs from its golden; shrink keeps that
+    /// departure, with the golden's side run under the kernel its header records.
+    func testShrinkUntilGoldenWritesTheSmallScenarioAndSaysWhereItDeparts() throws {
+        let dir = try scratch("README", "")
+        try FileManager.default.createDirectory(atPath: dir + "/scenarios", withIntermediateDirectories: true)
+        let events = "events:\n  - userinit: init\n  - fork: {parent: init, child: a}\n  - fork: {parent: init, child: b}\n  - exit: a\n  - exit: b\n  - wait: init\n  - wait: init\n"
+        try ("kernel: {variant: pgtbl-lab}\n" + events).write(toFile: dir + "/scenarios/t.yaml", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try xv6vm(["bless"], in: dir).status, 0)
+        let same = try xv6vm(["shrink", "scenarios/t.yaml", "--until", "golden", "-o", "small.yaml"], in: dir)
+        XCTAssertEqual(same.status, 64)
+        XCTAssertTrue(same.stderr.hasPrefix("Error: cannot shrink scenarios/t.yaml --until golden: its trace matches golden/t.trace; there is no difference to keep\n"), same.stderr)
+        try ("kernel: {variant: pgtbl-lab, free_kernel_stack: false}\n" + events).write(toFile: dir + "/scenarios/t.yaml", atomically: true, encoding: .utf8)
+        let r = try xv6vm(["shrink", "scenarios/t.yaml", "--until", "golden", "-o", "small.yaml"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 4, r.stdout)
+        XCTAssertTrue(lines[0].hasPrefix("wrote small.yaml: 4 events, 3 removed of 7 ("), r.stdout)
+        XCTAssertTrue(lines[0].hasSuffix("); it still shows golden:free_kernel_stack=true"), r.stdout)
+        XCTAssertEqual(lines[1], "the first lines that differ (numbers masked):")
+        XCTAssertEqual(lines[2], "  golden:   kfree # pid # wait > freeproc")
+        XCTAssertEqual(lines[3], "  this run: kfree # pid # wait > freeproc > kvm_free_kernelpgtbl > kvm_free_kernelpgtbl > kvm_free_kernelpgtbl")  // the kernel stack stays
+        let small = String(decoding: FileManager.default.contents(atPath: dir + "/small.yaml")!, as: UTF8.self)
+        XCTAssertTrue(small.hasSuffix("kernel: {variant: pgtbl-lab, free_kernel_stack: false}\nevents:\n  - userinit: p1\n  - fork: {parent: p1, child: p2}\n  - exit: {proc: p2, status: 0}\n  - wait: p1\n"), small)
+    }
 }
