@@ -13,14 +13,15 @@ extension Shrink {
     public enum Predicate: Equatable, Sendable, CustomStringConvertible {
         case panic(String)
         case leak(site: String)
-        case failedExpectation
+        /// A failed expectation whose report, numbers masked, is this.
+        case failedExpectation(String)
         case invariant
         /// The trace differs from the trace of the same events under the `reference` kernel
         /// (KEY=VALUE overrides, as for `--set`), and its first differing pair of lines, with
         /// numbers masked, is the same: `expected` on the golden's side, `actual` on this run's.
         case golden(reference: [String], expected: String, actual: String)
 
-        /// `panic`, `panic:MSG`, `leak`, `leak:a > b > c`, `expect`, `invariant`, `golden`,
+        /// `panic`, `panic:MSG`, `leak`, `leak:a > b > c`, `expect`, `expect:REPORT`, `invariant`, `golden`,
         /// `golden:KEY=VALUE,...`; the bare forms take the message, site or departure from the
         /// original run. Bare `golden` takes its reference kernel from the settings recorded
         /// in the header of the original's golden (`golden` is where to look for it).
@@ -41,8 +42,9 @@ extension Shrink {
                 }
                 self = .leak(site: top.site.joined(separator: " > "))
             case "expect":
-                guard !Runner.run(original, writer: nil).0.failedExpectations.isEmpty else { throw fail("every expectation of the original holds") }
-                self = .failedExpectation
+                if !arg.isEmpty { self = .failedExpectation(arg); return }
+                guard let first = Runner.run(original, writer: nil).0.failedExpectations.first else { throw fail("every expectation of the original holds") }
+                self = .failedExpectation(Self.mask(first.text))
             case "invariant":
                 var s = original
                 s.checkInvariants = true
@@ -92,7 +94,7 @@ extension Shrink {
             switch self {
             case .panic(let m): return "panic:\(m)"
             case .leak(let s): return "leak:\(s)"
-            case .failedExpectation: return "expect"
+            case .failedExpectation(let m): return "expect:\(m)"
             case .invariant: return "invariant"
             case .golden(let reference, _, _): return "golden:" + reference.joined(separator: ",")
             }
@@ -122,7 +124,7 @@ extension Shrink {
                 guard let k, let top = LeakReport(scenario: s, kernel: k, result: r).records.first,
                       top.site.joined(separator: " > ") == site else { return nil }
                 return r.eventsRun - 1
-            case .failedExpectation: return r.failedExpectations.first?.event
+            case .failedExpectation(let m): return r.failedExpectations.first { Self.mask($0.text) == m }?.event
             case .invariant: return r.violations.first?.event
             case .golden: return nil
             }
@@ -184,14 +186,27 @@ extension Shrink {
             return Int(String(decoding: b[(i + p.count)...].prefix { $0 >= 48 && $0 <= 57 }, as: UTF8.self))
         }
 
-        /// A trace line with its numbers (addresses, pids, counts) as `#` and its event
-        /// labels dropped, so that the same departure is recognised in a smaller scenario.
+        /// A trace line or report with its numbers (addresses, pids, counts) as `#` and its
+        /// event labels dropped, so that the same departure is recognised in a smaller scenario.
         static func mask(_ line: String) -> String {
             if line.hasPrefix("event ") { return "event" }
-            return line.split(separator: " ", omittingEmptySubsequences: true).map { w -> String in
-                let t = w.trimmingCharacters(in: CharacterSet(charactersIn: "[](),:;"))
-                return !t.isEmpty && (parseInteger(t) != nil) ? "#" : String(w)
-            }.joined(separator: " ")
+            let squeezed = line.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            var out = "", chars = Array(squeezed), i = 0
+            func isWord(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+            while i < chars.count {
+                let startsWord = i == 0 || !isWord(chars[i - 1])
+                if startsWord, chars[i].isASCII, chars[i].isNumber {
+                    var j = i + 1
+                    if chars[i] == "0", j < chars.count, chars[j] == "x" { j += 1; while j < chars.count && chars[j].isHexDigit { j += 1 } }
+                    else { while j < chars.count && chars[j].isASCII && chars[j].isNumber { j += 1 } }
+                    out += "#"
+                    i = j
+                    continue
+                }
+                out.append(chars[i])
+                i += 1
+            }
+            return out
         }
     }
 }

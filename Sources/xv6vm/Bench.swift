@@ -134,20 +134,21 @@ struct ShrinkCommand: ParsableCommand {
         abstract: "Reduce a scenario to a small one that still shows the same panic, leak site, failed expectation, invariant violation or golden difference.",
         discussion: """
             PREDICATE is one of:
-              panic             the same panic as the original (panic:MSG names it)
-              leak              a leak whose top record is at the original's top site
-                                (leak:SITE names it, e.g. "fork > allocproc > kvminit_newpgtbl")
-              expect            a failed expectation
-              invariant         a broken invariant, checked after every event
-              golden            a trace that departs from its golden at the same kind of line
-                                as the original's does. The golden's side is the same events
-                                run under the kernel its header records; golden:KEY=VALUE,...
-                                names that kernel instead (e.g. golden:variant=xv6-2020).
+              panic       the original's panic message (panic:MSG names one)
+              leak        a leak whose top record is at the original's top site
+                          (leak:SITE names one, e.g. "fork > allocproc")
+              expect      a failed expectation with the original's first report,
+                          numbers masked (expect:REPORT names one)
+              invariant   a broken invariant, checked after every event
+              golden      a trace departing from its golden at the same pair of
+                          lines, numbers masked; the golden's side is the same
+                          events under the kernel the golden's header records
+                          (golden:KEY=VALUE,... names that kernel instead)
             """)
 
     @OptionGroup var options: ScenarioOptions
 
-    @Option(help: "What the small scenario must still show.")
+    @Option(help: ArgumentHelp("What the small scenario must still show.", valueName: "PREDICATE"))
     var until: String
 
     @Option(name: .shortAndLong, help: "Where to write the small scenario.")

@@ -153,6 +153,37 @@ final class ShrinkTests: XCTestCase {
         XCTAssertEqual(Shrink.Predicate.mask("map       kernel 0x0000000087fff000 va 0x10000000 size 0x1000 pa 0x10000000 rw-----"),
                        "map kernel # va # size # pa # rw-----")
         XCTAssertEqual(Shrink.Predicate.mask("event 17 - fork pid 4 -> pid 5 (c) [round 2/800]"), "event")
+        XCTAssertEqual(Shrink.Predicate.mask("expected pid 5's va 0x0000000000001000 to be mapped, but it is not"), "expected pid #'s va # to be mapped, but it is not")
+        XCTAssertEqual(Shrink.Predicate.mask("unmap kernel 0x87f00000 va 0x2000 c1 p12 sv39"), "unmap kernel # va # c1 p12 sv39")
+    }
+
+    /// `expect` keeps the first failed expectation's report (numbers masked), not any other.
+    func testAFailedExpectationShrinksToTheSameReport() throws {
+        let yaml = """
+            kernel: {variant: xv6-2020}
+            events:
+              - userinit: init
+              - fork: {parent: init, child: a}
+              - sbrk: {proc: a, n: 0x5000}
+              - fork: {parent: init, child: b}
+              - expect: {mapped: {proc: a, va: 0x9000}}
+              - exit: a
+              - wait: init
+              - expect: {free_pages: 5}
+            """
+        let s = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "expect.yaml")
+        let predicate = try Shrink.Predicate("expect", original: s)
+        XCTAssertEqual(predicate, .failedExpectation("expected pid #'s va # to be mapped, but it is not"))
+        let r = try XCTUnwrap(Shrink.run(s, file: "expect.yaml", predicate: predicate))
+        XCTAssertTrue(r.yaml.hasSuffix("""
+            events:
+              - userinit: p1
+              - expect: {mapped: {proc: p1, va: 0x9000}}
+
+            """), r.yaml)
+        let other = try ScenarioCompiler.compile(bytes: Array("events:\n  - userinit: init\n  - expect: {free_pages: 5}\n".utf8), file: "other.yaml")
+        XCTAssertFalse(Runner.run(other, writer: nil).0.failedExpectations.isEmpty)
+        XCTAssertFalse(predicate.holds(other))
     }
 
     // MARK: the scenario's shape
