@@ -15,13 +15,14 @@ extension Shrink {
         case leak(site: String)
         /// A failed expectation whose report, numbers masked, is this.
         case failedExpectation(String)
-        case invariant
+        /// A broken invariant whose report, numbers masked, is this.
+        case invariant(String)
         /// The trace differs from the trace of the same events under the `reference` kernel
         /// (KEY=VALUE overrides, as for `--set`), and its first differing pair of lines, with
         /// numbers masked, is the same: `expected` on the golden's side, `actual` on this run's.
         case golden(reference: [String], expected: String, actual: String)
 
-        /// `panic`, `panic:MSG`, `leak`, `leak:a > b > c`, `expect`, `expect:REPORT`, `invariant`, `golden`,
+        /// `panic`, `panic:MSG`, `leak`, `leak:a > b > c`, `expect`, `expect:REPORT`, `invariant`, `invariant:REPORT`, `golden`,
         /// `golden:KEY=VALUE,...`; the bare forms take the message, site or departure from the
         /// original run. Bare `golden` takes its reference kernel from the settings recorded
         /// in the header of the original's golden (`golden` is where to look for it).
@@ -48,8 +49,9 @@ extension Shrink {
             case "invariant":
                 var s = original
                 s.checkInvariants = true
-                guard !Runner.run(s, writer: nil).0.violations.isEmpty else { throw fail("the original run breaks no invariant") }
-                self = .invariant
+                if !arg.isEmpty { self = .invariant(arg); return }
+                guard let first = Runner.run(s, writer: nil).0.violations.first else { throw fail("the original run breaks no invariant") }
+                self = .invariant(Self.mask(first.text))
             case "golden":
                 let reference: [String]
                 if arg.isEmpty {
@@ -86,7 +88,7 @@ extension Shrink {
                 }
                 self = .golden(reference: reference, expected: departure.expected, actual: departure.actual)
             default:
-                throw fail("'\(text)' is not a predicate; expected one of panic, panic:MSG, leak, leak:SITE, expect, invariant, golden, golden:KEY=VALUE,...")
+                throw fail("'\(text)' is not a predicate; expected one of panic, panic:MSG, leak, leak:SITE, expect, expect:REPORT, invariant, invariant:REPORT, golden, golden:KEY=VALUE,...")
             }
         }
 
@@ -95,7 +97,7 @@ extension Shrink {
             case .panic(let m): return "panic:\(m)"
             case .leak(let s): return "leak:\(s)"
             case .failedExpectation(let m): return "expect:\(m)"
-            case .invariant: return "invariant"
+            case .invariant(let m): return "invariant:\(m)"
             case .golden(let reference, _, _): return "golden:" + reference.joined(separator: ",")
             }
         }
@@ -112,7 +114,7 @@ extension Shrink {
         /// that ran), or nil when it does not.
         public func witness(_ s: CompiledScenario) -> Int? {
             var s = s
-            if self == .invariant { s.checkInvariants = true }
+            if case .invariant = self { s.checkInvariants = true }
             if case let .golden(reference, expected, actual) = self {
                 guard let (d, event) = Self.firstDifference(s, reference: reference), d.expected == expected, d.actual == actual else { return nil }
                 return event
@@ -125,7 +127,7 @@ extension Shrink {
                       top.site.joined(separator: " > ") == site else { return nil }
                 return r.eventsRun - 1
             case .failedExpectation(let m): return r.failedExpectations.first { Self.mask($0.text) == m }?.event
-            case .invariant: return r.violations.first?.event
+            case .invariant(let m): return r.violations.first { Self.mask($0.text) == m }?.event
             case .golden: return nil
             }
         }

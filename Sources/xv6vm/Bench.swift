@@ -139,7 +139,8 @@ struct ShrinkCommand: ParsableCommand {
                           (leak:SITE names one, e.g. "fork > allocproc")
               expect      a failed expectation with the original's first report,
                           numbers masked (expect:REPORT names one)
-              invariant   a broken invariant, checked after every event
+              invariant   a broken invariant (checked after every event) with the
+                          original's first report, numbers masked
               golden      a trace departing from its golden at the same pair of
                           lines, numbers masked; the golden's side is the same
                           events under the kernel the golden's header records

@@ -79,6 +79,29 @@ final class ShrinkTests: XCTestCase {
         XCTAssertEqual(try Shrink.Predicate("panic:kvmmap", original: s), .panic("kvmmap"))
     }
 
+    /// stale-tlb.yaml switches satp without sfence.vma; the smallest run that still
+    /// translates through a stale TLB.
+    func testAnInvariantViolationShrinksToTheSameReport() throws {
+        let path = scenarioPath("pgtbl-lab/stale-tlb.yaml")
+        let s = try ScenarioCompiler.compile(path: path)
+        let predicate = try Shrink.Predicate("invariant", original: s)
+        XCTAssertEqual(predicate, .invariant("hart # translated # (trap path fetch) after a satp write with no sfence.vma since: the TLB may hold the previous table's entries"))
+        let r = try XCTUnwrap(Shrink.run(s, file: path, predicate: predicate))
+        XCTAssertEqual(r.before, 6)
+        // exec runs p1: a satp write with no sfence.vma, then the trap path's fetch of the trampoline.
+        XCTAssertTrue(r.yaml.hasSuffix("""
+            kernel: {variant: pgtbl-lab, scheduler_switch_back: false, scheduler_sfence: false, trampoline_sfence: false}
+            check: true
+            events:
+              - userinit: p1
+              - exec: {proc: p1, path: "/init", argv: ["init"], segments: [{vaddr: 0x0, memsz: 0x0, filesz: 0x0}], entry: 0x0}
+
+            """), r.yaml)
+        let small = try ScenarioCompiler.compile(bytes: Array(r.yaml.utf8), file: "small.yaml")
+        XCTAssertTrue(predicate.holds(small))
+        XCTAssertFalse(Shrink.Predicate.invariant("the free list links to #, which is not a free page of RAM").holds(small))
+    }
+
     // MARK: golden differences
 
     /// A scenario edited from free_kernel_pagetable recursive to root-only departs from
