@@ -35,17 +35,18 @@ public enum Shrink {
 
     /// Shrinks `s` (compiled from `file`) while `predicate` holds.
     public static func run(_ s: CompiledScenario, file: String, predicate: Predicate,
-                           progress: ((_ tests: Int, _ events: Int) -> Void)? = nil) -> Result? {
+                           progress: ((_ tests: Int, _ smallest: Int) -> Void)? = nil) -> Result? {
         let original = program(s.events)
         let before = s.events.count - 1                       // boot is implicit
         var tests = 0
         var witnessed: Int?
+        var smallest = before
         func test(_ items: [Item]) -> Bool {
             tests += 1
-            progress?(tests, expanded(items))
             let text = yaml(items, s, header: [])
-            guard let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) else { return false }
-            witnessed = predicate.witness(c)
+            if let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) { witnessed = predicate.witness(c) } else { witnessed = nil }
+            if witnessed != nil { smallest = min(smallest, flatten(items).count + loops(items)) }
+            progress?(tests, smallest)
             return witnessed != nil
         }
         guard test(original), let shownAt = witnessed else { return nil }

@@ -74,12 +74,16 @@ public enum Sweep {
     }
 
     /// Runs `calls` in parallel on all cores; outcomes come back in the order given.
-    public static func run(_ scenario: CompiledScenario, calls: [Int], progress: (@Sendable (Int) -> Void)? = nil) -> [Outcome] {
+    /// `progress` hears the runs done and, of those, the ones that did not end clean.
+    public static func run(_ scenario: CompiledScenario, calls: [Int],
+                           progress: (@Sendable (_ done: Int, _ findings: Int) -> Void)? = nil) -> [Outcome] {
         let results = Slots<Outcome>(count: calls.count)
-        let done = Counter()
+        let done = Counter(), findings = Counter()
         DispatchQueue.concurrentPerform(iterations: calls.count) { i in
-            results[i] = outcome(scenario, call: calls[i])
-            progress?(done.increment())
+            let o = outcome(scenario, call: calls[i])
+            results[i] = o
+            let f = o.verdict == .clean || o.verdict == .notReached ? findings.value : findings.increment()
+            progress?(done.increment(), f)
         }
         return results.values
     }

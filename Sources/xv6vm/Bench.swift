@@ -122,7 +122,7 @@ struct SweepCommand: ParsableCommand {
         var calls = Sweep.sample(boot ? 1 : bootCalls + 1, total, sample ?? 0)
         if let shard { calls = Golden.shard(calls, index: shard.index, count: shard.count) }
         let progress = Progress(total: calls.count, label: "sweep \(scenario.file)")
-        let outcomes = Sweep.run(scenario, calls: calls, progress: { progress.update($0) })
+        let outcomes = Sweep.run(scenario, calls: calls, progress: { progress.update($0, ", \($1) not clean") })
         out(Sweep.report(scenario, outcomes))
         if outcomes.contains(where: { $0.verdict != .clean && $0.verdict != .notReached }) { throw ExitCode(1) }
     }
@@ -164,8 +164,8 @@ struct ShrinkCommand: ParsableCommand {
             throw ValidationError("cannot shrink \(options.file) --until \(until): \(error.description)")
         }
         let terminal = isatty(STDERR_FILENO) == 1
-        let progress: (Int, Int) -> Void = { tests, events in
-            if terminal { FileHandle.standardError.write(Data("\rshrink: \(tests) test runs, trying \(events) events   ".utf8)) }
+        let progress: (Int, Int) -> Void = { tests, smallest in
+            if terminal { FileHandle.standardError.write(Data("\rshrink: \(tests) test runs, smallest so far \(smallest) events   ".utf8)) }
         }
         let shrunk = Shrink.run(scenario, file: options.file, predicate: predicate, progress: progress)
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
