@@ -9,6 +9,13 @@ import Foundation
 /// where xv6 keeps its free-list link. A page gets 4096 bytes of host memory
 /// (a "slot") only when something writes non-uniform content into it, and
 /// gives the slot back when it becomes uniform again.
+///
+/// A page may also be *linear*: words `lo..<hi` hold `first`, `first + step`,
+/// `first + 2*step` ... and the rest are uniform. That is a page-table page
+/// that maps a run of consecutive physical pages with one permission, as every
+/// per-process kernel table's direct map does 64 times over: it is recorded
+/// in four numbers instead of 512 writes. Reads compute each word; the first
+/// write to the page gives it a slot holding exactly those words.
 public final class PhysicalMemory {
     public let base: PhysAddr
     public let end: PhysAddr
@@ -18,6 +25,11 @@ public final class PhysicalMemory {
     private let slot: UnsafeMutablePointer<Int32>
     private let word0: UnsafeMutablePointer<UInt64>
     private let hasWord0: UnsafeMutablePointer<Bool>
+    private let linFirst: UnsafeMutablePointer<UInt64>
+    private let linStep: UnsafeMutablePointer<UInt64>
+    /// Words `linLo..<linHi` are linear; equal when the page is not.
+    private let linLo: UnsafeMutablePointer<UInt16>
+    private let linHi: UnsafeMutablePointer<UInt16>
     private let storage: UnsafeMutablePointer<UInt64>
     private let capacity: Int
     private var highWater = 0
@@ -35,12 +47,17 @@ public final class PhysicalMemory {
         slot = .allocate(capacity: pageCount); slot.initialize(repeating: -1, count: pageCount)
         word0 = .allocate(capacity: pageCount); word0.initialize(repeating: 0, count: pageCount)
         hasWord0 = .allocate(capacity: pageCount); hasWord0.initialize(repeating: false, count: pageCount)
+        linFirst = .allocate(capacity: pageCount); linFirst.initialize(repeating: 0, count: pageCount)
+        linStep = .allocate(capacity: pageCount); linStep.initialize(repeating: 0, count: pageCount)
+        linLo = .allocate(capacity: pageCount); linLo.initialize(repeating: 0, count: pageCount)
+        linHi = .allocate(capacity: pageCount); linHi.initialize(repeating: 0, count: pageCount)
         capacity = pageCount
         storage = PageStoragePool.shared.take(words: pageCount * Self.wordsPerPage)
     }
 
     deinit {
         fill.deallocate(); slot.deallocate(); word0.deallocate(); hasWord0.deallocate()
+        linFirst.deallocate(); linStep.deallocate(); linLo.deallocate(); linHi.deallocate()
         PageStoragePool.shared.give(storage, words: capacity * Self.wordsPerPage)
     }
 
@@ -57,6 +74,8 @@ public final class PhysicalMemory {
         let s = slot[page]
         if s >= 0 { return storage[Int(s) * Self.wordsPerPage + word] }
         if word == 0 && hasWord0[page] { return word0[page] }
+        let w = UInt16(truncatingIfNeeded: word)
+        if w >= linLo[page] && w < linHi[page] { return linFirst[page] &+ UInt64(w &- linLo[page]) &* linStep[page] }
         return UInt64(fill[page]) &* 0x0101_0101_0101_0101
     }
 
@@ -65,6 +84,11 @@ public final class PhysicalMemory {
         let (page, word) = locate(pa)
         let s = slot[page]
         if s >= 0 { storage[Int(s) * Self.wordsPerPage + word] = value; return }
+        if linHi[page] != linLo[page] {
+            let fresh = materialize(page)
+            storage[fresh * Self.wordsPerPage + word] = value
+            return
+        }
         if word == 0 { word0[page] = value; hasWord0[page] = true; return }
         if value == UInt64(fill[page]) &* 0x0101_0101_0101_0101 { return }
         let fresh = materialize(page)
@@ -78,6 +102,7 @@ public final class PhysicalMemory {
         if slot[page] >= 0 { freeSlots.append(slot[page]); slot[page] = -1 }
         fill[page] = byte
         hasWord0[page] = false
+        linLo[page] = 0; linHi[page] = 0
     }
 
     /// Copies the whole page at `src` onto the page at `dst`. (C: `memmove(dst, src, PGSIZE)`)
@@ -87,6 +112,7 @@ public final class PhysicalMemory {
         if slot[sp] < 0 {
             fillPage(dst, byte: fill[sp])
             if hasWord0[sp] { word0[dp] = word0[sp]; hasWord0[dp] = true }
+            linFirst[dp] = linFirst[sp]; linStep[dp] = linStep[sp]; linLo[dp] = linLo[sp]; linHi[dp] = linHi[sp]
             return
         }
         let d = materialize(dp)
@@ -98,7 +124,7 @@ public final class PhysicalMemory {
     public func pageIsUniform(_ pa: PhysAddr, byte: UInt8) -> Bool {
         let (page, _) = locate(pa)
         let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
-        if slot[page] < 0 { return fill[page] == byte && (!hasWord0[page] || word0[page] == pattern) }
+        if slot[page] < 0 { return fill[page] == byte && (!hasWord0[page] || word0[page] == pattern) && linLo[page] == linHi[page] }
         let p = storage + Int(slot[page]) * Self.wordsPerPage
         for i in 0..<Self.wordsPerPage where p[i] != pattern { return false }
         return true
@@ -115,13 +141,36 @@ public final class PhysicalMemory {
         return storage + s * Self.wordsPerPage
     }
 
-    /// The page's words if it has a slot; nil if it is uniform (see `uniformWord`).
+    /// The page's words if it has a slot (a linear page is given one); nil if it is
+    /// uniform (see `uniformWords`).
     @inline(__always) public func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
         let (page, _) = locate(pa)
+        if slot[page] < 0 && linLo[page] != linHi[page] { return storage + materialize(page) * Self.wordsPerPage }
         return slot[page] >= 0 ? storage + Int(slot[page]) * Self.wordsPerPage : nil
     }
 
-    /// For a page without a slot: the word every entry but the first holds, and the first.
+    /// Makes words `from..<from+count` of the uniform page at `pa` hold `first`, `first +
+    /// step` ... (a run of PTEs), without writing them. Only for a page with no slot, no
+    /// exceptional first word and no run yet, whose fill has bit 0 (a PTE's V) clear, so
+    /// that every word the run replaces was an invalid PTE; false (and nothing done)
+    /// otherwise.
+    public func setLinear(_ pa: PhysAddr, from: Int, count: Int, first: UInt64, step: UInt64) -> Bool {
+        let (page, _) = locate(pa)
+        guard slot[page] < 0, !hasWord0[page], linLo[page] == linHi[page], fill[page] & 1 == 0,
+              count >= 2, step != 0, from >= 0, from + count <= Self.wordsPerPage else { return false }
+        linFirst[page] = first; linStep[page] = step
+        linLo[page] = UInt16(from); linHi[page] = UInt16(from + count)
+        return true
+    }
+
+    /// A linear page's run, and the word all its other entries hold; nil for any other page.
+    @inline(__always) public func linearRun(_ pa: PhysAddr) -> (first: UInt64, step: UInt64, rest: UInt64)? {
+        let (page, _) = locate(pa)
+        guard slot[page] < 0, linLo[page] != linHi[page] else { return nil }
+        return (linFirst[page], linStep[page], UInt64(fill[page]) &* 0x0101_0101_0101_0101)
+    }
+
+    /// For a uniform page (no slot, no run): the word every entry but the first holds, and the first.
     @inline(__always) public func uniformWords(_ pa: PhysAddr) -> (first: UInt64, rest: UInt64) {
         let (page, _) = locate(pa)
         let rest = UInt64(fill[page]) &* 0x0101_0101_0101_0101
@@ -175,6 +224,11 @@ public final class PhysicalMemory {
         let p = storage + s * Self.wordsPerPage
         p.update(repeating: UInt64(fill[page]) &* 0x0101_0101_0101_0101, count: Self.wordsPerPage)
         if hasWord0[page] { p[0] = word0[page]; hasWord0[page] = false }
+        if linLo[page] != linHi[page] {
+            var v = linFirst[page]
+            for w in Int(linLo[page])..<Int(linHi[page]) { p[w] = v; v &+= linStep[page] }
+            linLo[page] = 0; linHi[page] = 0
+        }
         slot[page] = Int32(s)
         return s
     }

@@ -53,7 +53,10 @@ extension Kernel {
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
         if directMapped(pgtbl, pageSize) && pgtbl % pageSize == 0 {
             // The same loop, reading the table's page directly. Leaves are skipped either way.
-            if let words = memory.materializedWords(PhysAddr(pgtbl)) {
+            if let run = memory.linearRun(PhysAddr(pgtbl)), PTE(rawValue: run.first).isLeaf || !PTE(rawValue: run.first).isValid,
+               !PTE(rawValue: run.rest).isValid {
+                // A linear page of leaves (the direct map): the loop would skip every entry.
+            } else if let words = memory.materializedWords(PhysAddr(pgtbl)) {
                 for i in 0..<Sv39.entriesPerTable {
                     let pte = PTE(rawValue: words[i])
                     if pte.isValid && !pte.isLeaf {

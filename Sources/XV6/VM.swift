@@ -96,7 +96,9 @@ extension Kernel {
         let flags = perm.union(.valid).rawValue
         // walk returns the same last-level table for every page of a 2 MiB region (nothing
         // changes the upper levels in between), so it runs once per region; the PTEs of a
-        // table in the direct map are then written straight into its page.
+        // table in the direct map are then written straight into its page. A run of at least
+        // 32 PTEs into a table still all zero (so none can be a remap) is recorded as a linear
+        // page: the same bits, read back word by word, without writing them.
         var region = UInt64.max
         var table: UnsafeMutablePointer<UInt64>?
         while true {
@@ -104,7 +106,20 @@ extension Kernel {
                 guard let pte = try walk(pagetable, a, alloc: true) else { return false }
                 let base = pte &- UInt64(Sv39.px(0, a)) * Sv39.pteSize
                 region = a >> 21
-                table = directMapped(base, pageSize) ? memory.pageWords(PhysAddr(base)) : nil
+                table = nil
+                if directMapped(base, pageSize) {
+                    let i = Sv39.px(0, a)
+                    let n = (a >> 21 == last >> 21 ? Sv39.px(0, last) : Sv39.entriesPerTable - 1) - i + 1
+                    if n >= 32, memory.setLinear(PhysAddr(base), from: i, count: n, first: ((pa >> 12) << 10) | flags, step: 1 << 10) {
+                        counters.pteWrites += n
+                        let rest = UInt64(n - 1) * pageSize
+                        if a &+ rest == last { break }
+                        a &+= rest &+ pageSize
+                        pa &+= rest &+ pageSize
+                        continue
+                    }
+                    table = memory.pageWords(PhysAddr(base))
+                }
             }
             if let t = table {
                 let i = Sv39.px(0, a)

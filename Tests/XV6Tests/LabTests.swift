@@ -50,6 +50,33 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(satps.first, "0x8000000000087fb2 kernel:1")
     }
 
+    /// A process's kernel table keeps its direct map as linear pages: 63 of its 64 level-0
+    /// tables (the first also holds the kernel text), and PLIC's two. Every word reads as the
+    /// PTE mappages writes, and a walk of the direct map finds each page where it is.
+    func testTheDirectMapIsKeptAsLinearPagesThatReadAsTheirPTEs() throws {
+        let k = try lab()
+        _ = try k.userinit()
+        let root = k.procs[0].kernelPagetable
+        var linear = 0, checked = 0
+        func visit(_ table: UInt64, _ level: Int) {
+            let run = k.memory.linearRun(PhysAddr(table))
+            if run != nil { linear += 1 }
+            for i in 0..<512 {
+                let pte = PTE(rawValue: k.memory.read64(PhysAddr(table + UInt64(i) * 8)))
+                guard pte.isValid else { continue }
+                if level > 0 && !pte.isLeaf { visit(pte.pa.rawValue, level - 1) }
+                if let run, pte.isLeaf { XCTAssertEqual(pte.rawValue & 0x3ff, run.first & 0x3ff); checked += 1 }
+            }
+        }
+        visit(root.rawValue, 2)
+        XCTAssertEqual(linear, 63 + 2)
+        XCTAssertEqual(checked, 65 * 512)                       // the text's table is written PTE by PTE
+        for va in stride(from: UInt64(0x8000_8000), to: 0x8800_0000, by: 0x1000 * 97) {
+            XCTAssertEqual(try k.kvmpa(root, va), va)
+        }
+        XCTAssertEqual(try k.kvmpa(root, 0x0c00_0000 + 0x3f_f000), 0x0c3f_f000)
+    }
+
     func testFreeprocGivesEverythingBackUnderPgtblLab() throws {
         let k = try lab()
         _ = try k.userinit()

@@ -1,0 +1,71 @@
+import XCTest
+@testable import RISCV
+
+/// A linear page reads, copies, writes and clears exactly as the 512 words it stands for.
+final class PhysicalMemoryTests: XCTestCase {
+    let ram = PhysicalMemory(base: PhysAddr(0x8000_0000), end: PhysAddr(0x8010_0000))
+    let table = PhysAddr(0x8000_3000)
+    /// A PTE for pa 0x80008000 with V|R|W.
+    let first: UInt64 = ((0x8000_8000 >> 12) << 10) | 0x7
+
+    func word(_ page: PhysAddr, _ i: Int) -> UInt64 { ram.read64(page + UInt64(i * 8)) }
+
+    func testALinearRunReadsAsTheWordsItStandsFor() {
+        ram.fillPage(table, byte: 0)
+        XCTAssertTrue(ram.setLinear(table, from: 8, count: 504, first: first, step: 1 << 10))
+        XCTAssertEqual(word(table, 0), 0)
+        XCTAssertEqual(word(table, 7), 0)
+        XCTAssertEqual(word(table, 8), 0x2000_2007)
+        XCTAssertEqual(word(table, 9), 0x2000_2407)
+        XCTAssertEqual(word(table, 511), 0x2000_2007 + 503 * 0x400)
+        XCTAssertEqual(ram.readByte(table + 8 * 9 + 1), 0x24)
+        XCTAssertFalse(ram.pageIsUniform(table, byte: 0))
+        XCTAssertEqual(ram.linearRun(table)?.first, first)
+        XCTAssertEqual(ram.linearRun(table)?.rest, 0)
+    }
+
+    func testTheFirstWriteGivesThePageExactlyThoseWords() {
+        ram.fillPage(table, byte: 0)
+        XCTAssertTrue(ram.setLinear(table, from: 0, count: 512, first: first, step: 1 << 10))
+        let before = (0..<512).map { word(table, $0) }
+        ram.write64(table + 16, 0xdead)
+        XCTAssertNil(ram.linearRun(table))
+        var after = before
+        after[2] = 0xdead
+        XCTAssertEqual((0..<512).map { word(table, $0) }, after)
+        let words = ram.materializedWords(table)!
+        XCTAssertEqual(words[511], before[511])
+    }
+
+    func testCopyingAndClearingKeepTheWords() {
+        ram.fillPage(table, byte: 0)
+        XCTAssertTrue(ram.setLinear(table, from: 100, count: 50, first: first, step: 1 << 10))
+        let dst = PhysAddr(0x8000_5000)
+        ram.copyPage(from: table, to: dst)
+        XCTAssertEqual((0..<512).map { word(dst, $0) }, (0..<512).map { word(table, $0) })
+        XCTAssertEqual(word(dst, 149), first + 49 * 0x400)
+        XCTAssertEqual(word(dst, 150), 0)
+        // A linear page handed out by materializedWords carries the run.
+        XCTAssertEqual(ram.materializedWords(table)?[120], first + 20 * 0x400)
+        ram.fillPage(dst, byte: 1)
+        XCTAssertTrue(ram.pageIsUniform(dst, byte: 1))
+        XCTAssertEqual(word(dst, 149), 0x0101_0101_0101_0101)
+    }
+
+    /// Only a uniform page whose words are invalid PTEs takes a run: nothing could be a remap.
+    func testARunIsRefusedWhereItCouldHideContent() {
+        ram.fillPage(table, byte: 1)                                     // kfree's junk: V set
+        XCTAssertFalse(ram.setLinear(table, from: 0, count: 512, first: first, step: 1 << 10))
+        ram.fillPage(table, byte: 0)
+        ram.write64(table, 0x1)                                          // a first word of its own
+        XCTAssertFalse(ram.setLinear(table, from: 0, count: 512, first: first, step: 1 << 10))
+        ram.fillPage(table, byte: 0)
+        ram.write64(table + 8, 0x1)                                      // a slot
+        XCTAssertFalse(ram.setLinear(table, from: 2, count: 64, first: first, step: 1 << 10))
+        ram.fillPage(table, byte: 0)
+        XCTAssertFalse(ram.setLinear(table, from: 500, count: 13, first: first, step: 1 << 10))
+        XCTAssertTrue(ram.setLinear(table, from: 500, count: 12, first: first, step: 1 << 10))
+        XCTAssertFalse(ram.setLinear(table, from: 0, count: 12, first: first, step: 1 << 10))   // one run per page
+        XCTAssertEqual(word(table, 511), first + 11 * 0x400)
+    }
+}
