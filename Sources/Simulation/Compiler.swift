@@ -252,8 +252,10 @@ public struct ScenarioCompiler {
             return
         }
         let loc = location(keyNode.mark)
-        if name != "userinit" && table.initPid == nil {
-            error(keyNode, "`\(name)` before `userinit`: the first event must be `userinit`, which creates pid 1")
+        // Only events that need no process may come before userinit: a failure to inject
+        // into userinit itself, and a baseline.
+        if !["userinit", "fail_kalloc", "baseline"].contains(name) && table.initPid == nil {
+            error(keyNode, "`\(name)` before `userinit`: the first process event must be `userinit`, which creates pid 1")
             return
         }
         switch name {

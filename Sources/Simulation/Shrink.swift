@@ -34,17 +34,22 @@ public enum Shrink {
     }
 
     /// Shrinks `s` (compiled from `file`) while `predicate` holds.
-    public static func run(_ s: CompiledScenario, file: String, predicate: Predicate,
+    public static func run(_ scenario: CompiledScenario, file: String, predicate: Predicate,
                            progress: ((_ tests: Int, _ smallest: Int) -> Void)? = nil) -> Result? {
+        let before = scenario.events.count - 1                // boot is implicit
+        let (s, failureSite) = anchorInjectedFailure(scenario)
         let original = program(s.events)
-        let before = s.events.count - 1                       // boot is implicit
         var tests = 0
         var witnessed: Int?
         var smallest = before
         func test(_ items: [Item]) -> Bool {
             tests += 1
             let text = yaml(items, s, header: [])
-            if let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) { witnessed = predicate.witness(c) } else { witnessed = nil }
+            if let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) {
+                witnessed = predicate.witness(c, failureSite: failureSite)
+            } else {
+                witnessed = nil
+            }
             if witnessed != nil { smallest = min(smallest, flatten(items).count + loops(items)) }
             progress?(tests, smallest)
             return witnessed != nil
@@ -86,11 +91,35 @@ public enum Shrink {
             "from \(before) events to \(after) (\(before - after) removed, in \(tests) test runs)"
                 + (expanded(current) != after ? "; it runs \(expanded(current)) events." : "."),
             "Without any one of these events" + (loops(current) > 0 ? " (or with fewer rounds)" : "") + ", the run no longer shows it.",
-        ] + (predicate.departure.map { ["The first lines that differ (numbers masked):", "  golden:   \($0.expected)", "  this run: \($0.actual)"] } ?? [])
+        ] + (failureSite.map { ["The kalloc made to fail is at \($0), as in the original."] } ?? [])
+          + (predicate.departure.map { ["The first lines that differ (numbers masked):", "  golden:   \($0.expected)", "  this run: \($0.actual)"] } ?? [])
         // A digest golden stays one when the small scenario still runs long.
         let golden: GoldenKind = s.golden == .digest && expanded(current) > 1000 ? .digest : .trace
         return Result(yaml: yaml(current, s, header: header, golden: golden), before: before, after: after,
                       afterExpanded: expanded(current), tests: tests)
+    }
+
+    /// Where the original makes a kalloc fail (the `fail_kalloc` setting or event), every
+    /// candidate must fail the same allocation site, or the reduction could drift to another
+    /// error path. A `fail_kalloc: N` setting counts kallocs from boot, which removing any
+    /// earlier event would shift: it becomes a `fail_kalloc` event just before the event
+    /// whose kalloc fails, counting from there. Returns the scenario and the failing site.
+    static func anchorInjectedFailure(_ scenario: CompiledScenario) -> (CompiledScenario, String?) {
+        var s = scenario
+        let n = s.config.settings.failKalloc
+        var before = 0, at: Int?
+        let (_, k) = Runner.run(s, writer: nil, afterEvent: { i, k in
+            guard n > 0, at == nil else { return }
+            if k.kallocCalls >= n { at = i } else { before = k.kallocCalls }
+        })
+        guard let k, let failure = k.injectedFailure else { return (s, nil) }
+        if n > 0, let at, at > 0 {
+            s.config.settings.failKalloc = 0
+            var e = Event(kind: .failKalloc(n - before), location: nil, label: "fail_kalloc \(n - before)")
+            e.rounds = s.events[at].rounds
+            s.events.insert(e, at: at)
+        }
+        return (s, k.sites.name(failure.site))
     }
 
     // MARK: the passes over the shape
@@ -327,7 +356,7 @@ public enum Shrink {
     }
 
     /// Fields whose numbers the last pass makes as small as it can.
-    static let numericFields = ["n", "memsz", "filesz", "len", "max", "status", "entry"]
+    static let numericFields = ["n", "memsz", "filesz", "len", "max", "status", "entry", "fail_kalloc"]
 
     /// For each number in those fields, the smallest magnitude (by binary search between 0
     /// and the number) for which the run still shows the predicate.

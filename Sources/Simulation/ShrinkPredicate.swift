@@ -112,7 +112,8 @@ extension Shrink {
 
         /// The index of the event at which a run of `s` shows it (for a leak: the last event
         /// that ran), or nil when it does not.
-        public func witness(_ s: CompiledScenario) -> Int? {
+        /// With `failureSite`, the run must also have made a kalloc fail at that site.
+        public func witness(_ s: CompiledScenario, failureSite: String? = nil) -> Int? {
             var s = s
             if case .invariant = self { s.checkInvariants = true }
             if case let .golden(reference, expected, actual) = self {
@@ -120,6 +121,9 @@ extension Shrink {
                 return event
             }
             let (r, k) = Runner.run(s, writer: nil)
+            if let failureSite {
+                guard let k, let f = k.injectedFailure, k.sites.name(f.site) == failureSite else { return nil }
+            }
             switch self {
             case .panic(let m): return r.panic?.message == m ? r.panicEvent : nil
             case .leak(let site):

@@ -98,7 +98,9 @@ public enum Sweep {
     }
 
     /// The report: one line per failed allocation, then a table by site and outcome.
-    public static func report(_ scenario: CompiledScenario, _ outcomes: [Outcome]) -> String {
+    /// The report; with `path` (the scenario as the user named it), a line saying how to
+    /// shrink the first run that did not end clean.
+    public static func report(_ scenario: CompiledScenario, _ outcomes: [Outcome], path: String? = nil) -> String {
         var lines = ["sweep of \(scenario.file) (\(scenario.config.variant)): \(outcomes.count) runs, each with one kalloc failing", ""]
         let w = max(4, outcomes.map { String($0.call).count }.max() ?? 4)
         let sw = max(4, outcomes.map(\.site.count).max() ?? 4)
@@ -127,6 +129,16 @@ public enum Sweep {
         var totals: [String: Int] = [:]
         for o in outcomes { totals[o.verdict.word, default: 0] += 1 }
         lines.append("")
+        if let path, let first = outcomes.first(where: { $0.verdict != .clean && $0.verdict != .notReached }) {
+            let until: String
+            switch first.verdict {
+            case .leak: until = "leak"
+            case .invariant: until = "invariant"
+            default: until = "panic"
+            }
+            lines.append("To reduce a run to a small scenario, e.g. call \(first.call): xv6vm shrink \(path) --set fail_kalloc=\(first.call) --until \(until) -o small.yaml")
+            lines.append("")
+        }
         lines.append("\(outcomes.count) runs: " + (words + ["not reached"]).map { "\(totals[$0] ?? 0) \($0)" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }

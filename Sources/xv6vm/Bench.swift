@@ -123,7 +123,7 @@ struct SweepCommand: ParsableCommand {
         if let shard { calls = Golden.shard(calls, index: shard.index, count: shard.count) }
         let progress = Progress(total: calls.count, label: "sweep \(scenario.file)")
         let outcomes = Sweep.run(scenario, calls: calls, progress: { progress.update($0, ", \($1) not clean") })
-        out(Sweep.report(scenario, outcomes))
+        out(Sweep.report(scenario, outcomes, path: options.file))
         if outcomes.contains(where: { $0.verdict != .clean && $0.verdict != .notReached }) { throw ExitCode(1) }
     }
 }

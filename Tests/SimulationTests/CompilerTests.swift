@@ -69,7 +69,9 @@ final class CompilerTests: XCTestCase {
 
     func testTheFirstEventMustBeUserinitAndRunsOnce() {
         XCTAssertEqual(compileErrors("events:\n  - fork: init\n").map(\.message),
-                       ["`fork` before `userinit`: the first event must be `userinit`, which creates pid 1"])
+                       ["`fork` before `userinit`: the first process event must be `userinit`, which creates pid 1"])
+        // A failure to inject into userinit itself, and a baseline, need no process.
+        XCTAssertEqual(try ScenarioCompiler.compile(bytes: Array("events:\n  - baseline\n  - fail_kalloc: 1\n  - userinit\n".utf8), file: "t.yaml").events.count, 4)
         XCTAssertEqual(compileErrors("events:\n  - userinit\n  - userinit\n").map(\.message),
                        ["`userinit` runs once, at boot; pid 1 already exists"])
         XCTAssertEqual(compileErrors("events: []\n").map(\.message), ["the `events` list is empty; a scenario starts with `userinit`"])

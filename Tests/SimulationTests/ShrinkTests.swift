@@ -63,6 +63,34 @@ final class ShrinkTests: XCTestCase {
         XCTAssertNil(Runner.run(fewer, writer: nil).0.panic)
     }
 
+    /// A sweep's finding: the N-th kalloc from boot becomes a `fail_kalloc` event just before
+    /// the event that makes it, and every candidate must fail a kalloc at the same site.
+    func testASweepFindingShrinksWithTheSameAllocationFailing() throws {
+        var s = try ScenarioCompiler.compile(path: scenarioPath("pgtbl-lab/fork-exec-exit.yaml"))
+        s.config.settings.failKalloc = 260                     // sweep: call 260, event 5, panic: kvmpa
+        let predicate = try Shrink.Predicate("panic", original: s)
+        XCTAssertEqual(predicate, .panic("kvmpa"))
+        let r = try XCTUnwrap(Shrink.run(s, file: "fork-exec-exit.yaml", predicate: predicate))
+        XCTAssertTrue(r.yaml.contains("# The kalloc made to fail is at fork > allocproc > proc_pagetable > mappages > walk, as in the original.\n"), r.yaml)
+        XCTAssertTrue(r.yaml.hasSuffix("""
+            kernel: {variant: pgtbl-lab}
+            check: true
+            events:
+              - userinit: p1
+              - fail_kalloc: 3
+              - fork: {parent: p1, child: p2}
+
+            """), r.yaml)
+        // The third kalloc of fork: its trapframe, its user table's root, then this walk.
+        let small = try ScenarioCompiler.compile(bytes: Array(r.yaml.utf8), file: "small.yaml")
+        let beforeFork = try XCTUnwrap(Runner.run(small, writer: nil, stopAfter: 1).1).kallocCalls
+        XCTAssertEqual(Runner.run(small, writer: nil).1?.injectedFailure.map { $0.call }, beforeFork + 3)
+        // In userinit, the failure comes first.
+        s.config.settings.failKalloc = 74
+        let first = try XCTUnwrap(Shrink.run(s, file: "fork-exec-exit.yaml", predicate: .panic("kerneltrap")))
+        XCTAssertTrue(first.yaml.hasSuffix("events:\n  - fail_kalloc: 1\n  - userinit: p1\n"), first.yaml)
+    }
+
     func testPredicatesNeedTheOriginalToShowThem() throws {
         let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/boot.yaml"))
         for (text, why) in [("panic", "the original run does not panic"), ("leak", "the original run leaks nothing"),

@@ -47,5 +47,15 @@ final class SweepTests: XCTestCase {
         let text = Sweep.report(s, o)
         XCTAssertTrue(text.hasPrefix("sweep of sbrk.yaml (xv6-2020): 3 runs, each with one kalloc failing"))
         XCTAssertTrue(text.hasSuffix("3 runs: 3 clean, 0 leak, 0 panic, 0 invariant, 0 not reached"), text)
+        XCTAssertFalse(Sweep.report(s, o, path: "scenarios/xv6-2020/sbrk.yaml").contains("To reduce"))      // nothing to reduce
+    }
+
+    func testTheReportSaysHowToShrinkAFinding() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("pgtbl-lab/fork-exec-exit.yaml"))
+        let o = Sweep.run(s, calls: [155, 260])
+        XCTAssertEqual(o.map(\.verdict.word), ["clean", "panic"])
+        let lines = Sweep.report(s, o, path: "scenarios/pgtbl-lab/fork-exec-exit.yaml").split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.suffix(3), ["To reduce a run to a small scenario, e.g. call 260: xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=260 --until panic -o small.yaml",
+                                        "", "2 runs: 1 clean, 0 leak, 1 panic, 0 invariant, 0 not reached"])
     }
 }
