@@ -34,7 +34,8 @@ public enum Shrink {
     }
 
     /// Shrinks `s` (compiled from `file`) while `predicate` holds.
-    public static func run(_ scenario: CompiledScenario, file: String, predicate: Predicate,
+    /// `overrides` are the `--set` KEY=VALUEs the scenario was loaded with, for the header.
+    public static func run(_ scenario: CompiledScenario, file: String, predicate: Predicate, overrides: [String] = [],
                            progress: ((_ tests: Int, _ smallest: Int) -> Void)? = nil) -> Result? {
         let before = scenario.events.count - 1                // boot is implicit
         let (s, failureSite) = anchorInjectedFailure(scenario)
@@ -87,7 +88,7 @@ public enum Shrink {
         current = refill(current, renumber(current))
         let after = flatten(current).count + loops(current)
         let header = [
-            "Shrunk by `xv6vm shrink \(s.file) --until \(predicate)`",
+            "Shrunk by `xv6vm shrink \(s.file)" + overrides.map { " --set \($0)" }.joined() + " --until \(predicate)`",
             "from \(before) events to \(after) (\(before - after) removed, in \(tests) test runs)"
                 + (expanded(current) != after ? "; it runs \(expanded(current)) events." : "."),
             "Without any one of these events" + (loops(current) > 0 ? " (or with fewer rounds)" : "") + ", the run no longer shows it.",

@@ -167,7 +167,7 @@ struct ShrinkCommand: ParsableCommand {
         let progress: (Int, Int) -> Void = { tests, smallest in
             if terminal { FileHandle.standardError.write(Data("\rshrink: \(tests) test runs, smallest so far \(smallest) events   ".utf8)) }
         }
-        let shrunk = Shrink.run(scenario, file: options.file, predicate: predicate, progress: progress)
+        let shrunk = Shrink.run(scenario, file: options.file, predicate: predicate, overrides: options.overrides, progress: progress)
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
         guard let result = shrunk else {
             warn("xv6vm shrink: \(options.file) does not show \(predicate) once written back out; nothing to shrink")

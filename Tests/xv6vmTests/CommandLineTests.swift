@@ -127,4 +127,19 @@ final class CommandLineTests: XCTestCase {
         let small = String(decoding: FileManager.default.contents(atPath: dir + "/small.yaml")!, as: UTF8.self)
         XCTAssertTrue(small.hasSuffix("kernel: {variant: pgtbl-lab, free_kernel_stack: false}\nevents:\n  - userinit: p1\n  - fork: {parent: p1, child: p2}\n  - exit: {proc: p2, status: 0}\n  - wait: p1\n"), small)
     }
+
+    /// The sweep report's line for shrinking a finding works as printed, and the small
+    /// scenario's header says how it was made.
+    func testShrinkingASweepFindingAsTheReportSays() throws {
+        let dir = try scratch("README", "")
+        let sweep = try xv6vm(["sweep", "scenarios/pgtbl-lab/fork-exec-exit.yaml", "--sample", "3"])
+        XCTAssertEqual(sweep.status, 1)
+        let hint = try XCTUnwrap(sweep.stdout.split(separator: "\n").first { $0.hasPrefix("To reduce a run") })
+        XCTAssertEqual(hint, "To reduce a run to a small scenario, e.g. call 74: xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=74 --until panic -o small.yaml")
+        let r = try xv6vm(["shrink", Self.root + "/scenarios/pgtbl-lab/fork-exec-exit.yaml", "--set", "fail_kalloc=74", "--until", "panic", "-o", "small.yaml"], in: dir)
+        XCTAssertEqual(r.stdout, "wrote small.yaml: 2 events, 9 removed of 11 (5 test runs); it still shows panic:kerneltrap\n")
+        let small = String(decoding: FileManager.default.contents(atPath: dir + "/small.yaml")!, as: UTF8.self)
+        XCTAssertTrue(small.hasPrefix("# Shrunk by `xv6vm shrink fork-exec-exit.yaml --set fail_kalloc=74 --until panic:kerneltrap`\n"), small)
+        XCTAssertTrue(small.hasSuffix("events:\n  - fail_kalloc: 1\n  - userinit: p1\n"), small)
+    }
 }
