@@ -115,7 +115,7 @@ public final class PhysicalMemory {
             linFirst[dp] = linFirst[sp]; linStep[dp] = linStep[sp]; linLo[dp] = linLo[sp]; linHi[dp] = linHi[sp]
             return
         }
-        let d = materialize(dp)
+        let d = slot[dp] >= 0 ? Int(slot[dp]) : materialize(dp)
         (storage + d * Self.wordsPerPage).update(from: storage + Int(slot[sp]) * Self.wordsPerPage,
                                                  count: Self.wordsPerPage)
     }
@@ -218,6 +218,7 @@ public final class PhysicalMemory {
         if let free = freeSlots.popLast() {
             s = Int(free)
         } else {
+            precondition(highWater < capacity, "a page was given a second slot")   // one slot per page at most
             s = highWater
             highWater += 1
         }

@@ -301,7 +301,8 @@ public enum Shrink {
                 if case .userinit(let p) = e.kind { pid = p }
                 if case .syscall(_, .fork) = e.kind { pid = e.child }
                 if let pid { names[pid] = inRepeat ? namer.fresh() : "p\(pid)" }
-                out.append(.line(line(e) { names[$0] ?? "p\($0)" }))
+                // A process no name in scope reaches (one a repeat created) is named by its pid.
+                out.append(.line(line(e) { names[$0] ?? String($0) }))
             case let .loop(count, rounds):
                 let outer = names, mark = namer.given.count
                 var first = outer
@@ -418,13 +419,24 @@ public enum Shrink {
         return nil
     }
 
-    /// `line` with the name `x` (as a whole word) replaced by `y`.
+    /// `line` with the name `x` (as a whole word, outside quoted strings such as paths and
+    /// argv) replaced by `y`.
     static func replace(_ x: String, with y: String, in line: String) -> String {
         var out = ""
         var word = ""
+        var quoted = false, escaped = false
         func flush() { out += word == x ? y : word; word = "" }
         for c in line {
-            if c.isLetter || c.isNumber || c == "_" { word.append(c) } else { flush(); out.append(c) }
+            if quoted {
+                out.append(c)
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { quoted = false }
+            } else if c.isLetter || c.isNumber || c == "_" {
+                word.append(c)
+            } else {
+                flush()
+                out.append(c)
+                quoted = c == "\""
+            }
         }
         flush()
         return out

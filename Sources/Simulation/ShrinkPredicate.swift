@@ -30,26 +30,30 @@ extension Shrink {
                     store: GoldenStore = GoldenStore()) throws(PredicateError) {
             let (word, arg) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) } ?? (text, "")
             func fail(_ why: String) -> PredicateError { PredicateError(description: why) }
+            /// A predicate named in full must hold for the original too.
+            func check() throws(PredicateError) {
+                if !holds(original) { throw fail("the original run does not show \(self)") }
+            }
             switch word {
             case "panic":
-                if !arg.isEmpty { self = .panic(arg); return }
+                if !arg.isEmpty { self = .panic(arg); try check(); return }
                 guard let p = Runner.run(original, writer: nil).0.panic else { throw fail("the original run does not panic") }
                 self = .panic(p.message)
             case "leak":
-                if !arg.isEmpty { self = .leak(site: arg); return }
+                if !arg.isEmpty { self = .leak(site: arg); try check(); return }
                 let (r, k) = Runner.run(original, writer: nil)
                 guard let k, let top = LeakReport(scenario: original, kernel: k, result: r).records.first else {
                     throw fail("the original run leaks nothing")
                 }
                 self = .leak(site: top.site.joined(separator: " > "))
             case "expect":
-                if !arg.isEmpty { self = .failedExpectation(arg); return }
+                if !arg.isEmpty { self = .failedExpectation(Self.mask(arg)); try check(); return }
                 guard let first = Runner.run(original, writer: nil).0.failedExpectations.first else { throw fail("every expectation of the original holds") }
                 self = .failedExpectation(Self.mask(first.text))
             case "invariant":
                 var s = original
                 s.checkInvariants = true
-                if !arg.isEmpty { self = .invariant(arg); return }
+                if !arg.isEmpty { self = .invariant(Self.mask(arg)); try check(); return }
                 guard let first = Runner.run(s, writer: nil).0.violations.first else { throw fail("the original run breaks no invariant") }
                 self = .invariant(Self.mask(first.text))
             case "golden":
@@ -116,14 +120,18 @@ extension Shrink {
         public func witness(_ s: CompiledScenario, failureSite: String? = nil) -> Int? {
             var s = s
             if case .invariant = self { s.checkInvariants = true }
+            func failsAtSite(_ k: Kernel?) -> Bool {
+                guard let failureSite else { return true }
+                guard let k, let f = k.injectedFailure else { return false }
+                return k.sites.name(f.site) == failureSite
+            }
             if case let .golden(reference, expected, actual) = self {
-                guard let (d, event) = Self.firstDifference(s, reference: reference), d.expected == expected, d.actual == actual else { return nil }
+                guard let (d, event) = Self.firstDifference(s, reference: reference), d.expected == expected, d.actual == actual,
+                      failureSite == nil || failsAtSite(Runner.run(s, writer: nil).1) else { return nil }
                 return event
             }
             let (r, k) = Runner.run(s, writer: nil)
-            if let failureSite {
-                guard let k, let f = k.injectedFailure, k.sites.name(f.site) == failureSite else { return nil }
-            }
+            guard failsAtSite(k) else { return nil }
             switch self {
             case .panic(let m): return r.panic?.message == m ? r.panicEvent : nil
             case .leak(let site):

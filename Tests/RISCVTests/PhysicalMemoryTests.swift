@@ -52,6 +52,21 @@ final class PhysicalMemoryTests: XCTestCase {
         XCTAssertEqual(word(dst, 149), 0x0101_0101_0101_0101)
     }
 
+    /// Copying onto a page that already has a slot reuses it: RAM has a slot for each page, no more.
+    func testCopyingOntoAPageWithASlotReusesIt() {
+        let small = PhysicalMemory(base: PhysAddr(0x8000_0000), end: PhysAddr(0x8000_2000))
+        let a = PhysAddr(0x8000_0000), b = PhysAddr(0x8000_1000)
+        small.write64(a + 8, 0x1111)
+        small.write64(b + 8, 0x2222)
+        for i in 0..<100 {
+            small.write64(a + 16, UInt64(i))
+            small.copyPage(from: a, to: b)
+            small.copyPage(from: b, to: a)
+        }
+        XCTAssertEqual(small.read64(b + 8), 0x1111)
+        XCTAssertEqual(small.read64(b + 16), 99)
+    }
+
     /// Only a uniform page whose words are invalid PTEs takes a run: nothing could be a remap.
     func testARunIsRefusedWhereItCouldHideContent() {
         ram.fillPage(table, byte: 1)                                     // kfree's junk: V set

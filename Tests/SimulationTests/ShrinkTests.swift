@@ -104,7 +104,8 @@ final class ShrinkTests: XCTestCase {
         XCTAssertThrowsError(try Shrink.Predicate("golden:free_kernel_pagetable=some", original: s)) {
             XCTAssertTrue("\($0)".contains("free_kernel_pagetable"), "\($0)")
         }
-        XCTAssertEqual(try Shrink.Predicate("panic:kvmmap", original: s), .panic("kvmmap"))
+        // Named in full, it must still be what the original shows.
+        XCTAssertThrowsError(try Shrink.Predicate("panic:kvmmap", original: s)) { XCTAssertEqual("\($0)", "the original run does not show panic:kvmmap") }
     }
 
     /// stale-tlb.yaml switches satp without sfence.vma; the smallest run that still
@@ -232,6 +233,8 @@ final class ShrinkTests: XCTestCase {
               - expect: {mapped: {proc: p1, va: 0x9000}}
 
             """), r.yaml)
+        // A report pasted as printed is masked the same way.
+        XCTAssertEqual(try Shrink.Predicate("expect:expected pid 2's va 0x0000000000009000 to be mapped, but it is not", original: s), predicate)
         let other = try ScenarioCompiler.compile(bytes: Array("events:\n  - userinit: init\n  - expect: {free_pages: 5}\n".utf8), file: "other.yaml")
         XCTAssertFalse(Runner.run(other, writer: nil).0.failedExpectations.isEmpty)
         XCTAssertFalse(predicate.holds(other))
@@ -291,6 +294,31 @@ final class ShrinkTests: XCTestCase {
         XCTAssertEqual(items.count, 2 + 70)
         XCTAssertEqual(items[2], .line("fork: {parent: p1, child: p10}"))
         XCTAssertEqual(items.last, .line("fork: {parent: p1}"))
+    }
+
+    /// A process a repeat created can still be named by its pid after the repeat.
+    func testAProcessNamedByPidAfterItsRepeatStaysNamedByPid() throws {
+        let yaml = """
+            events:
+              - userinit: init
+              - repeat: 2
+                events:
+                  - fork: {parent: init, child: c}
+              - exit: 2
+              - wait: init
+            """
+        let s = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "pid.yaml")
+        let items = Shrink.program(s.events)
+        XCTAssertEqual(items, [.line("userinit: p1"), .loop(2, [.line("fork: {parent: p1, child: c1}")]),
+                               .line("exit: {proc: 2, status: 0}"), .line("wait: p1")])
+        let again = try ScenarioCompiler.compile(bytes: Array(Shrink.yaml(items, s, header: []).utf8), file: "again.yaml")
+        XCTAssertEqual(again.events.map(\.kind), s.events.map(\.kind))
+    }
+
+    func testRenamingLeavesQuotedPathsAndArgvAlone() {
+        XCTAssertEqual(Shrink.replace("p1", with: "p9", in: #"exec: {proc: p1, path: "/p1", argv: ["p1", "a\"p1"], segments: []}"#),
+                       #"exec: {proc: p9, path: "/p1", argv: ["p1", "a\"p1"], segments: []}"#)
+        XCTAssertEqual(Shrink.replace("p1", with: "p9", in: "fork: {parent: p12, child: p1}"), "fork: {parent: p12, child: p9}")
     }
 
     func testTruncationKeepsWholeRounds() {
