@@ -51,7 +51,7 @@ public enum Shrink {
             } else {
                 witnessed = nil
             }
-            if witnessed != nil { smallest = min(smallest, flatten(items).count + loops(items)) }
+            if witnessed != nil { smallest = min(smallest, written(items)) }
             progress?(tests, smallest)
             return witnessed != nil
         }
@@ -86,7 +86,7 @@ public enum Shrink {
         let shape = current
         current = refill(shape, shrinkNumbers(flatten(shape)) { test(refill(shape, $0)) })
         current = refill(current, renumber(current))
-        let after = flatten(current).count + loops(current)
+        let after = written(current)
         let header = [
             "Shrunk by `xv6vm shrink \(s.file)" + overrides.map { " --set \($0)" }.joined() + " --until \(predicate)`",
             "from \(before) events to \(after) (\(before - after) removed, in \(tests) test runs)"
@@ -213,6 +213,9 @@ public enum Shrink {
             }
         }
     }
+
+    /// Event lines the items take in YAML: each event, and each repeat as one more.
+    static func written(_ items: [Item]) -> Int { flatten(items).count + loops(items) }
 
     static func loops(_ items: [Item]) -> Int {
         items.reduce(0) { n, item in if case .loop(_, let b) = item { return n + 1 + loops(b) } else { return n } }
