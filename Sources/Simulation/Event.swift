@@ -88,7 +88,8 @@ public enum GoldenKind: String, Sendable {
 
 extension CompiledScenario {
     /// Applies `KEY=VALUE` overrides from the command line: `variant` first (it resets the
-    /// settings to that preset), then each setting. Returns what is wrong, or nil.
+    /// settings to that preset), then each setting, or the image's `end`, `etext`,
+    /// `trampoline`, `phystop` and the machine's `harts`. Returns what is wrong, or nil.
     public mutating func apply(overrides: [String]) -> String? {
         var pairs: [(String, String)] = []
         for o in overrides {
@@ -102,12 +103,29 @@ extension CompiledScenario {
             config.variant = v
             config.settings = preset
         }
+        var image = config.image
         for (k, v) in pairs where k != "variant" {
+            // The kernel image and the machine, as a scenario's `kernel:` sets them.
+            if ["end", "etext", "trampoline", "phystop", "harts"].contains(k) {
+                guard let n = parseInteger(v), !n.negative else { return "\(k) takes a number; got '\(v)'" }
+                switch k {
+                case "end": image.end = n.magnitude
+                case "etext": image.etext = n.magnitude
+                case "trampoline": image.trampoline = n.magnitude
+                case "phystop": image.phystop = n.magnitude
+                default:
+                    guard (1...UInt64(Param.ncpu)).contains(n.magnitude) else { return "harts must be from 1 to \(Param.ncpu); got \(v)" }
+                    config.harts = Int(n.magnitude)
+                }
+                continue
+            }
             if let problem = config.settings.set(k, v) {
-                let keys = KernelSettings.catalogue.map(\.key)
+                let keys = KernelSettings.catalogue.map(\.key) + ["end", "etext", "trampoline", "phystop", "harts"]
                 return problem + (keys.contains(k) ? "" : didYouMean(k, keys))
             }
         }
+        if let problem = image.problem { return "this kernel image cannot boot: \(problem)" }
+        config.image = image
         return nil
     }
 }

@@ -21,7 +21,7 @@ struct ScenarioOptions: ParsableArguments {
     @Argument(help: "The scenario file (YAML).")
     var file: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
     var overrides: [String] = []
 
     /// The scenario compiled, with the overrides applied; exits 2 on a scenario error.

@@ -142,4 +142,23 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(small.hasPrefix("# Shrunk by `xv6vm shrink fork-exec-exit.yaml --set fail_kalloc=74 --until panic:kerneltrap`\n"), small)
         XCTAssertTrue(small.hasSuffix("events:\n  - fail_kalloc: 1\n  - userinit: p1\n"), small)
     }
+
+    /// --set reaches the kernel image and the machine too, as `kernel:` does; `variants` lists them.
+    func testSetOverridesTheImageAndTheMachine() throws {
+        let v = try xv6vm(["variants"])
+        XCTAssertTrue(v.stdout.contains("\n  phystop (0x0000000088000000): the end of RAM (at most 4 GiB above 0x80000000)\n"), v.stdout)
+        XCTAssertTrue(v.stdout.hasSuffix("\n3 variants, 16 settings, 5 image and machine keys\n"), v.stdout)
+        let r = try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "harts=2", "--set", "phystop=0x86400000"])
+        XCTAssertEqual(r.status, 0)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.contains("setting   harts 2"))
+        XCTAssertTrue(lines.contains("setting   phystop 0x0000000086400000"))
+        XCTAssertTrue(lines.contains("kinit     free 25560 pages [0x0000000080028000, 0x0000000086400000)"))
+        let harts = try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "harts=9"])
+        XCTAssertEqual(harts.status, 64)
+        XCTAssertTrue(harts.stderr.hasPrefix("Error: harts must be from 1 to 8; got 9\n"), harts.stderr)
+        let small = try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "phystop=0x80001000"])
+        XCTAssertTrue(small.stderr.hasPrefix("Error: this kernel image cannot boot: end must leave at least one free page below phystop\n"), small.stderr)
+        XCTAssertTrue(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "phystp=1"]).stderr.hasPrefix("Error: unknown setting 'phystp' (did you mean 'phystop'?)"))
+    }
 }
