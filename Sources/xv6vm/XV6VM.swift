@@ -168,6 +168,8 @@ struct Plot: ParsableCommand {
         let scenario = try options.load()
         let plot = MemoryPlot(scenario: scenario)
         try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
-        out("wrote \(output): \(plot.samples.count) samples over \(scenario.events.count) events" + (plot.panic.map { "; panic: \($0.message) at event \($0.event)" } ?? ""))
+        let total = scenario.events.count - 1
+        out("wrote \(output): \(plot.samples.count) samples of events 0 to \(plot.panic?.event ?? total) of \(total)"
+            + (plot.panic.map { " (the kernel panicked there: panic: \($0.message))" } ?? ""))
     }
 }

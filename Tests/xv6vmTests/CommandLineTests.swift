@@ -161,4 +161,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(small.stderr.hasPrefix("Error: this kernel image cannot boot: end must leave at least one free page below phystop\n"), small.stderr)
         XCTAssertTrue(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "phystp=1"]).stderr.hasPrefix("Error: unknown setting 'phystp' (did you mean 'phystop'?)"))
     }
+
+    func testPlotSaysWhatItDrewAndWhereTheRunStopped() throws {
+        let dir = try scratch("README", "")
+        let r = try xv6vm(["plot", Self.root + "/scenarios/leaks/reparent2-root-only.yaml", "-o", dir + "/leak.svg"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.stdout, "wrote \(dir)/leak.svg: 338 samples of events 0 to 1345 of 9610 (the kernel panicked there: panic: kvmmap)\n")
+        let svg = String(decoding: FileManager.default.contents(atPath: dir + "/leak.svg")!, as: UTF8.self)
+        XCTAssertTrue(svg.hasPrefix("<svg"), String(svg.prefix(80)))
+    }
 }
