@@ -93,7 +93,9 @@ public enum Shrink {
                 + (expanded(current) != after ? "; it runs \(expanded(current)) events." : "."),
             "Without any one of these events" + (loops(current) > 0 ? " (or with fewer rounds)" : "") + ", the run no longer shows it.",
         ] + (failureSite.map { ["The kalloc made to fail is at \($0), as in the original."] } ?? [])
-          + (predicate.departure.map { ["The first lines that differ (numbers masked):", "  golden:   \($0.expected)", "  this run: \($0.actual)"] } ?? [])
+          + (predicate.departure.map { d in
+                [d.expected == d.actual ? "The first lines that differ (only in their numbers, masked here):" : "The first lines that differ (numbers masked):",
+                 "  golden:   \(d.expected)", "  this run: \(d.actual)"] } ?? [])
         // A digest golden stays one when the small scenario still runs long.
         let golden: GoldenKind = s.golden == .digest && expanded(current) > 1000 ? .digest : .trace
         return Result(yaml: yaml(current, s, header: header, golden: golden), before: before, after: after,

@@ -176,6 +176,8 @@ struct ShrinkCommand: ParsableCommand {
         try Golden.writeAtomically(Array(result.yaml.utf8), to: output)
         let runs = result.afterExpanded != result.after ? " (\(result.afterExpanded) when run)" : ""
         out("wrote \(output): \(result.after) events\(runs), \(result.before - result.after) removed of \(result.before) (\(result.tests) test runs); it still shows \(predicate)")
-        if let d = predicate.departure { out("the first lines that differ (numbers masked):\n  golden:   \(d.expected)\n  this run: \(d.actual)") }
+        if let d = predicate.departure {
+            out("the first lines that differ (\(d.expected == d.actual ? "only in their numbers, masked here" : "numbers masked")):\n  golden:   \(d.expected)\n  this run: \(d.actual)")
+        }
     }
 }

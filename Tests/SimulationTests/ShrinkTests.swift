@@ -200,6 +200,19 @@ final class ShrinkTests: XCTestCase {
         XCTAssertFalse(Shrink.Predicate.golden(reference: ["free_kernel_pagetable=none"], expected: expected, actual: actual).holds(small))
     }
 
+    /// The golden's header records the image too: a smaller RAM departs at kinit's line,
+    /// which differs only in its numbers.
+    func testAGoldenDifferenceInTheImageIsNamedByItsKey() throws {
+        let path = scenarioPath("pgtbl-lab/fork-exec-exit.yaml")
+        var s = try ScenarioCompiler.compile(path: path)
+        XCTAssertNil(s.apply(overrides: ["phystop=0x87000000"]))
+        let predicate = try Shrink.Predicate("golden", original: s, file: path, store: GoldenStore(root: packageRoot))
+        XCTAssertEqual(predicate, .golden(reference: ["phystop=0x88000000"], expected: "kinit free # pages [#, #)", actual: "kinit free # pages [#, #)"))
+        let r = try XCTUnwrap(Shrink.run(s, file: path, predicate: predicate, overrides: ["phystop=0x87000000"]))
+        XCTAssertTrue(r.yaml.contains("# The first lines that differ (only in their numbers, masked here):\n"), r.yaml)
+        XCTAssertTrue(r.yaml.contains("kernel: {variant: pgtbl-lab, phystop: 0x87000000}\n"), r.yaml)
+    }
+
     func testMaskingKeepsWordsAndSitesAndHidesNumbers() {
         XCTAssertEqual(Shrink.Predicate.mask("kalloc    0x0000000087fff000 pid 12 fork > allocproc"), "kalloc # pid # fork > allocproc")
         XCTAssertEqual(Shrink.Predicate.mask("map       kernel 0x0000000087fff000 va 0x10000000 size 0x1000 pa 0x10000000 rw-----"),
