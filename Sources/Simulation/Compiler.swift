@@ -44,6 +44,8 @@ public struct ScenarioCompiler {
     var config = KernelConfig()
     var events: [Event] = [Event(kind: .boot, location: nil, label: "boot")]
     var table = ProcessTableModel()
+    /// Pipes opened by `pipe` and not yet closed, by id.
+    var openPipes: Set<Int> = []
     var checkInvariants = false
     /// Named sequences of events (`define`), by name.
     var sequences: [String: NamedSequence] = [:]
@@ -221,7 +223,8 @@ public struct ScenarioCompiler {
     // MARK: events
 
     static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint", "run",
-                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "repeat", "baseline", "expect", "fail_kalloc"]
+                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "pipe", "close", "yield",
+                             "repeat", "baseline", "expect", "fail_kalloc"]
 
     /// The most events a scenario may expand to; `repeat` beyond it is refused before expanding.
     static let eventLimit = 2_000_000
@@ -267,6 +270,8 @@ public struct ScenarioCompiler {
         case "wait": wait(arg, keyNode, loc)
         case "vmprint": vmprint(arg, keyNode, loc)
         case "run": run(arg, keyNode, loc)
+        case "yield": yieldCPU(arg, keyNode, loc)
+        case "pipe", "close": pipe(name, arg, keyNode, loc)
         case "copyin", "copyinstr", "copyout": copy(name, arg, keyNode, loc)
         case "load", "store", "fetch": access(name, arg, keyNode, loc)
         case "baseline": events.append(Event(kind: .baseline, location: loc, label: "baseline"))
@@ -296,11 +301,13 @@ public struct ScenarioCompiler {
     mutating func fork(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         var parentNode: Node?
         var childName: String?
+        var fails = false
         if let m = arg?.mapping {
             for (k, v) in m {
-                switch key(k, allowed: ["parent", "child"]) {
+                switch key(k, allowed: ["parent", "child", "fails"]) {
                 case "parent": parentNode = v
                 case "child": childName = processName(v)
+                case "fails": fails = boolean(v) ?? false
                 default: break
                 }
             }
@@ -309,6 +316,15 @@ public struct ScenarioCompiler {
         }
         guard let parentNode else { error(arg ?? at, "`fork` needs a parent: `fork: {parent: init, child: sh}` or `fork: init`"); return }
         guard let parent = liveProcess(parentNode, doing: "fork") else { return }
+        if fails {
+            // Memory runs out after allocproc handed out a pid: fork frees the child and returns -1.
+            if childName != nil { error(arg ?? at, "a fork that fails has no child to name") }
+            let pid = table.failedFork()
+            var e = Event(kind: .syscall(pid: parent, .fork), location: loc, label: "fork pid \(parent) -> -1 (pid \(pid) freed: out of memory)")
+            e.forkFails = true
+            events.append(e)
+            return
+        }
         if let childName, let holder = table.pid(named: childName), table.isAllocated(holder) {
             error(at, "the name '\(childName)' is taken by pid \(holder), which has not been reaped")
             return
@@ -335,22 +351,25 @@ public struct ScenarioCompiler {
         var argv: [String] = []
         var segments: [Segment]?
         var entry: UInt64 = 0
+        var exists = true
         for (k, v) in m {
-            switch key(k, allowed: ["proc", "path", "argv", "segments", "entry"]) {
+            switch key(k, allowed: ["proc", "path", "argv", "segments", "entry", "exists"]) {
             case "proc": procNode = v
             case "path": path = string(v, what: "a path such as /init")
             case "argv":
                 if let seq = v.sequence { argv = seq.compactMap { string($0, what: "an argument string") } } else { error(v, "expected a list of argument strings, e.g. [sh, -c]") }
             case "segments": segments = parseSegments(v)
             case "entry": entry = integer(v, 0...UInt64.max) ?? 0
+            case "exists": exists = boolean(v) ?? true
             default: break
             }
         }
         guard let procNode else { error(arg ?? at, "`exec` needs `proc`: the name or pid of the process that calls exec"); return }
         guard let path else { error(arg ?? at, "`exec` needs `path`, e.g. /init"); return }
+        if !exists && segments == nil { segments = [] }
         guard let segments else { error(arg ?? at, "`exec` needs `segments`: the program's loadable segments, e.g. [{vaddr: 0, memsz: 4096}]"); return }
         guard let pid = liveProcess(procNode, doing: "exec") else { return }
-        let call = Syscall.exec(path: path, argv: argv, program: Program(segments: segments, entry: entry))
+        let call = Syscall.exec(path: path, argv: argv, program: Program(segments: segments, entry: entry, exists: exists))
         events.append(Event(kind: .syscall(pid: pid, call), location: loc, label: "exec pid \(pid) \(quote(path)) [\(argv.map(quote).joined(separator: ", "))]"))
     }
 
@@ -516,6 +535,41 @@ public struct ScenarioCompiler {
         if faults && pid != table.initPid { table.exit(pid, line: loc.line) }
         events.append(Event(kind: .access(pid: pid, va: va, kind, faults: faults), location: loc,
                             label: "\(name) pid \(pid) va \(hexShort(va))" + (faults ? " (faults)" : "")))
+    }
+
+    /// yield: the process gives up the CPU and gets it back with nothing run in between.
+    mutating func yieldCPU(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let procNode = singleProcArgument(arg, at, event: "yield") else { return }
+        guard let pid = liveProcess(procNode, doing: "yield") else { return }
+        events.append(Event(kind: .yield(pid: pid), location: loc, label: "yield pid \(pid)"))
+    }
+
+    /// pipe: {proc, id} takes a page for a new pipe; close: {proc, pipe} frees it (the last close).
+    mutating func pipe(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        let idKey = name == "pipe" ? "id" : "pipe"
+        guard let m = arg?.mapping else { error(arg ?? at, "`\(name)` needs a mapping: `\(name): {proc: sh, \(idKey): 1}`"); return }
+        var procNode: Node?, idNode: Node?, id: UInt64?
+        for (k, v) in m {
+            switch key(k, allowed: ["proc", idKey]) {
+            case "proc": procNode = v
+            case idKey: idNode = v; id = integer(v, 0...UInt64(Int32.max))
+            default: break
+            }
+        }
+        guard let procNode, let idNode, let id else {
+            if procNode == nil || idNode == nil { error(arg ?? at, "`\(name)` needs `proc` and `\(idKey)`") }
+            return
+        }
+        guard let pid = liveProcess(procNode, doing: name) else { return }
+        let n = Int(id)
+        if name == "pipe" {
+            if openPipes.contains(n) { error(idNode, "pipe \(n) is already open; close it first or take another id"); return }
+            openPipes.insert(n)
+            events.append(Event(kind: .syscall(pid: pid, .pipe(id: n)), location: loc, label: "pipe pid \(pid) -> pipe \(n)"))
+        } else {
+            guard openPipes.remove(n) != nil else { error(idNode, "pipe \(n) is not open (no `pipe` event opened it, or it was closed)"); return }
+            events.append(Event(kind: .syscall(pid: pid, .close(pipe: n)), location: loc, label: "close pid \(pid) pipe \(n)"))
+        }
     }
 
     mutating func singleProcArgument(_ arg: Node?, _ at: Node, event: String) -> Node? {

@@ -13,6 +13,8 @@ public enum EventKind: Equatable, Sendable {
     case vmprint(pid: Int, kernelTable: Bool)
     /// The scheduler runs `pid` on `hart`.
     case run(pid: Int, hart: Int)
+    /// `pid` gives up the CPU and the scheduler runs it again.
+    case yield(pid: Int)
     /// Records the free pages now, for `expect: {free_pages: baseline}` and leak reports.
     case baseline
     /// Failure injection: the `n`-th kalloc from here (1: the next) returns 0.
@@ -50,6 +52,8 @@ public struct Event: Equatable, Sendable {
     public var source: String?
     /// For a fork: the pid the child will get (nil when the table is full).
     public var child: Int?
+    /// For a fork: the scenario says it fails for lack of memory (`fails: true`).
+    public var forkFails = false
     /// The rounds of the repeats that made this event, outermost first (empty outside any repeat).
     public var rounds: [Round] = []
 

@@ -62,6 +62,12 @@ struct ProcessTableModel {
         return create(name: name, parent: parent, at: at)
     }
 
+    /// A fork that fails after allocproc: the pid is used, the slot is freed again.
+    mutating func failedFork() -> Int {
+        defer { nextpid += 1 }
+        return nextpid
+    }
+
     /// The process becomes a zombie; its children go to init.
     mutating func exit(_ pid: Int, line: Int = 0) {
         entries[pid]?.state = .zombie(line: line)

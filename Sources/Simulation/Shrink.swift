@@ -450,9 +450,10 @@ public enum Shrink {
     // MARK: writing events back as YAML
 
     /// A scenario with these events, the original's kernel and checks.
-    static func yaml(_ items: [Item], _ s: CompiledScenario, header: [String], golden: GoldenKind = .trace) -> String {
+    static func yaml(_ items: [Item], _ s: CompiledScenario, header: [String], golden: GoldenKind = .trace,
+                     description: String? = nil) -> String {
         var out = header.map { "# " + $0 }
-        out.append("description: shrunk from \(s.file)")
+        out.append("description: " + (description ?? "shrunk from \(s.file)"))
         var kernel = ["variant: \(s.config.variant)"]
         let preset = KernelSettings.preset(named: s.config.variant) ?? .xv6_2020
         for (mine, theirs) in zip(s.config.settings.listed, preset.listed) where mine.value != theirs.value {
@@ -493,13 +494,17 @@ public enum Shrink {
         case .failKalloc(let n): return "fail_kalloc: \(n)"
         case let .vmprint(pid, kernelTable): return "vmprint: {proc: \(name(pid)), table: \(kernelTable ? "kernel" : "user")}"
         case let .run(pid, hart): return "run: {proc: \(name(pid)), hart: \(hart)}"
+        case let .yield(pid): return "yield: \(name(pid))"
         case let .access(pid, va, access, faults): return "\(access.rawValue): {proc: \(name(pid)), va: \(hexShort(va)), faults: \(faults)}"
         case .expect(let list): return "expect: {" + list.map { expectation($0, name) }.joined(separator: ", ") + "}"
         case let .syscall(pid, call):
             let p = name(pid)
             switch call {
-            case .fork: return "fork: {parent: \(p)" + (e.child.map { ", child: \(name($0))" } ?? "") + "}"
+            case .fork:
+                if e.forkFails { return "fork: {parent: \(p), fails: true}" }
+                return "fork: {parent: \(p)" + (e.child.map { ", child: \(name($0))" } ?? "") + "}"
             case let .exec(path, argv, program):
+                if !program.exists { return "exec: {proc: \(p), path: \(q(path)), argv: [\(argv.map(q).joined(separator: ", "))], exists: false}" }
                 let segs = program.segments.map { "{vaddr: \(hexShort($0.vaddr)), memsz: \(hexShort($0.memsz)), filesz: \(hexShort($0.filesz))}" }
                 return "exec: {proc: \(p), path: \(q(path)), argv: [\(argv.map(q).joined(separator: ", "))], segments: [\(segs.joined(separator: ", "))], entry: \(hexShort(program.entry))}"
             case .sbrk(let n): return "sbrk: {proc: \(p), n: \(n)}"
@@ -508,6 +513,8 @@ public enum Shrink {
             case let .copyin(va, len): return "copyin: {proc: \(p), va: \(hexShort(va)), len: \(len)}"
             case let .copyinstr(va, max): return "copyinstr: {proc: \(p), va: \(hexShort(va)), max: \(max)}"
             case let .copyout(va, len): return "copyout: {proc: \(p), va: \(hexShort(va)), len: \(len)}"
+            case let .pipe(id): return "pipe: {proc: \(p), id: \(id)}"
+            case let .close(id): return "close: {proc: \(p), pipe: \(id)}"
             }
         }
     }

@@ -12,7 +12,7 @@ public enum TraceFormat: String, CaseIterable, Sendable {
 }
 
 /// The trace format's version, written in the first line.
-public let traceFormatVersion = 1
+public let traceFormatVersion = 2
 
 /// Formats the kernel's trace events and the simulation's event headers as text or
 /// JSON Lines, into a byte buffer that is handed to `output` whenever it grows
@@ -26,6 +26,9 @@ public final class TraceWriter: TraceSink {
     /// The scenario's name as traces show it (set by `header`).
     private var scenarioName = "-"
     public private(set) var lineCount = 0
+    /// Sees every kernel event with the index of the scenario event that caused it, whatever
+    /// the format (replay compares these records with a kernel's log).
+    public var tap: ((TraceEvent, Int) -> Void)?
 
     public init(format: TraceFormat, sites: SiteTree, output: (([UInt8]) -> Void)? = nil) {
         self.format = format
@@ -97,6 +100,7 @@ public final class TraceWriter: TraceSink {
     // MARK: kernel events
 
     public func record(_ e: TraceEvent) {
+        if let tap { tap(e, event) }
         switch format {
         case .none: return
         case .text: if !fastText(e) { line(text(e)) }
@@ -117,7 +121,7 @@ public final class TraceWriter: TraceSink {
             put("kalloc    "); hex(pa); put(" pid "); pidBytes(p); space(); siteName(site)
         case let .kfree(pa, site, p):
             put("kfree     "); hex(pa); put(" pid "); pidBytes(p); space(); siteName(site)
-        case let .satp(hart, value, table):
+        case let .satp(hart, value, table, _):
             put("satp      hart "); decimal(hart); space(); hex(value.rawValue); space(); put(table.description)
         case let .sfence(hart):
             put("sfence    hart "); decimal(hart)
@@ -193,8 +197,12 @@ public final class TraceWriter: TraceSink {
             return pad("map") + "\(table) \(hex16(root)) va \(hex16(va)) size \(hexShort(size)) pa \(hex16(pa)) \(perm.letters)"
         case let .uvmunmap(table, root, va, npages, free):
             return pad("unmap") + "\(table) \(hex16(root)) va \(hex16(va)) npages \(npages) \(free ? "free" : "keep")"
-        case let .satp(hart, value, table):
+        case let .satp(hart, value, table, _):
             return pad("satp") + "hart \(hart) \(hex16(value.rawValue)) \(table)"
+        case let .freewalk(pt):
+            return pad("freewalk") + hex16(pt)
+        case let .kvmFreeKernelPagetable(pt):
+            return pad("kvmfree") + hex16(pt)
         case let .sfence(hart):
             return pad("sfence") + "hart \(hart)"
         case let .trap(hart, p, cause):
@@ -244,8 +252,13 @@ public final class TraceWriter: TraceSink {
         case let .uvmunmap(table, root, va, npages, free):
             o["kind"] = .s("unmap"); o["table"] = .s(table.description); o["root"] = h(root); o["va"] = h(va)
             o["npages"] = .i(Int64(bitPattern: npages)); o["free"] = .b(free)
-        case let .satp(hart, value, table):
+        case let .satp(hart, value, table, by):
             o["kind"] = .s("satp"); o["hart"] = .i(Int64(hart)); o["value"] = h(value.rawValue); o["table"] = .s(table.description)
+            o["by"] = .s(by.rawValue)
+        case let .freewalk(pt):
+            o["kind"] = .s("freewalk"); o["pt"] = h(pt)
+        case let .kvmFreeKernelPagetable(pt):
+            o["kind"] = .s("kvmfree"); o["pt"] = h(pt)
         case let .sfence(hart):
             o["kind"] = .s("sfence"); o["hart"] = .i(Int64(hart))
         case let .trap(hart, p, cause):

@@ -15,7 +15,12 @@ public struct Program: Equatable, Sendable {
     public var segments: [Segment]
     /// The ELF entry point, written to the trapframe's epc.
     public var entry: UInt64
-    public init(segments: [Segment], entry: UInt64 = 0) { self.segments = segments; self.entry = entry }
+    /// False when exec cannot open the file (namei fails) or it is no ELF: exec returns -1
+    /// before it allocates anything.
+    public var exists: Bool
+    public init(segments: [Segment], entry: UInt64 = 0, exists: Bool = true) {
+        self.segments = segments; self.entry = entry; self.exists = exists
+    }
 }
 
 /// Trapframe offsets exec writes.
@@ -60,6 +65,7 @@ extension Kernel {
     func exec(_ p: Int, path: String, argv: [UInt64], program: Program) throws(KernelPanic) -> Int64 {
         sites.push(.exec); defer { sites.pop() }
         var sz: UInt64 = 0
+        if !program.exists { return -1 }
         guard let pagetable = try proc_pagetable(p) else { return -1 }
         func bad() throws(KernelPanic) -> Int64 {
             try proc_freepagetable(pagetable, sz)

@@ -75,6 +75,8 @@ public final class Kernel {
     public var failNextKalloc = 0
     /// The kalloc that failure injection made fail: its number, site, pid and event.
     public internal(set) var injectedFailure: (call: Int, site: Int32, pid: Int, event: Int32)?
+    /// The page each open pipe holds, by the pipe's id (a scenario's name for it).
+    var pipes: [Int: UInt64] = [:]
     /// Names of page-table roots, for traces.
     var tableNames: [UInt64: TableRef] = [:]
     /// The process on whose behalf the kernel is running (0: none).

@@ -2,7 +2,7 @@ import RISCV
 
 /// Who holds a page of RAM, found by walking the kernel's live structures.
 public enum OwnerKind: Int, CaseIterable, Sendable {
-    case kernelTables = 1, kernelStacks, userMemory, userPageTables, processKernelTables, processKernelStacks, trapframes, zombies
+    case kernelTables = 1, kernelStacks, userMemory, userPageTables, processKernelTables, processKernelStacks, trapframes, zombies, pipes
 
     /// How reports name the owner.
     public var name: String {
@@ -15,6 +15,7 @@ public enum OwnerKind: Int, CaseIterable, Sendable {
         case .processKernelStacks: return "per-process kernel stacks"
         case .trapframes: return "trapframes"
         case .zombies: return "zombies awaiting wait"
+        case .pipes: return "pipes"
         }
     }
 }
@@ -101,6 +102,7 @@ extension Kernel {
                 markTree(p.kernelPagetable.rawValue, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
             }
         }
+        for pa in pipes.values { mark(pa, .pipes) }
         var result = Ownership()
         var leaked: [UInt64] = []
         var isLeaked = [Bool](repeating: false, count: memory.pageCount)

@@ -6,6 +6,8 @@ public enum KFunc: UInt8, Sendable, CaseIterable {
     // the page-table lab's additions
     case kvminit_newpgtbl, kvm_map_pagetable, kvmmake, kvm_free_kernelpgtbl, kvmcopymappings, kvmdealloc
     case proc_free_kernel_pagetable, sys_sbrk, kvmpa
+    // pipes: the page each one holds
+    case sys_pipe, pipealloc, sys_close, pipeclose
 
     /// xv6's name for the function.
     public var name: String { Self.names[Int(rawValue)] }

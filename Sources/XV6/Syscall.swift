@@ -15,6 +15,10 @@ public enum Syscall: Equatable, Sendable {
     case copyinstr(va: UInt64, max: UInt64)
     /// A call that makes the kernel copy `len` bytes out to user address `va` (as fstat()).
     case copyout(va: UInt64, len: UInt64)
+    /// pipe(): a new pipe, which holds one page until its last end is closed. `id` names it.
+    case pipe(id: Int)
+    /// close() of the last open end of pipe `id`: its page is freed.
+    case close(pipe: Int)
 
     public var name: String {
         switch self {
@@ -26,6 +30,8 @@ public enum Syscall: Equatable, Sendable {
         case .copyin: return "copyin"
         case .copyinstr: return "copyinstr"
         case .copyout: return "copyout"
+        case .pipe: return "pipe"
+        case .close: return "close"
         }
     }
 
@@ -38,6 +44,8 @@ public enum Syscall: Equatable, Sendable {
         case let .exit(status): return "\(status)"
         case let .copyin(va, len), let .copyout(va, len): return "\(hex16(va)), \(len)"
         case let .copyinstr(va, max): return "\(hex16(va)), \(max)"
+        case let .pipe(id): return "pipe \(id)"
+        case let .close(id): return "pipe \(id)"
         }
     }
 }
@@ -92,6 +100,10 @@ extension Kernel {
         case let .copyout(va, len):
             let bytes = (0..<len).map { UInt8(truncatingIfNeeded: $0) }
             value = try copyout(procs[p].pagetable, va, bytes) ? 0 : -1
+        case let .pipe(id):
+            value = try sys_pipe(p, id: id)
+        case let .close(id):
+            value = try sys_close(p, pipe: id)
         case .wait:
             switch try wait(p) {
             case .reaped(let child): value = Int64(child)
@@ -117,7 +129,7 @@ extension Kernel {
         if let other = running.firstIndex(of: p) { try preempt(p, on: other) }
         emit(.scheduled(hart: h, pid: procs[p].pid))
         if settings.perProcessKernelPagetable {
-            writeSatp(hart: h, Satp(root: procs[p].kernelPagetable))
+            writeSatp(hart: h, Satp(root: procs[p].kernelPagetable), by: .scheduler)
             if settings.schedulerSfence { sfenceVMA(hart: h) }
         }
         procs[p].state = .running
@@ -140,6 +152,20 @@ extension Kernel {
     /// the global kernel table.
     func schedulerResumes(on h: Int) {
         if settings.perProcessKernelPagetable && settings.schedulerSwitchBack { kvminithart(hart: h) }
+    }
+
+    /// Process `pid` gives up the CPU and the scheduler picks it again with nothing run in
+    /// between: it slept (on the disk, the console) or found nothing to reap. The lab's
+    /// scheduler then loads the global table and the process's own table again. A process
+    /// not running is simply scheduled.
+    public func yield(pid: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        let h = running.firstIndex(of: p) ?? 0
+        cpu = h
+        if running[h] == p { try preempt(p, on: h) }
+        try schedule(p, on: h)
+        return .returned(0)
     }
 
     /// Runs process `pid` on hart `h` without a system call: the scheduler picks it.
@@ -197,7 +223,7 @@ extension Kernel {
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
         try hardwareAccess(MemLayout.trapframe, .store, on: h)
         let kernelSatp = try kread(procs[p].trapframe + TrapframeField.kernelSatp)
-        writeSatp(hart: h, Satp(rawValue: kernelSatp))
+        writeSatp(hart: h, Satp(rawValue: kernelSatp), by: .trampoline)
         if settings.trampolineSfence { sfenceVMA(hart: h) }
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
         try hardwareAccess(procs[p].kstack + pageSize - 8, .store, on: h)
@@ -212,7 +238,7 @@ extension Kernel {
         try kwrite(tf + TrapframeField.kernelSp, procs[p].kstack + pageSize)
         try kwrite(tf + TrapframeField.kernelHartid, UInt64(h))
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        writeSatp(hart: h, Satp(root: procs[p].pagetable))
+        writeSatp(hart: h, Satp(root: procs[p].pagetable), by: .trampoline)
         if settings.trampolineSfence { sfenceVMA(hart: h) }
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
         try hardwareAccess(MemLayout.trapframe, .load, on: h)

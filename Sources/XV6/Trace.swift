@@ -21,6 +21,16 @@ public enum TableRef: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Which code wrote satp: the probes of a real kernel name the first two.
+public enum SatpWriter: String, Sendable {
+    /// `kvminithart`: the global kernel table (boot, and the lab's scheduler switching back).
+    case kvminithart
+    /// The lab's scheduler loading a process's own kernel table before `swtch`.
+    case scheduler
+    /// The trampoline, into and out of user space (assembly: no probe can print it).
+    case trampoline
+}
+
 /// Why the hart left user space.
 public enum TrapCause: String, Sendable {
     /// A system call.
@@ -43,9 +53,13 @@ public enum TraceEvent: Sendable {
     case kfree(pa: UInt64, site: Int32, pid: Int)
     /// One call of mappages.
     case mappages(table: TableRef, root: UInt64, va: UInt64, size: UInt64, pa: UInt64, perm: PTE.Flags)
+    /// One call of freewalk (recursive calls included), at its top: `pt` is the table page it frees.
+    case freewalk(pt: UInt64)
+    /// One call of the lab's recursive free of a per-process kernel table, at its top.
+    case kvmFreeKernelPagetable(pt: UInt64)
     /// One call of uvmunmap.
     case uvmunmap(table: TableRef, root: UInt64, va: UInt64, npages: UInt64, free: Bool)
-    case satp(hart: Int, value: Satp, table: TableRef)
+    case satp(hart: Int, value: Satp, table: TableRef, by: SatpWriter)
     case sfence(hart: Int)
     case trap(hart: Int, pid: Int, cause: TrapCause)
     /// The scheduler on `hart` switched to process `pid`.

@@ -50,6 +50,7 @@ extension Kernel {
     /// (pgtbl-lab: `kvm_free_kernelpgtbl`)
     func kvm_free_kernelpgtbl(_ pgtbl: UInt64, depth: Int = 0) throws(KernelPanic) {
         sites.push(.kvm_free_kernelpgtbl); defer { sites.pop() }
+        emit(.kvmFreeKernelPagetable(pt: pgtbl))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
         if directMapped(pgtbl, pageSize) && pgtbl % pageSize == 0 {
             // The same loop, reading the table's page directly. Leaves are skipped either way.

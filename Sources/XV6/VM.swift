@@ -29,7 +29,7 @@ extension Kernel {
 
     /// Writes the global kernel table into `hart`'s satp and flushes its TLB. (xv6: `kvminithart`)
     public func kvminithart(hart: Int) {
-        writeSatp(hart: hart, Satp(root: kernelPagetable))
+        writeSatp(hart: hart, Satp(root: kernelPagetable), by: .kvminithart)
         sfenceVMA(hart: hart)
     }
 
@@ -238,6 +238,7 @@ extension Kernel {
     }
 
     private func freewalkLevel(_ table: UInt64, depth: Int = 0) throws(KernelPanic) {
+        emit(.freewalk(pt: table))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
         for i in 0..<UInt64(Sv39.entriesPerTable) {
             let at = table + i * Sv39.pteSize
@@ -402,11 +403,11 @@ extension Kernel {
 
     // MARK: satp
 
-    func writeSatp(hart: Int, _ value: Satp) {
+    func writeSatp(hart: Int, _ value: Satp, by writer: SatpWriter) {
         harts[hart].writeSatp(value)
         staleNoted.remove(hart)
         counters.satpWrites += 1
-        emit(.satp(hart: hart, value: value, table: name(of: value.root)))
+        emit(.satp(hart: hart, value: value, table: name(of: value.root), by: writer))
     }
 
     func sfenceVMA(hart: Int) {

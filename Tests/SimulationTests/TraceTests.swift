@@ -28,7 +28,7 @@ final class TraceTests: XCTestCase {
         after[8] = ".. .. ..510: pte 0x0000000021fdd847 pa 0x0000000087f76000"
         after[9] = ".. .. ..511: pte 0x0000000020001c4b pa 0x0000000080007000"
         XCTAssertEqual(Array(lines[event3 + 1..<event3 + 11]), after)
-        XCTAssertEqual(lines[0], "xv6vm-trace 1")
+        XCTAssertEqual(lines[0], "xv6vm-trace 2")
         XCTAssertEqual(lines[2], "setting   variant xv6-2020")
         XCTAssertEqual(lines.last, "end       events 4 free-pages 32582 kalloc 153 kfree 7 findings 0")
     }
@@ -53,7 +53,7 @@ final class TraceTests: XCTestCase {
         Runner.run(s, writer: json)
         XCTAssertEqual(text.lineCount, json.lineCount)
         let lines = String(decoding: json.bytes, as: UTF8.self).split(separator: "\n")
-        XCTAssertEqual(lines.first, #"{"format":"xv6vm-trace","kind":"header","version":1}"#)
+        XCTAssertEqual(lines.first, #"{"format":"xv6vm-trace","kind":"header","version":2}"#)
         XCTAssertEqual(lines[1], #"{"file":"fork-exec-exit.yaml","kind":"scenario"}"#)
         XCTAssertTrue(lines.contains(#"{"event":5,"kind":"return","name":"fork","pid":2,"value":3}"#))
         XCTAssertTrue(lines.contains(#"{"column":5,"event":6,"file":"fork-exec-exit.yaml","kind":"event","label":"sbrk pid 3 65536","line":11}"#))

@@ -46,7 +46,7 @@ final class LabTests: XCTestCase {
             XCTAssertEqual(kp.flags, u.flags.subtracting(.user))
         }
         // The scheduler switched to pid 1's kernel table before it returned to user space.
-        let satps = rec.events.compactMap { if case let .satp(_, v, t) = $0 { return "\(hex16(v.rawValue)) \(t)" } else { return nil } }
+        let satps = rec.events.compactMap { if case let .satp(_, v, t, _) = $0 { return "\(hex16(v.rawValue)) \(t)" } else { return nil } }
         XCTAssertEqual(satps.first, "0x8000000000087fb2 kernel:1")
     }
 

@@ -106,7 +106,7 @@ final class ProcTests: XCTestCase {
         XCTAssertEqual(try k.syscall(pid: 2, .sbrk(0)), .returned(0x3000))
         let satps = rec.events.compactMap { e -> String? in
             switch e {
-            case let .satp(h, v, t): return "satp \(h) \(hex16(v.rawValue)) \(t)"
+            case let .satp(h, v, t, _): return "satp \(h) \(hex16(v.rawValue)) \(t)"
             case let .trap(h, p, c): return "trap \(h) \(p) \(c.rawValue)"
             case let .scheduled(h, p): return "sched \(h) \(p)"
             default: return nil

@@ -45,7 +45,7 @@ final class SettingsTests: XCTestCase {
         _ = try k.syscall(pid: 2, .sbrk(0))
         return rec.events.compactMap {
             switch $0 {
-            case let .satp(_, _, t): return "satp \(t)"
+            case let .satp(_, _, t, _): return "satp \(t)"
             case .sfence: return "sfence"
             default: return nil
             }
