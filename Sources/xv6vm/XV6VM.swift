@@ -12,7 +12,7 @@ struct XV6VM: ParsableCommand {
             kernel and prints a trace of every allocation, mapping, unmapping and satp write.
             Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage.
             """,
-        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Variants.self, Bench.self]
+        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Bench.self]
     )
 }
 

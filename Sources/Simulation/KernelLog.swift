@@ -1,0 +1,285 @@
+import RISCV
+import XV6
+import Foundation
+
+/// The kinds of `@T` probe line a real kernel prints (docs/check-your-kernel.md).
+public enum ProbeKind: String, CaseIterable, Sendable {
+    case kalloc, kfree, map, unmap, freewalk
+    case kvmFree = "kvm_free_kernelpgtbl"
+    case satp, allocproc, freeproc, fork, exec, execfail, growproc, exit, wait, swtch
+
+    /// Memory events: compared in one stream, in order.
+    public var isMemory: Bool {
+        switch self {
+        case .kalloc, .kfree, .map, .unmap, .freewalk, .kvmFree, .allocproc, .freeproc: return true
+        default: return false
+        }
+    }
+
+    /// Process events: compared in a stream of their own, in the order they take effect.
+    public var isProcess: Bool {
+        switch self {
+        case .fork, .exec, .execfail, .growproc, .exit, .wait: return true
+        default: return false
+        }
+    }
+}
+
+/// One probe line of a kernel's log, or the model's counterpart. Fields a kind does not
+/// use stay zero.
+public struct Probe: Equatable, Sendable {
+    public var kind: ProbeKind
+    /// The log line it was read from (1-based); 0 for the model's.
+    public var line: Int = 0
+    /// kalloc/kfree/satp: the page; map: the physical address.
+    public var pa: UInt64 = 0
+    /// map, unmap, freewalk, kvm_free_kernelpgtbl: the table's root (or table page).
+    public var pt: UInt64 = 0
+    public var va: UInt64 = 0
+    public var size: UInt64 = 0
+    public var perm: UInt64 = 0
+    /// unmap: npages; exit: status; growproc: n; unmap's free flag is `flag`.
+    public var n: Int64 = 0
+    public var flag = false
+    /// The process it is about (allocproc, fork's parent, exec, exit, wait's parent, swtch, satp by the scheduler).
+    public var pid = 0
+    /// fork: the child (-1: failed); wait: the child reaped; swtch: 1 for `to=`, 0 for `from=`.
+    public var other = 0
+    /// exec/growproc: sz.
+    public var sz: UInt64 = 0
+    /// exec/execfail: the path; satp: who wrote it (kvminithart, scheduler).
+    public var text = ""
+
+    public init(_ kind: ProbeKind) { self.kind = kind }
+
+    /// The probe as the kernel prints it (without `@T `).
+    public var rendered: String {
+        func h(_ v: UInt64) -> String { hex16(v) }
+        switch kind {
+        case .kalloc, .kfree: return "\(kind.rawValue) pa=\(h(pa))"
+        case .map: return "map pt=\(h(pt)) va=\(h(va)) size=\(h(size)) pa=\(h(pa)) perm=0x\(String(perm, radix: 16))"
+        case .unmap: return "unmap pt=\(h(pt)) va=\(h(va)) npages=\(n) free=\(flag ? 1 : 0)"
+        case .freewalk, .kvmFree: return "\(kind.rawValue) pt=\(h(pt))"
+        case .satp: return "satp pa=\(h(pa)) by=\(text)" + (text == "scheduler" ? " pid=\(pid)" : "")
+        case .allocproc, .freeproc: return "\(kind.rawValue) pid=\(pid)"
+        case .fork: return "fork parent=\(pid) child=\(other)"
+        case .exec: return "exec pid=\(pid) path=\(text) sz=\(h(sz))"
+        case .execfail: return "execfail pid=\(pid) path=\(text)"
+        case .growproc: return "growproc pid=\(pid) n=\(n) sz=\(h(sz))"
+        case .exit: return "exit pid=\(pid) status=\(n)"
+        case .wait: return "wait pid=\(pid) reaped=\(other)"
+        case .swtch: return other == 1 ? "swtch to=\(pid)" : "swtch from=\(pid)"
+        }
+    }
+}
+
+/// A kernel's event log, read: its probes in order, and what else it printed that import uses.
+public struct KernelLog: Sendable {
+    /// The file's name as reports show it.
+    public var file: String
+    public var probes: [Probe]
+    /// Console lines that begin `page table 0x` (the lab's vmprint).
+    public var vmprintLines = 0
+    /// Lines in the file.
+    public var lineCount = 0
+}
+
+/// A log that cannot be read, at a line.
+public struct LogError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+    /// The offending text, cut short.
+    public var text: String
+    public init(file: String, line: Int, column: Int = 1, message: String, text: String = "") {
+        self.file = file; self.line = line; self.column = column; self.message = message; self.text = text
+    }
+    public var description: String {
+        "\(file):\(line):\(column): error: \(message)" + (text.isEmpty ? "" : "\n    \(text)")
+    }
+}
+
+extension KernelLog {
+    /// The most bytes a log may have once decompressed (a 1.4-million-event log is about 100 MB).
+    public static let sizeLimit = 1 << 30
+
+    /// Reads a log file, decompressing `.xz` as it goes.
+    public static func read(path: String) throws(LogError) -> KernelLog {
+        let name = (path as NSString).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var isDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+            throw LogError(file: path, line: 0, column: 0,
+                           message: !exists ? "no such file" : isDir.boolValue ? "this is a directory, not a log file" : "cannot read this file (permission?)")
+        }
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
+            do { bytes = try XZ.decompress(bytes, limit: sizeLimit) } catch {
+                throw LogError(file: path, line: 0, column: 0, message: "cannot decompress this .xz file: \(error.message)")
+            }
+        } else if bytes.count > sizeLimit {
+            throw LogError(file: path, line: 0, column: 0, message: "the log is larger than \(sizeLimit >> 20) MiB")
+        }
+        return try parse(bytes, file: name)
+    }
+
+    /// Reads the `@T` lines of a log's text. Console text around them is skipped; a probe
+    /// may start in the middle of a line (after a prompt).
+    public static func parse(_ bytes: [UInt8], file: String) throws(LogError) -> KernelLog {
+        var log = KernelLog(file: file, probes: [])
+        log.probes.reserveCapacity(bytes.count / 40)
+        var lineNo = 0
+        var start = 0
+        let n = bytes.count
+        while start < n {
+            lineNo += 1
+            var end = start
+            while end < n && bytes[end] != 0x0A { end += 1 }
+            var lineEnd = end
+            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            if let at = find(bytes, start, lineEnd) {
+                if end == n {
+                    // Every probe is one printf ending in a newline: without it, the log was cut here.
+                    throw LogError(file: file, line: lineNo, column: lineEnd - start + 1,
+                                   message: "the log ends in the middle of this line (no newline after it): it was cut short",
+                                   text: String(decoding: bytes[at..<min(lineEnd, at + 200)], as: UTF8.self))
+                }
+                var p = try parseProbe(bytes, at + 3, lineEnd, line: lineNo, file: file, column: at - start + 1)
+                p.line = lineNo
+                log.probes.append(p)
+            } else if lineEnd - start >= 13, bytes[start..<start + 13].elementsEqual("page table 0x".utf8) {
+                log.vmprintLines += 1
+            }
+            start = end + 1
+        }
+        log.lineCount = lineNo
+        return log
+    }
+
+    /// The index of `@T ` in bytes[from..<to], if any.
+    static func find(_ b: [UInt8], _ from: Int, _ to: Int) -> Int? {
+        var i = from
+        while i + 3 <= to {
+            if b[i] == 0x40 && b[i + 1] == 0x54 && b[i + 2] == 0x20 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func parseProbe(_ b: [UInt8], _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
+        func text() -> String {
+            let s = String(decoding: b[max(from - 3, 0)..<min(to, from + 197)], as: UTF8.self)
+            return s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+        }
+        func fail(_ m: String) -> LogError { LogError(file: file, line: line, column: column, message: m, text: text()) }
+        // The words: the kind, then key=value pairs.
+        var words: [(Int, Int)] = []
+        var i = from
+        while i < to {
+            while i < to && b[i] == 0x20 { i += 1 }
+            let s = i
+            while i < to && b[i] != 0x20 { i += 1 }
+            if i > s { words.append((s, i)) }
+        }
+        guard let first = words.first else { throw fail("an `@T` line with no event kind") }
+        let kindName = String(decoding: b[first.0..<first.1], as: UTF8.self)
+        guard let kind = ProbeKind(rawValue: kindName) else {
+            let names = ProbeKind.allCases.map(\.rawValue)
+            throw fail("unknown event kind '\(kindName)'; expected one of: \(names.joined(separator: ", "))" + didYouMean(kindName, names))
+        }
+        var fields: [(key: String, value: (Int, Int))] = []
+        for w in words.dropFirst() {
+            guard let eq = b[w.0..<w.1].firstIndex(of: 0x3D) else {
+                throw fail("expected key=value after `\(kindName)`, found '\(String(decoding: b[w.0..<w.1], as: UTF8.self))'")
+            }
+            fields.append((String(decoding: b[w.0..<eq], as: UTF8.self), (eq + 1, w.1)))
+        }
+        var p = Probe(kind)
+        var used = Set<String>()
+        func raw(_ key: String) throws(LogError) -> (Int, Int) {
+            guard let f = fields.first(where: { $0.key == key }) else {
+                throw fail("`\(kindName)` needs `\(key)=`; the line may be cut short")
+            }
+            used.insert(key)
+            return f.value
+        }
+        /// `%p`: 0x and 16 hex digits (`exact`); `%x` (perm): 0x and 1 to 16.
+        func address(_ key: String, exact: Bool = true) throws(LogError) -> UInt64 {
+            let (s, e) = try raw(key)
+            guard e - s > 2, b[s] == 0x30, b[s + 1] == 0x78 || b[s + 1] == 0x58, e - s <= 18, !exact || e - s == 18 else {
+                throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
+                           + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
+            }
+            var v: UInt64 = 0
+            for c in b[(s + 2)..<e] {
+                let d: UInt64
+                switch c {
+                case 0x30...0x39: d = UInt64(c - 0x30)
+                case 0x61...0x66: d = UInt64(c - 0x61 + 10)
+                case 0x41...0x46: d = UInt64(c - 0x41 + 10)
+                default:
+                    throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
+                               + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
+                }
+                v = v << 4 | d
+            }
+            return v
+        }
+        func number(_ key: String) throws(LogError) -> Int64 {
+            let (s, e) = try raw(key)
+            var j = s
+            var negative = false
+            if j < e && b[j] == 0x2D { negative = true; j += 1 }
+            guard j < e, e - j <= 18 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
+            var v: Int64 = 0
+            for c in b[j..<e] {
+                guard c >= 0x30 && c <= 0x39 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
+                v = v * 10 + Int64(c - 0x30)
+            }
+            return negative ? -v : v
+        }
+        func pidValue(_ key: String) throws(LogError) -> Int {
+            let v = try number(key)
+            guard v >= -1 && v <= Int64(Int32.max) else { throw fail("`\(key)=` is out of range: \(v)") }
+            return Int(v)
+        }
+        func word(_ key: String) throws(LogError) -> String {
+            let (s, e) = try raw(key)
+            return String(decoding: b[s..<e], as: UTF8.self)
+        }
+        switch kind {
+        case .kalloc, .kfree: p.pa = try address("pa")
+        case .map:
+            p.pt = try address("pt"); p.va = try address("va"); p.size = try address("size")
+            p.pa = try address("pa"); p.perm = try address("perm", exact: false)
+        case .unmap:
+            p.pt = try address("pt"); p.va = try address("va"); p.n = try number("npages")
+            let f = try number("free")
+            guard f == 0 || f == 1 else { throw fail("`free=` is 0 or 1; found \(f)") }
+            p.flag = f == 1
+        case .freewalk, .kvmFree: p.pt = try address("pt")
+        case .satp:
+            p.pa = try address("pa"); p.text = try word("by")
+            guard p.text == "kvminithart" || p.text == "scheduler" else { throw fail("`by=` is kvminithart or scheduler; found '\(p.text)'") }
+            if p.text == "scheduler" { p.pid = try pidValue("pid") }
+        case .allocproc, .freeproc: p.pid = try pidValue("pid")
+        case .fork: p.pid = try pidValue("parent"); p.other = try pidValue("child")
+        case .exec: p.pid = try pidValue("pid"); p.text = try word("path"); p.sz = try address("sz")
+        case .execfail: p.pid = try pidValue("pid"); p.text = try word("path")
+        case .growproc:
+            p.pid = try pidValue("pid"); p.n = try number("n"); p.sz = try address("sz")
+            guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`n=` does not fit growproc's int: \(p.n)") }
+        case .exit:
+            p.pid = try pidValue("pid"); p.n = try number("status")
+            guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`status=` does not fit an int: \(p.n)") }
+        case .wait: p.pid = try pidValue("pid"); p.other = try pidValue("reaped")
+        case .swtch:
+            if fields.contains(where: { $0.key == "to" }) { p.pid = try pidValue("to"); p.other = 1 } else { p.pid = try pidValue("from"); p.other = 0 }
+        }
+        if let extra = fields.first(where: { !used.contains($0.key) }) {
+            throw fail("`\(kindName)` has no `\(extra.key)=`")
+        }
+        return p
+    }
+}

@@ -1,0 +1,634 @@
+import XV6
+import RISCV
+
+/// One operation read from a kernel log, as a scenario event will make it: which probes
+/// it explains, and where it takes effect.
+public struct LogOperation: Sendable {
+    public enum Kind: String, Sendable {
+        case boot, userinit, fork, exec, growproc, exit, wait, pipe, close, run, yield, load, store
+    }
+    public var kind: Kind
+    /// The process doing it (0: the kernel at boot).
+    public var pid: Int
+    /// The log line that names it (its probe, or its first event).
+    public var line: Int
+    /// Indices of the memory probes it explains, in order.
+    public var probes: [Int] = []
+    /// The index of its process probe (fork, exec, execfail, growproc, exit, wait), if any.
+    public var processProbe: Int?
+    /// Where it takes effect, as an index into the log's probes.
+    public var at: Int
+    // What the scenario event needs.
+    public var child: Int?
+    public var forkFailed = false
+    public var path = ""
+    public var argc = 0
+    /// exec: the user pages it mapped; whether it failed and whether a kalloc failed in it.
+    public var userPages = 0
+    public var failed = false
+    public var outOfMemory = false
+    public var startedTable = false
+    public var n: Int64 = 0
+    public var status: Int64 = 0
+    public var pipe = 0
+    public var va: UInt64 = 0
+    /// growproc: data pages still to come.
+    var pagesLeft = 0
+    /// Probes after the commit point (exec, a failed fork): only frees belong then.
+    var freeing = false
+    /// exec: the new user table's root.
+    var root: UInt64 = 0
+
+    init(_ kind: Kind, pid: Int, line: Int, at: Int) { self.kind = kind; self.pid = pid; self.line = line; self.at = at }
+
+    /// What it is, as a student reads it: "exec of pid 2 (sh)".
+    public var summary: String {
+        switch kind {
+        case .boot: return "boot"
+        case .userinit: return "userinit"
+        case .fork: return forkFailed ? "fork by pid \(pid) (fails)" : "fork by pid \(pid) (child pid \(child ?? -1))"
+        case .exec: return "exec of \(path) by pid \(pid)" + (failed ? " (fails)" : "")
+        case .growproc: return "sbrk(\(n)) by pid \(pid)"
+        case .exit: return "exit of pid \(pid)"
+        case .wait: return "wait by pid \(pid)"
+        case .pipe: return "pipe \(pipe) by pid \(pid)"
+        case .close: return "close of pipe \(pipe) by pid \(pid)"
+        case .run: return "scheduler runs pid \(pid)"
+        case .yield: return "pid \(pid) gives up the CPU"
+        case .load, .store: return "\(kind.rawValue) by pid \(pid)"
+        }
+    }
+}
+
+/// A log turned into a scenario: its operations in the order they take effect, the kernel
+/// it ran, and what could not be explained.
+public struct ImportedLog: Sendable {
+    public var log: KernelLog
+    public var config: KernelConfig
+    /// Whether the variant came from `--set` rather than the log's shape.
+    public var variantGuessed = true
+    public var operations: [LogOperation]
+    /// For each probe, the operation that explains it (-1: none).
+    public var operationOf: [Int32]
+    /// Memory probes no operation explains (indices).
+    public var unexplained: [Int] = []
+}
+
+/// Why a log cannot be turned into a scenario.
+public typealias ImportError = LogError
+
+/// Reads a kernel's log the way the kernel ran: each probe is attributed to the process
+/// whose kernel thread printed it (the `swtch` brackets), grouped into the operation that
+/// caused it, and the operations are placed where they take effect.
+public struct LogImporter {
+    var log: KernelLog
+    var probes: [Probe] { log.probes }
+    var ops: [LogOperation] = []
+    var opOf: [Int32]
+    /// The operation each process is in the middle of.
+    var open: [Int: Int] = [:]
+    /// Bare kallocs of each process that no operation has claimed yet: argv pages or pipes.
+    var pending: [Int: [Int]] = [:]
+    /// Open pipes: page -> id.
+    var pipes: [UInt64: Int] = [:]
+    var nextPipe = 1
+    var shadow = ShadowTables()
+    /// kallocs walk still owes the last map of each process.
+    var walkOwed: [Int: Int] = [:]
+    /// The A and D bits (0xc0) the model will have in each process's user PTEs, by page.
+    var bits: [Int: [UInt64: UInt64]] = [:]
+    /// The last `swtch from=` of each pid, and the pid of the last swtch seen.
+    var lastFrom: [Int: Int] = [:]
+    var lastSwitch: (pid: Int, to: Bool)?
+    var current = 0
+    var booted = false
+    var perProcessTables: Bool
+    var unexplained: [Int] = []
+    /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
+    var lives: [Int: (parent: Int, exited: Bool, reaped: Bool)] = [:]
+
+    /// Imports `log`; `overrides` are `--set KEY=VALUE` pairs (`variant` first).
+    public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> ImportedLog {
+        var config = guessConfig(log)
+        var guessed = true
+        if overrides.contains(where: { $0.hasPrefix("variant=") }) { guessed = false }
+        var scenario = CompiledScenario(file: log.file, config: config, events: [])
+        if let problem = scenario.apply(overrides: overrides) {
+            throw ImportError(file: "--set", line: 0, column: 0, message: problem)
+        }
+        config = scenario.config
+        var imp = LogImporter(log: log, opOf: Array(repeating: -1, count: log.probes.count),
+                              perProcessTables: config.settings.perProcessKernelPagetable)
+        try imp.read()
+        try imp.checkNotSplit()
+        imp.place()
+        // Accesses come just before the fork they prepare, which was made first.
+        func rank(_ o: LogOperation) -> Int { o.kind == .load || o.kind == .store ? 0 : 1 }
+        let order = imp.ops.indices.sorted { a, b in
+            let x = imp.ops[a], y = imp.ops[b]
+            if x.at != y.at { return x.at < y.at }
+            return rank(x) != rank(y) ? rank(x) < rank(y) : a < b
+        }
+        var remap = [Int32](repeating: -1, count: imp.ops.count)
+        for (new, old) in order.enumerated() { remap[old] = Int32(new) }
+        let sorted = order.map { imp.ops[$0] }
+        let opOf = imp.opOf.map { $0 < 0 ? $0 : remap[Int($0)] }
+        return ImportedLog(log: log, config: config, variantGuessed: guessed, operations: sorted, operationOf: opOf,
+                           unexplained: imp.unexplained)
+    }
+
+    /// The kernel the log came from: per-process kernel tables mean the lab's; the image
+    /// from the boot mappings; `end` from the lowest page when memory ran out.
+    static func guessConfig(_ log: KernelLog) -> KernelConfig {
+        let lab = log.probes.contains { $0.kind == .kvmFree || ($0.kind == .satp && $0.text == "scheduler") }
+        var config = KernelConfig(variant: lab ? "pgtbl-lab" : "xv6-2020")
+        var image = config.image
+        var lowest = UInt64.max
+        var exhausted = false
+        for p in log.probes {
+            if p.kind == .allocproc { break }
+            if p.kind == .map {
+                if p.va == MemLayout.trampoline { image.trampoline = p.pa }
+                if p.va == MemLayout.kernbase && p.pa == MemLayout.kernbase { image.etext = p.va &+ p.size }
+            }
+        }
+        for p in log.probes where p.kind == .map && p.va == image.etext && p.pa == image.etext {
+            image.phystop = p.va &+ p.size
+            break
+        }
+        for p in log.probes where p.kind == .kalloc {
+            if p.pa == 0 { exhausted = true } else { lowest = min(lowest, p.pa) }
+        }
+        if exhausted && lowest != UInt64.max && lowest != pageRoundUp(image.end) && lowest < image.phystop {
+            image.end = lowest
+        }
+        if image.problem == nil { config.image = image }
+        if log.vmprintLines > 0 { _ = config.settings.set("exec_vmprint", "pid1") }
+        return config
+    }
+
+    // MARK: reading
+
+    mutating func read() throws(ImportError) {
+        ops.append(LogOperation(.boot, pid: 0, line: probes.first?.line ?? 1, at: 0))
+        open[0] = 0
+        for i in probes.indices {
+            try take(i)
+        }
+        for pid in pending.keys.sorted() { flushPending(pid) }
+    }
+
+    func fail(_ i: Int, _ message: String) -> ImportError {
+        ImportError(file: log.file, line: probes[i].line, column: 1, message: message, text: "@T " + probes[i].rendered)
+    }
+
+    mutating func newOp(_ kind: LogOperation.Kind, pid: Int, at i: Int) -> Int {
+        ops.append(LogOperation(kind, pid: pid, line: probes[i].line, at: i))
+        return ops.count - 1
+    }
+
+    mutating func attach(_ i: Int, to op: Int) {
+        opOf[i] = Int32(op)
+        ops[op].probes.append(i)
+    }
+
+    /// The kallocs a process made that nothing claimed become pipes, each placed at its kalloc.
+    mutating func flushPending(_ pid: Int) {
+        guard let list = pending.removeValue(forKey: pid) else { return }
+        for i in list {
+            let op = newOp(.pipe, pid: pid, at: i)
+            ops[op].pipe = nextPipe
+            if probes[i].pa != 0 { pipes[probes[i].pa] = nextPipe }
+            nextPipe += 1
+            attach(i, to: op)
+        }
+    }
+
+    mutating func close(_ pid: Int) {
+        open[pid] = nil
+        walkOwed[pid] = nil
+    }
+
+    mutating func take(_ i: Int) throws(ImportError) {
+        let p = probes[i]
+        let me = current
+        switch p.kind {
+        case .swtch:
+            if p.other == 1 {
+                guard current == 0 else { throw fail(i, "`swtch to=\(p.pid)` while pid \(current) still runs: a `swtch from=\(current)` is missing") }
+                if booted, let op = open[0], ops[op].kind == .userinit { close(0) }
+                current = p.pid
+                if perProcessTables {
+                    let kind: LogOperation.Kind = lastSwitch.map { !$0.to && $0.pid == p.pid } == true ? .yield : .run
+                    _ = newOp(kind, pid: p.pid, at: i)
+                }
+            } else {
+                guard current == p.pid else {
+                    throw fail(i, current == 0 ? "`swtch from=\(p.pid)` with no process running: a `swtch to=\(p.pid)` is missing"
+                                               : "`swtch from=\(p.pid)` while pid \(current) runs")
+                }
+                lastFrom[p.pid] = i
+                current = 0
+                // Only exec sleeps in the middle (reading the disk); the rest end at a switch.
+                if let op = open[p.pid], !(ops[op].kind == .exec && !ops[op].freeing) { close(p.pid) }
+            }
+            lastSwitch = (p.pid, p.other == 1)
+        case .allocproc:
+            if !booted {
+                booted = true
+                close(0)
+                let op = newOp(.userinit, pid: 0, at: i)
+                open[0] = op
+                guard p.pid == 1 else { throw fail(i, "the first process has pid \(p.pid); xv6's userinit makes pid 1") }
+                lives[1] = (0, false, false)
+                attach(i, to: op)
+            } else {
+                guard me != 0 else { throw fail(i, "allocproc outside any process: only userinit does that, once, at boot") }
+                try mustRun(i, me, "forks")
+                if let l = lives[p.pid], !l.reaped { throw fail(i, "allocproc hands out pid \(p.pid), which is still in use") }
+                flushPending(me)
+                close(me)
+                let op = newOp(.fork, pid: me, at: i)
+                ops[op].child = p.pid
+                open[me] = op
+                attach(i, to: op)
+            }
+        case .fork:
+            guard p.pid == me else { throw fail(i, "fork by pid \(p.pid) printed while pid \(me) runs") }
+            if let op = open[me], ops[op].kind == .fork, !ops[op].freeing {
+                guard p.other == -1 || ops[op].child == p.other else {
+                    throw fail(i, "fork says child \(p.other), but allocproc gave pid \(ops[op].child ?? 0)")
+                }
+                ops[op].processProbe = i
+                opOf[i] = Int32(op)
+                if p.other == -1 {
+                    ops[op].forkFailed = true
+                    ops[op].freeing = true
+                } else {
+                    lives[p.other] = (me, false, false)
+                    close(me)
+                }
+            } else {
+                guard p.other == -1 else { throw fail(i, "fork of pid \(p.other) with no allocproc before it") }
+                // No free slot: fork returns -1 before allocproc does anything.
+                flushPending(me)
+                close(me)
+                let op = newOp(.fork, pid: me, at: i)
+                ops[op].processProbe = i
+                opOf[i] = Int32(op)
+            }
+        case .exec, .execfail:
+            guard p.pid == me else { throw fail(i, "exec by pid \(p.pid) printed while pid \(me) runs") }
+            try mustRun(i, me, "execs")
+            var op: Int
+            if let o = open[me], ops[o].kind == .exec, !ops[o].freeing {
+                op = o
+            } else {
+                // exec failed before it made a page table: only sys_exec's argv pages came before.
+                close(me)
+                op = newOp(.exec, pid: me, at: i)
+                let argv = pending.removeValue(forKey: me) ?? []
+                ops[op].argc = argv.count
+                ops[op].at = argv.first ?? i
+                for a in argv { attach(a, to: op) }
+                open[me] = op
+            }
+            ops[op].path = p.text
+            ops[op].processProbe = i
+            opOf[i] = Int32(op)
+            ops[op].freeing = true
+            walkOwed[me] = nil
+            if p.kind == .execfail { ops[op].failed = true } else { bits[me] = [:] }
+        case .growproc:
+            guard p.pid == me else { throw fail(i, "growproc of pid \(p.pid) printed while pid \(me) runs") }
+            try mustRun(i, me, "grows (sbrk)")
+            flushPending(me)
+            close(me)
+            let op = newOp(.growproc, pid: me, at: i)
+            ops[op].n = p.n
+            ops[op].processProbe = i
+            opOf[i] = Int32(op)
+            let newsz = UInt64(bitPattern: Int64(bitPattern: p.sz) &+ p.n)
+            if p.n > 0 && newsz > pageRoundUp(p.sz) { ops[op].pagesLeft = Int((newsz - pageRoundUp(p.sz) + pageSize - 1) / pageSize) }
+            open[me] = op
+        case .exit:
+            guard p.pid == me else { throw fail(i, "exit of pid \(p.pid) printed while pid \(me) runs") }
+            try mustRun(i, me, "exits")
+            if me == 1 { throw fail(i, "init (pid 1) exits: the kernel panics there, and a log cannot go on") }
+            lives[me]?.exited = true
+            for (child, l) in lives where l.parent == me && !l.reaped { lives[child]?.parent = 1 }
+            flushPending(me)
+            close(me)
+            let op = newOp(.exit, pid: me, at: i)
+            ops[op].status = p.n
+            ops[op].processProbe = i
+            opOf[i] = Int32(op)
+        case .wait:
+            guard p.pid == me else { throw fail(i, "wait by pid \(p.pid) printed while pid \(me) runs") }
+            try mustRun(i, me, "waits")
+            guard let child = lives[p.other], !child.reaped else {
+                throw fail(i, "pid \(me) reaps pid \(p.other), which " + (lives[p.other] == nil ? "no fork made" : "was reaped already"))
+            }
+            guard child.parent == me else { throw fail(i, "pid \(me) reaps pid \(p.other), which is the child of pid \(child.parent)") }
+            guard child.exited else { throw fail(i, "pid \(me) reaps pid \(p.other), which never exited (no `exit pid=\(p.other)` before)") }
+            lives[p.other]?.reaped = true
+            flushPending(me)
+            close(me)
+            let op = newOp(.wait, pid: me, at: i)
+            ops[op].child = p.other
+            ops[op].processProbe = i
+            opOf[i] = Int32(op)
+            open[me] = op
+        case .freeproc:
+            if let op = open[me], [.wait, .fork].contains(ops[op].kind), ops[op].kind == .wait || ops[op].freeing {
+                attach(i, to: op)
+            } else {
+                unexplained.append(i)
+            }
+        case .kalloc:
+            try kalloc(i, me)
+        case .kfree:
+            if let id = pipes.removeValue(forKey: p.pa) {
+                let op = newOp(.close, pid: me, at: i)
+                ops[op].pipe = id
+                attach(i, to: op)
+            } else if let op = open[me], acceptsFree(op) {
+                attach(i, to: op)
+            } else {
+                unexplained.append(i)
+            }
+            shadow.forget(p.pa)
+        case .map:
+            try map(i, me)
+        case .unmap:
+            if let op = open[me], acceptsFree(op) { attach(i, to: op) } else { unexplained.append(i) }
+        case .freewalk, .kvmFree:
+            if let op = open[me], acceptsFree(op) { attach(i, to: op) } else { unexplained.append(i) }
+            shadow.forget(p.pt)
+        case .satp:
+            break
+        }
+    }
+
+    /// A probe about `pid` doing something: the pid must exist and not have exited.
+    func mustRun(_ i: Int, _ pid: Int, _ doing: String) throws(ImportError) {
+        guard let l = lives[pid] else { throw fail(i, "pid \(pid) \(doing), but no fork made it (no `fork ... child=\(pid)` before)") }
+        if l.reaped { throw fail(i, "pid \(pid) \(doing) after its parent reaped it") }
+        if l.exited { throw fail(i, "pid \(pid) \(doing) after it exited") }
+    }
+
+    func acceptsFree(_ op: Int) -> Bool {
+        switch ops[op].kind {
+        case .wait, .growproc: return true
+        case .exec, .fork: return ops[op].freeing
+        default: return false
+        }
+    }
+
+    mutating func kalloc(_ i: Int, _ me: Int) throws(ImportError) {
+        let pa = probes[i].pa
+        shadow.forget(pa)
+        if let op = open[me] {
+            switch ops[op].kind {
+            case .boot, .userinit:
+                attach(i, to: op); return
+            case .fork where !ops[op].freeing:
+                attach(i, to: op)
+                if pa == 0 { ops[op].outOfMemory = true }
+                return
+            case .exec where !ops[op].freeing:
+                attach(i, to: op)
+                if pa == 0 { ops[op].outOfMemory = true }
+                return
+            case .growproc:
+                if let owed = walkOwed[me], owed > 0 {
+                    walkOwed[me] = owed - 1
+                    attach(i, to: op); return
+                }
+                if ops[op].pagesLeft > 0 {
+                    ops[op].pagesLeft -= 1
+                    if pa == 0 { ops[op].pagesLeft = 0; ops[op].outOfMemory = true }
+                    attach(i, to: op); return
+                }
+            default: break
+            }
+            close(me)
+        }
+        if me == 0 && !booted {
+            attach(i, to: 0); return
+        }
+        pending[me, default: []].append(i)
+    }
+
+    mutating func map(_ i: Int, _ me: Int) throws(ImportError) {
+        let p = probes[i]
+        let owed = shadow.walk(p.pt, p.va, p.size)
+        if let op = open[me], !ops[op].freeing, [.boot, .userinit, .fork, .exec, .growproc].contains(ops[op].kind) {
+            attach(i, to: op)
+            walkOwed[me] = owed
+            noteUserMap(i, op)
+            return
+        }
+        // exec's proc_pagetable: the trampoline mapped into a table just allocated.
+        if p.va == MemLayout.trampoline, me != 0, let list = pending[me], let last = list.last, probes[last].pa == p.pt {
+            close(me)
+            let op = newOp(.exec, pid: me, at: list.first!)
+            ops[op].argc = list.count - 1
+            ops[op].startedTable = true
+            ops[op].root = p.pt
+            pending[me] = nil
+            for a in list { attach(a, to: op) }
+            attach(i, to: op)
+            open[me] = op
+            walkOwed[me] = owed
+            return
+        }
+        unexplained.append(i)
+    }
+
+    /// A map of a user page: exec counts its pages; fork compares the A and D bits the
+    /// parent's PTE had with those the model will have, and asks for accesses where they differ.
+    mutating func noteUserMap(_ i: Int, _ op: Int) {
+        let p = probes[i]
+        guard p.va < MemLayout.trapframe else { return }
+        switch ops[op].kind {
+        case .exec:
+            if p.pt == ops[op].root { ops[op].userPages += 1 }
+        case .fork:
+            // uvmcopy passes the parent's flags (with V); kvmcopymappings clears U.
+            guard p.perm & PTE.Flags.valid.rawValue != 0, p.perm & PTE.Flags.user.rawValue != 0 else { return }
+            let parent = ops[op].pid, child = ops[op].child ?? 0
+            let ad = p.perm & 0xc0
+            let page = pageRoundDown(p.va)
+            let have = bits[parent]?[page] ?? 0
+            let need = ad & ~have
+            if need != 0 {
+                let a = newOp(need & 0x80 != 0 ? .store : .load, pid: parent, at: ops[op].at)
+                ops[a].va = page
+                ops[a].line = p.line
+                bits[parent, default: [:]][page] = have | ad | (need & 0x80 != 0 ? 0x40 : 0)
+            }
+            bits[child, default: [:]][page] = bits[parent]?[page] ?? ad
+        default: break
+        }
+    }
+
+    // MARK: placing
+
+    /// Each operation takes effect where it is printed, except: exit, at the process's last
+    /// `swtch from=` (it is a zombie only then); and anything that falls inside another
+    /// operation's probes (a sleep in exec), just after that operation.
+    mutating func place() {
+        for o in ops.indices where ops[o].kind == .exit {
+            if let last = lastFrom[ops[o].pid], last > ops[o].at { ops[o].at = last }
+        }
+        // Spans of operations that explain memory probes.
+        var spanEnd = [Int](repeating: -1, count: probes.count)
+        for o in ops.indices where !ops[o].probes.isEmpty && ops[o].kind != .boot {
+            let first = min(ops[o].probes.first!, ops[o].at), last = max(ops[o].probes.last!, ops[o].processProbe ?? 0)
+            for k in first..<last { spanEnd[k] = max(spanEnd[k], last) }
+        }
+        for o in ops.indices where ![.boot, .load, .store].contains(ops[o].kind) {
+            let own = ops[o].probes
+            let at = ops[o].at
+            guard at < probes.count, spanEnd[at] >= 0 else { continue }
+            if let first = own.first, first <= at { continue }
+            // Inside another operation: after it (the order among those moved is kept).
+            if spanEnd[at] > at { ops[o].at = spanEnd[at] }
+        }
+    }
+
+    /// Two operations whose memory probes interleave cannot be replayed: the model runs
+    /// each operation whole.
+    func checkNotSplit() throws(ImportError) {
+        var lastOp: Int32 = -1
+        var lastEnd = -1
+        for i in probes.indices where probes[i].kind.isMemory {
+            let o = opOf[i]
+            guard o >= 0 else { continue }
+            if o != lastOp {
+                if lastOp >= 0, lastEnd > i, ops[Int(lastOp)].kind != .boot {
+                    let a = ops[Int(lastOp)], b = ops[Int(o)]
+                    throw fail(i, "\(b.summary) runs in the middle of \(a.summary) (log line \(a.line)): "
+                               + "a kernel operation split by preemption or a sleep; xv6vm replays each operation whole")
+                }
+                lastOp = o
+                lastEnd = ops[Int(o)].probes.last ?? i
+            }
+        }
+    }
+}
+
+/// Which intermediate page-table pages each table root has, as the log shows them: how
+/// many kallocs `walk` makes for a mapping.
+struct ShadowTables {
+    private struct Root {
+        /// VPN[2] of each level-1 table; VPN[2] << 9 | VPN[1] of each level-0 table.
+        var level1: Set<UInt64> = []
+        var level0: Set<UInt64> = []
+    }
+    private var roots: [UInt64: Root] = [:]
+
+    /// The table pages walk allocates to map [va, va+size) in `root`, now recorded.
+    mutating func walk(_ root: UInt64, _ va: UInt64, _ size: UInt64) -> Int {
+        guard size > 0, va < Sv39.maxVA else { return 0 }
+        let last = min(va &+ size &- 1, Sv39.maxVA - 1)
+        guard last >= va else { return 0 }
+        var r = roots[root] ?? Root()
+        var owed = 0
+        var g = va >> 30
+        while g <= last >> 30 {
+            if r.level1.insert(g).inserted { owed += 1 }
+            let lo = g == va >> 30 ? (va >> 21) & 511 : 0
+            let hi = g == last >> 30 ? (last >> 21) & 511 : 511
+            var m = lo
+            while m <= hi {
+                if r.level0.insert(g << 9 | m).inserted { owed += 1 }
+                m += 1
+            }
+            g += 1
+        }
+        roots[root] = r
+        return owed
+    }
+
+    /// A table page freed or allocated anew: forget what it had.
+    mutating func forget(_ root: UInt64) { roots[root] = nil }
+}
+
+// MARK: the scenario
+
+extension ImportedLog {
+    /// The scenario's events, boot first, each located at the log line that shows it.
+    public var events: [Event] {
+        var out = [Event(kind: .boot, location: nil, label: "boot")]
+        for op in operations {
+            let loc = SourceLocation(file: log.file, line: op.line, column: 1)
+            func add(_ kind: EventKind, _ label: String) { out.append(Event(kind: kind, location: loc, label: label)) }
+            switch op.kind {
+            case .boot: continue
+            case .userinit: add(.userinit(pid: 1), "userinit -> pid 1")
+            case .fork:
+                var e = Event(kind: .syscall(pid: op.pid, .fork), location: loc,
+                              label: op.forkFailed ? "fork pid \(op.pid) -> -1" : "fork pid \(op.pid) -> pid \(op.child ?? -1)")
+                if op.forkFailed && op.child != nil { e.forkFails = true } else { e.child = op.child }
+                out.append(e)
+            case .exec:
+                let name = op.path.split(separator: "/").last.map(String.init) ?? op.path
+                let argv = op.argc == 0 ? [] : [name] + (1..<max(op.argc, 1)).map { "arg\($0)" }
+                var segments: [Segment] = []
+                let data = UInt64(max(op.userPages - (op.failed ? 0 : 2), 0)) * pageSize
+                if data > 0 || op.outOfMemory {
+                    // One segment from 0 maps the same pages in the same order as the program's
+                    // own (uvmalloc starts where the last one ended).
+                    segments.append(Segment(vaddr: 0, memsz: data + (op.failed && op.outOfMemory ? pageSize : 0), filesz: 0))
+                }
+                if op.failed && !op.outOfMemory {
+                    // A segment exec refuses (filesz > memsz): it fails after mapping what the kernel mapped.
+                    segments.append(Segment(vaddr: data, memsz: 0, filesz: 1))
+                }
+                let program = Program(segments: segments, entry: 0, exists: op.startedTable)
+                add(.syscall(pid: op.pid, .exec(path: op.path, argv: argv, program: program)),
+                    "exec pid \(op.pid) \(quote(op.path))" + (op.failed ? " (fails)" : ""))
+            case .growproc: add(.syscall(pid: op.pid, .sbrk(Int32(truncatingIfNeeded: op.n))), "sbrk pid \(op.pid) \(op.n)")
+            case .exit: add(.syscall(pid: op.pid, .exit(Int32(truncatingIfNeeded: op.status))), "exit pid \(op.pid) status \(op.status)")
+            case .wait: add(.syscall(pid: op.pid, .wait), "wait pid \(op.pid)")
+            case .pipe: add(.syscall(pid: op.pid, .pipe(id: op.pipe)), "pipe pid \(op.pid) -> pipe \(op.pipe)")
+            case .close: add(.syscall(pid: op.pid, .close(pipe: op.pipe)), "close pid \(op.pid) pipe \(op.pipe)")
+            case .run: add(.run(pid: op.pid, hart: 0), "run pid \(op.pid) on hart 0")
+            case .yield: add(.yield(pid: op.pid), "yield pid \(op.pid)")
+            case .load, .store:
+                add(.access(pid: op.pid, va: op.va, op.kind == .load ? .load : .store, faults: false),
+                    "\(op.kind.rawValue) pid \(op.pid) va \(hexShort(op.va))")
+            }
+        }
+        return out
+    }
+
+    /// The scenario, ready to run.
+    public var scenario: CompiledScenario {
+        CompiledScenario(file: log.file, config: config, events: events)
+    }
+
+    /// The scenario as YAML: one line per event, with `repeat` where lines repeat exactly.
+    public func yaml(command: String) -> String {
+        let lines = events.dropFirst().map { Shrink.line($0, String.init) }
+        var items: [Shrink.Item] = []
+        var i = 0
+        while i < lines.count {
+            var j = i + 1
+            while j < lines.count && lines[j] == lines[i] { j += 1 }
+            items.append(j - i >= 3 ? .loop(j - i, [.line(lines[i])]) : .line(lines[i]))
+            if j - i < 3 { for _ in 1..<(j - i) { items.append(.line(lines[i])) } }
+            i = j
+        }
+        let kinds = Dictionary(grouping: log.probes, by: \.kind).mapValues(\.count)
+        let counts = ProbeKind.allCases.compactMap { k in kinds[k].map { "\($0) \(k.rawValue)" } }
+        let header = [
+            "imported from \(log.file) by `\(command)`",
+            "\(log.probes.count) probe lines: " + counts.joined(separator: ", "),
+            "variant \(config.variant)" + (variantGuessed ? " (guessed from the log's shape)" : " (given with --set)"),
+        ] + (unexplained.isEmpty ? [] : ["\(unexplained.count) memory events no operation explains (first at line \(log.probes[unexplained[0]].line)); replay will show them"])
+        return Shrink.yaml(items, scenario, header: header, description: "replays the process events of \(log.file)")
+    }
+}

@@ -1,0 +1,278 @@
+import XV6
+import RISCV
+
+/// A probe the model made, with where it came from.
+public struct ModelProbe: Sendable {
+    public var probe: Probe
+    /// The scenario event (= imported operation) that caused it.
+    public var event: Int
+    /// kalloc/kfree: the allocation site's chain.
+    public var site: Int32 = 0
+}
+
+/// Turns the model's trace events into probes the way a kernel's `@T` lines show them,
+/// split into the three streams replay compares.
+final class ProbeRecorder {
+    var memory: [ModelProbe] = []
+    var satp: [ModelProbe] = []
+    var process: [ModelProbe] = []
+    let events: [Event]
+
+    init(events: [Event]) {
+        self.events = events
+        memory.reserveCapacity(1 << 16)
+    }
+
+    func take(_ e: TraceEvent, _ event: Int) {
+        func mem(_ p: Probe, site: Int32 = 0) { memory.append(ModelProbe(probe: p, event: event, site: site)) }
+        func proc(_ p: Probe) { process.append(ModelProbe(probe: p, event: event)) }
+        switch e {
+        case let .kalloc(pa, site, _):
+            var p = Probe(.kalloc); p.pa = pa; mem(p, site: site)
+        case let .kallocFailed(site, _):
+            mem(Probe(.kalloc), site: site)
+        case let .kfree(pa, site, _):
+            var p = Probe(.kfree); p.pa = pa; mem(p, site: site)
+        case let .mappages(_, root, va, size, pa, perm):
+            var p = Probe(.map); p.pt = root; p.va = va; p.size = size; p.pa = pa; p.perm = UInt64(perm.rawValue); mem(p)
+        case let .uvmunmap(_, root, va, npages, free):
+            var p = Probe(.unmap); p.pt = root; p.va = va; p.n = Int64(bitPattern: npages); p.flag = free; mem(p)
+        case let .freewalk(pt):
+            var p = Probe(.freewalk); p.pt = pt; mem(p)
+        case let .kvmFreeKernelPagetable(pt):
+            var p = Probe(.kvmFree); p.pt = pt; mem(p)
+        case let .allocproc(pid, _):
+            var p = Probe(.allocproc); p.pid = pid; mem(p)
+        case let .freeproc(pid, _):
+            var p = Probe(.freeproc); p.pid = pid; mem(p)
+        case let .satp(_, value, table, by):
+            guard by != .trampoline else { return }
+            var p = Probe(.satp); p.pa = value.root.rawValue; p.text = by.rawValue
+            if case .procKernel(let pid) = table { p.pid = pid }
+            satp.append(ModelProbe(probe: p, event: event))
+        case let .sysret(pid, name, value):
+            switch name {
+            case "fork":
+                var p = Probe(.fork); p.pid = pid; p.other = Int(value); proc(p)
+            case "exec":
+                var p = Probe(value < 0 ? .execfail : .exec); p.pid = pid
+                if event < events.count, case .syscall(_, .exec(let path, _, _)) = events[event].kind { p.text = path }
+                proc(p)
+            case "wait" where value > 0:
+                var p = Probe(.wait); p.pid = pid; p.other = Int(value); proc(p)
+            default: break
+            }
+        case let .syscall(pid, name, args) where name == "sbrk":
+            var p = Probe(.growproc); p.pid = pid; p.n = Int64(args) ?? 0; proc(p)
+        case let .zombie(pid, status):
+            var p = Probe(.exit); p.pid = pid; p.n = Int64(status); proc(p)
+        default: break
+        }
+    }
+}
+
+/// Where the kernel and the model part.
+public struct Departure: Sendable {
+    /// Which stream: memory, satp or process.
+    public var stream: String
+    /// Position in that stream.
+    public var position: Int
+    /// The log's probe there (nil: the log ended first).
+    public var log: Probe?
+    /// The model's probe there (nil: the model ended first).
+    public var model: ModelProbe?
+    public var logContext: [Probe]
+    public var modelContext: [ModelProbe]
+    /// The operation under way, from the log's side (or the model's).
+    public var operation: LogOperation?
+    public var event: Int?
+    /// What the operation did on each side, kind by kind, and a sentence on the difference.
+    public var logCounts: [(ProbeKind, Int)]
+    public var modelCounts: [(ProbeKind, Int)]
+    public var modelSites: [(String, Int)]
+    public var verdict: String
+    /// The allocation site of the model's kalloc or kfree there.
+    public var modelSite = ""
+}
+
+/// The outcome of a replay.
+public struct ReplayReport: Sendable {
+    public var file: String
+    public var variant: String
+    public var operations: Int
+    /// Probes compared (and agreeing) per kind, in ProbeKind order.
+    public var agreed: [(ProbeKind, Int)]
+    public var departure: Departure?
+    /// The model's panic, if it panicked.
+    public var panic: String?
+    /// Pages the kernel allocated and had not freed where the comparison stopped, by the
+    /// model's allocation site they align with: (site, pages, of which the model had freed).
+    public var held: [(site: String, pages: Int, modelFreed: Int)]
+    public var heldAtLine: Int
+    public var agrees: Bool { departure == nil }
+}
+
+public enum Replay {
+    /// Runs an imported log on the model and compares the streams.
+    public static func run(_ imported: ImportedLog) -> ReplayReport {
+        let scenario = imported.scenario
+        let sites = SiteTree()
+        let writer = TraceWriter(format: .none, sites: sites)
+        let recorder = ProbeRecorder(events: scenario.events)
+        writer.tap = { recorder.take($0, $1) }
+        let (result, _) = Runner.run(scenario, writer: writer)
+        let probes = imported.log.probes
+        var memory: [Int] = [], satp: [Int] = [], process: [(Int, Int)] = []
+        for (i, p) in probes.enumerated() {
+            if p.kind.isMemory { memory.append(i) } else if p.kind == .satp { satp.append(i) }
+        }
+        for (o, op) in imported.operations.enumerated() { if let pp = op.processProbe { process.append((o, pp)) } }
+        let processOrder = process.map(\.1)
+
+        var agreed: [ProbeKind: Int] = [:]
+        var departures: [Departure] = []
+        func compare(_ name: String, _ expected: [Int], _ actual: [ModelProbe]) {
+            var k = 0
+            while k < min(expected.count, actual.count) {
+                let want = probes[expected[k]]
+                if !same(want, actual[k].probe) { break }
+                agreed[want.kind, default: 0] += 1
+                k += 1
+            }
+            if k < expected.count || k < actual.count {
+                departures.append(departure(name, k, expected, actual, imported, sites))
+            }
+        }
+        compare("memory", memory, recorder.memory)
+        compare("satp", satp, recorder.satp)
+        compare("process", processOrder, recorder.process)
+        let first = departures.min { line($0, probes) < line($1, probes) }
+        var report = ReplayReport(file: imported.log.file, variant: imported.config.variant,
+                                  operations: imported.operations.count - 1,
+                                  agreed: ProbeKind.allCases.compactMap { k in agreed[k].map { (k, $0) } },
+                                  departure: first, panic: result.panic?.message, held: [], heldAtLine: 0)
+        held(&report, memory, recorder.memory, probes, sites, upTo: first?.stream == "memory" ? first!.position : nil,
+             finishing: first?.model?.event)
+        return report
+    }
+
+    static func line(_ d: Departure, _ probes: [Probe]) -> Int {
+        d.log?.line ?? Int.max
+    }
+
+    /// Whether the log's probe and the model's say the same.
+    static func same(_ a: Probe, _ b: Probe) -> Bool {
+        guard a.kind == b.kind else { return false }
+        switch a.kind {
+        case .kalloc, .kfree: return a.pa == b.pa
+        case .map: return a.pt == b.pt && a.va == b.va && a.size == b.size && a.pa == b.pa && a.perm == b.perm
+        case .unmap: return a.pt == b.pt && a.va == b.va && a.n == b.n && a.flag == b.flag
+        case .freewalk, .kvmFree: return a.pt == b.pt
+        case .allocproc, .freeproc: return a.pid == b.pid
+        case .satp: return a.pa == b.pa && a.text == b.text && (a.text != "scheduler" || a.pid == b.pid)
+        case .fork, .wait: return a.pid == b.pid && a.other == b.other
+        case .exec, .execfail: return a.pid == b.pid && a.text == b.text
+        case .growproc, .exit: return a.pid == b.pid && a.n == b.n
+        case .swtch: return a.pid == b.pid && a.other == b.other
+        }
+    }
+
+    static func departure(_ stream: String, _ k: Int, _ expected: [Int], _ actual: [ModelProbe],
+                          _ imported: ImportedLog, _ sites: SiteTree) -> Departure {
+        let probes = imported.log.probes
+        let log = k < expected.count ? probes[expected[k]] : nil
+        let model = k < actual.count ? actual[k] : nil
+        let lo = max(0, k - 3)
+        let logContext = expected[lo..<min(expected.count, k + 4)].map { probes[$0] }
+        let modelContext = Array(actual[lo..<min(actual.count, k + 4)])
+        // The operation under way: the log's, else the one the model was running.
+        // The operation under way: of the log's probe and the model's, the one that began first
+        // (the other side has already moved on from it).
+        var candidates: [Int] = []
+        if k < expected.count, imported.operationOf[expected[k]] >= 0 { candidates.append(Int(imported.operationOf[expected[k]])) }
+        if let m = model { candidates.append(m.event) }
+        if candidates.isEmpty, k > 0, k - 1 < expected.count, imported.operationOf[expected[k - 1]] >= 0 {
+            candidates.append(Int(imported.operationOf[expected[k - 1]]))
+        }
+        let opIndex = candidates.min()
+        var logCounts: [(ProbeKind, Int)] = [], modelCounts: [(ProbeKind, Int)] = [], modelSites: [(String, Int)] = []
+        var verdict = ""
+        var op: LogOperation?
+        if let o = opIndex, o < imported.operations.count {
+            op = imported.operations[o]
+            var lc: [ProbeKind: Int] = [:], mc: [ProbeKind: Int] = [:], sc: [String: Int] = [:]
+            for i in imported.operations[o].probes where stream == "memory" || !probes[i].kind.isMemory { lc[probes[i].kind, default: 0] += 1 }
+            for m in actual where m.event == o {
+                mc[m.probe.kind, default: 0] += 1
+                if m.probe.kind == (model?.probe.kind ?? log?.kind) { sc[sites.name(m.site), default: 0] += 1 }
+            }
+            logCounts = ProbeKind.allCases.compactMap { k in lc[k].map { (k, $0) } }
+            modelCounts = ProbeKind.allCases.compactMap { k in mc[k].map { (k, $0) } }
+            modelSites = sc.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
+            let kf = lc[.kfree] ?? 0, mf = mc[.kfree] ?? 0, ka = lc[.kalloc] ?? 0, ma = mc[.kalloc] ?? 0
+            let what = op!.summary
+            if stream == "memory" && mf != kf {
+                verdict = "in \(what), the kernel frees \(pages(kf)); the model frees \(mf): "
+                    + (mf > kf ? "\(pages(mf - kf)) the kernel never frees" : "the kernel frees \(pages(kf - mf)) the model keeps")
+            } else if stream == "memory" && ma != ka {
+                verdict = "in \(what), the kernel allocates \(pages(ka)); the model allocates \(ma)"
+            } else if let l = log, let m = model {
+                verdict = "in \(what), the kernel's \(l.kind.rawValue) is not the model's \(m.probe.kind.rawValue)"
+            }
+        }
+        if verdict.isEmpty {
+            verdict = log == nil ? "the log ends here; the model goes on with \(actual.count - k) more \(stream) events"
+                                 : "the model stops here; the log goes on with \(expected.count - k) more \(stream) events"
+        }
+        var d = Departure(stream: stream, position: k, log: log, model: model, logContext: logContext, modelContext: modelContext,
+                          operation: op, event: opIndex, logCounts: logCounts, modelCounts: modelCounts, modelSites: modelSites,
+                          verdict: verdict)
+        if let m = model, m.probe.kind == .kalloc || m.probe.kind == .kfree { d.modelSite = sites.name(m.site) }
+        return d
+    }
+
+    static func pages(_ n: Int) -> String { n == 1 ? "1 page" : "\(n) pages" }
+
+    /// The kernel's pages still allocated where the streams stop agreeing, by aligned site.
+    static func held(_ report: inout ReplayReport, _ expected: [Int], _ actual: [ModelProbe], _ probes: [Probe],
+                     _ sites: SiteTree, upTo: Int?, finishing event: Int?) {
+        let n = min(upTo ?? expected.count, expected.count, actual.count)
+        var live: [UInt64: Int32] = [:]
+        var modelLive: Set<UInt64> = []
+        for k in 0..<n {
+            let p = probes[expected[k]]
+            let m = actual[k]
+            switch p.kind {
+            case .kalloc where p.pa != 0: live[p.pa] = m.site
+            case .kfree: live[p.pa] = nil
+            default: break
+            }
+            switch m.probe.kind {
+            case .kalloc where m.probe.pa != 0: modelLive.insert(m.probe.pa)
+            case .kfree: modelLive.remove(m.probe.pa)
+            default: break
+            }
+        }
+        // The model finishes the operation it was in where the two part.
+        var k = n
+        while let event, k < actual.count, actual[k].event == event {
+            switch actual[k].probe.kind {
+            case .kalloc where actual[k].probe.pa != 0: modelLive.insert(actual[k].probe.pa)
+            case .kfree: modelLive.remove(actual[k].probe.pa)
+            default: break
+            }
+            k += 1
+        }
+        var bySite: [Int32: (Int, Int)] = [:]
+        for (pa, site) in live {
+            var e = bySite[site] ?? (0, 0)
+            e.0 += 1
+            if !modelLive.contains(pa) { e.1 += 1 }
+            bySite[site] = e
+        }
+        report.held = bySite.map { (sites.name($0.key), $0.value.0, $0.value.1) }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+            .map { (site: $0.0, pages: $0.1, modelFreed: $0.2) }
+        report.heldAtLine = n < expected.count ? probes[expected[n]].line : (probes.last?.line ?? 0)
+    }
+}

@@ -1,0 +1,148 @@
+import XV6
+import RISCV
+
+extension ReplayReport {
+    /// The report as a student reads it: a summary line, and where the two part.
+    public func text(leaks: Bool = false) -> String {
+        var out: [String] = []
+        let total = agreed.reduce(0) { $0 + $1.1 }
+        if let d = departure {
+            out.append("replay of \(file) on the \(variant) model (\(operations) operations): they part")
+            out.append("")
+            out.append(contentsOf: d.lines)
+        } else {
+            out.append("replay of \(file) on the \(variant) model (\(operations) operations): they agree")
+        }
+        if let panic { out.append("the model panicked: \(panic)") }
+        out.append("")
+        out.append("events compared\(departure == nil ? "" : " (and agreeing, up to the departure)"):")
+        out.append(contentsOf: table(agreed.map { ($0.0.rawValue, $0.1) }, total: total))
+        if leaks { out.append(""); out.append(contentsOf: heldLines) }
+        let summary = departure.map { "DEPARTS at \(file):\($0.log.map { String($0.line) } ?? "end"): \($0.verdict)" }
+            ?? "AGREE: \(total) events, every one the same"
+        out.append("")
+        out.append(contentsOf: Departure.fold(summary, indent: 0))
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Rows of `name  count`, aligned, with a total.
+    func table(_ rows: [(String, Int)], total: Int) -> [String] {
+        let width = max(rows.map(\.0.count).max() ?? 0, 5)
+        return rows.map { "  " + $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + String($0.1).leftPadded(9) }
+            + ["  " + "total".padding(toLength: width + 2, withPad: " ", startingAt: 0) + String(total).leftPadded(9)]
+    }
+
+    /// The leak view: what the kernel still held, by the model's allocation site.
+    var heldLines: [String] {
+        let n = held.reduce(0) { $0 + $1.pages }
+        var out = ["pages the kernel holds at log line \(heldAtLine), by the model's allocation site:"]
+        if held.isEmpty { out.append("  (none)") }
+        for h in held {
+            let freed = h.modelFreed > 0 ? "  (the model freed \(h.modelFreed))" : ""
+            out.append("  " + String(h.pages).leftPadded(6) + "  " + h.site + freed)
+        }
+        out.append("  " + String(n).leftPadded(6) + "  in all")
+        return out
+    }
+}
+
+extension Departure {
+    /// Where the two part, with context from each side.
+    var lines: [String] {
+        var out: [String] = []
+        out.append("first departure, in the \(stream) events (number \(position + 1) of that stream):")
+        if let l = log {
+            out.append("  the kernel, log line \(l.line):")
+            out.append(contentsOf: Departure.fold(l.rendered, indent: 6))
+        } else {
+            out.append("  the kernel: the log has no more \(stream) events")
+        }
+        if let m = model {
+            out.append("  the model, scenario event \(m.event)" + (modelSite.isEmpty ? ":" : " (site \(modelSite)):"))
+            out.append(contentsOf: Departure.fold(m.probe.rendered, indent: 6))
+        } else {
+            out.append("  the model: it makes no more \(stream) events")
+        }
+        if let op = operation {
+            out.append("  under way: \(op.summary), from log line \(op.line)")
+        }
+        if !logCounts.isEmpty || !modelCounts.isEmpty {
+            out.append(contentsOf: Departure.fold("in that operation, the kernel: " + counts(logCounts), indent: 2, hang: 30))
+            out.append(contentsOf: Departure.fold(String(repeating: " ", count: 20) + "the model: " + counts(modelCounts), indent: 2, hang: 30))
+            if !modelSites.isEmpty {
+                out.append("  the model's \((model?.probe.kind ?? log?.kind)?.rawValue ?? "") in that operation, by site:")
+                for (site, n) in modelSites.prefix(4) { out.append(contentsOf: Departure.fold(String(n).leftPadded(6) + "  " + site, indent: 2)) }
+            }
+        }
+        out.append(contentsOf: Departure.fold(verdict, indent: 2))
+        out.append("")
+        out.append("  the kernel's log around it:")
+        for p in logContext {
+            out.append(contentsOf: Departure.fold(String(p.line).leftPadded(8) + (p == log ? " > " : "   ") + p.rendered, indent: 2, hang: 13))
+        }
+        out.append("  the model around it (scenario event, record):")
+        for m in modelContext {
+            let mark = model.map { $0.probe == m.probe && $0.event == m.event } == true ? " > " : "   "
+            out.append(contentsOf: Departure.fold(String(m.event).leftPadded(8) + mark + m.probe.rendered, indent: 2, hang: 13))
+        }
+        return out
+    }
+
+    /// `text` broken at spaces into lines of at most 80 columns, the first indented by
+    /// `indent`, the others by `indent + hang`.
+    static func fold(_ text: String, indent: Int, hang: Int = 4) -> [String] {
+        var out: [String] = []
+        var line = String(repeating: " ", count: indent)
+        var empty = true
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !empty && line.count + 1 + word.count > 80 {
+                out.append(line)
+                line = String(repeating: " ", count: indent + hang) + word
+            } else {
+                line += (empty ? "" : " ") + word
+            }
+            empty = false
+        }
+        out.append(line)
+        return out
+    }
+
+    func counts(_ c: [(ProbeKind, Int)]) -> String {
+        c.isEmpty ? "nothing" : c.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+extension ReplayReport {
+    /// The report as one JSON object.
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "file": .s(file), "variant": .s(variant), "operations": .i(Int64(operations)),
+            "agree": .b(agrees),
+            "compared": .o(Dictionary(uniqueKeysWithValues: agreed.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
+            "held": .a(held.map { .o(["site": .s($0.site), "pages": .i(Int64($0.pages)), "model_freed": .i(Int64($0.modelFreed))]) }),
+            "held_at_line": .i(Int64(heldAtLine)),
+        ]
+        if let panic { o["panic"] = .s(panic) }
+        if let d = departure {
+            func probe(_ p: Probe) -> JSONValue { .o(["line": .i(Int64(p.line)), "text": .s(p.rendered)]) }
+            func model(_ m: ModelProbe) -> JSONValue { .o(["event": .i(Int64(m.event)), "text": .s(m.probe.rendered)]) }
+            var j: [String: JSONValue] = [
+                "stream": .s(d.stream), "position": .i(Int64(d.position)), "verdict": .s(d.verdict),
+                "kernel_context": .a(d.logContext.map(probe)), "model_context": .a(d.modelContext.map(model)),
+                "kernel_counts": .o(Dictionary(uniqueKeysWithValues: d.logCounts.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
+                "model_counts": .o(Dictionary(uniqueKeysWithValues: d.modelCounts.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
+                "model_sites": .a(d.modelSites.map { .o(["site": .s($0.0), "count": .i(Int64($0.1))]) }),
+            ]
+            j["kernel"] = d.log.map(probe) ?? .null
+            j["model"] = d.model.map(model) ?? .null
+            if !d.modelSite.isEmpty { j["model_site"] = .s(d.modelSite) }
+            if let op = d.operation { j["operation"] = .o(["summary": .s(op.summary), "line": .i(Int64(op.line))]) }
+            o["departure"] = .o(j)
+        }
+        return .o(o)
+    }
+}

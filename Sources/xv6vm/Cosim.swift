@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+/// Reads a kernel log and imports it, or exits 2 with the log's problem on stderr.
+func importOrExit(_ path: String, overrides: [String]) throws -> ImportedLog {
+    do {
+        let log = try KernelLog.read(path: path)
+        return try LogImporter.run(log, overrides: overrides)
+    } catch {
+        warn(error.description)
+        throw ExitCode(2)
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Turn a real kernel's @T event log into a scenario that makes the same process events.",
+        discussion: """
+            The log is what an instrumented xv6 kernel printed under QEMU (docs/check-your-kernel.md); \
+            .xz logs are read directly. The variant is guessed from the log's shape; --set overrides it.
+            """)
+
+    @Argument(help: "The kernel's log (text, or .xz).")
+    var log: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the scenario (YAML).", valueName: "SCENARIO.yaml"))
+    var output: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, variant included; repeatable.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    func run() throws {
+        if realPath(output) == realPath(log) { throw ValidationError("--output is the log itself; give another file") }
+        let imported = try importOrExit(log, overrides: overrides)
+        let command = (["xv6vm import", (log as NSString).lastPathComponent] + overrides.map { "--set \($0)" }).joined(separator: " ")
+        let yaml = imported.yaml(command: command)
+        do { try Golden.writeAtomically(Array(yaml.utf8), to: output) } catch {
+            warn("xv6vm: cannot write \(output): \(error.localizedDescription)")
+            throw ExitCode(73)
+        }
+        let events = imported.operations.count - 1
+        warn("wrote \(output): \(events) events from \(imported.log.probes.count) probe lines (\(imported.config.variant))"
+             + (imported.unexplained.isEmpty ? "" : "; \(imported.unexplained.count) memory events no operation explains"))
+    }
+}
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay a real kernel's @T log on the model and show where the two part.",
+        discussion: """
+            Imports the log, runs the model, and compares every kalloc, kfree, map, unmap, freewalk, \
+            kvm_free_kernelpgtbl, allocproc and freeproc in order, every satp the kernel printed, and the \
+            process events (fork, exec, sbrk, exit, wait). Exit 0: they agree; 1: they part; 2: the log \
+            cannot be read or followed.
+            """)
+
+    @Argument(help: "The kernel's log (text, or .xz).")
+    var log: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, variant included; repeatable.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
+
+    @Option(help: "Output: text, or json (one object).")
+    var format: ReplayFormat = .text
+
+    @Flag(help: "Also show the pages the kernel still holds, by the model's allocation site.")
+    var leaks = false
+
+    func run() throws {
+        let imported = try importOrExit(log, overrides: overrides)
+        let report = Replay.run(imported)
+        switch format {
+        case .text: out(Array(report.text(leaks: leaks).utf8))
+        case .json: out(report.json.encoded)
+        }
+        if !report.agrees { throw ExitCode(1) }
+    }
+}
+
+enum ReplayFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+/// The path with symbolic links and `..` resolved, for comparing an output with an input.
+func realPath(_ path: String) -> String {
+    guard let r = realpath(path, nil) else { return (path as NSString).standardizingPath }
+    defer { free(r) }
+    return String(cString: r)
+}

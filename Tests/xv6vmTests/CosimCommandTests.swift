@@ -1,0 +1,73 @@
+import Foundation
+import XCTest
+
+/// `xv6vm import` and `xv6vm replay`, as a user runs them on a kernel's log.
+final class CosimCommandTests: XCTestCase {
+    let root = CommandLineTests.root
+    var logs: String { root + "/docs/kernel-logs/" }
+
+    func run(_ args: [String], in dir: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = CommandLineTests.binary
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir ?? root)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func scratchDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "xv6vm-cosim-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func testReplayOfTheBootLogAgreesAndExitsZero() throws {
+        let r = try run(["replay", logs + "stock-boot.log"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("replay of stock-boot.log on the xv6-2020 model (14 operations): they agree\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\n  kalloc           208\n  kfree             52\n  map              117\n"), r.stdout)
+        XCTAssertTrue(r.stdout.hasSuffix("\nAGREE: 423 events, every one the same\n"), r.stdout)
+        XCTAssertTrue(r.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, r.stdout)
+        let json = try run(["replay", logs + "stock-boot.log", "--format", "json"])
+        XCTAssertTrue(json.stdout.hasPrefix(#"{"agree":true,"compared":{"allocproc":3,"exec":3,"exit":1,"fork":2,"freeproc":1,"freewalk":20,"growproc":1,"kalloc":208,"#), json.stdout)
+    }
+
+    func testImportWritesAScenarioThatCompilesAndRefusesToOverwriteTheLog() throws {
+        let dir = try scratchDirectory()
+        let r = try run(["import", logs + "stock-boot.log", "-o", dir + "/boot.yaml"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr, "wrote \(dir)/boot.yaml: 14 events from 509 probe lines (xv6-2020)\n")
+        let compiled = try run(["compile", dir + "/boot.yaml"])
+        XCTAssertEqual(compiled.status, 0, compiled.stderr)
+        XCTAssertTrue(compiled.stdout.contains("fork pid 1 -> pid 2"), compiled.stdout)
+        try FileManager.default.copyItem(atPath: logs + "stock-boot.log", toPath: dir + "/k.log")
+        let same = try run(["import", "k.log", "-o", "./k.log"], in: dir)
+        XCTAssertEqual(same.status, 64)
+        XCTAssertTrue(same.stderr.contains("--output is the log itself; give another file"), same.stderr)
+    }
+
+    func testADepartureExitsOneAndABadLogExitsTwoWithItsLine() throws {
+        let dir = try scratchDirectory()
+        var lines = try String(contentsOfFile: logs + "stock-boot.log", encoding: .utf8).components(separatedBy: "\n")
+        lines.remove(at: 280)                              // sys_exec's kfree of /init's argv page
+        try lines.joined(separator: "\n").write(toFile: dir + "/leak.log", atomically: true, encoding: .utf8)
+        let r = try run(["replay", "leak.log", "--leaks"], in: dir)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stdout.contains("\n       1  sys_exec  (the model freed 1)\n"), r.stdout)
+        XCTAssertTrue(r.stdout.hasSuffix("\nDEPARTS at leak.log:322: in exec of /init by pid 1, the kernel frees 6 pages;\n    the model frees 7: 1 page the kernel never frees\n"), r.stdout)
+        try "@T kalloc pa=0x0000000087fff000\n@T swtch tO=3\n".write(toFile: dir + "/bad.log", atomically: true, encoding: .utf8)
+        let bad = try run(["replay", "bad.log"], in: dir)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertEqual(bad.stderr, "bad.log:2:1: error: `swtch` needs `from=`; the line may be cut short\n    @T swtch tO=3\n")
+        let missing = try run(["replay", "nope.log"], in: dir)
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertEqual(missing.stderr, "nope.log:0:0: error: no such file\n")
+    }
+}
