@@ -7,8 +7,11 @@ struct Bench: ParsableCommand {
         abstract: "Time scenarios: median wall time, events/s, PTE writes/s, pages allocated, peak memory.",
         discussion: "Build with -c release for meaningful figures: swift run -c release xv6vm bench")
 
-    @Argument(help: "Scenario files (default: the full-scale reparent2 under pgtbl-lab).")
-    var files: [String] = ["scenarios/leaks/reparent2.yaml"]
+    @Argument(help: "Scenario files (default: the full-scale reparent2 under pgtbl-lab, unless --replay is given).")
+    var files: [String] = []
+
+    @Option(name: .customLong("replay"), help: ArgumentHelp("Also time reading, importing and replaying a kernel's log; repeatable.", valueName: "LOG"))
+    var logs: [String] = []
 
     @Option(help: "Runs per scenario and mode; the median is reported.")
     var runs = 5
@@ -18,6 +21,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         var rows: [[String]] = [["scenario", "mode", "median", "events/s", "PTE writes/s", "pages allocated", "trace"]]
+        let files = self.files.isEmpty && logs.isEmpty ? ["scenarios/leaks/reparent2.yaml"] : self.files
         for file in files {
             let scenario = try compileOrExit(file)
             for mode in Mode.allCases {
@@ -38,14 +42,47 @@ struct Bench: ParsableCommand {
                              mode == .none ? "-" : String(format: "%.1f MB", Double(bytes) / 1e6)])
             }
         }
+        if !files.isEmpty { table(rows) }
+        if !logs.isEmpty { try replays() }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        out("\(files.count) scenario\(files.count == 1 ? "" : "s"), \(runs) runs per mode; peak resident memory \(usage.ru_maxrss / 1024) MiB")
+    }
+
+    /// Prints rows as a table: text columns left-aligned, numbers right-aligned.
+    func table(_ rows: [[String]]) {
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
         for (i, r) in rows.enumerated() {
             out(r.enumerated().map { c, v in c >= 2 ? String(repeating: " ", count: widths[c] - v.count) + v : v + String(repeating: " ", count: widths[c] - v.count) }.joined(separator: "  "))
             if i == 0 { out(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        out("\(files.count) scenario\(files.count == 1 ? "" : "s"), \(runs) runs per mode; peak resident memory \(usage.ru_maxrss / 1024) MiB")
+    }
+
+    /// Co-simulation: reading (and decompressing) a log and importing it, then replaying it.
+    func replays() throws {
+        var rows: [[String]] = [["log", "step", "median", "probes/s", "agree"]]
+        func seconds(_ f: () throws -> Void) rethrows -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try f()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        for path in logs {
+            var importTimes: [Double] = [], replayTimes: [Double] = []
+            var imported: ImportedLog?
+            var report: ReplayReport?
+            for _ in 0..<runs {
+                importTimes.append(try seconds { imported = try importOrExit(path, overrides: []) })
+                replayTimes.append(seconds { report = Replay.run(imported!) })
+            }
+            let n = Double(imported!.log.probes.count)
+            let name = (path as NSString).lastPathComponent
+            for (step, times) in [("read and import", importTimes), ("replay", replayTimes)] {
+                let median = times.sorted()[times.count / 2]
+                rows.append([name, step, String(format: "%.3f s", median), String(format: "%.0f", n / median),
+                             step == "replay" ? (report!.agrees ? "yes" : "no") : "-"])
+            }
+        }
+        table(rows)
     }
 
     /// One run: wall time, result, trace bytes written.
