@@ -248,25 +248,14 @@ public enum Golden {
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename,
-    /// so a reader sees the old golden or the new one, never a part.
+    /// so a reader sees the old golden or the new one, never a part. Throws `WriteError`.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        try writeAtomically(bytes, to: path, beforeRename: {})
+        try OutputFile.writeAtomically(bytes, to: path)
     }
 
     /// `beforeRename` runs between writing the temporary file and renaming it: tests make it fail.
     static func writeAtomically(_ bytes: [UInt8], to path: String, beforeRename: () throws -> Void) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir.isEmpty ? "." : dir, withIntermediateDirectories: true)
-        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tmp])
-        }
-        do { try beforeRename() } catch { unlink(tmp); throw error }
-        if rename(tmp, path) != 0 {
-            let err = errno
-            unlink(tmp)
-            throw POSIXError(POSIXErrorCode(rawValue: err) ?? .EIO)
-        }
+        try OutputFile.writeAtomically(bytes, to: path, beforeRename: beforeRename)
     }
 }
 

@@ -51,24 +51,27 @@ struct Bench: ParsableCommand {
     /// One run: wall time, result, trace bytes written.
     func once(_ scenario: CompiledScenario, _ mode: Mode) throws -> (Double, RunResult, Int) {
         var written = 0
-        var handle: FileHandle?
+        var fd: Int32 = -1
         var path: String?
         switch mode {
         case .none: break
-        case .devnull: handle = FileHandle(forWritingAtPath: "/dev/null")
-        case .file:
-            path = NSTemporaryDirectory() + "xv6vm-bench-\(getpid()).trace"
-            _ = FileManager.default.createFile(atPath: path!, contents: nil)
-            handle = FileHandle(forWritingAtPath: path!)
+        case .devnull: path = "/dev/null"
+        case .file: path = NSTemporaryDirectory() + "xv6vm-bench-\(getpid()).trace"
         }
-        defer { try? handle?.close(); if let path { try? FileManager.default.removeItem(atPath: path) } }
+        if let path {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+            if fd < 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
+        }
+        defer { if fd >= 0 { close(fd) }; if mode == .file, let path { unlink(path) } }
+        var failed: Int32 = 0
         let writer = mode == .none ? nil : TraceWriter(format: .text, sites: .init(), output: { bytes in
             written += bytes.count
-            bytes.withUnsafeBytes { handle?.write(Data($0)) }
+            if failed == 0 { failed = bytes.withUnsafeBytes { OutputFile.writeAll(fd, $0) } }
         })
         let start = DispatchTime.now().uptimeNanoseconds
         let (result, _) = Runner.run(scenario, writer: writer)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if failed != 0, let path { throw WriteError(path: path, reason: reasonInWords(failed)) }
         return (seconds, result, written)
     }
 }
@@ -89,8 +92,8 @@ final class Progress: @unchecked Sendable {
     func update(_ done: Int, _ extra: String = "") {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
-        FileHandle.standardError.write(Data("\r\(label): \(done) done, \(total - done) left\(extra)   ".utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        StandardStreams.err("\r\(label): \(done) done, \(total - done) left\(extra)   ")
+        if done == total { StandardStreams.err("\n") }
     }
 }
 
@@ -165,10 +168,10 @@ struct ShrinkCommand: ParsableCommand {
         }
         let terminal = isatty(STDERR_FILENO) == 1
         let progress: (Int, Int) -> Void = { tests, smallest in
-            if terminal { FileHandle.standardError.write(Data("\rshrink: \(tests) test runs, smallest so far \(smallest) events   ".utf8)) }
+            if terminal { StandardStreams.err("\rshrink: \(tests) test runs, smallest so far \(smallest) events   ") }
         }
         let shrunk = Shrink.run(scenario, file: options.file, predicate: predicate, overrides: options.overrides, progress: progress)
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if terminal { StandardStreams.err("\n") }
         guard let result = shrunk else {
             warn("xv6vm shrink: \(options.file) does not show \(predicate) once written back out; nothing to shrink")
             throw ExitCode(1)

@@ -10,10 +10,71 @@ struct XV6VM: ParsableCommand {
         discussion: """
             Scenarios (YAML) say what processes do; xv6vm runs them on an exact model of the \
             kernel and prints a trace of every allocation, mapping, unmapping and satp write.
-            Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage.
+            Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage, 74 could not write output.
             """,
         subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Variants.self, Bench.self]
     )
+
+    /// ArgumentParser's `main`, except that a closed standard stream cannot be reused by a
+    /// file we open, an output that cannot be written exits `cannotWrite` with the reason,
+    /// and a usage error found while running shows the subcommand's usage, not the top level's.
+    static func main() {
+        StandardStreams.reserveClosed()
+        var command: ParsableCommand
+        do { command = try parseAsRoot(nil) } catch { exit(withError: error) }
+        do {
+            try command.run()
+        } catch let e as WriteError {
+            warn("xv6vm: \(e)")
+            Foundation.exit(ExitCodes.cannotWrite)
+        } catch let e as ValidationError {
+            let sub = type(of: command)
+            let name = sub == XV6VM.self ? "xv6vm" : "xv6vm \(sub._commandName)"
+            warn("Error: \(e.message)\nUsage: \(usageString(for: sub))\n  See '\(name) --help' for more information.")
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The exit codes besides ArgumentParser's (0 success, 64 bad usage).
+enum ExitCodes {
+    /// A kernel panic, a finding, a broken invariant or expectation, a trace that differs from its golden.
+    static let failed: Int32 = 1
+    /// A scenario that cannot be compiled.
+    static let scenarioError: Int32 = 2
+    /// An output (standard output, a golden, an SVG, a shrunk scenario) could not be written:
+    /// sysexits' EX_IOERR.
+    static let cannotWrite: Int32 = 74
+}
+
+/// Standard output and standard error, written with write(2), every write checked.
+enum StandardStreams {
+    /// Opens /dev/null read-only on any of descriptors 0 to 2 that is closed (`>&-`), so that
+    /// no file we open later gets it (the trace would land in a golden), and writes to a closed
+    /// standard output still fail, with EBADF, and are reported.
+    static func reserveClosed() {
+        for fd in Int32(0)...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let got = open("/dev/null", O_RDONLY)
+            if got >= 0 && got != fd { close(got) }
+        }
+    }
+
+    /// Writes to standard output; a failed write ends the program with `cannotWrite` and the reason.
+    static func out(_ bytes: UnsafeRawBufferPointer) {
+        let err = OutputFile.writeAll(STDOUT_FILENO, bytes)
+        if err != 0 {
+            warn("xv6vm: could not write to standard output: \(reasonInWords(err))")
+            exit(ExitCodes.cannotWrite)
+        }
+    }
+
+    /// Writes to standard error; if that fails there is nowhere left to say so.
+    static func err(_ s: String) {
+        var s = s
+        s.withUTF8 { _ = OutputFile.writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// The scenario file and `--set KEY=VALUE`, shared by every command that runs a scenario.
@@ -32,14 +93,30 @@ struct ScenarioOptions: ParsableArguments {
     }
 }
 
-/// Writes to standard error.
+/// Writes a message to standard error, with any control character but newline and tab
+/// shown escaped (`\x01`), so that a file name or `--set` value cannot hide text or drive the terminal.
 func warn(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+    StandardStreams.err(escapingControlCharacters(s) + "\n")
 }
 
-/// Writes raw bytes to standard output.
+/// `s` with every control character except newline and tab written as `\xNN` (or `\u{NN}`).
+func escapingControlCharacters(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) else { return s }
+    var out = ""
+    for u in s.unicodeScalars {
+        if u.properties.generalCategory == .control && u != "\n" && u != "\t" {
+            let hex = String(u.value, radix: 16)
+            out += u.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{\(hex)}"
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
+}
+
+/// Writes raw bytes to standard output; exits `cannotWrite` if it cannot.
 func out(_ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { FileHandle.standardOutput.write(Data($0)) }
+    bytes.withUnsafeBytes { StandardStreams.out($0) }
 }
 
 func out(_ s: String) { out(Array((s + "\n").utf8)) }

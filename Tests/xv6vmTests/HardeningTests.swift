@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// The command line on hostile inputs and file systems (issue 13): no trap, no silent loss;
+/// a sentence naming the path and the reason, and a documented exit code.
+final class HardeningTests: XCTestCase {
+    static let boot = CommandLineTests.root + "/scenarios/xv6-2020/boot.yaml"
+
+    struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+    /// A fresh temporary directory, removed when the test ends.
+    func scratch() throws -> String {
+        let dir = NSTemporaryDirectory() + "xv6vm-harden-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    /// Runs a shell command line in `dir`, with `$X` the built xv6vm, so that tests can close
+    /// or redirect its standard streams as a user would.
+    func sh(_ script: String, in dir: String) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        p.environment = ProcessInfo.processInfo.environment.merging(["X": CommandLineTests.binary.path]) { $1 }
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func files(_ dir: String) -> [String] {
+        ((FileManager.default.enumerator(atPath: dir)?.allObjects as? [String]) ?? []).sorted()
+    }
+
+    func testPlotToADirectoryIsAMessageNotATrap() throws {
+        let dir = try scratch()
+        try FileManager.default.createDirectory(atPath: dir + "/somedir", withIntermediateDirectories: true)
+        let dot = try sh(#""$X" plot "\#(Self.boot)" -o ."#, in: dir)
+        XCTAssertEqual(dot.status, 74)
+        XCTAssertEqual(dot.stderr, "xv6vm: could not write .: it names a directory, not a file\n")
+        let slash = try sh(#""$X" plot "\#(Self.boot)" -o somedir/"#, in: dir)
+        XCTAssertEqual(slash.status, 74)
+        XCTAssertEqual(slash.stderr, "xv6vm: could not write somedir/: it names a directory, not a file\n")
+        let bare = try sh(#""$X" plot "\#(Self.boot)" -o somedir"#, in: dir)
+        XCTAssertEqual(bare.status, 74)
+        XCTAssertEqual(bare.stderr, "xv6vm: could not write somedir: it is a directory\n")
+        let proc = try sh(#""$X" plot "\#(Self.boot)" -o /proc/nope/x.svg"#, in: dir)
+        XCTAssertEqual(proc.status, 74)
+        XCTAssertEqual(proc.stderr, "xv6vm: could not write /proc/nope/x.svg: cannot create the directory /proc/nope: No such file or directory\n")
+        XCTAssertEqual(files(dir), ["somedir"])
+    }
+
+    func testAClosedStandardOutputIsReportedNotATrap() throws {
+        let r = try sh(#""$X" run "\#(Self.boot)" >&-"#, in: try scratch())
+        XCTAssertEqual(r.status, 74)
+        XCTAssertEqual(r.stderr, "xv6vm: could not write to standard output: Bad file descriptor\n")
+        // Nothing opened later takes descriptor 1: plot writes its SVG, then fails to say so.
+        let dir = try scratch()
+        let p = try sh(#""$X" plot "\#(Self.boot)" -o x.svg >&-"#, in: dir)
+        XCTAssertEqual(p.status, 74)
+        XCTAssertEqual(p.stderr, "xv6vm: could not write to standard output: Bad file descriptor\n")
+        XCTAssertTrue(String(decoding: FileManager.default.contents(atPath: dir + "/x.svg") ?? Data(), as: UTF8.self).hasPrefix("<svg"))
+    }
+
+    func testAFullDeviceIsAnErrorWithTheReason() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { throw XCTSkip("no /dev/full here") }
+        let dir = try scratch()
+        let run = try sh(#""$X" run "\#(Self.boot)" > /dev/full"#, in: dir)
+        XCTAssertEqual(run.status, 74)
+        XCTAssertEqual(run.stderr, "xv6vm: could not write to standard output: No space left on device\n")
+        let plot = try sh(#""$X" plot "\#(Self.boot)" -o /dev/full"#, in: dir)
+        XCTAssertEqual(plot.status, 74)
+        XCTAssertEqual(plot.stdout, "")
+        XCTAssertEqual(plot.stderr, "xv6vm: could not write /dev/full: No space left on device\n")
+        // Written in place: the device is never replaced by a file renamed over it.
+        let type = try FileManager.default.attributesOfItem(atPath: "/dev/full")[.type] as? FileAttributeType
+        XCTAssertEqual(type, .typeCharacterSpecial)
+    }
+}
