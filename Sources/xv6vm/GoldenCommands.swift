@@ -74,6 +74,7 @@ struct Bless: ParsableCommand {
         let progress = Progress(total: selected.count, label: "bless")
         let results = Golden.checkAll(selected, store: store, progress: { d, _ in progress.update(d) })
         var written = 0, unchanged = 0, errors = 0
+        var failures: [String] = []
         for r in results {
             let shown = store.relative(r.scenario)
             switch r.outcome {
@@ -84,7 +85,14 @@ struct Bless: ParsableCommand {
             case .ok where !all:
                 unchanged += 1
             case .ok, .changed, .missingGolden:
-                try Golden.writeAtomically(r.trace, to: r.golden)
+                do {
+                    try Golden.writeAtomically(r.trace, to: r.golden)
+                } catch {
+                    let reason = (error as? WriteError)?.reason ?? "\(error)"
+                    failures.append(r.golden)
+                    out(pad("not written") + "\(r.golden): \(reason)" + (r.goldenBytes == nil ? "" : " (the old golden is kept)"))
+                    continue
+                }
                 written += 1
                 let why = r.outcome == .missingGolden ? "new" : r.outcome == .ok ? "rewritten" : "changed"
                 let lines = r.trace.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
@@ -94,13 +102,22 @@ struct Bless: ParsableCommand {
         var pruned = 0
         if prune {
             for g in store.staleGoldens() {
-                try FileManager.default.removeItem(atPath: g)
+                if unlink(g) != 0 {
+                    failures.append(g)
+                    out(pad("not removed") + "\(g): \(reasonInWords(errno))")
+                    continue
+                }
                 out(pad("removed") + "\(g) (its scenario is gone)")
                 pruned += 1
             }
         }
-        out("bless: \(written) written, \(unchanged) unchanged, \(errors) scenario error\(errors == 1 ? "" : "s")" + (prune ? ", \(pruned) pruned" : ""))
-        if errors > 0 { throw ExitCode(2) }
+        out("bless: \(written) written, \(unchanged) unchanged, \(errors) scenario error\(errors == 1 ? "" : "s")"
+            + (prune ? ", \(pruned) pruned" : "") + (failures.isEmpty ? "" : ", \(failures.count) not written"))
+        if !failures.isEmpty {
+            warn("xv6vm bless: could not write \(failures.count) golden\(failures.count == 1 ? "" : "s"); \(written) written")
+            throw ExitCode(ExitCodes.cannotWrite)
+        }
+        if errors > 0 { throw ExitCode(ExitCodes.scenarioError) }
     }
 }
 

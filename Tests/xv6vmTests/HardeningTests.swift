@@ -82,4 +82,36 @@ final class HardeningTests: XCTestCase {
         let type = try FileManager.default.attributesOfItem(atPath: "/dev/full")[.type] as? FileAttributeType
         XCTAssertEqual(type, .typeCharacterSpecial)
     }
+
+    /// `golden` a file, a golden path a directory: bless says which goldens it wrote and which
+    /// it could not, and why; exits 74; leaves no temporary file.
+    func testBlessReportsWhatItCouldNotWrite() throws {
+        let dir = try scratch()
+        try FileManager.default.createDirectory(atPath: dir + "/scenarios/a", withIntermediateDirectories: true)
+        for name in ["boot", "sbrk"] {
+            try FileManager.default.copyItem(atPath: CommandLineTests.root + "/scenarios/xv6-2020/\(name).yaml", toPath: dir + "/scenarios/a/\(name).yaml")
+        }
+        FileManager.default.createFile(atPath: dir + "/golden", contents: Data())
+        let file = try sh(#""$X" bless"#, in: dir)
+        XCTAssertEqual(file.status, 74)
+        XCTAssertEqual(file.stdout, """
+            not written     golden/a/boot.trace: golden is not a directory
+            not written     golden/a/sbrk.trace: golden is not a directory
+            bless: 0 written, 0 unchanged, 0 scenario errors, 2 not written
+
+            """)
+        XCTAssertEqual(file.stderr, "xv6vm bless: could not write 2 goldens; 0 written\n")
+        try FileManager.default.removeItem(atPath: dir + "/golden")
+        try FileManager.default.createDirectory(atPath: dir + "/golden/a/boot.trace", withIntermediateDirectories: true)
+        let isDir = try sh(#""$X" bless"#, in: dir)
+        XCTAssertEqual(isDir.status, 74)
+        XCTAssertEqual(isDir.stdout, """
+            not written     golden/a/boot.trace: it is a directory
+            wrote           golden/a/sbrk.trace (new, 426 lines)
+            bless: 1 written, 0 unchanged, 0 scenario errors, 1 not written
+
+            """)
+        XCTAssertEqual(isDir.stderr, "xv6vm bless: could not write 1 golden; 1 written\n")
+        XCTAssertEqual(files(dir + "/golden"), ["a", "a/boot.trace", "a/sbrk.trace"])
+    }
 }
