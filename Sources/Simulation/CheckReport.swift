@@ -11,7 +11,9 @@ public enum CheckReport {
             switch r.outcome {
             case .ok: break
             case .missingGolden:
-                lines.append("    no \(r.golden); record it with: xv6vm bless \(r.scenario)")
+                lines.append(store.contains(r.scenario)
+                    ? "    no \(r.golden); record it with: xv6vm bless \(r.scenario)"
+                    : "    no \(r.golden); bless records goldens only for scenarios under \(store.scenariosDir)/")
             case .scenarioError(let e):
                 lines += e.diagnostics.flatMap { $0.rendered.split(separator: "\n").map { "    " + $0 } }
             case .changed(let d):

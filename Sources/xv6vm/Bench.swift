@@ -160,6 +160,7 @@ struct ShrinkCommand: ParsableCommand {
 
     func run() throws {
         let scenario = try options.load()
+        try options.refuseOverwritingInput(output, of: scenario)
         let predicate: Shrink.Predicate
         do {
             predicate = try Shrink.Predicate(until, original: scenario, file: options.file)

@@ -71,6 +71,11 @@ struct Bless: ParsableCommand {
     func run() throws {
         let store = GoldenStore()
         let selected = options.selected(store)
+        // A golden's path mirrors its scenario's under scenarios/; from anywhere else it
+        // would land outside golden/ (scenarios/../x.yaml -> golden/../x.trace) or collide.
+        if let outside = selected.first(where: { !store.contains($0) }) {
+            throw ValidationError("\(outside) is not under \(store.scenariosDir)/; goldens mirror \(store.scenariosDir)/, so bless takes only scenarios inside it")
+        }
         let progress = Progress(total: selected.count, label: "bless")
         let results = Golden.checkAll(selected, store: store, progress: { d, _ in progress.update(d) })
         var written = 0, unchanged = 0, errors = 0

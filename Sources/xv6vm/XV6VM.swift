@@ -91,6 +91,19 @@ struct ScenarioOptions: ParsableArguments {
         if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
         return scenario
     }
+
+    /// Refuses to write `output` when it is the scenario or a file it includes, however it is
+    /// named (`..`, symbolic or hard links: the same device and inode).
+    func refuseOverwritingInput(_ output: String, of scenario: CompiledScenario) throws {
+        var inputs: Set<String> = [file]
+        for e in scenario.events { if let f = e.location?.file { inputs.insert(f) } }
+        if OutputFile.sameFile(output, file) {
+            throw ValidationError("-o \(output) is the scenario being read, \(file); write the output to another file")
+        }
+        for f in inputs.sorted() where OutputFile.sameFile(output, f) {
+            throw ValidationError("-o \(output) is \(f), which the scenario includes; write the output to another file")
+        }
+    }
 }
 
 /// Writes a message to standard error, with any control character but newline and tab
@@ -243,6 +256,7 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         let scenario = try options.load()
+        try options.refuseOverwritingInput(output, of: scenario)
         let plot = MemoryPlot(scenario: scenario)
         try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
         let total = scenario.events.count - 1

@@ -114,4 +114,44 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(isDir.stderr, "xv6vm bless: could not write 1 golden; 1 written\n")
         XCTAssertEqual(files(dir + "/golden"), ["a", "a/boot.trace", "a/sbrk.trace"])
     }
+
+    /// An output path that is an input is refused before anything is written, however it is
+    /// named; the input is left as it was.
+    func testAnOutputThatIsAnInputIsRefused() throws {
+        let dir = try scratch()
+        let text = try String(contentsOfFile: Self.boot, encoding: .utf8)
+        try text.write(toFile: dir + "/in.yaml", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.yaml", withDestinationPath: "in.yaml")
+        try FileManager.default.createDirectory(atPath: dir + "/inc", withIntermediateDirectories: true)
+        try "events:\n  - userinit: init\n".write(toFile: dir + "/inc/common.inc", atomically: true, encoding: .utf8)
+        try "events:\n  - include: inc/common.inc\n".write(toFile: dir + "/i.yaml", atomically: true, encoding: .utf8)
+        let plot = try sh(#""$X" plot in.yaml -o in.yaml"#, in: dir)
+        XCTAssertEqual(plot.status, 64)
+        XCTAssertTrue(plot.stderr.hasPrefix("Error: -o in.yaml is the scenario being read, in.yaml; write the output to another file\nUsage: xv6vm plot <file>"), plot.stderr)
+        let linked = try sh(#""$X" plot link.yaml -o ./in.yaml"#, in: dir)
+        XCTAssertTrue(linked.stderr.hasPrefix("Error: -o ./in.yaml is the scenario being read, link.yaml;"), linked.stderr)
+        let shrink = try sh(#""$X" shrink in.yaml --until panic -o ../\#((dir as NSString).lastPathComponent)/in.yaml"#, in: dir)
+        XCTAssertEqual(shrink.status, 64)
+        XCTAssertTrue(shrink.stderr.hasPrefix("Error: -o ../"), shrink.stderr)
+        XCTAssertTrue(shrink.stderr.contains("/in.yaml is the scenario being read, in.yaml; write the output to another file\nUsage: xv6vm shrink <file>"), shrink.stderr)
+        let inc = try sh(#""$X" plot i.yaml -o inc/common.inc"#, in: dir)
+        XCTAssertEqual(inc.status, 64)
+        XCTAssertTrue(inc.stderr.hasPrefix("Error: -o inc/common.inc is inc/common.inc, which the scenario includes;"), inc.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/in.yaml", encoding: .utf8), text)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/inc/common.inc", encoding: .utf8), "events:\n  - userinit: init\n")
+    }
+
+    /// bless writes goldens only under golden/: a scenario path that leaves scenarios/ is refused.
+    func testBlessRefusesAScenarioOutsideScenarios() throws {
+        let dir = try scratch()
+        try FileManager.default.createDirectory(atPath: dir + "/scenarios", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.boot, toPath: dir + "/x.yaml")
+        let r = try sh(#""$X" bless scenarios/../x.yaml"#, in: dir)
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.hasPrefix("Error: scenarios/../x.yaml is not under scenarios/; goldens mirror scenarios/, so bless takes only scenarios inside it\nUsage: xv6vm bless"), r.stderr)
+        XCTAssertEqual(files(dir), ["scenarios", "x.yaml"])
+        let check = try sh(#""$X" check scenarios/../x.yaml"#, in: dir)
+        XCTAssertEqual(check.status, 1)
+        XCTAssertTrue(check.stdout.contains("    no golden/x.trace; bless records goldens only for scenarios under scenarios/\n"), check.stdout)
+    }
 }
