@@ -10,13 +10,12 @@ struct Bench: ParsableCommand {
     @Argument(help: "Scenario files (default: the full-scale reparent2 under pgtbl-lab).")
     var files: [String] = ["scenarios/leaks/reparent2.yaml"]
 
-    @Option(help: "Runs per scenario and mode; the median is reported.")
+    @Option(parsing: .unconditional, help: "Runs per scenario and mode; the median is reported.", transform: wholeNumber(atLeast: 1, "a number of runs"))
     var runs = 5
 
     enum Mode: String, CaseIterable { case none = "no trace", devnull = "trace to /dev/null", file = "trace to a file" }
 
     func run() throws {
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         var rows: [[String]] = [["scenario", "mode", "median", "events/s", "PTE writes/s", "pages allocated", "trace"]]
         for file in files {
             let scenario = try compileOrExit(file)
@@ -105,7 +104,8 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var options: ScenarioOptions
 
-    @Option(help: "Only K allocations, evenly spread (default: every one after boot).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only K allocations, evenly spread (default: every one after boot).", valueName: "K"),
+            transform: wholeNumber(atLeast: 1, "a number of allocations"))
     var sample: Int?
 
     @Flag(help: "Include the boot's allocations (they can only panic).")
@@ -114,7 +114,7 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Check the invariants after every event in each run.")
     var check = false
 
-    @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"), transform: Shard.parse)
     var shard: Shard?
 
 

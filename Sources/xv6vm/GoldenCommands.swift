@@ -3,13 +3,26 @@ import Foundation
 import Simulation
 
 /// `I/N`: the I-th of N slices of the scenario list.
-struct Shard: ExpressibleByArgument {
+struct Shard {
     var index: Int
     var count: Int
-    init?(argument: String) {
-        let parts = argument.split(separator: "/")
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { return nil }
-        index = i; count = n
+
+    /// Parses `--shard`'s value; the error gives the valid range (ArgumentParser names the option).
+    @Sendable static func parse(_ argument: String) throws -> Shard {
+        let parts = argument.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else {
+            throw ValidationError("expected I/N, whole numbers with 1 <= I <= N (e.g. 2/4)")
+        }
+        return Shard(index: i, count: n)
+    }
+}
+
+/// Parses a whole number option of at least `min`; the error gives the valid range.
+/// With `parsing: .unconditional`, a value like `-1` reaches it instead of being taken for an option.
+func wholeNumber(atLeast min: Int, _ what: String) -> @Sendable (String) throws -> Int {
+    { s in
+        guard let n = Int(s), n >= min else { throw ValidationError("expected \(what), a whole number from \(min) to \(Int.max)") }
+        return n
     }
 }
 
@@ -17,7 +30,7 @@ struct GoldenOptions: ParsableArguments {
     @Argument(help: "Scenario files or directories (default: every scenario under scenarios/).")
     var paths: [String] = []
 
-    @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"), transform: Shard.parse)
     var shard: Shard?
 
     func selected(_ store: GoldenStore) -> [String] {

@@ -21,7 +21,7 @@ struct XV6VM: ParsableCommand {
     static func main() {
         StandardStreams.reserveClosed()
         var command: ParsableCommand
-        do { command = try parseAsRoot(nil) } catch { exit(withError: error) }
+        do { command = try parseAsRoot(nil) } catch { finish(error) }
         do {
             try command.run()
         } catch let e as WriteError {
@@ -33,8 +33,19 @@ struct XV6VM: ParsableCommand {
             warn("Error: \(e.message)\nUsage: \(usageString(for: sub))\n  See '\(name) --help' for more information.")
             Foundation.exit(ExitCode.validationFailure.rawValue)
         } catch {
-            exit(withError: error)
+            finish(error)
         }
+    }
+
+    /// ArgumentParser's `exit(withError:)`, but help goes through the checked standard output,
+    /// and an error message through `warn`, which escapes control characters in the values it quotes.
+    static func finish(_ error: Error) -> Never {
+        let code = exitCode(for: error).rawValue
+        let text = fullMessage(for: error)
+        if !text.isEmpty {
+            if code == 0 { out(text) } else { warn(text) }
+        }
+        Foundation.exit(code)
     }
 }
 
@@ -202,14 +213,15 @@ struct Leaks: ParsableCommand {
 
     @OptionGroup var options: ScenarioOptions
 
-    @Option(help: "Report after this event (see `xv6vm compile` for event numbers) instead of at the end.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Report after event N (see `xv6vm compile` for event numbers) instead of at the end.", valueName: "N"),
+            transform: wholeNumber(atLeast: 0, "an event number"))
     var at: Int?
 
 
     func run() throws {
         let scenario = try options.load()
         if let at, at < 0 || at >= scenario.events.count {
-            throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1)")
+            throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1) (the last event of \(options.file)); got \(at)")
         }
         let (result, kernel) = Runner.run(scenario, writer: nil, stopAfter: at)
         guard let kernel else { warn("xv6vm: the kernel did not boot"); throw ExitCode(1) }

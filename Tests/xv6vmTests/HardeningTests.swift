@@ -154,4 +154,42 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(check.status, 1)
         XCTAssertTrue(check.stdout.contains("    no golden/x.trace; bless records goldens only for scenarios under scenarios/\n"), check.stdout)
     }
+
+    /// Numbers out of range, negative ones included, are refused with the option's name and
+    /// its range (a leading '-' used to be taken for an option: "Missing value for '--at <at>'").
+    func testNumericOptionsNameTheirRange() throws {
+        let dir = try scratch()
+        func refused(_ args: String, _ first: String, usage: String) throws {
+            let r = try sh(#""$X" "# + args, in: dir)
+            XCTAssertEqual(r.status, 64, args)
+            let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            XCTAssertEqual(lines.first, first, args)
+            XCTAssertTrue(lines.contains { $0.hasPrefix("Usage: xv6vm \(usage) ") }, r.stderr)
+            XCTAssertEqual(r.stdout, "", args)
+        }
+        let boot = "'\(Self.boot)'"
+        try refused("leaks \(boot) --at -1", "Error: The value '-1' is invalid for '--at <N>': expected an event number, a whole number from 0 to 9223372036854775807", usage: "leaks")
+        try refused("leaks \(boot) --at 4", "Error: --at takes an event number from 0 to 3 (the last event of \(Self.boot)); got 4", usage: "leaks")
+        try refused("check --shard -1/2", "Error: The value '-1/2' is invalid for '--shard <I/N>': expected I/N, whole numbers with 1 <= I <= N (e.g. 2/4)", usage: "check")
+        try refused("bless --shard 3/2", "Error: The value '3/2' is invalid for '--shard <I/N>': expected I/N, whole numbers with 1 <= I <= N (e.g. 2/4)", usage: "bless")
+        try refused("sweep \(boot) --sample -5", "Error: The value '-5' is invalid for '--sample <K>': expected a number of allocations, a whole number from 1 to 9223372036854775807", usage: "sweep")
+        try refused("sweep \(boot) --sample 0", "Error: The value '0' is invalid for '--sample <K>': expected a number of allocations, a whole number from 1 to 9223372036854775807", usage: "sweep")
+        try refused("bench \(boot) --runs -1", "Error: The value '-1' is invalid for '--runs <runs>': expected a number of runs, a whole number from 1 to 9223372036854775807", usage: "bench")
+    }
+
+    /// --set: control characters shown escaped, "did you mean" or the list of keys, and the
+    /// subcommand's usage (not the top level's).
+    func testSetValuesAreShownSafelyWithTheSubcommandsUsage() throws {
+        let dir = try scratch()
+        let ctl = try sh(#""$X" run "\#(Self.boot)" --set "$(printf 'phystop=1\001\033[2J')""#, in: dir)
+        XCTAssertEqual(ctl.status, 64)
+        XCTAssertTrue(ctl.stderr.hasPrefix("Error: phystop takes a number; got '1\\x01\\x1b[2J'\nUsage: xv6vm run <file> "), ctl.stderr)
+        let bogus = try sh(#""$X" leaks "\#(Self.boot)" --set bogus=1"#, in: dir)
+        XCTAssertEqual(bogus.status, 64)
+        XCTAssertTrue(bogus.stderr.hasPrefix("Error: unknown setting 'bogus'; the keys are variant, per_process_kernel_pagetable, "), bogus.stderr)
+        XCTAssertTrue(bogus.stderr.contains(", phystop, harts (see `xv6vm variants`)\nUsage: xv6vm leaks <file> "), bogus.stderr)
+        let close = try sh(#""$X" plot "\#(Self.boot)" -o x.svg --set fre_kernel_stack=false"#, in: dir)
+        XCTAssertTrue(close.stderr.hasPrefix("Error: unknown setting 'fre_kernel_stack' (did you mean 'free_kernel_stack'?)\nUsage: xv6vm plot <file> "), close.stderr)
+        XCTAssertEqual(files(dir), [])
+    }
 }
