@@ -40,7 +40,9 @@ public struct ScenarioCompiler {
     var lines: [Substring]
     /// The text of the file being compiled (the scenario, or a file it includes).
     var source: String
+    /// The first `ScenarioError.shownLimit` problems found; `errorCount` counts them all.
     var diagnostics: [Diagnostic] = []
+    var errorCount = 0
     var config = KernelConfig()
     var events: [Event] = [Event(kind: .boot, location: nil, label: "boot")]
     var table = ProcessTableModel()
@@ -114,7 +116,7 @@ public struct ScenarioCompiler {
         } else {
             error(root, "missing `events`: the list of what processes do, starting with `userinit`")
         }
-        if !diagnostics.isEmpty { throw ScenarioError(diagnostics) }
+        if errorCount > 0 { throw ScenarioError(diagnostics, omitted: errorCount - diagnostics.count) }
         // Events from included files name their file relative to the scenario's directory,
         // as traces do, so traces do not depend on where the scenario was run from.
         let dir = Self.standard((file as NSString).deletingLastPathComponent).split(separator: "/").map(String.init)
@@ -198,7 +200,7 @@ public struct ScenarioCompiler {
                         config.variant = s
                         config.settings = preset
                     } else {
-                        error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + didYouMean(s, names))
+                        error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + suggest(s, names))
                     }
                 }
             case "end": if let n = integer(v, 0...UInt64.max) { image.end = n }
@@ -248,7 +250,7 @@ public struct ScenarioCompiler {
         let keyNode = node.mapping?.first?.key ?? node
         guard Self.eventNames.contains(name) else {
             error(keyNode, "unknown event '\(name)'; expected one of: \(Self.eventNames.joined(separator: ", "))"
-                  + didYouMean(name, Self.eventNames))
+                  + suggest(name, Self.eventNames))
             return
         }
         let loc = location(keyNode.mark)
@@ -386,7 +388,7 @@ public struct ScenarioCompiler {
             }
         }
         guard let procNode, let n else {
-            if diagnostics.isEmpty || procNode == nil { error(arg ?? at, "`sbrk` needs `proc` and `n`") }
+            if errorCount == 0 || procNode == nil { error(arg ?? at, "`sbrk` needs `proc` and `n`") }
             return
         }
         guard let pid = liveProcess(procNode, doing: "sbrk") else { return }
@@ -626,16 +628,16 @@ public struct ScenarioCompiler {
         }
         let bytes = [UInt8](data)
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            diagnostics.append(Diagnostic(Self.firstInvalidUTF8(bytes, file: path), "the file is not valid UTF-8"))
+            report(Diagnostic(Self.firstInvalidUTF8(bytes, file: path), "the file is not valid UTF-8"))
             return
         }
         let saved = (file, lines, source)
         (file, lines, source) = (path, text.split(separator: "\n", omittingEmptySubsequences: false), text)
         includeStack.append(path)
         defer { includeStack.removeLast(); (file, lines, source) = saved }
-        if let d = nestingProblem() { diagnostics.append(d); return }
+        if let d = nestingProblem() { report(d); return }
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let e as YamlError { diagnostics.append(yamlDiagnostic(e)); return } catch { return }
+        do { root = try Yams.compose(yaml: text) } catch let e as YamlError { report(yamlDiagnostic(e)); return } catch { return }
         var budget = Self.nodeLimit
         guard let root, Self.fits(root, &budget), let top = root.mapping else {
             error(root, "expected a mapping with an `events` list in an included file")
@@ -695,7 +697,7 @@ public struct ScenarioCompiler {
             error(countNode, "repeat expands to \(total.overflow ? "more than 2^64" : String(total.partialValue)) events; the limit is \(Self.eventLimit) per scenario")
             return
         }
-        let before = diagnostics.count
+        let before = errorCount
         for round in 0..<count {
             let names = table.names
             rounds.append((Int(round) + 1, Int(count)))
@@ -708,7 +710,7 @@ public struct ScenarioCompiler {
             }
             rounds.removeLast()
             table.restoreNames(names)
-            if diagnostics.count > before { break }          // report a round's problems once
+            if errorCount > before { break }          // report a round's problems once
         }
     }
 
@@ -816,7 +818,7 @@ public struct ScenarioCompiler {
         } else {
             let known = table.names.keys.sorted()
             let hint = table.failedForks[s].map { " (the fork that would create it at line \($0.line) fails: the process table is full)" } ?? ""
-            error(node, "no process named '\(s)'\(hint)" + didYouMean(s, known))
+            error(node, "no process named '\(s)'\(hint)" + suggest(s, known))
             return nil
         }
         switch table.state(of: pid) {
@@ -846,7 +848,7 @@ public struct ScenarioCompiler {
     mutating func key(_ node: Node, allowed: [String]) -> String? {
         guard let k = node.scalar?.string else { error(node, "expected a key"); return nil }
         if allowed.contains(k) { return k }
-        error(node, "unknown key '\(k)'; expected one of: \(allowed.joined(separator: ", "))" + didYouMean(k, allowed))
+        error(node, "unknown key '\(k)'; expected one of: \(allowed.joined(separator: ", "))" + suggest(k, allowed))
         return nil
     }
 
@@ -899,7 +901,21 @@ public struct ScenarioCompiler {
     // MARK: diagnostics
 
     mutating func error(_ node: Node?, _ message: String) {
+        errorCount += 1
+        guard diagnostics.count < ScenarioError.shownLimit else { return }
         diagnostics.append(Diagnostic(location(node?.mark), message, sourceLine: line(node?.mark)))
+    }
+
+    /// "did you mean", for a problem that will be shown: once `ScenarioError.shownLimit` are
+    /// kept, problems are only counted, and the search for a suggestion is skipped.
+    func suggest(_ word: String, _ candidates: [String]) -> String {
+        diagnostics.count >= ScenarioError.shownLimit ? "" : didYouMean(word, candidates)
+    }
+
+    /// Keeps a problem if fewer than `ScenarioError.shownLimit` are kept; counts it either way.
+    mutating func report(_ d: Diagnostic) {
+        errorCount += 1
+        if diagnostics.count < ScenarioError.shownLimit { diagnostics.append(d) }
     }
 
     func location(_ mark: Mark?) -> SourceLocation {

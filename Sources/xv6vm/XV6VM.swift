@@ -146,7 +146,9 @@ func out(_ bytes: [UInt8]) {
 func out(_ s: String) { out(Array((s + "\n").utf8)) }
 
 /// Compiles a scenario or exits 2 with its problems on stderr: as text, or with `json`
-/// as one JSON object per problem ({"file", "line", "column", "message"}).
+/// as one JSON object per problem ({"file", "line", "column", "message"}). Beyond the first
+/// `ScenarioError.shownLimit`, problems are counted: "and N more errors (not shown)", or in
+/// JSON a last object {"file", "message", "more": N}.
 func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenario {
     do {
         return try ScenarioCompiler.compile(path: path)
@@ -156,9 +158,12 @@ func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenari
                 warn(JSONValue.o(["file": .s(d.location.file), "line": .i(Int64(d.location.line)),
                                   "column": .i(Int64(d.location.column)), "message": .s(d.message)]).encoded)
             }
+            if let more = error.omittedLine {
+                warn(JSONValue.o(["file": .s(path), "message": .s(more), "more": .i(Int64(error.omitted))]).encoded)
+            }
         } else {
             warn(error.description)
-            let n = error.diagnostics.count
+            let n = error.count
             warn("\(n) error\(n == 1 ? "" : "s") in \(path)")
         }
         throw ExitCode(2)

@@ -192,4 +192,34 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(close.stderr.hasPrefix("Error: unknown setting 'fre_kernel_stack' (did you mean 'free_kernel_stack'?)\nUsage: xv6vm plot <file> "), close.stderr)
         XCTAssertEqual(files(dir), [])
     }
+
+    /// 2,000 bad events: the first 50 errors are shown, then "and N more"; the count is exact.
+    /// (300,000 took 12 s and printed 900,000 lines.)
+    func testErrorOutputIsBounded() throws {
+        let dir = try scratch()
+        let bad = "events:\n  - userinit: init\n" + String(repeating: "  - frok: init\n", count: 2000)
+        try bad.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let text = try sh(#""$X" compile bad.yaml"#, in: dir)
+        XCTAssertEqual(text.status, 2)
+        let lines = text.stderr.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 50 * 3 + 2, text.stderr)
+        XCTAssertTrue(lines[147].hasPrefix("bad.yaml:52:5: error: unknown event 'frok'"), lines[147])
+        XCTAssertEqual(Array(lines.suffix(2)), ["and 1950 more errors (not shown)", "2000 errors in bad.yaml"])
+        let json = try sh(#""$X" compile bad.yaml --format json"#, in: dir)
+        XCTAssertEqual(json.status, 2)
+        let objects = json.stderr.split(separator: "\n")
+        XCTAssertEqual(objects.count, 51)
+        XCTAssertEqual(objects.last, #"{"file":"bad.yaml","message":"and 1950 more errors (not shown)","more":1950}"#)
+        // A define that fans out to 2^12 copies of one error, checked as a golden would be.
+        var fan = "define:\n  d0:\n    events:\n      - frok: init\n"
+        for i in 1...12 { fan += "  d\(i):\n    events:\n      - d\(i - 1): {}\n      - d\(i - 1): {}\n" }
+        try FileManager.default.createDirectory(atPath: dir + "/scenarios", withIntermediateDirectories: true)
+        try (fan + "events:\n  - userinit: init\n  - d12: {}\n").write(toFile: dir + "/scenarios/fan.yaml", atomically: true, encoding: .utf8)
+        let check = try sh(#""$X" check"#, in: dir)
+        XCTAssertEqual(check.status, 2)
+        XCTAssertTrue(check.stdout.contains("\n    and 4046 more errors (not shown)\n1 scenario: "), check.stdout)
+        XCTAssertLessThan(check.stdout.split(separator: "\n").count, 160)
+        let checkJSON = try sh(#""$X" check --format json"#, in: dir)
+        XCTAssertTrue(checkJSON.stdout.contains(#""errors_not_shown":4046"#), checkJSON.stdout)
+    }
 }
