@@ -222,4 +222,37 @@ final class HardeningTests: XCTestCase {
         let checkJSON = try sh(#""$X" check --format json"#, in: dir)
         XCTAssertTrue(checkJSON.stdout.contains(#""errors_not_shown":4046"#), checkJSON.stdout)
     }
+
+    /// The event limit holds however it is reached, and is checked before expanding: defines
+    /// fanning out, a repeat of a define that repeats, includes forming a diamond; and a file
+    /// too large to parse in seconds (or a device) is refused before it is read whole.
+    func testExpansionIsBoundedBeforeItIsDone() throws {
+        let dir = try scratch()
+        func write(_ name: String, _ text: String) throws { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        var fan = "define:\n  d0:\n    events:\n      - vmprint: init\n"
+        for i in 1...7 { fan += "  d\(i):\n    events:\n" + String(repeating: "      - d\(i - 1): {}\n", count: 10) }
+        try write("fan.yaml", fan + "events:\n  - userinit: init\n  - d7: {}\n")
+        try write("rep.yaml", "define:\n  big:\n    events:\n      - repeat: 1999000\n        events:\n          - vmprint: init\nevents:\n  - userinit: init\n  - repeat: 1000\n    events:\n      - big: {}\n")
+        try write("c.inc", "events:\n  - vmprint: init\n")
+        try write("b.inc", "events:\n" + String(repeating: "  - include: c.inc\n", count: 2000))
+        try write("top.yaml", "events:\n  - userinit: init\n" + String(repeating: "  - include: b.inc\n", count: 2000))
+        try write("big.yaml", "events:\n  - userinit: init\n" + String(repeating: "  - vmprint: init\n", count: 120_000))
+        let expected = [
+            "fan.yaml": "fan.yaml:91:5: error: `d7` expands to 10000000 events; the limit is 2000000 per scenario",
+            "rep.yaml": "rep.yaml:9:13: error: repeat expands to 1999000000 events; the limit is 2000000 per scenario",
+            "top.yaml": "top.yaml:1002:5: error: include b.inc expands to 2000 events (2000002 in all by here); the limit is 2000000 per scenario",
+            "big.yaml": "big.yaml:1:1: error: the file is larger than 2 MiB, the most a scenario may have; write long scenarios with `repeat` and `define`",
+        ]
+        for (file, message) in expected.sorted(by: { $0.key < $1.key }) {
+            let start = Date()
+            let r = try sh(#""$X" compile "# + file, in: dir)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 3, file)
+            XCTAssertEqual(r.status, 2, file)
+            XCTAssertEqual(r.stderr.split(separator: "\n").first.map(String.init), message, r.stderr)
+            XCTAssertTrue(r.stderr.hasSuffix("\n1 error in \(file)\n"), r.stderr)
+        }
+        let zero = try sh(#""$X" run /dev/zero"#, in: dir)
+        XCTAssertEqual(zero.status, 2)
+        XCTAssertTrue(zero.stderr.hasPrefix("/dev/zero:1:1: error: the file is larger than 2 MiB"), zero.stderr)
+    }
 }
