@@ -11,9 +11,12 @@ public enum CheckReport {
             switch r.outcome {
             case .ok: break
             case .missingGolden:
-                lines.append("    no \(r.golden); record it with: xv6vm bless \(r.scenario)")
+                lines.append(store.contains(r.scenario)
+                    ? "    no \(r.golden); record it with: xv6vm bless \(r.scenario)"
+                    : "    no \(r.golden); bless records goldens only for scenarios under \(store.scenariosDir)/")
             case .scenarioError(let e):
                 lines += e.diagnostics.flatMap { $0.rendered.split(separator: "\n").map { "    " + $0 } }
+                if let more = e.omittedLine { lines.append("    " + more) }
             case .changed(let d):
                 let at = d.event.map { " (event \($0)" + (d.eventLocation.map { ", \($0)" } ?? "") + ")" } ?? ""
                 lines.append("    first departure from \(r.golden) at line \(d.line)\(at):")
@@ -54,6 +57,7 @@ public enum CheckReport {
                 o["errors"] = .a(e.diagnostics.map { d in
                     .o(["file": .s(d.location.file), "line": .i(Int64(d.location.line)), "column": .i(Int64(d.location.column)), "message": .s(d.message)])
                 })
+                o["errors_not_shown"] = .i(Int64(e.omitted))
             default: break
             }
             return .o(o)

@@ -18,10 +18,39 @@ public struct ScenarioCompiler {
         if isDir.boolValue {
             throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "is a directory; expected a YAML scenario file")])
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "cannot read the file")])
+        let bytes: [UInt8]
+        switch readBounded(path) {
+        case .success(let b): bytes = b
+        case .failure(let problem): throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), problem.message)])
         }
-        return try compile(bytes: [UInt8](data), file: path, displayName: display)
+        return try compile(bytes: bytes, file: path, displayName: display)
+    }
+
+    /// The most bytes a scenario file and the files it includes may have in all: YAML parsing
+    /// takes one to two seconds per megabyte, so a larger file is refused before it is read whole.
+    static let fileSizeLimit = 2 << 20
+
+    struct ReadProblem: Error { var message: String }
+
+    /// Reads a file of at most `fileSizeLimit` bytes (a device such as /dev/zero included:
+    /// it never reads more than one byte beyond the limit).
+    static func readBounded(_ path: String) -> Result<[UInt8], ReadProblem> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return .failure(ReadProblem(message: "cannot read the file: \(String(cString: strerror(errno)))")) }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: fileSizeLimit + 1)
+        var got = 0
+        while got < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
+            if n < 0 { if errno == EINTR { continue }; return .failure(ReadProblem(message: "cannot read the file: \(String(cString: strerror(errno)))")) }
+            if n == 0 { break }
+            got += n
+        }
+        if got > fileSizeLimit {
+            return .failure(ReadProblem(message: "the file is larger than \(fileSizeLimit >> 20) MiB, the most a scenario may have; write long scenarios with `repeat` and `define`"))
+        }
+        bytes.removeSubrange(got...)
+        return .success(bytes)
     }
 
     /// Compiles scenario text. `file` names it in errors; `displayName` in traces.
@@ -30,6 +59,7 @@ public struct ScenarioCompiler {
             throw ScenarioError([Diagnostic(firstInvalidUTF8(bytes, file: file), "the file is not valid UTF-8")])
         }
         var c = ScenarioCompiler(file: file, displayName: displayName ?? (file as NSString).lastPathComponent, text: text)
+        c.bytesRead[Self.standard(file)] = bytes.count
         return try c.run()
     }
 
@@ -40,7 +70,9 @@ public struct ScenarioCompiler {
     var lines: [Substring]
     /// The text of the file being compiled (the scenario, or a file it includes).
     var source: String
+    /// The first `ScenarioError.shownLimit` problems found; `errorCount` counts them all.
     var diagnostics: [Diagnostic] = []
+    var errorCount = 0
     var config = KernelConfig()
     var events: [Event] = [Event(kind: .boot, location: nil, label: "boot")]
     var table = ProcessTableModel()
@@ -55,6 +87,14 @@ public struct ScenarioCompiler {
     /// The rounds of the repeats being expanded, outermost first: (round, count).
     var rounds: [(Int, Int)] = []
     var goldenKind = GoldenKind.trace
+    /// Included files' YAML, composed once however often they are included or sized (nil: it cannot be).
+    var composedIncludes: [String: Node?] = [:]
+    /// What each defined sequence and included file expands to, in events (see `itemSize`).
+    var sizeMemo: [String: Int] = [:]
+    /// Sequences that included files define, seen while sizing before they are included.
+    var definedAhead: [String: NamedSequence] = [:]
+    /// The size of each file read (the scenario's and included ones'): in all at most `fileSizeLimit`.
+    var bytesRead: [String: Int] = [:]
 
     init(file: String, displayName: String, text: String) {
         self.file = file
@@ -108,7 +148,7 @@ public struct ScenarioCompiler {
         }
         if let eventsNode {
             if let seq = eventsNode.sequence {
-                for item in seq { parseEvent(item) }
+                if !refuseOverLimit(seq) { for item in seq { parseEvent(item) } }
                 if seq.isEmpty { error(eventsNode, "the `events` list is empty; a scenario starts with `userinit`") }
             } else {
                 error(eventsNode, "expected a list of events under `events`")
@@ -116,7 +156,7 @@ public struct ScenarioCompiler {
         } else {
             error(root, "missing `events`: the list of what processes do, starting with `userinit`")
         }
-        if !diagnostics.isEmpty { throw ScenarioError(diagnostics) }
+        if errorCount > 0 { throw ScenarioError(diagnostics, omitted: errorCount - diagnostics.count) }
         // Events from included files name their file relative to the scenario's directory,
         // as traces do, so traces do not depend on where the scenario was run from.
         let dir = Self.standard((file as NSString).deletingLastPathComponent).split(separator: "/").map(String.init)
@@ -200,7 +240,7 @@ public struct ScenarioCompiler {
                         config.variant = s
                         config.settings = preset
                     } else {
-                        error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + didYouMean(s, names))
+                        error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + suggest(s, names))
                     }
                 }
             case "end": if let n = integer(v, 0...UInt64.max) { image.end = n }
@@ -251,7 +291,7 @@ public struct ScenarioCompiler {
         let keyNode = node.mapping?.first?.key ?? node
         guard Self.eventNames.contains(name) else {
             error(keyNode, "unknown event '\(name)'; expected one of: \(Self.eventNames.joined(separator: ", "))"
-                  + didYouMean(name, Self.eventNames))
+                  + suggest(name, Self.eventNames))
             return
         }
         let loc = location(keyNode.mark)
@@ -405,7 +445,7 @@ public struct ScenarioCompiler {
             }
         }
         guard let procNode, let n else {
-            if diagnostics.isEmpty || procNode == nil { error(arg ?? at, "`sbrk` needs `proc` and `n`") }
+            if errorCount == 0 || procNode == nil { error(arg ?? at, "`sbrk` needs `proc` and `n`") }
             return
         }
         guard let pid = liveProcess(procNode, doing: "sbrk") else { return }
@@ -665,31 +705,41 @@ public struct ScenarioCompiler {
     /// `- include: FILE`: the events (and `define`s) of another file, relative to this one.
     mutating func include(_ arg: Node, _ at: Node) {
         guard let rel = arg.scalar?.string, !rel.isEmpty else { error(arg, "expected a file to include, e.g. `include: common/shell.yaml`"); return }
-        let dir = (file as NSString).deletingLastPathComponent
-        let path = Self.standard(rel.hasPrefix("/") ? rel : (dir as NSString).appendingPathComponent(rel))
+        let path = Self.includePath(rel, from: file)
         if includeStack.contains(path) || path == (ScenarioCompiler.standard(file)) {
             error(arg, "include cycle: \(rel) includes itself, directly or through other files")
             return
         }
         if includeStack.count >= 16 { error(arg, "includes nest more than 16 deep"); return }
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-              let data = FileManager.default.contents(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
             error(arg, "cannot include \(rel): no such file")
             return
         }
-        let bytes = [UInt8](data)
+        let bytes: [UInt8]
+        switch Self.readBounded(path) {
+        case .success(let b): bytes = b
+        case .failure(let problem): error(arg, "cannot include \(rel): \(problem.message)"); return
+        }
+        if !countBytes(path, bytes.count) {
+            error(arg, "cannot include \(rel): the scenario and the files it includes are larger than \(Self.fileSizeLimit >> 20) MiB in all")
+            return
+        }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            diagnostics.append(Diagnostic(Self.firstInvalidUTF8(bytes, file: path), "the file is not valid UTF-8"))
+            report(Diagnostic(Self.firstInvalidUTF8(bytes, file: path), "the file is not valid UTF-8"))
             return
         }
         let saved = (file, lines, source)
         (file, lines, source) = (path, text.split(separator: "\n", omittingEmptySubsequences: false), text)
         includeStack.append(path)
         defer { includeStack.removeLast(); (file, lines, source) = saved }
-        if let d = nestingProblem() { diagnostics.append(d); return }
+        if let d = nestingProblem() { report(d); return }
         let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let e as YamlError { diagnostics.append(yamlDiagnostic(e)); return } catch { return }
+        if let cached = composedIncludes[path], let r = cached {
+            root = r
+        } else {
+            do { root = try Yams.compose(yaml: text) } catch let e as YamlError { report(yamlDiagnostic(e)); return } catch { return }
+        }
         var budget = Self.nodeLimit
         guard let root, Self.fits(root, &budget), let top = root.mapping else {
             error(root, "expected a mapping with an `events` list in an included file")
@@ -743,13 +793,13 @@ public struct ScenarioCompiler {
             if body == nil && count != nil { error(node, "`repeat: N` needs `events:` beside it, at the same indentation: the events to repeat") }
             return
         }
-        let size = expandedSize(body)
+        let size = expandedSize(body, in: file)
         let total = UInt64(size).multipliedReportingOverflow(by: count)
         if total.overflow || UInt64(events.count) + total.partialValue > UInt64(Self.eventLimit) {
             error(countNode, "repeat expands to \(total.overflow ? "more than 2^64" : String(total.partialValue)) events; the limit is \(Self.eventLimit) per scenario")
             return
         }
-        let before = diagnostics.count
+        let before = errorCount
         for round in 0..<count {
             let names = table.names
             rounds.append((Int(round) + 1, Int(count)))
@@ -762,24 +812,8 @@ public struct ScenarioCompiler {
             }
             rounds.removeLast()
             table.restoreNames(names)
-            if diagnostics.count > before { break }          // report a round's problems once
+            if errorCount > before { break }          // report a round's problems once
         }
-    }
-
-    /// Events a list expands to, counting nested repeats (saturating).
-    func expandedSize(_ seq: Node.Sequence) -> Int {
-        var n = 0
-        for item in seq {
-            if let m = item.mapping, m.first?.key.scalar?.string == "repeat" {
-                let c = m.first.flatMap { $0.value.scalar.flatMap { parseInteger($0.string) } }.map { Int(clamping: $0.magnitude) } ?? 0
-                let inner = m.first { $0.key.scalar?.string == "events" }?.value.sequence.map(expandedSize) ?? 0
-                let (t, o) = c.multipliedReportingOverflow(by: inner)
-                n = o ? Int.max : n.addingReportingOverflow(t).overflow ? Int.max : n + t
-            } else {
-                n = n == Int.max ? n : n + 1
-            }
-        }
-        return n
     }
 
     // MARK: expectations
@@ -870,7 +904,7 @@ public struct ScenarioCompiler {
         } else {
             let known = table.names.keys.sorted()
             let hint = table.failedForks[s].map { " (the fork that would create it at line \($0.line) fails: the process table is full)" } ?? ""
-            error(node, "no process named '\(s)'\(hint)" + didYouMean(s, known))
+            error(node, "no process named '\(s)'\(hint)" + suggest(s, known))
             return nil
         }
         switch table.state(of: pid) {
@@ -900,7 +934,7 @@ public struct ScenarioCompiler {
     mutating func key(_ node: Node, allowed: [String]) -> String? {
         guard let k = node.scalar?.string else { error(node, "expected a key"); return nil }
         if allowed.contains(k) { return k }
-        error(node, "unknown key '\(k)'; expected one of: \(allowed.joined(separator: ", "))" + didYouMean(k, allowed))
+        error(node, "unknown key '\(k)'; expected one of: \(allowed.joined(separator: ", "))" + suggest(k, allowed))
         return nil
     }
 
@@ -953,7 +987,21 @@ public struct ScenarioCompiler {
     // MARK: diagnostics
 
     mutating func error(_ node: Node?, _ message: String) {
+        errorCount += 1
+        guard diagnostics.count < ScenarioError.shownLimit else { return }
         diagnostics.append(Diagnostic(location(node?.mark), message, sourceLine: line(node?.mark)))
+    }
+
+    /// "did you mean", for a problem that will be shown: once `ScenarioError.shownLimit` are
+    /// kept, problems are only counted, and the search for a suggestion is skipped.
+    func suggest(_ word: String, _ candidates: [String]) -> String {
+        diagnostics.count >= ScenarioError.shownLimit ? "" : didYouMean(word, candidates)
+    }
+
+    /// Keeps a problem if fewer than `ScenarioError.shownLimit` are kept; counts it either way.
+    mutating func report(_ d: Diagnostic) {
+        errorCount += 1
+        if diagnostics.count < ScenarioError.shownLimit { diagnostics.append(d) }
     }
 
     func location(_ mark: Mark?) -> SourceLocation {

@@ -29,11 +29,25 @@ public struct Diagnostic: Equatable, Sendable {
     }
 }
 
-/// A scenario that cannot be compiled: every problem found, in file order.
+/// A scenario that cannot be compiled: the first `shownLimit` problems found, in the order
+/// found, and how many more there were.
 public struct ScenarioError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// How many problems a scenario error keeps and shows; the rest are only counted, so that
+    /// a file of 300,000 bad events is refused in bounded time, memory and output.
+    public static let shownLimit = 50
+
     public var diagnostics: [Diagnostic]
-    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
-    public var description: String { diagnostics.map(\.rendered).joined(separator: "\n") }
+    /// Problems found beyond the first `shownLimit`, counted but not kept.
+    public var omitted: Int
+    public init(_ diagnostics: [Diagnostic], omitted: Int = 0) { self.diagnostics = diagnostics; self.omitted = omitted }
+
+    /// Every problem found, shown or not.
+    public var count: Int { diagnostics.count + omitted }
+
+    /// "and 299950 more errors (not shown)", or nil when every problem is shown.
+    public var omittedLine: String? { omitted == 0 ? nil : "and \(omitted) more error\(omitted == 1 ? "" : "s") (not shown)" }
+
+    public var description: String { (diagnostics.map(\.rendered) + (omittedLine.map { [$0] } ?? [])).joined(separator: "\n") }
 }
 
 /// "did you mean" for a misspelt word (edit distance counting a swap of two neighbours as one edit): the closest candidate within a small edit distance.

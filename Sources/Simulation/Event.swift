@@ -124,8 +124,10 @@ extension CompiledScenario {
                 continue
             }
             if let problem = config.settings.set(k, v) {
-                let keys = KernelSettings.catalogue.map(\.key) + ["end", "etext", "trampoline", "phystop", "harts"]
-                return problem + (keys.contains(k) ? "" : didYouMean(k, keys))
+                let keys = ["variant"] + KernelSettings.catalogue.map(\.key) + ["end", "etext", "trampoline", "phystop", "harts"]
+                if keys.contains(k) { return problem }
+                let suggestion = didYouMean(k, keys)
+                return problem + (suggestion.isEmpty ? "; the keys are \(keys.joined(separator: ", ")) (see `xv6vm variants`)" : suggestion)
             }
         }
         if let problem = image.problem { return "this kernel image cannot boot: \(problem)" }

@@ -20,15 +20,31 @@ public struct GoldenStore: Sendable {
         return (goldenDir as NSString).appendingPathComponent((rel as NSString).deletingPathExtension + "." + kind.rawValue)
     }
 
-    /// The scenario's path relative to `scenarios/` (or as given, if outside it).
+    /// The scenario's path relative to `scenarios/` (its file name, if outside it).
+    /// `..` is resolved first, so `scenarios/../x.yaml` is outside, never `../x.yaml`.
     public func relative(_ scenario: String) -> String {
-        let std = (scenario as NSString).standardizingPath
-        let base = (scenariosDir as NSString).standardizingPath + "/"
-        if std.hasPrefix(base) { return String(std.dropFirst(base.count)) }
-        let absBase = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(base)
-        let abs = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(std)
-        if abs.hasPrefix((absBase as NSString).standardizingPath + "/") { return String(abs.dropFirst((absBase as NSString).standardizingPath.count + 1)) }
-        return (scenario as NSString).lastPathComponent
+        inside(scenario) ?? (scenario as NSString).lastPathComponent
+    }
+
+    /// Whether the scenario is under `scenarios/`, so that its golden is under `golden/`.
+    public func contains(_ scenario: String) -> Bool { inside(scenario) != nil }
+
+    /// The path below `scenarios/`, comparing absolute paths with `.` and `..` resolved,
+    /// then (for paths through symbolic links) the real paths; nil when it is not below it.
+    func inside(_ scenario: String) -> String? {
+        let cwd = FileManager.default.currentDirectoryPath
+        func absolute(_ p: String) -> String { ScenarioCompiler.standard(p.hasPrefix("/") ? p : cwd + "/" + p) }
+        func below(_ p: String, _ dir: String) -> String? {
+            let base = dir == "/" ? "/" : dir + "/"
+            return p.hasPrefix(base) && p.count > base.count ? String(p.dropFirst(base.count)) : nil
+        }
+        if let r = below(absolute(scenario), absolute(scenariosDir)) { return r }
+        guard let dir = realpath(scenariosDir, nil) else { return nil }
+        defer { free(dir) }
+        let parent = (absolute(scenario) as NSString).deletingLastPathComponent
+        guard let real = realpath(parent, nil) else { return nil }
+        defer { free(real) }
+        return below(String(cString: real) + "/" + (scenario as NSString).lastPathComponent, String(cString: dir))
     }
 
     /// Every `.yaml` file under `paths` (directories searched recursively), sorted; default `scenarios/`.
@@ -248,25 +264,14 @@ public enum Golden {
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename,
-    /// so a reader sees the old golden or the new one, never a part.
+    /// so a reader sees the old golden or the new one, never a part. Throws `WriteError`.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        try writeAtomically(bytes, to: path, beforeRename: {})
+        try OutputFile.writeAtomically(bytes, to: path)
     }
 
     /// `beforeRename` runs between writing the temporary file and renaming it: tests make it fail.
     static func writeAtomically(_ bytes: [UInt8], to path: String, beforeRename: () throws -> Void) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir.isEmpty ? "." : dir, withIntermediateDirectories: true)
-        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tmp])
-        }
-        do { try beforeRename() } catch { unlink(tmp); throw error }
-        if rename(tmp, path) != 0 {
-            let err = errno
-            unlink(tmp)
-            throw POSIXError(POSIXErrorCode(rawValue: err) ?? .EIO)
-        }
+        try OutputFile.writeAtomically(bytes, to: path, beforeRename: beforeRename)
     }
 }
 

@@ -13,13 +13,12 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("replay"), help: ArgumentHelp("Also time reading, importing and replaying a kernel's log; repeatable.", valueName: "LOG"))
     var logs: [String] = []
 
-    @Option(help: "Runs per scenario and mode; the median is reported.")
+    @Option(parsing: .unconditional, help: "Runs per scenario and mode; the median is reported.", transform: wholeNumber(atLeast: 1, "a number of runs"))
     var runs = 5
 
     enum Mode: String, CaseIterable { case none = "no trace", devnull = "trace to /dev/null", file = "trace to a file" }
 
     func run() throws {
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         var rows: [[String]] = [["scenario", "mode", "median", "events/s", "PTE writes/s", "pages allocated", "trace"]]
         let files = self.files.isEmpty && logs.isEmpty ? ["scenarios/leaks/reparent2.yaml"] : self.files
         for file in files {
@@ -88,24 +87,27 @@ struct Bench: ParsableCommand {
     /// One run: wall time, result, trace bytes written.
     func once(_ scenario: CompiledScenario, _ mode: Mode) throws -> (Double, RunResult, Int) {
         var written = 0
-        var handle: FileHandle?
+        var fd: Int32 = -1
         var path: String?
         switch mode {
         case .none: break
-        case .devnull: handle = FileHandle(forWritingAtPath: "/dev/null")
-        case .file:
-            path = NSTemporaryDirectory() + "xv6vm-bench-\(getpid()).trace"
-            _ = FileManager.default.createFile(atPath: path!, contents: nil)
-            handle = FileHandle(forWritingAtPath: path!)
+        case .devnull: path = "/dev/null"
+        case .file: path = NSTemporaryDirectory() + "xv6vm-bench-\(getpid()).trace"
         }
-        defer { try? handle?.close(); if let path { try? FileManager.default.removeItem(atPath: path) } }
+        if let path {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+            if fd < 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
+        }
+        defer { if fd >= 0 { close(fd) }; if mode == .file, let path { unlink(path) } }
+        var failed: Int32 = 0
         let writer = mode == .none ? nil : TraceWriter(format: .text, sites: .init(), output: { bytes in
             written += bytes.count
-            bytes.withUnsafeBytes { handle?.write(Data($0)) }
+            if failed == 0 { failed = bytes.withUnsafeBytes { OutputFile.writeAll(fd, $0) } }
         })
         let start = DispatchTime.now().uptimeNanoseconds
         let (result, _) = Runner.run(scenario, writer: writer)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if failed != 0, let path { throw WriteError(path: path, reason: reasonInWords(failed)) }
         return (seconds, result, written)
     }
 }
@@ -126,8 +128,8 @@ final class Progress: @unchecked Sendable {
     func update(_ done: Int, _ extra: String = "") {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
-        FileHandle.standardError.write(Data("\r\(label): \(done) done, \(total - done) left\(extra)   ".utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        StandardStreams.err("\r\(label): \(done) done, \(total - done) left\(extra)   ")
+        if done == total { StandardStreams.err("\n") }
     }
 }
 
@@ -139,7 +141,8 @@ struct SweepCommand: ParsableCommand {
 
     @OptionGroup var options: ScenarioOptions
 
-    @Option(help: "Only K allocations, evenly spread (default: every one after boot).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only K allocations, evenly spread (default: every one after boot).", valueName: "K"),
+            transform: wholeNumber(atLeast: 1, "a number of allocations"))
     var sample: Int?
 
     @Flag(help: "Include the boot's allocations (they can only panic).")
@@ -148,7 +151,7 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Check the invariants after every event in each run.")
     var check = false
 
-    @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"), transform: Shard.parse)
     var shard: Shard?
 
 
@@ -194,6 +197,7 @@ struct ShrinkCommand: ParsableCommand {
 
     func run() throws {
         let scenario = try options.load()
+        try options.refuseOverwritingInput(output, of: scenario)
         let predicate: Shrink.Predicate
         do {
             predicate = try Shrink.Predicate(until, original: scenario, file: options.file)
@@ -202,10 +206,10 @@ struct ShrinkCommand: ParsableCommand {
         }
         let terminal = isatty(STDERR_FILENO) == 1
         let progress: (Int, Int) -> Void = { tests, smallest in
-            if terminal { FileHandle.standardError.write(Data("\rshrink: \(tests) test runs, smallest so far \(smallest) events   ".utf8)) }
+            if terminal { StandardStreams.err("\rshrink: \(tests) test runs, smallest so far \(smallest) events   ") }
         }
         let shrunk = Shrink.run(scenario, file: options.file, predicate: predicate, overrides: options.overrides, progress: progress)
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        if terminal { StandardStreams.err("\n") }
         guard let result = shrunk else {
             warn("xv6vm shrink: \(options.file) does not show \(predicate) once written back out; nothing to shrink")
             throw ExitCode(1)

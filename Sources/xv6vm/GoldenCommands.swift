@@ -3,13 +3,26 @@ import Foundation
 import Simulation
 
 /// `I/N`: the I-th of N slices of the scenario list.
-struct Shard: ExpressibleByArgument {
+struct Shard {
     var index: Int
     var count: Int
-    init?(argument: String) {
-        let parts = argument.split(separator: "/")
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { return nil }
-        index = i; count = n
+
+    /// Parses `--shard`'s value; the error gives the valid range (ArgumentParser names the option).
+    @Sendable static func parse(_ argument: String) throws -> Shard {
+        let parts = argument.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else {
+            throw ValidationError("expected I/N, whole numbers with 1 <= I <= N (e.g. 2/4)")
+        }
+        return Shard(index: i, count: n)
+    }
+}
+
+/// Parses a whole number option of at least `min`; the error gives the valid range.
+/// With `parsing: .unconditional`, a value like `-1` reaches it instead of being taken for an option.
+func wholeNumber(atLeast min: Int, _ what: String) -> @Sendable (String) throws -> Int {
+    { s in
+        guard let n = Int(s), n >= min else { throw ValidationError("expected \(what), a whole number from \(min) to \(Int.max)") }
+        return n
     }
 }
 
@@ -17,7 +30,7 @@ struct GoldenOptions: ParsableArguments {
     @Argument(help: "Scenario files or directories (default: every scenario under scenarios/).")
     var paths: [String] = []
 
-    @Option(help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"), transform: Shard.parse)
     var shard: Shard?
 
     func selected(_ store: GoldenStore) -> [String] {
@@ -71,9 +84,15 @@ struct Bless: ParsableCommand {
     func run() throws {
         let store = GoldenStore()
         let selected = options.selected(store)
+        // A golden's path mirrors its scenario's under scenarios/; from anywhere else it
+        // would land outside golden/ (scenarios/../x.yaml -> golden/../x.trace) or collide.
+        if let outside = selected.first(where: { !store.contains($0) }) {
+            throw ValidationError("\(outside) is not under \(store.scenariosDir)/; goldens mirror \(store.scenariosDir)/, so bless takes only scenarios inside it")
+        }
         let progress = Progress(total: selected.count, label: "bless")
         let results = Golden.checkAll(selected, store: store, progress: { d, _ in progress.update(d) })
         var written = 0, unchanged = 0, errors = 0
+        var failures: [String] = []
         for r in results {
             let shown = store.relative(r.scenario)
             switch r.outcome {
@@ -84,7 +103,14 @@ struct Bless: ParsableCommand {
             case .ok where !all:
                 unchanged += 1
             case .ok, .changed, .missingGolden:
-                try Golden.writeAtomically(r.trace, to: r.golden)
+                do {
+                    try Golden.writeAtomically(r.trace, to: r.golden)
+                } catch {
+                    let reason = (error as? WriteError)?.reason ?? "\(error)"
+                    failures.append(r.golden)
+                    out(pad("not written") + "\(r.golden): \(reason)" + (r.goldenBytes == nil ? "" : " (the old golden is kept)"))
+                    continue
+                }
                 written += 1
                 let why = r.outcome == .missingGolden ? "new" : r.outcome == .ok ? "rewritten" : "changed"
                 let lines = r.trace.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
@@ -94,13 +120,22 @@ struct Bless: ParsableCommand {
         var pruned = 0
         if prune {
             for g in store.staleGoldens() {
-                try FileManager.default.removeItem(atPath: g)
+                if unlink(g) != 0 {
+                    failures.append(g)
+                    out(pad("not removed") + "\(g): \(reasonInWords(errno))")
+                    continue
+                }
                 out(pad("removed") + "\(g) (its scenario is gone)")
                 pruned += 1
             }
         }
-        out("bless: \(written) written, \(unchanged) unchanged, \(errors) scenario error\(errors == 1 ? "" : "s")" + (prune ? ", \(pruned) pruned" : ""))
-        if errors > 0 { throw ExitCode(2) }
+        out("bless: \(written) written, \(unchanged) unchanged, \(errors) scenario error\(errors == 1 ? "" : "s")"
+            + (prune ? ", \(pruned) pruned" : "") + (failures.isEmpty ? "" : ", \(failures.count) not written"))
+        if !failures.isEmpty {
+            warn("xv6vm bless: could not write \(failures.count) golden\(failures.count == 1 ? "" : "s"); \(written) written")
+            throw ExitCode(ExitCodes.cannotWrite)
+        }
+        if errors > 0 { throw ExitCode(ExitCodes.scenarioError) }
     }
 }
 

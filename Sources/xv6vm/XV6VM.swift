@@ -10,10 +10,82 @@ struct XV6VM: ParsableCommand {
         discussion: """
             Scenarios (YAML) say what processes do; xv6vm runs them on an exact model of the \
             kernel and prints a trace of every allocation, mapping, unmapping and satp write.
-            Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage.
+            Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage, 74 could not write output.
             """,
         subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Bench.self]
     )
+
+    /// ArgumentParser's `main`, except that a closed standard stream cannot be reused by a
+    /// file we open, an output that cannot be written exits `cannotWrite` with the reason,
+    /// and a usage error found while running shows the subcommand's usage, not the top level's.
+    static func main() {
+        StandardStreams.reserveClosed()
+        var command: ParsableCommand
+        do { command = try parseAsRoot(nil) } catch { finish(error) }
+        do {
+            try command.run()
+        } catch let e as WriteError {
+            warn("xv6vm: \(e)")
+            Foundation.exit(ExitCodes.cannotWrite)
+        } catch let e as ValidationError {
+            let sub = type(of: command)
+            let name = sub == XV6VM.self ? "xv6vm" : "xv6vm \(sub._commandName)"
+            warn("Error: \(e.message)\nUsage: \(usageString(for: sub))\n  See '\(name) --help' for more information.")
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch {
+            finish(error)
+        }
+    }
+
+    /// ArgumentParser's `exit(withError:)`, but help goes through the checked standard output,
+    /// and an error message through `warn`, which escapes control characters in the values it quotes.
+    static func finish(_ error: Error) -> Never {
+        let code = exitCode(for: error).rawValue
+        let text = fullMessage(for: error)
+        if !text.isEmpty {
+            if code == 0 { out(text) } else { warn(text) }
+        }
+        Foundation.exit(code)
+    }
+}
+
+/// The exit codes besides ArgumentParser's (0 success, 64 bad usage).
+enum ExitCodes {
+    /// A kernel panic, a finding, a broken invariant or expectation, a trace that differs from its golden.
+    static let failed: Int32 = 1
+    /// A scenario that cannot be compiled.
+    static let scenarioError: Int32 = 2
+    /// An output (standard output, a golden, an SVG, a shrunk scenario) could not be written:
+    /// sysexits' EX_IOERR.
+    static let cannotWrite: Int32 = 74
+}
+
+/// Standard output and standard error, written with write(2), every write checked.
+enum StandardStreams {
+    /// Opens /dev/null read-only on any of descriptors 0 to 2 that is closed (`>&-`), so that
+    /// no file we open later gets it (the trace would land in a golden), and writes to a closed
+    /// standard output still fail, with EBADF, and are reported.
+    static func reserveClosed() {
+        for fd in Int32(0)...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let got = open("/dev/null", O_RDONLY)
+            if got >= 0 && got != fd { close(got) }
+        }
+    }
+
+    /// Writes to standard output; a failed write ends the program with `cannotWrite` and the reason.
+    static func out(_ bytes: UnsafeRawBufferPointer) {
+        let err = OutputFile.writeAll(STDOUT_FILENO, bytes)
+        if err != 0 {
+            warn("xv6vm: could not write to standard output: \(reasonInWords(err))")
+            exit(ExitCodes.cannotWrite)
+        }
+    }
+
+    /// Writes to standard error; if that fails there is nowhere left to say so.
+    static func err(_ s: String) {
+        var s = s
+        s.withUTF8 { _ = OutputFile.writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// The scenario file and `--set KEY=VALUE`, shared by every command that runs a scenario.
@@ -30,22 +102,53 @@ struct ScenarioOptions: ParsableArguments {
         if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
         return scenario
     }
+
+    /// Refuses to write `output` when it is the scenario or a file it includes, however it is
+    /// named (`..`, symbolic or hard links: the same device and inode).
+    func refuseOverwritingInput(_ output: String, of scenario: CompiledScenario) throws {
+        var inputs: Set<String> = [file]
+        for e in scenario.events { if let f = e.location?.file { inputs.insert(f) } }
+        if OutputFile.sameFile(output, file) {
+            throw ValidationError("-o \(output) is the scenario being read, \(file); write the output to another file")
+        }
+        for f in inputs.sorted() where OutputFile.sameFile(output, f) {
+            throw ValidationError("-o \(output) is \(f), which the scenario includes; write the output to another file")
+        }
+    }
 }
 
-/// Writes to standard error.
+/// Writes a message to standard error, with any control character but newline and tab
+/// shown escaped (`\x01`), so that a file name or `--set` value cannot hide text or drive the terminal.
 func warn(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+    StandardStreams.err(escapingControlCharacters(s) + "\n")
 }
 
-/// Writes raw bytes to standard output.
+/// `s` with every control character except newline and tab written as `\xNN` (or `\u{NN}`).
+func escapingControlCharacters(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) else { return s }
+    var out = ""
+    for u in s.unicodeScalars {
+        if u.properties.generalCategory == .control && u != "\n" && u != "\t" {
+            let hex = String(u.value, radix: 16)
+            out += u.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{\(hex)}"
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
+}
+
+/// Writes raw bytes to standard output; exits `cannotWrite` if it cannot.
 func out(_ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { FileHandle.standardOutput.write(Data($0)) }
+    bytes.withUnsafeBytes { StandardStreams.out($0) }
 }
 
 func out(_ s: String) { out(Array((s + "\n").utf8)) }
 
 /// Compiles a scenario or exits 2 with its problems on stderr: as text, or with `json`
-/// as one JSON object per problem ({"file", "line", "column", "message"}).
+/// as one JSON object per problem ({"file", "line", "column", "message"}). Beyond the first
+/// `ScenarioError.shownLimit`, problems are counted: "and N more errors (not shown)", or in
+/// JSON a last object {"file", "message", "more": N}.
 func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenario {
     do {
         return try ScenarioCompiler.compile(path: path)
@@ -55,9 +158,12 @@ func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenari
                 warn(JSONValue.o(["file": .s(d.location.file), "line": .i(Int64(d.location.line)),
                                   "column": .i(Int64(d.location.column)), "message": .s(d.message)]).encoded)
             }
+            if let more = error.omittedLine {
+                warn(JSONValue.o(["file": .s(path), "message": .s(more), "more": .i(Int64(error.omitted))]).encoded)
+            }
         } else {
             warn(error.description)
-            let n = error.diagnostics.count
+            let n = error.count
             warn("\(n) error\(n == 1 ? "" : "s") in \(path)")
         }
         throw ExitCode(2)
@@ -112,14 +218,15 @@ struct Leaks: ParsableCommand {
 
     @OptionGroup var options: ScenarioOptions
 
-    @Option(help: "Report after this event (see `xv6vm compile` for event numbers) instead of at the end.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Report after event N (see `xv6vm compile` for event numbers) instead of at the end.", valueName: "N"),
+            transform: wholeNumber(atLeast: 0, "an event number"))
     var at: Int?
 
 
     func run() throws {
         let scenario = try options.load()
         if let at, at < 0 || at >= scenario.events.count {
-            throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1)")
+            throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1) (the last event of \(options.file)); got \(at)")
         }
         let (result, kernel) = Runner.run(scenario, writer: nil, stopAfter: at)
         guard let kernel else { warn("xv6vm: the kernel did not boot"); throw ExitCode(1) }
@@ -166,6 +273,7 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         let scenario = try options.load()
+        try options.refuseOverwritingInput(output, of: scenario)
         let plot = MemoryPlot(scenario: scenario)
         try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
         let total = scenario.events.count - 1
