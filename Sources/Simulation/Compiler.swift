@@ -263,7 +263,7 @@ public struct ScenarioCompiler {
     // MARK: events
 
     static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint", "run",
-                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "pipe", "close", "yield",
+                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "pipe", "close", "yield", "sleep",
                              "repeat", "baseline", "expect", "fail_kalloc"]
 
     /// The most events a scenario may expand to; `repeat` beyond it is refused before expanding.
@@ -310,7 +310,7 @@ public struct ScenarioCompiler {
         case "wait": wait(arg, keyNode, loc)
         case "vmprint": vmprint(arg, keyNode, loc)
         case "run": run(arg, keyNode, loc)
-        case "yield": yieldCPU(arg, keyNode, loc)
+        case "yield", "sleep": yieldCPU(name, arg, keyNode, loc)
         case "pipe", "close": pipe(name, arg, keyNode, loc)
         case "copyin", "copyinstr", "copyout": copy(name, arg, keyNode, loc)
         case "load", "store", "fetch": access(name, arg, keyNode, loc)
@@ -577,11 +577,12 @@ public struct ScenarioCompiler {
                             label: "\(name) pid \(pid) va \(hexShort(va))" + (faults ? " (faults)" : "")))
     }
 
-    /// yield: the process gives up the CPU and gets it back with nothing run in between.
-    mutating func yieldCPU(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
-        guard let procNode = singleProcArgument(arg, at, event: "yield") else { return }
-        guard let pid = liveProcess(procNode, doing: "yield") else { return }
-        events.append(Event(kind: .yield(pid: pid), location: loc, label: "yield pid \(pid)"))
+    /// yield: the process gives up the CPU and gets it back with nothing run in between;
+    /// sleep: it gives up the CPU and nothing else runs.
+    mutating func yieldCPU(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let procNode = singleProcArgument(arg, at, event: name) else { return }
+        guard let pid = liveProcess(procNode, doing: name) else { return }
+        events.append(Event(kind: name == "yield" ? .yield(pid: pid) : .sleep(pid: pid), location: loc, label: "\(name) pid \(pid)"))
     }
 
     /// pipe: {proc, id} takes a page for a new pipe; close: {proc, pipe} frees it (the last close).

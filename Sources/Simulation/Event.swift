@@ -15,6 +15,8 @@ public enum EventKind: Equatable, Sendable {
     case run(pid: Int, hart: Int)
     /// `pid` gives up the CPU and the scheduler runs it again.
     case yield(pid: Int)
+    /// `pid` gives up the CPU and nothing else runs.
+    case sleep(pid: Int)
     /// Records the free pages now, for `expect: {free_pages: baseline}` and leak reports.
     case baseline
     /// Failure injection: the `n`-th kalloc from here (1: the next) returns 0.

@@ -82,6 +82,8 @@ public struct KernelLog: Sendable {
     public var vmprintLines = 0
     /// Lines in the file.
     public var lineCount = 0
+    /// The kernel's panic, if it printed one (`panic: MESSAGE`), and its line.
+    public var panic: (line: Int, message: String)?
 }
 
 /// A log that cannot be read, at a line.
@@ -150,11 +152,24 @@ extension KernelLog {
                 log.probes.append(p)
             } else if lineEnd - start >= 13, bytes[start..<start + 13].elementsEqual("page table 0x".utf8) {
                 log.vmprintLines += 1
+            } else if log.panic == nil, let at = findPanic(bytes, start, lineEnd) {
+                log.panic = (lineNo, String(decoding: bytes[(at + 7)..<lineEnd], as: UTF8.self))
             }
             start = end + 1
         }
         log.lineCount = lineNo
         return log
+    }
+
+    /// The index of `panic: ` in bytes[from..<to], if any.
+    static func findPanic(_ b: [UInt8], _ from: Int, _ to: Int) -> Int? {
+        let word = Array("panic: ".utf8)
+        var i = from
+        while i + word.count <= to {
+            if b[i] == 0x70 && b[i..<i + word.count].elementsEqual(word) { return i }
+            i += 1
+        }
+        return nil
     }
 
     /// The index of `@T ` in bytes[from..<to], if any.

@@ -5,7 +5,7 @@ import RISCV
 /// it explains, and where it takes effect.
 public struct LogOperation: Sendable {
     public enum Kind: String, Sendable {
-        case boot, userinit, fork, exec, growproc, exit, wait, pipe, close, run, yield, load, store
+        case boot, userinit, fork, exec, growproc, exit, wait, pipe, close, run, yield, sleep, load, store
     }
     public var kind: Kind
     /// The process doing it (0: the kernel at boot).
@@ -54,7 +54,8 @@ public struct LogOperation: Sendable {
         case .pipe: return "pipe \(pipe) by pid \(pid)"
         case .close: return "close of pipe \(pipe) by pid \(pid)"
         case .run: return "scheduler runs pid \(pid)"
-        case .yield: return "pid \(pid) gives up the CPU"
+        case .yield: return "pid \(pid) gives up the CPU and gets it back"
+        case .sleep: return "pid \(pid) gives up the CPU"
         case .load, .store: return "\(kind.rawValue) by pid \(pid)"
         }
     }
@@ -176,6 +177,11 @@ public struct LogImporter {
             try take(i)
         }
         for pid in pending.keys.sorted() { flushPending(pid) }
+        // A log that ends while a process sleeps (the shell, on the console): under the lab the
+        // scheduler has loaded the global table again.
+        if perProcessTables, let last = lastSwitch, !last.to, lives[last.pid]?.exited == false, let i = lastFrom[last.pid] {
+            _ = newOp(.sleep, pid: last.pid, at: i)
+        }
     }
 
     func fail(_ i: Int, _ message: String) -> ImportError {
@@ -229,8 +235,9 @@ public struct LogImporter {
                 }
                 lastFrom[p.pid] = i
                 current = 0
-                // Only exec sleeps in the middle (reading the disk); the rest end at a switch.
-                if let op = open[p.pid], !(ops[op].kind == .exec && !ops[op].freeing) { close(p.pid) }
+                // An operation stays open across a switch: exec sleeps on the disk, and with
+                // preemption anything can be switched out. Its process's next probes go on with
+                // it; another process's memory probes in between are a split (checkNotSplit).
             }
             lastSwitch = (p.pid, p.other == 1)
         case .allocproc:
@@ -379,8 +386,9 @@ public struct LogImporter {
 
     func acceptsFree(_ op: Int) -> Bool {
         switch ops[op].kind {
-        case .wait, .growproc: return true
-        case .exec, .fork: return ops[op].freeing
+        // exec unmaps the lab's mirror before its commit point, and frees all it built on a failure.
+        case .wait, .growproc, .exec: return true
+        case .fork: return ops[op].freeing
         default: return false
         }
     }
@@ -597,6 +605,7 @@ extension ImportedLog {
             case .close: add(.syscall(pid: op.pid, .close(pipe: op.pipe)), "close pid \(op.pid) pipe \(op.pipe)")
             case .run: add(.run(pid: op.pid, hart: 0), "run pid \(op.pid) on hart 0")
             case .yield: add(.yield(pid: op.pid), "yield pid \(op.pid)")
+            case .sleep: add(.sleep(pid: op.pid), "sleep pid \(op.pid)")
             case .load, .store:
                 add(.access(pid: op.pid, va: op.va, op.kind == .load ? .load : .store, faults: false),
                     "\(op.kind.rawValue) pid \(op.pid) va \(hexShort(op.va))")

@@ -44,6 +44,10 @@ final class ProbeRecorder {
         case let .allocproc(pid, _):
             var p = Probe(.allocproc); p.pid = pid; mem(p)
         case let .freeproc(pid, _):
+            // wait found a zombie: the kernel prints that before freeproc, as the model does here.
+            if event < events.count, case .syscall(let parent, .wait) = events[event].kind {
+                var w = Probe(.wait); w.pid = parent; w.other = pid; proc(w)
+            }
             var p = Probe(.freeproc); p.pid = pid; mem(p)
         case let .satp(_, value, table, by):
             guard by != .trampoline else { return }
@@ -58,8 +62,7 @@ final class ProbeRecorder {
                 var p = Probe(value < 0 ? .execfail : .exec); p.pid = pid
                 if event < events.count, case .syscall(_, .exec(let path, _, _)) = events[event].kind { p.text = path }
                 proc(p)
-            case "wait" where value > 0:
-                var p = Probe(.wait); p.pid = pid; p.other = Int(value); proc(p)
+
             default: break
             }
         case let .syscall(pid, name, args) where name == "sbrk":
@@ -105,10 +108,14 @@ public struct ReplayReport: Sendable {
     public var departure: Departure?
     /// The model's panic, if it panicked.
     public var panic: String?
+    /// The kernel's, from its log, and the line.
+    public var kernelPanic: (line: Int, message: String)?
     /// Pages the kernel allocated and had not freed where the comparison stopped, by the
     /// model's allocation site they align with: (site, pages, of which the model had freed).
     public var held: [(site: String, pages: Int, modelFreed: Int)]
     public var heldAtLine: Int
+    /// Whether the variant was guessed from the log's shape (no `--set variant=`).
+    public var variantGuessed = true
     public var agrees: Bool { departure == nil }
 }
 
@@ -146,11 +153,16 @@ public enum Replay {
         compare("memory", memory, recorder.memory)
         compare("satp", satp, recorder.satp)
         compare("process", processOrder, recorder.process)
+        if departures.isEmpty && imported.log.panic?.message != result.panic?.message {
+            departures.append(panicDeparture(imported.log.panic, result.panic?.message, probes))
+        }
         let first = departures.min { line($0, probes) < line($1, probes) }
         var report = ReplayReport(file: imported.log.file, variant: imported.config.variant,
                                   operations: imported.operations.count - 1,
                                   agreed: ProbeKind.allCases.compactMap { k in agreed[k].map { (k, $0) } },
-                                  departure: first, panic: result.panic?.message, held: [], heldAtLine: 0)
+                                  departure: first, panic: result.panic?.message, kernelPanic: imported.log.panic,
+                                  held: [], heldAtLine: 0)
+        report.variantGuessed = imported.variantGuessed
         held(&report, memory, recorder.memory, probes, sites, upTo: first?.stream == "memory" ? first!.position : nil,
              finishing: first?.model?.event)
         return report
@@ -229,6 +241,20 @@ public enum Replay {
                           verdict: verdict)
         if let m = model, m.probe.kind == .kalloc || m.probe.kind == .kfree { d.modelSite = sites.name(m.site) }
         return d
+    }
+
+    /// Every event agreed, but one side panicked and the other did not, or not the same way.
+    static func panicDeparture(_ kernel: (line: Int, message: String)?, _ model: String?, _ probes: [Probe]) -> Departure {
+        var log: Probe?
+        if let kernel { log = Probe(.exit); log!.line = kernel.line }
+        let verdict = switch (kernel, model) {
+        case let (k?, m?): "the kernel panics (\(k.message)) where the model panics (\(m))"
+        case let (k?, nil): "the kernel panics (\(k.message)); the model does not"
+        case let (nil, m?): "the model panics (\(m)); the kernel's log shows no panic"
+        default: ""
+        }
+        return Departure(stream: "panic", position: 0, log: log, model: nil, logContext: [], modelContext: [], operation: nil,
+                         event: nil, logCounts: [], modelCounts: [], modelSites: [], verdict: verdict)
     }
 
     static func pages(_ n: Int) -> String { n == 1 ? "1 page" : "\(n) pages" }

@@ -13,13 +13,24 @@ extension ReplayReport {
         } else {
             out.append("replay of \(file) on the \(variant) model (\(operations) operations): they agree")
         }
-        if let panic { out.append("the model panicked: \(panic)") }
+        switch (kernelPanic, panic) {
+        case let (k?, m?) where k.message == m: out.append("both panic: \(m) (the kernel at log line \(k.line))")
+        case let (k?, _): out.append("the kernel panics at log line \(k.line): \(k.message)")
+        case let (nil, m?): out.append("the model panics: \(m)")
+        default: break
+        }
         out.append("")
         out.append("events compared\(departure == nil ? "" : " (and agreeing, up to the departure)"):")
         out.append(contentsOf: table(agreed.map { ($0.0.rawValue, $0.1) }, total: total))
         if leaks { out.append(""); out.append(contentsOf: heldLines) }
         let summary = departure.map { "DEPARTS at \(file):\($0.log.map { String($0.line) } ?? "end"): \($0.verdict)" }
+            ?? (kernelPanic != nil ? "AGREE: \(total) events, every one the same, and the same panic" : nil)
             ?? "AGREE: \(total) events, every one the same"
+        if let d = departure, variantGuessed, d.operation?.kind == .boot || d.operation?.kind == .userinit {
+            let others = KernelSettings.presets.map(\.name).filter { $0 != variant }
+            out.append("")
+            out.append(contentsOf: Departure.fold("hint: the kernel differs from the model from its first steps, and the variant (\(variant)) was guessed from the log's shape: is it another? Try " + others.map { "--set variant=\($0)" }.joined(separator: " or ") + ".", indent: 0))
+        }
         out.append("")
         out.append(contentsOf: Departure.fold(summary, indent: 0))
         return out.joined(separator: "\n") + "\n"
@@ -50,6 +61,7 @@ extension Departure {
     /// Where the two part, with context from each side.
     var lines: [String] {
         var out: [String] = []
+        if stream == "panic" { return ["every event agrees, but " + verdict] }
         out.append("first departure, in the \(stream) events (number \(position + 1) of that stream):")
         if let l = log {
             out.append("  the kernel, log line \(l.line):")
@@ -127,6 +139,7 @@ extension ReplayReport {
             "held_at_line": .i(Int64(heldAtLine)),
         ]
         if let panic { o["panic"] = .s(panic) }
+        if let k = kernelPanic { o["kernel_panic"] = .o(["line": .i(Int64(k.line)), "message": .s(k.message)]) }
         if let d = departure {
             func probe(_ p: Probe) -> JSONValue { .o(["line": .i(Int64(p.line)), "text": .s(p.rendered)]) }
             func model(_ m: ModelProbe) -> JSONValue { .o(["event": .i(Int64(m.event)), "text": .s(m.probe.rendered)]) }

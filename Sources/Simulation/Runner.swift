@@ -184,6 +184,11 @@ public enum Runner {
             case .returned: return nil
             default: return "pid \(pid) cannot yield: it has exited"
             }
+        case let .sleep(pid):
+            switch try k.sleep(pid: pid) {
+            case .returned: return nil
+            default: return "pid \(pid) cannot sleep: it has exited"
+            }
         case let .access(pid, va, access, faults):
             switch try k.userAccess(pid: pid, va: va, access) {
             case .ok: return faults ? "expected \(access.rawValue) of \(hex16(va)) by pid \(pid) to fault, but it succeeded" : nil

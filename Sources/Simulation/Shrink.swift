@@ -495,6 +495,7 @@ public enum Shrink {
         case let .vmprint(pid, kernelTable): return "vmprint: {proc: \(name(pid)), table: \(kernelTable ? "kernel" : "user")}"
         case let .run(pid, hart): return "run: {proc: \(name(pid)), hart: \(hart)}"
         case let .yield(pid): return "yield: \(name(pid))"
+        case let .sleep(pid): return "sleep: \(name(pid))"
         case let .access(pid, va, access, faults): return "\(access.rawValue): {proc: \(name(pid)), va: \(hexShort(va)), faults: \(faults)}"
         case .expect(let list): return "expect: {" + list.map { expectation($0, name) }.joined(separator: ", ") + "}"
         case let .syscall(pid, call):

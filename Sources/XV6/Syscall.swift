@@ -168,6 +168,21 @@ extension Kernel {
         return .returned(0)
     }
 
+    /// Process `pid` gives up the CPU inside a system call (it sleeps on the disk, the console,
+    /// a child) and the scheduler finds nothing else to run: under the lab it loads the global
+    /// table again. A later event of the process schedules it again.
+    public func sleep(pid: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        guard let h = running.firstIndex(of: p) else { return .returned(0) }
+        cpu = h
+        try trapEnter(p, on: h, cause: .ecall)
+        procs[p].state = .runnable
+        running[h] = nil
+        schedulerResumes(on: h)
+        return .returned(0)
+    }
+
     /// Runs process `pid` on hart `h` without a system call: the scheduler picks it.
     public func run(pid: Int, hart h: Int) throws(KernelPanic) -> SyscallResult {
         guard let p = slot(ofPid: pid) else { return .noSuchProcess }

@@ -32,13 +32,13 @@ struct Import: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
-        if realPath(output) == realPath(log) { throw ValidationError("--output is the log itself; give another file") }
+        if OutputFile.sameFile(output, log) { throw ValidationError("--output is the log itself; give another file") }
         let imported = try importOrExit(log, overrides: overrides)
         let command = (["xv6vm import", (log as NSString).lastPathComponent] + overrides.map { "--set \($0)" }).joined(separator: " ")
         let yaml = imported.yaml(command: command)
-        do { try Golden.writeAtomically(Array(yaml.utf8), to: output) } catch {
-            warn("xv6vm: cannot write \(output): \(error.localizedDescription)")
-            throw ExitCode(73)
+        do { try OutputFile.writeAtomically(Array(yaml.utf8), to: output) } catch {
+            warn("xv6vm: \(error)")
+            throw ExitCode(ExitCodes.cannotWrite)
         }
         let events = imported.operations.count - 1
         warn("wrote \(output): \(events) events from \(imported.log.probes.count) probe lines (\(imported.config.variant))"
@@ -82,9 +82,3 @@ struct ReplayCommand: ParsableCommand {
 
 enum ReplayFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
-/// The path with symbolic links and `..` resolved, for comparing an output with an input.
-func realPath(_ path: String) -> String {
-    guard let r = realpath(path, nil) else { return (path as NSString).standardizingPath }
-    defer { free(r) }
-    return String(cString: r)
-}

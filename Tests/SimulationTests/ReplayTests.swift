@@ -139,4 +139,74 @@ final class ReplayTests: XCTestCase {
             XCTAssertEqual(error.message, "sbrk(4096) by pid 1 runs in the middle of exec of sh by pid 2 (log line 341): a kernel operation split by preemption or a sleep; xv6vm replays each operation whole")
         }
     }
+
+    // MARK: logs captured from other kernels (docs/kernel-logs/README.md)
+
+    func testThePgtblLabKernelsLogsReplayWithEveryEventAgreeing() throws {
+        let boot = try LogImporter.run(try read("pgtbl-boot.log.xz"))
+        XCTAssertEqual(boot.config.variant, "pgtbl-lab")                      // guessed from its shape
+        let r = Replay.run(boot)
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(counts(r)["satp"], 88)
+        XCTAssertEqual(counts(r)["kvm_free_kernelpgtbl"], 73)
+        // The log ends while the shell sleeps on the console: the scheduler's last write.
+        XCTAssertTrue(boot.yaml(command: "t").hasSuffix("  - wait: 2\n  - sleep: 2\n"))
+
+        let log = try read("pgtbl-reparent2-nopreempt.log.xz")
+        XCTAssertEqual(log.probes.count, 1_378_317)
+        let imported = try LogImporter.run(log)
+        // A process that sleeps and is scheduled again with nothing in between: 70 times.
+        XCTAssertEqual(imported.operations.filter { $0.kind == .yield }.count, 70)
+        let full = Replay.run(imported)
+        XCTAssertNil(full.departure)
+        XCTAssertEqual(counts(full)["satp"], 10_266)
+        XCTAssertEqual(counts(full)["kalloc"], 375_661)
+        XCTAssertEqual(full.agreed.reduce(0) { $0 + $1.1 }, 1_368_053)
+    }
+
+    /// With preemption, pid 50 prints `exit` and is switched out before it is a zombie;
+    /// init reaps 47, 49 and 53 meanwhile. Its exit takes effect at its last `swtch from=`.
+    func testAPreemptedExitTakesEffectWhereTheProcessLastLeavesTheCPU() throws {
+        let imported = try LogImporter.run(try read("stock-reparent2-preempt.log.xz"))
+        let ops = imported.operations
+        let exit50 = try XCTUnwrap(ops.firstIndex { $0.kind == .exit && $0.pid == 50 })
+        XCTAssertEqual(ops[exit50].line, 138_141)
+        XCTAssertEqual(imported.log.probes[ops[exit50].at].rendered, "swtch from=50")
+        XCTAssertEqual(imported.log.probes[ops[exit50].at].line, 138_301)
+        let reapedBefore = ops[..<exit50].suffix(6).filter { $0.kind == .wait && $0.pid == 1 }.map { $0.child ?? 0 }
+        XCTAssertEqual(reapedBefore, [47, 49, 53])
+        let r = Replay.run(imported)
+        XCTAssertNil(r.departure)
+        XCTAssertEqual(counts(r)["wait"], 3_204)
+    }
+
+    func testTheSecondSeedsKernelAsWrittenPanicsAsTheModelDoes() throws {
+        let asWritten = Replay.run(try LogImporter.run(try read("seed003-boot.log.xz"), overrides: ["variant=seed-003"]))
+        XCTAssertNil(asWritten.departure)
+        XCTAssertEqual(asWritten.panic, "remap")
+        XCTAssertEqual(asWritten.kernelPanic?.line, 173)
+        XCTAssertTrue(asWritten.text().contains("\nboth panic: remap (the kernel at log line 173)\n"))
+        // Guessed, the variant is wrong from the first steps, and the report says what to try.
+        let guessed = Replay.run(try LogImporter.run(try read("seed003-boot.log.xz")))
+        XCTAssertEqual(guessed.departure?.log?.line, 9)
+        XCTAssertTrue(guessed.text().contains("--set variant=seed-003"), guessed.text())
+
+        let fixed = Replay.run(try LogImporter.run(try read("seed003-fixedargs-boot.log.xz"),
+                                                   overrides: ["variant=seed-003", "kstack_mapping=mappages"]))
+        XCTAssertNil(fixed.departure, fixed.text())
+        XCTAssertEqual(fixed.panic, "freewalk: leaf")
+        XCTAssertEqual(fixed.kernelPanic?.message, "freewalk: leaf")
+    }
+
+    func testExecOfAMissingProgramAndARealLeakyKernel() throws {
+        let execfail = try LogImporter.run(try read("stock-execfail-nopreempt.log.xz"))
+        XCTAssertTrue(execfail.yaml(command: "t").contains("  - exec: {proc: 3, path: \"nosuchcmd\", argv: [\"nosuchcmd\"], exists: false}\n"))
+        XCTAssertNil(Replay.run(execfail).departure)
+
+        let leak = Replay.run(try LogImporter.run(try read("stock-leak-boot.log.xz")))
+        let d = try XCTUnwrap(leak.departure)
+        XCTAssertEqual(d.log?.line, 322)
+        XCTAssertEqual(d.modelSite, "sys_exec")
+        XCTAssertEqual(d.verdict, "in exec of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the kernel never frees")
+    }
 }
