@@ -1,60 +1,73 @@
-// xv6vm_probe.h: the @T probe lines xv6vm replays (docs/check-your-kernel.md).
+// xv6vm_probe.h -- one-line console probes for the xv6vm replay checker.
+// Where each goes: docs/check-your-kernel.md. Part of xv6vm, not of xv6;
+// use it as you like.
 //
-// Put this file in kernel/, include it after "defs.h" in each file you
-// instrument, and add one XV6VM_* line at each place the guide names. Every
-// macro is one printf, so one line of the console; build with XV6VM_PROBES=0
-// (make CFLAGS+=-DXV6VM_PROBES=0) and they all vanish.
+// Each macro prints exactly one console line that starts with "@T ".
+// The fields are those xv6vm reads (docs/check-your-kernel.md).
+// Include this file after "defs.h" (it relies on the kernel's printf).
 //
-// Formats: addresses with %p (0x and 16 hex digits), perm with %x, pids,
-// counts and statuses with %d. xv6vm refuses a line it cannot read.
+// Number formats (xv6 printf):
+//   %p -> 0x + 16 lowercase hex digits (addresses, sizes, sz)
+//   %x -> 0x + shortest lowercase hex   (perm)
+//   %d -> signed decimal                (pid, n, npages, status, free)
 //
-// This file is part of xv6vm, not of xv6; use it as you like.
+// Every macro evaluates its arguments exactly once and casts them to the
+// type printf expects, so callers may pass pointers, uint64 or int freely.
 
 #ifndef XV6VM_PROBE_H
 #define XV6VM_PROBE_H
 
-#ifndef XV6VM_PROBES
-#define XV6VM_PROBES 1
-#endif
+// kfree is called once per page by freerange() while the allocator is being
+// filled; those calls must stay silent. The flag below is defined once (put
+// XV6VM_PROBE_STATE at file scope in kalloc.c) and switched on with
+// XV6VM_PROBES_ON() as the last statement of kinit().
+extern int xv6vm_probes_on;
+#define XV6VM_PROBE_STATE int xv6vm_probes_on = 0
+#define XV6VM_PROBES_ON() do { xv6vm_probes_on = 1; } while(0)
 
-#if XV6VM_PROBES
-#define XV6VM_PRINT(...) printf(__VA_ARGS__)
-#else
-#define XV6VM_PRINT(...) do { } while (0)
-#endif
+// ---- physical pages ---------------------------------------------------
+#define XV6VM_KALLOC(pa) \
+  do { if(xv6vm_probes_on) printf("@T kalloc pa=%p\n", (uint64)(pa)); } while(0)
+#define XV6VM_KFREE(pa) \
+  do { if(xv6vm_probes_on) printf("@T kfree pa=%p\n", (uint64)(pa)); } while(0)
 
-// Memory (kalloc.c, vm.c)
-#define XV6VM_KALLOC(pa)      XV6VM_PRINT("@T kalloc pa=%p\n", (void *)(pa))
-#define XV6VM_KFREE(pa)       XV6VM_PRINT("@T kfree pa=%p\n", (void *)(pa))
+// ---- page tables ------------------------------------------------------
 #define XV6VM_MAP(pt, va, size, pa, perm) \
-  XV6VM_PRINT("@T map pt=%p va=%p size=%p pa=%p perm=%x\n", \
-              (void *)(pt), (void *)(va), (void *)(uint64)(size), (void *)(pa), (int)(perm))
+  printf("@T map pt=%p va=%p size=%p pa=%p perm=0x%x\n", (uint64)(pt), \
+         (uint64)(va), (uint64)(size), (uint64)(pa), (int)(perm))
 #define XV6VM_UNMAP(pt, va, npages, dofree) \
-  XV6VM_PRINT("@T unmap pt=%p va=%p npages=%d free=%d\n", \
-              (void *)(pt), (void *)(va), (int)(npages), (dofree) ? 1 : 0)
-#define XV6VM_FREEWALK(pt)    XV6VM_PRINT("@T freewalk pt=%p\n", (void *)(pt))
-#define XV6VM_KVMFREE(pt)     XV6VM_PRINT("@T kvm_free_kernelpgtbl pt=%p\n", (void *)(pt))
+  printf("@T unmap pt=%p va=%p npages=%d free=%d\n", (uint64)(pt), \
+         (uint64)(va), (int)(npages), (int)(dofree))
+#define XV6VM_FREEWALK(pt) \
+  printf("@T freewalk pt=%p\n", (uint64)(pt))
+// lab solutions: recursive free of a per-process kernel page table
+#define XV6VM_KVM_FREE_KPT(pt) \
+  printf("@T kvm_free_kernelpgtbl pt=%p\n", (uint64)(pt))
 
-// satp (vm.c, proc.c)
+// ---- satp -------------------------------------------------------------
 #define XV6VM_SATP_KVMINITHART(root) \
-  XV6VM_PRINT("@T satp pa=%p by=kvminithart\n", (void *)(root))
-#define XV6VM_SATP_SCHEDULER(root, pid) \
-  XV6VM_PRINT("@T satp pa=%p by=scheduler pid=%d\n", (void *)(root), (pid))
+  printf("@T satp pa=%p by=kvminithart\n", (uint64)(root))
+#define XV6VM_SATP_SCHED(root, pid) \
+  printf("@T satp pa=%p by=scheduler pid=%d\n", (uint64)(root), (int)(pid))
 
-// Processes (proc.c, exec.c, sysfile.c)
-#define XV6VM_ALLOCPROC(pid)  XV6VM_PRINT("@T allocproc pid=%d\n", (pid))
-#define XV6VM_FREEPROC(pid)   XV6VM_PRINT("@T freeproc pid=%d\n", (pid))
-#define XV6VM_FORK(parent, child) XV6VM_PRINT("@T fork parent=%d child=%d\n", (parent), (child))
+// ---- processes --------------------------------------------------------
+#define XV6VM_ALLOCPROC(pid)  printf("@T allocproc pid=%d\n", (int)(pid))
+#define XV6VM_FREEPROC(pid)   printf("@T freeproc pid=%d\n", (int)(pid))
+#define XV6VM_FORK(parent, child) \
+  printf("@T fork parent=%d child=%d\n", (int)(parent), (int)(child))
 #define XV6VM_EXEC(pid, path, sz) \
-  XV6VM_PRINT("@T exec pid=%d path=%s sz=%p\n", (pid), (path), (void *)(sz))
-#define XV6VM_EXECFAIL(pid, path) XV6VM_PRINT("@T execfail pid=%d path=%s\n", (pid), (path))
-#define XV6VM_GROWPROC(pid, n, sz) \
-  XV6VM_PRINT("@T growproc pid=%d n=%d sz=%p\n", (pid), (n), (void *)(sz))
-#define XV6VM_EXIT(pid, status) XV6VM_PRINT("@T exit pid=%d status=%d\n", (pid), (status))
-#define XV6VM_WAIT(pid, child)  XV6VM_PRINT("@T wait pid=%d reaped=%d\n", (pid), (child))
+  printf("@T exec pid=%d path=%s sz=%p\n", (int)(pid), (char*)(path), (uint64)(sz))
+#define XV6VM_EXECFAIL(pid, path) \
+  printf("@T execfail pid=%d path=%s\n", (int)(pid), (char*)(path))
+#define XV6VM_GROWPROC(pid, n, oldsz) \
+  printf("@T growproc pid=%d n=%d sz=%p\n", (int)(pid), (int)(n), (uint64)(oldsz))
+#define XV6VM_EXIT(pid, status) \
+  printf("@T exit pid=%d status=%d\n", (int)(pid), (int)(status))
+#define XV6VM_WAIT(pid, reaped) \
+  printf("@T wait pid=%d reaped=%d\n", (int)(pid), (int)(reaped))
 
-// Scheduling (proc.c: scheduler)
-#define XV6VM_SWTCH_TO(pid)   XV6VM_PRINT("@T swtch to=%d\n", (pid))
-#define XV6VM_SWTCH_FROM(pid) XV6VM_PRINT("@T swtch from=%d\n", (pid))
+// ---- scheduling -------------------------------------------------------
+#define XV6VM_SWTCH_TO(pid)   printf("@T swtch to=%d\n", (int)(pid))
+#define XV6VM_SWTCH_FROM(pid) printf("@T swtch from=%d\n", (int)(pid))
 
-#endif
+#endif // XV6VM_PROBE_H
