@@ -106,63 +106,57 @@ extension KernelLog {
     /// The most bytes a log may have once decompressed (a 1.4-million-event log is about 100 MB).
     public static let sizeLimit = 1 << 30
 
-    /// Reads a log file, decompressing `.xz` as it goes.
+    /// Reads a log file, decompressing `.xz` as it goes; the text is parsed as it streams in,
+    /// so only the probes are kept.
     public static func read(path: String) throws(LogError) -> KernelLog {
         let name = (path as NSString).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: path) else {
-            var isDir: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        guard exists, !isDir.boolValue, let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw LogError(file: path, line: 0, column: 0,
                            message: !exists ? "no such file" : isDir.boolValue ? "this is a directory, not a log file" : "cannot read this file (permission?)")
         }
-        var bytes = [UInt8](data)
-        if bytes.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
-            do { bytes = try XZ.decompress(bytes, limit: sizeLimit) } catch {
+        var reader = LogReader(file: name)
+        let xzMagic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
+        if data.starts(with: xzMagic) {
+            // A first pass counts the probes, so that their array is allocated once, whole:
+            // growing it by doubling held half again as much memory as the probes themselves.
+            var count = 0
+            try? XZ.decompress(data, limit: sizeLimit) { chunk in count += LogReader.countProbes(chunk); return true }
+            reader.log.probes.reserveCapacity(count)
+            var failure: LogError?
+            do throws(XZ.Failure) {
+                try XZ.decompress(data, limit: sizeLimit) { chunk in
+                    do throws(LogError) { try reader.feed(chunk) } catch { failure = error; return false }
+                    return true
+                }
+            } catch {
                 throw LogError(file: path, line: 0, column: 0, message: "cannot decompress this .xz file: \(error.message)")
             }
-        } else if bytes.count > sizeLimit {
-            throw LogError(file: path, line: 0, column: 0, message: "the log is larger than \(sizeLimit >> 20) MiB")
+            if let failure { throw failure }
+        } else {
+            if data.count > sizeLimit { throw LogError(file: path, line: 0, column: 0, message: "the log is larger than \(sizeLimit >> 20) MiB") }
+            var failure: LogError?
+            data.withUnsafeBytes { raw in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                reader.log.probes.reserveCapacity(LogReader.countProbes(bytes))
+                do throws(LogError) { try reader.feed(bytes) } catch { failure = error }
+            }
+            if let failure { throw failure }
         }
-        return try parse(bytes, file: name)
+        return try reader.finish()
     }
 
     /// Reads the `@T` lines of a log's text. Console text around them is skipped; a probe
     /// may start in the middle of a line (after a prompt).
     public static func parse(_ bytes: [UInt8], file: String) throws(LogError) -> KernelLog {
-        var log = KernelLog(file: file, probes: [])
-        log.probes.reserveCapacity(bytes.count / 40)
-        var lineNo = 0
-        var start = 0
-        let n = bytes.count
-        while start < n {
-            lineNo += 1
-            var end = start
-            while end < n && bytes[end] != 0x0A { end += 1 }
-            var lineEnd = end
-            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            if let at = find(bytes, start, lineEnd) {
-                if end == n {
-                    // Every probe is one printf ending in a newline: without it, the log was cut here.
-                    throw LogError(file: file, line: lineNo, column: lineEnd - start + 1,
-                                   message: "the log ends in the middle of this line (no newline after it): it was cut short",
-                                   text: String(decoding: bytes[at..<min(lineEnd, at + 200)], as: UTF8.self))
-                }
-                var p = try parseProbe(bytes, at + 3, lineEnd, line: lineNo, file: file, column: at - start + 1)
-                p.line = lineNo
-                log.probes.append(p)
-            } else if lineEnd - start >= 13, bytes[start..<start + 13].elementsEqual("page table 0x".utf8) {
-                log.vmprintLines += 1
-            } else if log.panic == nil, let at = findPanic(bytes, start, lineEnd) {
-                log.panic = (lineNo, String(decoding: bytes[(at + 7)..<lineEnd], as: UTF8.self))
-            }
-            start = end + 1
-        }
-        log.lineCount = lineNo
-        return log
+        var reader = LogReader(file: file)
+        try bytes.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
+        return try reader.finish()
     }
 
     /// The index of `panic: ` in bytes[from..<to], if any.
-    static func findPanic(_ b: [UInt8], _ from: Int, _ to: Int) -> Int? {
+    static func findPanic(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int? {
         let word = Array("panic: ".utf8)
         var i = from
         while i + word.count <= to {
@@ -173,7 +167,7 @@ extension KernelLog {
     }
 
     /// The index of `@T ` in bytes[from..<to], if any.
-    static func find(_ b: [UInt8], _ from: Int, _ to: Int) -> Int? {
+    static func find(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int? {
         var i = from
         while i + 3 <= to {
             if b[i] == 0x40 && b[i + 1] == 0x54 && b[i + 2] == 0x20 { return i }
@@ -182,7 +176,7 @@ extension KernelLog {
         return nil
     }
 
-    static func parseProbe(_ b: [UInt8], _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
+    static func parseProbe(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
         func text() -> String {
             let s = String(decoding: b[max(from - 3, 0)..<min(to, from + 197)], as: UTF8.self)
             return s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
@@ -296,5 +290,91 @@ extension KernelLog {
             throw fail("`\(kindName)` has no `\(extra.key)=`")
         }
         return p
+    }
+}
+
+/// Parses a log's text as it arrives in chunks: whole lines are read in place, and a
+/// line cut by the chunk's end waits for the next.
+struct LogReader {
+    var log: KernelLog
+    var lineNo = 0
+    var carry: [UInt8] = []
+
+    init(file: String) { log = KernelLog(file: file, probes: []) }
+
+    /// How many `@T ` a chunk holds (one cut by the chunk's end is missed: a count for
+    /// reserving, not for parsing).
+    static func countProbes(_ b: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = 0
+        var i = 0
+        while i + 2 < b.count {
+            if b[i] == 0x40 && b[i + 1] == 0x54 && b[i + 2] == 0x20 { n += 1; i += 3 } else { i += 1 }
+        }
+        return n
+    }
+
+    mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>) throws(LogError) {
+        var start = 0
+        if !carry.isEmpty {
+            // The line begun in the last chunk: complete it here, or keep carrying it.
+            guard let nl = chunk.firstIndex(of: 0x0A) else { carry.append(contentsOf: chunk); return }
+            carry.append(contentsOf: chunk[0...nl])
+            let line = carry
+            carry.removeAll(keepingCapacity: true)
+            try line.withUnsafeBufferPointer { (b) throws(LogError) in try self.line(b, 0, b.count - 1) }
+            start = nl + 1
+        }
+        while start < chunk.count {
+            var end = start
+            while end < chunk.count && chunk[end] != 0x0A { end += 1 }
+            if end == chunk.count { carry.append(contentsOf: chunk[start...]); return }
+            try line(chunk, start, end)
+            start = end + 1
+        }
+    }
+
+    /// The last line, if the text did not end with a newline, and the log.
+    mutating func finish() throws(LogError) -> KernelLog {
+        if !carry.isEmpty {
+            let line = carry
+            carry = []
+            try line.withUnsafeBufferPointer { (b) throws(LogError) in
+                lineNo += 1
+                var lineEnd = b.count
+                if lineEnd > 0 && b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                if let at = KernelLog.find(b, 0, lineEnd) {
+                    // Every probe is one printf ending in a newline: without it, the log was cut here.
+                    throw LogError(file: log.file, line: lineNo, column: lineEnd + 1,
+                                   message: "the log ends in the middle of this line (no newline after it): it was cut short",
+                                   text: String(decoding: b[at..<min(lineEnd, at + 200)], as: UTF8.self))
+                }
+                console(b, 0, lineEnd)
+            }
+        }
+        log.lineCount = lineNo
+        return log
+    }
+
+    /// One line, b[start..<end] (end is its newline).
+    mutating func line(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(LogError) {
+        lineNo += 1
+        var lineEnd = end
+        if lineEnd > start && b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        if let at = KernelLog.find(b, start, lineEnd) {
+            var p = try KernelLog.parseProbe(b, at + 3, lineEnd, line: lineNo, file: log.file, column: at - start + 1)
+            p.line = lineNo
+            log.probes.append(p)
+        } else {
+            console(b, start, lineEnd)
+        }
+    }
+
+    /// Console text: the lab's vmprint, and the kernel's panic.
+    mutating func console(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ lineEnd: Int) {
+        if lineEnd - start >= 13, b[start..<start + 13].elementsEqual("page table 0x".utf8) {
+            log.vmprintLines += 1
+        } else if log.panic == nil, let at = KernelLog.findPanic(b, start, lineEnd) {
+            log.panic = (lineNo, String(decoding: b[(at + 7)..<lineEnd], as: UTF8.self))
+        }
     }
 }

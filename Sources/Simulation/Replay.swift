@@ -20,7 +20,6 @@ final class ProbeRecorder {
 
     init(events: [Event]) {
         self.events = events
-        memory.reserveCapacity(1 << 16)
     }
 
     func take(_ e: TraceEvent, _ event: Int) {
@@ -126,9 +125,17 @@ public enum Replay {
         let sites = SiteTree()
         let writer = TraceWriter(format: .none, sites: sites)
         let recorder = ProbeRecorder(events: scenario.events)
+        // The model makes about as many as the log shows: allocated once, not by doubling.
+        let probes = imported.log.probes
+        var expected = (memory: 0, satp: 0, process: 0)
+        for p in probes {
+            if p.kind.isMemory { expected.memory += 1 } else if p.kind == .satp { expected.satp += 1 } else if p.kind.isProcess { expected.process += 1 }
+        }
+        recorder.memory.reserveCapacity(expected.memory + 64)
+        recorder.satp.reserveCapacity(expected.satp + 64)
+        recorder.process.reserveCapacity(expected.process + 64)
         writer.tap = { recorder.take($0, $1) }
         let (result, _) = Runner.run(scenario, writer: writer)
-        let probes = imported.log.probes
         var memory: [Int] = [], satp: [Int] = [], process: [(Int, Int)] = []
         for (i, p) in probes.enumerated() {
             if p.kind.isMemory { memory.append(i) } else if p.kind == .satp { satp.append(i) }

@@ -18,7 +18,9 @@ enum XZ {
     /// sizeof(lzma_stream) is 136 on 64-bit systems; the rest of this is spare.
     private static let streamBytes = 256
 
-    static func decompress(_ input: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
+    /// Decompresses `input`, handing the text to `sink` a chunk at a time (false from `sink`
+    /// stops early); more than `limit` bytes in all is an error.
+    static func decompress(_ input: Data, limit: Int, sink: (UnsafeBufferPointer<UInt8>) -> Bool) throws(Failure) {
         #if os(Linux)
         let names = ["liblzma.so.5", "liblzma.so"]
         #else
@@ -38,12 +40,13 @@ enum XZ {
         defer { end(stream); stream.deallocate() }
         let concatenated: UInt32 = 0x08
         guard decoder(stream, UInt64.max, concatenated) == 0 else { throw Failure(message: "liblzma could not start a decoder") }
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count * 8)
+        var total = 0
         let chunk = 1 << 20
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
         defer { buffer.deallocate() }
-        return try input.withUnsafeBufferPointer { (inp) throws(Failure) -> [UInt8] in
+        var failure: Failure?
+        input.withUnsafeBytes { (raw) in
+            let inp = raw.bindMemory(to: UInt8.self)
             stream.storeBytes(of: UnsafeRawPointer(inp.baseAddress), toByteOffset: Field.nextIn, as: UnsafeRawPointer?.self)
             stream.storeBytes(of: inp.count, toByteOffset: Field.availIn, as: Int.self)
             while true {
@@ -52,17 +55,19 @@ enum XZ {
                 let finish: Int32 = 3
                 let ret = code(stream, finish)
                 let produced = chunk - stream.load(fromByteOffset: Field.availOut, as: Int.self)
-                output.append(contentsOf: UnsafeBufferPointer(start: buffer, count: produced))
-                if output.count > limit { throw Failure(message: "it decompresses to more than \(limit >> 20) MiB") }
+                total += produced
+                if total > limit { failure = Failure(message: "it decompresses to more than \(limit >> 20) MiB"); return }
+                if produced > 0 && !sink(UnsafeBufferPointer(start: buffer, count: produced)) { return }
                 switch ret {
                 case 0: continue                       // LZMA_OK
-                case 1: return output                  // LZMA_STREAM_END
-                case 7: throw Failure(message: "it is not in the .xz format")
-                case 9: throw Failure(message: "the data is corrupt")
-                case 10: throw Failure(message: "the file is cut short (truncated)")
-                default: throw Failure(message: "liblzma error \(ret)")
+                case 1: return                         // LZMA_STREAM_END
+                case 7: failure = Failure(message: "it is not in the .xz format"); return
+                case 9: failure = Failure(message: "the data is corrupt"); return
+                case 10: failure = Failure(message: "the file is cut short (truncated)"); return
+                default: failure = Failure(message: "liblzma error \(ret)"); return
                 }
             }
         }
+        if let failure { throw failure }
     }
 }

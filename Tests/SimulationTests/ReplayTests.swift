@@ -209,4 +209,32 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(d.modelSite, "sys_exec")
         XCTAssertEqual(d.verdict, "in exec of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the kernel never frees")
     }
+
+    /// The reader parses text as it streams out of xz: a line cut between two chunks reads
+    /// as the same probe; a truncated or corrupt .xz file is an error, not a short log.
+    func testLogsStreamInChunksAndBrokenXZFilesAreRefused() throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: Self.logs + "stock-boot.log")))
+        let whole = try KernelLog.parse(bytes, file: "b.log")
+        var reader = LogReader(file: "b.log")
+        for start in stride(from: 0, to: bytes.count, by: 7) {
+            try bytes[start..<min(start + 7, bytes.count)].withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
+        }
+        let chunked = try reader.finish()
+        XCTAssertEqual(chunked.probes, whole.probes)
+        XCTAssertEqual(chunked.lineCount, 525)
+        XCTAssertEqual(whole.probes.count, 509)
+
+        let dir = try temporaryDirectory(self)
+        let xz = try Data(contentsOf: URL(fileURLWithPath: Self.logs + "pgtbl-boot.log.xz"))
+        try xz.prefix(xz.count / 2).write(to: URL(fileURLWithPath: dir + "/cut.log.xz"))
+        XCTAssertThrowsError(try KernelLog.read(path: dir + "/cut.log.xz")) { e in
+            XCTAssertEqual((e as! LogError).message, "cannot decompress this .xz file: the file is cut short (truncated)")
+        }
+        var corrupt = xz
+        corrupt[200] ^= 0xFF
+        try corrupt.write(to: URL(fileURLWithPath: dir + "/bad.log.xz"))
+        XCTAssertThrowsError(try KernelLog.read(path: dir + "/bad.log.xz")) { e in
+            XCTAssertEqual((e as! LogError).message, "cannot decompress this .xz file: the data is corrupt")
+        }
+    }
 }
