@@ -614,6 +614,29 @@ extension ImportedLog {
         return out
     }
 
+    /// Lines with every run of a block of up to 8 lines that repeats exactly written as a
+    /// `repeat` (the block that covers the most lines wins; a single line must repeat 3 times).
+    static func folded(_ lines: [String]) -> [Shrink.Item] {
+        var items: [Shrink.Item] = []
+        var i = 0
+        while i < lines.count {
+            var best = (k: 1, r: 1)
+            for k in 1...8 where i + 2 * k <= lines.count {
+                var r = 1
+                while i + (r + 1) * k <= lines.count && lines[(i + r * k)..<(i + (r + 1) * k)] == lines[i..<(i + k)] { r += 1 }
+                if r >= (k == 1 ? 3 : 2) && k * r > best.k * best.r { best = (k, r) }
+            }
+            if best.r > 1 {
+                items.append(.loop(best.r, lines[i..<(i + best.k)].map { .line($0) }))
+                i += best.k * best.r
+            } else {
+                items.append(.line(lines[i]))
+                i += 1
+            }
+        }
+        return items
+    }
+
     /// The scenario, ready to run.
     public var scenario: CompiledScenario {
         CompiledScenario(file: log.file, config: config, events: events)
@@ -621,16 +644,7 @@ extension ImportedLog {
 
     /// The scenario as YAML: one line per event, with `repeat` where lines repeat exactly.
     public func yaml(command: String) -> String {
-        let lines = events.dropFirst().map { Shrink.line($0, String.init) }
-        var items: [Shrink.Item] = []
-        var i = 0
-        while i < lines.count {
-            var j = i + 1
-            while j < lines.count && lines[j] == lines[i] { j += 1 }
-            items.append(j - i >= 3 ? .loop(j - i, [.line(lines[i])]) : .line(lines[i]))
-            if j - i < 3 { for _ in 1..<(j - i) { items.append(.line(lines[i])) } }
-            i = j
-        }
+        let items = Self.folded(events.dropFirst().map { Shrink.line($0, String.init) })
         let kinds = Dictionary(grouping: log.probes, by: \.kind).mapValues(\.count)
         let counts = ProbeKind.allCases.compactMap { k in kinds[k].map { "\($0) \(k.rawValue)" } }
         let header = [

@@ -149,6 +149,9 @@ final class ReplayTests: XCTestCase {
         XCTAssertNil(r.departure, r.text())
         XCTAssertEqual(counts(r)["satp"], 88)
         XCTAssertEqual(counts(r)["kvm_free_kernelpgtbl"], 73)
+        XCTAssertTrue(boot.yaml(command: "t").contains("  - repeat: 25\n    events:\n      - yield: 1\n"))
+        XCTAssertEqual(ImportedLog.folded(["a", "b", "a", "b", "c", "c", "d", "d", "d"]),
+                       [.loop(2, [.line("a"), .line("b")]), .line("c"), .line("c"), .loop(3, [.line("d")])])
         // The log ends while the shell sleeps on the console: the scheduler's last write.
         XCTAssertTrue(boot.yaml(command: "t").hasSuffix("  - wait: 2\n  - sleep: 2\n"))
 
