@@ -28,7 +28,7 @@ public struct ScenarioCompiler {
 
     /// The most bytes a scenario file and the files it includes may have in all: YAML parsing
     /// takes one to two seconds per megabyte, so a larger file is refused before it is read whole.
-    static let fileSizeLimit = 2 << 20
+    public static let fileSizeLimit = 2 << 20
 
     struct ReadProblem: Error { var message: String }
 

@@ -28,6 +28,12 @@ public struct LogOperation: Sendable {
     public var failed = false
     public var outOfMemory = false
     public var startedTable = false
+    /// exec: sys_exec could not copy the arguments, so exec was never called.
+    public var argvFailed = false
+    /// exec out of memory in the middle of a uvmalloc: what its uvmdealloc unmapped.
+    var dealloc: (va: UInt64, pages: Int64)?
+    /// exec: the new table's teardown (its trampoline unmapped) has begun.
+    var tornDown = false
     public var n: Int64 = 0
     public var status: Int64 = 0
     public var pipe = 0
@@ -47,6 +53,7 @@ public struct LogOperation: Sendable {
         case .boot: return "boot"
         case .userinit: return "userinit"
         case .fork: return forkFailed ? "fork by pid \(pid) (fails)" : "fork by pid \(pid) (child pid \(child ?? -1))"
+        case .exec where argvFailed: return "exec by pid \(pid) (no memory for its arguments)"
         case .exec: return "exec of \(path) by pid \(pid)" + (failed ? " (fails)" : "")
         case .growproc: return "sbrk(\(n)) by pid \(pid)"
         case .exit: return "exit of pid \(pid)"
@@ -291,13 +298,19 @@ public struct LogImporter {
             if let o = open[me], ops[o].kind == .exec, !ops[o].freeing {
                 op = o
             } else {
-                // exec failed before it made a page table: only sys_exec's argv pages came before.
+                // exec failed before it made a page table: only sys_exec's argv pages came before,
+                // and, when memory ran out, the kalloc for the table that returned 0.
                 close(me)
                 op = newOp(.exec, pid: me, at: i)
-                let argv = pending.removeValue(forKey: me) ?? []
-                ops[op].argc = argv.count
-                ops[op].at = argv.first ?? i
-                for a in argv { attach(a, to: op) }
+                let list = pending.removeValue(forKey: me) ?? []
+                ops[op].argc = list.count
+                if let last = list.last, probes[last].pa == 0 {
+                    ops[op].argc -= 1
+                    ops[op].startedTable = true
+                    ops[op].outOfMemory = true
+                }
+                ops[op].at = list.first ?? i
+                for a in list { attach(a, to: op) }
                 open[me] = op
             }
             ops[op].path = p.text
@@ -359,6 +372,23 @@ public struct LogImporter {
                 let op = newOp(.close, pid: me, at: i)
                 ops[op].pipe = id
                 attach(i, to: op)
+            } else if let list = pending[me], let last = list.last, probes[last].pa == 0,
+                      let first = list.firstIndex(where: { probes[$0].pa == p.pa }) {
+                // sys_exec ran out of memory copying its arguments and frees the pages it took;
+                // exec itself is never called (and prints nothing). What came before were pipes.
+                pending[me] = Array(list[..<first])
+                flushPending(me)
+                close(me)
+                let op = newOp(.exec, pid: me, at: list[first])
+                ops[op].argc = list.count - first
+                ops[op].path = "?"
+                ops[op].failed = true
+                ops[op].outOfMemory = true
+                ops[op].argvFailed = true
+                ops[op].freeing = true
+                for a in list[first...] { attach(a, to: op) }
+                attach(i, to: op)
+                open[me] = op
             } else if let op = open[me], acceptsFree(op) {
                 attach(i, to: op)
             } else {
@@ -368,7 +398,15 @@ public struct LogImporter {
         case .map:
             try map(i, me)
         case .unmap:
-            if let op = open[me], acceptsFree(op) { attach(i, to: op) } else { unexplained.append(i) }
+            if let op = open[me], acceptsFree(op) {
+                attach(i, to: op)
+                if ops[op].kind == .exec && p.pt == ops[op].root && ops[op].root != 0 {
+                    if p.va == MemLayout.trampoline { ops[op].tornDown = true }
+                    else if p.flag && p.va < MemLayout.trapframe && !ops[op].tornDown && ops[op].dealloc == nil {
+                        ops[op].dealloc = (p.va, p.n)
+                    }
+                }
+            } else { unexplained.append(i) }
         case .freewalk, .kvmFree:
             if let op = open[me], acceptsFree(op) { attach(i, to: op) } else { unexplained.append(i) }
             shadow.forget(p.pt)
@@ -584,12 +622,19 @@ extension ImportedLog {
             case .exec:
                 let name = op.path.split(separator: "/").last.map(String.init) ?? op.path
                 let argv = op.argc == 0 ? [] : [name] + (1..<max(op.argc, 1)).map { "arg\($0)" }
+                // One segment from 0 maps the same pages in the same order as the program's own
+                // (each uvmalloc starts where the last one ended).
                 var segments: [Segment] = []
                 let data = UInt64(max(op.userPages - (op.failed ? 0 : 2), 0)) * pageSize
-                if data > 0 || op.outOfMemory {
-                    // One segment from 0 maps the same pages in the same order as the program's
-                    // own (uvmalloc starts where the last one ended).
-                    segments.append(Segment(vaddr: 0, memsz: data + (op.failed && op.outOfMemory ? pageSize : 0), filesz: 0))
+                if op.failed && op.outOfMemory, let d = op.dealloc {
+                    // Memory ran out in the middle of a uvmalloc, which unmapped its d.pages pages
+                    // from d.va: a segment that ends one page further fails the same way.
+                    if d.va > 0 { segments.append(Segment(vaddr: 0, memsz: d.va, filesz: 0)) }
+                    segments.append(Segment(vaddr: d.va, memsz: UInt64(d.pages + 1) * pageSize, filesz: 0))
+                } else if data > 0 {
+                    // Out of memory at the start of a uvmalloc (a segment's or the stack's): the
+                    // next one fails at its first page, as the kernel's did.
+                    segments.append(Segment(vaddr: 0, memsz: data, filesz: 0))
                 }
                 if op.failed && !op.outOfMemory {
                     // A segment exec refuses (filesz > memsz): it fails after mapping what the kernel mapped.

@@ -57,13 +57,14 @@ final class ProbeRecorder {
             switch name {
             case "fork":
                 var p = Probe(.fork); p.pid = pid; p.other = Int(value); proc(p)
-            case "exec":
-                var p = Probe(value < 0 ? .execfail : .exec); p.pid = pid
-                if event < events.count, case .syscall(_, .exec(let path, _, _)) = events[event].kind { p.text = path }
-                proc(p)
+
 
             default: break
             }
+        case let .execCommitted(pid, path, sz):
+            var p = Probe(.exec); p.pid = pid; p.text = path; p.sz = sz; proc(p)
+        case let .execFailed(pid, path):
+            var p = Probe(.execfail); p.pid = pid; p.text = path; proc(p)
         case let .syscall(pid, name, args) where name == "sbrk":
             var p = Probe(.growproc); p.pid = pid; p.n = Int64(args) ?? 0; proc(p)
         case let .zombie(pid, status):
@@ -115,6 +116,8 @@ public struct ReplayReport: Sendable {
     public var heldAtLine: Int
     /// Whether the variant was guessed from the log's shape (no `--set variant=`).
     public var variantGuessed = true
+    /// The log lines of the bare kallocs import took for pipes, and of their frees (nil: never freed).
+    public var pipes: [(line: Int, freedAt: Int?)] = []
     public var agrees: Bool { departure == nil }
 }
 
@@ -170,6 +173,13 @@ public enum Replay {
                                   departure: first, panic: result.panic?.message, kernelPanic: imported.log.panic,
                                   held: [], heldAtLine: 0)
         report.variantGuessed = imported.variantGuessed
+        var freed: [Int: Int] = [:]
+        for op in imported.operations where op.kind == .close { freed[op.pipe] = probes[op.probes[0]].line }
+        // A pipe whose kalloc returned 0 holds nothing: it counts as freed where it failed.
+        report.pipes = imported.operations.filter { $0.kind == .pipe }.map {
+            let p = probes[$0.probes[0]]
+            return (p.line, p.pa == 0 ? p.line : freed[$0.pipe])
+        }
         held(&report, memory, recorder.memory, probes, sites, upTo: first?.stream == "memory" ? first!.position : nil,
              finishing: first?.model?.event)
         return report
@@ -190,7 +200,8 @@ public enum Replay {
         case .allocproc, .freeproc: return a.pid == b.pid
         case .satp: return a.pa == b.pa && a.text == b.text && (a.text != "scheduler" || a.pid == b.pid)
         case .fork, .wait: return a.pid == b.pid && a.other == b.other
-        case .exec, .execfail: return a.pid == b.pid && a.text == b.text
+        case .exec: return a.pid == b.pid && a.text == b.text && a.sz == b.sz
+        case .execfail: return a.pid == b.pid && a.text == b.text
         case .growproc, .exit: return a.pid == b.pid && a.n == b.n
         case .swtch: return a.pid == b.pid && a.other == b.other
         }

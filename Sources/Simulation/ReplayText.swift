@@ -22,6 +22,11 @@ extension ReplayReport {
         out.append("")
         out.append("events compared\(departure == nil ? "" : " (and agreeing, up to the departure)"):")
         out.append(contentsOf: table(agreed.map { ($0.0.rawValue, $0.1) }, total: total))
+        if !pipes.isEmpty {
+            let open = pipes.filter { $0.freedAt == nil }
+            out.append("")
+            out.append(contentsOf: Departure.fold("\(pipes.count) kalloc\(pipes.count == 1 ? "" : "s") no other operation explains \(pipes.count == 1 ? "was" : "were") taken for pipes (log line\(pipes.count == 1 ? "" : "s") " + pipes.prefix(5).map { String($0.line) }.joined(separator: ", ") + (pipes.count > 5 ? " ..." : "") + "); " + (open.isEmpty ? "every one was freed" : "\(open.count) never freed: an open pipe, or a page your kernel keeps (line\(open.count == 1 ? "" : "s") " + open.prefix(5).map { String($0.line) }.joined(separator: ", ") + ")") + ".", indent: 0))
+        }
         if leaks { out.append(""); out.append(contentsOf: heldLines) }
         let summary = departure.map { "DEPARTS at \(file):\($0.log.map { String($0.line) } ?? "end"): \($0.verdict)" }
             ?? (kernelPanic != nil ? "AGREE: \(total) events, every one the same, and the same panic" : nil)
@@ -137,6 +142,7 @@ extension ReplayReport {
             "compared": .o(Dictionary(uniqueKeysWithValues: agreed.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
             "held": .a(held.map { .o(["site": .s($0.site), "pages": .i(Int64($0.pages)), "model_freed": .i(Int64($0.modelFreed))]) }),
             "held_at_line": .i(Int64(heldAtLine)),
+            "pipes": .a(pipes.map { .o(["line": .i(Int64($0.line)), "freed_at": $0.freedAt.map { .i(Int64($0)) } ?? .null]) }),
         ]
         if let panic { o["panic"] = .s(panic) }
         if let k = kernelPanic { o["kernel_panic"] = .o(["line": .i(Int64(k.line)), "message": .s(k.message)]) }

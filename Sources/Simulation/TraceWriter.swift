@@ -101,6 +101,10 @@ public final class TraceWriter: TraceSink {
 
     public func record(_ e: TraceEvent) {
         if let tap { tap(e, event) }
+        switch e {
+        case .execCommitted, .execFailed: return          // marks for replay; traces show the syscall's return
+        default: break
+        }
         switch format {
         case .none: return
         case .text: if !fastText(e) { line(text(e)) }
@@ -199,6 +203,8 @@ public final class TraceWriter: TraceSink {
             return pad("unmap") + "\(table) \(hex16(root)) va \(hex16(va)) npages \(npages) \(free ? "free" : "keep")"
         case let .satp(hart, value, table, _):
             return pad("satp") + "hart \(hart) \(hex16(value.rawValue)) \(table)"
+        case .execCommitted, .execFailed:
+            return ""                                   // never written (see record)
         case let .freewalk(pt):
             return pad("freewalk") + hex16(pt)
         case let .kvmFreeKernelPagetable(pt):
@@ -255,6 +261,8 @@ public final class TraceWriter: TraceSink {
         case let .satp(hart, value, table, by):
             o["kind"] = .s("satp"); o["hart"] = .i(Int64(hart)); o["value"] = h(value.rawValue); o["table"] = .s(table.description)
             o["by"] = .s(by.rawValue)
+        case .execCommitted, .execFailed:
+            break                                       // never written (see record)
         case let .freewalk(pt):
             o["kind"] = .s("freewalk"); o["pt"] = h(pt)
         case let .kvmFreeKernelPagetable(pt):

@@ -53,7 +53,10 @@ extension Kernel {
             try kstore(page, (bytes + [0])[...])
         }
         var ret: Int64 = -1
-        if ok { ret = try exec(p, path: path, argv: pages, program: program) }
+        if ok {
+            ret = try exec(p, path: path, argv: pages, program: program)
+            if ret < 0 { emit(.execFailed(pid: procs[p].pid, path: path)) }
+        }
         for page in pages { try kfree(page) }
         return ret
     }
@@ -119,6 +122,7 @@ extension Kernel {
             try uvmunmap(procs[p].kernelPagetable, 0, pageRoundUp(oldsz) / pageSize, doFree: false)
             _ = try kvmcopymappings(pagetable, procs[p].kernelPagetable, 0, sz)
         }
+        emit(.execCommitted(pid: procs[p].pid, path: path, sz: sz))
         let oldpagetable = procs[p].pagetable
         procs[p].pagetable = pagetable
         if lab && settings.mirrorUserMappings == .walkCopy {

@@ -57,6 +57,11 @@ public enum TraceEvent: Sendable {
     case freewalk(pt: UInt64)
     /// One call of the lab's recursive free of a per-process kernel table, at its top.
     case kvmFreeKernelPagetable(pt: UInt64)
+    /// exec reached its commit point with the new image of `sz` bytes. Like `execFailed`,
+    /// it marks a place a real kernel's probe prints; traces do not show it.
+    case execCommitted(pid: Int, path: String, sz: UInt64)
+    /// exec itself returned -1 (not sys_exec failing before it could call exec).
+    case execFailed(pid: Int, path: String)
     /// One call of uvmunmap.
     case uvmunmap(table: TableRef, root: UInt64, va: UInt64, npages: UInt64, free: Bool)
     case satp(hart: Int, value: Satp, table: TableRef, by: SatpWriter)

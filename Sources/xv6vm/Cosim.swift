@@ -41,6 +41,9 @@ struct Import: ParsableCommand {
             throw ExitCode(ExitCodes.cannotWrite)
         }
         let events = imported.operations.count - 1
+        if yaml.utf8.count > ScenarioCompiler.fileSizeLimit {
+            warn("note: \(output) has \(yaml.utf8.count >> 10) KiB, more than the \(ScenarioCompiler.fileSizeLimit >> 20) MiB that run, check and the other commands read; `xv6vm replay` runs the log without it")
+        }
         warn("wrote \(output): \(events) events from \(imported.log.probes.count) probe lines (\(imported.config.variant))"
              + (imported.unexplained.isEmpty ? "" : "; \(imported.unexplained.count) memory events no operation explains"))
     }

@@ -240,4 +240,23 @@ final class ReplayTests: XCTestCase {
             XCTAssertEqual((e as! LogError).message, "cannot decompress this .xz file: the data is corrupt")
         }
     }
+
+    /// usertests execout: exec runs out of memory at every point in turn. sys_exec cannot
+    /// copy its arguments (exec never called, no probe), proc_pagetable fails, a uvmalloc
+    /// fails at its first page or in its middle (its uvmdealloc unmaps first).
+    func testExecRunningOutOfMemoryAtEachPointReplaysExactly() throws {
+        let imported = try LogImporter.run(try read("stock-execout-nopreempt.log.xz"))
+        let execs = imported.operations.filter { $0.kind == .exec && $0.pid >= 7 }
+        XCTAssertEqual(execs.count, 14)                                        // pids 7 to 20
+        XCTAssertEqual(execs[0].summary, "exec by pid 7 (no memory for its arguments)")
+        let yaml = imported.yaml(command: "t")
+        XCTAssertTrue(yaml.contains("  - exec: {proc: 7, path: \"?\", argv: [\"?\", \"arg1\"], exists: false}\n"))
+        XCTAssertTrue(yaml.contains("  - exec: {proc: 8, path: \"echo\", argv: [\"echo\", \"arg1\"], segments: [], entry: 0x0}\n"))
+        XCTAssertTrue(yaml.contains("  - exec: {proc: 15, path: \"echo\", argv: [\"echo\", \"arg1\"], segments: [{vaddr: 0x0, memsz: 0x1000, filesz: 0x0}, {vaddr: 0x1000, memsz: 0x2000, filesz: 0x0}], entry: 0x0}\n"))
+        let r = Replay.run(imported)
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(counts(r)["execfail"], 8)
+        XCTAssertEqual(counts(r)["exec"], 8)
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 2_211_757)
+    }
 }
