@@ -167,6 +167,19 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(full.agreed.reduce(0) { $0 + $1.1 }, 1_368_053)
     }
 
+    /// usertests sbrkmuch under the lab: one sbrk of 100 MB and back, mirrored in the
+    /// process's kernel table page by page.
+    func testTheLabKernelGrowsAndShrinksByAHundredMegabytesAsTheModelDoes() throws {
+        let imported = try LogImporter.run(try read("pgtbl-sbrkmuch-nopreempt.log.xz"))
+        let yaml = imported.yaml(command: "t")
+        XCTAssertTrue(yaml.contains("\n  - sbrk: {proc: 5, n: 104787968}\n"))
+        XCTAssertTrue(yaml.contains("\n  - sbrk: {proc: 5, n: -104787968}\n"))
+        let r = Replay.run(imported)
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(counts(r)["growproc"], 64_354)
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 427_500)
+    }
+
     /// With preemption, pid 50 prints `exit` and is switched out before it is a zombie;
     /// init reaps 47, 49 and 53 meanwhile. Its exit takes effect at its last `swtch from=`.
     func testAPreemptedExitTakesEffectWhereTheProcessLastLeavesTheCPU() throws {
