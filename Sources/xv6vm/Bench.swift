@@ -43,9 +43,18 @@ struct Bench: ParsableCommand {
         }
         if !files.isEmpty { table(rows) }
         if !logs.isEmpty { try replays() }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        out("\(files.count) scenario\(files.count == 1 ? "" : "s"), \(runs) runs per mode; peak resident memory \(usage.ru_maxrss / 1024) MiB")
+        let what = [files.isEmpty ? nil : "\(files.count) scenario\(files.count == 1 ? "" : "s")",
+                    logs.isEmpty ? nil : "\(logs.count) log\(logs.count == 1 ? "" : "s")"].compactMap { $0 }.joined(separator: " and ")
+        out("\(what), \(runs) run\(runs == 1 ? "" : "s") each; peak resident memory of this process \(peakResidentMiB().map { "\($0) MiB" } ?? "unknown")")
+    }
+
+    /// The process's peak resident memory since it started (VmHWM, which exec resets:
+    /// getrusage's maxrss also counts `swift run`, the process this one replaced).
+    func peakResidentMiB() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kb / 1024
     }
 
     /// Prints rows as a table: text columns left-aligned, numbers right-aligned.
@@ -70,6 +79,7 @@ struct Bench: ParsableCommand {
             var imported: ImportedLog?
             var report: ReplayReport?
             for _ in 0..<runs {
+                imported = nil; report = nil             // one log in memory at a time
                 importTimes.append(try seconds { imported = try importOrExit(path, overrides: []) })
                 replayTimes.append(seconds { report = Replay.run(imported!) })
             }
