@@ -200,6 +200,17 @@ public struct LogImporter {
         return ops.count - 1
     }
 
+    /// An operation whose process probe, at `i`, comes first (growproc, exit, wait): what the
+    /// process allocated before it were pipes, and what it was doing is over.
+    mutating func beginProcessOperation(_ kind: LogOperation.Kind, _ i: Int, _ me: Int) -> Int {
+        flushPending(me)
+        close(me)
+        let op = newOp(kind, pid: me, at: i)
+        ops[op].processProbe = i
+        opOf[i] = Int32(op)
+        return op
+    }
+
     mutating func attach(_ i: Int, to op: Int) {
         opOf[i] = Int32(op)
         ops[op].probes.append(i)
@@ -322,12 +333,8 @@ public struct LogImporter {
         case .growproc:
             guard p.pid == me else { throw fail(i, "growproc of pid \(p.pid) printed while pid \(me) runs") }
             try mustRun(i, me, "grows (sbrk)")
-            flushPending(me)
-            close(me)
-            let op = newOp(.growproc, pid: me, at: i)
+            let op = beginProcessOperation(.growproc, i, me)
             ops[op].n = p.n
-            ops[op].processProbe = i
-            opOf[i] = Int32(op)
             let newsz = UInt64(bitPattern: Int64(bitPattern: p.sz) &+ p.n)
             if p.n > 0 && newsz > pageRoundUp(p.sz) { ops[op].pagesLeft = Int((newsz - pageRoundUp(p.sz) + pageSize - 1) / pageSize) }
             open[me] = op
@@ -337,12 +344,8 @@ public struct LogImporter {
             if me == 1 { throw fail(i, "init (pid 1) exits: the kernel panics there, and a log cannot go on") }
             lives[me]?.exited = true
             for (child, l) in lives where l.parent == me && !l.reaped { lives[child]?.parent = 1 }
-            flushPending(me)
-            close(me)
-            let op = newOp(.exit, pid: me, at: i)
+            let op = beginProcessOperation(.exit, i, me)
             ops[op].status = p.n
-            ops[op].processProbe = i
-            opOf[i] = Int32(op)
         case .wait:
             guard p.pid == me else { throw fail(i, "wait by pid \(p.pid) printed while pid \(me) runs") }
             try mustRun(i, me, "waits")
@@ -352,12 +355,8 @@ public struct LogImporter {
             guard child.parent == me else { throw fail(i, "pid \(me) reaps pid \(p.other), which is the child of pid \(child.parent)") }
             guard child.exited else { throw fail(i, "pid \(me) reaps pid \(p.other), which never exited (no `exit pid=\(p.other)` before)") }
             lives[p.other]?.reaped = true
-            flushPending(me)
-            close(me)
-            let op = newOp(.wait, pid: me, at: i)
+            let op = beginProcessOperation(.wait, i, me)
             ops[op].child = p.other
-            ops[op].processProbe = i
-            opOf[i] = Int32(op)
             open[me] = op
         case .freeproc:
             if let op = open[me], [.wait, .fork].contains(ops[op].kind), ops[op].kind == .wait || ops[op].freeing {

@@ -30,18 +30,8 @@ final class CommandLineTests: XCTestCase {
     }
 
     func xv6vm(_ args: [String], in dir: String = root) throws -> Output {
-        let p = Process()
-        p.executableURL = Self.binary
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try runCommand(Self.binary, args, in: dir)
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     func testRunPrintsTheTraceAndExitsZero() throws {

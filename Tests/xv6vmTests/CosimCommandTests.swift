@@ -6,19 +6,8 @@ final class CosimCommandTests: XCTestCase {
     let root = CommandLineTests.root
     var logs: String { root + "/docs/kernel-logs/" }
 
-    func run(_ args: [String], in dir: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = CommandLineTests.binary
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir ?? root)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    func run(_ args: [String], in dir: String? = nil) throws -> CommandOutput {
+        try runCommand(CommandLineTests.binary, args, in: dir ?? root)
     }
 
     func scratchDirectory() throws -> String {
