@@ -97,38 +97,28 @@ public enum Sweep {
         return (0..<k).map { first + $0 * (n - 1) / (k - 1) }
     }
 
-    /// The report: one line per failed allocation, then a table by site and outcome.
-    /// The report; with `path` (the scenario as the user named it), a line saying how to
-    /// shrink the first run that did not end clean.
-    public static func report(_ scenario: CompiledScenario, _ outcomes: [Outcome], path: String? = nil) -> String {
-        var lines = ["sweep of \(scenario.file) (\(scenario.config.variant)): \(outcomes.count) runs, each with one kalloc failing", ""]
-        let w = max(4, outcomes.map { String($0.call).count }.max() ?? 4)
-        let sw = max(4, outcomes.map(\.site.count).max() ?? 4)
-        func padR(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        func padL(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
-        lines.append(padL("call", w) + "  " + padL("event", 6) + "  " + padR("site", sw) + "  outcome")
-        for o in outcomes {
-            lines.append(padL(String(o.call), w) + "  " + padL(String(o.event), 6) + "  " + padR(o.site, sw) + "  " + o.verdict.detail)
-        }
-        // By site: how each failure point fared.
-        var order: [String] = []
-        var table: [String: [String: Int]] = [:]
-        var details: [String: [String]] = [:]
-        for o in outcomes where o.verdict != .notReached {
-            if table[o.site] == nil { order.append(o.site); table[o.site] = [:] }
-            table[o.site]![o.verdict.word, default: 0] += 1
-            if o.verdict != .clean && !(details[o.site] ?? []).contains(o.verdict.detail) { details[o.site, default: []].append(o.verdict.detail) }
-        }
+    /// The report, within 80 columns: the totals, then how each allocation site fared and
+    /// what the kernel does there, then (with `path`, the scenario as the user named it) how
+    /// to shrink the first run that did not end clean; with `verbose`, one line per run.
+    public static func report(_ scenario: CompiledScenario, _ outcomes: [Outcome], path: String? = nil, verbose: Bool = false) -> String {
         let words = ["clean", "leak", "panic", "invariant"]
-        lines.append("")
-        lines.append(padR("site", sw) + "  " + words.map { padL($0, 9) }.joined(separator: " ") + "  what the kernel does")
-        for site in order.sorted() {
-            lines.append(padR(site, sw) + "  " + words.map { padL(String(table[site]![$0] ?? 0), 9) }.joined(separator: " ")
-                         + "  " + ((details[site] ?? []).sorted().joined(separator: "; ").nonEmpty ?? "recovers"))
-        }
         var totals: [String: Int] = [:]
         for o in outcomes { totals[o.verdict.word, default: 0] += 1 }
-        lines.append("")
+        var lines = fold("sweep of \(scenario.file) (\(scenario.config.variant)): \(outcomes.count) runs, each with one kalloc failing", hang: 2)
+        lines += ["\(outcomes.count) runs: " + (words + ["not reached"]).map { "\(totals[$0] ?? 0) \($0)" }.joined(separator: ", "), ""]
+        // By site: how each failure point fared.
+        var bySite: [String: [Verdict]] = [:]
+        for o in outcomes where o.verdict != .notReached { bySite[o.site, default: []].append(o.verdict) }
+        func padL(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+        lines.append("clean  leak  panic  inv.  allocation site")
+        lines.append("                          what the kernel does there")
+        for site in bySite.keys.sorted() {
+            let verdicts = bySite[site]!
+            let counts = words.map { w in verdicts.filter { $0.word == w }.count }
+            let cells = zip(counts, [5, 5, 6, 5]).map { padL(String($0), $1) }.joined(separator: " ")
+            lines.append(contentsOf: fold(cells + "  " + site, hang: 28, at: " > "))
+            lines.append(contentsOf: fold(String(repeating: " ", count: 26) + whatHappens(verdicts), hang: 28, at: "; "))
+        }
         if let path, let first = outcomes.first(where: { $0.verdict != .clean && $0.verdict != .notReached }) {
             let until: String
             switch first.verdict {
@@ -136,11 +126,75 @@ public enum Sweep {
             case .invariant: until = "invariant"
             default: until = "panic"
             }
-            lines.append("To reduce a run to a small scenario, e.g. call \(first.call): xv6vm shrink \(path) --set fail_kalloc=\(first.call) --until \(until) -o small.yaml")
             lines.append("")
+            lines.append("To reduce a run to a small scenario, e.g. call \(first.call):")
+            let command = "  xv6vm shrink \(path) --set fail_kalloc=\(first.call) --until \(until) -o small.yaml"
+            if command.count <= 80 { lines.append(command) } else {
+                lines.append("  xv6vm shrink \(path) --set fail_kalloc=\(first.call) \\")
+                lines.append("      --until \(until) -o small.yaml")
+            }
         }
-        lines.append("\(outcomes.count) runs: " + (words + ["not reached"]).map { "\(totals[$0] ?? 0) \($0)" }.joined(separator: ", "))
+        if verbose {
+            lines.append("")
+            lines.append("  call  event  outcome")
+            lines.append("               allocation site")
+            for o in outcomes {
+                lines.append(contentsOf: fold(padL(String(o.call), 6) + "  " + padL(String(o.event), 5) + "  " + o.verdict.detail, hang: 15, at: " "))
+                lines.append(contentsOf: fold(String(repeating: " ", count: 15) + o.site, hang: 17, at: " > "))
+            }
+        } else if !outcomes.isEmpty {
+            lines.append("")
+            lines.append("(one line per run: --verbose)")
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// What the kernel does when allocations at one site fail: "recovers", its panics, the
+    /// invariants it breaks, and its leaks with their sizes as numbers (smallest to largest).
+    static func whatHappens(_ verdicts: [Verdict]) -> String {
+        var panics: [String] = [], invariants: [String] = []
+        var leaks: [String: [Int]] = [:]
+        for v in verdicts {
+            switch v {
+            case .panic(let m): if !panics.contains(m) { panics.append(m) }
+            case .invariant(let t): if !invariants.contains(t) { invariants.append(t) }
+            case let .leak(pages, site): leaks[site, default: []].append(pages)
+            case .clean, .notReached: break
+            }
+        }
+        var parts = panics.sorted().map { "panic: \($0)" } + invariants.sorted().map { "invariant: \($0)" }
+        for site in leaks.keys.sorted() {
+            let sizes = Set(leaks[site]!).sorted()
+            let n = leaks[site]!.count
+            let size = sizes.count == 1 ? "\(sizes[0]) page\(sizes[0] == 1 ? "" : "s")" : "\(sizes.first!) to \(sizes.last!) pages"
+            parts.append("leak: \(size)" + (n > 1 ? " (\(n) runs)" : "") + ", first at \(site)")
+        }
+        return parts.isEmpty ? "recovers" : parts.joined(separator: "; ")
+    }
+
+    /// `text` broken at spaces into lines of at most 80 columns, the later ones indented
+    /// by `hang`; a `>` of a call chain stays with the function before it.
+    static func fold(_ text: String, hang: Int, at separator: String = " ") -> [String] {
+        guard text.count > 80 else { return [text] }
+        let indent = text.prefix { $0 == " " }
+        var words: [String] = []
+        for w in text.dropFirst(indent.count).split(separator: " ", omittingEmptySubsequences: false) {
+            if w == ">", !words.isEmpty { words[words.count - 1] += " >" } else { words.append(String(w)) }
+        }
+        var out: [String] = []
+        var line = String(indent)
+        var fresh = true
+        for w in words {
+            if !fresh && line.count + 1 + w.count > 80 {
+                out.append(line)
+                line = String(repeating: " ", count: hang) + w
+            } else {
+                line += (fresh ? "" : " ") + w
+            }
+            fresh = false
+        }
+        out.append(line)
+        return out
     }
 }
 

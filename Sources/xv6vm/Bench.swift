@@ -122,12 +122,16 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// Writes a progress line on stderr when it is a terminal (never into pipes or files).
+/// Writes a progress line on stderr when it is a terminal (never into pipes or files):
+/// done, left, what was found so far, and an estimate of the time left. Runs that finish
+/// out of order never make the count go back.
 final class Progress: @unchecked Sendable {
     let total: Int
     let label: String
     let enabled: Bool
     private let lock = NSLock()
+    private var shown = 0
+    private let start = DispatchTime.now().uptimeNanoseconds
 
     init(total: Int, label: String, quiet: Bool = false) {
         self.total = total
@@ -138,7 +142,15 @@ final class Progress: @unchecked Sendable {
     func update(_ done: Int, _ extra: String = "") {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }
-        StandardStreams.err("\r\(label): \(done) done, \(total - done) left\(extra)   ")
+        guard done > shown else { return }
+        shown = done
+        var eta = ""
+        if done < total {
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let left = Int((elapsed / Double(done) * Double(total - done)).rounded())
+            if elapsed >= 2 { eta = left >= 60 ? ", about \(left / 60) min \(left % 60) s left" : ", about \(left) s left" }
+        }
+        StandardStreams.err("\r\(label): \(done) done, \(total - done) left\(extra)\(eta)   ")
         if done == total { StandardStreams.err("\n") }
     }
 }
@@ -164,6 +176,8 @@ struct SweepCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the allocations.", valueName: "I/N"), transform: Shard.parse)
     var shard: Shard?
 
+    @Flag(name: .shortAndLong, help: "Also list every run: the call that failed, its event, outcome and site.")
+    var verbose = false
 
     func run() throws {
         var scenario = try options.load()
@@ -173,7 +187,7 @@ struct SweepCommand: ParsableCommand {
         if let shard { calls = Golden.shard(calls, index: shard.index, count: shard.count) }
         let progress = Progress(total: calls.count, label: "sweep \(scenario.file)")
         let outcomes = Sweep.run(scenario, calls: calls, progress: { progress.update($0, ", \($1) not clean") })
-        out(Sweep.report(scenario, outcomes, path: options.file))
+        out(Sweep.report(scenario, outcomes, path: options.file, verbose: verbose))
         if outcomes.contains(where: { $0.verdict != .clean && $0.verdict != .notReached }) { throw ExitCode(1) }
     }
 }

@@ -45,9 +45,29 @@ final class SweepTests: XCTestCase {
         let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/sbrk.yaml"))
         let o = Sweep.run(s, calls: [145, 150, 160])
         let text = Sweep.report(s, o)
-        XCTAssertTrue(text.hasPrefix("sweep of sbrk.yaml (xv6-2020): 3 runs, each with one kalloc failing"))
-        XCTAssertTrue(text.hasSuffix("3 runs: 3 clean, 0 leak, 0 panic, 0 invariant, 0 not reached"), text)
+        XCTAssertTrue(text.hasPrefix("sweep of sbrk.yaml (xv6-2020): 3 runs, each with one kalloc failing\n3 runs: 3 clean, 0 leak, 0 panic, 0 invariant, 0 not reached\n"), text)
+        XCTAssertTrue(text.hasSuffix("\n(one line per run: --verbose)"), text)
+        // With --verbose, every run: call, event and outcome, then its site.
+        XCTAssertTrue(Sweep.report(s, o, verbose: true).hasSuffix("""
+              call  event  outcome
+                           allocation site
+               145      2  clean
+                           sys_exec
+               150      2  clean
+                           sys_exec > exec > uvmalloc > mappages > walk
+               160      3  clean
+                           fork > uvmcopy > mappages > walk
+            """), Sweep.report(s, o, verbose: true))
         XCTAssertFalse(Sweep.report(s, o, path: "scenarios/xv6-2020/sbrk.yaml").contains("To reduce"))      // nothing to reduce
+    }
+
+    /// Leaks at one site read as numbers, smallest to largest, whatever their digits.
+    func testLeakSizesAreSortedAsNumbers() {
+        let v: [Sweep.Verdict] = [.leak(pages: 1079, site: "a > b"), .leak(pages: 359, site: "a > b"), .leak(pages: 2231, site: "a > b"), .panic("kvmmap")]
+        XCTAssertEqual(Sweep.whatHappens(v), "panic: kvmmap; leak: 359 to 2231 pages (3 runs), first at a > b")
+        let folded = Sweep.fold("  " + String(repeating: "x > ", count: 30) + "y", hang: 4)
+        XCTAssertEqual(folded.map(\.count), [77, 49])
+        XCTAssertTrue(folded[0].hasSuffix("x >") && folded[1].hasPrefix("    x >"))
     }
 
     func testTheReportSaysHowToShrinkAFinding() throws {
@@ -55,7 +75,10 @@ final class SweepTests: XCTestCase {
         let o = Sweep.run(s, calls: [155, 260])
         XCTAssertEqual(o.map(\.verdict.word), ["clean", "panic"])
         let lines = Sweep.report(s, o, path: "scenarios/pgtbl-lab/fork-exec-exit.yaml").split(separator: "\n", omittingEmptySubsequences: false)
-        XCTAssertEqual(lines.suffix(3), ["To reduce a run to a small scenario, e.g. call 260: xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=260 --until panic -o small.yaml",
-                                        "", "2 runs: 1 clean, 0 leak, 1 panic, 0 invariant, 0 not reached"])
+        XCTAssertEqual(lines[1], "2 runs: 1 clean, 0 leak, 1 panic, 0 invariant, 0 not reached")
+        XCTAssertEqual(lines.suffix(5), ["To reduce a run to a small scenario, e.g. call 260:",
+                                        "  xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=260 \\",
+                                        "      --until panic -o small.yaml", "", "(one line per run: --verbose)"])
+        XCTAssertTrue(lines.allSatisfy { $0.count <= 80 })
     }
 }

@@ -124,8 +124,11 @@ final class CommandLineTests: XCTestCase {
         let dir = try scratch("README", "")
         let sweep = try xv6vm(["sweep", "scenarios/pgtbl-lab/fork-exec-exit.yaml", "--sample", "3"])
         XCTAssertEqual(sweep.status, 1)
-        let hint = try XCTUnwrap(sweep.stdout.split(separator: "\n").first { $0.hasPrefix("To reduce a run") })
-        XCTAssertEqual(hint, "To reduce a run to a small scenario, e.g. call 74: xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=74 --until panic -o small.yaml")
+        let lines = sweep.stdout.split(separator: "\n")
+        let hint = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("To reduce a run") })
+        XCTAssertEqual(Array(lines[hint...(hint + 2)]), ["To reduce a run to a small scenario, e.g. call 74:",
+                                                          "  xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=74 \\",
+                                                          "      --until panic -o small.yaml"])
         let r = try xv6vm(["shrink", Self.root + "/scenarios/pgtbl-lab/fork-exec-exit.yaml", "--set", "fail_kalloc=74", "--until", "panic", "-o", "small.yaml"], in: dir)
         XCTAssertEqual(r.stdout, "wrote small.yaml: 2 events, 9 removed of 11 (5 test runs); it still shows panic:kerneltrap\n")
         let small = String(decoding: FileManager.default.contents(atPath: dir + "/small.yaml")!, as: UTF8.self)
