@@ -48,6 +48,9 @@ public enum CheckReport {
         let hunks = "\(d.diff.hunkCount) hunk\(d.diff.hunkCount == 1 ? "" : "s")\(what): "
         let items = d.items.isEmpty ? [d.summary] : d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") }
         lines += fold(units: [hunks.trimmingCharacters(in: .whitespaces)] + items, indent: "    ", continuation: "        ")
+        if golden.hasSuffix(".digest") {
+            lines += fold("a digest keeps counts, not lines: `xv6vm check --save-trace DIR` writes the whole trace", indent: "    ")
+        }
         if !d.diff.minimal {
             lines += fold("too many differences to compare them all line by line: the diff is correct but not minimal past its first differences", indent: "    ")
         }
