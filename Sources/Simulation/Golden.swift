@@ -166,10 +166,9 @@ public enum Golden {
             return GoldenResult(scenario: scenarioPath, golden: store.goldenPath(for: scenarioPath), outcome: .scenarioError(e), trace: [], goldenBytes: nil)
         case .success(let (compiled, bytes)):
             let golden = store.goldenPath(for: scenarioPath, kind: compiled.golden)
-            guard let data = FileManager.default.contents(atPath: golden) else {
+            guard let old = OutputFile.read(golden) else {
                 return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
             }
-            let old = [UInt8](data)
             if old == bytes { return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .ok, trace: bytes, goldenBytes: old) }
             let diff = difference(expected: old, actual: bytes, scenario: compiled)
             return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .changed(diff), trace: bytes, goldenBytes: old)

@@ -329,23 +329,24 @@ private struct Engine {
             let lead = min(context, first.i0), trail = min(context, x.count - last.i1)
             let oi0 = first.i0 - lead, oi1 = last.i1 + trail
             let nj0 = first.j0 - lead, nj1 = last.j1 + trail
-            var lines: [String] = []
-            var ci = oi0, cj = nj0
-            func noNewline(_ w: Window, _ t: Int) {
-                if w.lastLineUnterminated && t == w.count - 1 { lines.append("\\ No newline at end of file") }
+            // Lines past the room left are counted, never built: a hunk may be a million lines.
+            let room = maxLines - shown
+            var lines: [String] = [], over = 0
+            func put(_ make: () -> String) { if lines.count < room { lines.append(make()) } else { over += 1 } }
+            func add(_ mark: String, _ w: Window, _ t: Int) {
+                put { mark + w.string(t) }
+                if w.lastLineUnterminated && t == w.count - 1 { put { "\\ No newline at end of file" } }
             }
+            var ci = oi0, cj = nj0
             for n in g {
                 let bl = blocks[n]
-                while ci < bl.i0 { lines.append(" " + x.string(ci)); noNewline(x, ci); ci += 1; cj += 1 }
-                for t in bl.i0..<bl.i1 { lines.append("-" + x.string(t)); noNewline(x, t) }
-                for t in bl.j0..<bl.j1 { lines.append("+" + y.string(t)); noNewline(y, t) }
+                while ci < bl.i0 { add(" ", x, ci); ci += 1; cj += 1 }
+                for t in bl.i0..<bl.i1 { add("-", x, t) }
+                for t in bl.j0..<bl.j1 { add("+", y, t) }
                 ci = bl.i1; cj = bl.j1
             }
-            while ci < oi1 { lines.append(" " + x.string(ci)); noNewline(x, ci); ci += 1 }
-            if shown + lines.count > maxLines {
-                cut = shown + lines.count - maxLines
-                lines.removeLast(cut)
-            }
+            while ci < oi1 { add(" ", x, ci); ci += 1 }
+            cut = over
             shown += lines.count
             out.append(.init(oldStart: x.firstLine + oi0, oldCount: oi1 - oi0, newStart: y.firstLine + nj0, newCount: nj1 - nj0, lines: lines))
         }

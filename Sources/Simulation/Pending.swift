@@ -67,9 +67,9 @@ extension PendingGolden {
 
     /// How the pending output differs from the golden it would replace (nil when there is no golden yet).
     public func difference(maxHunks: Int = 10, maxLines: Int = 200) -> TraceDifference? {
-        guard let old = FileManager.default.contents(atPath: golden) else { return nil }
-        let new = FileManager.default.contents(atPath: path) ?? Data()
+        guard let old = OutputFile.read(golden) else { return nil }
+        let new = OutputFile.read(path) ?? []
         let compiled = scenario.flatMap { try? ScenarioCompiler.compile(path: $0) }
-        return Golden.difference(expected: [UInt8](old), actual: [UInt8](new), scenario: compiled, maxHunks: maxHunks, maxLines: maxLines)
+        return Golden.difference(expected: old, actual: new, scenario: compiled, maxHunks: maxHunks, maxLines: maxLines)
     }
 }
