@@ -2,8 +2,11 @@ import Foundation
 
 /// What `xv6vm check` prints.
 public enum CheckReport {
-    /// One line per scenario (with the first departure under a changed one), stale goldens, and a summary line.
-    public static func text(_ results: [GoldenResult], stale: [String], store: GoldenStore) -> String {
+    /// One line per scenario; under a changed one, where it first departs, what differs per
+    /// line kind, and its unified diff (the first hunks); stale goldens; a summary line.
+    /// Everything but the trace's own lines is folded to 80 columns. `color` marks removed lines
+    /// red, added green and hunk headers cyan (for a terminal).
+    public static func text(_ results: [GoldenResult], stale: [String], store: GoldenStore, color: Bool = false) -> String {
         var lines: [String] = []
         for r in results {
             let name = store.relative(r.scenario)
@@ -11,26 +14,86 @@ public enum CheckReport {
             switch r.outcome {
             case .ok: break
             case .missingGolden:
-                lines.append(store.contains(r.scenario)
-                    ? "    no \(r.golden); record it with: xv6vm bless \(r.scenario)"
-                    : "    no \(r.golden); bless records goldens only for scenarios under \(store.scenariosDir)/")
+                var say = "no \(r.golden);"
+                if r.recorded {
+                    say += " recorded it"
+                } else if let p = r.pending {
+                    say += " the run's output is in \(p); accept it with: xv6vm review --accept \(r.scenario)"
+                } else if store.contains(r.scenario) {
+                    say += " record it with: xv6vm check --record missing \(r.scenario)"
+                } else {
+                    say += " bless records goldens only for scenarios under \(store.scenariosDir)/"
+                }
+                lines += fold(say, indent: "    ")
             case .scenarioError(let e):
                 lines += e.diagnostics.flatMap { $0.rendered.split(separator: "\n").map { "    " + $0 } }
                 if let more = e.omittedLine { lines.append("    " + more) }
             case .changed(let d):
-                let at = d.event.map { " (event \($0)" + (d.eventLocation.map { ", \($0)" } ?? "") + ")" } ?? ""
-                lines.append("    first departure from \(r.golden) at line \(d.line)\(at):")
-                lines += d.before.map { "        \($0)" }
-                lines.append("      - " + (d.expected ?? "(end of golden)"))
-                lines += d.expectedAfter.map { "      - \($0)" }
-                lines.append("      + " + (d.actual ?? "(end of trace)"))
-                lines += d.actualAfter.map { "      + \($0)" }
-                lines.append("    overall: \(d.summary)")
+                lines += changed(d, golden: r.golden, new: r.pending ?? "this run", color: color)
+                if r.recorded { lines += fold("recorded \(r.golden)", indent: "    ") }
+                else if let p = r.pending { lines += fold("review it with: xv6vm review \(p)", indent: "    ") }
             }
         }
-        for s in stale { lines.append(column("stale golden") + s + " (its scenario is gone; `xv6vm bless --prune` removes it)") }
+        for s in stale { lines += fold("stale golden    " + s + " (its scenario is gone; `xv6vm bless --prune` removes it)", indent: "", continuation: "    ") }
         lines.append(summary(results, stale: stale.count))
         return lines.joined(separator: "\n")
+    }
+
+    /// The lines under a changed scenario: where it departs, the counts, the diff, what was left out.
+    public static func changed(_ d: TraceDifference, golden: String, new: String, color: Bool = false) -> [String] {
+        var lines: [String] = []
+        let at = d.event.map { ", in event \($0)" + (d.eventLocation.map { " (\($0))" } ?? "") } ?? ""
+        lines += fold("first departs at line \(d.line) of the golden\(at)", indent: "    ")
+        let what = d.diff.removed + d.diff.added == 0 ? "" : " (-\(d.diff.removed) +\(d.diff.added))"
+        let hunks = "\(d.diff.hunkCount) hunk\(d.diff.hunkCount == 1 ? "" : "s")\(what): "
+        let items = d.items.isEmpty ? [d.summary] : d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") }
+        lines += fold(units: [hunks.trimmingCharacters(in: .whitespaces)] + items, indent: "    ", continuation: "        ")
+        if golden.hasSuffix(".digest") {
+            lines += fold("a digest keeps counts, not lines: `xv6vm check --save-trace DIR` writes the whole trace", indent: "    ")
+        }
+        if !d.diff.minimal {
+            lines += fold("too many differences to compare them all line by line: the diff is correct but not minimal past its first differences", indent: "    ")
+        }
+        func paint(_ l: String) -> String {
+            guard color else { return l }
+            if l.hasPrefix("@@") { return "\u{1b}[36m" + l + "\u{1b}[0m" }
+            if l.hasPrefix("---") || l.hasPrefix("+++") { return "\u{1b}[1m" + l + "\u{1b}[0m" }
+            if l.hasPrefix("-") { return "\u{1b}[31m" + l + "\u{1b}[0m" }
+            if l.hasPrefix("+") { return "\u{1b}[32m" + l + "\u{1b}[0m" }
+            return l
+        }
+        lines += d.diff.unified(old: golden, new: new).map(paint)
+        if d.diff.linesCut > 0 {
+            lines += fold("(\(d.diff.linesCut) more lines of this hunk not shown)", indent: "    ")
+        }
+        let left = d.diff.hunkCount - d.diff.hunks.count
+        if left > 0 {
+            lines += fold("(\(left) more hunk\(left == 1 ? "" : "s") not shown; diff the golden with its .new file for all)", indent: "    ")
+        }
+        return lines
+    }
+
+    /// `text` folded at spaces to `width` columns: the first line after `indent`, the rest after
+    /// `continuation` (the same indent if not given). A word longer than a line stays whole.
+    public static func fold(_ text: String, indent: String, continuation: String? = nil, width: Int = 80) -> [String] {
+        fold(units: text.split(separator: " ", omittingEmptySubsequences: false).map(String.init), indent: indent, continuation: continuation, width: width)
+    }
+
+    /// `units` joined by spaces and folded only between units (a unit is never split).
+    public static func fold(units: [String], indent: String, continuation: String? = nil, width: Int = 80) -> [String] {
+        let more = continuation ?? indent
+        var out: [String] = [], line = indent, empty = true
+        for unit in units {
+            if !empty && line.count + 1 + unit.count > width {
+                out.append(line)
+                line = more + unit
+            } else {
+                line += (empty ? "" : " ") + unit
+            }
+            empty = false
+        }
+        out.append(line)
+        return out
     }
 
     /// `5 scenarios: 3 ok, 1 changed, 1 missing golden, 0 scenario errors`
@@ -53,6 +116,10 @@ public enum CheckReport {
                 o["event"] = d.event.map { .i(Int64($0)) } ?? .null
                 o["event_location"] = d.eventLocation.map { .s($0) } ?? .null
                 o["summary"] = .s(d.summary)
+                o["removed"] = .i(Int64(d.diff.removed))
+                o["added"] = .i(Int64(d.diff.added))
+                o["hunks"] = .i(Int64(d.diff.hunkCount))
+                o["diff"] = .a(d.diff.unified().map { .s($0) })
             case .scenarioError(let e):
                 o["errors"] = .a(e.diagnostics.map { d in
                     .o(["file": .s(d.location.file), "line": .i(Int64(d.location.line)), "column": .i(Int64(d.location.column)), "message": .s(d.message)])
@@ -60,6 +127,8 @@ public enum CheckReport {
                 o["errors_not_shown"] = .i(Int64(e.omitted))
             default: break
             }
+            if let p = r.pending { o["pending"] = .s(p) }
+            if r.recorded { o["recorded"] = .b(true) }
             return .o(o)
         }
         func n(_ w: String) -> JSONValue { .i(Int64(results.filter { $0.outcome.word == w }.count)) }

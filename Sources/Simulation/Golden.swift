@@ -102,23 +102,30 @@ public struct GoldenResult: Equatable, Sendable {
     public var trace: [UInt8]
     /// Bytes of the golden as found (nil when missing).
     public var goldenBytes: [UInt8]?
+    /// Where the run's output was left for review (`NAME.trace.new`), if it was.
+    public var pending: String? = nil
+    /// Whether `check --record` wrote the golden.
+    public var recorded = false
 }
 
-/// Where a trace first departs from its golden, and a summary of what differs overall.
+/// How a trace differs from its golden: a line diff, where it first departs, and a summary.
 public struct TraceDifference: Equatable, Sendable {
-    /// 1-based line number of the first differing line.
+    /// 1-based line of the golden where the first difference is.
     public var line: Int
+    /// The first line removed from the golden and the first added by the run (nil if none).
     public var expected: String?
     public var actual: String?
-    /// Up to three lines before the departure (common to both) and three after, each side.
-    public var before: [String]
-    public var expectedAfter: [String]
-    public var actualAfter: [String]
     /// The scenario event whose lines hold the departure: its index and source position.
     public var event: Int?
     public var eventLocation: String?
-    /// "kfree: 3 fewer; map: user:7 ... missing"
-    public var summary: String
+    /// The unified diff (its first hunks) and its counts.
+    public var diff: LineDiff
+    /// Lines removed and added per kind (`-1 +1 kfree`, `+3 map`) or, for digests, the counts
+    /// that differ (`kalloc 5 -> 8 (+3)`), each an item to fold into lines.
+    public var items: [String]
+
+    /// The items on one line: `-1 +1 kfree, +3 map`.
+    public var summary: String { items.isEmpty ? "same lines, in a different order" : items.joined(separator: ", ") }
 }
 
 public enum Golden {
@@ -159,10 +166,9 @@ public enum Golden {
             return GoldenResult(scenario: scenarioPath, golden: store.goldenPath(for: scenarioPath), outcome: .scenarioError(e), trace: [], goldenBytes: nil)
         case .success(let (compiled, bytes)):
             let golden = store.goldenPath(for: scenarioPath, kind: compiled.golden)
-            guard let data = FileManager.default.contents(atPath: golden) else {
+            guard let old = OutputFile.read(golden) else {
                 return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
             }
-            let old = [UInt8](data)
             if old == bytes { return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .ok, trace: bytes, goldenBytes: old) }
             let diff = difference(expected: old, actual: bytes, scenario: compiled)
             return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .changed(diff), trace: bytes, goldenBytes: old)
@@ -188,79 +194,71 @@ public enum Golden {
         items.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
     }
 
-    /// Compares two traces line by line.
-    public static func difference(expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?) -> TraceDifference {
-        let e = String(decoding: expected, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let a = String(decoding: actual, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var i = 0
-        while i < e.count && i < a.count && e[i] == a[i] { i += 1 }
-        var event: Int?
-        for j in stride(from: min(i, a.count - 1), through: 0, by: -1) where a[j].hasPrefix("event ") {
-            event = Int(a[j].split(separator: " ")[1])
-            break
-        }
+    /// Compares two traces (or digests): a minimal line diff, the event where the run first
+    /// departs (found in the run's trace), and what differs overall.
+    public static func difference(expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?,
+                                  maxHunks: Int = 10, maxLines: Int = 200) -> TraceDifference {
+        let d = LineDiff.compute(old: expected, new: actual, maxHunks: maxHunks, maxLines: maxLines)
+        let first = d.hunks.first?.lines
+        let event = eventNumber(in: actual, before: d.firstNew ?? 1)
         let loc = event.flatMap { idx in scenario.flatMap { idx < $0.events.count ? $0.events[idx].location?.description : nil } }
+        let items: [String]
+        if expected.starts(with: "xv6vm-digest ".utf8) || actual.starts(with: "xv6vm-digest ".utf8) {
+            items = countChanges(expected: expected, actual: actual)
+        } else {
+            items = d.kinds.map { k in
+                [k.removed > 0 ? "-\(k.removed)" : nil, k.added > 0 ? "+\(k.added)" : nil].compactMap { $0 }.joined(separator: " ") + " " + k.kind
+            }
+        }
         return TraceDifference(
-            line: i + 1,
-            expected: i < e.count ? e[i] : nil,
-            actual: i < a.count ? a[i] : nil,
-            before: Array(e[max(0, i - 3)..<i]),
-            expectedAfter: Array(e[min(i + 1, e.count)..<min(i + 4, e.count)]),
-            actualAfter: Array(a[min(i + 1, a.count)..<min(i + 4, a.count)]),
-            event: event, eventLocation: loc,
-            summary: summarize(expected: e, actual: a))
+            line: d.firstOld ?? 1,
+            expected: first?.first { $0.hasPrefix("-") }.map { String($0.dropFirst()) },
+            actual: first?.first { $0.hasPrefix("+") }.map { String($0.dropFirst()) },
+            event: event, eventLocation: loc, diff: d, items: items)
     }
 
-    /// Counts of each line kind that moved, then a few map/unmap/satp lines present on one side only.
-    static func summarize(expected e: [String], actual a: [String]) -> String {
-        if e.first == "xv6vm-digest 1" || a.first == "xv6vm-digest 1" { return summarizeDigests(expected: e, actual: a) }
-        func kind(_ l: String) -> String? {
-            guard let w = l.split(separator: " ", maxSplits: 1).first, !w.isEmpty else { return nil }
-            if l.hasPrefix("..") || l.hasPrefix("page table") { return "vmprint" }
-            return String(w)
+    /// The number of the last `event N` line at or before 1-based line `line` of a trace.
+    static func eventNumber(in trace: [UInt8], before line: Int) -> Int? {
+        trace.withUnsafeBufferPointer { t -> Int? in
+            var offset = 0, n = 1
+            while n < line, offset < t.count {
+                if t[offset] == UInt8(ascii: "\n") { n += 1 }
+                offset += 1
+            }
+            // Back from the start of that line to the nearest line starting "event ".
+            let prefix = Array("event ".utf8)
+            var i = min(offset, t.count)
+            while true {
+                if i + prefix.count <= t.count && (i == 0 || t[i - 1] == UInt8(ascii: "\n")) && t[i..<i + prefix.count].elementsEqual(prefix) {
+                    let digits = t[(i + prefix.count)...].prefix { $0 >= 48 && $0 <= 57 }
+                    return Int(String(decoding: digits, as: UTF8.self))
+                }
+                if i == 0 { return nil }
+                i -= 1
+            }
         }
-        var counts: [String: (Int, Int)] = [:]
-        for l in e { if let k = kind(l) { counts[k, default: (0, 0)].0 += 1 } }
-        for l in a { if let k = kind(l) { counts[k, default: (0, 0)].1 += 1 } }
-        var parts: [String] = []
-        for k in counts.keys.sorted() {
-            let (x, y) = counts[k]!
-            if y < x { parts.append("\(k): \(x - y) fewer") } else if y > x { parts.append("\(k): \(y - x) more") }
-        }
-        var multiset: [String: Int] = [:]
-        for l in e where l.hasPrefix("map") || l.hasPrefix("unmap") || l.hasPrefix("satp") { multiset[l, default: 0] += 1 }
-        var extra: [String] = []
-        for l in a where l.hasPrefix("map") || l.hasPrefix("unmap") || l.hasPrefix("satp") {
-            if let n = multiset[l], n > 0 { multiset[l] = n - 1 } else { extra.append(l) }
-        }
-        var missing: [String] = []
-        for l in e where (multiset[l] ?? 0) > 0 {
-            missing.append(l)
-            multiset[l]! -= 1
-        }
-        func squeeze(_ l: String) -> String { l.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
-        parts += missing.prefix(3).map { squeeze($0) + " missing" }
-        parts += extra.prefix(3).map { squeeze($0) + " new" }
-        return parts.isEmpty ? "same lines, in a different order" : parts.joined(separator: "; ")
     }
 
-    /// Which counts of two digests moved: "kalloc: 3 fewer; kfree: 2 more".
-    static func summarizeDigests(expected e: [String], actual a: [String]) -> String {
-        func counts(_ ls: [String]) -> [String: Int] {
+    /// The counts two digests disagree on: `kalloc 310877 -> 310880 (+3)`, then `lines` and
+    /// the end line's when they differ too.
+    static func countChanges(expected: [UInt8], actual: [UInt8]) -> [String] {
+        func counts(_ b: [UInt8]) -> [String: Int] {
             var d: [String: Int] = [:]
-            for l in ls where l.hasPrefix("count ") {
+            for l in String(decoding: b, as: UTF8.self).split(separator: "\n") {
                 let f = l.split(separator: " ", omittingEmptySubsequences: true)
-                if f.count == 3, let n = Int(f[2]) { d[String(f[1])] = n }
+                if f.count == 3 && f[0] == "count", let n = Int(f[2]) { d[String(f[1])] = n }
+                if f.count == 2 && f[0] == "lines", let n = Int(f[1]) { d["(lines)"] = n }
             }
             return d
         }
-        let x = counts(e), y = counts(a)
-        var parts: [String] = []
-        for k in Set(x.keys).union(y.keys).sorted() {
+        let x = counts(expected), y = counts(actual)
+        var items: [String] = []
+        for k in Set(x.keys).union(y.keys).sorted() where x[k] != y[k] {
             let (m, n) = (x[k] ?? 0, y[k] ?? 0)
-            if n < m { parts.append("\(k): \(m - n) fewer") } else if n > m { parts.append("\(k): \(n - m) more") }
+            let name = k == "(lines)" ? "lines" : k
+            items.append("\(name) \(m) -> \(n) (\(n > m ? "+" : "")\(n - m))")
         }
-        return parts.isEmpty ? "same counts, different lines (the SHA-256 differs)" : parts.joined(separator: "; ")
+        return items.isEmpty ? ["same counts, different lines (the SHA-256 differs)"] : items
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename,

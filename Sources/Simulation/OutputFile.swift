@@ -94,6 +94,28 @@ public enum OutputFile {
         return nil
     }
 
+    /// The bytes of the file at `path`, read straight into one array (no second copy, which
+    /// matters for a 95 MB golden); nil when it cannot be opened or read.
+    public static func read(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        // One byte more than its size, so that the read that finds the end needs no growing.
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
+        var done = 0
+        while true {
+            if done == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: max(4096, bytes.count))) }
+            let n = bytes.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            done += n
+        }
+        bytes.removeLast(bytes.count - done)
+        return bytes
+    }
+
     /// Whether `a` and `b` are the same existing file (the same device and inode), however
     /// they are named: through `..`, symbolic links or hard links.
     public static func sameFile(_ a: String, _ b: String) -> Bool {

@@ -42,29 +42,131 @@ struct GoldenOptions: ParsableArguments {
 
 enum CheckFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
+/// When `check` writes goldens itself, as swift-snapshot-testing names it.
+enum RecordMode: String, ExpressibleByArgument, CaseIterable {
+    /// Write nothing into golden/ but pending `.new` files (the default).
+    case never
+    /// Write the goldens that are missing.
+    case missing
+    /// Write the goldens that are missing or differ (what `bless` does).
+    case failed
+    /// Write every selected golden, unchanged ones too (what `bless --all` does).
+    case all
+}
+
+/// Whether colour may be used on standard output: a terminal, and NO_COLOR unset or empty.
+func colourOnStdout() -> Bool {
+    isatty(STDOUT_FILENO) == 1 && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+}
+
+/// Whether the environment says this is CI (`CI` set and not empty).
+func runningUnderCI() -> Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
+
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run scenarios and compare their traces with the goldens in golden/.",
-        discussion: "Exit 0 when every trace matches, 1 when one differs or its golden is missing, 2 on a scenario error. Never writes a golden: use `xv6vm bless`.")
+        discussion: """
+            A trace that differs is shown as a unified diff. Its output is left beside the golden as \
+            NAME.trace.new (or .digest.new) for `xv6vm review`; a passing check removes a stale one. \
+            With CI set, nothing is written into golden/ (use --pending-dir). \
+            Exit 0 when every trace matches (or was recorded), 1 when one differs or its golden is missing, \
+            2 on a scenario error, 74 when a file could not be written.
+            """)
 
     @OptionGroup var options: GoldenOptions
 
     @Option(help: "Output format: text or json.")
     var format: CheckFormat = .text
 
+    @Option(help: ArgumentHelp("Write goldens: never (default), missing, failed (missing or changed), all (every one, rewritten).", valueName: "mode"))
+    var record: RecordMode = .never
+
+    @Option(help: ArgumentHelp("Leave the .new files under DIR (mirroring golden/) instead of beside the goldens.", valueName: "DIR"))
+    var pendingDir: String?
+
+    @Option(help: ArgumentHelp("Write the full trace of every scenario that fails to DIR/NAME.trace (digest goldens included).", valueName: "DIR"))
+    var saveTrace: String?
+
+    @Flag(help: "Delete goldens whose scenario no longer exists.")
+    var prune = false
+
     func run() throws {
         let store = GoldenStore()
         let scenarios = options.selected(store)
         if scenarios.isEmpty { warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))"); throw ExitCode(2) }
         let progress = Progress(total: scenarios.count, label: "check", quiet: format == .json)
-        let results = Golden.checkAll(scenarios, store: store, progress: { progress.update($0, ", \($1) failing") })
+        var results = Golden.checkAll(scenarios, store: store, progress: { progress.update($0, ", \($1) failing") })
+        let ci = runningUnderCI()
+        var cannotWrite: [WriteError] = []
+        var saved: [(Int, String)] = []
+        for i in results.indices {
+            let r = results[i]
+            if case .scenarioError = r.outcome { continue }
+            guard store.contains(r.scenario) else { continue }
+            let failed = r.outcome != .ok
+            let write: Bool
+            switch record {
+            case .never: write = false
+            case .missing: write = r.outcome == .missingGolden
+            case .failed: write = failed
+            case .all: write = true
+            }
+            if write {
+                do { try Golden.writeAtomically(r.trace, to: r.golden); results[i].recorded = true }
+                catch let e as WriteError { cannotWrite.append(e) }
+            }
+            // The .new file: left for review when the golden still differs, removed when it no longer does.
+            let besideGolden = pendingDir == nil
+            if besideGolden && ci { /* nothing is written into golden/ under CI */ }
+            else {
+                let pending = store.pendingPath(forGolden: r.golden, dir: pendingDir)
+                if failed && !results[i].recorded {
+                    do { try Golden.writeAtomically(r.trace, to: pending); results[i].pending = pending }
+                    catch let e as WriteError { cannotWrite.append(e) }
+                } else if unlink(pending) != 0 && errno != ENOENT {
+                    cannotWrite.append(WriteError(path: pending, reason: "it could not be removed: " + reasonInWords(errno)))
+                }
+            }
+            if failed && !results[i].recorded, let dir = saveTrace {
+                let path = (dir as NSString).appendingPathComponent((store.relative(r.scenario) as NSString).deletingPathExtension + ".trace")
+                do { try saveFullTrace(of: r.scenario, to: path); saved.append((i, path)) }
+                catch let e as WriteError { cannotWrite.append(e) }
+            }
+        }
+        var pruned: [String] = []
+        if prune {
+            for g in store.staleGoldens() {
+                if unlink(g) != 0 { cannotWrite.append(WriteError(path: g, reason: "it could not be removed: " + reasonInWords(errno))) }
+                else { pruned.append(g) }
+            }
+        }
         let stale = options.paths.isEmpty && options.shard == nil ? store.staleGoldens() : []
         switch format {
-        case .text: out(CheckReport.text(results, stale: stale, store: store))
+        case .text:
+            var text = CheckReport.text(results, stale: stale, store: store, color: colourOnStdout())
+            var extra: [String] = []
+            for (i, path) in saved { extra.append("the full trace of \(store.relative(results[i].scenario)): \(path)") }
+            for g in pruned { extra.append("removed \(g) (its scenario is gone)") }
+            let recorded = results.filter(\.recorded).count
+            let pending = results.filter { $0.pending != nil }.count
+            if record != .never { extra.append("recorded \(recorded) golden\(recorded == 1 ? "" : "s")") }
+            if pending > 0 { extra.append("\(pending) pending: `xv6vm review` shows each and accepts or rejects it") }
+            if !extra.isEmpty { text += "\n" + extra.flatMap { CheckReport.fold($0, indent: "", continuation: "    ") }.joined(separator: "\n") }
+            out(text)
         case .json: out(CheckReport.json(results, stale: stale, store: store))
         }
+        for e in cannotWrite { warn("xv6vm check: \(e)") }
+        if !cannotWrite.isEmpty { throw ExitCode(ExitCodes.cannotWrite) }
         if results.contains(where: { if case .scenarioError = $0.outcome { return true }; return false }) { throw ExitCode(2) }
-        if results.contains(where: { $0.outcome != .ok }) { throw ExitCode(1) }
+        if results.contains(where: { $0.outcome != .ok && !$0.recorded }) { throw ExitCode(1) }
+    }
+
+    /// Runs the scenario again and writes its whole text trace (a digest golden's too).
+    func saveFullTrace(of scenario: String, to path: String) throws {
+        guard let compiled = try? ScenarioCompiler.compile(path: scenario) else { return }
+        let w = TraceWriter(format: .text, sites: .init())
+        Runner.run(compiled, writer: w)
+        try OutputFile.writeAtomically(w.bytes, to: path)
     }
 }
 
@@ -112,6 +214,7 @@ struct Bless: ParsableCommand {
                     continue
                 }
                 written += 1
+                _ = unlink(r.golden + ".new")   // a pending output it replaces
                 let why = r.outcome == .missingGolden ? "new" : r.outcome == .ok ? "rewritten" : "changed"
                 let lines = r.trace.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
                 out(pad("wrote") + "\(r.golden) (\(why), \(lines) lines)")

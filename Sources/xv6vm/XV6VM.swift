@@ -12,7 +12,7 @@ struct XV6VM: ParsableCommand {
             kernel and prints a trace of every allocation, mapping, unmapping and satp write.
             Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage, 74 could not write output.
             """,
-        subcommands: [Run.self, Compile.self, Check.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Bench.self]
+        subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Bench.self]
     )
 
     /// ArgumentParser's `main`, except that a closed standard stream cannot be reused by a

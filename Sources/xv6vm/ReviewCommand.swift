@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import Simulation
+
+struct Review: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Review the goldens check left pending (NAME.trace.new): accept, reject or skip each.",
+        discussion: """
+            On a terminal, shows each pending golden with its diff and asks: a (accept: the .new \
+            file replaces the golden, atomically), r (reject: the .new file is removed), s (skip), \
+            q (quit). For scripts: --list, --accept [PATH...], --reject [PATH...]; a PATH is a \
+            scenario, a golden, a .new file or a directory of them (default: every pending one). \
+            A .new file whose scenario is gone is stale: it cannot be accepted, and --reject removes it. \
+            Exit 0 when done, 1 when a PATH names nothing pending or a stale file was to be accepted, \
+            74 when a file could not be moved or removed.
+            """)
+
+    @Argument(help: "Scenarios, goldens, .new files or directories to act on (default: every pending golden).")
+    var paths: [String] = []
+
+    @Flag(help: "List the pending goldens and how each differs.")
+    var list = false
+
+    @Flag(help: "Accept: each .new file replaces its golden.")
+    var accept = false
+
+    @Flag(help: "Reject: each .new file is removed; the golden stays as it was.")
+    var reject = false
+
+    @Option(help: ArgumentHelp("Read the .new files from DIR (as check --pending-dir left them).", valueName: "DIR"))
+    var pendingDir: String?
+
+    func validate() throws {
+        if [list, accept, reject].filter({ $0 }).count > 1 { throw ValidationError("give one of --list, --accept and --reject") }
+    }
+
+    func run() throws {
+        let store = GoldenStore()
+        let all = store.pendingGoldens(dir: pendingDir)
+        var selected = all
+        var unmatched: [String] = []
+        if !paths.isEmpty {
+            selected = all.filter { p in paths.contains { p.isNamed(by: $0) } }
+            unmatched = paths.filter { name in !all.contains { $0.isNamed(by: name) } }
+        }
+        for u in unmatched { warn("xv6vm review: nothing is pending for \(u)") }
+        let interactive = !list && !accept && !reject
+        if interactive && isatty(STDIN_FILENO) != 1 {
+            out(listing(selected, store: store))
+            out("(standard input is not a terminal: use review --accept or --reject PATH)")
+        } else if list {
+            out(listing(selected, store: store))
+        } else if accept || reject {
+            var problems = 0, failed = false
+            var done = 0
+            for p in selected {
+                if accept && p.scenario == nil {
+                    out(pad("stale") + "\(p.path): its scenario is gone; not accepted (`xv6vm review --reject` removes it)")
+                    if !paths.isEmpty { problems += 1 }
+                    continue
+                }
+                do {
+                    if accept { try p.accept() } else { try p.reject() }
+                    done += 1
+                    out(pad(accept ? "accepted" : (p.scenario == nil ? "removed stale" : "rejected"))
+                        + (accept ? "\(p.golden) (from \(p.path))" : p.path))
+                } catch let e as WriteError {
+                    warn("xv6vm review: \(e)")
+                    failed = true
+                }
+            }
+            out("review: \(done) \(accept ? "accepted" : "rejected"), \(selected.count - done) left")
+            if failed { throw ExitCode(ExitCodes.cannotWrite) }
+            if problems > 0 { throw ExitCode(1) }
+        } else {
+            try interact(selected, store: store)
+        }
+        if !unmatched.isEmpty { throw ExitCode(1) }
+    }
+
+    /// One line (folded) per pending golden, then the counts.
+    func listing(_ pending: [PendingGolden], store: GoldenStore) -> String {
+        var lines: [String] = []
+        var changed = 0, new = 0, stale = 0
+        for p in pending {
+            if p.scenario == nil {
+                stale += 1
+                lines += CheckReport.fold(pad("stale") + "\(p.path): its scenario is gone", indent: "", continuation: "    ")
+            } else if let d = p.difference(maxHunks: 0, maxLines: 0) {
+                changed += 1
+                let n = d.diff.hunkCount
+                lines += CheckReport.fold(units: [pad("changed") + p.path + ":", "\(n) hunk\(n == 1 ? "" : "s") (-\(d.diff.removed) +\(d.diff.added)):"]
+                                          + d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") },
+                                          indent: "", continuation: "    ")
+            } else {
+                new += 1
+                lines += CheckReport.fold(pad("new") + "\(p.path): \(lineCount(p.path)) lines, no golden yet", indent: "", continuation: "    ")
+            }
+        }
+        lines.append("\(pending.count) pending: \(changed) changed, \(new) new, \(stale) stale")
+        return lines.joined(separator: "\n")
+    }
+
+    func lineCount(_ path: String) -> Int {
+        (FileManager.default.contents(atPath: path) ?? Data()).reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
+    }
+
+    /// Each pending golden in turn, its diff, then a question answered on standard input.
+    func interact(_ pending: [PendingGolden], store: GoldenStore) throws {
+        let colour = colourOnStdout()
+        var accepted = 0, rejected = 0, skipped = 0
+        var failed = false
+        loop: for (n, p) in pending.enumerated() {
+            var lines: [String] = ["", "[\(n + 1)/\(pending.count)] " + (p.scenario.map { store.relative($0) } ?? p.path)]
+            if p.scenario == nil {
+                lines += CheckReport.fold("\(p.path) is stale: its scenario is gone", indent: "    ")
+            } else if let d = p.difference() {
+                lines += CheckReport.changed(d, golden: p.golden, new: p.path, color: colour)
+            } else {
+                lines += CheckReport.fold("new golden \(p.golden), \(lineCount(p.path)) lines:", indent: "    ")
+                let d = Golden.difference(expected: [], actual: [UInt8](FileManager.default.contents(atPath: p.path) ?? Data()), scenario: nil)
+                lines += CheckReport.changed(d, golden: "/dev/null", new: p.path, color: colour).drop { !$0.hasPrefix("---") && !$0.hasPrefix("\u{1b}[1m---") }
+            }
+            out(lines.joined(separator: "\n"))
+            while true {
+                let question = p.scenario == nil ? "reject (remove it) or skip? [r/s/q] " : "accept, reject or skip? [a/r/s/q] "
+                out(Array(question.utf8))
+                guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() else { out(""); break loop }
+                do {
+                    switch answer {
+                    case "a" where p.scenario != nil:
+                        try p.accept(); accepted += 1; out("accepted: \(p.golden)")
+                    case "r":
+                        try p.reject(); rejected += 1; out("rejected: removed \(p.path)")
+                    case "s", "":
+                        skipped += 1; out("skipped")
+                    case "q":
+                        break loop
+                    default:
+                        continue
+                    }
+                } catch let e as WriteError {
+                    warn("xv6vm review: \(e)")
+                    failed = true
+                }
+                break
+            }
+        }
+        let left = pending.count - accepted - rejected
+        out("review: \(accepted) accepted, \(rejected) rejected, \(skipped) skipped, \(left) still pending")
+        if failed { throw ExitCode(ExitCodes.cannotWrite) }
+    }
+}
