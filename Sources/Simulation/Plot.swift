@@ -1,8 +1,8 @@
 import XV6
 import RISCV
 
-/// Free pages against event number, with the allocated pages stacked by owner, as an
-/// SVG drawn by hand (no external tools): what a leak looks like over a run.
+/// Pages allocated, stacked by owner, against event number (free pages on the right axis),
+/// as an SVG drawn by hand (no external tools): what a leak looks like over a run.
 public struct MemoryPlot: Sendable {
     public struct Sample: Sendable {
         public var event: Int
@@ -52,23 +52,72 @@ public struct MemoryPlot: Sendable {
         .processKernelTables: "#f28e2b", .processKernelStacks: "#edc948", .trapframes: "#b07aa1", .zombies: "#9c755f", .pipes: "#e15759",
     ]
 
-    /// The SVG document.
+    /// Round tick values from 0 to at least `max`: steps of 1, 2 or 5 times a power of ten,
+    /// about `count` of them.
+    static func ticks(upTo max: Int, count: Int = 5) -> [Int] {
+        let raw = Double(Swift.max(max, 1)) / Double(count)
+        var p = 1.0
+        while p * 10 <= raw { p *= 10 }
+        let step = Int([1.0, 2.0, 5.0, 10.0].map { $0 * p }.first { $0 >= raw } ?? p * 10)
+        let top = (Swift.max(max, 1) + step - 1) / step * step
+        return Array(stride(from: 0, through: top, by: step))
+    }
+
+    /// A few words for an event, as a student names it: `fork 1→2`, `exec 2`, `wait 1`.
+    static func shortLabel(_ e: Event) -> String {
+        switch e.kind {
+        case .boot: return "boot"
+        case .userinit(let pid): return "userinit \(pid)"
+        case let .syscall(pid, call):
+            switch call {
+            case .fork: return e.child.map { "fork \(pid)→\($0)" } ?? "fork \(pid)"
+            case let .sbrk(n): return "sbrk \(pid) \(n)"
+            case .exit: return "exit \(pid)"
+            default: return "\(call.name) \(pid)"
+            }
+        case let .run(pid, _): return "run \(pid)"
+        case .yield(let pid): return "yield \(pid)"
+        case .sleep(let pid): return "sleep \(pid)"
+        case let .access(pid, _, a, _): return "\(a.rawValue) \(pid)"
+        case let .vmprint(pid, _): return "vmprint \(pid)"
+        case .baseline: return "baseline"
+        case .expect: return "expect"
+        case .failKalloc: return "fail_kalloc"
+        }
+    }
+
+    /// The SVG document: allocated pages stacked by owner against event number, the left
+    /// axis scaled to them and the right one giving the free pages at the same heights.
     public var svg: String {
-        let w = 960.0, h = 540.0, left = 80.0, right = 250.0, top = 50.0, bottom = 60.0
+        let events = freeAfter.count
+        let labelled = events <= 40
+        let w = 1040.0, h = labelled ? 600.0 : 540.0, left = 80.0, right = 330.0, top = 50.0, bottom = labelled ? 120.0 : 60.0
         let pw = w - left - right, ph = h - top - bottom
-        let maxEvent = max(1, freeAfter.count - 1)
-        let maxY = max(1, totalPages)
+        let maxEvent = max(1, events - 1)
+        let allocated = samples.map { totalPages - $0.free }
+        var yTicks = Self.ticks(upTo: max(1, allocated.max() ?? 1))
+        if yTicks.last! > totalPages && totalPages > 0 {
+            // Never above all of RAM: the right axis would count negative free pages.
+            yTicks = yTicks.filter { $0 <= totalPages }
+            if totalPages - yTicks.last! < yTicks[1] / 2 { yTicks.removeLast() }
+            yTicks.append(totalPages)
+        }
+        let maxY = yTicks.last!
         func x(_ e: Int) -> Double { left + pw * Double(e) / Double(maxEvent) }
         func y(_ v: Int) -> Double { top + ph * (1 - Double(v) / Double(maxY)) }
         func f(_ d: Double) -> String { String(Double(Int(d * 10)) / 10) }
         var out: [String] = []
         out.append(#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(w))" height="\#(Int(h))" viewBox="0 0 \#(Int(w)) \#(Int(h))" font-family="sans-serif" font-size="12">"#)
         out.append(#"<rect width="100%" height="100%" fill="white"/>"#)
-        out.append(#"<text x="\#(f(left))" y="24" font-size="16" font-weight="bold">\#(escape(scenario.file)): pages of RAM by owner, per event (\#(escape(scenario.config.variant)))</text>"#)
+        out.append(#"<text x="\#(f(left))" y="24" font-size="16" font-weight="bold">\#(escape(scenario.file)): pages allocated, by owner, per event (\#(escape(scenario.config.variant)))</text>"#)
         let preset = KernelSettings.preset(named: scenario.config.variant) ?? .xv6_2020
         let changed = zip(scenario.config.settings.listed, preset.listed).filter { $0.0.value != $0.1.value }.map { "\($0.0.key): \($0.0.value)" }
         if !changed.isEmpty {
             out.append(#"<text x="\#(f(left))" y="40" fill="rgb(85,85,85)">\#(escape(changed.joined(separator: ", ")))</text>"#)
+        }
+        // Grid lines at the round values.
+        for v in yTicks.dropFirst() {
+            out.append(#"<line x1="\#(f(left))" y1="\#(f(y(v)))" x2="\#(f(left + pw))" y2="\#(f(y(v)))" stroke="rgb(230,230,230)"/>"#)
         }
         // Stacked areas: owners from the bottom, then leaked pages; kinds never seen are left out.
         let layers: [(String, String, (Sample) -> Int)] = (OwnerKind.allCases.map { k in
@@ -83,34 +132,62 @@ public struct MemoryPlot: Sendable {
             out.append(#"<polygon points="\#(pts.joined(separator: " "))" fill="\#(colour)" stroke="none"/>"#)
             base = tops
         }
-        // Free pages after every event, as a line.
-        let step = max(1, freeAfter.count / 2000)
-        let line = stride(from: 0, to: freeAfter.count, by: step).map { "\(f(x($0))),\(f(y(freeAfter[$0])))" }.joined(separator: " ")
+        // Pages allocated after every event (the free pages, read on the right), as a line.
+        let step = max(1, events / 2000)
+        let line = stride(from: 0, to: events, by: step).map { "\(f(x($0))),\(f(y(totalPages - freeAfter[$0])))" }.joined(separator: " ")
         out.append(#"<polyline points="\#(line)" fill="none" stroke="black" stroke-width="2"/>"#)
-        // Axes, ticks and labels.
+        // The baseline and the expectations the scenario states.
+        for (i, e) in scenario.events.enumerated() where i < events {
+            if case .baseline = e.kind {
+                let v = totalPages - freeAfter[i]
+                out.append(#"<line x1="\#(f(x(i)))" y1="\#(f(y(v)))" x2="\#(f(left + pw))" y2="\#(f(y(v)))" stroke="rgb(0,102,204)" stroke-dasharray="4 3"/>"#)
+                out.append(#"<text x="\#(f(left + pw - 4))" y="\#(f(y(v) - 4))" text-anchor="end" fill="rgb(0,102,204)">baseline (event \#(i)): \#(totalPages - v) free</text>"#)
+            }
+            if case .expect = e.kind {
+                out.append(#"<line x1="\#(f(x(i)))" y1="\#(f(top))" x2="\#(f(x(i)))" y2="\#(f(top + ph))" stroke="rgb(0,102,204)" stroke-dasharray="2 3"/>"#)
+                out.append(#"<text x="\#(f(x(i) + 3))" y="\#(f(top + 12))" fill="rgb(0,102,204)">expect</text>"#)
+            }
+        }
+        // Axes: pages allocated on the left, free pages at the same heights on the right.
         out.append(#"<line x1="\#(f(left))" y1="\#(f(top + ph))" x2="\#(f(left + pw))" y2="\#(f(top + ph))" stroke="black"/>"#)
         out.append(#"<line x1="\#(f(left))" y1="\#(f(top))" x2="\#(f(left))" y2="\#(f(top + ph))" stroke="black"/>"#)
-        for i in 0...5 {
-            let v = maxY * i / 5, e = maxEvent * i / 5
+        out.append(#"<line x1="\#(f(left + pw))" y1="\#(f(top))" x2="\#(f(left + pw))" y2="\#(f(top + ph))" stroke="black"/>"#)
+        for v in yTicks {
             out.append(#"<line x1="\#(f(left - 5))" y1="\#(f(y(v)))" x2="\#(f(left))" y2="\#(f(y(v)))" stroke="black"/>"#)
             out.append(#"<text x="\#(f(left - 8))" y="\#(f(y(v) + 4))" text-anchor="end">\#(v)</text>"#)
-            out.append(#"<line x1="\#(f(x(e)))" y1="\#(f(top + ph))" x2="\#(f(x(e)))" y2="\#(f(top + ph + 5))" stroke="black"/>"#)
-            out.append(#"<text x="\#(f(x(e)))" y="\#(f(top + ph + 20))" text-anchor="middle">\#(e)</text>"#)
+            out.append(#"<line x1="\#(f(left + pw))" y1="\#(f(y(v)))" x2="\#(f(left + pw + 5))" y2="\#(f(y(v)))" stroke="black"/>"#)
+            out.append(#"<text x="\#(f(left + pw + 8))" y="\#(f(y(v) + 4))">\#(totalPages - v)</text>"#)
         }
-        out.append(#"<text x="\#(f(left + pw / 2))" y="\#(f(h - 15))" text-anchor="middle">event number</text>"#)
-        out.append(#"<text x="20" y="\#(f(top + ph / 2))" text-anchor="middle" transform="rotate(-90 20 \#(f(top + ph / 2)))">pages</text>"#)
+        if labelled {
+            // Every event, named, under its tick.
+            for i in 0..<events {
+                out.append(#"<line x1="\#(f(x(i)))" y1="\#(f(top + ph))" x2="\#(f(x(i)))" y2="\#(f(top + ph + 5))" stroke="black"/>"#)
+                let label = "\(i) " + Self.shortLabel(scenario.events[i])
+                out.append(#"<text x="\#(f(x(i) + 4))" y="\#(f(top + ph + 14))" text-anchor="end" transform="rotate(-45 \#(f(x(i) + 4)) \#(f(top + ph + 14)))">\#(escape(label))</text>"#)
+            }
+        } else {
+            for e in Self.ticks(upTo: maxEvent) where e <= maxEvent {
+                out.append(#"<line x1="\#(f(x(e)))" y1="\#(f(top + ph))" x2="\#(f(x(e)))" y2="\#(f(top + ph + 5))" stroke="black"/>"#)
+                out.append(#"<text x="\#(f(x(e)))" y="\#(f(top + ph + 20))" text-anchor="middle">\#(e)</text>"#)
+            }
+            out.append(#"<text x="\#(f(left + pw / 2))" y="\#(f(h - 15))" text-anchor="middle">event number</text>"#)
+        }
+        out.append(#"<text x="20" y="\#(f(top + ph / 2))" text-anchor="middle" transform="rotate(-90 20 \#(f(top + ph / 2)))">pages allocated</text>"#)
+        let rx = left + pw + 60
+        out.append(#"<text x="\#(f(rx))" y="\#(f(top + ph / 2))" text-anchor="middle" transform="rotate(90 \#(f(rx)) \#(f(top + ph / 2)))">free pages (of \#(totalPages))</text>"#)
         if let p = panic {
             out.append(#"<line x1="\#(f(x(p.event)))" y1="\#(f(top))" x2="\#(f(x(p.event)))" y2="\#(f(top + ph))" stroke="rgb(204,0,0)" stroke-width="2" stroke-dasharray="6 4"/>"#)
             out.append(#"<text x="\#(f(x(p.event) - 6))" y="\#(f(top + 16))" text-anchor="end" fill="rgb(204,0,0)" font-weight="bold">panic: \#(escape(p.message)) (event \#(p.event))</text>"#)
         }
         // Legend.
+        let lx = left + pw + 90
         var ly = top
-        out.append(#"<line x1="\#(f(w - right + 20))" y1="\#(f(ly + 6))" x2="\#(f(w - right + 40))" y2="\#(f(ly + 6))" stroke="black" stroke-width="2"/>"#)
-        out.append(#"<text x="\#(f(w - right + 46))" y="\#(f(ly + 10))">free pages</text>"#)
-        for (name, colour, _) in layers {
+        out.append(#"<line x1="\#(f(lx))" y1="\#(f(ly + 6))" x2="\#(f(lx + 20))" y2="\#(f(ly + 6))" stroke="black" stroke-width="2"/>"#)
+        out.append(#"<text x="\#(f(lx + 26))" y="\#(f(ly + 10))">allocated (all owners)</text>"#)
+        for (name, colour, _) in layers.reversed() {
             ly += 20
-            out.append(#"<rect x="\#(f(w - right + 20))" y="\#(f(ly))" width="20" height="12" fill="\#(colour)"/>"#)
-            out.append(#"<text x="\#(f(w - right + 46))" y="\#(f(ly + 10))">\#(escape(name))</text>"#)
+            out.append(#"<rect x="\#(f(lx))" y="\#(f(ly))" width="20" height="12" fill="\#(colour)"/>"#)
+            out.append(#"<text x="\#(f(lx + 26))" y="\#(f(ly + 10))">\#(escape(name))</text>"#)
         }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"

@@ -87,4 +87,23 @@ final class LeakTests: XCTestCase {
         XCTAssertTrue(plot.svg.contains("panic: kvmmap (event 1345)"))
         XCTAssertTrue(plot.svg.hasPrefix(#"<svg xmlns="http://www.w3.org/2000/svg""#))
     }
+
+    /// The plot's axis fits the pages the run allocates, at round values, never above all
+    /// of RAM; free pages read on the right; events of a short run are named.
+    func testThePlotScalesToTheDataAndNamesTheEvents() throws {
+        XCTAssertEqual(MemoryPlot.ticks(upTo: 183), [0, 50, 100, 150, 200])
+        XCTAssertEqual(MemoryPlot.ticks(upTo: 32_600), [0, 10_000, 20_000, 30_000, 40_000])
+        XCTAssertEqual(MemoryPlot.ticks(upTo: 7), [0, 2, 4, 6, 8])
+        let plot = MemoryPlot(scenario: try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/fork-exec-exit.yaml")))
+        let svg = plot.svg
+        XCTAssertTrue(svg.contains(#"text-anchor="end">200</text>"#))              // the left axis tops at 200 pages
+        XCTAssertFalse(svg.contains(#"text-anchor="end">32728</text>"#))
+        XCTAssertTrue(svg.contains(">3 fork 1→2</text>"))
+        XCTAssertTrue(svg.contains(">6 sbrk 3 65536</text>"))
+        XCTAssertTrue(svg.contains(">free pages (of 32728)</text>"))
+        XCTAssertTrue(svg.contains(">32528</text>"))                          // 200 allocated
+        let root = MemoryPlot(scenario: try ScenarioCompiler.compile(path: scenarioPath("leaks/reparent2-root-only.yaml"))).svg
+        XCTAssertTrue(root.contains(">32728</text>") && !root.contains(">40000</text>") && !root.contains(">-"))
+        XCTAssertTrue(root.contains(">baseline (event 9): 32294 free</text>"))
+    }
 }
