@@ -84,6 +84,8 @@ public struct ScenarioCompiler {
     /// Files being included, outermost first (for cycles), and sequences being expanded.
     var includeStack: [String] = []
     var callDepth = 0
+    /// The sequences being expanded, outermost first (for recursion).
+    var callStack: [String] = []
     /// The rounds of the repeats being expanded, outermost first: (round, count).
     var rounds: [(Int, Int)] = []
     var goldenKind = GoldenKind.trace
@@ -661,7 +663,14 @@ public struct ScenarioCompiler {
 
     /// `- NAME: {param: value, ...}`: the sequence's events with `$param` replaced by the values.
     mutating func call(_ seq: NamedSequence, _ name: String, _ arg: Node, _ at: Node) {
-        if callDepth >= 16 { error(at, "sequences call each other more than 16 deep (does '\(name)' call itself?)"); return }
+        // A sequence that calls itself, directly or through others, is refused at the first
+        // call that closes the cycle: expanding it to the depth limit multiplied every call
+        // by the calls beside it (three calls of itself made 3^16 expansions, a hang).
+        if let first = callStack.firstIndex(of: name) {
+            error(at, "`\(name)` calls itself (\((callStack[first...] + [name]).joined(separator: " > "))); a sequence cannot call itself, directly or through others")
+            return
+        }
+        if callDepth >= 16 { error(at, "sequences call each other more than 16 deep"); return }
         var values: [String: Node] = [:]
         if let m = arg.mapping {
             for (k, v) in m {
@@ -678,7 +687,9 @@ public struct ScenarioCompiler {
         let saved = (file, lines)
         (file, lines) = (seq.file, seq.lines)
         callDepth += 1
+        callStack.append(name)
         for item in seq.events { parseEvent(Self.substitute(item, values)) }
+        callStack.removeLast()
         callDepth -= 1
         (file, lines) = saved
     }
@@ -801,7 +812,10 @@ public struct ScenarioCompiler {
             return
         }
         let before = errorCount
-        for round in 0..<count {
+        // A body that expands to no events (only `repeat: 0`, empty sequences or included
+        // files with no events) makes nothing in any round: one round finds its problems.
+        // Running all of them took 4 billion rounds of nothing for `repeat: 4294967296`.
+        for round in 0..<(size == 0 ? min(count, 1) : count) {
             let names = table.names
             rounds.append((Int(round) + 1, Int(count)))
             let first = events.count
