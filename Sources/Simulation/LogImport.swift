@@ -316,7 +316,12 @@ public struct LogImporter {
             ops[op].processProbe = i
             opOf[i] = Int32(op)
             let newsz = UInt64(bitPattern: Int64(bitPattern: p.sz) &+ p.n)
-            if p.n > 0 && newsz > pageRoundUp(p.sz) { ops[op].pagesLeft = Int((newsz - pageRoundUp(p.sz) + pageSize - 1) / pageSize) }
+            // uvmalloc's pages, from PGROUNDUP(sz) up to sz + n, rounded up without overflowing:
+            // a log's sz near 2^64 made `+ pageSize - 1` trap (the kernel's C wraps).
+            if p.n > 0 && newsz > pageRoundUp(p.sz) {
+                let bytes = newsz - pageRoundUp(p.sz)
+                ops[op].pagesLeft = Int(bytes / pageSize + (bytes % pageSize == 0 ? 0 : 1))
+            }
             open[me] = op
         case .exit:
             guard p.pid == me else { throw fail(i, "exit of pid \(p.pid) printed while pid \(me) runs") }
