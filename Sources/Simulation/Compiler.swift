@@ -817,7 +817,7 @@ public struct ScenarioCompiler {
         // Running all of them took 4 billion rounds of nothing for `repeat: 4294967296`.
         for round in 0..<(size == 0 ? min(count, 1) : count) {
             let names = table.names
-            rounds.append((Int(round) + 1, Int(count)))
+            rounds.append((Int(clamping: round) + 1, Int(clamping: count)))
             let first = events.count
             for item in body { parseEvent(item) }
             let path = rounds.map { "\($0.0)/\($0.1)" }.joined(separator: " > ")
