@@ -255,4 +255,41 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(zero.status, 2)
         XCTAssertTrue(zero.stderr.hasPrefix("/dev/zero:1:1: error: the file is larger than 2 MiB"), zero.stderr)
     }
+
+    /// A golden path holding a directory, a FIFO, or under a `golden` that is a file: check
+    /// names the path and the problem (it said "missing golden"), exits 1, and never opens
+    /// the FIFO (which would wait for a writer forever).
+    func testCheckNamesAGoldenItCannotRead() throws {
+        let dir = try scratch()
+        try FileManager.default.createDirectory(atPath: dir + "/scenarios/a", withIntermediateDirectories: true)
+        for name in ["boot", "sbrk"] {
+            try FileManager.default.copyItem(atPath: CommandLineTests.root + "/scenarios/xv6-2020/\(name).yaml", toPath: dir + "/scenarios/a/\(name).yaml")
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/golden/a/boot.trace", withIntermediateDirectories: true)
+        XCTAssertEqual(mkfifo(dir + "/golden/a/sbrk.trace", 0o644), 0)
+        let start = Date()
+        let r = try sh(#""$X" check"#, in: dir)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, """
+            unreadable golden a/boot.yaml
+                cannot read golden/a/boot.trace: it is a directory, not a golden file; remove it and bless the scenario again
+            unreadable golden a/sbrk.yaml
+                cannot read golden/a/sbrk.trace: it is not a regular file (a device, a FIFO or a socket)
+            2 scenarios: 0 ok, 0 changed, 0 missing golden, 0 scenario errors, 2 unreadable goldens
+
+            """)
+        let json = try sh(#""$X" check scenarios/a/boot.yaml --format json"#, in: dir)
+        XCTAssertEqual(json.status, 1)
+        XCTAssertTrue(json.stdout.contains(#""outcome":"unreadable golden","reason":"it is a directory, not a golden file; remove it and bless the scenario again""#), json.stdout)
+        XCTAssertTrue(json.stdout.contains(#""unreadable_goldens":1"#), json.stdout)
+        let shrink = try sh(#""$X" shrink scenarios/a/boot.yaml --until golden -o s.yaml"#, in: dir)
+        XCTAssertEqual(shrink.status, 64)
+        XCTAssertTrue(shrink.stderr.hasPrefix("Error: cannot shrink scenarios/a/boot.yaml --until golden: cannot read golden/a/boot.trace: it is a directory"), shrink.stderr)
+        try FileManager.default.removeItem(atPath: dir + "/golden")
+        FileManager.default.createFile(atPath: dir + "/golden", contents: Data())
+        let file = try sh(#""$X" check scenarios/a/boot.yaml"#, in: dir)
+        XCTAssertEqual(file.status, 1)
+        XCTAssertTrue(file.stdout.hasPrefix("unreadable golden a/boot.yaml\n    cannot read golden/a/boot.trace: golden is not a directory\n"), file.stdout)
+    }
 }
