@@ -108,14 +108,23 @@ public struct LogImporter {
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
     var lives: [Int: (parent: Int, exited: Bool, reaped: Bool)] = [:]
 
+    /// The `file` of an error in the `--set` overrides rather than in the log.
+    public static let overridesFile = "--set"
+
     /// Imports `log`; `overrides` are `--set KEY=VALUE` pairs (`variant` first).
     public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> ImportedLog {
+        // Not one probe (an empty file, /dev/null, a console log of an uninstrumented kernel):
+        // replaying it would blame the model for everything the kernel did not print.
+        if log.probes.isEmpty {
+            throw ImportError(file: log.file, line: 1, column: 1,
+                              message: "no `@T` lines in \(log.lineCount) line\(log.lineCount == 1 ? "" : "s"): this is not the log of a kernel with the probes (docs/check-your-kernel.md)")
+        }
         var config = guessConfig(log)
         var guessed = true
         if overrides.contains(where: { $0.hasPrefix("variant=") }) { guessed = false }
         var scenario = CompiledScenario(file: log.file, config: config, events: [])
         if let problem = scenario.apply(overrides: overrides) {
-            throw ImportError(file: "--set", line: 0, column: 0, message: problem)
+            throw ImportError(file: overridesFile, line: 0, column: 0, message: problem)
         }
         config = scenario.config
         var imp = LogImporter(log: log, opOf: Array(repeating: -1, count: log.probes.count),

@@ -292,4 +292,67 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(file.status, 1)
         XCTAssertTrue(file.stdout.hasPrefix("unreadable golden a/boot.yaml\n    cannot read golden/a/boot.trace: golden is not a directory\n"), file.stdout)
     }
+
+    /// Files no one should give xv6vm, each refused with a sentence and exit 2: symbolic
+    /// links that loop or lead nowhere, a scenario that includes itself through a link, a
+    /// FIFO no one writes to (scenario and log: refused after 5 s, not waited on forever),
+    /// /dev/zero and a 200 MB line as a log, a log without probes. A FIFO with a writer, and
+    /// NUL bytes between a log's lines, are read as usual.
+    func testHostileFilesEndInASentenceAndExitTwo() throws {
+        let dir = try scratch()
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: dir + "/loop1.yaml", withDestinationPath: "loop2.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/loop2.yaml", withDestinationPath: "loop1.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/gone.yaml", withDestinationPath: "nothing-here.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/here", withDestinationPath: ".")
+        try "events:\n  - userinit\n  - include: here/self.yaml\n".write(toFile: dir + "/self.yaml", atomically: true, encoding: .utf8)
+        try "events:\n  - userinit\n  - include: loop1.yaml\n  - include: gone.yaml\n  - include: here\n".write(toFile: dir + "/inc.yaml", atomically: true, encoding: .utf8)
+        XCTAssertEqual(mkfifo(dir + "/fifo.yaml", 0o644), 0)
+        XCTAssertEqual(mkfifo(dir + "/fifo.log", 0o644), 0)
+        var log = try Data(contentsOf: URL(fileURLWithPath: CommandLineTests.root + "/docs/kernel-logs/stock-boot.log"))
+        try log.write(to: URL(fileURLWithPath: dir + "/boot.log"))
+        log = Data(log.split(separator: 0x0a, omittingEmptySubsequences: false).map { Data($0) }.joined(separator: Data([0x0a, 0x00])))
+        try log.write(to: URL(fileURLWithPath: dir + "/nul.log"))
+        fm.createFile(atPath: dir + "/long.log", contents: Data(repeating: UInt8(ascii: "x"), count: 200_000_000))
+        fm.createFile(atPath: dir + "/empty.log", contents: Data())
+
+        func first(_ r: Output) -> String { r.stderr.split(separator: "\n").first.map(String.init) ?? "" }
+        for (file, message) in [("loop1.yaml", "loop1.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)"),
+                                ("gone.yaml", "gone.yaml:1:1: error: it is a symbolic link to a file that does not exist"),
+                                ("self.yaml", "self.yaml:3:14: error: include cycle: here/self.yaml includes itself, directly or through other files")] {
+            let r = try sh(#""$X" compile "# + file, in: dir)
+            XCTAssertEqual(r.status, 2, file)
+            XCTAssertEqual(first(r), message)
+        }
+        let inc = try sh(#""$X" compile inc.yaml"#, in: dir)
+        XCTAssertEqual(inc.status, 2)
+        XCTAssertEqual(inc.stderr.split(separator: "\n").filter { $0.hasPrefix("inc.yaml:") }, [
+            "inc.yaml:3:14: error: cannot include loop1.yaml: symbolic links loop there (Too many levels of symbolic links)",
+            "inc.yaml:4:14: error: cannot include gone.yaml: it is a symbolic link to a file that does not exist",
+            "inc.yaml:5:14: error: cannot include here: it is a directory, not a file",
+        ])
+        // Both FIFOs at once: each waits 5 s for a writer that never comes.
+        let start = Date()
+        let fifos = try sh(#""$X" compile fifo.yaml 2> s.err & "$X" replay fifo.log 2> l.err & wait; cat s.err l.err"#, in: dir)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 9)
+        XCTAssertEqual(fifos.stdout, """
+            fifo.yaml:1:1: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            1 error in fifo.yaml
+            fifo.log:0:0: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+
+            """)
+        let piped = try sh(#"cat boot.log | "$X" replay /dev/stdin && "$X" run /dev/stdin < "\#(Self.boot)" --format none"#, in: dir)
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertTrue(piped.stdout.hasSuffix("AGREE: 423 events, every one the same\n"), piped.stdout)
+        let nul = try sh(#""$X" replay nul.log"#, in: dir)
+        XCTAssertEqual(nul.status, 0, nul.stderr)
+        for (file, message) in [("/dev/zero", "zero:1:1048577: error: this line is longer than 1 MiB; a kernel's console lines are short: is this a kernel's log?"),
+                                ("long.log", "long.log:1:1048577: error: this line is longer than 1 MiB; a kernel's console lines are short: is this a kernel's log?"),
+                                ("empty.log", "empty.log:1:1: error: no `@T` lines in 0 lines: this is not the log of a kernel with the probes (docs/check-your-kernel.md)"),
+                                ("loop1.yaml", "loop1.yaml:0:0: error: symbolic links loop there (Too many levels of symbolic links)")] {
+            let r = try sh(#""$X" replay "# + file, in: dir)
+            XCTAssertEqual(r.status, 2, file)
+            XCTAssertEqual(first(r), message)
+        }
+    }
 }
