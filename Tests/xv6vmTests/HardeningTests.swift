@@ -355,4 +355,22 @@ final class HardeningTests: XCTestCase {
             XCTAssertEqual(first(r), message)
         }
     }
+
+    /// A --set value with a newline could forge a line of output; replay's and import's bad
+    /// --set exited 2 (a log error) rather than 64 with the usage.
+    func testSetValuesAreOneLineAndBadOnesAreUsageErrorsEverywhere() throws {
+        let dir = try scratch()
+        let log = CommandLineTests.root + "/docs/kernel-logs/stock-boot.log"
+        let forged = try sh(#""$X" run "\#(Self.boot)" --set "$(printf 'phystop=1\nxv6vm: all good')""#, in: dir)
+        XCTAssertEqual(forged.status, 64)
+        XCTAssertTrue(forged.stderr.hasPrefix("Error: --set takes KEY=VALUE on one line; got 'phystop=1\\nxv6vm: all good'\nUsage: xv6vm run <file>"), forged.stderr)
+        let replay = try sh(#""$X" replay "\#(log)" --set bogus=1"#, in: dir)
+        XCTAssertEqual(replay.status, 64)
+        XCTAssertTrue(replay.stderr.hasPrefix("Error: unknown setting 'bogus'; the keys are "), replay.stderr)
+        XCTAssertTrue(replay.stderr.contains("\nUsage: xv6vm replay <log>"), replay.stderr)
+        let imp = try sh(#""$X" import "\#(log)" -o x.yaml --set "$(printf 'variant=pgtbl-lab\r')""#, in: dir)
+        XCTAssertEqual(imp.status, 64)
+        XCTAssertTrue(imp.stderr.hasPrefix("Error: --set takes KEY=VALUE on one line; got 'variant=pgtbl-lab\\r'\nUsage: xv6vm import <log>"), imp.stderr)
+        XCTAssertEqual(files(dir), [])
+    }
 }
