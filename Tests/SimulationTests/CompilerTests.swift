@@ -38,7 +38,7 @@ final class CompilerTests: XCTestCase {
             "4:20 no process named 'int' (did you mean 'init'?)",
             "5:11 pid 1 has no children to wait for",
             "6:27 99999999999 is out of range; expected a byte count that fits sbrk's int argument: -2147483648...2147483647",
-            "7:5 unknown event 'frok'; expected one of: userinit, fork, exec, sbrk, exit, wait, vmprint, run, copyin, copyinstr, copyout, load, store, fetch, pipe, close, yield, repeat, baseline, expect, fail_kalloc (did you mean 'fork'?)",
+            "7:5 unknown event 'frok'; expected one of: userinit, fork, exec, sbrk, exit, wait, vmprint, run, copyin, copyinstr, copyout, load, store, fetch, pipe, close, yield, sleep, repeat, baseline, expect, fail_kalloc (did you mean 'fork'?)",
         ])
         XCTAssertEqual(d[1].rendered, """
             t.yaml:4:20: error: no process named 'int' (did you mean 'init'?)
