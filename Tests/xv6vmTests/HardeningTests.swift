@@ -331,16 +331,22 @@ final class HardeningTests: XCTestCase {
             "inc.yaml:4:14: error: cannot include gone.yaml: it is a symbolic link to a file that does not exist",
             "inc.yaml:5:14: error: cannot include here: it is a directory, not a file",
         ])
-        // Both FIFOs at once: each waits 5 s for a writer that never comes.
+        // Three FIFOs at once: two wait 5 s for a writer that never comes, and plot's output
+        // 5 s for a reader (opening it to write blocked forever).
+        XCTAssertEqual(mkfifo(dir + "/out.fifo", 0o644), 0)
         let start = Date()
-        let fifos = try sh(#""$X" compile fifo.yaml 2> s.err & "$X" replay fifo.log 2> l.err & wait; cat s.err l.err"#, in: dir)
+        let fifos = try sh(#""$X" compile fifo.yaml 2> s.err & "$X" replay fifo.log 2> l.err & "$X" plot "\#(Self.boot)" -o out.fifo 2> p.err & wait; cat s.err l.err p.err"#, in: dir)
         XCTAssertLessThan(Date().timeIntervalSince(start), 9)
         XCTAssertEqual(fifos.stdout, """
             fifo.yaml:1:1: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
             1 error in fifo.yaml
             fifo.log:0:0: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            xv6vm: could not write out.fifo: no program reads from this FIFO (waited 5 s)
 
             """)
+        let late = try sh(#"(sleep 1; cat out.fifo > got.svg) & "$X" plot "\#(Self.boot)" -o out.fifo; wait; head -c 4 got.svg"#, in: dir)
+        XCTAssertEqual(late.status, 0, late.stderr)
+        XCTAssertEqual(late.stdout, "wrote out.fifo: 4 samples of events 0 to 3 of 3\n<svg")
         let piped = try sh(#"cat boot.log | "$X" replay /dev/stdin && "$X" run /dev/stdin < "\#(Self.boot)" --format none"#, in: dir)
         XCTAssertEqual(piped.status, 0, piped.stderr)
         XCTAssertTrue(piped.stdout.hasSuffix("AGREE: 423 events, every one the same\n"), piped.stdout)
