@@ -379,4 +379,36 @@ final class HardeningTests: XCTestCase {
         XCTAssertTrue(imp.stderr.hasPrefix("Error: --set takes KEY=VALUE on one line; got 'variant=pgtbl-lab\\r'\nUsage: xv6vm import <log>"), imp.stderr)
         XCTAssertEqual(files(dir), [])
     }
+
+    /// scenarios/ with a directory link back up (a/up -> ..), two links to each other and a
+    /// link to nothing: check and bless finish, name each bad one, and exit 2.
+    func testLinksThatLoopInScenariosAreNamedAndCheckFinishes() throws {
+        let dir = try scratch()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/scenarios/a", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Self.boot, toPath: dir + "/scenarios/a/boot.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/a/up", withDestinationPath: "..")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/loopA.yaml", withDestinationPath: "loopB.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/loopB.yaml", withDestinationPath: "loopA.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/gone.yaml", withDestinationPath: "nothing.yaml")
+        let start = Date()
+        let check = try sh(#""$X" check"#, in: dir)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(check.status, 2)
+        XCTAssertEqual(check.stdout, """
+            missing golden  a/boot.yaml
+                no golden/a/boot.trace; record it with: xv6vm bless scenarios/a/boot.yaml
+            scenario error  gone.yaml
+                scenarios/gone.yaml:1:1: error: it is a symbolic link to a file that does not exist
+            scenario error  loopA.yaml
+                scenarios/loopA.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)
+            scenario error  loopB.yaml
+                scenarios/loopB.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)
+            4 scenarios: 0 ok, 0 changed, 1 missing golden, 3 scenario errors
+
+            """)
+        let bless = try sh(#""$X" bless"#, in: dir)
+        XCTAssertEqual(bless.status, 2)
+        XCTAssertTrue(bless.stdout.hasSuffix("bless: 1 written, 0 unchanged, 3 scenario errors\n"), bless.stdout)
+    }
 }
