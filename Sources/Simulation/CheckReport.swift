@@ -25,6 +25,8 @@ public enum CheckReport {
                     say += " bless records goldens only for scenarios under \(store.scenariosDir)/"
                 }
                 lines += fold(say, indent: "    ")
+            case .unreadableGolden(let reason):
+                lines.append("    cannot read \(r.golden): \(reason)")
             case .scenarioError(let e):
                 lines += e.diagnostics.flatMap { $0.rendered.split(separator: "\n").map { "    " + $0 } }
                 if let more = e.omittedLine { lines.append("    " + more) }
@@ -100,6 +102,8 @@ public enum CheckReport {
     public static func summary(_ results: [GoldenResult], stale: Int) -> String {
         func n(_ w: String) -> Int { results.filter { $0.outcome.word == w }.count }
         var s = "\(results.count) scenario\(results.count == 1 ? "" : "s"): \(n("ok")) ok, \(n("changed")) changed, \(n("missing golden")) missing golden, \(n("scenario error")) scenario error\(n("scenario error") == 1 ? "" : "s")"
+        let unreadable = n("unreadable golden")
+        if unreadable > 0 { s += ", \(unreadable) unreadable golden\(unreadable == 1 ? "" : "s")" }
         if stale > 0 { s += ", \(stale) stale golden\(stale == 1 ? "" : "s")" }
         return s
     }
@@ -125,6 +129,8 @@ public enum CheckReport {
                     .o(["file": .s(d.location.file), "line": .i(Int64(d.location.line)), "column": .i(Int64(d.location.column)), "message": .s(d.message)])
                 })
                 o["errors_not_shown"] = .i(Int64(e.omitted))
+            case .unreadableGolden(let reason):
+                o["reason"] = .s(reason)
             default: break
             }
             if let p = r.pending { o["pending"] = .s(p) }
@@ -133,7 +139,8 @@ public enum CheckReport {
         }
         func n(_ w: String) -> JSONValue { .i(Int64(results.filter { $0.outcome.word == w }.count)) }
         let summary: JSONValue = .o(["scenarios": .i(Int64(results.count)), "ok": n("ok"), "changed": n("changed"),
-                                     "missing_golden": n("missing golden"), "scenario_errors": n("scenario error"), "stale": .i(Int64(stale.count))])
+                                     "missing_golden": n("missing golden"),
+                                     "unreadable_goldens": n("unreadable golden"), "scenario_errors": n("scenario error"), "stale": .i(Int64(stale.count))])
         return JSONValue.o(["results": .a(items), "stale": .a(stale.map { .s($0) }), "summary": summary]).encoded
     }
 

@@ -12,10 +12,10 @@ public struct ScenarioCompiler {
     public static func compile(path: String) throws(ScenarioError) -> CompiledScenario {
         let display = (path as NSString).lastPathComponent
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "no such file")])
+        if let missing = missingReason(path) {
+            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), missing)])
         }
-        if isDir.boolValue {
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "is a directory; expected a YAML scenario file")])
         }
         let bytes: [UInt8]
@@ -23,7 +23,7 @@ public struct ScenarioCompiler {
         case .success(let b): bytes = b
         case .failure(let problem): throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), problem.message)])
         }
-        return try compile(bytes: bytes, file: path, displayName: display)
+        return try compile(bytes: bytes, file: path, displayName: display, rootID: fileID(path))
     }
 
     /// The most bytes a scenario file and the files it includes may have in all: YAML parsing
@@ -32,22 +32,59 @@ public struct ScenarioCompiler {
 
     struct ReadProblem: Error { var message: String }
 
+    /// Why nothing can be found at `path`, or nil: "no such file", a symbolic link to nothing,
+    /// symbolic links that loop.
+    static func missingReason(_ path: String) -> String? {
+        var st = stat()
+        if stat(path, &st) == 0 { return nil }
+        let e = errno
+        if e == ELOOP { return "symbolic links loop there (\(reasonInWords(e)))" }
+        if e == ENOENT { return lstat(path, &st) == 0 ? "it is a symbolic link to a file that does not exist" : "no such file" }
+        return reasonInWords(e)
+    }
+
+    /// How long a FIFO (or socket) may keep a reader waiting for its next bytes: a named pipe
+    /// no program writes to would otherwise block forever.
+    public static let pipeWaitSeconds = 5
+
     /// Reads a file of at most `fileSizeLimit` bytes (a device such as /dev/zero included:
-    /// it never reads more than one byte beyond the limit).
-    static func readBounded(_ path: String) -> Result<[UInt8], ReadProblem> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return .failure(ReadProblem(message: "cannot read the file: \(String(cString: strerror(errno)))")) }
+    /// it never reads more than one byte beyond the limit). Never blocks in `open`: a FIFO is
+    /// opened without waiting for a writer, then read as its writer writes, but refused when
+    /// nothing comes for `pipeWaitSeconds`.
+    static func readBounded(_ path: String, limit: Int = fileSizeLimit) -> Result<[UInt8], ReadProblem> {
+        func problem(_ e: Int32) -> Result<[UInt8], ReadProblem> { .failure(ReadProblem(message: "cannot read the file: \(reasonInWords(e))")) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 { return problem(errno) }
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: fileSizeLimit + 1)
+        var st = stat()
+        if fstat(fd, &st) != 0 { return problem(errno) }
+        let type = st.st_mode & S_IFMT
+        if type == S_IFDIR { return .failure(ReadProblem(message: "it is a directory, not a file")) }
+        let isPipe = type == S_IFIFO || type == S_IFSOCK
+        // Anything else (a file, a terminal, /dev/zero) is read as usual, waiting when it waits.
+        if !isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
+        // A file's own size (plus the byte that shows it grew past the limit), not the limit:
+        // zeroing 2 MiB for each small file read was most of compiling one.
+        var bytes = [UInt8](repeating: 0, count: type == S_IFREG ? min(max(Int(st.st_size), 0), limit) + 1 : min(1 << 16, limit + 1))
         var got = 0
-        while got < bytes.count {
+        while got <= limit {
+            if got == bytes.count { bytes += repeatElement(0, count: min(bytes.count, limit + 1 - bytes.count)) }
+            if isPipe {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&p, 1, Int32(pipeWaitSeconds * 1000))
+                if ready < 0 { if errno == EINTR { continue }; return problem(errno) }
+                if ready == 0 {
+                    return .failure(ReadProblem(message: "nothing came from this \(type == S_IFIFO ? "FIFO" : "socket") for \(pipeWaitSeconds) s"
+                                                + (got == 0 ? " (a named pipe no program writes to?)" : "")))
+                }
+            }
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
-            if n < 0 { if errno == EINTR { continue }; return .failure(ReadProblem(message: "cannot read the file: \(String(cString: strerror(errno)))")) }
+            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; return problem(errno) }
             if n == 0 { break }
             got += n
         }
-        if got > fileSizeLimit {
-            return .failure(ReadProblem(message: "the file is larger than \(fileSizeLimit >> 20) MiB, the most a scenario may have; write long scenarios with `repeat` and `define`"))
+        if got > limit {
+            return .failure(ReadProblem(message: "the file is larger than \(limit >> 20) MiB, the most a scenario may have; write long scenarios with `repeat` and `define`"))
         }
         bytes.removeSubrange(got...)
         return .success(bytes)
@@ -55,11 +92,16 @@ public struct ScenarioCompiler {
 
     /// Compiles scenario text. `file` names it in errors; `displayName` in traces.
     public static func compile(bytes: [UInt8], file: String, displayName: String? = nil) throws(ScenarioError) -> CompiledScenario {
+        try compile(bytes: bytes, file: file, displayName: displayName, rootID: nil)
+    }
+
+    static func compile(bytes: [UInt8], file: String, displayName: String?, rootID: FileID?) throws(ScenarioError) -> CompiledScenario {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ScenarioError([Diagnostic(firstInvalidUTF8(bytes, file: file), "the file is not valid UTF-8")])
         }
         var c = ScenarioCompiler(file: file, displayName: displayName ?? (file as NSString).lastPathComponent, text: text)
         c.bytesRead[Self.standard(file)] = bytes.count
+        c.rootID = rootID
         return try c.run()
     }
 
@@ -83,7 +125,13 @@ public struct ScenarioCompiler {
     var sequences: [String: NamedSequence] = [:]
     /// Files being included, outermost first (for cycles), and sequences being expanded.
     var includeStack: [String] = []
+    /// The device and inode of each file being included, and of the scenario (nil: its
+    /// bytes were given, not read from a file).
+    var includeIDs: [FileID] = []
+    var rootID: FileID?
     var callDepth = 0
+    /// The sequences being expanded, outermost first (for recursion).
+    var callStack: [String] = []
     /// The rounds of the repeats being expanded, outermost first: (round, count).
     var rounds: [(Int, Int)] = []
     var goldenKind = GoldenKind.trace
@@ -95,6 +143,16 @@ public struct ScenarioCompiler {
     var definedAhead: [String: NamedSequence] = [:]
     /// The size of each file read (the scenario's and included ones'): in all at most `fileSizeLimit`.
     var bytesRead: [String: Int] = [:]
+    /// Included files as read (or why they could not be), by path.
+    var filesRead: [String: Result<[UInt8], ReadProblem>] = [:]
+
+    struct FileID: Equatable { var device: UInt64; var inode: UInt64 }
+
+    static func fileID(_ path: String) -> FileID? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
 
     init(file: String, displayName: String, text: String) {
         self.file = file
@@ -661,7 +719,14 @@ public struct ScenarioCompiler {
 
     /// `- NAME: {param: value, ...}`: the sequence's events with `$param` replaced by the values.
     mutating func call(_ seq: NamedSequence, _ name: String, _ arg: Node, _ at: Node) {
-        if callDepth >= 16 { error(at, "sequences call each other more than 16 deep (does '\(name)' call itself?)"); return }
+        // A sequence that calls itself, directly or through others, is refused at the first
+        // call that closes the cycle: expanding it to the depth limit multiplied every call
+        // by the calls beside it (three calls of itself made 3^16 expansions, a hang).
+        if let first = callStack.firstIndex(of: name) {
+            error(at, "`\(name)` calls itself (\((callStack[first...] + [name]).joined(separator: " > "))); a sequence cannot call itself, directly or through others")
+            return
+        }
+        if callDepth >= 16 { error(at, "sequences call each other more than 16 deep"); return }
         var values: [String: Node] = [:]
         if let m = arg.mapping {
             for (k, v) in m {
@@ -678,7 +743,9 @@ public struct ScenarioCompiler {
         let saved = (file, lines)
         (file, lines) = (seq.file, seq.lines)
         callDepth += 1
+        callStack.append(name)
         for item in seq.events { parseEvent(Self.substitute(item, values)) }
+        callStack.removeLast()
         callDepth -= 1
         (file, lines) = saved
     }
@@ -707,18 +774,18 @@ public struct ScenarioCompiler {
     mutating func include(_ arg: Node, _ at: Node) {
         guard let rel = arg.scalar?.string, !rel.isEmpty else { error(arg, "expected a file to include, e.g. `include: common/shell.yaml`"); return }
         let path = Self.includePath(rel, from: file)
-        if includeStack.contains(path) || path == (ScenarioCompiler.standard(file)) {
+        // The same file under another name (a symbolic link, `..` through one) is a cycle too:
+        // compared by device and inode, not only by path.
+        let id = Self.fileID(path)
+        if includeStack.contains(path) || path == (ScenarioCompiler.standard(file))
+            || (id != nil && (includeIDs.contains(id!) || id == rootID)) {
             error(arg, "include cycle: \(rel) includes itself, directly or through other files")
             return
         }
         if includeStack.count >= 16 { error(arg, "includes nest more than 16 deep"); return }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-            error(arg, "cannot include \(rel): no such file")
-            return
-        }
+        if let missing = Self.missingReason(path) { error(arg, "cannot include \(rel): \(missing)"); return }
         let bytes: [UInt8]
-        switch Self.readBounded(path) {
+        switch readOnce(path) {
         case .success(let b): bytes = b
         case .failure(let problem): error(arg, "cannot include \(rel): \(problem.message)"); return
         }
@@ -733,7 +800,8 @@ public struct ScenarioCompiler {
         let saved = (file, lines, source)
         (file, lines, source) = (path, text.split(separator: "\n", omittingEmptySubsequences: false), text)
         includeStack.append(path)
-        defer { includeStack.removeLast(); (file, lines, source) = saved }
+        if let id { includeIDs.append(id) }
+        defer { includeStack.removeLast(); if id != nil { includeIDs.removeLast() }; (file, lines, source) = saved }
         if let d = nestingProblem() { report(d); return }
         let root: Node?
         if let cached = composedIncludes[path], let r = cached {
@@ -801,9 +869,12 @@ public struct ScenarioCompiler {
             return
         }
         let before = errorCount
-        for round in 0..<count {
+        // A body that expands to no events (only `repeat: 0`, empty sequences or included
+        // files with no events) makes nothing in any round: one round finds its problems.
+        // Running all of them took 4 billion rounds of nothing for `repeat: 4294967296`.
+        for round in 0..<(size == 0 ? min(count, 1) : count) {
             let names = table.names
-            rounds.append((Int(round) + 1, Int(count)))
+            rounds.append((Int(clamping: round) + 1, Int(clamping: count)))
             let first = events.count
             for item in body { parseEvent(item) }
             let path = rounds.map { "\($0.0)/\($0.1)" }.joined(separator: " > ")

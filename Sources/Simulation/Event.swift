@@ -98,6 +98,12 @@ extension CompiledScenario {
     /// `trampoline`, `phystop` and the machine's `harts`. Returns what is wrong, or nil.
     public mutating func apply(overrides: [String]) -> String? {
         var pairs: [(String, String)] = []
+        // A value is one line: shown back in a message, a newline in it could forge a line
+        // of output ("phystop=1\nxv6vm: all good").
+        for o in overrides where o.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) {
+            let shown = o.unicodeScalars.map { $0 == "\n" ? "\\n" : $0 == "\r" ? "\\r" : String($0) }.joined()
+            return "--set takes KEY=VALUE on one line; got '\(shown)'"
+        }
         for o in overrides {
             guard let eq = o.firstIndex(of: "=") else { return "--set takes KEY=VALUE; got '\(o)'" }
             pairs.append((String(o[..<eq]), String(o[o.index(after: eq)...])))

@@ -60,7 +60,7 @@ extension ScenarioCompiler {
     mutating func composeForSizing(_ path: String) -> Node? {
         if let cached = composedIncludes[path] { return cached }
         var root: Node?
-        if case .success(let bytes) = Self.readBounded(path), countBytes(path, bytes.count),
+        if case .success(let bytes) = readOnce(path), countBytes(path, bytes.count),
            let text = String(validating: bytes, as: UTF8.self) {
             let saved = (file, lines, source)
             (file, lines, source) = (path, text.split(separator: "\n", omittingEmptySubsequences: false), text)
@@ -71,6 +71,15 @@ extension ScenarioCompiler {
         }
         composedIncludes[path] = .some(root)
         return root
+    }
+
+    /// An included file's bytes, read once however often it is sized and included: a FIFO
+    /// can be read only once, and one nobody writes to makes each read wait.
+    mutating func readOnce(_ path: String) -> Result<[UInt8], ReadProblem> {
+        if let r = filesRead[path] { return r }
+        let r = Self.readBounded(path)
+        filesRead[path] = r
+        return r
     }
 
     /// The sequences an included file defines, for sizing calls of them before it is included.

@@ -81,6 +81,9 @@ public enum GoldenOutcome: Equatable, Sendable {
     case ok
     case changed(TraceDifference)
     case missingGolden
+    /// The golden's path holds something that cannot be read as one: a directory, a FIFO,
+    /// a file without permission. The reason, in words.
+    case unreadableGolden(String)
     case scenarioError(ScenarioError)
 
     public var word: String {
@@ -88,6 +91,7 @@ public enum GoldenOutcome: Equatable, Sendable {
         case .ok: return "ok"
         case .changed: return "changed"
         case .missingGolden: return "missing golden"
+        case .unreadableGolden: return "unreadable golden"
         case .scenarioError: return "scenario error"
         }
     }
@@ -166,13 +170,53 @@ public enum Golden {
             return GoldenResult(scenario: scenarioPath, golden: store.goldenPath(for: scenarioPath), outcome: .scenarioError(e), trace: [], goldenBytes: nil)
         case .success(let (compiled, bytes)):
             let golden = store.goldenPath(for: scenarioPath, kind: compiled.golden)
-            guard let old = OutputFile.read(golden) else {
-                return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
+            let old: [UInt8]
+            switch load(golden) {
+            case .missing: return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
+            case .unreadable(let reason):
+                return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .unreadableGolden(reason), trace: bytes, goldenBytes: nil)
+            case .bytes(let b): old = b
             }
             if old == bytes { return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .ok, trace: bytes, goldenBytes: old) }
             let diff = difference(expected: old, actual: bytes, scenario: compiled)
             return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .changed(diff), trace: bytes, goldenBytes: old)
         }
+    }
+
+    /// What is at a golden's path.
+    public enum Found: Equatable, Sendable {
+        case missing
+        case unreadable(String)
+        case bytes([UInt8])
+    }
+
+    /// Loads a golden: missing when nothing is there; unreadable, with the reason in words,
+    /// when a directory, a device or a FIFO (never opened: it could block) is there, when a
+    /// directory on the way is a file, or when the file cannot be read.
+    public static func load(_ path: String) -> Found {
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let e = errno
+            if e == ENOENT { return .missing }
+            if e == ENOTDIR {
+                // Name the file that stands where a directory should (`golden` is a file).
+                var dir = (path as NSString).deletingLastPathComponent
+                while !dir.isEmpty && dir != "/" {
+                    var d = stat()
+                    if stat(dir, &d) == 0 && d.st_mode & S_IFMT != S_IFDIR { return .unreadable("\(dir) is not a directory") }
+                    dir = (dir as NSString).deletingLastPathComponent
+                }
+            }
+            return .unreadable(reasonInWords(e))
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return .unreadable("it is a directory, not a golden file; remove it and bless the scenario again")
+        default: return .unreadable("it is not a regular file (a device, a FIFO or a socket)")
+        }
+        // A regular file: read whole, into one array of its size.
+        guard let bytes = OutputFile.read(path) else { return .unreadable(reasonInWords(errno)) }
+        return .bytes(bytes)
     }
 
     /// Checks many scenarios in parallel on all cores; results come back in the order given.

@@ -110,11 +110,21 @@ extension KernelLog {
     /// so only the probes are kept.
     public static func read(path: String) throws(LogError) -> KernelLog {
         let name = (path as NSString).lastPathComponent
-        var isDir: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
-        guard exists, !isDir.boolValue, let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
-            throw LogError(file: path, line: 0, column: 0,
-                           message: !exists ? "no such file" : isDir.boolValue ? "this is a directory, not a log file" : "cannot read this file (permission?)")
+        func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
+        if let missing = ScenarioCompiler.missingReason(path) { throw refuse(missing) }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw refuse(reasonInWords(errno)) }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: throw refuse("this is a directory, not a log file")
+        case S_IFREG: break
+        default: return try readStream(path: path, name: name)     // a FIFO, a device, a socket
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+            let reason = fd < 0 ? reasonInWords(errno) : "it could not be mapped into memory"
+            if fd >= 0 { close(fd) }
+            throw refuse("cannot read this file: \(reason)")
         }
         var reader = LogReader(file: name)
         let xzMagic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
@@ -146,6 +156,49 @@ extension KernelLog {
         }
         return try reader.finish()
     }
+
+    /// Reads a log that is not a regular file (a FIFO, `/dev/stdin` on a pipe, a device) as it
+    /// streams in, without blocking in `open`; a FIFO or socket that sends nothing for
+    /// `ScenarioCompiler.pipeWaitSeconds` is refused. `.xz` must come from a regular file.
+    static func readStream(path: String, name: String) throws(LogError) -> KernelLog {
+        func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 { throw refuse("cannot read this file: \(reasonInWords(errno))") }
+        defer { close(fd) }
+        var st = stat()
+        _ = fstat(fd, &st)
+        let type = st.st_mode & S_IFMT
+        let isPipe = type == S_IFIFO || type == S_IFSOCK
+        if !isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
+        var reader = LogReader(file: name)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
+        while true {
+            if isPipe {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&p, 1, Int32(ScenarioCompiler.pipeWaitSeconds * 1000))
+                if ready < 0 { if errno == EINTR { continue }; throw refuse("cannot read this file: \(reasonInWords(errno))") }
+                if ready == 0 {
+                    throw refuse("nothing came from this \(type == S_IFIFO ? "FIFO" : "socket") for \(ScenarioCompiler.pipeWaitSeconds) s"
+                                 + (total == 0 ? " (a named pipe no program writes to?)" : ""))
+                }
+            }
+            let n = chunk.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw refuse("cannot read this file: \(reasonInWords(errno))") }
+            if n == 0 { break }
+            if total == 0 && chunk.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
+                throw refuse("an .xz log is read from a regular file only; decompress it first (`xz -dc LOG > LOG.txt`)")
+            }
+            total += n
+            if total > sizeLimit { throw refuse("the log is larger than \(sizeLimit >> 20) MiB") }
+            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(UnsafeBufferPointer(rebasing: b[0..<n])) }
+        }
+        return try reader.finish()
+    }
+
+    /// The longest line a log may have: a kernel's console lines are short, and a line is
+    /// held whole while it is read.
+    public static let lineLimit = 1 << 20
 
     /// Reads the `@T` lines of a log's text. Console text around them is skipped; a probe
     /// may start in the middle of a line (after a prompt).
@@ -190,6 +243,9 @@ extension KernelLog {
             let s = i
             while i < to && b[i] != 0x20 { i += 1 }
             if i > s { words.append((s, i)) }
+            // No probe has more than six fields: stop before a line of millions of words
+            // becomes an array of them.
+            if words.count > 16 { throw fail("more fields than any `@T` line has (at most 6 after the kind)") }
         }
         guard let first = words.first else { throw fail("an `@T` line with no event kind") }
         let kindName = String(decoding: b[first.0..<first.1], as: UTF8.self)
@@ -317,7 +373,12 @@ struct LogReader {
         var start = 0
         if !carry.isEmpty {
             // The line begun in the last chunk: complete it here, or keep carrying it.
-            guard let nl = chunk.firstIndex(of: 0x0A) else { carry.append(contentsOf: chunk); return }
+            guard let nl = chunk.firstIndex(of: 0x0A) else {
+                carry.append(contentsOf: chunk)
+                if carry.count > KernelLog.lineLimit { throw tooLong() }
+                return
+            }
+            if carry.count + nl > KernelLog.lineLimit { throw tooLong() }
             carry.append(contentsOf: chunk[0...nl])
             let line = carry
             carry.removeAll(keepingCapacity: true)
@@ -327,10 +388,18 @@ struct LogReader {
         while start < chunk.count {
             var end = start
             while end < chunk.count && chunk[end] != 0x0A { end += 1 }
+            if end - start > KernelLog.lineLimit { throw tooLong() }
             if end == chunk.count { carry.append(contentsOf: chunk[start...]); return }
             try line(chunk, start, end)
             start = end + 1
         }
+    }
+
+    /// A line beyond `KernelLog.lineLimit`: refused before it is held whole (a file of one
+    /// 200 MB line took twice its size in memory; /dev/zero, all it could get).
+    func tooLong() -> LogError {
+        LogError(file: log.file, line: lineNo + 1, column: KernelLog.lineLimit + 1,
+                 message: "this line is longer than \(KernelLog.lineLimit >> 20) MiB; a kernel's console lines are short: is this a kernel's log?")
     }
 
     /// The last line, if the text did not end with a newline, and the log.
@@ -378,3 +447,6 @@ struct LogReader {
         }
     }
 }
+
+/// read(2), under a name `KernelLog.read(path:)` does not hide.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }

@@ -115,14 +115,23 @@ public struct LogImporter {
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
     var lives: [Int: (parent: Int, exited: Bool, reaped: Bool)] = [:]
 
+    /// The `file` of an error in the `--set` overrides rather than in the log.
+    public static let overridesFile = "--set"
+
     /// Imports `log`; `overrides` are `--set KEY=VALUE` pairs (`variant` first).
     public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> ImportedLog {
+        // Not one probe (an empty file, /dev/null, a console log of an uninstrumented kernel):
+        // replaying it would blame the model for everything the kernel did not print.
+        if log.probes.isEmpty {
+            throw ImportError(file: log.file, line: 1, column: 1,
+                              message: "no `@T` lines in \(log.lineCount) line\(log.lineCount == 1 ? "" : "s"): this is not the log of a kernel with the probes (docs/check-your-kernel.md)")
+        }
         var config = guessConfig(log)
         var guessed = true
         if overrides.contains(where: { $0.hasPrefix("variant=") }) { guessed = false }
         var scenario = CompiledScenario(file: log.file, config: config, events: [])
         if let problem = scenario.apply(overrides: overrides) {
-            throw ImportError(file: "--set", line: 0, column: 0, message: problem)
+            throw ImportError(file: overridesFile, line: 0, column: 0, message: problem)
         }
         config = scenario.config
         var imp = LogImporter(log: log, opOf: Array(repeating: -1, count: log.probes.count),
@@ -336,7 +345,12 @@ public struct LogImporter {
             let op = beginProcessOperation(.growproc, i, me)
             ops[op].n = p.n
             let newsz = UInt64(bitPattern: Int64(bitPattern: p.sz) &+ p.n)
-            if p.n > 0 && newsz > pageRoundUp(p.sz) { ops[op].pagesLeft = Int((newsz - pageRoundUp(p.sz) + pageSize - 1) / pageSize) }
+            // uvmalloc's pages, from PGROUNDUP(sz) up to sz + n, rounded up without overflowing:
+            // a log's sz near 2^64 made `+ pageSize - 1` trap (the kernel's C wraps).
+            if p.n > 0 && newsz > pageRoundUp(p.sz) {
+                let bytes = newsz - pageRoundUp(p.sz)
+                ops[op].pagesLeft = Int(bytes / pageSize + (bytes % pageSize == 0 ? 0 : 1))
+            }
             open[me] = op
         case .exit:
             guard p.pid == me else { throw fail(i, "exit of pid \(p.pid) printed while pid \(me) runs") }

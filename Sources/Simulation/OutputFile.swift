@@ -71,9 +71,22 @@ public enum OutputFile {
     }
 
     /// Writes to something that is not a regular file (a device, a pipe) without replacing it.
+    /// A FIFO no program reads from is waited on this long, then refused: opening it to
+    /// write blocked forever.
+    public static let readerWaitSeconds = 5
+
     static func writeInPlace(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        if fd < 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
+        var fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+        var waited = 0
+        while fd < 0 && errno == ENXIO && waited < readerWaitSeconds * 1000 {      // a FIFO with no reader yet
+            usleep(50_000)
+            waited += 50
+            fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+        }
+        if fd < 0 {
+            throw WriteError(path: path, reason: errno == ENXIO ? "no program reads from this FIFO (waited \(readerWaitSeconds) s)" : reasonInWords(errno))
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var err = bytes.withUnsafeBytes { writeAll(fd, $0) }
         if close(fd) != 0 && err == 0 { err = errno }
         if err != 0 { throw WriteError(path: path, reason: reasonInWords(err)) }

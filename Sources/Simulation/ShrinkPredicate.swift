@@ -62,8 +62,11 @@ extension Shrink {
                 if arg.isEmpty {
                     guard let file else { throw fail("bare `golden` needs the scenario's file, to find its golden") }
                     let path = store.goldenPath(for: file, kind: original.golden)
-                    guard let data = FileManager.default.contents(atPath: path) else {
-                        throw fail("\(path) does not exist; name the kernel to compare with: golden:KEY=VALUE,...")
+                    let data: [UInt8]
+                    switch Golden.load(path) {
+                    case .missing: throw fail("\(path) does not exist; name the kernel to compare with: golden:KEY=VALUE,...")
+                    case .unreadable(let reason): throw fail("cannot read \(path): \(reason)")
+                    case .bytes(let b): data = b
                     }
                     if Golden.kept(original) == [UInt8](data) { throw fail("its trace matches \(path); there is no difference to keep") }
                     let recorded = Self.settings(inHeaderOf: [UInt8](data.prefix(4096)))

@@ -4,10 +4,16 @@ import Simulation
 
 /// Reads a kernel log and imports it, or exits 2 with the log's problem on stderr.
 func importOrExit(_ path: String, overrides: [String]) throws -> ImportedLog {
+    let log: KernelLog
+    do { log = try KernelLog.read(path: path) } catch {
+        warn(error.description)
+        throw ExitCode(2)
+    }
     do {
-        let log = try KernelLog.read(path: path)
         return try LogImporter.run(log, overrides: overrides)
     } catch {
+        // A bad --set is bad usage (64, with the usage), as for every other command; it exited 2.
+        if error.file == LogImporter.overridesFile { throw ValidationError(error.message) }
         warn(error.description)
         throw ExitCode(2)
     }

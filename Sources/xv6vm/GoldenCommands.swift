@@ -204,7 +204,7 @@ struct Bless: ParsableCommand {
                 warn(e.description)
             case .ok where !all:
                 unchanged += 1
-            case .ok, .changed, .missingGolden:
+            case .ok, .changed, .missingGolden, .unreadableGolden:
                 do {
                     try Golden.writeAtomically(r.trace, to: r.golden)
                 } catch {
@@ -215,7 +215,12 @@ struct Bless: ParsableCommand {
                 }
                 written += 1
                 _ = unlink(r.golden + ".new")   // a pending output it replaces
-                let why = r.outcome == .missingGolden ? "new" : r.outcome == .ok ? "rewritten" : "changed"
+                let why = switch r.outcome {
+                case .missingGolden: "new"
+                case .ok: "rewritten"
+                case .unreadableGolden: "replacing one that could not be read"
+                default: "changed"
+                }
                 let lines = r.trace.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
                 out(pad("wrote") + "\(r.golden) (\(why), \(lines) lines)")
             }

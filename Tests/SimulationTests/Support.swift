@@ -37,3 +37,29 @@ func temporaryDirectory(_ test: XCTestCase) throws -> String {
     test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
     return dir
 }
+
+/// A deterministic source of numbers for fuzz tests: no clock, no system randomness, so
+/// every run makes the same mutants and a failure can be reproduced from its round.
+protocol RandomSource {
+    mutating func next() -> UInt64
+}
+
+extension RandomSource {
+    /// A number in 0..<n (0 when n <= 1).
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
+    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+    /// True once in `n` times.
+    mutating func oneIn(_ n: Int) -> Bool { below(n) == 0 }
+}
+
+/// SplitMix64 (Steele, Lea and Flood, 2014): a fixed seed, the same sequence everywhere.
+struct SplitMix64: RandomSource {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

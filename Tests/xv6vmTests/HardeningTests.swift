@@ -255,4 +255,164 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(zero.status, 2)
         XCTAssertTrue(zero.stderr.hasPrefix("/dev/zero:1:1: error: the file is larger than 2 MiB"), zero.stderr)
     }
+
+    /// A golden path holding a directory, a FIFO, or under a `golden` that is a file: check
+    /// names the path and the problem (it said "missing golden"), exits 1, and never opens
+    /// the FIFO (which would wait for a writer forever).
+    func testCheckNamesAGoldenItCannotRead() throws {
+        let dir = try scratch()
+        try FileManager.default.createDirectory(atPath: dir + "/scenarios/a", withIntermediateDirectories: true)
+        for name in ["boot", "sbrk"] {
+            try FileManager.default.copyItem(atPath: CommandLineTests.root + "/scenarios/xv6-2020/\(name).yaml", toPath: dir + "/scenarios/a/\(name).yaml")
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/golden/a/boot.trace", withIntermediateDirectories: true)
+        XCTAssertEqual(mkfifo(dir + "/golden/a/sbrk.trace", 0o644), 0)
+        let start = Date()
+        let r = try sh(#""$X" check"#, in: dir)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stdout, """
+            unreadable golden a/boot.yaml
+                cannot read golden/a/boot.trace: it is a directory, not a golden file; remove it and bless the scenario again
+            unreadable golden a/sbrk.yaml
+                cannot read golden/a/sbrk.trace: it is not a regular file (a device, a FIFO or a socket)
+            2 scenarios: 0 ok, 0 changed, 0 missing golden, 0 scenario errors, 2 unreadable goldens
+            2 pending: `xv6vm review` shows each and accepts or rejects it
+
+            """)
+        let json = try sh(#""$X" check scenarios/a/boot.yaml --format json"#, in: dir)
+        XCTAssertEqual(json.status, 1)
+        XCTAssertTrue(json.stdout.contains(#""outcome":"unreadable golden","pending":"golden/a/boot.trace.new","reason":"it is a directory, not a golden file; remove it and bless the scenario again""#), json.stdout)
+        XCTAssertTrue(json.stdout.contains(#""unreadable_goldens":1"#), json.stdout)
+        let shrink = try sh(#""$X" shrink scenarios/a/boot.yaml --until golden -o s.yaml"#, in: dir)
+        XCTAssertEqual(shrink.status, 64)
+        XCTAssertTrue(shrink.stderr.hasPrefix("Error: cannot shrink scenarios/a/boot.yaml --until golden: cannot read golden/a/boot.trace: it is a directory"), shrink.stderr)
+        try FileManager.default.removeItem(atPath: dir + "/golden")
+        FileManager.default.createFile(atPath: dir + "/golden", contents: Data())
+        let file = try sh(#""$X" check scenarios/a/boot.yaml"#, in: dir)
+        XCTAssertEqual(file.status, 74)                       // nor can the run's output be left beside it
+        XCTAssertEqual(file.stderr, "xv6vm check: could not write golden/a/boot.trace.new: golden is not a directory\n")
+        XCTAssertTrue(file.stdout.hasPrefix("unreadable golden a/boot.yaml\n    cannot read golden/a/boot.trace: golden is not a directory\n"), file.stdout)
+    }
+
+    /// Files no one should give xv6vm, each refused with a sentence and exit 2: symbolic
+    /// links that loop or lead nowhere, a scenario that includes itself through a link, a
+    /// FIFO no one writes to (scenario and log: refused after 5 s, not waited on forever),
+    /// /dev/zero and a 200 MB line as a log, a log without probes. A FIFO with a writer, and
+    /// NUL bytes between a log's lines, are read as usual.
+    func testHostileFilesEndInASentenceAndExitTwo() throws {
+        let dir = try scratch()
+        let fm = FileManager.default
+        try fm.createSymbolicLink(atPath: dir + "/loop1.yaml", withDestinationPath: "loop2.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/loop2.yaml", withDestinationPath: "loop1.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/gone.yaml", withDestinationPath: "nothing-here.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/here", withDestinationPath: ".")
+        try "events:\n  - userinit\n  - include: here/self.yaml\n".write(toFile: dir + "/self.yaml", atomically: true, encoding: .utf8)
+        try "events:\n  - userinit\n  - include: loop1.yaml\n  - include: gone.yaml\n  - include: here\n".write(toFile: dir + "/inc.yaml", atomically: true, encoding: .utf8)
+        XCTAssertEqual(mkfifo(dir + "/fifo.yaml", 0o644), 0)
+        XCTAssertEqual(mkfifo(dir + "/fifo.log", 0o644), 0)
+        var log = try Data(contentsOf: URL(fileURLWithPath: CommandLineTests.root + "/docs/kernel-logs/stock-boot.log"))
+        try log.write(to: URL(fileURLWithPath: dir + "/boot.log"))
+        log = Data(log.split(separator: 0x0a, omittingEmptySubsequences: false).map { Data($0) }.joined(separator: Data([0x0a, 0x00])))
+        try log.write(to: URL(fileURLWithPath: dir + "/nul.log"))
+        fm.createFile(atPath: dir + "/long.log", contents: Data(repeating: UInt8(ascii: "x"), count: 200_000_000))
+        fm.createFile(atPath: dir + "/empty.log", contents: Data())
+
+        func first(_ r: Output) -> String { r.stderr.split(separator: "\n").first.map(String.init) ?? "" }
+        for (file, message) in [("loop1.yaml", "loop1.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)"),
+                                ("gone.yaml", "gone.yaml:1:1: error: it is a symbolic link to a file that does not exist"),
+                                ("self.yaml", "self.yaml:3:14: error: include cycle: here/self.yaml includes itself, directly or through other files")] {
+            let r = try sh(#""$X" compile "# + file, in: dir)
+            XCTAssertEqual(r.status, 2, file)
+            XCTAssertEqual(first(r), message)
+        }
+        let inc = try sh(#""$X" compile inc.yaml"#, in: dir)
+        XCTAssertEqual(inc.status, 2)
+        XCTAssertEqual(inc.stderr.split(separator: "\n").filter { $0.hasPrefix("inc.yaml:") }, [
+            "inc.yaml:3:14: error: cannot include loop1.yaml: symbolic links loop there (Too many levels of symbolic links)",
+            "inc.yaml:4:14: error: cannot include gone.yaml: it is a symbolic link to a file that does not exist",
+            "inc.yaml:5:14: error: cannot include here: it is a directory, not a file",
+        ])
+        // Three FIFOs at once: two wait 5 s for a writer that never comes, and plot's output
+        // 5 s for a reader (opening it to write blocked forever).
+        XCTAssertEqual(mkfifo(dir + "/out.fifo", 0o644), 0)
+        let start = Date()
+        let fifos = try sh(#""$X" compile fifo.yaml 2> s.err & "$X" replay fifo.log 2> l.err & "$X" plot "\#(Self.boot)" -o out.fifo 2> p.err & wait; cat s.err l.err p.err"#, in: dir)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 9)
+        XCTAssertEqual(fifos.stdout, """
+            fifo.yaml:1:1: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            1 error in fifo.yaml
+            fifo.log:0:0: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            xv6vm: could not write out.fifo: no program reads from this FIFO (waited 5 s)
+
+            """)
+        let late = try sh(#"(sleep 1; cat out.fifo > got.svg) & "$X" plot "\#(Self.boot)" -o out.fifo; wait; head -c 4 got.svg"#, in: dir)
+        XCTAssertEqual(late.status, 0, late.stderr)
+        XCTAssertEqual(late.stdout, "wrote out.fifo: 4 samples of events 0 to 3 of 3\n<svg")
+        let piped = try sh(#"cat boot.log | "$X" replay /dev/stdin && "$X" run /dev/stdin < "\#(Self.boot)" --format none"#, in: dir)
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertTrue(piped.stdout.hasSuffix("AGREE: 423 events, every one the same\n"), piped.stdout)
+        let nul = try sh(#""$X" replay nul.log"#, in: dir)
+        XCTAssertEqual(nul.status, 0, nul.stderr)
+        for (file, message) in [("/dev/zero", "zero:1:1048577: error: this line is longer than 1 MiB; a kernel's console lines are short: is this a kernel's log?"),
+                                ("long.log", "long.log:1:1048577: error: this line is longer than 1 MiB; a kernel's console lines are short: is this a kernel's log?"),
+                                ("empty.log", "empty.log:1:1: error: no `@T` lines in 0 lines: this is not the log of a kernel with the probes (docs/check-your-kernel.md)"),
+                                ("loop1.yaml", "loop1.yaml:0:0: error: symbolic links loop there (Too many levels of symbolic links)")] {
+            let r = try sh(#""$X" replay "# + file, in: dir)
+            XCTAssertEqual(r.status, 2, file)
+            XCTAssertEqual(first(r), message)
+        }
+    }
+
+    /// A --set value with a newline could forge a line of output; replay's and import's bad
+    /// --set exited 2 (a log error) rather than 64 with the usage.
+    func testSetValuesAreOneLineAndBadOnesAreUsageErrorsEverywhere() throws {
+        let dir = try scratch()
+        let log = CommandLineTests.root + "/docs/kernel-logs/stock-boot.log"
+        let forged = try sh(#""$X" run "\#(Self.boot)" --set "$(printf 'phystop=1\nxv6vm: all good')""#, in: dir)
+        XCTAssertEqual(forged.status, 64)
+        XCTAssertTrue(forged.stderr.hasPrefix("Error: --set takes KEY=VALUE on one line; got 'phystop=1\\nxv6vm: all good'\nUsage: xv6vm run <file>"), forged.stderr)
+        let replay = try sh(#""$X" replay "\#(log)" --set bogus=1"#, in: dir)
+        XCTAssertEqual(replay.status, 64)
+        XCTAssertTrue(replay.stderr.hasPrefix("Error: unknown setting 'bogus'; the keys are "), replay.stderr)
+        XCTAssertTrue(replay.stderr.contains("\nUsage: xv6vm replay <log>"), replay.stderr)
+        let imp = try sh(#""$X" import "\#(log)" -o x.yaml --set "$(printf 'variant=pgtbl-lab\r')""#, in: dir)
+        XCTAssertEqual(imp.status, 64)
+        XCTAssertTrue(imp.stderr.hasPrefix("Error: --set takes KEY=VALUE on one line; got 'variant=pgtbl-lab\\r'\nUsage: xv6vm import <log>"), imp.stderr)
+        XCTAssertEqual(files(dir), [])
+    }
+
+    /// scenarios/ with a directory link back up (a/up -> ..), two links to each other and a
+    /// link to nothing: check and bless finish, name each bad one, and exit 2.
+    func testLinksThatLoopInScenariosAreNamedAndCheckFinishes() throws {
+        let dir = try scratch()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/scenarios/a", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Self.boot, toPath: dir + "/scenarios/a/boot.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/a/up", withDestinationPath: "..")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/loopA.yaml", withDestinationPath: "loopB.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/loopB.yaml", withDestinationPath: "loopA.yaml")
+        try fm.createSymbolicLink(atPath: dir + "/scenarios/gone.yaml", withDestinationPath: "nothing.yaml")
+        let start = Date()
+        let check = try sh(#""$X" check"#, in: dir)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(check.status, 2)
+        XCTAssertEqual(check.stdout, """
+            missing golden  a/boot.yaml
+                no golden/a/boot.trace; the run's output is in golden/a/boot.trace.new;
+                accept it with: xv6vm review --accept scenarios/a/boot.yaml
+            scenario error  gone.yaml
+                scenarios/gone.yaml:1:1: error: it is a symbolic link to a file that does not exist
+            scenario error  loopA.yaml
+                scenarios/loopA.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)
+            scenario error  loopB.yaml
+                scenarios/loopB.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)
+            4 scenarios: 0 ok, 0 changed, 1 missing golden, 3 scenario errors
+            1 pending: `xv6vm review` shows each and accepts or rejects it
+
+            """)
+        let bless = try sh(#""$X" bless"#, in: dir)
+        XCTAssertEqual(bless.status, 2)
+        XCTAssertTrue(bless.stdout.hasSuffix("bless: 1 written, 0 unchanged, 3 scenario errors\n"), bless.stdout)
+    }
 }
