@@ -19,19 +19,8 @@ final class HardeningTests: XCTestCase {
     /// Runs a shell command line in `dir`, with `$X` the built xv6vm, so that tests can close
     /// or redirect its standard streams as a user would.
     func sh(_ script: String, in dir: String) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script]
-        p.environment = ProcessInfo.processInfo.environment.merging(["X": CommandLineTests.binary.path]) { $1 }
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try runCommand(URL(fileURLWithPath: "/bin/sh"), ["-c", script], in: dir, environment: ["X": CommandLineTests.binary.path])
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     func files(_ dir: String) -> [String] {
