@@ -13,15 +13,15 @@ public struct ScenarioCompiler {
         let display = (path as NSString).lastPathComponent
         var isDir: ObjCBool = false
         if let missing = missingReason(path) {
-            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), missing)])
+            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 0, column: 0), missing)])
         }
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), "is a directory; expected a YAML scenario file")])
+            throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 0, column: 0), "is a directory; expected a YAML scenario file")])
         }
         let bytes: [UInt8]
         switch readBounded(path) {
         case .success(let b): bytes = b
-        case .failure(let problem): throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 1, column: 1), problem.message)])
+        case .failure(let problem): throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 0, column: 0), problem.message)])
         }
         return try compile(bytes: bytes, file: path, displayName: display, rootID: fileID(path))
     }
@@ -987,7 +987,8 @@ public struct ScenarioCompiler {
             error(node, "pid \(pid) was reaped by wait at line \(line); it cannot \(what)")
             return nil
         case .zombie(let line)? where !allowZombie:
-            error(node, "pid \(pid) exited at line \(line) and is a zombie; it cannot \(what)")
+            error(node, "pid \(pid) exited at line \(line) and is a zombie; it cannot \(what)"
+                  + (what == "wait" ? " (`wait` names the process that waits, its parent: e.g. `wait: init`)" : ""))
             return nil
         default:
             return pid

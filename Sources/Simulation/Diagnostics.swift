@@ -4,7 +4,8 @@ public struct SourceLocation: Equatable, Hashable, Sendable, CustomStringConvert
     public var line: Int
     public var column: Int
     public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
-    public var description: String { "\(file):\(line):\(column)" }
+    /// `file:line:column`; just `file` for a problem with the whole file (line 0).
+    public var description: String { line == 0 ? file : "\(file):\(line):\(column)" }
 }
 
 /// One problem found in a scenario.

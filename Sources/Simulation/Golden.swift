@@ -49,6 +49,9 @@ public struct GoldenStore: Sendable {
 
     /// Every `.yaml` file under `paths` (directories searched recursively), sorted; default `scenarios/`.
     public func scenarios(_ paths: [String]) -> [String] {
+        // No scenarios/ here (run from elsewhere than the repository's root): nothing found,
+        // rather than a "scenario" named after the missing directory.
+        if paths.isEmpty && !FileManager.default.fileExists(atPath: scenariosDir) { return [] }
         let roots = paths.isEmpty ? [scenariosDir] : paths
         var found: [String] = []
         for r in roots {

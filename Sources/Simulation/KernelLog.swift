@@ -98,7 +98,7 @@ public struct LogError: Error, Equatable, CustomStringConvertible, Sendable {
         self.file = file; self.line = line; self.column = column; self.message = message; self.text = text
     }
     public var description: String {
-        "\(file):\(line):\(column): error: \(message)" + (text.isEmpty ? "" : "\n    \(text)")
+        (line == 0 ? file : "\(file):\(line):\(column)") + ": error: \(message)" + (text.isEmpty ? "" : "\n    \(text)")
     }
 }
 

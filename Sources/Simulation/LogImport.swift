@@ -123,7 +123,7 @@ public struct LogImporter {
         // Not one probe (an empty file, /dev/null, a console log of an uninstrumented kernel):
         // replaying it would blame the model for everything the kernel did not print.
         if log.probes.isEmpty {
-            throw ImportError(file: log.file, line: 1, column: 1,
+            throw ImportError(file: log.file, line: 0, column: 0,
                               message: "no `@T` lines in \(log.lineCount) line\(log.lineCount == 1 ? "" : "s"): this is not the log of a kernel with the probes (docs/check-your-kernel.md)")
         }
         var config = guessConfig(log)

@@ -93,7 +93,14 @@ struct Check: ParsableCommand {
     func run() throws {
         let store = GoldenStore()
         let scenarios = options.selected(store)
-        if scenarios.isEmpty { warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))"); throw ExitCode(2) }
+        if scenarios.isEmpty {
+            if options.paths.isEmpty && !FileManager.default.fileExists(atPath: store.scenariosDir) {
+                warn("xv6vm check: there is no \(store.scenariosDir)/ here: run check from the repository's root (where scenarios/ and golden/ are), or name the scenario files to check")
+            } else {
+                warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))")
+            }
+            throw ExitCode(2)
+        }
         let progress = Progress(total: scenarios.count, label: "check", quiet: format == .json)
         var results = Golden.checkAll(scenarios, store: store, progress: { progress.update($0, ", \($1) failing") })
         let ci = runningUnderCI()

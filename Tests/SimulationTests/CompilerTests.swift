@@ -184,4 +184,23 @@ final class ReuseTests: XCTestCase {
             ])
         }
     }
+
+    /// `wait` names the parent that waits; naming the zombie child says so.
+    func testWaitNamingTheChildSaysThatWaitNamesTheParent() {
+        let d = compileErrors("""
+            events:
+              - userinit
+              - fork: {parent: init, child: a}
+              - exit: a
+              - wait: a
+            """)
+        XCTAssertEqual(d.map(\.message), ["pid 2 exited at line 4 and is a zombie; it cannot wait (`wait` names the process that waits, its parent: e.g. `wait: init`)"])
+    }
+
+    /// A file that cannot be read has no position in it to show.
+    func testAMissingFileHasNoMadeUpPosition() {
+        XCTAssertThrowsError(try ScenarioCompiler.compile(path: "/nonexistent/nope.yaml")) { e in
+            XCTAssertEqual((e as! ScenarioError).diagnostics.map(\.rendered), ["/nonexistent/nope.yaml: error: no such file"])
+        }
+    }
 }

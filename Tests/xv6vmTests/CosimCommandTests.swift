@@ -57,6 +57,14 @@ final class CosimCommandTests: XCTestCase {
         XCTAssertEqual(bad.stderr, "bad.log:2:1: error: `swtch` needs `from=`; the line may be cut short\n    @T swtch tO=3\n")
         let missing = try run(["replay", "nope.log"], in: dir)
         XCTAssertEqual(missing.status, 2)
-        XCTAssertEqual(missing.stderr, "nope.log:0:0: error: no such file\n")
+        XCTAssertEqual(missing.stderr, "nope.log: error: no such file\n")
+    }
+
+    /// check from a directory without scenarios/ says where to run it.
+    func testCheckOutsideTheRepositorySaysWhereToRunIt() throws {
+        let dir = try scratchDirectory()
+        let r = try run(["check"], in: dir)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.stderr, "xv6vm check: there is no scenarios/ here: run check from the repository's root (where scenarios/ and golden/ are), or name the scenario files to check\n")
     }
 }

@@ -230,7 +230,7 @@ final class HardeningTests: XCTestCase {
             "fan.yaml": "fan.yaml:91:5: error: `d7` expands to 10000000 events; the limit is 2000000 per scenario",
             "rep.yaml": "rep.yaml:9:13: error: repeat expands to 1999000000 events; the limit is 2000000 per scenario",
             "top.yaml": "top.yaml:1002:5: error: include b.inc expands to 2000 events (2000002 in all by here); the limit is 2000000 per scenario",
-            "big.yaml": "big.yaml:1:1: error: the file is larger than 2 MiB, the most a scenario may have; write long scenarios with `repeat` and `define`",
+            "big.yaml": "big.yaml: error: the file is larger than 2 MiB, the most a scenario may have; write long scenarios with `repeat` and `define`",
         ]
         for (file, message) in expected.sorted(by: { $0.key < $1.key }) {
             let start = Date()
@@ -242,7 +242,7 @@ final class HardeningTests: XCTestCase {
         }
         let zero = try sh(#""$X" run /dev/zero"#, in: dir)
         XCTAssertEqual(zero.status, 2)
-        XCTAssertTrue(zero.stderr.hasPrefix("/dev/zero:1:1: error: the file is larger than 2 MiB"), zero.stderr)
+        XCTAssertTrue(zero.stderr.hasPrefix("/dev/zero: error: the file is larger than 2 MiB"), zero.stderr)
     }
 
     /// A golden path holding a directory, a FIFO, or under a `golden` that is a file: check
@@ -308,8 +308,8 @@ final class HardeningTests: XCTestCase {
         fm.createFile(atPath: dir + "/empty.log", contents: Data())
 
         func first(_ r: Output) -> String { r.stderr.split(separator: "\n").first.map(String.init) ?? "" }
-        for (file, message) in [("loop1.yaml", "loop1.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)"),
-                                ("gone.yaml", "gone.yaml:1:1: error: it is a symbolic link to a file that does not exist"),
+        for (file, message) in [("loop1.yaml", "loop1.yaml: error: symbolic links loop there (Too many levels of symbolic links)"),
+                                ("gone.yaml", "gone.yaml: error: it is a symbolic link to a file that does not exist"),
                                 ("self.yaml", "self.yaml:3:14: error: include cycle: here/self.yaml includes itself, directly or through other files")] {
             let r = try sh(#""$X" compile "# + file, in: dir)
             XCTAssertEqual(r.status, 2, file)
@@ -329,9 +329,9 @@ final class HardeningTests: XCTestCase {
         let fifos = try sh(#""$X" compile fifo.yaml 2> s.err & "$X" replay fifo.log 2> l.err & "$X" plot "\#(Self.boot)" -o out.fifo 2> p.err & wait; cat s.err l.err p.err"#, in: dir)
         XCTAssertLessThan(Date().timeIntervalSince(start), 9)
         XCTAssertEqual(fifos.stdout, """
-            fifo.yaml:1:1: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            fifo.yaml: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
             1 error in fifo.yaml
-            fifo.log:0:0: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            fifo.log: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
             xv6vm: could not write out.fifo: no program reads from this FIFO (waited 5 s)
 
             """)
@@ -345,8 +345,8 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(nul.status, 0, nul.stderr)
         for (file, message) in [("/dev/zero", "zero:1:1048577: error: this line is longer than 1 MiB; a kernel's console lines are short: is this a kernel's log?"),
                                 ("long.log", "long.log:1:1048577: error: this line is longer than 1 MiB; a kernel's console lines are short: is this a kernel's log?"),
-                                ("empty.log", "empty.log:1:1: error: no `@T` lines in 0 lines: this is not the log of a kernel with the probes (docs/check-your-kernel.md)"),
-                                ("loop1.yaml", "loop1.yaml:0:0: error: symbolic links loop there (Too many levels of symbolic links)")] {
+                                ("empty.log", "empty.log: error: no `@T` lines in 0 lines: this is not the log of a kernel with the probes (docs/check-your-kernel.md)"),
+                                ("loop1.yaml", "loop1.yaml: error: symbolic links loop there (Too many levels of symbolic links)")] {
             let r = try sh(#""$X" replay "# + file, in: dir)
             XCTAssertEqual(r.status, 2, file)
             XCTAssertEqual(first(r), message)
@@ -391,11 +391,11 @@ final class HardeningTests: XCTestCase {
                 no golden/a/boot.trace; the run's output is in golden/a/boot.trace.new;
                 accept it with: xv6vm review --accept scenarios/a/boot.yaml
             scenario error  gone.yaml
-                scenarios/gone.yaml:1:1: error: it is a symbolic link to a file that does not exist
+                scenarios/gone.yaml: error: it is a symbolic link to a file that does not exist
             scenario error  loopA.yaml
-                scenarios/loopA.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)
+                scenarios/loopA.yaml: error: symbolic links loop there (Too many levels of symbolic links)
             scenario error  loopB.yaml
-                scenarios/loopB.yaml:1:1: error: symbolic links loop there (Too many levels of symbolic links)
+                scenarios/loopB.yaml: error: symbolic links loop there (Too many levels of symbolic links)
             4 scenarios: 0 ok, 0 changed, 1 missing golden, 3 scenario errors
             1 pending: `xv6vm review` shows each and accepts or rejects it
 
