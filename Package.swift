@@ -13,9 +13,10 @@ let optimised: [SwiftSetting] = [
 let package = Package(
     name: "xv6vm",
     platforms: [.macOS(.v13)],
+    // Only the command is a product. The modules are built with unsafe flags for speed, which
+    // SwiftPM refuses in a versioned dependency, so they are not offered as a library.
     products: [
         .executable(name: "xv6vm", targets: ["xv6vm"]),
-        .library(name: "Simulation", targets: ["Simulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
