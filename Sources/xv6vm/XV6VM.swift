@@ -263,21 +263,55 @@ struct Variants: ParsableCommand {
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Plot free pages against event number, with allocated pages stacked by owner, as SVG.")
+        abstract: "Plot pages allocated by owner against event number, or (--table PID) a page table as a tree, as SVG.")
 
     @OptionGroup var options: ScenarioOptions
 
     @Option(name: .shortAndLong, help: "The SVG file to write.")
     var output: String
 
+    @Option(help: ArgumentHelp("Draw this process's page table as a tree instead (vmprint as a figure).", valueName: "PID"))
+    var table: Int?
+
+    @Option(help: ArgumentHelp("With --table: after this event (default: the last).", valueName: "N"))
+    var at: Int?
+
+    @Flag(help: "With --table: the process's own kernel page table (pgtbl-lab) rather than its user table.")
+    var kernelTable = false
 
     func run() throws {
         let scenario = try options.load()
         try options.refuseOverwritingInput(output, of: scenario)
+        if let pid = table { try drawTable(scenario, pid: pid); return }
+        if at != nil || kernelTable { throw ValidationError("--at and --kernel-table go with --table PID") }
         let plot = MemoryPlot(scenario: scenario)
         try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
         let total = scenario.events.count - 1
         out("wrote \(output): \(plot.samples.count) samples of events 0 to \(plot.panic?.event ?? total) of \(total)"
             + (plot.panic.map { " (the kernel panicked there: panic: \($0.message))" } ?? ""))
+    }
+
+    /// The page table of `pid` after event `at`, as a tree.
+    func drawTable(_ scenario: CompiledScenario, pid: Int) throws {
+        let last = scenario.events.count - 1
+        let event = at ?? last
+        guard (0...last).contains(event) else { throw ValidationError("--at takes an event number from 0 to \(last); got \(event)") }
+        let (result, kernel) = Runner.run(scenario, writer: nil, stopAfter: event)
+        guard let k = kernel, let slot = k.slot(ofPid: pid) else {
+            throw ValidationError("pid \(pid) does not exist after event \(min(event, result.eventsRun - 1)) (see `xv6vm compile \(options.file)` for the pids)")
+        }
+        if kernelTable && !scenario.config.settings.perProcessKernelPagetable {
+            throw ValidationError("--kernel-table needs a kernel with per-process kernel page tables (e.g. --set variant=pgtbl-lab)")
+        }
+        let root = kernelTable ? k.procs[slot].kernelPagetable : k.procs[slot].pagetable
+        let shown = min(event, result.eventsRun - 1)
+        let caption = "\(scenario.file): pid \(pid)'s \(kernelTable ? "kernel" : "user") page table after event \(shown)"
+            + (result.panic.map { " (the kernel panicked: \($0.message))" } ?? "")
+        let figure = TableFigure(caption: caption, root: root, memory: k.memory)
+        try OutputFile.writeAtomically(Array(figure.svg.utf8), to: output)
+        let leaves = figure.boxes.filter { $0.level == 0 }.count
+        out("wrote \(output): pid \(pid)'s \(kernelTable ? "kernel" : "user") table after event \(shown): "
+            + "\(figure.boxes.count - 1 - leaves) table pages below the root, \(leaves + figure.omitted) runs of leaves"
+            + (figure.omitted > 0 ? " (\(figure.omitted) not drawn)" : ""))
     }
 }

@@ -106,4 +106,21 @@ final class LeakTests: XCTestCase {
         XCTAssertTrue(root.contains(">32728</text>") && !root.contains(">40000</text>") && !root.contains(">-"))
         XCTAssertTrue(root.contains(">baseline (event 9): 32294 free</text>"))
     }
+
+    /// vmprint as a figure: the lab's kernel table of pid 1, its direct map drawn as runs of
+    /// 512 leaves, the user pages mirrored without U at the top.
+    func testATableFigureDrawsTheTreeWithRunsOfLeaves() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("pgtbl-lab/boot.yaml"))
+        let (_, k) = Runner.run(s, writer: nil)
+        let kernel = try XCTUnwrap(k)
+        let slot = try XCTUnwrap(kernel.slot(ofPid: 1))
+        let figure = TableFigure(caption: "t", root: kernel.procs[slot].kernelPagetable, memory: kernel.memory)
+        let leaves = figure.boxes.filter { $0.level == 0 }
+        XCTAssertEqual(figure.boxes.count - 1 - leaves.count, 72)                 // table pages below the root
+        XCTAssertEqual(leaves.count, 73)
+        XCTAssertEqual(leaves.first.map { $0.title + "  " + $0.detail }, "[0] va 0x0: 1 page  pa 0x87f61000 rwx----")
+        XCTAssertTrue(leaves.contains { $0.title == "[0-511] va 0x80200000: 512 pages" && $0.detail == "pa 0x80200000 rw-----" })
+        XCTAssertEqual(leaves.last.map { $0.title + "  " + $0.detail }, "[511] va 0x3ffffff000: 1 page  pa 0x80007000 r-x--a-")
+        XCTAssertTrue(figure.svg.contains(">[2] table 0x0000000087fad000</text>"))
+    }
 }
