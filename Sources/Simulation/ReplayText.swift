@@ -7,11 +7,11 @@ extension ReplayReport {
         var out: [String] = []
         let total = agreed.reduce(0) { $0 + $1.1 }
         if let d = departure {
-            out.append("replay of \(file) on the \(variant) model (\(operations) operations): they part")
+            out.append(contentsOf: Departure.fold("replay of \(file) on the \(variant) model (\(operations) operations): they part", indent: 0, hang: 2))
             out.append("")
             out.append(contentsOf: d.lines)
         } else {
-            out.append("replay of \(file) on the \(variant) model (\(operations) operations): they agree")
+            out.append(contentsOf: Departure.fold("replay of \(file) on the \(variant) model (\(operations) operations): they agree", indent: 0, hang: 2))
         }
         switch (kernelPanic, panic) {
         case let (k?, m?) where k.message == m: out.append("both panic: \(m) (the kernel at log line \(k.line))")
