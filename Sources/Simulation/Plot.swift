@@ -49,7 +49,7 @@ public struct MemoryPlot: Sendable {
 
     static let colours: [OwnerKind: String] = [
         .kernelTables: "#8c8c8c", .kernelStacks: "#b0b0b0", .userMemory: "#4e79a7", .userPageTables: "#76b7b2",
-        .processKernelTables: "#f28e2b", .processKernelStacks: "#edc948", .trapframes: "#b07aa1", .zombies: "#9c755f", .pipes: "#e15759",
+        .processKernelTables: "#f28e2b", .processKernelStacks: "#edc948", .trapframes: "#b07aa1", .zombies: "#9c755f", .pipes: "#ff9da7", .beingBuilt: "#bab0ac",
     ]
 
     /// Round tick values from 0 to at least `max`: steps of 1, 2 or 5 times a power of ten,

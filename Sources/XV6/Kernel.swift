@@ -75,6 +75,9 @@ public final class Kernel {
     public var failNextKalloc = 0
     /// The kalloc that failure injection made fail: its number, site, pid and event.
     public internal(set) var injectedFailure: (call: Int, site: Int32, pid: Int, event: Int32)?
+    /// Roots of kernel page tables being built (the lab's kvminit_newpgtbl): held only by the
+    /// kernel's stack until allocproc stores them, which a panic in the middle never does.
+    var building: [UInt64] = []
     /// The page each open pipe holds, by the pipe's id (a scenario's name for it).
     var pipes: [Int: UInt64] = [:]
     /// Names of page-table roots, for traces.

@@ -2,7 +2,7 @@ import RISCV
 
 /// Who holds a page of RAM, found by walking the kernel's live structures.
 public enum OwnerKind: Int, CaseIterable, Sendable {
-    case kernelTables = 1, kernelStacks, userMemory, userPageTables, processKernelTables, processKernelStacks, trapframes, zombies, pipes
+    case kernelTables = 1, kernelStacks, userMemory, userPageTables, processKernelTables, processKernelStacks, trapframes, zombies, pipes, beingBuilt
 
     /// How reports name the owner.
     public var name: String {
@@ -16,6 +16,7 @@ public enum OwnerKind: Int, CaseIterable, Sendable {
         case .trapframes: return "trapframes"
         case .zombies: return "zombies awaiting wait"
         case .pipes: return "pipes"
+        case .beingBuilt: return "being built when the kernel panicked"
         }
     }
 }
@@ -87,7 +88,9 @@ extension Kernel {
                 }
             }
         }
-        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero {
+        for root in building { markTree(root, tables: .beingBuilt, leaves: nil, leafLimit: 0) }
+        // A slot allocproc was filling when the kernel panicked holds its trapframe already.
+        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero || p.trapframe != 0 {
             let zombie = p.state == .zombie
             if p.trapframe != 0 { mark(p.trapframe, zombie ? .zombies : .trapframes) }
             if p.pagetable != .zero {

@@ -16,6 +16,7 @@ extension Kernel {
         if settings.kernelTableChecked { sites.push(.kvm_map_pagetable) }
         defer { if settings.kernelTableChecked { sites.pop() } }
         let root = PhysAddr(pgtbl)
+        building.append(pgtbl)
         try kvmmapInto(root, MemLayout.uart0, MemLayout.uart0, pageSize, [.read, .write])
         try kvmmapInto(root, MemLayout.virtio0, MemLayout.virtio0, pageSize, [.read, .write])
         if clint { try kvmmapInto(root, MemLayout.clint, MemLayout.clint, MemLayout.clintSize, [.read, .write]) }
@@ -23,6 +24,7 @@ extension Kernel {
         try kvmmapInto(root, MemLayout.kernbase, MemLayout.kernbase, image.etext - MemLayout.kernbase, [.read, .execute])
         try kvmmapInto(root, image.etext, image.etext, image.phystop - image.etext, [.read, .write])
         try kvmmapInto(root, MemLayout.trampoline, image.trampoline, pageSize, [.read, .execute])
+        building.removeLast()
         return root
     }
 

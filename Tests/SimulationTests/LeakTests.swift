@@ -28,9 +28,11 @@ final class LeakTests: XCTestCase {
         XCTAssertEqual(r.panicEvent, 1345)
         XCTAssertTrue(r.panicExpected)                        // the scenario says `expect: {panic: kvmmap}`
         XCTAssertEqual(r.processesCreated, 452)
-        XCTAssertEqual(rep.leaked, 31999)
-        XCTAssertEqual(rep.definitely, 1333)
-        XCTAssertEqual(rep.indirectly, 30666)
+        // The kernel table fork was building when memory ran out (its root and 30 tables) is
+        // held by the kernel's stack, not leaked; nor is the trapframe of the slot being filled.
+        XCTAssertEqual(rep.leaked, 31968)
+        XCTAssertEqual(rep.definitely, 1332)
+        XCTAssertEqual(rep.indirectly, 30636)
         let top = try XCTUnwrap(rep.records.first)
         XCTAssertTrue(top.direct)
         XCTAssertEqual(top.site, ["fork", "allocproc", "kvminit_newpgtbl", "kvm_map_pagetable", "kvmmap", "mappages", "walk"])
@@ -41,7 +43,8 @@ final class LeakTests: XCTestCase {
             "==xv6vm== 452 processes created; 0 pages free",
         ])
         XCTAssertTrue(text.contains("Free pages lost per round: 288 every round (rounds 1 to 111: 32006 -> 326)"))
-        XCTAssertTrue(text.contains("    leaked (no live owner)            31999"))
+        XCTAssertTrue(text.contains("    leaked (no live owner)                  31968"), rep.text)
+        XCTAssertTrue(text.contains("    being built when the kernel panicked       31"), rep.text)
         XCTAssertEqual(Array(text[text.firstIndex(of: "Direct leak of 1332 pages in 1332 allocations (definitely lost) from:")!...].prefix(10)), [
             "Direct leak of 1332 pages in 1332 allocations (definitely lost) from:",
             "    #0 kalloc", "    #1 walk", "    #2 mappages", "    #3 kvmmap", "    #4 kvm_map_pagetable",
@@ -49,7 +52,7 @@ final class LeakTests: XCTestCase {
             "  by pids 5, 6, 7, 8, 9, 10, 11, 12 and 436 more; first at reparent2-root-only.yaml:24:9 [round 1/800] (event 10)",
         ])
         XCTAssertEqual(Array(text.suffix(2)), [
-            "SUMMARY: 31999 pages leaked in 4 records: 1333 definitely lost, 30666 indirectly lost",
+            "SUMMARY: 31968 pages leaked in 3 records: 1332 definitely lost, 30636 indirectly lost",
             "FAILED -- lost some free pages 0 (out of 32294)",
         ])
     }
@@ -69,7 +72,7 @@ final class LeakTests: XCTestCase {
         XCTAssertEqual(r.processesCreated, 447)
         XCTAssertEqual(rep.records.first?.site, ["fork", "allocproc", "kvminit_newpgtbl"])
         XCTAssertEqual(rep.records.first?.direct, true)
-        XCTAssertEqual(rep.records.first?.pages, 442)
+        XCTAssertEqual(rep.records.first?.pages, 441)                // the 442nd is being built at the panic
     }
 
     func testLeaksAtAnEarlierEventAndAPlotOfTheRun() throws {
