@@ -23,32 +23,35 @@ public enum Listing {
         let presets = KernelSettings.presets
         var lines = ["Variants (a scenario picks one with `kernel: {variant: NAME}`):"]
         let w = presets.map(\.name.count).max()!
-        for p in presets { lines.append("  " + p.name + String(repeating: " ", count: w - p.name.count) + "  " + p.summary) }
+        for p in presets { lines += folded(p.name + String(repeating: " ", count: w - p.name.count) + "  " + p.summary, indent: 2, hang: w + 2) }
         lines.append("")
-        lines.append("Settings (override one with `kernel: {KEY: VALUE}` or `xv6vm run --set KEY=VALUE`):")
+        lines.append("Settings (override one with `kernel: {KEY: VALUE}` or `--set KEY=VALUE`):")
         let header = ["setting"] + presets.map(\.name)
         var rows = [header]
         for s in KernelSettings.catalogue {
             rows.append([s.key] + presets.map { p in p.settings.listed.first { $0.key == s.key }!.value })
         }
         let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max()! }
+        // Two spaces between columns, or one where two would pass 80 columns.
+        let gap = widths.reduce(2) { $0 + $1 } + 2 * (widths.count - 1) <= 80 ? "  " : " "
+        let indent = widths.reduce(2) { $0 + $1 } + gap.count * (widths.count - 1) <= 80 ? "  " : ""
         for (i, r) in rows.enumerated() {
-            lines.append("  " + r.enumerated().map { c, v in v + String(repeating: " ", count: widths[c] - v.count) }.joined(separator: "  ").trimmingTrailingSpaces())
-            if i == 0 { lines.append("  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+            lines.append(indent + r.enumerated().map { c, v in v + String(repeating: " ", count: widths[c] - v.count) }.joined(separator: gap).trimmingTrailingSpaces())
+            if i == 0 { lines.append(indent + widths.map { String(repeating: "-", count: $0) }.joined(separator: gap)) }
         }
         lines.append("")
         for s in KernelSettings.catalogue {
-            lines.append("  \(s.key) (\(s.values.joined(separator: " | "))): \(s.meaning)")
+            lines += folded("\(s.key) (\(s.values.joined(separator: " | "))): \(s.meaning)", indent: 2, hang: 4)
         }
         lines.append("")
         let image = KernelImage.lab2020
-        lines.append("The kernel image and the machine (the same `kernel:` keys and `--set`; the same in every variant):")
+        lines += folded("The kernel image and the machine (the same `kernel:` keys and `--set`; the same in every variant):")
         for (key, value, meaning) in [("end", hex16(image.end), "the kernel's end symbol: kinit frees the pages from here"),
                                       ("etext", hex16(image.etext), "the end of kernel text (mapped r-x)"),
                                       ("trampoline", hex16(image.trampoline), "the physical page of the trampoline"),
                                       ("phystop", hex16(image.phystop), "the end of RAM (at most 4 GiB above 0x80000000)"),
                                       ("harts", "1", "harts (QEMU's -smp), 1 to \(Param.ncpu)")] {
-            lines.append("  \(key) (\(value)): \(meaning)")
+            lines += folded("\(key) (\(value)): \(meaning)", indent: 2, hang: 4)
         }
         lines.append("")
         lines.append("\(presets.count) variants, \(KernelSettings.catalogue.count) settings, 5 image and machine keys")

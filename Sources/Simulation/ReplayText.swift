@@ -108,20 +108,7 @@ extension Departure {
     /// `text` broken at spaces into lines of at most 80 columns, the first indented by
     /// `indent`, the others by `indent + hang`.
     static func fold(_ text: String, indent: Int, hang: Int = 4) -> [String] {
-        var out: [String] = []
-        var line = String(repeating: " ", count: indent)
-        var empty = true
-        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-            if !empty && line.count + 1 + word.count > 80 {
-                out.append(line)
-                line = String(repeating: " ", count: indent + hang) + word
-            } else {
-                line += (empty ? "" : " ") + word
-            }
-            empty = false
-        }
-        out.append(line)
-        return out
+        folded(text, indent: indent, hang: hang)
     }
 
     func counts(_ c: [(ProbeKind, Int)]) -> String {

@@ -159,6 +159,10 @@ struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Run a scenario once per allocation, with that kalloc failing, and report how the kernel fares at each site.",
+        usage: """
+            xv6vm sweep <SCENARIO> [--set <KEY=VALUE> ...] [--sample <K>] [--boot]
+                                   [--check] [--shard <I/N>] [--verbose]
+            """,
         discussion: "Each run injects one failure (kernel setting fail_kalloc=N). Outcomes: clean (recovered, nothing leaked), leak (with the leak report's top site), panic, or invariant (with --check). Runs in parallel on all cores; output order is fixed.")
 
     @OptionGroup var options: ScenarioOptions
@@ -196,6 +200,10 @@ struct ShrinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shrink",
         abstract: "Reduce a scenario to a small one that still shows the same panic, leak site, failed expectation, invariant violation or golden difference.",
+        usage: """
+            xv6vm shrink <SCENARIO> [--set <KEY=VALUE> ...] --until <PREDICATE>
+                                    --output <SMALL.yaml>
+            """,
         discussion: """
             PREDICATE is one of:
               panic       the original's panic message (panic:MSG names one)

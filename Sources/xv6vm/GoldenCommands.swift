@@ -65,6 +65,11 @@ func runningUnderCI() -> Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run scenarios and compare their traces with the goldens in golden/.",
+        usage: """
+            xv6vm check [<PATH> ...] [--shard <I/N>] [--format <text|json>]
+                        [--record <missing|failed|all|never>] [--pending-dir <DIR>]
+                        [--save-trace <DIR>] [--prune]
+            """,
         discussion: """
             A trace that differs is shown as a unified diff. Its output is left beside the golden as \
             NAME.trace.new (or .digest.new) for `xv6vm review`; a passing check removes a stale one. \

@@ -5,6 +5,10 @@ import Simulation
 struct Review: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Review the goldens check left pending (NAME.trace.new): accept, reject or skip each.",
+        usage: """
+            xv6vm review [<PATH> ...] [--list | --accept | --reject]
+                         [--pending-dir <DIR>]
+            """,
         discussion: """
             On a terminal, shows each pending golden with its diff and asks: a (accept: the .new \
             file replaces the golden, atomically), r (reject: the .new file is removed), s (skip), \

@@ -9,9 +9,12 @@ struct XV6VM: ParsableCommand {
         abstract: "A deterministic simulator of the xv6-riscv kernel's virtual memory.",
         discussion: """
             Scenarios (YAML) say what processes do; xv6vm runs them on an exact model of the \
-            kernel and prints a trace of every allocation, mapping, unmapping and satp write.
-            Exit codes: 0 success, 1 a kernel panic, finding or failed check, 2 a scenario error, 64 bad usage, 74 could not write output.
+            kernel and prints a trace of every allocation, mapping, unmapping and satp write. \
+            import and replay read a real kernel's @T log and compare it with the model.
+            Exit codes: 0 success, 1 a kernel panic, finding, failed check or departure, 2 a scenario \
+            or log error, 64 bad usage, 74 could not write output (docs/limits-and-exit-codes.md).
             """,
+        version: "xv6vm 0.3 (trace format \(traceFormatVersion))",
         subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Bench.self]
     )
 
@@ -90,7 +93,7 @@ enum StandardStreams {
 
 /// The scenario file and `--set KEY=VALUE`, shared by every command that runs a scenario.
 struct ScenarioOptions: ParsableArguments {
-    @Argument(help: "The scenario file (YAML).")
+    @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
@@ -171,7 +174,12 @@ func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenari
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a scenario and print its trace.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario and print its trace.",
+        usage: """
+            xv6vm run <SCENARIO> [--set <KEY=VALUE> ...] [--format <text|jsonl|none>]
+                                 [--check] [--leaks]
+            """)
 
     @OptionGroup var options: ScenarioOptions
 
@@ -239,7 +247,7 @@ struct Leaks: ParsableCommand {
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a scenario's compiled event stream, with the source line of each event.")
 
-    @Argument(help: "The scenario file (YAML).")
+    @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
     @Option(help: "How to report errors: text, or json (one object per line on stderr).")
@@ -263,7 +271,11 @@ struct Variants: ParsableCommand {
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Plot pages allocated by owner against event number, or (--table PID) a page table as a tree, as SVG.")
+        abstract: "Plot pages allocated by owner against event number, or (--table PID) a page table as a tree, as SVG.",
+        usage: """
+            xv6vm plot <SCENARIO> [--set <KEY=VALUE> ...] --output <FILE.svg>
+                                  [--table <PID> [--at <N>] [--kernel-table]]
+            """)
 
     @OptionGroup var options: ScenarioOptions
 
