@@ -88,7 +88,7 @@ public enum Shrink {
         current = refill(current, renumber(current))
         let after = written(current)
         let header = [
-            "Shrunk by `xv6vm shrink \(s.file)" + overrides.map { " --set \($0)" }.joined() + " --until \(predicate)`",
+            "Shrunk by `xv6vm shrink \(shellQuoted(s.file))" + overrides.map { " --set \(shellQuoted($0))" }.joined() + " --until \(shellQuoted(predicate.description))`",
             "from \(before) events to \(after) (\(before - after) removed, in \(tests) test runs)"
                 + (expanded(current) != after ? "; it runs \(expanded(current)) events." : "."),
             "Without any one of these events" + (loops(current) > 0 ? " (or with fewer rounds)" : "") + ", the run no longer shows it.",

@@ -7,13 +7,13 @@ struct Bench: ParsableCommand {
         abstract: "Time scenarios: median wall time, events/s, PTE writes/s, pages allocated, peak memory.",
         discussion: "Build with -c release for meaningful figures: swift run -c release xv6vm bench")
 
-    @Argument(help: "Scenario files (default: the full-scale reparent2 under pgtbl-lab, unless --replay is given).")
+    @Argument(help: ArgumentHelp("Scenario files (default: the full-scale reparent2 under pgtbl-lab, unless --replay is given).", valueName: "SCENARIO"))
     var files: [String] = []
 
     @Option(name: .customLong("replay"), help: ArgumentHelp("Also time reading, importing and replaying a kernel's log; repeatable.", valueName: "LOG"))
     var logs: [String] = []
 
-    @Option(parsing: .unconditional, help: "Runs per scenario and mode; the median is reported.", transform: wholeNumber(atLeast: 1, "a number of runs"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Runs per scenario and mode; the median is reported.", valueName: "N"), transform: wholeNumber(atLeast: 1, "a number of runs"))
     var runs = 5
 
     enum Mode: String, CaseIterable { case none = "no trace", devnull = "trace to /dev/null", file = "trace to a file" }

@@ -27,7 +27,7 @@ func wholeNumber(atLeast min: Int, _ what: String) -> @Sendable (String) throws 
 }
 
 struct GoldenOptions: ParsableArguments {
-    @Argument(help: "Scenario files or directories (default: every scenario under scenarios/).")
+    @Argument(help: ArgumentHelp("Scenario files or directories (default: every scenario under scenarios/).", valueName: "PATH"))
     var paths: [String] = []
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"), transform: Shard.parse)

@@ -19,7 +19,7 @@ struct Review: ParsableCommand {
             74 when a file could not be moved or removed.
             """)
 
-    @Argument(help: "Scenarios, goldens, .new files or directories to act on (default: every pending golden).")
+    @Argument(help: ArgumentHelp("Scenarios, goldens, .new files or directories to act on (default: every pending golden).", valueName: "PATH"))
     var paths: [String] = []
 
     @Flag(help: "List the pending goldens and how each differs.")

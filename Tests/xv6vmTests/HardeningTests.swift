@@ -163,7 +163,7 @@ final class HardeningTests: XCTestCase {
         try refused("bless --shard 3/2", "Error: The value '3/2' is invalid for '--shard <I/N>': expected I/N, whole numbers with 1 <= I <= N (e.g. 2/4)", usage: "bless")
         try refused("sweep \(boot) --sample -5", "Error: The value '-5' is invalid for '--sample <K>': expected a number of allocations, a whole number from 1 to 9223372036854775807", usage: "sweep")
         try refused("sweep \(boot) --sample 0", "Error: The value '0' is invalid for '--sample <K>': expected a number of allocations, a whole number from 1 to 9223372036854775807", usage: "sweep")
-        try refused("bench \(boot) --runs -1", "Error: The value '-1' is invalid for '--runs <runs>': expected a number of runs, a whole number from 1 to 9223372036854775807", usage: "bench")
+        try refused("bench \(boot) --runs -1", "Error: The value '-1' is invalid for '--runs <N>': expected a number of runs, a whole number from 1 to 9223372036854775807", usage: "bench")
     }
 
     /// --set: control characters shown escaped, "did you mean" or the list of keys, and the
