@@ -7,7 +7,8 @@ public enum Listing {
     public static func compiled(_ s: CompiledScenario) -> String {
         var rows: [(String, String, String)] = [("#", "source", "event")]
         for (i, e) in s.events.enumerated() {
-            rows.append((String(i), e.location.map { "\($0.file):\($0.line):\($0.column)" } ?? "-", e.label))
+            // Named as the trace names it: the scenario's file name, or an included file's path.
+            rows.append((String(i), e.location.map { "\(e.source ?? s.file):\($0.line):\($0.column)" } ?? "-", e.label))
         }
         let w0 = rows.map(\.0.count).max()!, w1 = rows.map(\.1.count).max()!
         var lines = ["\(s.file): kernel \(s.config.variant), \(s.config.harts) hart\(s.config.harts == 1 ? "" : "s"), end \(hex16(s.config.image.end))"]

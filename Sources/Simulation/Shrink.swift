@@ -48,10 +48,11 @@ public enum Shrink {
             let text = yaml(items, s, header: [])
             if let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) {
                 witnessed = predicate.witness(c, failureSite: failureSite)
+                // Counted as run (repeats expanded), as the original's count is.
+                if witnessed != nil { smallest = min(smallest, c.events.count - 1) }
             } else {
                 witnessed = nil
             }
-            if witnessed != nil { smallest = min(smallest, written(items)) }
             progress?(tests, smallest)
             return witnessed != nil
         }

@@ -238,7 +238,7 @@ struct ShrinkCommand: ParsableCommand {
         }
         let terminal = isatty(STDERR_FILENO) == 1
         let progress: (Int, Int) -> Void = { tests, smallest in
-            if terminal { StandardStreams.err("\rshrink: \(tests) test runs, smallest so far \(smallest) events   ") }
+            if terminal { StandardStreams.err("\rshrink: \(tests) test runs, smallest so far \(smallest) events as run   ") }
         }
         let shrunk = Shrink.run(scenario, file: options.file, predicate: predicate, overrides: options.overrides, progress: progress)
         if terminal { StandardStreams.err("\n") }

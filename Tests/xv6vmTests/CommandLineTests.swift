@@ -83,11 +83,11 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(c.status, 0)
         XCTAssertEqual(c.stdout, """
             boot.yaml: kernel xv6-2020, 1 hart, end 0x0000000080027020
-            #  source                             event
-            0  -                                  boot
-            1  scenarios/xv6-2020/boot.yaml:14:5  userinit -> pid 1 (init)
-            2  scenarios/xv6-2020/boot.yaml:15:5  exec pid 1 "/init" ["init"]
-            3  scenarios/xv6-2020/boot.yaml:16:5  vmprint pid 1
+            #  source          event
+            0  -               boot
+            1  boot.yaml:14:5  userinit -> pid 1 (init)
+            2  boot.yaml:15:5  exec pid 1 "/init" ["init"]
+            3  boot.yaml:16:5  vmprint pid 1
             4 events (boot and 3 from the scenario)
 
             """)
