@@ -15,7 +15,7 @@ struct XV6VM: ParsableCommand {
             or log error, 64 bad usage, 74 could not write output (docs/limits-and-exit-codes.md).
             """,
         version: "xv6vm 0.3 (trace format \(traceFormatVersion))",
-        subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Bench.self]
+        subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self]
     )
 
     /// ArgumentParser's `main`, except that a closed standard stream cannot be reused by a
@@ -260,6 +260,15 @@ struct Compile: ParsableCommand {
 }
 
 extension TraceFormat: ExpressibleByArgument {}
+
+struct Schema: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a JSON Schema of the scenario language, for editors (docs/scenario-language.md: Editors).")
+
+    func run() throws {
+        out(Array(ScenarioSchema.text.utf8))
+    }
+}
 
 struct Variants: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the kernel variants (presets) and the settings they are made of.")
