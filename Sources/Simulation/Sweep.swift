@@ -75,17 +75,59 @@ public enum Sweep {
 
     /// Runs `calls` in parallel on all cores; outcomes come back in the order given.
     /// `progress` hears the runs done and, of those, the ones that did not end clean.
+    /// `ordered` hears each outcome as soon as every earlier one (in the order given) is in:
+    /// a stream that is the same on every run, and that an interrupt cuts only at its end.
     public static func run(_ scenario: CompiledScenario, calls: [Int],
-                           progress: (@Sendable (_ done: Int, _ findings: Int) -> Void)? = nil) -> [Outcome] {
+                           progress: (@Sendable (_ done: Int, _ findings: Int) -> Void)? = nil,
+                           ordered: (@Sendable (Outcome) -> Void)? = nil) -> [Outcome] {
         let results = Slots<Outcome>(count: calls.count)
         let done = Counter(), findings = Counter()
+        let stream = InOrder(count: calls.count, results: results, deliver: ordered)
         DispatchQueue.concurrentPerform(iterations: calls.count) { i in
             let o = outcome(scenario, call: calls[i])
             results[i] = o
+            stream.finished(i)
             let f = o.verdict == .clean || o.verdict == .notReached ? findings.value : findings.increment()
             progress?(done.increment(), f)
         }
         return results.values
+    }
+
+    /// Hands results on in index order as the prefix of finished ones grows.
+    final class InOrder: @unchecked Sendable {
+        private let lock = NSLock()
+        private var ready: [Bool]
+        private var next = 0
+        private let results: Slots<Outcome>
+        private let deliver: (@Sendable (Outcome) -> Void)?
+        init(count: Int, results: Slots<Outcome>, deliver: (@Sendable (Outcome) -> Void)?) {
+            ready = Array(repeating: false, count: count); self.results = results; self.deliver = deliver
+        }
+        func finished(_ i: Int) {
+            guard let deliver else { return }
+            lock.lock(); defer { lock.unlock() }
+            ready[i] = true
+            while next < ready.count && ready[next] {
+                if let o = results[next] { deliver(o) }
+                next += 1
+            }
+        }
+    }
+
+    /// One run as a JSON object (a line of `sweep --format json`).
+    public static func json(_ o: Outcome) -> JSONValue {
+        .o(["call": .i(Int64(o.call)), "event": .i(Int64(o.event)), "site": .s(o.site),
+            "outcome": .s(o.verdict.word), "detail": .s(o.verdict.detail)])
+    }
+
+    /// The totals as a JSON object (the last line of `sweep --format json`).
+    public static func summaryJSON(_ scenario: CompiledScenario, _ outcomes: [Outcome]) -> JSONValue {
+        var totals: [String: JSONValue] = [:]
+        for w in ["clean", "leak", "panic", "invariant", "not reached"] {
+            totals[w.replacingOccurrences(of: " ", with: "_")] = .i(Int64(outcomes.filter { $0.verdict.word == w }.count))
+        }
+        return .o(["kind": .s("summary"), "scenario": .s(scenario.file), "variant": .s(scenario.config.variant),
+                   "runs": .i(Int64(outcomes.count)), "totals": .o(totals)])
     }
 
     /// `k` calls spread evenly over [first, last].
@@ -144,7 +186,7 @@ public enum Sweep {
             }
         } else if !outcomes.isEmpty {
             lines.append("")
-            lines.append("(one line per run: --verbose)")
+            lines.append("(one line per run: --verbose, or --format json)")
         }
         return lines.joined(separator: "\n")
     }

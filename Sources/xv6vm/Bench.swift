@@ -155,6 +155,8 @@ final class Progress: @unchecked Sendable {
     }
 }
 
+enum SweepFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
@@ -162,6 +164,7 @@ struct SweepCommand: ParsableCommand {
         usage: """
             xv6vm sweep <SCENARIO> [--set <KEY=VALUE> ...] [--sample <K>] [--boot]
                                    [--check] [--shard <I/N>] [--verbose]
+                                   [--format <text|json>]
             """,
         discussion: "Each run injects one failure (kernel setting fail_kalloc=N). Outcomes: clean (recovered, nothing leaked), leak (with the leak report's top site), panic, or invariant (with --check). Runs in parallel on all cores; output order is fixed.")
 
@@ -183,6 +186,9 @@ struct SweepCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Also list every run: the call that failed, its event, outcome and site.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("text, or json: one JSON line per run as it finishes (in call order), then the totals.", valueName: "text|json"))
+    var format: SweepFormat = .text
+
     func run() throws {
         var scenario = try options.load()
         if check { scenario.checkInvariants = true }
@@ -190,8 +196,11 @@ struct SweepCommand: ParsableCommand {
         var calls = Sweep.sample(boot ? 1 : bootCalls + 1, total, sample ?? 0)
         if let shard { calls = Golden.shard(calls, index: shard.index, count: shard.count) }
         let progress = Progress(total: calls.count, label: "sweep \(scenario.file)")
-        let outcomes = Sweep.run(scenario, calls: calls, progress: { progress.update($0, ", \($1) not clean") })
-        out(Sweep.report(scenario, outcomes, path: options.file, verbose: verbose))
+        let json = format == .json
+        var stream: (@Sendable (Sweep.Outcome) -> Void)?
+        if json { stream = { @Sendable o in out(Sweep.json(o).encoded) } }
+        let outcomes = Sweep.run(scenario, calls: calls, progress: { progress.update($0, ", \($1) not clean") }, ordered: stream)
+        out(json ? Sweep.summaryJSON(scenario, outcomes).encoded : Sweep.report(scenario, outcomes, path: options.file, verbose: verbose))
         if outcomes.contains(where: { $0.verdict != .clean && $0.verdict != .notReached }) { throw ExitCode(1) }
     }
 }

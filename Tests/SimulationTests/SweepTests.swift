@@ -46,7 +46,7 @@ final class SweepTests: XCTestCase {
         let o = Sweep.run(s, calls: [145, 150, 160])
         let text = Sweep.report(s, o)
         XCTAssertTrue(text.hasPrefix("sweep of sbrk.yaml (xv6-2020): 3 runs, each with one kalloc failing\n3 runs: 3 clean, 0 leak, 0 panic, 0 invariant, 0 not reached\n"), text)
-        XCTAssertTrue(text.hasSuffix("\n(one line per run: --verbose)"), text)
+        XCTAssertTrue(text.hasSuffix("\n(one line per run: --verbose, or --format json)"), text)
         // With --verbose, every run: call, event and outcome, then its site.
         XCTAssertTrue(Sweep.report(s, o, verbose: true).hasSuffix("""
               call  event  outcome
@@ -78,7 +78,19 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(lines[1], "2 runs: 1 clean, 0 leak, 1 panic, 0 invariant, 0 not reached")
         XCTAssertEqual(lines.suffix(5), ["To reduce a run to a small scenario, e.g. call 260:",
                                         "  xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=260 \\",
-                                        "      --until panic -o small.yaml", "", "(one line per run: --verbose)"])
+                                        "      --until panic -o small.yaml", "", "(one line per run: --verbose, or --format json)"])
         XCTAssertTrue(lines.allSatisfy { $0.count <= 80 })
+    }
+
+    /// --format json streams one line per run in call order as runs finish (whatever order
+    /// the cores finish them in), so an interrupt keeps a prefix; the totals come last.
+    func testRunsStreamInCallOrderAsTheyFinish() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("pgtbl-lab/fork-exec-exit.yaml"))
+        let lines = Slots<String>(count: 6)
+        let n = Counter()
+        let o = Sweep.run(s, calls: [150, 155, 160, 200, 250, 260], ordered: { lines[n.increment() - 1] = Sweep.json($0).encoded })
+        XCTAssertEqual(lines.values.map { String($0.prefix(12)) }, o.map { "{\"call\":\($0.call),"  })
+        XCTAssertEqual(lines.values[5], #"{"call":260,"detail":"panic: kvmpa","event":5,"outcome":"panic","site":"fork > allocproc > proc_pagetable > mappages > walk"}"#)
+        XCTAssertEqual(Sweep.summaryJSON(s, o).encoded, #"{"kind":"summary","runs":6,"scenario":"fork-exec-exit.yaml","totals":{"clean":3,"invariant":0,"leak":0,"not_reached":0,"panic":3},"variant":"pgtbl-lab"}"#)
     }
 }
