@@ -696,12 +696,15 @@ extension ImportedLog {
     }
 
     /// The scenario, ready to run.
-    public var scenario: CompiledScenario {
+    public var scenario: CompiledScenario { scenario(events) }
+
+    func scenario(_ events: [Event]) -> CompiledScenario {
         CompiledScenario(file: log.file, config: config, events: events)
     }
 
     /// The scenario as YAML: one line per event, with `repeat` where lines repeat exactly.
     public func yaml(command: String) -> String {
+        let events = self.events                 // made once: a long log has tens of thousands
         let items = Self.folded(events.dropFirst().map { Shrink.line($0, String.init) })
         let kinds = Dictionary(grouping: log.probes, by: \.kind).mapValues(\.count)
         let counts = ProbeKind.allCases.compactMap { k in kinds[k].map { "\($0) \(k.rawValue)" } }
@@ -710,6 +713,6 @@ extension ImportedLog {
             "\(log.probes.count) probe lines: " + counts.joined(separator: ", "),
             "variant \(config.variant)" + (variantGuessed ? " (guessed from the log's shape)" : " (given with --set)"),
         ] + (unexplained.isEmpty ? [] : ["\(unexplained.count) memory events no operation explains (first at line \(log.probes[unexplained[0]].line)); replay will show them"])
-        return Shrink.yaml(items, scenario, header: header, description: "replays the process events of \(log.file)")
+        return Shrink.yaml(items, scenario(events), header: header, description: "replays the process events of \(log.file)")
     }
 }

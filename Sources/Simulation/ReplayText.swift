@@ -7,11 +7,11 @@ extension ReplayReport {
         var out: [String] = []
         let total = agreed.reduce(0) { $0 + $1.1 }
         if let d = departure {
-            out.append(contentsOf: Departure.fold("replay of \(file) on the \(variant) model (\(operations) operations): they part", indent: 0, hang: 2))
+            out.append(contentsOf: folded("replay of \(file) on the \(variant) model (\(operations) operations): they part", indent: 0, hang: 2))
             out.append("")
             out.append(contentsOf: d.lines)
         } else {
-            out.append(contentsOf: Departure.fold("replay of \(file) on the \(variant) model (\(operations) operations): they agree", indent: 0, hang: 2))
+            out.append(contentsOf: folded("replay of \(file) on the \(variant) model (\(operations) operations): they agree", indent: 0, hang: 2))
         }
         switch (kernelPanic, panic) {
         case let (k?, m?) where k.message == m: out.append("both panic: \(m) (the kernel at log line \(k.line))")
@@ -25,7 +25,7 @@ extension ReplayReport {
         if !pipes.isEmpty {
             let open = pipes.filter { $0.freedAt == nil }
             out.append("")
-            out.append(contentsOf: Departure.fold("\(pipes.count) kalloc\(pipes.count == 1 ? "" : "s") no other operation explains \(pipes.count == 1 ? "was" : "were") taken for pipes (log line\(pipes.count == 1 ? "" : "s") " + pipes.prefix(5).map { String($0.line) }.joined(separator: ", ") + (pipes.count > 5 ? " ..." : "") + "); " + (open.isEmpty ? "every one was freed" : "\(open.count) never freed: an open pipe, or a page your kernel keeps (line\(open.count == 1 ? "" : "s") " + open.prefix(5).map { String($0.line) }.joined(separator: ", ") + ")") + ".", indent: 0))
+            out.append(contentsOf: folded("\(pipes.count) kalloc\(pipes.count == 1 ? "" : "s") no other operation explains \(pipes.count == 1 ? "was" : "were") taken for pipes (log line\(pipes.count == 1 ? "" : "s") " + pipes.prefix(5).map { String($0.line) }.joined(separator: ", ") + (pipes.count > 5 ? " ..." : "") + "); " + (open.isEmpty ? "every one was freed" : "\(open.count) never freed: an open pipe, or a page your kernel keeps (line\(open.count == 1 ? "" : "s") " + open.prefix(5).map { String($0.line) }.joined(separator: ", ") + ")") + ".", indent: 0))
         }
         if leaks { out.append(""); out.append(contentsOf: heldLines) }
         let summary = departure.map { "DEPARTS at \(file):\($0.log.map { String($0.line) } ?? "end"): \($0.verdict)" }
@@ -34,10 +34,10 @@ extension ReplayReport {
         if let d = departure, variantGuessed, d.operation?.kind == .boot || d.operation?.kind == .userinit {
             let others = KernelSettings.presets.map(\.name).filter { $0 != variant }
             out.append("")
-            out.append(contentsOf: Departure.fold("hint: the kernel differs from the model from its first steps, and the variant (\(variant)) was guessed from the log's shape: is it another? Try " + others.map { "--set variant=\($0)" }.joined(separator: " or ") + ".", indent: 0))
+            out.append(contentsOf: folded("hint: the kernel differs from the model from its first steps, and the variant (\(variant)) was guessed from the log's shape: is it another? Try " + others.map { "--set variant=\($0)" }.joined(separator: " or ") + ".", indent: 0))
         }
         out.append("")
-        out.append(contentsOf: Departure.fold(summary, indent: 0))
+        out.append(contentsOf: folded(summary, indent: 0))
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -70,13 +70,13 @@ extension Departure {
         out.append("first departure, in the \(stream) events (number \(position + 1) of that stream):")
         if let l = log {
             out.append("  the kernel, log line \(l.line):")
-            out.append(contentsOf: Departure.fold(l.rendered, indent: 6))
+            out.append(contentsOf: folded(l.rendered, indent: 6))
         } else {
             out.append("  the kernel: the log has no more \(stream) events")
         }
         if let m = model {
             out.append("  the model, scenario event \(m.event)" + (modelSite.isEmpty ? ":" : " (site \(modelSite)):"))
-            out.append(contentsOf: Departure.fold(m.probe.rendered, indent: 6))
+            out.append(contentsOf: folded(m.probe.rendered, indent: 6))
         } else {
             out.append("  the model: it makes no more \(stream) events")
         }
@@ -84,32 +84,29 @@ extension Departure {
             out.append("  under way: \(op.summary), from log line \(op.line)")
         }
         if !logCounts.isEmpty || !modelCounts.isEmpty {
-            out.append(contentsOf: Departure.fold("in that operation, the kernel: " + counts(logCounts), indent: 2, hang: 30))
-            out.append(contentsOf: Departure.fold(String(repeating: " ", count: 20) + "the model: " + counts(modelCounts), indent: 2, hang: 30))
+            out.append(contentsOf: folded("in that operation, the kernel: " + counts(logCounts), indent: 2, hang: 30))
+            out.append(contentsOf: folded(String(repeating: " ", count: 20) + "the model: " + counts(modelCounts), indent: 2, hang: 30))
             if !modelSites.isEmpty {
                 out.append("  the model's \((model?.probe.kind ?? log?.kind)?.rawValue ?? "") in that operation, by site:")
-                for (site, n) in modelSites.prefix(4) { out.append(contentsOf: Departure.fold(String(n).leftPadded(6) + "  " + site, indent: 2)) }
+                for (site, n) in modelSites.prefix(4) { out.append(contentsOf: folded(String(n).leftPadded(6) + "  " + site, indent: 2)) }
             }
         }
-        out.append(contentsOf: Departure.fold(verdict, indent: 2))
+        out.append(contentsOf: folded(verdict, indent: 2))
         out.append("")
         out.append("  the kernel's log around it:")
         for p in logContext {
-            out.append(contentsOf: Departure.fold(String(p.line).leftPadded(8) + (p == log ? " > " : "   ") + p.rendered, indent: 2, hang: 13))
+            out.append(contentsOf: folded(String(p.line).leftPadded(8) + (p == log ? " > " : "   ") + p.rendered, indent: 2, hang: 13))
         }
         out.append("  the model around it (scenario event, record):")
         for m in modelContext {
             let mark = model.map { $0.probe == m.probe && $0.event == m.event } == true ? " > " : "   "
-            out.append(contentsOf: Departure.fold(String(m.event).leftPadded(8) + mark + m.probe.rendered, indent: 2, hang: 13))
+            out.append(contentsOf: folded(String(m.event).leftPadded(8) + mark + m.probe.rendered, indent: 2, hang: 13))
         }
         return out
     }
 
     /// `text` broken at spaces into lines of at most 80 columns, the first indented by
     /// `indent`, the others by `indent + hang`.
-    static func fold(_ text: String, indent: Int, hang: Int = 4) -> [String] {
-        folded(text, indent: indent, hang: hang)
-    }
 
     func counts(_ c: [(ProbeKind, Int)]) -> String {
         c.isEmpty ? "nothing" : c.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ")
