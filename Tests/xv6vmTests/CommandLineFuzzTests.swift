@@ -68,6 +68,7 @@ final class CommandLineFuzzTests: XCTestCase {
         let p = Process()
         p.executableURL = CommandLineTests.binary
         p.arguments = args
+        p.environment = testEnvironment()
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice

@@ -21,10 +21,7 @@ final class ReviewTests: XCTestCase {
         let p = Process()
         p.executableURL = CommandLineTests.binary
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        e["CI"] = nil
-        e["NO_COLOR"] = nil
-        p.environment = e.merging(env) { $1 }
+        p.environment = testEnvironment(env)
         p.currentDirectoryURL = URL(fileURLWithPath: dir)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

@@ -3,13 +3,23 @@ import Foundation
 /// What a finished command printed and how it exited.
 struct CommandOutput { var status: Int32; var stdout: String; var stderr: String }
 
-/// Runs `executable` in `dir` with `arguments` (and `environment` added to ours), and
+/// The environment a command under test sees: ours without the variables that change
+/// xv6vm's behaviour (`CI` keeps `check` from writing into golden/, `NO_COLOR`), so a test
+/// gives the same result on a laptop and under CI; `extra` is added last.
+func testEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    var e = ProcessInfo.processInfo.environment
+    e["CI"] = nil
+    e["NO_COLOR"] = nil
+    return e.merging(extra) { $1 }
+}
+
+/// Runs `executable` in `dir` with `arguments` (in `testEnvironment(environment)`), and
 /// waits for it, collecting both streams.
 func runCommand(_ executable: URL, _ arguments: [String], in dir: String, environment: [String: String] = [:]) throws -> CommandOutput {
     let p = Process()
     p.executableURL = executable
     p.arguments = arguments
-    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    p.environment = testEnvironment(environment)
     p.currentDirectoryURL = URL(fileURLWithPath: dir)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
