@@ -16,6 +16,12 @@ import Foundation
 /// per-process kernel table's direct map does 64 times over: it is recorded
 /// in four numbers instead of 512 writes. Reads compute each word; the first
 /// write to the page gives it a slot holding exactly those words.
+///
+/// `snapshot()` copies the memory in the time it takes to copy the per-page
+/// records (34 bytes a page): the copy and the original share every slot, and
+/// whichever of them writes a shared slot first gets a copy of it (copy on
+/// write). A memory and its snapshots share a `SlotStore`, so they must be used
+/// from one thread at a time.
 public final class PhysicalMemory {
     public let base: PhysAddr
     public let end: PhysAddr
@@ -30,10 +36,8 @@ public final class PhysicalMemory {
     /// Words `linLo..<linHi` are linear; equal when the page is not.
     private let linLo: UnsafeMutablePointer<UInt16>
     private let linHi: UnsafeMutablePointer<UInt16>
-    private let storage: UnsafeMutablePointer<UInt64>
-    private let capacity: Int
-    private var highWater = 0
-    private var freeSlots: [Int32] = []
+    /// The slots' storage, shared with this memory's snapshots.
+    private let store: SlotStore
 
     private static let wordsPerPage = Int(pageSize / 8)
 
@@ -51,15 +55,37 @@ public final class PhysicalMemory {
         linStep = .allocate(capacity: pageCount); linStep.initialize(repeating: 0, count: pageCount)
         linLo = .allocate(capacity: pageCount); linLo.initialize(repeating: 0, count: pageCount)
         linHi = .allocate(capacity: pageCount); linHi.initialize(repeating: 0, count: pageCount)
-        capacity = pageCount
-        storage = PageStoragePool.shared.take(words: pageCount * Self.wordsPerPage)
+        store = SlotStore()
     }
 
+    /// A memory with the same contents as `other`, sharing its slots.
+    private init(copying other: PhysicalMemory) {
+        base = other.base
+        end = other.end
+        pageCount = other.pageCount
+        func copy<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
+            let q = UnsafeMutablePointer<T>.allocate(capacity: other.pageCount)
+            q.initialize(from: p, count: other.pageCount)
+            return q
+        }
+        fill = copy(other.fill); slot = copy(other.slot); word0 = copy(other.word0); hasWord0 = copy(other.hasWord0)
+        linFirst = copy(other.linFirst); linStep = copy(other.linStep); linLo = copy(other.linLo); linHi = copy(other.linHi)
+        store = other.store
+        for page in 0..<pageCount where slot[page] >= 0 { store.retain(slot[page]) }
+    }
+
+    /// A copy of this memory as it is now; later writes to either do not show in the other.
+    /// It costs the per-page records, not the pages: slots are shared until written.
+    public func snapshot() -> PhysicalMemory { PhysicalMemory(copying: self) }
+
     deinit {
+        for page in 0..<pageCount where slot[page] >= 0 { store.release(slot[page]) }
         fill.deallocate(); slot.deallocate(); word0.deallocate(); hasWord0.deallocate()
         linFirst.deallocate(); linStep.deallocate(); linLo.deallocate(); linHi.deallocate()
-        PageStoragePool.shared.give(storage, words: capacity * Self.wordsPerPage)
     }
+
+    /// Pages that hold a slot of their own or a shared one.
+    public var pagesWithSlots: Int { (0..<pageCount).reduce(0) { $0 + (slot[$1] >= 0 ? 1 : 0) } }
 
     /// Whether `[pa, pa+length)` lies inside RAM.
     @inline(__always) public func contains(_ pa: PhysAddr, length: UInt64 = 1) -> Bool {
@@ -72,7 +98,7 @@ public final class PhysicalMemory {
     @inline(__always) public func read64(_ pa: PhysAddr) -> UInt64 {
         let (page, word) = locate(pa)
         let s = slot[page]
-        if s >= 0 { return storage[Int(s) * Self.wordsPerPage + word] }
+        if s >= 0 { return store.words(s)[word] }
         if word == 0 && hasWord0[page] { return word0[page] }
         let w = UInt16(truncatingIfNeeded: word)
         if w >= linLo[page] && w < linHi[page] { return linFirst[page] &+ UInt64(w &- linLo[page]) &* linStep[page] }
@@ -83,23 +109,21 @@ public final class PhysicalMemory {
     @inline(__always) public func write64(_ pa: PhysAddr, _ value: UInt64) {
         let (page, word) = locate(pa)
         let s = slot[page]
-        if s >= 0 { storage[Int(s) * Self.wordsPerPage + word] = value; return }
+        if s >= 0 { store.words(store.isShared(s) ? unshare(page) : s)[word] = value; return }
         if linHi[page] != linLo[page] {
-            let fresh = materialize(page)
-            storage[fresh * Self.wordsPerPage + word] = value
+            materialize(page)[word] = value
             return
         }
         if word == 0 { word0[page] = value; hasWord0[page] = true; return }
         if value == UInt64(fill[page]) &* 0x0101_0101_0101_0101 { return }
-        let fresh = materialize(page)
-        storage[fresh * Self.wordsPerPage + word] = value
+        materialize(page)[word] = value
     }
 
     /// Sets every byte of the page at `pa` (page aligned) to `byte`. (C: `memset(pa, byte, PGSIZE)`)
     public func fillPage(_ pa: PhysAddr, byte: UInt8) {
         let (page, word) = locate(pa)
         precondition(word == 0 && pa.pageOffset == 0, "fillPage: not page aligned")
-        if slot[page] >= 0 { freeSlots.append(slot[page]); slot[page] = -1 }
+        if slot[page] >= 0 { store.release(slot[page]); slot[page] = -1 }
         fill[page] = byte
         hasWord0[page] = false
         linLo[page] = 0; linHi[page] = 0
@@ -115,9 +139,8 @@ public final class PhysicalMemory {
             linFirst[dp] = linFirst[sp]; linStep[dp] = linStep[sp]; linLo[dp] = linLo[sp]; linHi[dp] = linHi[sp]
             return
         }
-        let d = slot[dp] >= 0 ? Int(slot[dp]) : materialize(dp)
-        (storage + d * Self.wordsPerPage).update(from: storage + Int(slot[sp]) * Self.wordsPerPage,
-                                                 count: Self.wordsPerPage)
+        let d = writable(dp)
+        d.update(from: store.words(slot[sp]), count: Self.wordsPerPage)
     }
 
     /// Whether every byte of the page at `pa` equals `byte`.
@@ -125,7 +148,7 @@ public final class PhysicalMemory {
         let (page, _) = locate(pa)
         let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
         if slot[page] < 0 { return fill[page] == byte && (!hasWord0[page] || word0[page] == pattern) && linLo[page] == linHi[page] }
-        let p = storage + Int(slot[page]) * Self.wordsPerPage
+        let p = store.words(slot[page])
         for i in 0..<Self.wordsPerPage where p[i] != pattern { return false }
         return true
     }
@@ -136,17 +159,15 @@ public final class PhysicalMemory {
     /// giving the page a slot first if it has none. The pointer is valid until the next
     /// call that may allocate a slot (`write64`, `writeByte`, `copyPage`, `pageWords`).
     @inline(__always) public func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
-        let (page, _) = locate(pa)
-        let s = slot[page] >= 0 ? Int(slot[page]) : materialize(page)
-        return storage + s * Self.wordsPerPage
+        writable(locate(pa).page)
     }
 
     /// The page's words if it has a slot (a linear page is given one); nil if it is
     /// uniform (see `uniformWords`).
     @inline(__always) public func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
         let (page, _) = locate(pa)
-        if slot[page] < 0 && linLo[page] != linHi[page] { return storage + materialize(page) * Self.wordsPerPage }
-        return slot[page] >= 0 ? storage + Int(slot[page]) * Self.wordsPerPage : nil
+        if slot[page] < 0 && linLo[page] != linHi[page] { return materialize(page) }
+        return slot[page] >= 0 ? writable(page) : nil
     }
 
     /// Makes words `from..<from+count` of the uniform page at `pa` hold `first`, `first +
@@ -175,6 +196,34 @@ public final class PhysicalMemory {
         let (page, _) = locate(pa)
         let rest = UInt64(fill[page]) &* 0x0101_0101_0101_0101
         return (hasWord0[page] ? word0[page] : rest, rest)
+    }
+
+    /// Calls `body` with the index and value of each word of the page at `pa` (page aligned,
+    /// in RAM) that has bit 0 set, a valid PTE in a page-table page, in index order. It
+    /// reads a uniform or linear page without going through its 512 words one by one.
+    /// `body` must not write the page.
+    @inline(__always) public func forEachValidPTE(_ pa: PhysAddr, _ body: (Int, UInt64) throws -> Void) rethrows {
+        let (page, _) = locate(pa)
+        if slot[page] >= 0 {
+            let p = store.words(slot[page])
+            for i in 0..<Self.wordsPerPage where p[i] & 1 != 0 { try body(i, p[i]) }
+            return
+        }
+        let rest = UInt64(fill[page]) &* 0x0101_0101_0101_0101
+        let lo = Int(linLo[page]), hi = Int(linHi[page])
+        if rest & 1 != 0 {
+            for i in 0..<Self.wordsPerPage {
+                let w = read64(pa + UInt64(i * 8))
+                if w & 1 != 0 { try body(i, w) }
+            }
+            return
+        }
+        if hasWord0[page] && word0[page] & 1 != 0 { try body(0, word0[page]) }
+        var v = linFirst[page]
+        for i in lo..<hi {
+            if v & 1 != 0 { try body(i, v) }
+            v &+= linStep[page]
+        }
     }
 
     // MARK: bytes
@@ -212,17 +261,28 @@ public final class PhysicalMemory {
         return (Int(truncatingIfNeeded: off >> pageShift), Int(truncatingIfNeeded: (off & (pageSize - 1)) >> 3))
     }
 
-    /// Gives `page` a slot holding its current (uniform) content and returns the slot.
-    private func materialize(_ page: Int) -> Int {
-        let s: Int
-        if let free = freeSlots.popLast() {
-            s = Int(free)
-        } else {
-            precondition(highWater < capacity, "a page was given a second slot")   // one slot per page at most
-            s = highWater
-            highWater += 1
-        }
-        let p = storage + s * Self.wordsPerPage
+    /// The words of `page`, writable: its own slot, after copying a shared one or giving
+    /// a slotless page one.
+    @inline(__always) private func writable(_ page: Int) -> UnsafeMutablePointer<UInt64> {
+        let s = slot[page]
+        if s < 0 { return materialize(page) }
+        return store.words(store.isShared(s) ? unshare(page) : s)
+    }
+
+    /// Gives `page` a slot of its own holding a copy of the shared one it had; returns it.
+    private func unshare(_ page: Int) -> Int32 {
+        let old = slot[page]
+        let s = store.take()
+        store.words(s).update(from: store.words(old), count: Self.wordsPerPage)
+        store.release(old)
+        slot[page] = s
+        return s
+    }
+
+    /// Gives `page` a slot holding its current (uniform or linear) content; returns its words.
+    private func materialize(_ page: Int) -> UnsafeMutablePointer<UInt64> {
+        let s = store.take()
+        let p = store.words(s)
         p.update(repeating: UInt64(fill[page]) &* 0x0101_0101_0101_0101, count: Self.wordsPerPage)
         if hasWord0[page] { p[0] = word0[page]; hasWord0[page] = false }
         if linLo[page] != linHi[page] {
@@ -230,8 +290,71 @@ public final class PhysicalMemory {
             for w in Int(linLo[page])..<Int(linHi[page]) { p[w] = v; v &+= linStep[page] }
             linLo[page] = 0; linHi[page] = 0
         }
-        slot[page] = Int32(s)
+        slot[page] = s
+        return p
+    }
+}
+
+/// The 4096-byte slots of a memory and its snapshots, with how many of them hold each
+/// slot. Slots come in blocks that never move, so a page's words stay where they are
+/// until the page gives its slot up.
+final class SlotStore {
+    private static let slotsPerBlock = 256
+    private static let wordsPerBlock = slotsPerBlock * Int(pageSize / 8)
+    private static let maxBlocks = 1 << 14           // 4 Mi slots, 16 GiB: far beyond any family's need
+    private let blocks: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
+    private var blockCount = 0
+    /// Holders of each slot; 0 for a free one.
+    private var holders: UnsafeMutablePointer<Int32>
+    private var capacity = 0
+    private var free: [Int32] = []
+
+    init() {
+        blocks = .allocate(capacity: Self.maxBlocks)
+        holders = .allocate(capacity: 0)
+    }
+
+    deinit {
+        for b in 0..<blockCount { PageStoragePool.shared.give(blocks[b], words: Self.wordsPerBlock) }
+        blocks.deallocate()
+        holders.deallocate()
+    }
+
+    @inline(__always) func words(_ s: Int32) -> UnsafeMutablePointer<UInt64> {
+        let i = Int(s)
+        return blocks[i / Self.slotsPerBlock] + (i % Self.slotsPerBlock) * Int(pageSize / 8)
+    }
+
+    @inline(__always) func isShared(_ s: Int32) -> Bool { holders[Int(s)] > 1 }
+
+    /// A free slot with one holder; its words are whatever was there.
+    func take() -> Int32 {
+        if free.isEmpty { grow() }
+        let s = free.removeLast()
+        holders[Int(s)] = 1
         return s
+    }
+
+    @inline(__always) func retain(_ s: Int32) { holders[Int(s)] += 1 }
+
+    @inline(__always) func release(_ s: Int32) {
+        holders[Int(s)] -= 1
+        if holders[Int(s)] == 0 { free.append(s) }
+    }
+
+    /// Adds a block of free slots, lowest numbers taken first.
+    private func grow() {
+        precondition(blockCount < Self.maxBlocks, "physical memory snapshots hold more than 16 GiB")
+        blocks[blockCount] = PageStoragePool.shared.take(words: Self.wordsPerBlock)
+        let first = blockCount * Self.slotsPerBlock
+        blockCount += 1
+        let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity + Self.slotsPerBlock)
+        grown.moveInitialize(from: holders, count: capacity)
+        (grown + capacity).initialize(repeating: 0, count: Self.slotsPerBlock)
+        holders.deallocate()
+        holders = grown
+        capacity += Self.slotsPerBlock
+        free.append(contentsOf: (first..<capacity).reversed().map { Int32($0) })
     }
 }
 
@@ -244,8 +367,9 @@ final class PageStoragePool: @unchecked Sendable {
     static let shared = PageStoragePool()
     private let lock = NSLock()
     private var idle: [Int: [UnsafeMutablePointer<UInt64>]] = [:]
-    /// Buffers kept per size: enough for one machine per core of this host's runs.
-    private let keep = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    /// Blocks kept per size: enough for one machine per core of this host that filled RAM
+    /// (128 MiB of slots each).
+    private let keep = 128 * max(2, ProcessInfo.processInfo.activeProcessorCount)
 
     func take(words: Int) -> UnsafeMutablePointer<UInt64> {
         lock.lock(); defer { lock.unlock() }
