@@ -42,81 +42,9 @@ public enum Runner {
     @discardableResult
     public static func run(_ scenario: CompiledScenario, writer: TraceWriter?, stopAfter: Int? = nil,
                            afterEvent: ((Int, Kernel) -> Void)? = nil) -> (RunResult, Kernel?) {
-        let sites = writer?.sites ?? SiteTree()
-        writer?.header(scenario)
-        var result = RunResult(panic: nil, panicEvent: nil, findings: [], skipped: [], counters: Counters(), freePages: 0, eventsRun: 0)
-        var kernel: Kernel?
-        for (index, event) in scenario.events.enumerated() {
-            if let stop = stopAfter, index > stop { break }
-            writer?.begin(event: index, event)
-            result.eventsRun = index + 1
-            defer {
-                result.freeAfter.append(kernel?.freePages ?? 0)
-                if let afterEvent, let k = kernel { afterEvent(index, k) }
-            }
-            do throws(KernelPanic) {
-                if case .boot = event.kind {
-                    kernel = try Kernel(config: scenario.config, sink: writer, sites: sites)
-                    continue
-                }
-                guard let k = kernel else { break }
-                k.eventTag = Int32(clamping: index)
-                if case .failKalloc(let n) = event.kind {
-                    k.failNextKalloc = k.kallocCalls + n
-                    continue
-                }
-                if case .baseline = event.kind {
-                    result.baseline = k.freePages
-                    writer?.note("baseline", "free-pages \(k.freePages)")
-                    continue
-                }
-                if case .expect(let list) = event.kind {
-                    for failure in check(list, on: k, baseline: result.baseline) {
-                        result.failedExpectations.append((index, failure))
-                        writer?.note("expect", "FAILED " + failure)
-                    }
-                    continue
-                }
-                if let skipped = try execute(event.kind, on: k, writer: writer) {
-                    result.skipped.append(index)
-                    writer?.note("skip", skipped)
-                }
-                if scenario.checkInvariants {
-                    for v in try k.checkInvariants() {
-                        result.violations.append((index, v))
-                        writer?.note("invariant", v)
-                    }
-                }
-            } catch {
-                writer?.record(.panic(error))
-                result.panic = error
-                result.panicEvent = index
-                // An `expect: {panic: ...}` later in the scenario says whether this panic was expected.
-                let expected = scenario.events[(index + 1)...].lazy.compactMap { e -> String? in
-                    guard case .expect(let list) = e.kind else { return nil }
-                    return list.lazy.compactMap { if case .panic(let m) = $0 { return m } else { return nil } }.first
-                }.first
-                if let expected {
-                    if expected == error.message { result.panicExpected = true } else {
-                        result.failedExpectations.append((index, "expected panic: \(expected), but the kernel panicked: \(error.message)"))
-                    }
-                }
-                break
-            }
-        }
-        if let k = kernel {
-            result.processesCreated = k.processesCreated
-            result.counters = k.counters
-            result.findings = k.findings
-            result.freePages = k.freePages
-        }
-        writer?.note("end", "events \(result.eventsRun) free-pages \(result.freePages) kalloc \(result.counters.kallocs) kfree \(result.counters.kfrees) findings \(result.findings.count)"
-                     + (scenario.checkInvariants ? " invariant-violations \(result.violations.count)" : "")
-                     + (result.panic.map { " panic \"\($0.message)\"" } ?? ""),
-                     fields: ["free_pages": .i(Int64(result.freePages)), "kallocs": .i(Int64(result.counters.kallocs)),
-                              "kfrees": .i(Int64(result.counters.kfrees)), "findings": .i(Int64(result.findings.count))])
-        writer?.finish()
-        return (result, kernel)
+        var run = RunInProgress(scenario, writer: writer)
+        while run.step(stopAfter: stopAfter, afterEvent: afterEvent) {}
+        return (run.finish(), run.kernel)
     }
 
     /// The expectations of `list` that do not hold now, as sentences.

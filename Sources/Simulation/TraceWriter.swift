@@ -37,6 +37,19 @@ public final class TraceWriter: TraceSink {
         buffer.reserveCapacity(1 << 16)
     }
 
+    /// A writer that goes on from where this one is, with `sites` (a copy of this writer's,
+    /// taken at the same moment), keeping everything written so far and what follows in its
+    /// own buffer: a snapshot of a run that is being traced.
+    public func snapshot(sites: SiteTree) -> TraceWriter {
+        let w = TraceWriter(format: format, sites: sites)
+        w.buffer = buffer
+        w.event = event
+        w.scenarioName = scenarioName
+        w.lineCount = lineCount
+        w.siteBytes = siteBytes
+        return w
+    }
+
     /// Everything written so far (when there is no `output`).
     public var bytes: [UInt8] { buffer }
 

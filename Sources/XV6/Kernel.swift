@@ -93,9 +93,16 @@ public final class Kernel {
     /// Where the last kernel access through the MMU went.
     var lastKernelPA: UInt64 = 0
 
-    /// Builds the machine and runs the boot path of `main()` on hart 0: kinit, kvminit,
-    /// kvminithart, procinit. `userinit` is the scenario's first event.
-    public init(config: KernelConfig, sink: TraceSink? = nil, sites: SiteTree = SiteTree()) throws(KernelPanic) {
+    /// Builds the machine and runs the boot path of `main()` on hart 0 (see `boot`).
+    /// `userinit` is the scenario's first event.
+    public convenience init(config: KernelConfig, sink: TraceSink? = nil, sites: SiteTree = SiteTree()) throws(KernelPanic) {
+        self.init(unbooted: config, sink: sink, sites: sites)
+        try boot()
+    }
+
+    /// The machine at reset, with the kernel loaded but not yet run: `boot` runs it. A
+    /// kernel whose boot panicked can still be inspected (which kalloc failed, and where).
+    public init(unbooted config: KernelConfig, sink: TraceSink? = nil, sites: SiteTree = SiteTree()) {
         self.config = config
         self.settings = config.settings
         self.sink = sink
@@ -107,11 +114,62 @@ public final class Kernel {
         owner = Array(repeating: PageOwner.boot, count: memory.pageCount)
         ownerPid = Array(repeating: 0, count: memory.pageCount)
         ownerEvent = Array(repeating: 0, count: memory.pageCount)
+    }
+
+    /// The boot path of `main()` on hart 0: kinit, kvminit, kvminithart, procinit.
+    public func boot() throws(KernelPanic) {
         sites.push(.boot); defer { sites.pop() }
         try kinit()
         try kvminit()
         kvminithart(hart: 0)
         try procinit()
+    }
+
+    /// A copy of `k` as it is between two events: the machine (memory shared page by page
+    /// until written, harts and their TLBs), the allocator, the process table, the sites and
+    /// every counter. Every stored property of the kernel is copied here.
+    private init(copying k: Kernel, settings: KernelSettings, sink: TraceSink?, sites: SiteTree) {
+        var config = k.config
+        config.settings = settings
+        self.config = config
+        self.settings = settings
+        memory = k.memory.snapshot()
+        harts = k.harts
+        running = k.running
+        procs = k.procs
+        kernelPagetable = k.kernelPagetable
+        initproc = k.initproc
+        nextpid = k.nextpid
+        freelist = k.freelist
+        self.sites = sites
+        self.sink = sink
+        counters = k.counters
+        findings = k.findings
+        freePages = k.freePages
+        owner = k.owner
+        ownerPid = k.ownerPid
+        ownerEvent = k.ownerEvent
+        eventTag = k.eventTag
+        kallocCalls = k.kallocCalls
+        failNextKalloc = k.failNextKalloc
+        injectedFailure = k.injectedFailure
+        building = k.building
+        pipes = k.pipes
+        tableNames = k.tableNames
+        curpid = k.curpid
+        cpu = k.cpu
+        staleTranslations = k.staleTranslations
+        staleNoted = k.staleNoted
+        lastKernelPA = k.lastKernelPA
+    }
+
+    /// A copy of this kernel that goes on from here on its own, between two events: what
+    /// either does next does not show in the other. `settings` replaces the settings from
+    /// here on (a sweep sets `failKalloc`); the copy traces into `sink` with `sites` (a copy
+    /// of this kernel's sites by default). It costs about what the kernel holds outside its
+    /// pages (1 MiB for 128 MiB of RAM): pages are shared until one side writes them.
+    public func snapshot(settings: KernelSettings? = nil, sink: TraceSink? = nil, sites: SiteTree? = nil) -> Kernel {
+        Kernel(copying: self, settings: settings ?? self.settings, sink: sink, sites: sites ?? self.sites.copy())
     }
 
     @inline(__always) func emit(_ e: @autoclosure () -> TraceEvent) {

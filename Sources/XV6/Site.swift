@@ -27,6 +27,13 @@ public final class SiteTree {
 
     public init() {}
 
+    /// A tree with the same chains and the same current chain, that grows on its own.
+    public func copy() -> SiteTree {
+        let t = SiteTree()
+        t.parent = parent; t.function = function; t.child = child; t.current = current
+        return t
+    }
+
     /// Enters `f` from the current chain.
     @inline(__always) public func push(_ f: KFunc) {
         let key = Int(current) << 8 | index(f)
