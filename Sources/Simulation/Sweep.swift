@@ -50,12 +50,19 @@ public enum Sweep {
         return (boot, k?.kallocCalls ?? 0)
     }
 
-    /// Runs the scenario with kalloc call `call` failing.
+    /// Runs the scenario from boot with kalloc call `call` failing.
     public static func outcome(_ scenario: CompiledScenario, call: Int) -> Outcome {
         var s = scenario
         s.config.settings.failKalloc = call
-        let (r, k) = Runner.run(s, writer: nil)
-        guard let k, let f = k.injectedFailure else { return Outcome(call: call, site: "-", event: r.eventsRun - 1, verdict: .notReached) }
+        var run = RunInProgress(s, writer: nil)
+        run.runToEnd()
+        return outcome(of: &run, call: call)
+    }
+
+    /// What a run with kalloc call `call` failing came to, once it has run to its end.
+    static func outcome(of run: inout RunInProgress, call: Int) -> Outcome {
+        let r = run.finish()
+        guard let k = run.kernel ?? run.failedBoot, let f = k.injectedFailure else { return Outcome(call: call, site: "-", event: r.eventsRun - 1, verdict: .notReached) }
         let site = k.sites.name(f.site)
         let verdict: Verdict
         if let p = r.panic {
@@ -63,7 +70,7 @@ public enum Sweep {
         } else if let v = r.violations.first {
             verdict = .invariant(v.text)
         } else {
-            let report = LeakReport(scenario: s, kernel: k, result: r)
+            let report = LeakReport(scenario: run.scenario, kernel: k, result: r)
             if let top = report.records.first {
                 verdict = .leak(pages: report.leaked, site: top.site.joined(separator: " > "))
             } else {
@@ -73,22 +80,81 @@ public enum Sweep {
         return Outcome(call: call, site: site, event: Int(f.event), verdict: verdict)
     }
 
+    /// The scenario run with no failure injected, moved forward call by call: each failing
+    /// run starts from a snapshot of it at the start of the event that makes the failing
+    /// call, instead of from boot. Up to that call the two runs are the same run.
+    final class Reference {
+        let scenario: CompiledScenario
+        /// Between two events, with fewer kalloc calls made than the call asked for last.
+        private var at: RunInProgress
+        /// `at` one event further on, once known.
+        private var ahead: RunInProgress?
+
+        init(_ scenario: CompiledScenario) {
+            var s = scenario
+            s.config.settings.failKalloc = 0
+            self.scenario = s
+            at = RunInProgress(s, writer: nil)
+        }
+
+        /// The run at the start of the event in which kalloc call `call` is made (or at the
+        /// start of the last event, if the run ends before it).
+        func start(for call: Int) -> RunInProgress {
+            if call <= at.kallocCalls {                // calls out of order: start again
+                at = RunInProgress(scenario, writer: nil)
+                ahead = nil
+            }
+            while true {
+                if ahead == nil {
+                    guard at.running else { return at }
+                    var a = at.snapshot()
+                    _ = a.step()
+                    ahead = a
+                }
+                guard let a = ahead, a.running, a.kallocCalls < call else { return at }
+                at = a
+                ahead = nil
+            }
+        }
+
+        /// The outcome of the run with kalloc call `call` failing: the same as from boot.
+        func outcome(call: Int) -> Outcome {
+            var settings = scenario.config.settings
+            settings.failKalloc = call
+            var run = start(for: call).snapshot(settings: settings)
+            run.runToEnd()
+            return Sweep.outcome(of: &run, call: call)
+        }
+    }
+
     /// Runs `calls` in parallel on all cores; outcomes come back in the order given.
+    /// Each core takes runs of consecutive calls in turn and starts each failing run from a
+    /// snapshot of its own run without failures (`snapshots: false`: every run from boot).
     /// `progress` hears the runs done and, of those, the ones that did not end clean.
     /// `ordered` hears each outcome as soon as every earlier one (in the order given) is in:
     /// a stream that is the same on every run, and that an interrupt cuts only at its end.
-    public static func run(_ scenario: CompiledScenario, calls: [Int],
+    public static func run(_ scenario: CompiledScenario, calls: [Int], snapshots: Bool = true,
                            progress: (@Sendable (_ done: Int, _ findings: Int) -> Void)? = nil,
                            ordered: (@Sendable (Outcome) -> Void)? = nil) -> [Outcome] {
         let results = Slots<Outcome>(count: calls.count)
-        let done = Counter(), findings = Counter()
+        let done = Counter(), findings = Counter(), claimed = Counter()
         let stream = InOrder(count: calls.count, results: results, deliver: ordered)
-        DispatchQueue.concurrentPerform(iterations: calls.count) { i in
-            let o = outcome(scenario, call: calls[i])
-            results[i] = o
-            stream.finished(i)
-            let f = o.verdict == .clean || o.verdict == .notReached ? findings.value : findings.increment()
-            progress?(done.increment(), f)
+        let chunk = 16
+        let chunks = (calls.count + chunk - 1) / chunk
+        let workers = min(chunks, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let reference = snapshots ? Reference(scenario) : nil
+            while true {
+                let c = claimed.increment() - 1
+                guard c < chunks else { break }
+                for i in c * chunk..<min(calls.count, (c + 1) * chunk) {
+                    let o = reference?.outcome(call: calls[i]) ?? outcome(scenario, call: calls[i])
+                    results[i] = o
+                    stream.finished(i)
+                    let f = o.verdict == .clean || o.verdict == .notReached ? findings.value : findings.increment()
+                    progress?(done.increment(), f)
+                }
+            }
         }
         return results.values
     }

@@ -64,10 +64,9 @@ extension Kernel {
             func visit(_ table: UInt64, _ level: Int, _ base: UInt64) {
                 guard memory.contains(PhysAddr(table), length: pageSize), table % pageSize == 0 else { return }
                 mark(table, tables)
-                for i in 0..<UInt64(Sv39.entriesPerTable) {
-                    let va = base | (i << (pageShift + 9 * UInt64(level)))
-                    let pte = PTE(rawValue: memory.read64(PhysAddr(table + i * 8)))
-                    guard pte.isValid else { continue }
+                memory.forEachValidPTE(PhysAddr(table)) { i, word in
+                    let va = base | (UInt64(i) << (pageShift + 9 * UInt64(level)))
+                    let pte = PTE(rawValue: word)
                     if pte.isLeaf || level == 0 {
                         if let leaves, va < leafLimit { mark(pte.pa.rawValue, leaves) }
                     } else {
@@ -132,9 +131,9 @@ extension Kernel {
             let chain = sites.functions(owner[pageIndex(pa)])
             guard let f = chain.last, tableMakers.contains(f) else { continue }
             let kernelTable = chain.contains { kernelTableMakers.contains($0) }
-            for e in 0..<UInt64(Sv39.entriesPerTable) {
-                let pte = PTE(rawValue: memory.read64(PhysAddr(pa + e * 8)))
-                guard pte.isValid, memory.contains(pte.pa), !(kernelTable && pte.isLeaf) else { continue }
+            memory.forEachValidPTE(PhysAddr(pa)) { _, word in
+                let pte = PTE(rawValue: word)
+                guard memory.contains(pte.pa), !(kernelTable && pte.isLeaf) else { return }
                 let j = pageIndex(pte.pa.rawValue)
                 if isLeaked[j] && pte.pa.rawValue != pa { indirect[j] = true }
             }
