@@ -199,29 +199,31 @@ public final class PhysicalMemory {
     }
 
     /// Calls `body` with the index and value of each word of the page at `pa` (page aligned,
-    /// in RAM) that has bit 0 set, a valid PTE in a page-table page, in index order. It
-    /// reads a uniform or linear page without going through its 512 words one by one.
-    /// `body` must not write the page.
-    @inline(__always) public func forEachValidPTE(_ pa: PhysAddr, _ body: (Int, UInt64) throws -> Void) rethrows {
+    /// in RAM) that has bit 0 set, a valid PTE in a page-table page, in index order; with
+    /// `pointersOnly`, only those that also have R, W and X clear (pointers to a lower
+    /// table). It reads a uniform or linear page without going through its 512 words one
+    /// by one. `body` must not write the page.
+    @inline(__always) public func forEachValidPTE(_ pa: PhysAddr, pointersOnly: Bool = false,
+                                                  _ body: (Int, UInt64) throws -> Void) rethrows {
+        let mask: UInt64 = pointersOnly ? 0xf : 1
         let (page, _) = locate(pa)
         if slot[page] >= 0 {
             let p = store.words(slot[page])
-            for i in 0..<Self.wordsPerPage where p[i] & 1 != 0 { try body(i, p[i]) }
+            for i in 0..<Self.wordsPerPage where p[i] & mask == 1 { try body(i, p[i]) }
             return
         }
         let rest = UInt64(fill[page]) &* 0x0101_0101_0101_0101
-        let lo = Int(linLo[page]), hi = Int(linHi[page])
         if rest & 1 != 0 {
             for i in 0..<Self.wordsPerPage {
                 let w = read64(pa + UInt64(i * 8))
-                if w & 1 != 0 { try body(i, w) }
+                if w & mask == 1 { try body(i, w) }
             }
             return
         }
-        if hasWord0[page] && word0[page] & 1 != 0 { try body(0, word0[page]) }
+        if hasWord0[page] && word0[page] & mask == 1 { try body(0, word0[page]) }
         var v = linFirst[page]
-        for i in lo..<hi {
-            if v & 1 != 0 { try body(i, v) }
+        for i in Int(linLo[page])..<Int(linHi[page]) {
+            if v & mask == 1 { try body(i, v) }
             v &+= linStep[page]
         }
     }

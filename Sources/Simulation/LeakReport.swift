@@ -43,15 +43,15 @@ public struct LeakReport: Sendable {
         baseline = r.baseline
         processesCreated = r.processesCreated
         freeAfter = r.freeAfter
-        var groups: [String: Record] = [:]
-        var order: [String] = []
+        // Grouped by the site's number: the site tree gives each chain of functions one.
+        var groups: [Int: Record] = [:]
+        var order: [Int] = []
         for (direct, pages) in [(true, o.definitelyLost), (false, o.indirectlyLost)] {
             for pa in pages {
                 guard let a = k.allocation(of: pa) else { continue }
-                let site = k.sites.functions(a.site).map(\.name)
-                let key = (direct ? "d " : "i ") + site.joined(separator: ">")
+                let key = Int(a.site) << 1 | (direct ? 0 : 1)
                 if groups[key] == nil {
-                    groups[key] = Record(direct: direct, site: site, pages: 0, pids: [], firstEvent: a.event)
+                    groups[key] = Record(direct: direct, site: k.sites.functions(a.site).map(\.name), pages: 0, pids: [], firstEvent: a.event)
                     order.append(key)
                 }
                 groups[key]!.pages += 1

@@ -64,6 +64,7 @@ extension Kernel {
             func visit(_ table: UInt64, _ level: Int, _ base: UInt64) {
                 guard memory.contains(PhysAddr(table), length: pageSize), table % pageSize == 0 else { return }
                 mark(table, tables)
+                if level == 0 && leaves == nil { return }        // only leaves there, and no one to mark
                 memory.forEachValidPTE(PhysAddr(table)) { i, word in
                     let va = base | (UInt64(i) << (pageShift + 9 * UInt64(level)))
                     let pte = PTE(rawValue: word)
@@ -131,9 +132,9 @@ extension Kernel {
             let chain = sites.functions(owner[pageIndex(pa)])
             guard let f = chain.last, tableMakers.contains(f) else { continue }
             let kernelTable = chain.contains { kernelTableMakers.contains($0) }
-            memory.forEachValidPTE(PhysAddr(pa)) { _, word in
+            memory.forEachValidPTE(PhysAddr(pa), pointersOnly: kernelTable) { _, word in
                 let pte = PTE(rawValue: word)
-                guard memory.contains(pte.pa), !(kernelTable && pte.isLeaf) else { return }
+                guard memory.contains(pte.pa) else { return }
                 let j = pageIndex(pte.pa.rawValue)
                 if isLeaked[j] && pte.pa.rawValue != pa { indirect[j] = true }
             }
