@@ -48,6 +48,15 @@ public struct RunInProgress {
         return copy
     }
 
+    /// A copy of this run that goes on as a run of `scenario`, which must have the same
+    /// kernel configuration and the same events before `next` (see `PrefixRuns.shared`).
+    func continuing(as scenario: CompiledScenario) -> RunInProgress {
+        precondition(next <= PrefixRuns.shared(self.scenario, scenario), "the runs part before this event")
+        var copy = snapshot()
+        copy.scenario = scenario
+        return copy
+    }
+
     private init(copying run: RunInProgress, writer: TraceWriter?) {
         scenario = run.scenario; kernel = run.kernel; failedBoot = run.failedBoot; result = run.result
         next = run.next; stopped = run.stopped; self.writer = writer

@@ -43,11 +43,15 @@ public enum Shrink {
         var tests = 0
         var witnessed: Int?
         var smallest = before
+        // Candidates share their first events with the last one that held: each runs from a
+        // snapshot of that one's run where they part.
+        let runs = PrefixRuns()
         func test(_ items: [Item]) -> Bool {
             tests += 1
             let text = yaml(items, s, header: [])
             if let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) {
-                witnessed = predicate.witness(c, failureSite: failureSite)
+                witnessed = predicate.witness(c, failureSite: failureSite, runs: runs)
+                if witnessed != nil { runs.adopt() }
                 // Counted as run (repeats expanded), as the original's count is.
                 if witnessed != nil { smallest = min(smallest, c.events.count - 1) }
             } else {

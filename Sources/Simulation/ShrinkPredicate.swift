@@ -124,10 +124,16 @@ extension Shrink {
         /// Whether a run of `s` shows it.
         public func holds(_ s: CompiledScenario) -> Bool { witness(s) != nil }
 
+        /// See `witness(_:failureSite:runs:)`.
+        public func witness(_ s: CompiledScenario, failureSite: String? = nil) -> Int? {
+            witness(s, failureSite: failureSite, runs: nil)
+        }
+
         /// The index of the event at which a run of `s` shows it (for a leak: the last event
         /// that ran), or nil when it does not.
         /// With `failureSite`, the run must also have made a kalloc fail at that site.
-        public func witness(_ s: CompiledScenario, failureSite: String? = nil) -> Int? {
+        /// With `runs`, the run starts from a snapshot of an earlier one where it can.
+        func witness(_ s: CompiledScenario, failureSite: String? = nil, runs: PrefixRuns? = nil) -> Int? {
             var s = s
             if case .invariant = self { s.checkInvariants = true }
             func failsAtSite(_ k: Kernel?) -> Bool {
@@ -140,7 +146,7 @@ extension Shrink {
                       failureSite == nil || failsAtSite(Runner.run(s, writer: nil).1) else { return nil }
                 return event
             }
-            let (r, k) = Runner.run(s, writer: nil)
+            let (r, k) = runs?.run(s) ?? Runner.run(s, writer: nil)
             guard failsAtSite(k) else { return nil }
             switch self {
             case .panic(let m): return r.panic?.message == m ? r.panicEvent : nil

@@ -66,4 +66,38 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(fromSnapshots[121].verdict, .panic("kvmmap"))
         XCTAssertTrue(fromSnapshots[121].site.hasPrefix("boot > "), fromSnapshots[121].site)
     }
+
+    /// Shrink's candidates run from a snapshot of the last one adopted, where they part
+    /// from it: each comes to the same result as a run from boot.
+    func testCandidatesRunFromWhereTheyPartComeToTheSameResult() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("leaks/reparent2-root-only.yaml"))
+        let runs = PrefixRuns()
+        func same(_ c: CompiledScenario, _ what: String) -> RunResult {
+            let (a, ka) = runs.run(c)
+            let (b, kb) = Runner.run(c, writer: nil)
+            XCTAssertEqual(a.panic?.message, b.panic?.message, what)
+            XCTAssertEqual(a.panicEvent, b.panicEvent, what)
+            XCTAssertEqual(a.freeAfter, b.freeAfter, what)
+            XCTAssertEqual(a.counters, b.counters, what)
+            XCTAssertEqual(a.skipped, b.skipped, what)
+            XCTAssertEqual(ka?.allocatedPages, kb?.allocatedPages, what)
+            return a
+        }
+        let whole = same(s, "the scenario")
+        XCTAssertEqual(whole.panic?.message, "kvmmap")
+        XCTAssertEqual(whole.panicEvent, 1345)
+        runs.adopt()
+        var fewer = s
+        fewer.events.removeSubrange(1200...)                // fewer rounds: a prefix of the adopted run
+        XCTAssertNil(same(fewer, "the first 1200 events").panic)
+        var without = s
+        without.events.remove(at: 1100)                     // one event fewer, late
+        XCTAssertEqual(same(without, "without event 1100").panicEvent, 1344)
+        runs.adopt()
+        var early = without
+        early.events.remove(at: 30)                         // parts from the adopted one early
+        _ = same(early, "without events 30 and 1100")
+        XCTAssertLessThan(runs.eventsRun, runs.eventsFromBoot)
+    }
 }
+
