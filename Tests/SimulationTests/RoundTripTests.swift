@@ -3,7 +3,7 @@ import XCTest
 @testable import Simulation
 import RISCV
 
-/// The scenario writer (shrink's and import's) is the compiler's inverse: a compiled
+/// The scenario writer (which shrink and import use) is the compiler's inverse: a compiled
 /// scenario written back out compiles to the same events, for every kind of event.
 final class RoundTripTests: XCTestCase {
     /// A random valid scenario, as YAML lines: processes are forked, run, exit and are
@@ -63,7 +63,7 @@ final class RoundTripTests: XCTestCase {
         for round in 0..<200 {
             let yaml = scenario(&g, events: 12 + g.below(30))
             let first = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "r.yaml")
-            let written = Shrink.yaml(first.events.dropFirst().map { .line(Shrink.line($0, String.init)) }, first, header: [])
+            let written = ScenarioWriter.yaml(first.events.dropFirst().map { .line(ScenarioWriter.line($0, String.init)) }, first, header: [])
             let second: CompiledScenario
             do { second = try ScenarioCompiler.compile(bytes: Array(written.utf8), file: "r.yaml") } catch {
                 return XCTFail("round \(round): the written scenario does not compile: \(error)\n\(written)")
@@ -91,7 +91,7 @@ final class RoundTripTests: XCTestCase {
         let first = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "i.yaml")
         XCTAssertEqual(first.events[2].label, "fork pid 1 -> -1 (pid 2 freed: out of memory)")
         XCTAssertEqual(first.events[3].child, 3)                                 // pid 2 was used by the failed fork
-        let written = Shrink.yaml(first.events.dropFirst().map { .line(Shrink.line($0, String.init)) }, first, header: [])
+        let written = ScenarioWriter.yaml(first.events.dropFirst().map { .line(ScenarioWriter.line($0, String.init)) }, first, header: [])
         XCTAssertTrue(written.contains("  - fork: {parent: 1, fails: true}\n"), written)
         let second = try ScenarioCompiler.compile(bytes: Array(written.utf8), file: "i.yaml")
         XCTAssertEqual(second.events.map(\.kind), first.events.map(\.kind))
