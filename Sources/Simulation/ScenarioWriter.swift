@@ -23,12 +23,10 @@ enum ScenarioWriter {
         for (mine, theirs) in zip(s.config.settings.listed, preset.listed) where mine.value != theirs.value {
             kernel.append("\(mine.key): \(mine.value)")
         }
-        let image = s.config.image, std = KernelImage.lab2020
-        if image.end != std.end { kernel.append("end: \(hexShort(image.end))") }
-        if image.etext != std.etext { kernel.append("etext: \(hexShort(image.etext))") }
-        if image.trampoline != std.trampoline { kernel.append("trampoline: \(hexShort(image.trampoline))") }
-        if image.phystop != std.phystop { kernel.append("phystop: \(hexShort(image.phystop))") }
-        if s.config.harts != 1 { kernel.append("harts: \(s.config.harts)") }
+        // The image and machine where they differ from the standard (lab2020's image, one hart).
+        for key in MachineKey.allCases where key.value(in: s.config) != key.value(in: KernelConfig()) {
+            kernel.append("\(key.rawValue): \(key.written(s.config))")
+        }
         out.append("kernel: {\(kernel.joined(separator: ", "))}")
         if s.checkInvariants { out.append("check: true") }
         if golden == .digest { out.append("golden: digest") }

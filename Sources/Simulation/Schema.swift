@@ -69,9 +69,10 @@ public enum ScenarioSchema {
     static var document: Object {
         var kernel: Object = [
             "variant": ["enum": KernelSettings.presets.map(\.name), "description": "a preset of the settings"],
-            "end": number, "etext": number, "trampoline": number, "phystop": number,
-            "harts": ["anyOf": [["type": "integer", "minimum": 1, "maximum": Param.ncpu], ["type": "string"]]],
         ]
+        for key in MachineKey.allCases {
+            kernel[key.rawValue] = key.isAddress ? number : ["anyOf": [["type": "integer", "minimum": Int(key.range.lowerBound), "maximum": Int(key.range.upperBound)], ["type": "string"]]]
+        }
         for s in KernelSettings.catalogue {
             if s.values == ["true", "false"] || s.values == ["false", "true"] {
                 kernel[s.key] = ["type": "boolean", "description": s.meaning]
@@ -128,6 +129,6 @@ public enum ScenarioSchema {
     /// The event names the schema knows (for the test that it agrees with the compiler).
     public static var eventNames: [String] { events.keys.sorted() + ["repeat"] }
     public static var kernelKeys: [String] {
-        ["variant", "end", "etext", "trampoline", "phystop", "harts"] + KernelSettings.catalogue.map(\.key)
+        MachineKey.kernelKeys + KernelSettings.catalogue.map(\.key)
     }
 }

@@ -85,12 +85,9 @@ extension Shrink {
                     for (mine, theirs) in zip(base.config.settings.listed, r.config.settings.listed) where mine.value != theirs.value {
                         diff.append("\(theirs.key)=\(theirs.value)")
                     }
-                    let (mine, theirs) = (base.config.image, r.config.image)
-                    if mine.end != theirs.end { diff.append("end=\(hexShort(theirs.end))") }
-                    if mine.etext != theirs.etext { diff.append("etext=\(hexShort(theirs.etext))") }
-                    if mine.trampoline != theirs.trampoline { diff.append("trampoline=\(hexShort(theirs.trampoline))") }
-                    if mine.phystop != theirs.phystop { diff.append("phystop=\(hexShort(theirs.phystop))") }
-                    if base.config.harts != r.config.harts { diff.append("harts=\(r.config.harts)") }
+                    for key in MachineKey.allCases where key.value(in: base.config) != key.value(in: r.config) {
+                        diff.append("\(key.rawValue)=\(key.written(r.config))")
+                    }
                     reference = diff
                 } else {
                     reference = arg.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -158,7 +155,7 @@ extension Shrink {
 
         /// The settings a trace header records, as overrides: `variant=...` first.
         static func settings(inHeaderOf bytes: [UInt8]) -> [String] {
-            let keys = Set(KernelSettings.catalogue.map(\.key) + ["end", "etext", "trampoline", "phystop", "harts"])
+            let keys = Set(KernelSettings.catalogue.map(\.key) + MachineKey.allCases.map(\.rawValue))
             var out: [String] = []
             for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("setting ") {
                 let f = line.split(separator: " ", omittingEmptySubsequences: true)

@@ -51,12 +51,8 @@ public final class TraceWriter: TraceSink {
     public func header(_ s: CompiledScenario) {
         let settings: [(String, String)] = [
             ("variant", s.config.variant),
-            ("harts", String(s.config.harts)),
-            ("end", hex16(s.config.image.end)),
-            ("etext", hex16(s.config.image.etext)),
-            ("trampoline", hex16(s.config.image.trampoline)),
-            ("phystop", hex16(s.config.image.phystop)),
-        ] + s.config.settings.listed.map { ($0.key, $0.value) } + [("check", s.checkInvariants ? "true" : "false")]
+        ] + ([.harts] + MachineKey.allCases.filter(\.isAddress)).map { ($0.rawValue, $0.shown(s.config)) }
+          + s.config.settings.listed.map { ($0.key, $0.value) } + [("check", s.checkInvariants ? "true" : "false")]
         scenarioName = s.file
         switch format {
         case .none: return
