@@ -5,9 +5,8 @@ import RISCV
 /// The events of a scenario, each checked against the process table as the kernel will
 /// see it, and the processes they name resolved to pids.
 extension ScenarioCompiler {
-    static let eventNames = ["userinit", "fork", "exec", "sbrk", "exit", "wait", "vmprint", "run",
-                             "copyin", "copyinstr", "copyout", "load", "store", "fetch", "pipe", "close", "yield", "sleep",
-                             "repeat", "baseline", "expect", "fail_kalloc"]
+    /// The names of the events, from the table, in the order messages list them.
+    static let eventNames = EventSyntax.all.map(\.name)
 
     /// The most events a scenario may expand to; `repeat` beyond it is refused before expanding.
     static let eventLimit = 2_000_000
@@ -32,7 +31,7 @@ extension ScenarioCompiler {
             return
         }
         let keyNode = node.mapping?.first?.key ?? node
-        guard Self.eventNames.contains(name) else {
+        guard let syntax = EventSyntax.named[name] else {
             error(keyNode, "unknown event '\(name)'; expected one of: \(Self.eventNames.joined(separator: ", "))"
                   + suggest(name, Self.eventNames))
             return
@@ -40,54 +39,41 @@ extension ScenarioCompiler {
         let loc = location(keyNode.mark)
         // Only events that need no process may come before userinit: a failure to inject
         // into userinit itself, and a baseline.
-        if !["userinit", "fail_kalloc", "baseline"].contains(name) && table.initPid == nil {
+        if !syntax.beforeUserinit && table.initPid == nil {
             error(keyNode, "`\(name)` before `userinit`: the first process event must be `userinit`, which creates pid 1")
             return
         }
-        switch name {
-        case "userinit": userinit(arg, keyNode, loc)
-        case "fork": fork(arg, keyNode, loc)
-        case "exec": exec(arg, keyNode, loc)
-        case "sbrk": sbrk(arg, keyNode, loc)
-        case "exit": exit(arg, keyNode, loc)
-        case "wait": wait(arg, keyNode, loc)
-        case "vmprint": vmprint(arg, keyNode, loc)
-        case "run": run(arg, keyNode, loc)
-        case "yield", "sleep": yieldCPU(name, arg, keyNode, loc)
-        case "pipe", "close": pipe(name, arg, keyNode, loc)
-        case "copyin", "copyinstr", "copyout": copy(name, arg, keyNode, loc)
-        case "load", "store", "fetch": access(name, arg, keyNode, loc)
-        case "baseline": events.append(Event(kind: .baseline, location: loc, label: "baseline"))
-        case "expect": expect(arg, keyNode, loc)
-        case "fail_kalloc":
-            var n: UInt64 = 1
-            if let arg, arg.scalar?.string != "" { n = integer(arg, 1...UInt64(Int32.max)) ?? 1 }
-            events.append(Event(kind: .failKalloc(Int(n)), location: loc, label: n == 1 ? "fail_kalloc: the next kalloc fails" : "fail_kalloc: the \(n)th kalloc from here fails"))
-        default: break
-        }
+        syntax.compile(&self, syntax, arg, keyNode, loc)
     }
 
-    mutating func userinit(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    /// `fail_kalloc: N` (bare: 1): the N-th kalloc from here returns 0.
+    mutating func failKalloc(_ arg: Node?, _ loc: SourceLocation) {
+        var n: UInt64 = 1
+        if let arg, arg.scalar?.string != "" { n = integer(arg, 1...UInt64(Int32.max)) ?? 1 }
+        events.append(Event(kind: .failKalloc(Int(n)), location: loc, label: n == 1 ? "fail_kalloc: the next kalloc fails" : "fail_kalloc: the \(n)th kalloc from here fails"))
+    }
+
+    mutating func userinit(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         if table.initPid != nil { error(at, "`userinit` runs once, at boot; pid 1 already exists"); return }
         var name = "init"
         if let arg {
             if let m = arg.mapping {
-                for (k, v) in m where key(k, allowed: ["name"]) == "name" { if let s = processName(v) { name = s } }
+                for (k, v) in m where key(k, allowed: s.keys) == "name" { if let n = processName(v) { name = n } }
             } else if arg.scalar != nil, arg.scalar?.string != "" {
-                if let s = processName(arg) { name = s }
+                if let n = processName(arg) { name = n }
             }
         }
         let pid = table.create(name: name, parent: nil, at: loc)
         events.append(Event(kind: .userinit(pid: pid), location: loc, label: "userinit -> pid \(pid) (\(name))"))
     }
 
-    mutating func fork(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func fork(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         var parentNode: Node?
         var childName: String?
         var fails = false
         if let m = arg?.mapping {
             for (k, v) in m {
-                switch key(k, allowed: ["parent", "child", "fails"]) {
+                switch key(k, allowed: s.keys) {
                 case "parent": parentNode = v
                 case "child": childName = processName(v)
                 case "fails": fails = boolean(v) ?? false
@@ -124,7 +110,7 @@ extension ScenarioCompiler {
         events.append(e)
     }
 
-    mutating func exec(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func exec(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         guard let m = arg?.mapping else {
             error(arg ?? at, "`exec` needs a mapping: `exec: {proc: init, path: /init, argv: [init], segments: [{vaddr: 0, memsz: 4096}]}`")
             return
@@ -136,7 +122,7 @@ extension ScenarioCompiler {
         var entry: UInt64 = 0
         var exists = true
         for (k, v) in m {
-            switch key(k, allowed: ["proc", "path", "argv", "segments", "entry", "exists"]) {
+            switch key(k, allowed: s.keys) {
             case "proc": procNode = v
             case "path": path = string(v, what: "a path such as /init")
             case "argv":
@@ -176,12 +162,12 @@ extension ScenarioCompiler {
         return out
     }
 
-    mutating func sbrk(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func sbrk(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         guard let m = arg?.mapping else { error(arg ?? at, "`sbrk` needs a mapping: `sbrk: {proc: sh, n: 4097}` (n may be negative)"); return }
         var procNode: Node?
         var n: Int64?
         for (k, v) in m {
-            switch key(k, allowed: ["proc", "n"]) {
+            switch key(k, allowed: s.keys) {
             case "proc": procNode = v
             case "n": n = signedInteger(v, Int64(Int32.min)...Int64(Int32.max), what: "a byte count that fits sbrk's int argument")
             default: break
@@ -195,12 +181,12 @@ extension ScenarioCompiler {
         events.append(Event(kind: .syscall(pid: pid, .sbrk(Int32(n))), location: loc, label: "sbrk pid \(pid) \(n)"))
     }
 
-    mutating func exit(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func exit(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         var procNode: Node?
         var status: Int32 = 0
         if let m = arg?.mapping {
             for (k, v) in m {
-                switch key(k, allowed: ["proc", "status"]) {
+                switch key(k, allowed: s.keys) {
                 case "proc": procNode = v
                 case "status": status = Int32(signedInteger(v, Int64(Int32.min)...Int64(Int32.max), what: "an int exit status") ?? 0)
                 default: break
@@ -213,8 +199,8 @@ extension ScenarioCompiler {
         events.append(Event(kind: .syscall(pid: pid, .exit(status)), location: loc, label: "exit pid \(pid) status \(status)"))
     }
 
-    mutating func wait(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
-        guard let procNode = singleProcArgument(arg, at, event: "wait") else { return }
+    mutating func wait(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let procNode = singleProcArgument(s, arg, at) else { return }
         guard let pid = liveProcess(procNode, doing: "wait") else { return }
         switch table.wait(pid, line: loc.line) {
         case .reaped(let child):
@@ -227,12 +213,12 @@ extension ScenarioCompiler {
         }
     }
 
-    mutating func vmprint(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func vmprint(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         var procNode: Node?
         var kernelTable = false
         if let m = arg?.mapping {
             for (k, v) in m {
-                switch key(k, allowed: ["proc", "table"]) {
+                switch key(k, allowed: s.keys) {
                 case "proc": procNode = v
                 case "table":
                     switch v.scalar?.string {
@@ -258,12 +244,12 @@ extension ScenarioCompiler {
                             label: "vmprint pid \(pid)" + (kernelTable ? " kernel table" : "")))
     }
 
-    mutating func run(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func run(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         var procNode: Node?
         var hart = 0
         if let m = arg?.mapping {
             for (k, v) in m {
-                switch key(k, allowed: ["proc", "hart"]) {
+                switch key(k, allowed: s.keys) {
                 case "proc": procNode = v
                 case "hart": hart = Int(integer(v, 0...UInt64(Param.ncpu - 1)) ?? 0)
                 default: break
@@ -280,12 +266,12 @@ extension ScenarioCompiler {
     }
 
     /// copyin/copyinstr/copyout: a system call that makes the kernel copy across the user boundary.
-    mutating func copy(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
-        let sizeKey = name == "copyinstr" ? "max" : "len"
+    mutating func copy(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation, _ make: (UInt64, UInt64) -> Syscall) {
+        let name = s.name, sizeKey = s.keys[2]
         guard let m = arg?.mapping else { error(arg ?? at, "`\(name)` needs a mapping: `\(name): {proc: sh, va: 0x1000, \(sizeKey): 16}`"); return }
         var procNode: Node?, va: UInt64?, n: UInt64?
         for (k, v) in m {
-            switch key(k, allowed: ["proc", "va", sizeKey]) {
+            switch key(k, allowed: s.keys) {
             case "proc": procNode = v
             case "va": va = integer(v, 0...UInt64.max)
             case sizeKey: n = integer(v, 0...0x10_0000)
@@ -294,17 +280,17 @@ extension ScenarioCompiler {
         }
         guard let procNode, let va, let n else { error(arg ?? at, "`\(name)` needs `proc`, `va` and `\(sizeKey)`"); return }
         guard let pid = liveProcess(procNode, doing: name) else { return }
-        let call: Syscall = name == "copyin" ? .copyin(va: va, len: n) : name == "copyout" ? .copyout(va: va, len: n) : .copyinstr(va: va, max: n)
-        events.append(Event(kind: .syscall(pid: pid, call), location: loc, label: "\(name) pid \(pid) va \(hexShort(va)) \(sizeKey) \(n)"))
+        events.append(Event(kind: .syscall(pid: pid, make(va, n)), location: loc, label: "\(name) pid \(pid) va \(hexShort(va)) \(sizeKey) \(n)"))
     }
 
     /// load/store/fetch: a user-mode access through the MMU.
-    mutating func access(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func access(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation, _ kind: AccessType) {
+        let name = s.name
         guard let m = arg?.mapping else { error(arg ?? at, "`\(name)` needs a mapping: `\(name): {proc: sh, va: 0x1000}`"); return }
         var procNode: Node?, va: UInt64?
         var faults = false
         for (k, v) in m {
-            switch key(k, allowed: ["proc", "va", "faults"]) {
+            switch key(k, allowed: s.keys) {
             case "proc": procNode = v
             case "va": va = integer(v, 0...UInt64.max)
             case "faults": faults = boolean(v) ?? false
@@ -313,7 +299,6 @@ extension ScenarioCompiler {
         }
         guard let procNode, let va else { error(arg ?? at, "`\(name)` needs `proc` and `va`"); return }
         guard let pid = liveProcess(procNode, doing: name) else { return }
-        let kind = AccessType(rawValue: name)!
         // A fault kills the process: usertrap makes it exit(-1).
         if faults && pid != table.initPid { table.exit(pid, line: loc.line) }
         events.append(Event(kind: .access(pid: pid, va: va, kind, faults: faults), location: loc,
@@ -322,19 +307,19 @@ extension ScenarioCompiler {
 
     /// yield: the process gives up the CPU and gets it back with nothing run in between;
     /// sleep: it gives up the CPU and nothing else runs.
-    mutating func yieldCPU(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
-        guard let procNode = singleProcArgument(arg, at, event: name) else { return }
-        guard let pid = liveProcess(procNode, doing: name) else { return }
-        events.append(Event(kind: name == "yield" ? .yield(pid: pid) : .sleep(pid: pid), location: loc, label: "\(name) pid \(pid)"))
+    mutating func yieldCPU(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation, _ make: (Int) -> EventKind) {
+        guard let procNode = singleProcArgument(s, arg, at) else { return }
+        guard let pid = liveProcess(procNode, doing: s.name) else { return }
+        events.append(Event(kind: make(pid), location: loc, label: "\(s.name) pid \(pid)"))
     }
 
     /// pipe: {proc, id} takes a page for a new pipe; close: {proc, pipe} frees it (the last close).
-    mutating func pipe(_ name: String, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
-        let idKey = name == "pipe" ? "id" : "pipe"
+    mutating func pipe(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation, opens: Bool) {
+        let name = s.name, idKey = s.keys[1]
         guard let m = arg?.mapping else { error(arg ?? at, "`\(name)` needs a mapping: `\(name): {proc: sh, \(idKey): 1}`"); return }
         var procNode: Node?, idNode: Node?, id: UInt64?
         for (k, v) in m {
-            switch key(k, allowed: ["proc", idKey]) {
+            switch key(k, allowed: s.keys) {
             case "proc": procNode = v
             case idKey: idNode = v; id = integer(v, 0...UInt64(Int32.max))
             default: break
@@ -346,7 +331,7 @@ extension ScenarioCompiler {
         }
         guard let pid = liveProcess(procNode, doing: name) else { return }
         let n = Int(id)
-        if name == "pipe" {
+        if opens {
             if openPipes.contains(n) { error(idNode, "pipe \(n) is already open; close it first or take another id"); return }
             openPipes.insert(n)
             events.append(Event(kind: .syscall(pid: pid, .pipe(id: n)), location: loc, label: "pipe pid \(pid) -> pipe \(n)"))
@@ -356,10 +341,12 @@ extension ScenarioCompiler {
         }
     }
 
-    mutating func singleProcArgument(_ arg: Node?, _ at: Node, event: String) -> Node? {
+    /// The process of an event that takes only that: `NAME: init` or `NAME: {proc: init}`.
+    mutating func singleProcArgument(_ s: EventSyntax, _ arg: Node?, _ at: Node) -> Node? {
+        let event = s.name
         if let m = arg?.mapping {
             var found: Node?
-            for (k, v) in m where key(k, allowed: ["proc"]) == "proc" { found = v }
+            for (k, v) in m where key(k, allowed: s.keys) == "proc" { found = v }
             if found == nil { error(arg ?? at, "`\(event)` needs `proc`") }
             return found
         }

@@ -4,20 +4,18 @@ import RISCV
 
 /// `expect:`: what a scenario states about itself, checked when the run reaches it.
 extension ScenarioCompiler {
-    static let expectKeys = ["free_pages", "leaks", "panic", "mapped", "unmapped", "satp"]
-
-    mutating func expect(_ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+    mutating func expect(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
         guard let m = arg?.mapping else {
             error(arg ?? at, "`expect` needs a mapping, e.g. `expect: {free_pages: baseline, leaks: 0}`")
             return
         }
         var list: [Expectation] = []
         for (k, v) in m {
-            switch key(k, allowed: Self.expectKeys) {
+            switch key(k, allowed: s.keys) {
             case "free_pages":
                 if v.scalar?.string == "baseline" { list.append(.freePages(nil)) } else if let n = integer(v, 0...UInt64(Int32.max)) { list.append(.freePages(Int(n))) }
             case "leaks": if let n = integer(v, 0...UInt64(Int32.max)) { list.append(.leaks(Int(n))) }
-            case "panic": if let s = string(v, what: "the panic message, e.g. kvmmap") { list.append(.panic(s)) }
+            case "panic": if let text = string(v, what: "the panic message, e.g. kvmmap") { list.append(.panic(text)) }
             case "mapped", "unmapped":
                 guard let mm = v.mapping else { error(v, "expected {proc: NAME, va: ADDRESS}"); continue }
                 var procNode: Node?, va: UInt64?, pa: UInt64?, perm: String?

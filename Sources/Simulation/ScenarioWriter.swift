@@ -48,38 +48,11 @@ enum ScenarioWriter {
 
     static func q(_ s: String) -> String { JSONValue.quote(s) }
 
+    /// One event as a line of YAML, processes named by `name`: written by its kind's entry
+    /// in the table of events (boot, which no scenario writes, as `userinit`).
     static func line(_ e: Event, _ name: (Int) -> String) -> String {
-        switch e.kind {
-        case .boot: return "userinit"
-        case .userinit(let pid): return "userinit: \(name(pid))"
-        case .baseline: return "baseline"
-        case .failKalloc(let n): return "fail_kalloc: \(n)"
-        case let .vmprint(pid, kernelTable): return "vmprint: {proc: \(name(pid)), table: \(kernelTable ? "kernel" : "user")}"
-        case let .run(pid, hart): return "run: {proc: \(name(pid)), hart: \(hart)}"
-        case let .yield(pid): return "yield: \(name(pid))"
-        case let .sleep(pid): return "sleep: \(name(pid))"
-        case let .access(pid, va, access, faults): return "\(access.rawValue): {proc: \(name(pid)), va: \(hexShort(va)), faults: \(faults)}"
-        case .expect(let list): return "expect: {" + list.map { expectation($0, name) }.joined(separator: ", ") + "}"
-        case let .syscall(pid, call):
-            let p = name(pid)
-            switch call {
-            case .fork:
-                if e.forkFails { return "fork: {parent: \(p), fails: true}" }
-                return "fork: {parent: \(p)" + (e.child.map { ", child: \(name($0))" } ?? "") + "}"
-            case let .exec(path, argv, program):
-                if !program.exists { return "exec: {proc: \(p), path: \(q(path)), argv: [\(argv.map(q).joined(separator: ", "))], exists: false}" }
-                let segs = program.segments.map { "{vaddr: \(hexShort($0.vaddr)), memsz: \(hexShort($0.memsz)), filesz: \(hexShort($0.filesz))}" }
-                return "exec: {proc: \(p), path: \(q(path)), argv: [\(argv.map(q).joined(separator: ", "))], segments: [\(segs.joined(separator: ", "))], entry: \(hexShort(program.entry))}"
-            case .sbrk(let n): return "sbrk: {proc: \(p), n: \(n)}"
-            case .exit(let status): return "exit: {proc: \(p), status: \(status)}"
-            case .wait: return "wait: \(p)"
-            case let .copyin(va, len): return "copyin: {proc: \(p), va: \(hexShort(va)), len: \(len)}"
-            case let .copyinstr(va, max): return "copyinstr: {proc: \(p), va: \(hexShort(va)), max: \(max)}"
-            case let .copyout(va, len): return "copyout: {proc: \(p), va: \(hexShort(va)), len: \(len)}"
-            case let .pipe(id): return "pipe: {proc: \(p), id: \(id)}"
-            case let .close(id): return "close: {proc: \(p), pipe: \(id)}"
-            }
-        }
+        for syntax in EventSyntax.all { if let l = syntax.write(e, name) { return l } }
+        preconditionFailure("no entry of EventSyntax.all writes \(e.kind)")
     }
 
     static func expectation(_ x: Expectation, _ name: (Int) -> String) -> String {
