@@ -174,37 +174,21 @@ extension Shrink {
             let mine = TraceWriter(format: .text, sites: .init()), theirs = TraceWriter(format: .text, sites: .init())
             Runner.run(s, writer: mine)
             Runner.run(r, writer: theirs)
-            let a = body(mine.bytes), e = body(theirs.bytes)
-            var i = 0, start = 0, event = 0
+            // Each from its first event's line (event 0, boot, which is always there).
+            let base = mine.eventOffsets.first ?? 0
+            let a = Array(mine.bytes[base...]), e = Array(theirs.bytes[(theirs.eventOffsets.first ?? 0)...])
+            var i = 0, start = 0
             while i < a.count && i < e.count && a[i] == e[i] {
-                if a[i] == UInt8(ascii: "\n") {
-                    if let n = eventNumber(a, i + 1) { event = n }
-                    start = i + 1
-                }
+                if a[i] == UInt8(ascii: "\n") { start = i + 1 }
                 i += 1
             }
             if i == a.count && i == e.count { return nil }
+            // The event whose lines hold the line that differs: the last to begin at or before it.
+            let event = mine.eventOffsets.lastIndex { $0 - base <= start } ?? 0
             func line(_ b: [UInt8]) -> String {
                 mask(String(decoding: b[start...].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
             }
             return ((start < e.count ? line(e) : "(end)", start < a.count ? line(a) : "(end)"), event)
-        }
-
-        /// The trace from its first `event` line.
-        static func body(_ b: [UInt8]) -> [UInt8] {
-            var i = 0
-            while i < b.count {
-                if b[i] == UInt8(ascii: "\n"), eventNumber(b, i + 1) != nil { return Array(b[(i + 1)...]) }
-                i += 1
-            }
-            return b
-        }
-
-        /// N, when an `event N` line starts at `i`.
-        static func eventNumber(_ b: [UInt8], _ i: Int) -> Int? {
-            let p = Array("event ".utf8)
-            guard i + p.count < b.count, b[i..<i + p.count].elementsEqual(p) else { return nil }
-            return Int(String(decoding: b[(i + p.count)...].prefix { $0 >= 48 && $0 <= 57 }, as: UTF8.self))
         }
 
         /// A trace line or report with its numbers (addresses, pids, counts) as `#` and its
