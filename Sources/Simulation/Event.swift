@@ -115,31 +115,26 @@ extension CompiledScenario {
             config.variant = v
             config.settings = preset
         }
-        var image = config.image
+        // The image and harts, set on a copy: the image is kept only if it can boot.
+        var machine = config
         for (k, v) in pairs where k != "variant" {
             // The kernel image and the machine, as a scenario's `kernel:` sets them.
-            if ["end", "etext", "trampoline", "phystop", "harts"].contains(k) {
+            if let key = MachineKey(rawValue: k) {
                 guard let n = parseInteger(v), !n.negative else { return "\(k) takes a number; got '\(v)'" }
-                switch k {
-                case "end": image.end = n.magnitude
-                case "etext": image.etext = n.magnitude
-                case "trampoline": image.trampoline = n.magnitude
-                case "phystop": image.phystop = n.magnitude
-                default:
-                    guard (1...UInt64(Param.ncpu)).contains(n.magnitude) else { return "harts must be from 1 to \(Param.ncpu); got \(v)" }
-                    config.harts = Int(n.magnitude)
-                }
+                guard key.range.contains(n.magnitude) else { return "\(k) must be from \(key.range.lowerBound) to \(key.range.upperBound); got \(v)" }
+                key.set(n.magnitude, in: &machine)
                 continue
             }
             if let problem = config.settings.set(k, v) {
-                let keys = ["variant"] + KernelSettings.catalogue.map(\.key) + ["end", "etext", "trampoline", "phystop", "harts"]
+                let keys = ["variant"] + KernelSettings.catalogue.map(\.key) + MachineKey.allCases.map(\.rawValue)
                 if keys.contains(k) { return problem }
                 let suggestion = didYouMean(k, keys)
                 return problem + (suggestion.isEmpty ? "; the keys are \(keys.joined(separator: ", ")) (see `xv6vm variants`)" : suggestion)
             }
         }
-        if let problem = image.problem { return "this kernel image cannot boot: \(problem)" }
-        config.image = image
+        config.harts = machine.harts
+        if let problem = machine.image.problem { return "this kernel image cannot boot: \(problem)" }
+        config.image = machine.image
         return nil
     }
 }

@@ -45,17 +45,12 @@ public enum Listing {
             lines += folded("\(s.key) (\(s.values.joined(separator: " | "))): \(s.meaning)", indent: 2, hang: 4)
         }
         lines.append("")
-        let image = KernelImage.lab2020
         lines += folded("The kernel image and the machine (the same `kernel:` keys and `--set`; the same in every variant):")
-        for (key, value, meaning) in [("end", hex16(image.end), "the kernel's end symbol: kinit frees the pages from here"),
-                                      ("etext", hex16(image.etext), "the end of kernel text (mapped r-x)"),
-                                      ("trampoline", hex16(image.trampoline), "the physical page of the trampoline"),
-                                      ("phystop", hex16(image.phystop), "the end of RAM (at most 4 GiB above 0x80000000)"),
-                                      ("harts", "1", "harts (QEMU's -smp), 1 to \(Param.ncpu)")] {
-            lines += folded("\(key) (\(value)): \(meaning)", indent: 2, hang: 4)
+        for key in MachineKey.allCases {
+            lines += folded("\(key.rawValue) (\(key.shown(KernelConfig()))): \(key.meaning)", indent: 2, hang: 4)
         }
         lines.append("")
-        lines.append("\(presets.count) variants, \(KernelSettings.catalogue.count) settings, 5 image and machine keys")
+        lines.append("\(presets.count) variants, \(KernelSettings.catalogue.count) settings, \(MachineKey.allCases.count) image and machine keys")
         return lines.joined(separator: "\n")
     }
 }

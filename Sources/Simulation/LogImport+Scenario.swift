@@ -59,8 +59,8 @@ extension ImportedLog {
 
     /// Lines with every run of a block of up to 8 lines that repeats exactly written as a
     /// `repeat` (the block that covers the most lines wins; a single line must repeat 3 times).
-    static func folded(_ lines: [String]) -> [Shrink.Item] {
-        var items: [Shrink.Item] = []
+    static func folded(_ lines: [String]) -> [ScenarioWriter.Item] {
+        var items: [ScenarioWriter.Item] = []
         var i = 0
         while i < lines.count {
             var best = (k: 1, r: 1)
@@ -90,7 +90,7 @@ extension ImportedLog {
     /// The scenario as YAML: one line per event, with `repeat` where lines repeat exactly.
     public func yaml(command: String) -> String {
         let events = self.events                 // made once: a long log has tens of thousands
-        let items = Self.folded(events.dropFirst().map { Shrink.line($0, String.init) })
+        let items = Self.folded(events.dropFirst().map { ScenarioWriter.line($0, String.init) })
         let kinds = Dictionary(grouping: log.probes, by: \.kind).mapValues(\.count)
         let counts = ProbeKind.allCases.compactMap { k in kinds[k].map { "\($0) \(k.rawValue)" } }
         let header = [
@@ -98,6 +98,6 @@ extension ImportedLog {
             "\(log.probes.count) probe lines: " + counts.joined(separator: ", "),
             "variant \(config.variant)" + (variantGuessed ? " (guessed from the log's shape)" : " (given with --set)"),
         ] + (unexplained.isEmpty ? [] : ["\(unexplained.count) memory events no operation explains (first at line \(log.probes[unexplained[0]].line)); replay will show them"])
-        return Shrink.yaml(items, scenario(events), header: header, description: "replays the process events of \(log.file)")
+        return ScenarioWriter.yaml(items, scenario(events), header: header, description: "replays the process events of \(log.file)")
     }
 }

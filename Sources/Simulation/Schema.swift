@@ -24,54 +24,21 @@ public enum ScenarioSchema {
         ["description": description, "anyOf": [process, object(description, properties, required: required)]]
     }
 
-    /// The value each event takes, by the event's name.
+    /// The value each event takes, by the event's name: those of the table of events, and `include`.
     static var events: Object {
-        let segment = object("an ELF LOAD program header", ["vaddr": number, "memsz": number, "filesz": number], required: ["vaddr", "memsz"])
-        let access = object("a user-mode access through the MMU", ["proc": process, "va": number, "faults": boolean], required: ["proc", "va"])
-        return [
-            "userinit": ["description": "the first process (pid 1), named init unless named here",
-                         "anyOf": [["type": "string"], ["type": "null"], object("userinit", ["name": ["type": "string"]])]],
-            "fork": ["description": "fork(): a child with a copy of the parent's memory",
-                     "anyOf": [process, object("fork", ["parent": process, "child": ["type": "string"], "fails": boolean], required: ["parent"])]],
-            "exec": object("sys_exec then exec: argument pages, a new table with the segments and a stack, the old image freed",
-                           ["proc": process, "path": ["type": "string"], "argv": ["type": "array", "items": ["type": "string"]],
-                            "segments": ["type": "array", "items": segment], "entry": number, "exists": boolean],
-                           required: ["proc", "path"]),
-            "sbrk": object("sbrk(n), n negative to shrink", ["proc": process, "n": number], required: ["proc", "n"]),
-            "exit": oneProcessOr("exit(status): the process becomes a zombie", ["proc": process, "status": number]),
-            "wait": oneProcessOr("wait(0) by the parent: reaps its first zombie child", ["proc": process]),
-            "vmprint": oneProcessOr("the lab's vmprint of the process's user (or kernel) table",
-                                    ["proc": process, "table": ["enum": ["user", "kernel"]]]),
-            "run": oneProcessOr("the scheduler switches a hart to the process", ["proc": process, "hart": number]),
-            "yield": oneProcessOr("the process gives up the CPU and is scheduled again", ["proc": process]),
-            "sleep": oneProcessOr("the process gives up the CPU and nothing else runs", ["proc": process]),
-            "copyin": object("a call that makes the kernel copy len bytes in from va", ["proc": process, "va": number, "len": number], required: ["proc", "va", "len"]),
-            "copyinstr": object("a call that makes the kernel copy a string of at most max bytes in from va", ["proc": process, "va": number, "max": number], required: ["proc", "va", "max"]),
-            "copyout": object("a call that makes the kernel copy len bytes out to va", ["proc": process, "va": number, "len": number], required: ["proc", "va", "len"]),
-            "load": access, "store": access, "fetch": access,
-            "pipe": object("pipe(): a page for a new pipe, named by id", ["proc": process, "id": number], required: ["proc", "id"]),
-            "close": object("the last close of a pipe: its page is freed", ["proc": process, "pipe": number], required: ["proc", "pipe"]),
-            "baseline": ["description": "records the free pages now", "type": "null"],
-            "fail_kalloc": ["description": "the n-th kalloc from here (default the next) returns 0", "anyOf": [["type": "null"], number]],
-            "expect": object("what must hold when the run reaches this point", [
-                "free_pages": ["anyOf": [number, ["const": "baseline"]]],
-                "leaks": number,
-                "panic": ["type": "string"],
-                "mapped": object("va mapped in the process's user table", ["proc": process, "va": number, "pa": number, "perm": ["type": "string"]], required: ["proc", "va"]),
-                "unmapped": object("va not mapped in the process's user table", ["proc": process, "va": number], required: ["proc", "va"]),
-                "satp": object("what a hart's satp points at", ["hart": number, "table": ["enum": ["kernel", "user"]], "proc": process]),
-            ]),
-            "include": ["description": "the events (and defines) of another file, relative to this one", "type": "string"],
-        ]
+        var out: Object = ["include": ["description": "the events (and defines) of another file, relative to this one", "type": "string"]]
+        for syntax in EventSyntax.all { if let schema = syntax.schema { out[syntax.name] = schema() } }
+        return out
     }
 
     /// The schema, as a JSON object.
     static var document: Object {
         var kernel: Object = [
             "variant": ["enum": KernelSettings.presets.map(\.name), "description": "a preset of the settings"],
-            "end": number, "etext": number, "trampoline": number, "phystop": number,
-            "harts": ["anyOf": [["type": "integer", "minimum": 1, "maximum": Param.ncpu], ["type": "string"]]],
         ]
+        for key in MachineKey.allCases {
+            kernel[key.rawValue] = key.isAddress ? number : ["anyOf": [["type": "integer", "minimum": Int(key.range.lowerBound), "maximum": Int(key.range.upperBound)], ["type": "string"]]]
+        }
         for s in KernelSettings.catalogue {
             if s.values == ["true", "false"] || s.values == ["false", "true"] {
                 kernel[s.key] = ["type": "boolean", "description": s.meaning]
@@ -94,7 +61,7 @@ public enum ScenarioSchema {
                        "minProperties": 1, "maxProperties": 1,
                        "not": ["anyOf": named.keys.sorted().map { ["required": [$0]] } + [["required": ["repeat"]]]],
                        "additionalProperties": ["anyOf": [["type": "object"], ["type": "null"]]]])
-        let event: Object = ["anyOf": [["enum": ["userinit", "baseline", "fail_kalloc"]]] + oneKey]
+        let event: Object = ["anyOf": [["enum": EventSyntax.all.filter(\.bare).map(\.name)]] + oneKey]
         return [
             "$schema": "http://json-schema.org/draft-07/schema#",
             "$id": "https://xv6vm.invalid/scenario.schema.json",
@@ -128,6 +95,6 @@ public enum ScenarioSchema {
     /// The event names the schema knows (for the test that it agrees with the compiler).
     public static var eventNames: [String] { events.keys.sorted() + ["repeat"] }
     public static var kernelKeys: [String] {
-        ["variant", "end", "etext", "trampoline", "phystop", "harts"] + KernelSettings.catalogue.map(\.key)
+        MachineKey.kernelKeys + KernelSettings.catalogue.map(\.key)
     }
 }

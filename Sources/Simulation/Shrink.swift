@@ -25,13 +25,8 @@ public enum Shrink {
         public var tests: Int
     }
 
-    /// A scenario as the shrinker edits it.
-    indirect enum Item: Equatable {
-        /// One event, as a line of YAML (`fork: {parent: p1, child: p2}`).
-        case line(String)
-        /// `repeat: count` of a body.
-        case loop(Int, [Item])
-    }
+    /// A scenario as the shrinker edits it: event lines and repeats of them.
+    typealias Item = ScenarioWriter.Item
 
     /// Shrinks `s` (compiled from `file`) while `predicate` holds.
     /// `overrides` are the `--set` KEY=VALUEs the scenario was loaded with, for the header.
@@ -48,7 +43,7 @@ public enum Shrink {
         let runs = PrefixRuns()
         func test(_ items: [Item]) -> Bool {
             tests += 1
-            let text = yaml(items, s, header: [])
+            let text = ScenarioWriter.yaml(items, s, header: [])
             if let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) {
                 witnessed = predicate.witness(c, failureSite: failureSite, runs: runs)
                 if witnessed != nil { runs.adopt() }
@@ -103,7 +98,7 @@ public enum Shrink {
                  "  golden:   \(d.expected)", "  this run: \(d.actual)"] } ?? [])
         // A digest golden stays one when the small scenario still runs long.
         let golden: GoldenKind = s.golden == .digest && expanded(current) > 1000 ? .digest : .trace
-        return Result(yaml: yaml(current, s, header: header, golden: golden), before: before, after: after,
+        return Result(yaml: ScenarioWriter.yaml(current, s, header: header, golden: golden), before: before, after: after,
                       afterExpanded: expanded(current), tests: tests)
     }
 
@@ -312,7 +307,7 @@ public enum Shrink {
                 if case .syscall(_, .fork) = e.kind { pid = e.child }
                 if let pid { names[pid] = inRepeat ? namer.fresh() : "p\(pid)" }
                 // A process no name in scope reaches (one a repeat created) is named by its pid.
-                out.append(.line(line(e) { names[$0] ?? String($0) }))
+                out.append(.line(ScenarioWriter.line(e) { names[$0] ?? String($0) }))
             case let .loop(count, rounds):
                 let outer = names, mark = namer.given.count
                 var first = outer
@@ -450,91 +445,5 @@ public enum Shrink {
         }
         flush()
         return out
-    }
-
-    // MARK: writing events back as YAML
-
-    /// A scenario with these events, the original's kernel and checks.
-    static func yaml(_ items: [Item], _ s: CompiledScenario, header: [String], golden: GoldenKind = .trace,
-                     description: String? = nil) -> String {
-        var out = header.map { "# " + $0 }
-        out.append("description: " + (description ?? "shrunk from \(s.file)"))
-        var kernel = ["variant: \(s.config.variant)"]
-        let preset = KernelSettings.preset(named: s.config.variant) ?? .xv6_2020
-        for (mine, theirs) in zip(s.config.settings.listed, preset.listed) where mine.value != theirs.value {
-            kernel.append("\(mine.key): \(mine.value)")
-        }
-        let image = s.config.image, std = KernelImage.lab2020
-        if image.end != std.end { kernel.append("end: \(hexShort(image.end))") }
-        if image.etext != std.etext { kernel.append("etext: \(hexShort(image.etext))") }
-        if image.trampoline != std.trampoline { kernel.append("trampoline: \(hexShort(image.trampoline))") }
-        if image.phystop != std.phystop { kernel.append("phystop: \(hexShort(image.phystop))") }
-        if s.config.harts != 1 { kernel.append("harts: \(s.config.harts)") }
-        out.append("kernel: {\(kernel.joined(separator: ", "))}")
-        if s.checkInvariants { out.append("check: true") }
-        if golden == .digest { out.append("golden: digest") }
-        out.append("events:")
-        func write(_ items: [Item], _ pad: String) {
-            for item in items {
-                switch item {
-                case .line(let l): out.append(pad + "- " + l)
-                case let .loop(count, body):
-                    out.append(pad + "- repeat: \(count)")
-                    out.append(pad + "  events:")
-                    write(body, pad + "    ")
-                }
-            }
-        }
-        write(items, "  ")
-        return out.joined(separator: "\n") + "\n"
-    }
-
-    static func q(_ s: String) -> String { JSONValue.quote(s) }
-
-    static func line(_ e: Event, _ name: (Int) -> String) -> String {
-        switch e.kind {
-        case .boot: return "userinit"
-        case .userinit(let pid): return "userinit: \(name(pid))"
-        case .baseline: return "baseline"
-        case .failKalloc(let n): return "fail_kalloc: \(n)"
-        case let .vmprint(pid, kernelTable): return "vmprint: {proc: \(name(pid)), table: \(kernelTable ? "kernel" : "user")}"
-        case let .run(pid, hart): return "run: {proc: \(name(pid)), hart: \(hart)}"
-        case let .yield(pid): return "yield: \(name(pid))"
-        case let .sleep(pid): return "sleep: \(name(pid))"
-        case let .access(pid, va, access, faults): return "\(access.rawValue): {proc: \(name(pid)), va: \(hexShort(va)), faults: \(faults)}"
-        case .expect(let list): return "expect: {" + list.map { expectation($0, name) }.joined(separator: ", ") + "}"
-        case let .syscall(pid, call):
-            let p = name(pid)
-            switch call {
-            case .fork:
-                if e.forkFails { return "fork: {parent: \(p), fails: true}" }
-                return "fork: {parent: \(p)" + (e.child.map { ", child: \(name($0))" } ?? "") + "}"
-            case let .exec(path, argv, program):
-                if !program.exists { return "exec: {proc: \(p), path: \(q(path)), argv: [\(argv.map(q).joined(separator: ", "))], exists: false}" }
-                let segs = program.segments.map { "{vaddr: \(hexShort($0.vaddr)), memsz: \(hexShort($0.memsz)), filesz: \(hexShort($0.filesz))}" }
-                return "exec: {proc: \(p), path: \(q(path)), argv: [\(argv.map(q).joined(separator: ", "))], segments: [\(segs.joined(separator: ", "))], entry: \(hexShort(program.entry))}"
-            case .sbrk(let n): return "sbrk: {proc: \(p), n: \(n)}"
-            case .exit(let status): return "exit: {proc: \(p), status: \(status)}"
-            case .wait: return "wait: \(p)"
-            case let .copyin(va, len): return "copyin: {proc: \(p), va: \(hexShort(va)), len: \(len)}"
-            case let .copyinstr(va, max): return "copyinstr: {proc: \(p), va: \(hexShort(va)), max: \(max)}"
-            case let .copyout(va, len): return "copyout: {proc: \(p), va: \(hexShort(va)), len: \(len)}"
-            case let .pipe(id): return "pipe: {proc: \(p), id: \(id)}"
-            case let .close(id): return "close: {proc: \(p), pipe: \(id)}"
-            }
-        }
-    }
-
-    static func expectation(_ x: Expectation, _ name: (Int) -> String) -> String {
-        switch x {
-        case .freePages(let n): return "free_pages: \(n.map(String.init) ?? "baseline")"
-        case .leaks(let n): return "leaks: \(n)"
-        case .panic(let m): return "panic: \(q(m))"
-        case let .mapped(pid, va, pa, perm):
-            return "mapped: {proc: \(name(pid)), va: \(hexShort(va))" + (pa.map { ", pa: \(hexShort($0))" } ?? "") + (perm.map { ", perm: \($0)" } ?? "") + "}"
-        case let .unmapped(pid, va): return "unmapped: {proc: \(name(pid)), va: \(hexShort(va))}"
-        case let .satp(hart, pid, user):
-            return "satp: {hart: \(hart), table: \(user ? "user" : "kernel")" + (pid.map { ", proc: \(name($0))" } ?? "") + "}"
-        }
     }
 }

@@ -85,12 +85,9 @@ extension Shrink {
                     for (mine, theirs) in zip(base.config.settings.listed, r.config.settings.listed) where mine.value != theirs.value {
                         diff.append("\(theirs.key)=\(theirs.value)")
                     }
-                    let (mine, theirs) = (base.config.image, r.config.image)
-                    if mine.end != theirs.end { diff.append("end=\(hexShort(theirs.end))") }
-                    if mine.etext != theirs.etext { diff.append("etext=\(hexShort(theirs.etext))") }
-                    if mine.trampoline != theirs.trampoline { diff.append("trampoline=\(hexShort(theirs.trampoline))") }
-                    if mine.phystop != theirs.phystop { diff.append("phystop=\(hexShort(theirs.phystop))") }
-                    if base.config.harts != r.config.harts { diff.append("harts=\(r.config.harts)") }
+                    for key in MachineKey.allCases where key.value(in: base.config) != key.value(in: r.config) {
+                        diff.append("\(key.rawValue)=\(key.written(r.config))")
+                    }
                     reference = diff
                 } else {
                     reference = arg.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -164,7 +161,7 @@ extension Shrink {
 
         /// The settings a trace header records, as overrides: `variant=...` first.
         static func settings(inHeaderOf bytes: [UInt8]) -> [String] {
-            let keys = Set(KernelSettings.catalogue.map(\.key) + ["end", "etext", "trampoline", "phystop", "harts"])
+            let keys = Set(KernelSettings.catalogue.map(\.key) + MachineKey.allCases.map(\.rawValue))
             var out: [String] = []
             for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("setting ") {
                 let f = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -183,37 +180,21 @@ extension Shrink {
             let mine = TraceWriter(format: .text, sites: .init()), theirs = TraceWriter(format: .text, sites: .init())
             Runner.run(s, writer: mine)
             Runner.run(r, writer: theirs)
-            let a = body(mine.bytes), e = body(theirs.bytes)
-            var i = 0, start = 0, event = 0
+            // Each from its first event's line (event 0, boot, which is always there).
+            let base = mine.eventOffsets.first ?? 0
+            let a = Array(mine.bytes[base...]), e = Array(theirs.bytes[(theirs.eventOffsets.first ?? 0)...])
+            var i = 0, start = 0
             while i < a.count && i < e.count && a[i] == e[i] {
-                if a[i] == UInt8(ascii: "\n") {
-                    if let n = eventNumber(a, i + 1) { event = n }
-                    start = i + 1
-                }
+                if a[i] == UInt8(ascii: "\n") { start = i + 1 }
                 i += 1
             }
             if i == a.count && i == e.count { return nil }
+            // The event whose lines hold the line that differs: the last to begin at or before it.
+            let event = mine.eventOffsets.lastIndex { $0 - base <= start } ?? 0
             func line(_ b: [UInt8]) -> String {
                 mask(String(decoding: b[start...].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
             }
             return ((start < e.count ? line(e) : "(end)", start < a.count ? line(a) : "(end)"), event)
-        }
-
-        /// The trace from its first `event` line.
-        static func body(_ b: [UInt8]) -> [UInt8] {
-            var i = 0
-            while i < b.count {
-                if b[i] == UInt8(ascii: "\n"), eventNumber(b, i + 1) != nil { return Array(b[(i + 1)...]) }
-                i += 1
-            }
-            return b
-        }
-
-        /// N, when an `event N` line starts at `i`.
-        static func eventNumber(_ b: [UInt8], _ i: Int) -> Int? {
-            let p = Array("event ".utf8)
-            guard i + p.count < b.count, b[i..<i + p.count].elementsEqual(p) else { return nil }
-            return Int(String(decoding: b[(i + p.count)...].prefix { $0 >= 48 && $0 <= 57 }, as: UTF8.self))
         }
 
         /// A trace line or report with its numbers (addresses, pids, counts) as `#` and its

@@ -26,6 +26,10 @@ public final class TraceWriter: TraceSink {
     /// The scenario's name as traces show it (set by `header`).
     private var scenarioName = "-"
     public private(set) var lineCount = 0
+    /// Where each event's lines begin in `bytes`, event 0 first (the Runner begins every event,
+    /// in order): the offset of its `event` line, in a text trace kept whole (no `output`).
+    /// Tools find events by these, not by reading the text back.
+    public private(set) var eventOffsets: [Int] = []
     /// Sees every kernel event with the index of the scenario event that caused it, whatever
     /// the format (replay compares these records with a kernel's log).
     public var tap: ((TraceEvent, Int) -> Void)?
@@ -64,12 +68,8 @@ public final class TraceWriter: TraceSink {
     public func header(_ s: CompiledScenario) {
         let settings: [(String, String)] = [
             ("variant", s.config.variant),
-            ("harts", String(s.config.harts)),
-            ("end", hex16(s.config.image.end)),
-            ("etext", hex16(s.config.image.etext)),
-            ("trampoline", hex16(s.config.image.trampoline)),
-            ("phystop", hex16(s.config.image.phystop)),
-        ] + s.config.settings.listed.map { ($0.key, $0.value) } + [("check", s.checkInvariants ? "true" : "false")]
+        ] + ([.harts] + MachineKey.allCases.filter(\.isAddress)).map { ($0.rawValue, $0.shown(s.config)) }
+          + s.config.settings.listed.map { ($0.key, $0.value) } + [("check", s.checkInvariants ? "true" : "false")]
         scenarioName = s.file
         switch format {
         case .none: return
@@ -90,6 +90,7 @@ public final class TraceWriter: TraceSink {
         switch format {
         case .none: return
         case .text:
+            if output == nil { eventOffsets.append(buffer.count) }
             line("event \(index) \(e.location.map { "\(e.source ?? scenarioName):\($0.line):\($0.column)" } ?? "-") \(e.label)")
         case .jsonl:
             var o: [String: JSONValue] = ["kind": .s("event"), "event": .i(Int64(index)), "label": .s(e.label)]

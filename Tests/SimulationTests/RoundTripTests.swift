@@ -3,13 +3,16 @@ import XCTest
 @testable import Simulation
 import RISCV
 
-/// The scenario writer (shrink's and import's) is the compiler's inverse: a compiled
+/// The scenario writer (which shrink and import use) is the compiler's inverse: a compiled
 /// scenario written back out compiles to the same events, for every kind of event.
 final class RoundTripTests: XCTestCase {
     /// A random valid scenario, as YAML lines: processes are forked, run, exit and are
-    /// reaped in a legal order, and every event kind appears.
+    /// reaped in a legal order, and every kind of event in the table appears in its forms.
     func scenario(_ g: inout SplitMix64, events n: Int) -> String {
-        var lines = ["kernel: {variant: \(g.pick(["xv6-2020", "pgtbl-lab"]))}", "events:", "  - userinit"]
+        let variant = g.pick(["xv6-2020", "pgtbl-lab"]), harts = 1 + g.below(2)
+        var lines = ["kernel: {variant: \(variant), harts: \(harts)}", "events:"]
+        if g.oneIn(4) { lines.append(g.pick(["  - baseline", "  - fail_kalloc", "  - fail_kalloc: 2"])) }
+        lines.append(g.pick(["  - userinit", "  - userinit: first", "  - userinit: {name: first}"]))
         var live = [1]                      // pids that can act
         var zombies: [Int: Int] = [:]       // zombie pid -> its parent
         var parent: [Int: Int] = [:]
@@ -18,7 +21,10 @@ final class RoundTripTests: XCTestCase {
         var nextPipe = 1
         for _ in 0..<n {
             let p = g.pick(live)
-            switch g.below(17) {
+            // A process that may die: not init, and no live children (exit would reparent them).
+            let mayDie = p != 1 && !live.contains(where: { parent[$0] == p })
+            func dies() { live.removeAll { $0 == p }; zombies[p] = parent[p] ?? 1 }
+            switch g.below(20) {
             case 0, 1:
                 if live.count < 8 {
                     lines.append("  - fork: {parent: \(p), child: c\(nextPid)}")
@@ -32,10 +38,7 @@ final class RoundTripTests: XCTestCase {
                 }
             case 3: lines.append("  - sbrk: {proc: \(p), n: \(g.pick([4096, 1, -1, 8192, -4096, 0]))}")
             case 4:
-                if p != 1 && !live.contains(where: { parent[$0] == p }) {
-                    lines.append("  - exit: {proc: \(p), status: \(g.below(3))}")
-                    live.removeAll { $0 == p }; zombies[p] = parent[p] ?? 1
-                }
+                if mayDie { lines.append("  - exit: {proc: \(p), status: \(g.below(3))}"); dies() }
             case 5:
                 if let (child, par) = zombies.first(where: { live.contains($0.value) }).map({ ($0.key, $0.value) }) {
                     lines.append("  - wait: \(par)")
@@ -45,13 +48,29 @@ final class RoundTripTests: XCTestCase {
             case 7: if let id = openPipes.popLast() { lines.append("  - close: {proc: \(p), pipe: \(id)}") }
             case 8: lines.append("  - yield: \(p)")
             case 9: lines.append("  - sleep: \(p)")
-            case 10: lines.append("  - run: \(p)")
-            case 11: lines.append("  - \(g.pick(["load", "store"])): {proc: \(p), va: \(hexShort(UInt64(g.below(2)) * 0x1000))}")
+            case 10: lines.append(g.oneIn(2) ? "  - run: \(p)" : "  - run: {proc: \(p), hart: \(g.below(harts))}")
+            case 11:
+                let access = "  - \(g.pick(["load", "store", "fetch"])): {proc: \(p), va: \(hexShort(UInt64(g.below(2)) * 0x1000))"
+                if mayDie && g.oneIn(4) { lines.append(access + ", faults: true}"); dies() } else { lines.append(access + "}") }
             case 12: lines.append("  - \(g.pick(["copyin", "copyout"])): {proc: \(p), va: 0x0, len: \(g.below(64))}")
             case 13: lines.append("  - copyinstr: {proc: \(p), va: 0x0, max: 16}")
-            case 14: lines.append("  - vmprint: \(p)")
+            case 14: lines.append(variant == "pgtbl-lab" && g.oneIn(2) ? "  - vmprint: {proc: \(p), table: kernel}" : "  - vmprint: \(p)")
             case 15: lines.append(g.oneIn(2) ? "  - baseline" : "  - fail_kalloc: \(1 + g.below(3))")
-            default: lines.append("  - expect: {free_pages: \(32000 + g.below(700))}")
+            case 16:
+                // A fork that fails for lack of memory uses up a pid.
+                lines.append("  - fork: {parent: \(p), fails: true}"); nextPid += 1
+            case 17:
+                lines += ["  - repeat: \(1 + g.below(3))", "    events:", "      - yield: \(p)", "      - sbrk: {proc: \(p), n: 4096}"]
+            case 18:
+                lines.append("  - expect: {" + g.pick([
+                    "leaks: \(g.below(3)), panic: \"walk\"",
+                    "mapped: {proc: \(p), va: 0x0}, unmapped: {proc: \(p), va: 0x4000}",
+                    "mapped: {proc: \(p), va: 0x1000, pa: 0x87f00000, perm: rwxu---}",
+                    "satp: {hart: 0, table: kernel}",
+                    "satp: {hart: 0, table: user, proc: \(p)}, free_pages: baseline",
+                    "satp: {hart: \(g.below(harts)), table: kernel, proc: \(p)}",
+                ]) + "}")
+            default: lines.append("  - expect: {free_pages: \(g.oneIn(3) ? "baseline" : String(32000 + g.below(700)))}")
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -60,21 +79,36 @@ final class RoundTripTests: XCTestCase {
     func testEveryCompiledScenarioWrittenBackCompilesToTheSameEvents() throws {
         var g = SplitMix64(state: 0x5CE_4A10)
         var kinds = Set<String>()
+        var written = Set<String>()                          // the events the scenarios wrote, by name
         for round in 0..<200 {
             let yaml = scenario(&g, events: 12 + g.below(30))
-            let first = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "r.yaml")
-            let written = Shrink.yaml(first.events.dropFirst().map { .line(Shrink.line($0, String.init)) }, first, header: [])
+            for line in yaml.split(separator: "\n") {
+                let t = line.drop { $0 == " " }
+                if t.hasPrefix("- ") { written.insert(String(t.dropFirst(2).prefix { $0.isLetter || $0 == "_" })) }
+            }
+            let first: CompiledScenario
+            do { first = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "r.yaml") } catch {
+                return XCTFail("round \(round): the generated scenario does not compile: \(error)\n\(yaml)")
+            }
+            // Each event is written by one entry of the table, and only one.
+            for e in first.events {
+                XCTAssertEqual(EventSyntax.all.filter { $0.write(e, String.init) != nil }.map(\.name).count, 1, "\(e.kind)")
+            }
+            let text = ScenarioWriter.yaml(first.events.dropFirst().map { .line(ScenarioWriter.line($0, String.init)) }, first, header: [])
             let second: CompiledScenario
-            do { second = try ScenarioCompiler.compile(bytes: Array(written.utf8), file: "r.yaml") } catch {
-                return XCTFail("round \(round): the written scenario does not compile: \(error)\n\(written)")
+            do { second = try ScenarioCompiler.compile(bytes: Array(text.utf8), file: "r.yaml") } catch {
+                return XCTFail("round \(round): the written scenario does not compile: \(error)\n\(text)")
             }
             XCTAssertEqual(second.config, first.config, "round \(round)")
-            XCTAssertEqual(second.events.map(\.kind), first.events.map(\.kind), "round \(round):\n\(yaml)\n---\n\(written)")
+            XCTAssertEqual(second.events.map(\.kind), first.events.map(\.kind), "round \(round):\n\(yaml)\n---\n\(text)")
             XCTAssertEqual(second.events.map(\.child), first.events.map(\.child), "round \(round)")
+            XCTAssertEqual(second.events.map(\.forkFails), first.events.map(\.forkFails), "round \(round)")
             for e in first.events { kinds.insert(String(describing: e.kind).prefix { $0 != "(" }.description) }
         }
         // Every kind of event was tried.
         XCTAssertEqual(kinds.sorted(), ["access", "baseline", "boot", "expect", "failKalloc", "run", "sleep", "syscall", "userinit", "vmprint", "yield"])
+        // Every kind in the table has a generator: a new kind fails here until the generator writes it.
+        XCTAssertEqual(Set(EventSyntax.all.map(\.name)).subtracting(written).sorted(), [])
     }
 
     /// import writes failing forks and exec without a file in a form the compiler reads back.
@@ -91,7 +125,7 @@ final class RoundTripTests: XCTestCase {
         let first = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "i.yaml")
         XCTAssertEqual(first.events[2].label, "fork pid 1 -> -1 (pid 2 freed: out of memory)")
         XCTAssertEqual(first.events[3].child, 3)                                 // pid 2 was used by the failed fork
-        let written = Shrink.yaml(first.events.dropFirst().map { .line(Shrink.line($0, String.init)) }, first, header: [])
+        let written = ScenarioWriter.yaml(first.events.dropFirst().map { .line(ScenarioWriter.line($0, String.init)) }, first, header: [])
         XCTAssertTrue(written.contains("  - fork: {parent: 1, fails: true}\n"), written)
         let second = try ScenarioCompiler.compile(bytes: Array(written.utf8), file: "i.yaml")
         XCTAssertEqual(second.events.map(\.kind), first.events.map(\.kind))

@@ -11,6 +11,19 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(ScenarioSchema.kernelKeys.count, 6 + 16)
     }
 
+    /// Each event's schema takes the keys the table gives it, no more and no fewer.
+    func testEachEventsSchemaNamesTheKeysOfItsEntryInTheTable() {
+        func properties(_ o: ScenarioSchema.Object) -> Set<String> {
+            var out = Set((o["properties"] as? ScenarioSchema.Object)?.keys.map { $0 } ?? [])
+            for alternative in o["anyOf"] as? [ScenarioSchema.Object] ?? [] { out.formUnion(properties(alternative)) }
+            return out
+        }
+        for syntax in EventSyntax.all {
+            guard let schema = syntax.schema?() else { XCTAssertEqual(syntax.name, "repeat"); continue }
+            XCTAssertEqual(properties(schema), Set(syntax.keys), syntax.name)
+        }
+    }
+
     /// Python's jsonschema (on this kind of machine) validates every scenario, and refuses
     /// a misspelt event, an unknown setting and a missing argument.
     func testEveryScenarioValidatesAndMistakesDoNot() throws {

@@ -264,7 +264,7 @@ final class ShrinkTests: XCTestCase {
         for path in all {
             let s = try ScenarioCompiler.compile(path: path)
             let items = Shrink.program(s.events)
-            let again = try ScenarioCompiler.compile(bytes: Array(Shrink.yaml(items, s, header: []).utf8), file: "again.yaml")
+            let again = try ScenarioCompiler.compile(bytes: Array(ScenarioWriter.yaml(items, s, header: []).utf8), file: "again.yaml")
             XCTAssertEqual(again.events.map(\.kind), s.events.map(\.kind), path)
             XCTAssertEqual(again.config, s.config, path)
             XCTAssertEqual(Shrink.expanded(items), s.events.count - 1, path)
@@ -324,7 +324,7 @@ final class ShrinkTests: XCTestCase {
         let items = Shrink.program(s.events)
         XCTAssertEqual(items, [.line("userinit: p1"), .loop(2, [.line("fork: {parent: p1, child: c1}")]),
                                .line("exit: {proc: 2, status: 0}"), .line("wait: p1")])
-        let again = try ScenarioCompiler.compile(bytes: Array(Shrink.yaml(items, s, header: []).utf8), file: "again.yaml")
+        let again = try ScenarioCompiler.compile(bytes: Array(ScenarioWriter.yaml(items, s, header: []).utf8), file: "again.yaml")
         XCTAssertEqual(again.events.map(\.kind), s.events.map(\.kind))
     }
 

@@ -1,0 +1,39 @@
+import Yams
+import XV6
+
+/// The `kernel:` mapping: a variant, the image and machine, then any setting.
+extension ScenarioCompiler {
+    mutating func parseKernel(_ node: Node) {
+        guard let m = node.mapping else { error(node, "expected a mapping of kernel settings, e.g. `kernel: {variant: pgtbl-lab}`"); return }
+        // The image and harts, set on a copy: the image is kept only if it can boot.
+        var machine = config
+        var overrides: [(Node, String, Node)] = []
+        let settingKeys = KernelSettings.catalogue.map(\.key)
+        for (k, v) in m {
+            switch key(k, allowed: MachineKey.kernelKeys + settingKeys) {
+            case "variant":
+                if let s = string(v, what: "a kernel variant") {
+                    let names = KernelSettings.presets.map(\.name)
+                    if let preset = KernelSettings.preset(named: s) {
+                        config.variant = s
+                        config.settings = preset
+                    } else {
+                        error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + suggest(s, names))
+                    }
+                }
+            case let name? where MachineKey(rawValue: name) != nil:
+                let machineKey = MachineKey(rawValue: name)!
+                if let n = integer(v, machineKey.range) { machineKey.set(n, in: &machine) }
+            case let setting?: overrides.append((k, setting, v))
+            case nil: break
+            }
+        }
+        // Overrides apply on top of the preset, whatever order the keys came in.
+        for (_, setting, v) in overrides {
+            guard let value = v.scalar?.string else { error(v, "expected a value for \(setting)"); continue }
+            if let problem = config.settings.set(setting, value) { error(v, problem) }
+        }
+        config.harts = machine.harts
+        if let problem = machine.image.problem { error(node, "this kernel image cannot boot: \(problem)") } else { config.image = machine.image }
+    }
+}
