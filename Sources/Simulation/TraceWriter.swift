@@ -50,6 +50,7 @@ public final class TraceWriter: TraceSink {
         w.event = event
         w.scenarioName = scenarioName
         w.lineCount = lineCount
+        w.eventOffsets = eventOffsets
         w.siteBytes = siteBytes
         return w
     }
