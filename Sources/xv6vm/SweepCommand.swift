@@ -77,7 +77,13 @@ struct SweepCommand: ParsableCommand {
         let kept = try resume.map { try resumed(from: $0, header) } ?? []
         let json = format == .json
         let printing = json && output == nil
-        let journal = try output.map { try LineJournal(path: $0 + ".partial") }
+        // The runs are kept beside a file, not beside a device or a pipe (`-o /dev/stdout`).
+        var st = stat()
+        let regular = output.map { stat($0, &st) != 0 || st.st_mode & S_IFMT == S_IFREG } ?? false
+        if let output, !regular, st.st_mode & S_IFMT == S_IFDIR {      // found now, not after hours of runs
+            throw WriteError(path: output, reason: "it is a directory")
+        }
+        let journal = try regular ? output.map { try LineJournal(path: $0 + ".partial") } : nil
         @Sendable func emit(_ line: String) {
             if printing { out(line) }
             if let e = journal?.append(line) { warn("xv6vm: \(e)"); Foundation.exit(ExitCodes.cannotWrite) }
@@ -96,9 +102,9 @@ struct SweepCommand: ParsableCommand {
         emit(totals)
         let report = json ? Sweep.jsonLines(header, outcomes).joined(separator: "\n")
                           : Sweep.report(scenario, outcomes, path: options.file, verbose: verbose)
-        if let output, let journal {
+        if let output {
             try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output)
-            try journal.remove()
+            try journal?.remove()
             out(wrote(output, outcomes, of: header))
         } else if !printing {
             out(report)
