@@ -32,7 +32,7 @@ struct SweepCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The scenario file (YAML); with --merge, the part files.", valueName: "SCENARIO"))
     var files: [String] = []
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("set"), help: ScenarioOptions.setHelp)
     var overrides: [String] = []
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Only K allocations, evenly spread (default: every one after boot).", valueName: "K"),

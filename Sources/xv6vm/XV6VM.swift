@@ -100,8 +100,10 @@ struct ScenarioOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("set"), help: setHelp)
     var overrides: [String] = []
+
+    static let setHelp = ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE")
 
     /// The scenario compiled, with the overrides applied; exits 2 on a scenario error.
     func load(jsonErrors: Bool = false) throws -> CompiledScenario {

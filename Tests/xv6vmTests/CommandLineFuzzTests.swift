@@ -66,11 +66,7 @@ final class CommandLineFuzzTests: XCTestCase {
     /// Runs the binary in `dir` with stdin from /dev/null and stdout thrown away; kills it
     /// after `limit` seconds.
     static func run(_ args: [String], in dir: String, limit: Double, stderrFile: String) -> Outcome {
-        let p = Process()
-        p.executableURL = CommandLineTests.binary
-        p.arguments = args
-        p.environment = testEnvironment()
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let p = commandProcess(CommandLineTests.binary, args, in: dir)
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         FileManager.default.createFile(atPath: stderrFile, contents: nil)

@@ -9,21 +9,13 @@ final class SweepShardTests: XCTestCase {
     /// 40 of its allocations after boot: 4 panics (userinit's), the rest clean.
     static let sample = ["--sample", "40"]
 
-    struct Output { var status: Int32; var stdout: String; var stderr: String }
+    func scratch() throws -> String { try scratchDirectory(self) }
 
-    func scratch() throws -> String {
-        let dir = NSTemporaryDirectory() + "xv6vm-shard-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
+    func xv6vm(_ args: [String], in dir: String) throws -> CommandOutput {
+        try runCommand(CommandLineTests.binary, args, in: dir)
     }
 
-    func xv6vm(_ args: [String], in dir: String) throws -> Output {
-        let r = try runCommand(CommandLineTests.binary, args, in: dir)
-        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
-    }
-
-    func sweep(_ extra: [String], in dir: String) throws -> Output {
+    func sweep(_ extra: [String], in dir: String) throws -> CommandOutput {
         try xv6vm(["sweep", Self.scenario] + Self.sample + extra, in: dir)
     }
 
@@ -201,11 +193,7 @@ final class SweepShardTests: XCTestCase {
         let dir = try scratch()
         let scenario = CommandLineTests.root + "/scenarios/leaks/reparent2-root-only.yaml"
         let args = ["sweep", scenario, "--sample", "60", "--format", "json", "-o", "part.json"]
-        let p = Process()
-        p.executableURL = CommandLineTests.binary
-        p.arguments = args
-        p.environment = testEnvironment()
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let p = commandProcess(CommandLineTests.binary, args, in: dir)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
