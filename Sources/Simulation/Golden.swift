@@ -373,7 +373,7 @@ final class DigestBuilder {
         if !partial.isEmpty { line(partial[...]); partial.removeAll() }
         var out = ["xv6vm-digest 1"] + header
         out.append("lines     \(lines)")
-        out.append("sha256    \(sha.finish().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())")
+        out.append("sha256    \(sha.finishHex())")
         for k in counts.keys.sorted() { out.append("count     \(k) \(counts[k]!)") }
         if lines > 0 { out.append(last) }
         return Array((out.joined(separator: "\n") + "\n").utf8)

@@ -49,7 +49,12 @@ struct SHA256 {
     static func hex(_ bytes: [UInt8]) -> String {
         var d = SHA256()
         d.update(bytes)
-        return d.finish().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return d.finishHex()
+    }
+
+    /// `finish()` in lowercase hex.
+    mutating func finishHex() -> String {
+        finish().map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     private mutating func compress(_ chunk: UnsafePointer<UInt8>) {

@@ -1,6 +1,6 @@
 /// `text` broken at spaces into lines of at most `width` columns: the first indented by
 /// `indent`, the others by `indent + hang`. A word longer than a line stands alone.
-func folded(_ text: String, indent: Int = 0, hang: Int = 4, width: Int = 80) -> [String] {
+public func folded(_ text: String, indent: Int = 0, hang: Int = 4, width: Int = 80) -> [String] {
     var out: [String] = []
     var line = String(repeating: " ", count: indent)
     var empty = true

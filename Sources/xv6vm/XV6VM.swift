@@ -11,8 +11,9 @@ struct XV6VM: ParsableCommand {
             Scenarios (YAML) say what processes do; xv6vm runs them on an exact model of the \
             kernel and prints a trace of every allocation, mapping, unmapping and satp write. \
             import and replay read a real kernel's @T log and compare it with the model.
-            Exit codes: 0 success, 1 a kernel panic, finding, failed check or departure, 2 a scenario \
-            or log error, 64 bad usage, 74 could not write output (docs/limits-and-exit-codes.md).
+            Exit codes: 0 success, 1 a kernel panic, finding, failed check or departure, 2 a scenario, \
+            log or sweep part that cannot be read, 64 bad usage, 65 sweep parts that do not fit \
+            together, 74 could not write output (docs/limits-and-exit-codes.md).
             """,
         version: "xv6vm 0.3 (trace format \(traceFormatVersion))",
         subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self]
@@ -58,6 +59,9 @@ enum ExitCodes {
     static let failed: Int32 = 1
     /// A scenario that cannot be compiled.
     static let scenarioError: Int32 = 2
+    /// Sweep parts (or a file to resume) that do not fit together: another scenario or other
+    /// settings, calls missing or covered twice: sysexits' EX_DATAERR.
+    static let partsDoNotFit: Int32 = 65
     /// An output (standard output, a golden, an SVG, a shrunk scenario) could not be written:
     /// sysexits' EX_IOERR.
     static let cannotWrite: Int32 = 74
@@ -96,8 +100,10 @@ struct ScenarioOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE"))
+    @Option(name: .customLong("set"), help: setHelp)
     var overrides: [String] = []
+
+    static let setHelp = ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE")
 
     /// The scenario compiled, with the overrides applied; exits 2 on a scenario error.
     func load(jsonErrors: Bool = false) throws -> CompiledScenario {

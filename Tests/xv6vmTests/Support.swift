@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 /// What a finished command printed and how it exited.
 struct CommandOutput { var status: Int32; var stdout: String; var stderr: String }
@@ -13,14 +14,21 @@ func testEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
     return e.merging(extra) { $1 }
 }
 
-/// Runs `executable` in `dir` with `arguments` (in `testEnvironment(environment)`), and
-/// waits for it, collecting both streams.
-func runCommand(_ executable: URL, _ arguments: [String], in dir: String, environment: [String: String] = [:]) throws -> CommandOutput {
+/// A process that will run `executable` in `dir` with `arguments`, in
+/// `testEnvironment(environment)`; not started, its standard streams the caller's to set.
+func commandProcess(_ executable: URL, _ arguments: [String], in dir: String, environment: [String: String] = [:]) -> Process {
     let p = Process()
     p.executableURL = executable
     p.arguments = arguments
     p.environment = testEnvironment(environment)
     p.currentDirectoryURL = URL(fileURLWithPath: dir)
+    return p
+}
+
+/// Runs `executable` in `dir` with `arguments` (in `testEnvironment(environment)`), and
+/// waits for it, collecting both streams.
+func runCommand(_ executable: URL, _ arguments: [String], in dir: String, environment: [String: String] = [:]) throws -> CommandOutput {
+    let p = commandProcess(executable, arguments, in: dir, environment: environment)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
@@ -29,4 +37,12 @@ func runCommand(_ executable: URL, _ arguments: [String], in dir: String, enviro
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return CommandOutput(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// A fresh temporary directory, removed when `test` ends.
+func scratchDirectory(_ test: XCTestCase) throws -> String {
+    let dir = NSTemporaryDirectory() + "xv6vm-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
 }
