@@ -1,0 +1,155 @@
+import XV6
+import RISCV
+
+/// What each kind of probe does to the operations under way: the allocator's and the
+/// mappings' probes, and where each operation takes effect.
+extension LogImporter {
+    /// A probe about `pid` doing something: the pid must exist and not have exited.
+    func mustRun(_ i: Int, _ pid: Int, _ doing: String) throws(ImportError) {
+        guard let l = lives[pid] else { throw fail(i, "pid \(pid) \(doing), but no fork made it (no `fork ... child=\(pid)` before)") }
+        if l.reaped { throw fail(i, "pid \(pid) \(doing) after its parent reaped it") }
+        if l.exited { throw fail(i, "pid \(pid) \(doing) after it exited") }
+    }
+
+    func acceptsFree(_ op: Int) -> Bool {
+        switch ops[op].kind {
+        // exec unmaps the lab's mirror before its commit point, and frees all it built on a failure.
+        case .wait, .growproc, .exec: return true
+        case .fork: return ops[op].freeing
+        default: return false
+        }
+    }
+
+    mutating func kalloc(_ i: Int, _ me: Int) throws(ImportError) {
+        let pa = probes[i].pa
+        shadow.forget(pa)
+        if let op = open[me] {
+            switch ops[op].kind {
+            case .boot, .userinit:
+                attach(i, to: op); return
+            case .fork where !ops[op].freeing:
+                attach(i, to: op)
+                if pa == 0 { ops[op].outOfMemory = true }
+                return
+            case .exec where !ops[op].freeing:
+                attach(i, to: op)
+                if pa == 0 { ops[op].outOfMemory = true }
+                return
+            case .growproc:
+                if let owed = walkOwed[me], owed > 0 {
+                    walkOwed[me] = owed - 1
+                    attach(i, to: op); return
+                }
+                if ops[op].pagesLeft > 0 {
+                    ops[op].pagesLeft -= 1
+                    if pa == 0 { ops[op].pagesLeft = 0; ops[op].outOfMemory = true }
+                    attach(i, to: op); return
+                }
+            default: break
+            }
+            close(me)
+        }
+        if me == 0 && !booted {
+            attach(i, to: 0); return
+        }
+        pending[me, default: []].append(i)
+    }
+
+    mutating func map(_ i: Int, _ me: Int) throws(ImportError) {
+        let p = probes[i]
+        let owed = shadow.walk(p.pt, p.va, p.size)
+        if let op = open[me], !ops[op].freeing, [.boot, .userinit, .fork, .exec, .growproc].contains(ops[op].kind) {
+            attach(i, to: op)
+            walkOwed[me] = owed
+            noteUserMap(i, op)
+            return
+        }
+        // exec's proc_pagetable: the trampoline mapped into a table just allocated.
+        if p.va == MemLayout.trampoline, me != 0, let list = pending[me], let last = list.last, probes[last].pa == p.pt {
+            close(me)
+            let op = newOp(.exec, pid: me, at: list.first!)
+            ops[op].argc = list.count - 1
+            ops[op].startedTable = true
+            ops[op].root = p.pt
+            pending[me] = nil
+            for a in list { attach(a, to: op) }
+            attach(i, to: op)
+            open[me] = op
+            walkOwed[me] = owed
+            return
+        }
+        unexplained.append(i)
+    }
+
+    /// A map of a user page: exec counts its pages; fork compares the A and D bits the
+    /// parent's PTE had with those the model will have, and asks for accesses where they differ.
+    mutating func noteUserMap(_ i: Int, _ op: Int) {
+        let p = probes[i]
+        guard p.va < MemLayout.trapframe else { return }
+        switch ops[op].kind {
+        case .exec:
+            if p.pt == ops[op].root { ops[op].userPages += 1 }
+        case .fork:
+            // uvmcopy passes the parent's flags (with V); kvmcopymappings clears U.
+            guard p.perm & PTE.Flags.valid.rawValue != 0, p.perm & PTE.Flags.user.rawValue != 0 else { return }
+            let parent = ops[op].pid, child = ops[op].child ?? 0
+            let ad = p.perm & 0xc0
+            let page = pageRoundDown(p.va)
+            let have = bits[parent]?[page] ?? 0
+            let need = ad & ~have
+            if need != 0 {
+                let a = newOp(need & 0x80 != 0 ? .store : .load, pid: parent, at: ops[op].at)
+                ops[a].va = page
+                ops[a].line = p.line
+                bits[parent, default: [:]][page] = have | ad | (need & 0x80 != 0 ? 0x40 : 0)
+            }
+            bits[child, default: [:]][page] = bits[parent]?[page] ?? ad
+        default: break
+        }
+    }
+
+    // MARK: placing
+
+    /// Each operation takes effect where it is printed, except: exit, at the process's last
+    /// `swtch from=` (it is a zombie only then); and anything that falls inside another
+    /// operation's probes (a sleep in exec), just after that operation.
+    mutating func place() {
+        for o in ops.indices where ops[o].kind == .exit {
+            if let last = lastFrom[ops[o].pid], last > ops[o].at { ops[o].at = last }
+        }
+        // Spans of operations that explain memory probes.
+        var spanEnd = [Int](repeating: -1, count: probes.count)
+        for o in ops.indices where !ops[o].probes.isEmpty && ops[o].kind != .boot {
+            let first = min(ops[o].probes.first!, ops[o].at), last = max(ops[o].probes.last!, ops[o].processProbe ?? 0)
+            for k in first..<last { spanEnd[k] = max(spanEnd[k], last) }
+        }
+        for o in ops.indices where ![.boot, .load, .store].contains(ops[o].kind) {
+            let own = ops[o].probes
+            let at = ops[o].at
+            guard at < probes.count, spanEnd[at] >= 0 else { continue }
+            if let first = own.first, first <= at { continue }
+            // Inside another operation: after it (the order among those moved is kept).
+            if spanEnd[at] > at { ops[o].at = spanEnd[at] }
+        }
+    }
+
+    /// Two operations whose memory probes interleave cannot be replayed: the model runs
+    /// each operation whole.
+    func checkNotSplit() throws(ImportError) {
+        var lastOp: Int32 = -1
+        var lastEnd = -1
+        for i in probes.indices where probes[i].kind.isMemory {
+            let o = opOf[i]
+            guard o >= 0 else { continue }
+            if o != lastOp {
+                if lastOp >= 0, lastEnd > i, ops[Int(lastOp)].kind != .boot {
+                    let a = ops[Int(lastOp)], b = ops[Int(o)]
+                    throw fail(i, "\(b.summary) runs in the middle of \(a.summary) (log line \(a.line)): "
+                               + "a kernel operation split by preemption or a sleep; xv6vm replays each operation whole")
+                }
+                lastOp = o
+                lastEnd = ops[Int(o)].probes.last ?? i
+            }
+        }
+    }
+}
