@@ -16,11 +16,15 @@ public struct RunInProgress {
     /// Whether the run has stopped before its last event: a panic, or no kernel to run on.
     public private(set) var stopped = false
     let writer: TraceWriter?
+    /// The `expect: {panic: ...}` events of the scenario, in order: what a panic is checked
+    /// against (found once, not at each panic).
+    private var panicExpectations: [(event: Int, message: String)]
 
     /// A run of `scenario` that has not started; its trace goes into `writer` (nil: none).
     public init(_ scenario: CompiledScenario, writer: TraceWriter?) {
         self.scenario = scenario
         self.writer = writer
+        panicExpectations = Self.panicExpectations(scenario)
         result = RunResult(panic: nil, panicEvent: nil, findings: [], skipped: [], counters: Counters(), freePages: 0, eventsRun: 0)
         writer?.header(scenario)
     }
@@ -54,11 +58,13 @@ public struct RunInProgress {
         precondition(next <= PrefixRuns.shared(self.scenario, scenario), "the runs part before this event")
         var copy = snapshot()
         copy.scenario = scenario
+        copy.panicExpectations = Self.panicExpectations(scenario)
         return copy
     }
 
     private init(copying run: RunInProgress, writer: TraceWriter?) {
         scenario = run.scenario; kernel = run.kernel; failedBoot = run.failedBoot; result = run.result
+        panicExpectations = run.panicExpectations
         next = run.next; stopped = run.stopped; self.writer = writer
     }
 
@@ -134,17 +140,22 @@ public struct RunInProgress {
             result.panic = error
             result.panicEvent = index
             // An `expect: {panic: ...}` later in the scenario says whether this panic was expected.
-            let expected = scenario.events[(index + 1)...].lazy.compactMap { e -> String? in
-                guard case .expect(let list) = e.kind else { return nil }
-                return list.lazy.compactMap { if case .panic(let m) = $0 { return m } else { return nil } }.first
-            }.first
-            if let expected {
+            if let expected = panicExpectations.first(where: { $0.event > index })?.message {
                 if expected == error.message { result.panicExpected = true } else {
                     result.failedExpectations.append((index, "expected panic: \(expected), but the kernel panicked: \(error.message)"))
                 }
             }
             return false
         }
+    }
+
+    private static func panicExpectations(_ s: CompiledScenario) -> [(event: Int, message: String)] {
+        var out: [(event: Int, message: String)] = []
+        for i in s.events.indices {
+            guard case .expect(let list) = s.events[i].kind else { continue }
+            for x in list { if case .panic(let m) = x { out.append((i, m)); break } }
+        }
+        return out
     }
 
     /// What the run came to: the totals from the kernel, and the trace's last line.

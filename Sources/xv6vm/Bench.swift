@@ -13,6 +13,12 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("replay"), help: ArgumentHelp("Also time reading, importing and replaying a kernel's log; repeatable.", valueName: "LOG"))
     var logs: [String] = []
 
+    @Option(name: .customLong("sweep"), help: ArgumentHelp("Also time a sweep of SCENARIO (or --sample K of its runs): every run from a snapshot, then every run from boot; repeatable.", valueName: "SCENARIO"))
+    var sweeps: [String] = []
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --sweep: only K runs, evenly spread (a sweep from boot is slow).", valueName: "K"), transform: wholeNumber(atLeast: 1, "a number of runs"))
+    var sample: Int?
+
     @Option(parsing: .unconditional, help: ArgumentHelp("Runs per scenario and mode; the median is reported.", valueName: "N"), transform: wholeNumber(atLeast: 1, "a number of runs"))
     var runs = 5
 
@@ -20,7 +26,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         var rows: [[String]] = [["scenario", "mode", "median", "events/s", "PTE writes/s", "pages allocated", "trace"]]
-        let files = self.files.isEmpty && logs.isEmpty ? ["scenarios/leaks/reparent2.yaml"] : self.files
+        let files = self.files.isEmpty && logs.isEmpty && sweeps.isEmpty ? ["scenarios/leaks/reparent2.yaml"] : self.files
         for file in files {
             let scenario = try compileOrExit(file)
             for mode in Mode.allCases {
@@ -43,8 +49,10 @@ struct Bench: ParsableCommand {
         }
         if !files.isEmpty { table(rows) }
         if !logs.isEmpty { try replays() }
+        if !sweeps.isEmpty { try sweepTimes() }
         let what = [files.isEmpty ? nil : "\(files.count) scenario\(files.count == 1 ? "" : "s")",
-                    logs.isEmpty ? nil : "\(logs.count) log\(logs.count == 1 ? "" : "s")"].compactMap { $0 }.joined(separator: " and ")
+                    logs.isEmpty ? nil : "\(logs.count) log\(logs.count == 1 ? "" : "s")",
+                    sweeps.isEmpty ? nil : "\(sweeps.count) sweep\(sweeps.count == 1 ? "" : "s")"].compactMap { $0 }.joined(separator: " and ")
         out("\(what), \(runs) run\(runs == 1 ? "" : "s") each; peak resident memory of this process \(peakResidentMiB().map { "\($0) MiB" } ?? "unknown")")
     }
 
@@ -89,6 +97,31 @@ struct Bench: ParsableCommand {
                 let median = times.sorted()[times.count / 2]
                 rows.append([name, step, String(format: "%.3f s", median), String(format: "%.0f", n / median),
                              step == "replay" ? (report!.agrees ? "yes" : "no") : "-"])
+            }
+        }
+        table(rows)
+    }
+
+    /// Sweeps: the same calls from snapshots and from boot, on every core, and whether the
+    /// two gave the same outcome for every call (they must).
+    func sweepTimes() throws {
+        var rows: [[String]] = [["sweep", "runs start", "median", "runs/s", "outcomes"]]
+        for file in sweeps {
+            let scenario = try compileOrExit(file)
+            let (boot, total) = Sweep.allocations(scenario)
+            let calls = Sweep.sample(boot + 1, total, sample ?? 0)
+            var outcomes: [Bool: [Sweep.Outcome]] = [:]
+            for snapshots in [true, false] {
+                var times: [Double] = []
+                for _ in 0..<runs {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    outcomes[snapshots] = Sweep.run(scenario, calls: calls, snapshots: snapshots)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+                let median = times.sorted()[times.count / 2]
+                rows.append([scenario.file, snapshots ? "from snapshots" : "from boot", String(format: "%.2f s", median),
+                             String(format: "%.0f", Double(calls.count) / median),
+                             snapshots ? "\(calls.count) runs" : (outcomes[true] == outcomes[false] ? "the same" : "DIFFER")])
             }
         }
         table(rows)

@@ -34,6 +34,20 @@ final class CommandLineTests: XCTestCase {
         return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
+    /// bench --sweep times a sweep from snapshots and from boot, and checks their outcomes agree.
+    func testBenchTimesASweepBothWaysAndComparesTheOutcomes() throws {
+        let r = try xv6vm(["bench", "--sweep", "scenarios/pgtbl-lab/fork-exec-exit.yaml", "--sample", "40", "--runs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 5, r.stdout)
+        XCTAssertEqual(lines[0], "sweep                runs start      median  runs/s  outcomes")
+        XCTAssertTrue(lines[2].hasPrefix("fork-exec-exit.yaml  from snapshots "), r.stdout)
+        XCTAssertTrue(lines[2].hasSuffix(" 40 runs"), r.stdout)
+        XCTAssertTrue(lines[3].hasPrefix("fork-exec-exit.yaml  from boot "), r.stdout)
+        XCTAssertTrue(lines[3].hasSuffix("  the same"), r.stdout)
+        XCTAssertTrue(lines[4].hasPrefix("1 sweep, 1 run each; peak resident memory of this process "), r.stdout)
+    }
+
     func testRunPrintsTheTraceAndExitsZero() throws {
         let r = try xv6vm(["run", "scenarios/xv6-2020/boot.yaml"])
         XCTAssertEqual(r.status, 0)
