@@ -9,7 +9,7 @@ import XV6
 /// snapshots of what it runs aside until then.
 final class PrefixRuns {
     /// Snapshots kept per run, at most; spread evenly over its events.
-    static let kept = 48
+    static let kept = 16
 
     private var base: CompiledScenario?
     /// Snapshots of `base`'s run, by the index of the next event, in increasing order.
