@@ -60,6 +60,11 @@ extension ScenarioCompiler {
         events.append(Event(kind: .expect(list), location: loc, label: "expect " + list.map(Self.describe).joined(separator: ", ")))
     }
 
+    /// The table an `expect: {satp: ...}` names, as written: `kernel`, `kernel:PID`, `user:PID`.
+    static func satpTable(pid: Int?, user: Bool) -> String {
+        pid.map { user ? "user:\($0)" : "kernel:\($0)" } ?? "kernel"
+    }
+
     static func describe(_ e: Expectation) -> String {
         switch e {
         case .freePages(let n): return "free_pages \(n.map(String.init) ?? "baseline")"
@@ -67,7 +72,7 @@ extension ScenarioCompiler {
         case .panic(let s): return "panic \(s)"
         case let .mapped(pid, va, pa, perm): return "mapped pid \(pid) va \(hexShort(va))" + (pa.map { " pa \(hexShort($0))" } ?? "") + (perm.map { " \($0)" } ?? "")
         case let .unmapped(pid, va): return "unmapped pid \(pid) va \(hexShort(va))"
-        case let .satp(hart, pid, user): return "satp hart \(hart) " + (pid.map { user ? "user:\($0)" : "kernel:\($0)" } ?? "kernel")
+        case let .satp(hart, pid, user): return "satp hart \(hart) " + satpTable(pid: pid, user: user)
         }
     }
 }

@@ -70,7 +70,7 @@ public enum Runner {
                 guard hart < k.harts.count else { out.append("hart \(hart) does not exist"); continue }
                 let root = k.harts[hart].satp.root
                 let want: PhysAddr? = pid.map { p in k.slot(ofPid: p).map { user ? k.procs[$0].pagetable : k.procs[$0].kernelPagetable } ?? .zero } ?? k.kernelPagetable
-                if root != want { out.append("expected hart \(hart)'s satp to point at \(ScenarioCompiler.describe(.satp(hart: hart, pid: pid, user: user)).dropFirst(12)), found \(hex16(root.rawValue))") }
+                if root != want { out.append("expected hart \(hart)'s satp to point at \(ScenarioCompiler.satpTable(pid: pid, user: user)), found \(hex16(root.rawValue))") }
             }
         }
         return out
