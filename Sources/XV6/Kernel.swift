@@ -9,6 +9,9 @@ public struct KernelConfig: Equatable, Sendable {
     public var image: KernelImage = .lab2020
     /// Harts the machine has (QEMU's `-smp`); each runs kvminithart at boot.
     public var harts: Int = 1
+    /// Whether the model takes its speed tricks (`PhysicalMemory.fastPaths`): not a design
+    /// choice of the kernel, and no scenario can set it. Traces are the same either way.
+    public var fastPaths = true
 
     public init(variant: String = "xv6-2020", image: KernelImage = .lab2020, harts: Int = 1) {
         self.variant = variant
@@ -107,7 +110,7 @@ public final class Kernel {
         self.settings = config.settings
         self.sink = sink
         self.sites = sites
-        memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop))
+        memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop), fastPaths: config.fastPaths)
         harts = (0..<config.harts).map { Hart(id: $0) }
         running = Array(repeating: nil, count: config.harts)
         procs = Array(repeating: Proc(), count: Param.nproc)

@@ -54,41 +54,9 @@ extension Kernel {
         sites.push(.kvm_free_kernelpgtbl); defer { sites.pop() }
         emit(.kvmFreeKernelPagetable(pt: pgtbl))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
-        if directMapped(pgtbl, pageSize) && pgtbl % pageSize == 0 {
-            // The same loop, reading the table's page directly. Leaves are skipped either way.
-            if let run = memory.linearRun(PhysAddr(pgtbl)), PTE(rawValue: run.first).isLeaf || !PTE(rawValue: run.first).isValid,
-               !PTE(rawValue: run.rest).isValid {
-                // A linear page of leaves (the direct map): the loop would skip every entry.
-            } else if let words = memory.materializedWords(PhysAddr(pgtbl)) {
-                for i in 0..<Sv39.entriesPerTable {
-                    let pte = PTE(rawValue: words[i])
-                    if pte.isValid && !pte.isLeaf {
-                        try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
-                        words[i] = 0
-                        counters.pteWrites += 1
-                    }
-                }
-            } else {
-                let (first, rest) = memory.uniformWords(PhysAddr(pgtbl))
-                for i in 0..<UInt64(Sv39.entriesPerTable) {
-                    let pte = PTE(rawValue: i == 0 ? first : rest)
-                    if i > 0 && !pte.isValid { break }
-                    if pte.isValid && !pte.isLeaf {
-                        try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
-                        try writePTE(pgtbl &+ i * Sv39.pteSize, 0)
-                    }
-                }
-            }
-            try kfree(pgtbl)
-            return
-        }
-        for i in 0..<UInt64(Sv39.entriesPerTable) {
-            let at = pgtbl &+ i * Sv39.pteSize
-            let pte = PTE(rawValue: try kread(at))
-            if pte.isValid && !pte.isLeaf {
-                try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
-                try writePTE(at, 0)
-            }
+        try forEachValidPTE(inTable: pgtbl, pointersOnly: true) { i, pte throws(KernelPanic) in
+            try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
+            try writePTE(pgtbl &+ UInt64(i) * Sv39.pteSize, 0)
         }
         try kfree(pgtbl)
     }

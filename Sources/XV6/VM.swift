@@ -93,49 +93,34 @@ extension Kernel {
         var a = pageRoundDown(va)
         let last = pageRoundDown(va &+ size &- 1)
         var pa = pa
-        let flags = perm.union(.valid).rawValue
-        // walk returns the same last-level table for every page of a 2 MiB region (nothing
-        // changes the upper levels in between), so it runs once per region; the PTEs of a
-        // table in the direct map are then written straight into its page. A run of at least
-        // 32 PTEs into a table still all zero (so none can be a remap) is recorded as a linear
-        // page: the same bits, read back word by word, without writing them.
-        var region = UInt64.max
-        var table: UnsafeMutablePointer<UInt64>?
         while true {
-            if a >> 21 != region {
-                guard let pte = try walk(pagetable, a, alloc: true) else { return false }
-                let base = pte &- UInt64(Sv39.px(0, a)) * Sv39.pteSize
-                region = a >> 21
-                table = nil
-                if directMapped(base, pageSize) {
-                    let i = Sv39.px(0, a)
-                    let n = (a >> 21 == last >> 21 ? Sv39.px(0, last) : Sv39.entriesPerTable - 1) - i + 1
-                    if n >= 32, memory.setLinear(PhysAddr(base), from: i, count: n, first: ((pa >> 12) << 10) | flags, step: 1 << 10) {
-                        counters.pteWrites += n
-                        let rest = UInt64(n - 1) * pageSize
-                        if a &+ rest == last { break }
-                        a &+= rest &+ pageSize
-                        pa &+= rest &+ pageSize
-                        continue
-                    }
-                    table = memory.pageWords(PhysAddr(base))
-                }
-            }
-            if let t = table {
-                let i = Sv39.px(0, a)
-                if t[i] & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
-                t[i] = ((pa >> 12) << 10) | flags
-                counters.pteWrites += 1
-            } else {
-                guard let pte = try walk(pagetable, a, alloc: true) else { return false }
-                if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
-                try writePTE(pte, ((pa >> 12) << 10) | flags)
-            }
-            if a == last { break }
-            a &+= pageSize
-            pa &+= pageSize
+            guard let pte = try walk(pagetable, a, alloc: true) else { return false }
+            // Every page from `a` to `last` that the same last-level table maps may be written at once.
+            let end = a <= last && a >> 21 == last >> 21 ? Sv39.px(0, last) : Sv39.entriesPerTable - 1
+            let n = try writeLeaves(at: pte, upTo: end - Sv39.px(0, a) + 1, first: PTE(pa: PhysAddr(pa), flags: perm.union(.valid)))
+            if a &+ UInt64(n - 1) * pageSize == last { break }
+            a &+= UInt64(n) * pageSize
+            pa &+= UInt64(n) * pageSize
         }
         return true
+    }
+
+    /// Writes `first` at `pte` and, with the fast paths on and the table in the direct map,
+    /// the PTEs of the next pages into the entries after it, `count` in all; panics at an
+    /// entry that is already valid. Returns how many it wrote: 1 when it wrote only the
+    /// first (walk finds the next one), since walk returns the same last-level table for
+    /// every page of its 2 MiB (nothing changes the upper levels in between).
+    private func writeLeaves(at pte: UInt64, upTo count: Int, first: PTE) throws(KernelPanic) -> Int {
+        let table = pageRoundDown(pte)
+        if memory.fastPaths && directMapped(table, pageSize) {
+            let n = memory.writePTEs(PhysAddr(table), at: Sv39.index(ofPTEAt: pte), count: count, first: first.rawValue, step: 1 << 10)
+            counters.pteWrites += n
+            if n < count { throw KernelPanic("remap") }
+            return n
+        }
+        if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
+        try writePTE(pte, first.rawValue)
+        return 1
     }
 
     @inline(__always) func writePTE(_ at: UInt64, _ value: UInt64) throws(KernelPanic) {
@@ -153,9 +138,9 @@ extension Kernel {
         var region = UInt64.max
         var base: UInt64 = 0
         while a < va &+ npages &* pageSize {
-            // As in mappages: one walk per 2 MiB region finds the last-level table.
+            // With the fast paths on, one walk per 2 MiB region finds the last-level table (see writeLeaves).
             let pte: UInt64
-            if a >> 21 == region {
+            if memory.fastPaths && a >> 21 == region {
                 pte = base &+ UInt64(Sv39.px(0, a)) * Sv39.pteSize
             } else {
                 guard let p = try walk(pagetable, a, alloc: false) else { throw KernelPanic("uvmunmap: walk") }
@@ -240,21 +225,31 @@ extension Kernel {
     private func freewalkLevel(_ table: UInt64, depth: Int = 0) throws(KernelPanic) {
         emit(.freewalk(pt: table))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
-        for i in 0..<UInt64(Sv39.entriesPerTable) {
-            let at = table + i * Sv39.pteSize
-            if i > 0, directMapped(at, 8), memory.materializedWords(PhysAddr(table)) == nil,
-               memory.uniformWords(PhysAddr(table)).rest & PTE.Flags.valid.rawValue == 0 {
-                break                   // a uniform page: every remaining entry is the same invalid word
-            }
-            let pte = PTE(rawValue: try kread(at))
-            if pte.isValid && !pte.isLeaf {
-                try freewalkLevel(pte.pa.rawValue, depth: depth + 1)
-                try writePTE(at, 0)
-            } else if pte.isValid {
-                throw KernelPanic("freewalk: leaf")
-            }
+        try forEachValidPTE(inTable: table) { i, pte throws(KernelPanic) in
+            if pte.isLeaf { throw KernelPanic("freewalk: leaf") }
+            try freewalkLevel(pte.pa.rawValue, depth: depth + 1)
+            try writePTE(table &+ UInt64(i) * Sv39.pteSize, 0)
         }
         try kfree(table)
+    }
+
+    /// Calls `body` with the index and value of each valid PTE of the table page at kernel
+    /// address `table` (with `pointersOnly`, of each pointer to a lower table), in index
+    /// order, as a C loop over `pagetable[i]` finds them: each entry is read when the loop
+    /// reaches it, so `body` may write the table. A table in the direct map is read by
+    /// `PhysicalMemory.forEachValidPTE`, which skips what cannot be valid.
+    func forEachValidPTE(inTable table: UInt64, pointersOnly: Bool = false,
+                         _ body: (Int, PTE) throws(KernelPanic) -> Void) throws(KernelPanic) {
+        if memory.fastPaths && table % pageSize == 0 && directMapped(table, pageSize) {
+            try memory.forEachValidPTE(PhysAddr(table), pointersOnly: pointersOnly) { i, word throws(KernelPanic) in
+                try body(i, PTE(rawValue: word))
+            }
+            return
+        }
+        for i in 0..<Sv39.entriesPerTable {
+            let pte = PTE(rawValue: try kread(table &+ UInt64(i) * Sv39.pteSize))
+            if pte.isValid && !(pointersOnly && pte.isLeaf) { try body(i, pte) }
+        }
     }
 
     /// Frees a process's memory pages, then its table pages. (xv6: `uvmfree`)

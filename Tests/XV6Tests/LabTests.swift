@@ -1,6 +1,6 @@
 import XCTest
 @testable import XV6
-import RISCV
+@testable import RISCV
 
 final class LabTests: XCTestCase {
     func lab(_ tweak: (inout KernelSettings) -> Void = { _ in }, sink: TraceSink? = nil) throws -> Kernel {
@@ -75,6 +75,32 @@ final class LabTests: XCTestCase {
             XCTAssertEqual(try k.kvmpa(root, va), va)
         }
         XCTAssertEqual(try k.kvmpa(root, 0x0c00_0000 + 0x3f_f000), 0x0c3f_f000)
+    }
+
+    /// With the fast paths off, no page is linear, and every table of a process's kernel
+    /// table holds the same words.
+    func testTheFastPathsOffWriteTheSameTables() throws {
+        var c = KernelConfig(variant: "pgtbl-lab")
+        c.fastPaths = false
+        let plain = try Kernel(config: c)
+        let fast = try lab()
+        _ = try plain.userinit()
+        _ = try fast.userinit()
+        XCTAssertFalse(plain.memory.fastPaths)
+        var tables = 0
+        func visit(_ table: UInt64, _ level: Int) {
+            tables += 1
+            XCTAssertNil(plain.memory.linearRun(PhysAddr(table)))
+            for i in 0..<512 {
+                let at = PhysAddr(table + UInt64(i) * 8)
+                let pte = PTE(rawValue: plain.memory.read64(at))
+                XCTAssertEqual(pte.rawValue, fast.memory.read64(at))
+                if pte.isValid && !pte.isLeaf && level > 0 { visit(pte.pa.rawValue, level - 1) }
+            }
+        }
+        visit(plain.procs[0].kernelPagetable.rawValue, 2)
+        XCTAssertGreaterThan(tables, 65)
+        XCTAssertEqual(plain.counters, fast.counters)
     }
 
     func testFreeprocGivesEverythingBackUnderPgtblLab() throws {
