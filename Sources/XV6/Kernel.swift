@@ -240,7 +240,7 @@ public final class Kernel {
     /// zero and whose stores it drops).
     func kernelTranslate(_ va: UInt64, _ access: AccessType) throws(KernelPanic) -> PhysAddr? {
         noteTranslation(va, hart: cpu, "kernel \(access.rawValue)")
-        switch MMU.translate(va, access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
+        switch MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
         case .success(let pa):
             lastKernelPA = pa.rawValue
             return memory.contains(pa) ? pa : nil
@@ -251,11 +251,11 @@ public final class Kernel {
 
     /// What kerneltrap() prints for a fault, then its panic. sepc is not modelled.
     func kerneltrap(_ fault: Fault) -> KernelPanic {
-        KernelPanic("kerneltrap", preamble: ["scause \(hex16(fault.scause))", "sepc=(not modelled) stval=\(hex16(fault.va))"])
+        KernelPanic("kerneltrap", preamble: ["scause \(hex16(fault.scause))", "sepc=(not modelled) stval=\(fault.va)"])
     }
 
     func kerneltrap(_ access: AccessType, _ va: UInt64) -> KernelPanic {
-        kerneltrap(Fault(kind: .pageFault, access: access, va: va))
+        kerneltrap(Fault(kind: .pageFault, access: access, va: VirtAddr(va)))
     }
 
     // MARK: inspection (never allocates)

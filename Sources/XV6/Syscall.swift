@@ -211,7 +211,7 @@ extension Kernel {
         cpu = h
         try schedule(p, on: h)
         noteTranslation(va, hart: h, "user \(access.rawValue)")
-        switch MMU.translate(va, access, mode: .user, hart: &harts[h], memory: memory) {
+        switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &harts[h], memory: memory) {
         case .success(let pa):
             emit(.access(pid: procs[p].pid, va: va, access: access, pa: pa.rawValue))
             return .ok(pa: pa.rawValue)
@@ -219,7 +219,7 @@ extension Kernel {
             emit(.access(pid: procs[p].pid, va: va, access: access, pa: nil))
             try trapEnter(p, on: h, cause: .fault)
             emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
-            emit(.console("            sepc=(not modelled) stval=\(hex16(fault.va))"))
+            emit(.console("            sepc=(not modelled) stval=\(fault.va)"))
             curpid = procs[p].pid
             defer { curpid = 0 }
             try exit(p, -1)
@@ -265,7 +265,7 @@ extension Kernel {
     /// here is a kernel trap.
     func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
         noteTranslation(va, hart: h, "trap path \(access.rawValue)")
-        if case .failure(let fault) = MMU.translate(va, access, mode: .supervisor, hart: &harts[h], memory: memory) {
+        if case .failure(let fault) = MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &harts[h], memory: memory) {
             throw kerneltrap(fault)
         }
     }

@@ -202,7 +202,7 @@ final class LabTests: XCTestCase {
         _ = try k.userinit()
         _ = try k.syscall(pid: 1, .exec(path: "/init", argv: ["init"], program: onePage))
         XCTAssertEqual(try k.syscall(pid: 1, .fork), .returned(2))
-        XCTAssertEqual(try k.userAccess(pid: 2, va: 0x1008, .load), .killed(Fault(kind: .pageFault, access: .load, va: 0x1008)))
+        XCTAssertEqual(try k.userAccess(pid: 2, va: 0x1008, .load), .killed(Fault(kind: .pageFault, access: .load, va: VirtAddr(0x1008))))
         XCTAssertEqual(k.procs[1].state, .zombie)
         XCTAssertEqual(k.procs[1].xstate, -1)
     }
