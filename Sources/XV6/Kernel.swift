@@ -80,11 +80,11 @@ public final class Kernel {
     public internal(set) var injectedFailure: (call: Int, site: Int32, pid: Int, event: Int32)?
     /// Roots of kernel page tables being built (the lab's kvminit_newpgtbl): held only by the
     /// kernel's stack until allocproc stores them, which a panic in the middle never does.
-    var building: [UInt64] = []
+    var building: [PhysAddr] = []
     /// The page each open pipe holds, by the pipe's id (a scenario's name for it).
-    var pipes: [Int: UInt64] = [:]
+    var pipes: [Int: PhysAddr] = [:]
     /// Names of page-table roots, for traces.
-    var tableNames: [UInt64: TableRef] = [:]
+    var tableNames: [PhysAddr: TableRef] = [:]
     /// The process on whose behalf the kernel is running (0: none).
     var curpid = 0
     /// The hart the kernel is running on. (xv6: `cpuid()`)
@@ -181,9 +181,10 @@ public final class Kernel {
 
     @inline(__always) var tracing: Bool { sink != nil }
 
-    func name(of root: PhysAddr) -> TableRef { tableNames[root.rawValue] ?? .unknown }
+    func name(of root: PhysAddr) -> TableRef { tableNames[root] ?? .unknown }
 
     @inline(__always) func pageIndex(_ pa: UInt64) -> Int { Int(truncatingIfNeeded: (pa &- MemLayout.kernbase) >> pageShift) }
+    @inline(__always) func pageIndex(_ pa: PhysAddr) -> Int { pageIndex(pa.rawValue) }
 
     // MARK: the kernel's own loads and stores
 
@@ -234,6 +235,10 @@ public final class Kernel {
         var off: UInt64 = 0
         while off < pageSize { try kwrite(va &+ off, word); off += 8 }
     }
+
+    /// memset(pa, byte, PGSIZE) of a page of RAM by kernel code, through the direct map
+    /// (a page kalloc handed out; the null page when a kalloc went unchecked).
+    func kmemset(_ page: PhysAddr, _ byte: UInt8) throws(KernelPanic) { try kmemset(page.rawValue, byte) }
 
     /// Translates a kernel access outside the direct map through the MMU of the current
     /// hart: the physical address, or nil for device memory (which the model reads as

@@ -88,11 +88,11 @@ extension Kernel {
                 }
             }
         }
-        for root in building { markTree(root, tables: .beingBuilt, leaves: nil, leafLimit: 0) }
+        for root in building { markTree(root.rawValue, tables: .beingBuilt, leaves: nil, leafLimit: 0) }
         // A slot allocproc was filling when the kernel panicked holds its trapframe already.
-        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero || p.trapframe != 0 {
+        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero || p.trapframe != .zero {
             let zombie = p.state == .zombie
-            if p.trapframe != 0 { mark(p.trapframe, zombie ? .zombies : .trapframes) }
+            if p.trapframe != .zero { mark(p.trapframe.rawValue, zombie ? .zombies : .trapframes) }
             if p.pagetable != .zero {
                 markTree(p.pagetable.rawValue, tables: zombie ? .zombies : .userPageTables,
                          leaves: zombie ? .zombies : .userMemory, leafLimit: MemLayout.trapframe)
@@ -105,7 +105,7 @@ extension Kernel {
                 markTree(p.kernelPagetable.rawValue, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
             }
         }
-        for pa in pipes.values { mark(pa, .pipes) }
+        for pa in pipes.values { mark(pa.rawValue, .pipes) }
         var result = Ownership()
         var leaked: [UInt64] = []
         var isLeaked = [Bool](repeating: false, count: memory.pageCount)

@@ -19,8 +19,8 @@ public struct Proc: Sendable {
     public internal(set) var pagetable: PhysAddr = .zero
     /// The process's own kernel page table (the page-table lab; zero in the stock kernel).
     public internal(set) var kernelPagetable: PhysAddr = .zero
-    /// Physical address of the trapframe page.
-    public internal(set) var trapframe: UInt64 = 0
+    /// Physical address of the trapframe page (the kernel reaches it through the direct map).
+    public internal(set) var trapframe: PhysAddr = .zero
     public internal(set) var name = ""
     public internal(set) var xstate: Int32 = 0
 }
@@ -42,14 +42,17 @@ extension Kernel {
         sites.push(.procinit); defer { sites.pop() }
         // With per-process kernel tables, allocproc maps each process's stack instead.
         for i in 0..<Param.nproc where !settings.perProcessKernelPagetable {
-            let pa = try kalloc()
-            if pa == 0 { throw KernelPanic("kalloc") }
+            guard let pa = try kalloc() else { throw KernelPanic("kalloc") }
             let va = MemLayout.kstack(i)
             try kvmmap(va, pa, pageSize, [.read, .write])
             procs[i].kstack = va
         }
         kvminithart(hart: 0)
     }
+
+    /// The kernel address of the field at `offset` in slot `i`'s trapframe, which the kernel
+    /// reaches through the direct map: `&p->trapframe->field`.
+    func trapframeField(_ i: Int, _ offset: UInt64) -> UInt64 { procs[i].trapframe.rawValue &+ offset }
 
     func allocpid() -> Int {
         defer { nextpid += 1 }
@@ -66,8 +69,8 @@ extension Kernel {
         let saved = curpid
         curpid = procs[i].pid
         defer { curpid = saved }
-        procs[i].trapframe = try kalloc()
-        if procs[i].trapframe == 0 { return nil }
+        guard let tf = try kalloc() else { return nil }
+        procs[i].trapframe = tf
         guard let pt = try proc_pagetable(i) else {
             try freeproc(i)
             return nil
@@ -79,11 +82,10 @@ extension Kernel {
 
     /// The lab's part of allocproc: the process's kernel table and its kernel stack at KSTACK(0).
     func allocKernelPagetable(_ i: Int) throws(KernelPanic) {
-        let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable)
+        let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable, for: .procKernel(pid: procs[i].pid))
         procs[i].kernelPagetable = kpt
-        tableNames[kpt.rawValue] = .procKernel(pid: procs[i].pid)
-        let pa = try kalloc()
-        if pa == 0 { throw KernelPanic("kalloc") }
+        tableNames[kpt] = .procKernel(pid: procs[i].pid)
+        guard let pa = try kalloc() else { throw KernelPanic("kalloc") }
         let va = MemLayout.kstack(0)
         switch settings.kstackMapping {
         case .kvmmap:
@@ -92,7 +94,7 @@ extension Kernel {
         case .mappages:
             _ = try mappages(kpt, va, pageSize, pa, [.read, .write])
         case .mappagesSwapped:
-            _ = try mappages(kpt, va, pa, pageSize, [.read, .write])
+            _ = try mappages(kpt, va, pa.rawValue, PhysAddr(pageSize), [.read, .write])
         }
         procs[i].kstack = va
     }
@@ -105,8 +107,8 @@ extension Kernel {
         let saved = curpid
         if procs[i].pid != 0 { curpid = procs[i].pid }
         defer { curpid = saved }
-        if procs[i].trapframe != 0 { try kfree(procs[i].trapframe) }
-        procs[i].trapframe = 0
+        if procs[i].trapframe != .zero { try kfree(procs[i].trapframe) }
+        procs[i].trapframe = .zero
         if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
         let lab = settings.perProcessKernelPagetable
         if lab && settings.freeKernelPagetable == .unmapThenFreewalk && procs[i].kernelPagetable != .zero {
@@ -125,7 +127,7 @@ extension Kernel {
                 try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
                 procs[i].kstack = 0
             }
-            let kpt = procs[i].kernelPagetable.rawValue
+            let kpt = procs[i].kernelPagetable
             switch settings.freeKernelPagetable {
             case .recursive: try kvm_free_kernelpgtbl(kpt)
             case .rootOnly: try kfree(kpt)
@@ -138,7 +140,7 @@ extension Kernel {
     }
 
     func forgetKernelPagetable(_ i: Int) {
-        tableNames[procs[i].kernelPagetable.rawValue] = nil
+        tableNames[procs[i].kernelPagetable] = nil
         procs[i].kernelPagetable = .zero
     }
 
@@ -147,16 +149,16 @@ extension Kernel {
     func proc_pagetable(_ i: Int) throws(KernelPanic) -> PhysAddr? {
         sites.push(.proc_pagetable); defer { sites.pop() }
         guard let pagetable = try uvmcreate() else { return nil }
-        tableNames[pagetable.rawValue] = .user(pid: procs[i].pid)
-        if try !mappages(pagetable, MemLayout.trampoline, pageSize, image.trampoline, [.read, .execute]) {
+        tableNames[pagetable] = .user(pid: procs[i].pid)
+        if try !mappages(pagetable, MemLayout.trampoline, pageSize, PhysAddr(image.trampoline), [.read, .execute]) {
             try uvmfree(pagetable, 0)
-            tableNames[pagetable.rawValue] = nil
+            tableNames[pagetable] = nil
             return nil
         }
         if try !mappages(pagetable, MemLayout.trapframe, pageSize, procs[i].trapframe, [.read, .write]) {
             try uvmunmap(pagetable, MemLayout.trampoline, 1, doFree: false)
             try uvmfree(pagetable, 0)
-            tableNames[pagetable.rawValue] = nil
+            tableNames[pagetable] = nil
             return nil
         }
         return pagetable
@@ -169,7 +171,7 @@ extension Kernel {
         try uvmunmap(pagetable, MemLayout.trampoline, 1, doFree: false)
         try uvmunmap(pagetable, MemLayout.trapframe, 1, doFree: false)
         try uvmfree(pagetable, sz)
-        tableNames[pagetable.rawValue] = nil
+        tableNames[pagetable] = nil
     }
 
     /// Sets up the first process: one page holding initcode at address 0, then
@@ -276,10 +278,10 @@ extension Kernel {
         procs[np].parent = p
         var off: UInt64 = 0
         while off < TrapframeField.size {
-            try kwrite(procs[np].trapframe + off, try kread(procs[p].trapframe + off))
+            try kwrite(trapframeField(np, off), try kread(trapframeField(p, off)))
             off += 8
         }
-        try kwrite(procs[np].trapframe + TrapframeField.a0, 0)
+        try kwrite(trapframeField(np, TrapframeField.a0), 0)
         procs[np].name = procs[p].name
         procs[np].state = .runnable
         return procs[np].pid

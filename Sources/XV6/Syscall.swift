@@ -237,7 +237,7 @@ extension Kernel {
         emit(.trap(hart: h, pid: procs[p].pid, cause: cause))
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
         try hardwareAccess(MemLayout.trapframe, .store, on: h)
-        let kernelSatp = try kread(procs[p].trapframe + TrapframeField.kernelSatp)
+        let kernelSatp = try kread(trapframeField(p, TrapframeField.kernelSatp))
         writeSatp(hart: h, Satp(rawValue: kernelSatp), by: .trampoline)
         if settings.trampolineSfence { sfenceVMA(hart: h) }
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
@@ -248,10 +248,9 @@ extension Kernel {
     /// trapframe for the next trap, then the trampoline switches to the user page table
     /// and restores the user registers from TRAPFRAME.
     func usertrapret(_ p: Int, on h: Int) throws(KernelPanic) {
-        let tf = procs[p].trapframe
-        try kwrite(tf + TrapframeField.kernelSatp, harts[h].satp.rawValue)
-        try kwrite(tf + TrapframeField.kernelSp, procs[p].kstack + pageSize)
-        try kwrite(tf + TrapframeField.kernelHartid, UInt64(h))
+        try kwrite(trapframeField(p, TrapframeField.kernelSatp), harts[h].satp.rawValue)
+        try kwrite(trapframeField(p, TrapframeField.kernelSp), procs[p].kstack + pageSize)
+        try kwrite(trapframeField(p, TrapframeField.kernelHartid), UInt64(h))
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
         writeSatp(hart: h, Satp(root: procs[p].pagetable), by: .trampoline)
         if settings.trampolineSfence { sfenceVMA(hart: h) }

@@ -33,7 +33,7 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(k.freelist, 0x87fb_6000)
         _ = try k.userinit()
         XCTAssertEqual(k.procs[0].kernelPagetable.rawValue, 0x87fb_2000)
-        XCTAssertEqual(try k.kvmpa(k.procs[0].kernelPagetable, MemLayout.kstack(0)), 0x87f6_a000)
+        XCTAssertEqual(try k.kvmpa(k.procs[0].kernelPagetable, MemLayout.kstack(0)).rawValue, 0x87f6_a000)
         rec.events.removeAll()
         XCTAssertEqual(try k.syscall(pid: 1, .exec(path: "/init", argv: ["init"], program: onePage)), .returned(1))
         let console = rec.events.compactMap { if case .console(let l) = $0 { return l } else { return nil } }
@@ -72,9 +72,9 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(linear, 63 + 2)
         XCTAssertEqual(checked, 65 * 512)                       // the text's table is written PTE by PTE
         for va in stride(from: UInt64(0x8000_8000), to: 0x8800_0000, by: 0x1000 * 97) {
-            XCTAssertEqual(try k.kvmpa(root, va), va)
+            XCTAssertEqual(try k.kvmpa(root, va).rawValue, va)
         }
-        XCTAssertEqual(try k.kvmpa(root, 0x0c00_0000 + 0x3f_f000), 0x0c3f_f000)
+        XCTAssertEqual(try k.kvmpa(root, 0x0c00_0000 + 0x3f_f000).rawValue, 0x0c3f_f000)
     }
 
     /// With the fast paths off, no page is linear, and every table of a process's kernel
@@ -138,7 +138,7 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(try k.syscall(pid: 2, .exit(0)), .returned(0))
         XCTAssertEqual(try k.syscall(pid: 1, .wait), .returned(2))
         XCTAssertEqual(base - k.freePages, 1)
-        XCTAssertEqual(k.sites.name(try XCTUnwrap(k.allocationSite(of: stack))), "fork > allocproc")
+        XCTAssertEqual(k.sites.name(try XCTUnwrap(k.allocationSite(of: stack.rawValue))), "fork > allocproc")
     }
 
     func testSeed003PanicsRemapInItsFirstAllocproc() throws {

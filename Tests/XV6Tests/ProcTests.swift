@@ -140,7 +140,7 @@ final class ProcTests: XCTestCase {
                 va += pageSize
             }
             XCTAssertEqual(try MMU.walk(satp, VirtAddr(MemLayout.trampoline), in: k.memory).get().pa.rawValue, 0x8000_7000)
-            XCTAssertEqual(try MMU.walk(satp, VirtAddr(MemLayout.trapframe), in: k.memory).get().pa.rawValue, p.trapframe)
+            XCTAssertEqual(try MMU.walk(satp, VirtAddr(MemLayout.trapframe), in: k.memory).get().pa, p.trapframe)
         }
         XCTAssertEqual(checked, 3 + (0x15345 + 0xfff) / 0x1000)
     }
