@@ -225,35 +225,6 @@ extension Kernel {
         return 0
     }
 
-    /// sbrk(n): returns the old size, or -1. seed-003 mirrors the change into the kernel
-    /// table here, after growproc, with `int` loops. (xv6: `sys_sbrk`)
-    func sys_sbrk(_ i: Int, _ n: Int32) throws(KernelPanic) -> Int64 {
-        sites.push(.sys_sbrk); defer { sites.pop() }
-        let addr = Int32(truncatingIfNeeded: procs[i].sz)
-        if try growproc(i, n) < 0 { return -1 }
-        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
-            // seed-003's loops use `int j`, sign-extended to a 64-bit va.
-            let kpt = procs[i].kernelPagetable
-            if n > 0 {
-                var j = addr
-                while j < addr &+ n {
-                    let va = UInt64(bitPattern: Int64(j))
-                    let pteU = try walk(procs[i].pagetable, va, alloc: false) ?? 0
-                    let pteK = try walk(kpt, va, alloc: true) ?? 0
-                    try writePTE(pteK, try kread(pteU) & ~PTE.Flags.user.rawValue)
-                    j &+= Int32(pageSize)
-                }
-            } else {
-                var j = addr &- Int32(pageSize)
-                while j >= addr &+ n {
-                    try uvmunmap(kpt, UInt64(bitPattern: Int64(j)), 1, doFree: false)
-                    j &-= Int32(pageSize)
-                }
-            }
-        }
-        return Int64(addr)
-    }
-
     /// Creates a child of slot `p` with a copy of its memory. The child's pid, or -1
     /// when no slot is free or memory runs out. (xv6: `fork`)
     func fork(_ p: Int) throws(KernelPanic) -> Int {
@@ -329,5 +300,82 @@ extension Kernel {
             }
         }
         return havekids ? .wouldBlock : .noChildren
+    }
+}
+
+/// xv6's scheduler, `swtch` and `yield` (`proc.c`), as far as memory goes: which process
+/// each hart runs, and every satp write and sfence.vma on the way.
+extension Kernel {
+    /// Makes slot `p` the process running in user space on hart `h`. A process running
+    /// there is preempted by a timer interrupt and yields; the scheduler then switches
+    /// to `p` (loading its kernel table, in the lab), which returns to user space from
+    /// forkret or from its own yield.
+    func schedule(_ p: Int, on h: Int) throws(KernelPanic) {
+        if running[h] == p { return }
+        if let q = running[h] { try preempt(q, on: h) }
+        if let other = running.firstIndex(of: p) { try preempt(p, on: other) }
+        emit(.scheduled(hart: h, pid: procs[p].pid))
+        if settings.perProcessKernelPagetable {
+            writeSatp(hart: h, Satp(root: procs[p].kernelPagetable), by: .scheduler)
+            if settings.schedulerSfence { sfenceVMA(hart: h) }
+        }
+        procs[p].state = .running
+        running[h] = p
+        try usertrapret(p, on: h)
+    }
+
+    /// A timer interrupt takes slot `q` into the kernel on hart `h` and it yields the CPU.
+    func preempt(_ q: Int, on h: Int) throws(KernelPanic) {
+        let saved = cpu
+        cpu = h
+        defer { cpu = saved }
+        try trapEnter(q, on: h, cause: .timer)
+        procs[q].state = .runnable
+        running[h] = nil
+        schedulerResumes(on: h)
+    }
+
+    /// The scheduler gets the CPU back from a process (swtch returns): the lab reloads
+    /// the global kernel table.
+    func schedulerResumes(on h: Int) {
+        if settings.perProcessKernelPagetable && settings.schedulerSwitchBack { kvminithart(hart: h) }
+    }
+
+    /// Process `pid` gives up the CPU and the scheduler picks it again with nothing run in
+    /// between: it slept (on the disk, the console) or found nothing to reap. The lab's
+    /// scheduler then loads the global table and the process's own table again. A process
+    /// not running is simply scheduled.
+    public func yield(pid: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        let h = running.firstIndex(of: p) ?? 0
+        cpu = h
+        if running[h] == p { try preempt(p, on: h) }
+        try schedule(p, on: h)
+        return .returned(0)
+    }
+
+    /// Process `pid` gives up the CPU inside a system call (it sleeps on the disk, the console,
+    /// a child) and the scheduler finds nothing else to run: under the lab it loads the global
+    /// table again. A later event of the process schedules it again.
+    public func sleep(pid: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        guard let h = running.firstIndex(of: p) else { return .returned(0) }
+        cpu = h
+        try trapEnter(p, on: h, cause: .ecall)
+        procs[p].state = .runnable
+        running[h] = nil
+        schedulerResumes(on: h)
+        return .returned(0)
+    }
+
+    /// Runs process `pid` on hart `h` without a system call: the scheduler picks it.
+    public func run(pid: Int, hart h: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        cpu = h
+        try schedule(p, on: h)
+        return .returned(0)
     }
 }
