@@ -85,8 +85,9 @@ public final class Kernel {
     var pipes: [Int: PhysAddr] = [:]
     /// Names of page-table roots, for traces.
     var tableNames: [PhysAddr: TableRef] = [:]
-    /// The process on whose behalf the kernel is running (0: none).
-    var curpid = 0
+    /// The process on whose behalf the kernel is running (0: none): what kalloc and kfree do
+    /// is charged to it in traces and leak reports. Only `onBehalf(of:_:)` sets it.
+    private(set) var curpid = 0
     /// The hart the kernel is running on. (xv6: `cpuid()`)
     public internal(set) var cpu = 0
     /// Translations made after a satp write without sfence.vma, for the invariant check.
@@ -173,6 +174,16 @@ public final class Kernel {
     /// pages (1 MiB for 128 MiB of RAM): pages are shared until one side writes them.
     public func snapshot(settings: KernelSettings? = nil, sink: TraceSink? = nil, sites: SiteTree? = nil) -> Kernel {
         Kernel(copying: self, settings: settings ?? self.settings, sink: sink, sites: sites ?? self.sites.copy())
+    }
+
+    /// Runs `body` on behalf of process `pid`, the one the caller was handed (as xv6 code
+    /// is handed a `struct proc *`): the pages it allocates and frees are charged to `pid`.
+    /// The process charged before is charged again after.
+    func onBehalf<T>(of pid: Int, _ body: () throws(KernelPanic) -> T) throws(KernelPanic) -> T {
+        let outer = curpid
+        curpid = pid
+        defer { curpid = outer }
+        return try body()
     }
 
     @inline(__always) func emit(_ e: @autoclosure () -> TraceEvent) {

@@ -66,18 +66,18 @@ extension Kernel {
         guard let i = procs.firstIndex(where: { $0.state == .unused }) else { return nil }
         procs[i].pid = allocpid()
         emit(.allocproc(pid: procs[i].pid, slot: i))
-        let saved = curpid
-        curpid = procs[i].pid
-        defer { curpid = saved }
-        guard let tf = try kalloc() else { return nil }
-        procs[i].trapframe = tf
-        guard let pt = try proc_pagetable(i) else {
-            try freeproc(i)
-            return nil
+        // What allocproc allocates is the new process's.
+        return try onBehalf(of: procs[i].pid) { () throws(KernelPanic) -> Int? in
+            guard let tf = try kalloc() else { return nil }
+            procs[i].trapframe = tf
+            guard let pt = try proc_pagetable(i) else {
+                try freeproc(i)
+                return nil
+            }
+            procs[i].pagetable = pt
+            if settings.perProcessKernelPagetable { try allocKernelPagetable(i) }
+            return i
         }
-        procs[i].pagetable = pt
-        if settings.perProcessKernelPagetable { try allocKernelPagetable(i) }
-        return i
     }
 
     /// The lab's part of allocproc: the process's kernel table and its kernel stack at KSTACK(0).
@@ -104,37 +104,36 @@ extension Kernel {
         sites.push(.freeproc); defer { sites.pop() }
         emit(.freeproc(pid: procs[i].pid, slot: i))
         // What freeproc frees was the freed process's.
-        let saved = curpid
-        if procs[i].pid != 0 { curpid = procs[i].pid }
-        defer { curpid = saved }
-        if procs[i].trapframe != .zero { try kfree(procs[i].trapframe) }
-        procs[i].trapframe = .zero
-        if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
-        let lab = settings.perProcessKernelPagetable
-        if lab && settings.freeKernelPagetable == .unmapThenFreewalk && procs[i].kernelPagetable != .zero {
-            try proc_free_kernel_pagetable(procs[i].kernelPagetable)
-            forgetKernelPagetable(i)
-        }
-        procs[i].pagetable = .zero
-        procs[i].sz = 0
-        let pid = procs[i].pid
-        procs[i].pid = 0
-        procs[i].parent = nil
-        procs[i].name = ""
-        procs[i].xstate = 0
-        if lab && settings.freeKernelPagetable != .unmapThenFreewalk {
-            if settings.freeKernelStack {
-                try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
-                procs[i].kstack = 0
+        try onBehalf(of: procs[i].pid != 0 ? procs[i].pid : curpid) { () throws(KernelPanic) in
+            if procs[i].trapframe != .zero { try kfree(procs[i].trapframe) }
+            procs[i].trapframe = .zero
+            if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
+            let lab = settings.perProcessKernelPagetable
+            if lab && settings.freeKernelPagetable == .unmapThenFreewalk && procs[i].kernelPagetable != .zero {
+                try proc_free_kernel_pagetable(procs[i].kernelPagetable)
+                forgetKernelPagetable(i)
             }
-            let kpt = procs[i].kernelPagetable
-            switch settings.freeKernelPagetable {
-            case .recursive: try kvm_free_kernelpgtbl(kpt)
-            case .rootOnly: try kfree(kpt)
-            case .none, .unmapThenFreewalk: break
+            procs[i].pagetable = .zero
+            procs[i].sz = 0
+            let pid = procs[i].pid
+            procs[i].pid = 0
+            procs[i].parent = nil
+            procs[i].name = ""
+            procs[i].xstate = 0
+            if lab && settings.freeKernelPagetable != .unmapThenFreewalk {
+                if settings.freeKernelStack {
+                    try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
+                    procs[i].kstack = 0
+                }
+                let kpt = procs[i].kernelPagetable
+                switch settings.freeKernelPagetable {
+                case .recursive: try kvm_free_kernelpgtbl(kpt)
+                case .rootOnly: try kfree(kpt)
+                case .none, .unmapThenFreewalk: break
+                }
+                if tableNames[kpt] == .procKernel(pid: pid) { tableNames[kpt] = nil }
+                procs[i].kernelPagetable = .zero
             }
-            if tableNames[kpt] == .procKernel(pid: pid) { tableNames[kpt] = nil }
-            procs[i].kernelPagetable = .zero
         }
         procs[i].state = .unused
     }
@@ -183,15 +182,15 @@ extension Kernel {
         // (offset 0x50 of struct proc) from a null pointer, which the kernel table does not map.
         guard let i = try allocproc() else { throw kerneltrap(.load, 0x50) }
         initproc = i
-        curpid = procs[i].pid
-        defer { curpid = 0 }
-        try uvminit(procs[i].pagetable, Self.initcodeSize)
-        procs[i].sz = pageSize
-        procs[i].name = "initcode"
-        procs[i].state = .runnable
-        _ = try mirrorUser(i, from: 0, size: procs[i].sz)
-        for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
-        return procs[i].pid
+        return try onBehalf(of: procs[i].pid) { () throws(KernelPanic) -> Int in
+            try uvminit(procs[i].pagetable, Self.initcodeSize)
+            procs[i].sz = pageSize
+            procs[i].name = "initcode"
+            procs[i].state = .runnable
+            _ = try mirrorUser(i, from: 0, size: procs[i].sz)
+            for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
+            return procs[i].pid
+        }
     }
 
     /// sizeof(initcode) in the 2020 kernel.
@@ -231,31 +230,30 @@ extension Kernel {
         sites.push(.fork); defer { sites.pop() }
         guard let np = try allocproc() else { return -1 }
         // What fork allocates from here on is the child's.
-        let saved = curpid
-        curpid = procs[np].pid
-        defer { curpid = saved }
-        var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz)
-        if copied && settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings {
-            copied = try kvmcopymappings(procs[np].pagetable, procs[np].kernelPagetable, 0, procs[p].sz)
+        return try onBehalf(of: procs[np].pid) { () throws(KernelPanic) -> Int in
+            var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz)
+            if copied && settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings {
+                copied = try kvmcopymappings(procs[np].pagetable, procs[np].kernelPagetable, 0, procs[p].sz)
+            }
+            if !copied {
+                try freeproc(np)
+                return -1
+            }
+            if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
+                try walkCopy(procs[np].pagetable, procs[np].kernelPagetable, from: 0, below: procs[p].sz)
+            }
+            procs[np].sz = procs[p].sz
+            procs[np].parent = p
+            var off: UInt64 = 0
+            while off < TrapframeField.size {
+                try kwrite(trapframeField(np, off), try kread(trapframeField(p, off)))
+                off += 8
+            }
+            try kwrite(trapframeField(np, TrapframeField.a0), 0)
+            procs[np].name = procs[p].name
+            procs[np].state = .runnable
+            return procs[np].pid
         }
-        if !copied {
-            try freeproc(np)
-            return -1
-        }
-        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
-            try walkCopy(procs[np].pagetable, procs[np].kernelPagetable, from: 0, below: procs[p].sz)
-        }
-        procs[np].sz = procs[p].sz
-        procs[np].parent = p
-        var off: UInt64 = 0
-        while off < TrapframeField.size {
-            try kwrite(trapframeField(np, off), try kread(trapframeField(p, off)))
-            off += 8
-        }
-        try kwrite(trapframeField(np, TrapframeField.a0), 0)
-        procs[np].name = procs[p].name
-        procs[np].state = .runnable
-        return procs[np].pid
     }
 
     /// Hands slot `p`'s children to init. (xv6: `reparent`)

@@ -77,47 +77,47 @@ extension Kernel {
         try schedule(p, on: h)
         try trapEnter(p, on: h, cause: .ecall)
         if tracing { emit(.syscall(pid: pid, name: call.name, args: call.arguments)) }
-        curpid = pid
-        defer { curpid = 0 }
-        let value: Int64
-        switch call {
-        case .fork:
-            value = Int64(try fork(p))
-        case let .exec(path, argv, program):
-            value = try sys_exec(p, path: path, argv: argv, program: program)
-        case let .sbrk(n):
-            value = try sys_sbrk(p, n)
-        case let .exit(status):
-            try exit(p, status)
-            running[h] = nil
-            schedulerResumes(on: h)
-            return .returned(0)
-        case let .copyin(va, len):
-            let got = settings.copyin == .mmu ? try copyin_new(p, va, len) : try copyin(procs[p].pagetable, va, len)
-            value = got == nil ? -1 : 0
-        case let .copyinstr(va, max):
-            let got = settings.copyin == .mmu ? try copyinstr_new(p, va, max) : try copyinstr(procs[p].pagetable, va, max)
-            value = got == nil ? -1 : 0
-        case let .copyout(va, len):
-            let bytes = (0..<len).map { UInt8(truncatingIfNeeded: $0) }
-            value = try copyout(procs[p].pagetable, va, bytes) ? 0 : -1
-        case let .pipe(id):
-            value = try sys_pipe(p, id: id)
-        case let .close(id):
-            value = try sys_close(p, pipe: id)
-        case .wait:
-            switch try wait(p) {
-            case .reaped(let child): value = Int64(child)
-            case .noChildren: value = -1
-            case .wouldBlock:
-                // The model does not sleep: the call is abandoned and the process goes back to user space.
-                try usertrapret(p, on: h)
-                return .wouldBlock
+        return try onBehalf(of: pid) { () throws(KernelPanic) -> SyscallResult in
+            let value: Int64
+            switch call {
+            case .fork:
+                value = Int64(try fork(p))
+            case let .exec(path, argv, program):
+                value = try sys_exec(p, path: path, argv: argv, program: program)
+            case let .sbrk(n):
+                value = try sys_sbrk(p, n)
+            case let .exit(status):
+                try exit(p, status)
+                running[h] = nil
+                schedulerResumes(on: h)
+                return .returned(0)
+            case let .copyin(va, len):
+                let got = settings.copyin == .mmu ? try copyin_new(p, va, len) : try copyin(procs[p].pagetable, va, len)
+                value = got == nil ? -1 : 0
+            case let .copyinstr(va, max):
+                let got = settings.copyin == .mmu ? try copyinstr_new(p, va, max) : try copyinstr(procs[p].pagetable, va, max)
+                value = got == nil ? -1 : 0
+            case let .copyout(va, len):
+                let bytes = (0..<len).map { UInt8(truncatingIfNeeded: $0) }
+                value = try copyout(procs[p].pagetable, va, bytes) ? 0 : -1
+            case let .pipe(id):
+                value = try sys_pipe(p, id: id)
+            case let .close(id):
+                value = try sys_close(p, pipe: id)
+            case .wait:
+                switch try wait(p) {
+                case .reaped(let child): value = Int64(child)
+                case .noChildren: value = -1
+                case .wouldBlock:
+                    // The model does not sleep: the call is abandoned and the process goes back to user space.
+                    try usertrapret(p, on: h)
+                    return .wouldBlock
+                }
             }
+            emit(.sysret(pid: pid, name: call.name, value: value))
+            try usertrapret(p, on: h)
+            return .returned(value)
         }
-        emit(.sysret(pid: pid, name: call.name, value: value))
-        try usertrapret(p, on: h)
-        return .returned(value)
     }
 
     /// sbrk(n): returns the old size, or -1. seed-003 mirrors the change into the kernel

@@ -33,9 +33,7 @@ extension Kernel {
             try trapEnter(p, on: h, cause: .fault)
             emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
             emit(.console("            sepc=(not modelled) stval=\(fault.va)"))
-            curpid = procs[p].pid
-            defer { curpid = 0 }
-            try exit(p, -1)
+            try onBehalf(of: procs[p].pid) { () throws(KernelPanic) in try exit(p, -1) }
             running[h] = nil
             schedulerResumes(on: h)
             return .killed(fault)
