@@ -121,11 +121,11 @@ extension Kernel {
         return true
     }
 
-    /// Writes `first` at `pte` and, with the fast paths on and the table in the direct map,
-    /// the PTEs of the next pages into the entries after it, `count` in all; panics at an
-    /// entry that is already valid. Returns how many it wrote: 1 when it wrote only the
-    /// first (walk finds the next one), since walk returns the same last-level table for
-    /// every page of its 2 MiB (nothing changes the upper levels in between).
+    /// Writes the leaf PTE `first` at `pte`; with the fast paths on and the table in the
+    /// direct map, also those of the pages after it into the next entries, `count` in all
+    /// (walk would return the same last-level table for each of them: nothing changes the
+    /// upper levels in between). Panics "remap" at an entry that is already valid. Returns
+    /// how many it wrote; 1 sends mappages back to walk for the next page.
     private func writeLeaves(at pte: UInt64, upTo count: Int, first: PTE) throws(KernelPanic) -> Int {
         let table = pageRoundDown(pte)
         if memory.fastPaths && directMapped(table, pageSize) {
