@@ -18,9 +18,9 @@ public struct Fault: Error, Equatable, Sendable {
     public let kind: Kind
     public let access: AccessType
     /// The faulting virtual address, as the hardware writes it into `stval`.
-    public let va: UInt64
+    public let va: VirtAddr
 
-    public init(kind: Kind, access: AccessType, va: UInt64) {
+    public init(kind: Kind, access: AccessType, va: VirtAddr) {
         self.kind = kind; self.access = access; self.va = va
     }
 
@@ -57,57 +57,87 @@ public struct Walk: Equatable, Sendable {
     public let level: Int
 }
 
+/// Why a walk found no translation, as sail-riscv's page-table walk reports it
+/// (`PTW_Invalid_Addr`, `PTW_Access`, `PTW_Invalid_PTE`, `PTW_Misaligned`).
+public enum WalkFailure: Error, Equatable, Sendable {
+    /// The address is not canonical.
+    case invalidAddress
+    /// A PTE's address lies outside RAM (step 2).
+    case access
+    /// A PTE that is not valid, is writable but not readable (step 3), or points to a
+    /// lower table at the last level.
+    case invalidPTE
+    /// A superpage whose PPN is not aligned to its size (step 6).
+    case misaligned
+
+    /// The exception the hardware raises: an access fault for a table outside RAM, a page
+    /// fault for anything else.
+    public var faultKind: Fault.Kind { self == .access ? .accessFault : .pageFault }
+}
+
 public enum MMU {
     /// Walks the table rooted at `satp` for `va` without side effects and without
-    /// permission checks beyond validity (steps 1 to 4, 6 and 8 of 4.3.2).
-    /// Returns nil where the hardware would raise a page or access fault.
-    public static func walk(_ satp: Satp, _ va: UInt64, in memory: PhysicalMemory) -> Walk? {
-        guard Sv39.isCanonical(va) else { return nil }
+    /// permission checks beyond validity (steps 1 to 4, 6 and 8 of 4.3.2): the leaf, or
+    /// why there is none.
+    public static func walk(_ satp: Satp, _ va: VirtAddr, in memory: PhysicalMemory) -> Result<Walk, WalkFailure> {
+        guard Sv39.isCanonical(va.rawValue) else { return .failure(.invalidAddress) }
         var a = satp.root                                            // step 1
         var level = Sv39.levels - 1
         while true {
-            let pteAddr = a + UInt64(Sv39.px(level, va)) * Sv39.pteSize   // step 2
-            guard memory.contains(pteAddr, length: 8) else { return nil }
+            let pteAddr = a + UInt64(Sv39.px(level, va.rawValue)) * Sv39.pteSize   // step 2
+            guard memory.contains(pteAddr, length: 8) else { return .failure(.access) }
             let pte = PTE(rawValue: memory.read64(pteAddr))
             let f = pte.flags
-            if !f.contains(.valid) || (!f.contains(.read) && f.contains(.write)) { return nil }  // step 3
+            if !f.contains(.valid) || (!f.contains(.read) && f.contains(.write)) { return .failure(.invalidPTE) }  // step 3
             if f.contains(.read) || f.contains(.execute) {            // step 4: a leaf
                 let ppn = pte.rawValue >> 10
                 let lowMask: UInt64 = (1 << (9 * UInt64(level))) - 1
-                if level > 0 && ppn & lowMask != 0 { return nil }       // step 6: misaligned superpage
+                if level > 0 && ppn & lowMask != 0 { return .failure(.misaligned) }   // step 6
                 let pageBase = (ppn & ~lowMask) << 12                   // step 8
-                let offset = va & ((pageSize << (9 * UInt64(level))) - 1)
-                return Walk(pa: PhysAddr(pageBase | offset), pte: pte, pteAddress: pteAddr, level: level)
+                let offset = va.rawValue & ((pageSize << (9 * UInt64(level))) - 1)
+                return .success(Walk(pa: PhysAddr(pageBase | offset), pte: pte, pteAddress: pteAddr, level: level))
             }
             level -= 1
-            if level < 0 { return nil }
+            if level < 0 { return .failure(.invalidPTE) }
             a = pte.pa
         }
     }
 
     /// Translates `va` for an access on `hart`, as the hardware does: through the
     /// TLB when it holds the page, else by walking the table in `hart.satp` and
-    /// filling the TLB. Checks permissions (step 5) and, as QEMU does, sets the
-    /// Accessed bit, and the Dirty bit on a store, in the PTE in memory (step 7).
-    public static func translate(_ va: UInt64, _ access: AccessType, mode: PrivilegeMode, sum: Bool = false,
+    /// filling the TLB.
+    public static func translate(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool = false,
                                  hart: inout Hart, memory: PhysicalMemory) -> Result<PhysAddr, Fault> {
         guard hart.satp.translates else {
-            return memory.contains(PhysAddr(va)) ? .success(PhysAddr(va))
+            return memory.contains(PhysAddr(va.rawValue)) ? .success(PhysAddr(va.rawValue))
                 : .failure(Fault(kind: .accessFault, access: access, va: va))
         }
-        let pageFault = Fault(kind: .pageFault, access: access, va: va)
-        if let cached = hart.tlb.lookup(va), permits(cached.pte.flags, access, mode, sum) {
-            let needsUpdate = access == .store && !cached.pte.flags.contains(.dirty)
-            if !needsUpdate {
-                hart.lastTranslationHitTLB = true
-                return .success(physical(cached.pte, cached.level, va))
-            }
-        }
+        if let pa = tlbHit(va, access, mode: mode, sum: sum, hart: &hart) { return .success(pa) }
+        return tlbMiss(va, access, mode: mode, sum: sum, hart: &hart, memory: memory)
+    }
+
+    /// The TLB's translation of `va`, if it holds the page with the permission the access
+    /// needs and the access would not set the Dirty bit; nil sends the access to the walk.
+    @inline(__always) static func tlbHit(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool,
+                                         hart: inout Hart) -> PhysAddr? {
+        guard let cached = hart.tlb.lookup(va), permits(cached.pte.flags, access, mode, sum) else { return nil }
+        if access == .store && !cached.pte.flags.contains(.dirty) { return nil }
+        hart.lastTranslationHitTLB = true
+        return physical(cached.pte, cached.level, va)
+    }
+
+    /// Walks the table for `va`, checks permissions (step 5) and, as QEMU does, sets the
+    /// Accessed bit, and the Dirty bit on a store, in the PTE in memory (step 7); then
+    /// caches the leaf in the TLB.
+    static func tlbMiss(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool,
+                        hart: inout Hart, memory: PhysicalMemory) -> Result<PhysAddr, Fault> {
         hart.lastTranslationHitTLB = false
-        guard let w = walk(hart.satp, va, in: memory) else {
-            return .failure(rootOrTableOutsideRAM(hart.satp, va, memory) ? Fault(kind: .accessFault, access: access, va: va) : pageFault)
+        let w: Walk
+        switch walk(hart.satp, va, in: memory) {
+        case .success(let found): w = found
+        case .failure(let failure): return .failure(Fault(kind: failure.faultKind, access: access, va: va))
         }
-        guard permits(w.pte.flags, access, mode, sum) else { return .failure(pageFault) }
+        guard permits(w.pte.flags, access, mode, sum) else { return .failure(Fault(kind: .pageFault, access: access, va: va)) }
         var pte = w.pte
         pte.rawValue |= PTE.Flags.accessed.rawValue | (access == .store ? PTE.Flags.dirty.rawValue : 0)
         if pte != w.pte { memory.write64(w.pteAddress, pte.rawValue) }
@@ -129,26 +159,9 @@ public enum MMU {
         }
     }
 
-    @inline(__always) static func physical(_ pte: PTE, _ level: Int, _ va: UInt64) -> PhysAddr {
+    @inline(__always) static func physical(_ pte: PTE, _ level: Int, _ va: VirtAddr) -> PhysAddr {
         let lowMask: UInt64 = (1 << (9 * UInt64(level))) - 1
         let pageBase = ((pte.rawValue >> 10) & ~lowMask) << 12
-        return PhysAddr(pageBase | (va & ((pageSize << (9 * UInt64(level))) - 1)))
-    }
-
-    /// Whether the walk failed because a page-table address left RAM (an access
-    /// fault, step 2) rather than because of a PTE (a page fault).
-    static func rootOrTableOutsideRAM(_ satp: Satp, _ va: UInt64, _ memory: PhysicalMemory) -> Bool {
-        guard Sv39.isCanonical(va) else { return false }
-        var a = satp.root
-        var level = Sv39.levels - 1
-        while level >= 0 {
-            let pteAddr = a + UInt64(Sv39.px(level, va)) * Sv39.pteSize
-            guard memory.contains(pteAddr, length: 8) else { return true }
-            let pte = PTE(rawValue: memory.read64(pteAddr))
-            if !pte.isValid || pte.isLeaf { return false }
-            a = pte.pa
-            level -= 1
-        }
-        return false
+        return PhysAddr(pageBase | (va.rawValue & ((pageSize << (9 * UInt64(level))) - 1)))
     }
 }

@@ -26,6 +26,12 @@ public final class PhysicalMemory {
     public let base: PhysAddr
     public let end: PhysAddr
     public let pageCount: Int
+    /// Whether the speed tricks are on (the default): linear pages, runs of PTEs written
+    /// straight into a table's page, and visits of valid PTEs that skip what cannot be
+    /// valid. Off, every PTE is written and visited one word at a time, through `read64`
+    /// and `write64`. The contents are the same either way; a test runs every scenario both
+    /// ways and compares the traces.
+    public let fastPaths: Bool
 
     private let fill: UnsafeMutablePointer<UInt8>
     private let slot: UnsafeMutablePointer<Int32>
@@ -42,10 +48,11 @@ public final class PhysicalMemory {
     private static let wordsPerPage = Int(pageSize / 8)
 
     /// RAM of `[base, end)`, all zero, as QEMU presents it at reset.
-    public init(base: PhysAddr, end: PhysAddr) {
+    public init(base: PhysAddr, end: PhysAddr, fastPaths: Bool = true) {
         precondition(base.pageOffset == 0 && end.pageOffset == 0 && end > base)
         self.base = base
         self.end = end
+        self.fastPaths = fastPaths
         pageCount = Int((end.rawValue - base.rawValue) / pageSize)
         fill = .allocate(capacity: pageCount); fill.initialize(repeating: 0, count: pageCount)
         slot = .allocate(capacity: pageCount); slot.initialize(repeating: -1, count: pageCount)
@@ -63,6 +70,7 @@ public final class PhysicalMemory {
         base = other.base
         end = other.end
         pageCount = other.pageCount
+        fastPaths = other.fastPaths
         func copy<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
             let q = UnsafeMutablePointer<T>.allocate(capacity: other.pageCount)
             q.initialize(from: p, count: other.pageCount)
@@ -99,6 +107,11 @@ public final class PhysicalMemory {
         let (page, word) = locate(pa)
         let s = slot[page]
         if s >= 0 { return store.words(s)[word] }
+        return slotlessWord(page, word)
+    }
+
+    /// Word `word` of a page with no slot: its first word, its run, or its fill.
+    @inline(__always) private func slotlessWord(_ page: Int, _ word: Int) -> UInt64 {
         if word == 0 && hasWord0[page] { return word0[page] }
         let w = UInt16(truncatingIfNeeded: word)
         if w >= linLo[page] && w < linHi[page] { return linFirst[page] &+ UInt64(w &- linLo[page]) &* linStep[page] }
@@ -153,31 +166,109 @@ public final class PhysicalMemory {
         return true
     }
 
-    // MARK: whole pages, for tight loops
+    // MARK: page-table pages
+
+    /// Writes the PTEs `first`, `first + step`, `first + 2*step` ... into entries
+    /// `index..<index+count` of the page-table page at `table` (page aligned, in RAM), in
+    /// order, and stops before the first entry that is already valid (bit 0 set): a remap.
+    /// Returns how many it wrote. With the fast paths on, a run of 32 or more into a page
+    /// that holds no valid entry is kept as a linear page.
+    public func writePTEs(_ table: PhysAddr, at index: Int, count: Int, first: UInt64, step: UInt64) -> Int {
+        let (page, word) = locate(table)
+        precondition(word == 0 && table.pageOffset == 0 && index >= 0 && count >= 0 && index + count <= Self.wordsPerPage,
+                     "writePTEs: not a run of one page-table page")
+        if count >= 32 && setLinear(table, from: index, count: count, first: first, step: step) { return count }
+        var v = first
+        if !fastPaths {
+            for i in index..<index + count {
+                let at = table + UInt64(i * 8)
+                if read64(at) & 1 != 0 { return i - index }
+                write64(at, v)
+                v &+= step
+            }
+            return count
+        }
+        let p = writable(page)
+        for i in index..<index + count {
+            if p[i] & 1 != 0 { return i - index }
+            p[i] = v
+            v &+= step
+        }
+        return count
+    }
+
+    /// Calls `body` with the index and value of each word of the page-table page at `table`
+    /// (page aligned, in RAM) that has bit 0 set, a valid PTE, in index order; with
+    /// `pointersOnly`, only those that also have R, W and X clear (pointers to a lower
+    /// table). Each entry is read when the visit reaches it, as a C loop over
+    /// `pagetable[i]` reads it, so `body` may write any memory, this page included. With the
+    /// fast paths on, it skips the words of a uniform or linear page that cannot be valid
+    /// without reading them one by one.
+    @inline(__always) public func forEachValidPTE<E: Error>(_ table: PhysAddr, pointersOnly: Bool = false,
+                                                            _ body: (Int, UInt64) throws(E) -> Void) throws(E) {
+        let mask: UInt64 = pointersOnly ? 0xf : 1
+        let page = locate(table).page
+        var i = 0
+        while let (j, w) = nextValidPTE(page, from: i, mask: mask) {
+            try body(j, w)
+            i = j + 1
+        }
+    }
+
+    /// The first word at or after `i` of `page` whose bits under `mask` are just bit 0, as
+    /// the page is now.
+    @inline(__always) private func nextValidPTE(_ page: Int, from i: Int, mask: UInt64) -> (Int, UInt64)? {
+        if i >= Self.wordsPerPage { return nil }
+        if slot[page] >= 0 {
+            let p = store.words(slot[page])
+            for j in i..<Self.wordsPerPage where p[j] & mask == 1 { return (j, p[j]) }
+            return nil
+        }
+        if !fastPaths || (UInt64(fill[page]) &* 0x0101_0101_0101_0101) & mask == 1 {
+            for j in i..<Self.wordsPerPage {
+                let w = slotlessWord(page, j)
+                if w & mask == 1 { return (j, w) }
+            }
+            return nil
+        }
+        // Only the first word and the run can be valid.
+        if i == 0 && hasWord0[page] && word0[page] & mask == 1 { return (0, word0[page]) }
+        let lo = Int(linLo[page]), hi = Int(linHi[page]), step = linStep[page]
+        var j = max(i, lo)
+        if j >= hi || (step & 0xf == 0 && linFirst[page] & mask != 1) { return nil }   // the run's low bits never change
+        var v = linFirst[page] &+ UInt64(j - lo) &* step
+        while j < hi {
+            if v & mask == 1 { return (j, v) }
+            v &+= step
+            j += 1
+        }
+        return nil
+    }
+
+    // MARK: the raw page, for RISCV and its tests only
 
     /// The 512 words of the page at `pa` (page aligned, in RAM) as writable storage,
     /// giving the page a slot first if it has none. The pointer is valid until the next
     /// call that may allocate a slot (`write64`, `writeByte`, `copyPage`, `pageWords`).
-    @inline(__always) public func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
+    @inline(__always) func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
         writable(locate(pa).page)
     }
 
-    /// The page's words if it has a slot (a linear page is given one); nil if it is
-    /// uniform (see `uniformWords`).
-    @inline(__always) public func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
+    /// The page's words if it has a slot (a linear page is given one); nil if it is uniform.
+    func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
         let (page, _) = locate(pa)
         if slot[page] < 0 && linLo[page] != linHi[page] { return materialize(page) }
         return slot[page] >= 0 ? writable(page) : nil
     }
 
     /// Makes words `from..<from+count` of the uniform page at `pa` hold `first`, `first +
-    /// step` ... (a run of PTEs), without writing them. Only for a page with no slot, no
-    /// exceptional first word and no run yet, whose fill has bit 0 (a PTE's V) clear, so
-    /// that every word the run replaces was an invalid PTE; false (and nothing done)
-    /// otherwise.
-    public func setLinear(_ pa: PhysAddr, from: Int, count: Int, first: UInt64, step: UInt64) -> Bool {
+    /// step` ... (a run of PTEs), without writing them. Only with the fast paths on, and
+    /// only for a page with no slot, no exceptional first word and no run yet, whose fill
+    /// has bit 0 (a PTE's V) clear, so that every word the run replaces was an invalid PTE;
+    /// false (and nothing done) otherwise.
+    func setLinear(_ pa: PhysAddr, from: Int, count: Int, first: UInt64, step: UInt64) -> Bool {
         let (page, _) = locate(pa)
-        guard slot[page] < 0, !hasWord0[page], linLo[page] == linHi[page], fill[page] & 1 == 0,
+        guard fastPaths, slot[page] < 0, !hasWord0[page], linLo[page] == linHi[page], fill[page] & 1 == 0,
               count >= 2, step != 0, from >= 0, from + count <= Self.wordsPerPage else { return false }
         linFirst[page] = first; linStep[page] = step
         linLo[page] = UInt16(from); linHi[page] = UInt16(from + count)
@@ -185,47 +276,10 @@ public final class PhysicalMemory {
     }
 
     /// A linear page's run, and the word all its other entries hold; nil for any other page.
-    @inline(__always) public func linearRun(_ pa: PhysAddr) -> (first: UInt64, step: UInt64, rest: UInt64)? {
+    func linearRun(_ pa: PhysAddr) -> (first: UInt64, step: UInt64, rest: UInt64)? {
         let (page, _) = locate(pa)
         guard slot[page] < 0, linLo[page] != linHi[page] else { return nil }
         return (linFirst[page], linStep[page], UInt64(fill[page]) &* 0x0101_0101_0101_0101)
-    }
-
-    /// For a uniform page (no slot, no run): the word every entry but the first holds, and the first.
-    @inline(__always) public func uniformWords(_ pa: PhysAddr) -> (first: UInt64, rest: UInt64) {
-        let (page, _) = locate(pa)
-        let rest = UInt64(fill[page]) &* 0x0101_0101_0101_0101
-        return (hasWord0[page] ? word0[page] : rest, rest)
-    }
-
-    /// Calls `body` with the index and value of each word of the page at `pa` (page aligned,
-    /// in RAM) that has bit 0 set, a valid PTE in a page-table page, in index order; with
-    /// `pointersOnly`, only those that also have R, W and X clear (pointers to a lower
-    /// table). It reads a uniform or linear page without going through its 512 words one
-    /// by one. `body` must not write the page.
-    @inline(__always) public func forEachValidPTE(_ pa: PhysAddr, pointersOnly: Bool = false,
-                                                  _ body: (Int, UInt64) throws -> Void) rethrows {
-        let mask: UInt64 = pointersOnly ? 0xf : 1
-        let (page, _) = locate(pa)
-        if slot[page] >= 0 {
-            let p = store.words(slot[page])
-            for i in 0..<Self.wordsPerPage where p[i] & mask == 1 { try body(i, p[i]) }
-            return
-        }
-        let rest = UInt64(fill[page]) &* 0x0101_0101_0101_0101
-        if rest & 1 != 0 {
-            for i in 0..<Self.wordsPerPage {
-                let w = read64(pa + UInt64(i * 8))
-                if w & mask == 1 { try body(i, w) }
-            }
-            return
-        }
-        if hasWord0[page] && word0[page] & mask == 1 { try body(0, word0[page]) }
-        var v = linFirst[page]
-        for i in Int(linLo[page])..<Int(linHi[page]) {
-            if v & mask == 1 { try body(i, v) }
-            v &+= linStep[page]
-        }
     }
 
     // MARK: bytes

@@ -25,4 +25,9 @@ public enum Sv39 {
         let top = va >> 38
         return top == 0 || top == (UInt64.max >> 38)
     }
+
+    /// The index in its table page of the PTE at `address`.
+    @inlinable @inline(__always) public static func index(ofPTEAt address: UInt64) -> Int {
+        Int(truncatingIfNeeded: (address & (pageSize - 1)) / pteSize)
+    }
 }

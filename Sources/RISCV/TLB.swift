@@ -20,10 +20,10 @@ public struct TLB: Sendable {
     public init() {}
 
     /// The cached translation of the page containing `va`, if any.
-    public func lookup(_ va: UInt64) -> Entry? { entries[va >> pageShift] }
+    public func lookup(_ va: VirtAddr) -> Entry? { entries[va.rawValue >> pageShift] }
 
     /// Caches the translation of the page containing `va`.
-    public mutating func fill(_ va: UInt64, _ entry: Entry) { entries[va >> pageShift] = entry }
+    public mutating func fill(_ va: VirtAddr, _ entry: Entry) { entries[va.rawValue >> pageShift] = entry }
 
     /// Forgets every translation. (`sfence.vma zero, zero`)
     public mutating func flush() { entries.removeAll(keepingCapacity: true) }

@@ -39,18 +39,17 @@ extension Kernel {
         sites.push(.sys_exec); defer { sites.pop() }
         let maxpath = 128
         if path.utf8.count >= maxpath { return -1 }
-        var pages: [UInt64] = []
+        var pages: [PhysAddr] = []
         var ok = true
         for i in 0... {
             if i >= Param.maxarg { ok = false; break }
             if i == argv.count { break }
-            let page = try kalloc()
-            if page == 0 { ok = false; break }
+            guard let page = try kalloc() else { ok = false; break }
             pages.append(page)
             // fetchstr(uarg, argv[i], PGSIZE): fails if no NUL within a page.
             let bytes = Array(argv[i].utf8.prefix { $0 != 0 })
             if bytes.count >= Int(pageSize) { ok = false; break }
-            try kstore(page, (bytes + [0])[...])
+            try kstore(page.rawValue, (bytes + [0])[...])
         }
         var ret: Int64 = -1
         if ok {
@@ -65,7 +64,7 @@ extension Kernel {
     /// two-page stack (guard page below), the argument strings and argv array copied
     /// onto the stack, then the old image freed. argc, or -1 with the old image kept.
     /// (xv6: `exec`)
-    func exec(_ p: Int, path: String, argv: [UInt64], program: Program) throws(KernelPanic) -> Int64 {
+    func exec(_ p: Int, path: String, argv: [PhysAddr], program: Program) throws(KernelPanic) -> Int64 {
         sites.push(.exec); defer { sites.pop() }
         var sz: UInt64 = 0
         if !program.exists { return -1 }
@@ -111,8 +110,7 @@ extension Kernel {
         sp -= sp % 16
         if sp < stackbase { return try bad() }
         if try !copyout(pagetable, sp, ustack.flatMap(Self.littleEndian)) { return try bad() }
-        let tf = procs[p].trapframe
-        try kwrite(tf + ExecTrapframe.a1, sp)
+        try kwrite(trapframeField(p, ExecTrapframe.a1), sp)
 
         procs[p].name = String(decoding: path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
             .last.map { Array($0.prefix(15)) } ?? [], as: UTF8.self)
@@ -131,10 +129,10 @@ extension Kernel {
             try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: 0, below: sz)
         }
         procs[p].sz = sz
-        try kwrite(tf + ExecTrapframe.epc, program.entry)
-        try kwrite(tf + ExecTrapframe.sp, sp)
+        try kwrite(trapframeField(p, ExecTrapframe.epc), program.entry)
+        try kwrite(trapframeField(p, ExecTrapframe.sp), sp)
         try proc_freepagetable(oldpagetable, oldsz)
-        tableNames[pagetable.rawValue] = .user(pid: procs[p].pid)
+        tableNames[pagetable] = .user(pid: procs[p].pid)
         switch settings.execVmprint {
         case .all: for line in try vmprint(pagetable) { emit(.console(line)) }
         case .pid1 where procs[p].pid == 1: for line in try vmprint(pagetable) { emit(.console(line)) }
@@ -156,9 +154,9 @@ extension Kernel {
     }
 
     /// The NUL-terminated string in the kernel page at `pa` (without its NUL).
-    func kstring(_ pa: UInt64) throws(KernelPanic) -> [UInt8] {
+    func kstring(_ pa: PhysAddr) throws(KernelPanic) -> [UInt8] {
         var out: [UInt8] = []
-        var a = pa
+        var a = pa.rawValue
         while true {
             let b = try kload(a, 1)[0]
             if b == 0 { return out }

@@ -17,25 +17,16 @@ extension Kernel {
     }
 
     /// The leaves of the table rooted at `root` whose va is below `limit`, in address order.
-    func leaves(_ root: PhysAddr, below limit: UInt64) throws(KernelPanic) -> [(va: UInt64, pte: PTE)] {
-        var out: [(UInt64, PTE)] = []
-        func visit(_ table: UInt64, _ level: Int, _ base: UInt64) throws(KernelPanic) {
-            for i in 0..<UInt64(Sv39.entriesPerTable) {
-                let va = base | (i << (pageShift + 9 * UInt64(level)))
-                if va >= limit { return }
-                let pte = PTE(rawValue: try kread(table + i * 8))
-                guard pte.isValid else { continue }
-                if pte.isLeaf || level == 0 { out.append((va, pte)) } else { try visit(pte.pa.rawValue, level - 1, va) }
-            }
-        }
-        try visit(root.rawValue, 2, 0)
+    func leaves(_ root: PhysAddr, below limit: UInt64) -> [(va: UInt64, pte: PTE)] {
+        var out: [(va: UInt64, pte: PTE)] = []
+        forEachLeaf(root, enter: { _, _, va in va < limit }, { va, pte in if va < limit { out.append((va, pte)) } })
         return out
     }
 
     /// Nothing in the user part of a process's table lies at PLIC or above (below TRAPFRAME).
     func userPartBelowPlic(_ i: Int) throws(KernelPanic) -> [String] {
         let p = procs[i]
-        let high = try leaves(p.pagetable, below: MemLayout.trapframe).filter { $0.va >= MemLayout.plic }
+        let high = leaves(p.pagetable, below: MemLayout.trapframe).filter { $0.va >= MemLayout.plic }
         return high.prefix(1).map { "user:\(p.pid) maps va \(hex16($0.va)) at or above PLIC (\(high.count) page\(high.count == 1 ? "" : "s"))" }
     }
 
@@ -61,7 +52,7 @@ extension Kernel {
             }
         }
         let clint = MemLayout.clint..<(MemLayout.clint + MemLayout.clintSize)
-        let stale = try leaves(p.kernelPagetable, below: MemLayout.plic).filter { $0.va >= pageRoundUp(p.sz) && !clint.contains($0.va) }
+        let stale = leaves(p.kernelPagetable, below: MemLayout.plic).filter { $0.va >= pageRoundUp(p.sz) && !clint.contains($0.va) }
         if let first = stale.first {
             out.append("kernel:\(p.pid) still maps va \(hex16(first.va)) to \(hex16(first.pte.pa.rawValue)) beyond sz \(hexShort(p.sz)) (\(stale.count) page\(stale.count == 1 ? "" : "s"))")
         }

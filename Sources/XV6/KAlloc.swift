@@ -11,7 +11,7 @@ extension Kernel {
         var p = start
         var n = 0
         while p + pageSize <= image.phystop {
-            try kfree(p, quiet: true)
+            try kfree(PhysAddr(p), quiet: true)
             p += pageSize
             n += 1
         }
@@ -22,13 +22,13 @@ extension Kernel {
     /// Frees the page at `pa`: fills it with 1s and pushes it on the free list.
     /// Panics on a misaligned address or one outside [end, PHYSTOP). A page that
     /// is already free is linked in again, as xv6 does, and reported as a finding.
-    public func kfree(_ pa: UInt64, quiet: Bool = false) throws(KernelPanic) {
-        if pa % pageSize != 0 || pa < image.end || pa >= image.phystop {
+    public func kfree(_ pa: PhysAddr, quiet: Bool = false) throws(KernelPanic) {
+        if pa.pageOffset != 0 || pa.rawValue < image.end || pa.rawValue >= image.phystop {
             throw KernelPanic("kfree")
         }
         let page = pageIndex(pa)
         if owner[page] == PageOwner.free {
-            let f = Finding(kind: .doubleFree, pa: pa, detail: "kfree of a free page by \(sites.name(sites.current))")
+            let f = Finding(kind: .doubleFree, pa: pa.rawValue, detail: "kfree of a free page by \(sites.name(sites.current))")
             findings.append(f)
             emit(.finding(f))
         } else {
@@ -36,28 +36,29 @@ extension Kernel {
         }
         owner[page] = PageOwner.free
         try kmemset(pa, 1)
-        try kwrite(pa, freelist)
-        freelist = pa
+        try kwrite(pa.rawValue, freelist)
+        freelist = pa.rawValue
         if !quiet {
             counters.kfrees += 1
-            emit(.kfree(pa: pa, site: sites.current, pid: curpid))
+            emit(.kfree(pa: pa.rawValue, site: sites.current, pid: curpid))
         }
     }
 
-    /// Takes the page at the head of the free list and fills it with 5s; 0 when memory is exhausted.
-    /// The caller's chain (`sites.current`) is recorded as the page's allocation site.
-    public func kalloc() throws(KernelPanic) -> UInt64 {
+    /// Takes the page at the head of the free list and fills it with 5s; nil (xv6: 0) when
+    /// memory is exhausted. The caller's chain (`sites.current`) is recorded as the page's
+    /// allocation site.
+    public func kalloc() throws(KernelPanic) -> PhysAddr? {
         kallocCalls += 1
         if kallocCalls == settings.failKalloc || kallocCalls == failNextKalloc {
             // Failure injection: this kalloc behaves as if the free list were empty.
             injectedFailure = (kallocCalls, sites.current, curpid, eventTag)
             emit(.kallocFailed(site: sites.current, pid: curpid))
-            return 0
+            return nil
         }
         let r = freelist
         guard r != 0 else {
             emit(.kallocFailed(site: sites.current, pid: curpid))
-            return 0
+            return nil
         }
         freelist = try kread(r)
         try kmemset(r, 5)
@@ -75,6 +76,6 @@ extension Kernel {
         ownerEvent[page] = eventTag
         counters.kallocs += 1
         emit(.kalloc(pa: r, site: sites.current, pid: curpid))
-        return r
+        return PhysAddr(r)
     }
 }

@@ -9,6 +9,9 @@ public struct KernelConfig: Equatable, Sendable {
     public var image: KernelImage = .lab2020
     /// Harts the machine has (QEMU's `-smp`); each runs kvminithart at boot.
     public var harts: Int = 1
+    /// Whether the model takes its speed tricks (`PhysicalMemory.fastPaths`): not a design
+    /// choice of the kernel, and no scenario can set it. Traces are the same either way.
+    public var fastPaths = true
 
     public init(variant: String = "xv6-2020", image: KernelImage = .lab2020, harts: Int = 1) {
         self.variant = variant
@@ -77,13 +80,14 @@ public final class Kernel {
     public internal(set) var injectedFailure: (call: Int, site: Int32, pid: Int, event: Int32)?
     /// Roots of kernel page tables being built (the lab's kvminit_newpgtbl): held only by the
     /// kernel's stack until allocproc stores them, which a panic in the middle never does.
-    var building: [UInt64] = []
+    var building: [PhysAddr] = []
     /// The page each open pipe holds, by the pipe's id (a scenario's name for it).
-    var pipes: [Int: UInt64] = [:]
+    var pipes: [Int: PhysAddr] = [:]
     /// Names of page-table roots, for traces.
-    var tableNames: [UInt64: TableRef] = [:]
-    /// The process on whose behalf the kernel is running (0: none).
-    var curpid = 0
+    var tableNames: [PhysAddr: TableRef] = [:]
+    /// The process on whose behalf the kernel is running (0: none): what kalloc and kfree do
+    /// is charged to it in traces and leak reports. Only `onBehalf(of:_:)` sets it.
+    private(set) var curpid = 0
     /// The hart the kernel is running on. (xv6: `cpuid()`)
     public internal(set) var cpu = 0
     /// Translations made after a satp write without sfence.vma, for the invariant check.
@@ -107,7 +111,7 @@ public final class Kernel {
         self.settings = config.settings
         self.sink = sink
         self.sites = sites
-        memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop))
+        memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop), fastPaths: config.fastPaths)
         harts = (0..<config.harts).map { Hart(id: $0) }
         running = Array(repeating: nil, count: config.harts)
         procs = Array(repeating: Proc(), count: Param.nproc)
@@ -172,15 +176,26 @@ public final class Kernel {
         Kernel(copying: self, settings: settings ?? self.settings, sink: sink, sites: sites ?? self.sites.copy())
     }
 
+    /// Runs `body` on behalf of process `pid`, the one the caller was handed (as xv6 code
+    /// is handed a `struct proc *`): the pages it allocates and frees are charged to `pid`.
+    /// The process charged before is charged again after.
+    func onBehalf<T>(of pid: Int, _ body: () throws(KernelPanic) -> T) throws(KernelPanic) -> T {
+        let outer = curpid
+        curpid = pid
+        defer { curpid = outer }
+        return try body()
+    }
+
     @inline(__always) func emit(_ e: @autoclosure () -> TraceEvent) {
         if let s = sink { s.record(e()) }
     }
 
     @inline(__always) var tracing: Bool { sink != nil }
 
-    func name(of root: PhysAddr) -> TableRef { tableNames[root.rawValue] ?? .unknown }
+    func name(of root: PhysAddr) -> TableRef { tableNames[root] ?? .unknown }
 
     @inline(__always) func pageIndex(_ pa: UInt64) -> Int { Int(truncatingIfNeeded: (pa &- MemLayout.kernbase) >> pageShift) }
+    @inline(__always) func pageIndex(_ pa: PhysAddr) -> Int { pageIndex(pa.rawValue) }
 
     // MARK: the kernel's own loads and stores
 
@@ -232,12 +247,16 @@ public final class Kernel {
         while off < pageSize { try kwrite(va &+ off, word); off += 8 }
     }
 
+    /// memset(pa, byte, PGSIZE) of a page of RAM by kernel code, through the direct map
+    /// (a page kalloc handed out; the null page when a kalloc went unchecked).
+    func kmemset(_ page: PhysAddr, _ byte: UInt8) throws(KernelPanic) { try kmemset(page.rawValue, byte) }
+
     /// Translates a kernel access outside the direct map through the MMU of the current
     /// hart: the physical address, or nil for device memory (which the model reads as
     /// zero and whose stores it drops).
     func kernelTranslate(_ va: UInt64, _ access: AccessType) throws(KernelPanic) -> PhysAddr? {
         noteTranslation(va, hart: cpu, "kernel \(access.rawValue)")
-        switch MMU.translate(va, access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
+        switch MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
         case .success(let pa):
             lastKernelPA = pa.rawValue
             return memory.contains(pa) ? pa : nil
@@ -248,11 +267,11 @@ public final class Kernel {
 
     /// What kerneltrap() prints for a fault, then its panic. sepc is not modelled.
     func kerneltrap(_ fault: Fault) -> KernelPanic {
-        KernelPanic("kerneltrap", preamble: ["scause \(hex16(fault.scause))", "sepc=(not modelled) stval=\(hex16(fault.va))"])
+        KernelPanic("kerneltrap", preamble: ["scause \(hex16(fault.scause))", "sepc=(not modelled) stval=\(fault.va)"])
     }
 
     func kerneltrap(_ access: AccessType, _ va: UInt64) -> KernelPanic {
-        kerneltrap(Fault(kind: .pageFault, access: access, va: va))
+        kerneltrap(Fault(kind: .pageFault, access: access, va: VirtAddr(va)))
     }
 
     // MARK: inspection (never allocates)

@@ -54,55 +54,46 @@ extension Kernel {
     /// which is much cheaper when many tables leaked.
     public func ownership(classifyLeaks: Bool = true) -> Ownership {
         var kind = [UInt8](repeating: 0, count: memory.pageCount)
-        func mark(_ pa: UInt64, _ k: OwnerKind) {
-            guard memory.contains(PhysAddr(pa)), pa % pageSize == 0 else { return }
+        func mark(_ pa: PhysAddr, _ k: OwnerKind) {
+            guard memory.contains(pa), pa.pageOffset == 0 else { return }
             let i = pageIndex(pa)
             if owner[i] >= 0 && kind[i] == 0 { kind[i] = UInt8(k.rawValue) }
         }
         /// Marks the table pages of a tree as `tables`, and its leaves (below `leafLimit`) as `leaves`.
-        func markTree(_ root: UInt64, tables: OwnerKind, leaves: OwnerKind?, leafLimit: UInt64) {
-            func visit(_ table: UInt64, _ level: Int, _ base: UInt64) {
-                guard memory.contains(PhysAddr(table), length: pageSize), table % pageSize == 0 else { return }
+        func markTree(_ root: PhysAddr, tables: OwnerKind, leaves: OwnerKind?, leafLimit: UInt64) {
+            forEachLeaf(root, enter: { table, level, _ in
                 mark(table, tables)
-                if level == 0 && leaves == nil { return }        // only leaves there, and no one to mark
-                memory.forEachValidPTE(PhysAddr(table)) { i, word in
-                    let va = base | (UInt64(i) << (pageShift + 9 * UInt64(level)))
-                    let pte = PTE(rawValue: word)
-                    if pte.isLeaf || level == 0 {
-                        if let leaves, va < leafLimit { mark(pte.pa.rawValue, leaves) }
-                    } else {
-                        visit(pte.pa.rawValue, level - 1, va)
-                    }
-                }
-            }
-            visit(root, 2, 0)
+                return level > 0 || leaves != nil                 // a last level holds only leaves
+            }, { va, pte in
+                if let leaves, va < leafLimit { mark(pte.pa, leaves) }
+            })
+        }
+        /// The page mapped at `va` in `root`, if any: a kernel stack.
+        func stack(_ root: PhysAddr, _ va: UInt64) -> PhysAddr? {
+            guard let pte = try? walk(root, va, alloc: false), memory.contains(PhysAddr(pte)) else { return nil }
+            let e = PTE(rawValue: memory.read64(PhysAddr(pte)))
+            return e.isValid ? e.pa : nil
         }
         if kernelPagetable != .zero {
-            markTree(kernelPagetable.rawValue, tables: .kernelTables, leaves: nil, leafLimit: 0)
+            markTree(kernelPagetable, tables: .kernelTables, leaves: nil, leafLimit: 0)
             if !settings.perProcessKernelPagetable {
                 for i in 0..<Param.nproc {
-                    if let pte = try? walk(kernelPagetable, MemLayout.kstack(i), alloc: false), memory.contains(PhysAddr(pte)) {
-                        let e = PTE(rawValue: memory.read64(PhysAddr(pte)))
-                        if e.isValid { mark(e.pa.rawValue, .kernelStacks) }
-                    }
+                    if let pa = stack(kernelPagetable, MemLayout.kstack(i)) { mark(pa, .kernelStacks) }
                 }
             }
         }
         for root in building { markTree(root, tables: .beingBuilt, leaves: nil, leafLimit: 0) }
         // A slot allocproc was filling when the kernel panicked holds its trapframe already.
-        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero || p.trapframe != 0 {
+        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero || p.trapframe != .zero {
             let zombie = p.state == .zombie
-            if p.trapframe != 0 { mark(p.trapframe, zombie ? .zombies : .trapframes) }
+            if p.trapframe != .zero { mark(p.trapframe, zombie ? .zombies : .trapframes) }
             if p.pagetable != .zero {
-                markTree(p.pagetable.rawValue, tables: zombie ? .zombies : .userPageTables,
+                markTree(p.pagetable, tables: zombie ? .zombies : .userPageTables,
                          leaves: zombie ? .zombies : .userMemory, leafLimit: MemLayout.trapframe)
             }
             if p.kernelPagetable != .zero {
-                if let pte = try? walk(p.kernelPagetable, MemLayout.kstack(0), alloc: false), memory.contains(PhysAddr(pte)) {
-                    let e = PTE(rawValue: memory.read64(PhysAddr(pte)))
-                    if e.isValid { mark(e.pa.rawValue, zombie ? .zombies : .processKernelStacks) }
-                }
-                markTree(p.kernelPagetable.rawValue, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
+                if let pa = stack(p.kernelPagetable, MemLayout.kstack(0)) { mark(pa, zombie ? .zombies : .processKernelStacks) }
+                markTree(p.kernelPagetable, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
             }
         }
         for pa in pipes.values { mark(pa, .pipes) }
@@ -143,5 +134,24 @@ extension Kernel {
             if indirect[pageIndex(pa)] { result.indirectlyLost.append(pa) } else { result.definitelyLost.append(pa) }
         }
         return result
+    }
+}
+
+extension Kernel {
+    /// Visits the tree of page tables rooted at `root` as the MMU would find it, reading
+    /// physical memory directly (never through the MMU: looking changes nothing). For each
+    /// table page in RAM, `enter(table, level, va)`, with the first va the table maps, says
+    /// whether to read its entries; `leaf(va, pte)` gets each valid leaf, in address order
+    /// (at the last level every valid entry is one). A table outside RAM is skipped.
+    func forEachLeaf(_ root: PhysAddr, enter: (PhysAddr, Int, UInt64) -> Bool, _ leaf: (UInt64, PTE) -> Void) {
+        func visit(_ table: PhysAddr, _ level: Int, _ base: UInt64) {
+            guard memory.contains(table, length: pageSize), table.pageOffset == 0, enter(table, level, base) else { return }
+            memory.forEachValidPTE(table) { i, word in
+                let va = base | (UInt64(i) << (pageShift + 9 * UInt64(level)))
+                let pte = PTE(rawValue: word)
+                if pte.isLeaf || level == 0 { leaf(va, pte) } else { visit(pte.pa, level - 1, va) }
+            }
+        }
+        visit(root, Sv39.levels - 1, 0)
     }
 }

@@ -9,8 +9,7 @@ extension Kernel {
     func sys_pipe(_ p: Int, id: Int) throws(KernelPanic) -> Int64 {
         sites.push(.sys_pipe); defer { sites.pop() }
         sites.push(.pipealloc); defer { sites.pop() }
-        let pa = try kalloc()
-        if pa == 0 { return -1 }
+        guard let pa = try kalloc() else { return -1 }
         pipes[id] = pa
         return 0
     }
@@ -26,5 +25,5 @@ extension Kernel {
     }
 
     /// The pages open pipes hold, in no particular order.
-    public var pipePages: [UInt64] { Array(pipes.values) }
+    public var pipePages: [UInt64] { pipes.values.map(\.rawValue) }
 }

@@ -19,8 +19,8 @@ public struct Proc: Sendable {
     public internal(set) var pagetable: PhysAddr = .zero
     /// The process's own kernel page table (the page-table lab; zero in the stock kernel).
     public internal(set) var kernelPagetable: PhysAddr = .zero
-    /// Physical address of the trapframe page.
-    public internal(set) var trapframe: UInt64 = 0
+    /// Physical address of the trapframe page (the kernel reaches it through the direct map).
+    public internal(set) var trapframe: PhysAddr = .zero
     public internal(set) var name = ""
     public internal(set) var xstate: Int32 = 0
 }
@@ -42,14 +42,17 @@ extension Kernel {
         sites.push(.procinit); defer { sites.pop() }
         // With per-process kernel tables, allocproc maps each process's stack instead.
         for i in 0..<Param.nproc where !settings.perProcessKernelPagetable {
-            let pa = try kalloc()
-            if pa == 0 { throw KernelPanic("kalloc") }
+            guard let pa = try kalloc() else { throw KernelPanic("kalloc") }
             let va = MemLayout.kstack(i)
             try kvmmap(va, pa, pageSize, [.read, .write])
             procs[i].kstack = va
         }
         kvminithart(hart: 0)
     }
+
+    /// The kernel address of the field at `offset` in slot `i`'s trapframe, which the kernel
+    /// reaches through the direct map: `&p->trapframe->field`.
+    func trapframeField(_ i: Int, _ offset: UInt64) -> UInt64 { procs[i].trapframe.rawValue &+ offset }
 
     func allocpid() -> Int {
         defer { nextpid += 1 }
@@ -63,27 +66,26 @@ extension Kernel {
         guard let i = procs.firstIndex(where: { $0.state == .unused }) else { return nil }
         procs[i].pid = allocpid()
         emit(.allocproc(pid: procs[i].pid, slot: i))
-        let saved = curpid
-        curpid = procs[i].pid
-        defer { curpid = saved }
-        procs[i].trapframe = try kalloc()
-        if procs[i].trapframe == 0 { return nil }
-        guard let pt = try proc_pagetable(i) else {
-            try freeproc(i)
-            return nil
+        // What allocproc allocates is the new process's.
+        return try onBehalf(of: procs[i].pid) { () throws(KernelPanic) -> Int? in
+            guard let tf = try kalloc() else { return nil }
+            procs[i].trapframe = tf
+            guard let pt = try proc_pagetable(i) else {
+                try freeproc(i)
+                return nil
+            }
+            procs[i].pagetable = pt
+            if settings.perProcessKernelPagetable { try allocKernelPagetable(i) }
+            return i
         }
-        procs[i].pagetable = pt
-        if settings.perProcessKernelPagetable { try allocKernelPagetable(i) }
-        return i
     }
 
     /// The lab's part of allocproc: the process's kernel table and its kernel stack at KSTACK(0).
     func allocKernelPagetable(_ i: Int) throws(KernelPanic) {
-        let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable)
+        let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable, for: .procKernel(pid: procs[i].pid))
         procs[i].kernelPagetable = kpt
-        tableNames[kpt.rawValue] = .procKernel(pid: procs[i].pid)
-        let pa = try kalloc()
-        if pa == 0 { throw KernelPanic("kalloc") }
+        tableNames[kpt] = .procKernel(pid: procs[i].pid)
+        guard let pa = try kalloc() else { throw KernelPanic("kalloc") }
         let va = MemLayout.kstack(0)
         switch settings.kstackMapping {
         case .kvmmap:
@@ -92,7 +94,7 @@ extension Kernel {
         case .mappages:
             _ = try mappages(kpt, va, pageSize, pa, [.read, .write])
         case .mappagesSwapped:
-            _ = try mappages(kpt, va, pa, pageSize, [.read, .write])
+            _ = try mappages(kpt, va, pa.rawValue, PhysAddr(pageSize), [.read, .write])
         }
         procs[i].kstack = va
     }
@@ -102,43 +104,42 @@ extension Kernel {
         sites.push(.freeproc); defer { sites.pop() }
         emit(.freeproc(pid: procs[i].pid, slot: i))
         // What freeproc frees was the freed process's.
-        let saved = curpid
-        if procs[i].pid != 0 { curpid = procs[i].pid }
-        defer { curpid = saved }
-        if procs[i].trapframe != 0 { try kfree(procs[i].trapframe) }
-        procs[i].trapframe = 0
-        if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
-        let lab = settings.perProcessKernelPagetable
-        if lab && settings.freeKernelPagetable == .unmapThenFreewalk && procs[i].kernelPagetable != .zero {
-            try proc_free_kernel_pagetable(procs[i].kernelPagetable)
-            forgetKernelPagetable(i)
-        }
-        procs[i].pagetable = .zero
-        procs[i].sz = 0
-        let pid = procs[i].pid
-        procs[i].pid = 0
-        procs[i].parent = nil
-        procs[i].name = ""
-        procs[i].xstate = 0
-        if lab && settings.freeKernelPagetable != .unmapThenFreewalk {
-            if settings.freeKernelStack {
-                try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
-                procs[i].kstack = 0
+        try onBehalf(of: procs[i].pid != 0 ? procs[i].pid : curpid) { () throws(KernelPanic) in
+            if procs[i].trapframe != .zero { try kfree(procs[i].trapframe) }
+            procs[i].trapframe = .zero
+            if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
+            let lab = settings.perProcessKernelPagetable
+            if lab && settings.freeKernelPagetable == .unmapThenFreewalk && procs[i].kernelPagetable != .zero {
+                try proc_free_kernel_pagetable(procs[i].kernelPagetable)
+                forgetKernelPagetable(i)
             }
-            let kpt = procs[i].kernelPagetable.rawValue
-            switch settings.freeKernelPagetable {
-            case .recursive: try kvm_free_kernelpgtbl(kpt)
-            case .rootOnly: try kfree(kpt)
-            case .none, .unmapThenFreewalk: break
+            procs[i].pagetable = .zero
+            procs[i].sz = 0
+            let pid = procs[i].pid
+            procs[i].pid = 0
+            procs[i].parent = nil
+            procs[i].name = ""
+            procs[i].xstate = 0
+            if lab && settings.freeKernelPagetable != .unmapThenFreewalk {
+                if settings.freeKernelStack {
+                    try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
+                    procs[i].kstack = 0
+                }
+                let kpt = procs[i].kernelPagetable
+                switch settings.freeKernelPagetable {
+                case .recursive: try kvm_free_kernelpgtbl(kpt)
+                case .rootOnly: try kfree(kpt)
+                case .none, .unmapThenFreewalk: break
+                }
+                if tableNames[kpt] == .procKernel(pid: pid) { tableNames[kpt] = nil }
+                procs[i].kernelPagetable = .zero
             }
-            if tableNames[kpt] == .procKernel(pid: pid) { tableNames[kpt] = nil }
-            procs[i].kernelPagetable = .zero
         }
         procs[i].state = .unused
     }
 
     func forgetKernelPagetable(_ i: Int) {
-        tableNames[procs[i].kernelPagetable.rawValue] = nil
+        tableNames[procs[i].kernelPagetable] = nil
         procs[i].kernelPagetable = .zero
     }
 
@@ -147,16 +148,16 @@ extension Kernel {
     func proc_pagetable(_ i: Int) throws(KernelPanic) -> PhysAddr? {
         sites.push(.proc_pagetable); defer { sites.pop() }
         guard let pagetable = try uvmcreate() else { return nil }
-        tableNames[pagetable.rawValue] = .user(pid: procs[i].pid)
-        if try !mappages(pagetable, MemLayout.trampoline, pageSize, image.trampoline, [.read, .execute]) {
+        tableNames[pagetable] = .user(pid: procs[i].pid)
+        if try !mappages(pagetable, MemLayout.trampoline, pageSize, PhysAddr(image.trampoline), [.read, .execute]) {
             try uvmfree(pagetable, 0)
-            tableNames[pagetable.rawValue] = nil
+            tableNames[pagetable] = nil
             return nil
         }
         if try !mappages(pagetable, MemLayout.trapframe, pageSize, procs[i].trapframe, [.read, .write]) {
             try uvmunmap(pagetable, MemLayout.trampoline, 1, doFree: false)
             try uvmfree(pagetable, 0)
-            tableNames[pagetable.rawValue] = nil
+            tableNames[pagetable] = nil
             return nil
         }
         return pagetable
@@ -169,7 +170,7 @@ extension Kernel {
         try uvmunmap(pagetable, MemLayout.trampoline, 1, doFree: false)
         try uvmunmap(pagetable, MemLayout.trapframe, 1, doFree: false)
         try uvmfree(pagetable, sz)
-        tableNames[pagetable.rawValue] = nil
+        tableNames[pagetable] = nil
     }
 
     /// Sets up the first process: one page holding initcode at address 0, then
@@ -181,15 +182,15 @@ extension Kernel {
         // (offset 0x50 of struct proc) from a null pointer, which the kernel table does not map.
         guard let i = try allocproc() else { throw kerneltrap(.load, 0x50) }
         initproc = i
-        curpid = procs[i].pid
-        defer { curpid = 0 }
-        try uvminit(procs[i].pagetable, Self.initcodeSize)
-        procs[i].sz = pageSize
-        procs[i].name = "initcode"
-        procs[i].state = .runnable
-        _ = try mirrorUser(i, from: 0, size: procs[i].sz)
-        for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
-        return procs[i].pid
+        return try onBehalf(of: procs[i].pid) { () throws(KernelPanic) -> Int in
+            try uvminit(procs[i].pagetable, Self.initcodeSize)
+            procs[i].sz = pageSize
+            procs[i].name = "initcode"
+            procs[i].state = .runnable
+            _ = try mirrorUser(i, from: 0, size: procs[i].sz)
+            for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
+            return procs[i].pid
+        }
     }
 
     /// sizeof(initcode) in the 2020 kernel.
@@ -223,66 +224,36 @@ extension Kernel {
         return 0
     }
 
-    /// sbrk(n): returns the old size, or -1. seed-003 mirrors the change into the kernel
-    /// table here, after growproc, with `int` loops. (xv6: `sys_sbrk`)
-    func sys_sbrk(_ i: Int, _ n: Int32) throws(KernelPanic) -> Int64 {
-        sites.push(.sys_sbrk); defer { sites.pop() }
-        let addr = Int32(truncatingIfNeeded: procs[i].sz)
-        if try growproc(i, n) < 0 { return -1 }
-        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
-            // seed-003's loops use `int j`, sign-extended to a 64-bit va.
-            let kpt = procs[i].kernelPagetable
-            if n > 0 {
-                var j = addr
-                while j < addr &+ n {
-                    let va = UInt64(bitPattern: Int64(j))
-                    let pteU = try walk(procs[i].pagetable, va, alloc: false) ?? 0
-                    let pteK = try walk(kpt, va, alloc: true) ?? 0
-                    try writePTE(pteK, try kread(pteU) & ~PTE.Flags.user.rawValue)
-                    j &+= Int32(pageSize)
-                }
-            } else {
-                var j = addr &- Int32(pageSize)
-                while j >= addr &+ n {
-                    try uvmunmap(kpt, UInt64(bitPattern: Int64(j)), 1, doFree: false)
-                    j &-= Int32(pageSize)
-                }
-            }
-        }
-        return Int64(addr)
-    }
-
     /// Creates a child of slot `p` with a copy of its memory. The child's pid, or -1
     /// when no slot is free or memory runs out. (xv6: `fork`)
     func fork(_ p: Int) throws(KernelPanic) -> Int {
         sites.push(.fork); defer { sites.pop() }
         guard let np = try allocproc() else { return -1 }
         // What fork allocates from here on is the child's.
-        let saved = curpid
-        curpid = procs[np].pid
-        defer { curpid = saved }
-        var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz)
-        if copied && settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings {
-            copied = try kvmcopymappings(procs[np].pagetable, procs[np].kernelPagetable, 0, procs[p].sz)
+        return try onBehalf(of: procs[np].pid) { () throws(KernelPanic) -> Int in
+            var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz)
+            if copied && settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings {
+                copied = try kvmcopymappings(procs[np].pagetable, procs[np].kernelPagetable, 0, procs[p].sz)
+            }
+            if !copied {
+                try freeproc(np)
+                return -1
+            }
+            if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
+                try walkCopy(procs[np].pagetable, procs[np].kernelPagetable, from: 0, below: procs[p].sz)
+            }
+            procs[np].sz = procs[p].sz
+            procs[np].parent = p
+            var off: UInt64 = 0
+            while off < TrapframeField.size {
+                try kwrite(trapframeField(np, off), try kread(trapframeField(p, off)))
+                off += 8
+            }
+            try kwrite(trapframeField(np, TrapframeField.a0), 0)
+            procs[np].name = procs[p].name
+            procs[np].state = .runnable
+            return procs[np].pid
         }
-        if !copied {
-            try freeproc(np)
-            return -1
-        }
-        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
-            try walkCopy(procs[np].pagetable, procs[np].kernelPagetable, from: 0, below: procs[p].sz)
-        }
-        procs[np].sz = procs[p].sz
-        procs[np].parent = p
-        var off: UInt64 = 0
-        while off < TrapframeField.size {
-            try kwrite(procs[np].trapframe + off, try kread(procs[p].trapframe + off))
-            off += 8
-        }
-        try kwrite(procs[np].trapframe + TrapframeField.a0, 0)
-        procs[np].name = procs[p].name
-        procs[np].state = .runnable
-        return procs[np].pid
     }
 
     /// Hands slot `p`'s children to init. (xv6: `reparent`)
@@ -327,5 +298,82 @@ extension Kernel {
             }
         }
         return havekids ? .wouldBlock : .noChildren
+    }
+}
+
+/// xv6's scheduler, `swtch` and `yield` (`proc.c`), as far as memory goes: which process
+/// each hart runs, and every satp write and sfence.vma on the way.
+extension Kernel {
+    /// Makes slot `p` the process running in user space on hart `h`. A process running
+    /// there is preempted by a timer interrupt and yields; the scheduler then switches
+    /// to `p` (loading its kernel table, in the lab), which returns to user space from
+    /// forkret or from its own yield.
+    func schedule(_ p: Int, on h: Int) throws(KernelPanic) {
+        if running[h] == p { return }
+        if let q = running[h] { try preempt(q, on: h) }
+        if let other = running.firstIndex(of: p) { try preempt(p, on: other) }
+        emit(.scheduled(hart: h, pid: procs[p].pid))
+        if settings.perProcessKernelPagetable {
+            writeSatp(hart: h, Satp(root: procs[p].kernelPagetable), by: .scheduler)
+            if settings.schedulerSfence { sfenceVMA(hart: h) }
+        }
+        procs[p].state = .running
+        running[h] = p
+        try usertrapret(p, on: h)
+    }
+
+    /// A timer interrupt takes slot `q` into the kernel on hart `h` and it yields the CPU.
+    func preempt(_ q: Int, on h: Int) throws(KernelPanic) {
+        let saved = cpu
+        cpu = h
+        defer { cpu = saved }
+        try trapEnter(q, on: h, cause: .timer)
+        procs[q].state = .runnable
+        running[h] = nil
+        schedulerResumes(on: h)
+    }
+
+    /// The scheduler gets the CPU back from a process (swtch returns): the lab reloads
+    /// the global kernel table.
+    func schedulerResumes(on h: Int) {
+        if settings.perProcessKernelPagetable && settings.schedulerSwitchBack { kvminithart(hart: h) }
+    }
+
+    /// Process `pid` gives up the CPU and the scheduler picks it again with nothing run in
+    /// between: it slept (on the disk, the console) or found nothing to reap. The lab's
+    /// scheduler then loads the global table and the process's own table again. A process
+    /// not running is simply scheduled.
+    public func yield(pid: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        let h = running.firstIndex(of: p) ?? 0
+        cpu = h
+        if running[h] == p { try preempt(p, on: h) }
+        try schedule(p, on: h)
+        return .returned(0)
+    }
+
+    /// Process `pid` gives up the CPU inside a system call (it sleeps on the disk, the console,
+    /// a child) and the scheduler finds nothing else to run: under the lab it loads the global
+    /// table again. A later event of the process schedules it again.
+    public func sleep(pid: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        guard let h = running.firstIndex(of: p) else { return .returned(0) }
+        cpu = h
+        try trapEnter(p, on: h, cause: .ecall)
+        procs[p].state = .runnable
+        running[h] = nil
+        schedulerResumes(on: h)
+        return .returned(0)
+    }
+
+    /// Runs process `pid` on hart `h` without a system call: the scheduler picks it.
+    public func run(pid: Int, hart h: Int) throws(KernelPanic) -> SyscallResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        cpu = h
+        try schedule(p, on: h)
+        return .returned(0)
     }
 }

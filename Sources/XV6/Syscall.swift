@@ -62,8 +62,9 @@ public enum SyscallResult: Equatable, Sendable {
     case wouldBlock
 }
 
-/// How a process gets to make a system call: the scheduler (`scheduler`, `swtch`),
-/// the trampoline (`userret`, `uservec`) and `usertrapret`, with every satp write.
+/// xv6's `syscall.c`: a process traps in, the call it made runs, and it returns to user
+/// space. The calls themselves live where xv6 keeps them (`exec.c`, `pipe.c`, `proc.c`),
+/// but for `sys_sbrk` (`sysproc.c`), below.
 extension Kernel {
     /// Runs `call` as process `pid` on `hart`: schedules it there if it is not running,
     /// traps in through the trampoline, runs the call, and returns to user space
@@ -76,197 +77,75 @@ extension Kernel {
         try schedule(p, on: h)
         try trapEnter(p, on: h, cause: .ecall)
         if tracing { emit(.syscall(pid: pid, name: call.name, args: call.arguments)) }
-        curpid = pid
-        defer { curpid = 0 }
-        let value: Int64
-        switch call {
-        case .fork:
-            value = Int64(try fork(p))
-        case let .exec(path, argv, program):
-            value = try sys_exec(p, path: path, argv: argv, program: program)
-        case let .sbrk(n):
-            value = try sys_sbrk(p, n)
-        case let .exit(status):
-            try exit(p, status)
-            running[h] = nil
-            schedulerResumes(on: h)
-            return .returned(0)
-        case let .copyin(va, len):
-            let got = settings.copyin == .mmu ? try copyin_new(p, va, len) : try copyin(procs[p].pagetable, va, len)
-            value = got == nil ? -1 : 0
-        case let .copyinstr(va, max):
-            let got = settings.copyin == .mmu ? try copyinstr_new(p, va, max) : try copyinstr(procs[p].pagetable, va, max)
-            value = got == nil ? -1 : 0
-        case let .copyout(va, len):
-            let bytes = (0..<len).map { UInt8(truncatingIfNeeded: $0) }
-            value = try copyout(procs[p].pagetable, va, bytes) ? 0 : -1
-        case let .pipe(id):
-            value = try sys_pipe(p, id: id)
-        case let .close(id):
-            value = try sys_close(p, pipe: id)
-        case .wait:
-            switch try wait(p) {
-            case .reaped(let child): value = Int64(child)
-            case .noChildren: value = -1
-            case .wouldBlock:
-                // The model does not sleep: the call is abandoned and the process goes back to user space.
-                try usertrapret(p, on: h)
-                return .wouldBlock
+        return try onBehalf(of: pid) { () throws(KernelPanic) -> SyscallResult in
+            let value: Int64
+            switch call {
+            case .fork:
+                value = Int64(try fork(p))
+            case let .exec(path, argv, program):
+                value = try sys_exec(p, path: path, argv: argv, program: program)
+            case let .sbrk(n):
+                value = try sys_sbrk(p, n)
+            case let .exit(status):
+                try exit(p, status)
+                running[h] = nil
+                schedulerResumes(on: h)
+                return .returned(0)
+            case let .copyin(va, len):
+                let got = settings.copyin == .mmu ? try copyin_new(p, va, len) : try copyin(procs[p].pagetable, va, len)
+                value = got == nil ? -1 : 0
+            case let .copyinstr(va, max):
+                let got = settings.copyin == .mmu ? try copyinstr_new(p, va, max) : try copyinstr(procs[p].pagetable, va, max)
+                value = got == nil ? -1 : 0
+            case let .copyout(va, len):
+                let bytes = (0..<len).map { UInt8(truncatingIfNeeded: $0) }
+                value = try copyout(procs[p].pagetable, va, bytes) ? 0 : -1
+            case let .pipe(id):
+                value = try sys_pipe(p, id: id)
+            case let .close(id):
+                value = try sys_close(p, pipe: id)
+            case .wait:
+                switch try wait(p) {
+                case .reaped(let child): value = Int64(child)
+                case .noChildren: value = -1
+                case .wouldBlock:
+                    // The model does not sleep: the call is abandoned and the process goes back to user space.
+                    try usertrapret(p, on: h)
+                    return .wouldBlock
+                }
+            }
+            emit(.sysret(pid: pid, name: call.name, value: value))
+            try usertrapret(p, on: h)
+            return .returned(value)
+        }
+    }
+
+    /// sbrk(n): returns the old size, or -1. seed-003 mirrors the change into the kernel
+    /// table here, after growproc, with `int` loops. (xv6: `sys_sbrk`)
+    func sys_sbrk(_ i: Int, _ n: Int32) throws(KernelPanic) -> Int64 {
+        sites.push(.sys_sbrk); defer { sites.pop() }
+        let addr = Int32(truncatingIfNeeded: procs[i].sz)
+        if try growproc(i, n) < 0 { return -1 }
+        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
+            // seed-003's loops use `int j`, sign-extended to a 64-bit va.
+            let kpt = procs[i].kernelPagetable
+            if n > 0 {
+                var j = addr
+                while j < addr &+ n {
+                    let va = UInt64(bitPattern: Int64(j))
+                    let pteU = try walk(procs[i].pagetable, va, alloc: false) ?? 0
+                    let pteK = try walk(kpt, va, alloc: true) ?? 0
+                    try writePTE(pteK, try kread(pteU) & ~PTE.Flags.user.rawValue)
+                    j &+= Int32(pageSize)
+                }
+            } else {
+                var j = addr &- Int32(pageSize)
+                while j >= addr &+ n {
+                    try uvmunmap(kpt, UInt64(bitPattern: Int64(j)), 1, doFree: false)
+                    j &-= Int32(pageSize)
+                }
             }
         }
-        emit(.sysret(pid: pid, name: call.name, value: value))
-        try usertrapret(p, on: h)
-        return .returned(value)
-    }
-
-    /// Makes slot `p` the process running in user space on hart `h`. A process running
-    /// there is preempted by a timer interrupt and yields; the scheduler then switches
-    /// to `p` (loading its kernel table, in the lab), which returns to user space from
-    /// forkret or from its own yield.
-    func schedule(_ p: Int, on h: Int) throws(KernelPanic) {
-        if running[h] == p { return }
-        if let q = running[h] { try preempt(q, on: h) }
-        if let other = running.firstIndex(of: p) { try preempt(p, on: other) }
-        emit(.scheduled(hart: h, pid: procs[p].pid))
-        if settings.perProcessKernelPagetable {
-            writeSatp(hart: h, Satp(root: procs[p].kernelPagetable), by: .scheduler)
-            if settings.schedulerSfence { sfenceVMA(hart: h) }
-        }
-        procs[p].state = .running
-        running[h] = p
-        try usertrapret(p, on: h)
-    }
-
-    /// A timer interrupt takes slot `q` into the kernel on hart `h` and it yields the CPU.
-    func preempt(_ q: Int, on h: Int) throws(KernelPanic) {
-        let saved = cpu
-        cpu = h
-        defer { cpu = saved }
-        try trapEnter(q, on: h, cause: .timer)
-        procs[q].state = .runnable
-        running[h] = nil
-        schedulerResumes(on: h)
-    }
-
-    /// The scheduler gets the CPU back from a process (swtch returns): the lab reloads
-    /// the global kernel table.
-    func schedulerResumes(on h: Int) {
-        if settings.perProcessKernelPagetable && settings.schedulerSwitchBack { kvminithart(hart: h) }
-    }
-
-    /// Process `pid` gives up the CPU and the scheduler picks it again with nothing run in
-    /// between: it slept (on the disk, the console) or found nothing to reap. The lab's
-    /// scheduler then loads the global table and the process's own table again. A process
-    /// not running is simply scheduled.
-    public func yield(pid: Int) throws(KernelPanic) -> SyscallResult {
-        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
-        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
-        let h = running.firstIndex(of: p) ?? 0
-        cpu = h
-        if running[h] == p { try preempt(p, on: h) }
-        try schedule(p, on: h)
-        return .returned(0)
-    }
-
-    /// Process `pid` gives up the CPU inside a system call (it sleeps on the disk, the console,
-    /// a child) and the scheduler finds nothing else to run: under the lab it loads the global
-    /// table again. A later event of the process schedules it again.
-    public func sleep(pid: Int) throws(KernelPanic) -> SyscallResult {
-        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
-        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
-        guard let h = running.firstIndex(of: p) else { return .returned(0) }
-        cpu = h
-        try trapEnter(p, on: h, cause: .ecall)
-        procs[p].state = .runnable
-        running[h] = nil
-        schedulerResumes(on: h)
-        return .returned(0)
-    }
-
-    /// Runs process `pid` on hart `h` without a system call: the scheduler picks it.
-    public func run(pid: Int, hart h: Int) throws(KernelPanic) -> SyscallResult {
-        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
-        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
-        cpu = h
-        try schedule(p, on: h)
-        return .returned(0)
-    }
-
-    /// What a user-mode access did.
-    public enum AccessResult: Equatable, Sendable {
-        case ok(pa: UInt64)
-        /// The access faulted; usertrap printed the fault and the process was killed (it exited with -1).
-        case killed(Fault)
-        case noSuchProcess
-        case notRunnable
-    }
-
-    /// Process `pid` loads, stores or fetches at `va` in user mode, through the MMU and
-    /// its user page table (setting A and D as QEMU does). A fault goes to usertrap,
-    /// which prints it and kills the process: exit(-1).
-    public func userAccess(pid: Int, va: UInt64, _ access: AccessType, hart: Int? = nil) throws(KernelPanic) -> AccessResult {
-        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
-        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
-        let h = hart ?? running.firstIndex(of: p) ?? 0
-        cpu = h
-        try schedule(p, on: h)
-        noteTranslation(va, hart: h, "user \(access.rawValue)")
-        switch MMU.translate(va, access, mode: .user, hart: &harts[h], memory: memory) {
-        case .success(let pa):
-            emit(.access(pid: procs[p].pid, va: va, access: access, pa: pa.rawValue))
-            return .ok(pa: pa.rawValue)
-        case .failure(let fault):
-            emit(.access(pid: procs[p].pid, va: va, access: access, pa: nil))
-            try trapEnter(p, on: h, cause: .fault)
-            emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
-            emit(.console("            sepc=(not modelled) stval=\(hex16(fault.va))"))
-            curpid = procs[p].pid
-            defer { curpid = 0 }
-            try exit(p, -1)
-            running[h] = nil
-            schedulerResumes(on: h)
-            return .killed(fault)
-        }
-    }
-
-    /// uservec: the trampoline, fetched through the user page table, saves the user
-    /// registers in TRAPFRAME, loads the kernel page table saved there, and jumps to
-    /// usertrap, which runs on the kernel stack. Each of those accesses goes through
-    /// the MMU, which sets the PTEs' Accessed (and Dirty) bits as QEMU does.
-    func trapEnter(_ p: Int, on h: Int, cause: TrapCause) throws(KernelPanic) {
-        emit(.trap(hart: h, pid: procs[p].pid, cause: cause))
-        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        try hardwareAccess(MemLayout.trapframe, .store, on: h)
-        let kernelSatp = try kread(procs[p].trapframe + TrapframeField.kernelSatp)
-        writeSatp(hart: h, Satp(rawValue: kernelSatp), by: .trampoline)
-        if settings.trampolineSfence { sfenceVMA(hart: h) }
-        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        try hardwareAccess(procs[p].kstack + pageSize - 8, .store, on: h)
-    }
-
-    /// usertrapret and userret: saves the kernel's satp, stack and hart id in the
-    /// trapframe for the next trap, then the trampoline switches to the user page table
-    /// and restores the user registers from TRAPFRAME.
-    func usertrapret(_ p: Int, on h: Int) throws(KernelPanic) {
-        let tf = procs[p].trapframe
-        try kwrite(tf + TrapframeField.kernelSatp, harts[h].satp.rawValue)
-        try kwrite(tf + TrapframeField.kernelSp, procs[p].kstack + pageSize)
-        try kwrite(tf + TrapframeField.kernelHartid, UInt64(h))
-        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        writeSatp(hart: h, Satp(root: procs[p].pagetable), by: .trampoline)
-        if settings.trampolineSfence { sfenceVMA(hart: h) }
-        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        try hardwareAccess(MemLayout.trapframe, .load, on: h)
-    }
-
-    /// An access the hardware makes on hart `h` in supervisor mode while running the trap
-    /// path (the trampoline's fetches, its TRAPFRAME loads and stores, usertrap's stack):
-    /// translated by the MMU only for its effect on the A and D bits and the TLB. A fault
-    /// here is a kernel trap.
-    func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
-        noteTranslation(va, hart: h, "trap path \(access.rawValue)")
-        if case .failure(let fault) = MMU.translate(va, access, mode: .supervisor, hart: &harts[h], memory: memory) {
-            throw kerneltrap(fault)
-        }
+        return Int64(addr)
     }
 }

@@ -6,30 +6,23 @@ import RISCV
 extension Kernel {
     /// Builds a kernel page table with the direct map, devices and trampoline: with
     /// kvmmap (panics when a mapping fails) or, unchecked, with bare mappages (seed-003's
-    /// `kvmmake`). The root's kalloc is not checked, as in both solutions.
-    /// (pgtbl-lab: `kvminit_newpgtbl`, `kvm_map_pagetable`)
-    func kvminit_newpgtbl(clint: Bool) throws(KernelPanic) -> PhysAddr {
+    /// `kvmmake`). The root's kalloc is not checked, as in both solutions. `owner` names
+    /// the table in the trace while it is built. (pgtbl-lab: `kvminit_newpgtbl`, `kvm_map_pagetable`)
+    func kvminit_newpgtbl(clint: Bool, for owner: TableRef) throws(KernelPanic) -> PhysAddr {
         sites.push(settings.kernelTableChecked ? .kvminit_newpgtbl : .kvmmake); defer { sites.pop() }
-        let pgtbl = try kalloc()
-        try kmemset(pgtbl, 0)
-        tableNames[pgtbl] = curpid == 0 ? .kernel : .procKernel(pid: curpid)
+        let root = try kalloc() ?? .zero
+        try kmemset(root, 0)
+        tableNames[root] = owner
         if settings.kernelTableChecked { sites.push(.kvm_map_pagetable) }
         defer { if settings.kernelTableChecked { sites.pop() } }
-        let root = PhysAddr(pgtbl)
-        building.append(pgtbl)
-        try kvmmapInto(root, MemLayout.uart0, MemLayout.uart0, pageSize, [.read, .write])
-        try kvmmapInto(root, MemLayout.virtio0, MemLayout.virtio0, pageSize, [.read, .write])
-        if clint { try kvmmapInto(root, MemLayout.clint, MemLayout.clint, MemLayout.clintSize, [.read, .write]) }
-        try kvmmapInto(root, MemLayout.plic, MemLayout.plic, MemLayout.plicSize, [.read, .write])
-        try kvmmapInto(root, MemLayout.kernbase, MemLayout.kernbase, image.etext - MemLayout.kernbase, [.read, .execute])
-        try kvmmapInto(root, image.etext, image.etext, image.phystop - image.etext, [.read, .write])
-        try kvmmapInto(root, MemLayout.trampoline, image.trampoline, pageSize, [.read, .execute])
+        building.append(root)
+        for m in kernelMappings(clint: clint) { try kvmmapInto(root, m.va, m.pa, m.size, m.perm) }
         building.removeLast()
         return root
     }
 
     /// kvmmap into a given table when kernel tables are built checked, else bare mappages.
-    func kvmmapInto(_ pgtbl: PhysAddr, _ va: UInt64, _ pa: UInt64, _ sz: UInt64, _ perm: PTE.Flags) throws(KernelPanic) {
+    func kvmmapInto(_ pgtbl: PhysAddr, _ va: UInt64, _ pa: PhysAddr, _ sz: UInt64, _ perm: PTE.Flags) throws(KernelPanic) {
         if settings.kernelTableChecked {
             sites.push(.kvmmap); defer { sites.pop() }
             if try !mappages(pgtbl, va, sz, pa, perm) { throw KernelPanic("kvmmap") }
@@ -38,57 +31,15 @@ extension Kernel {
         }
     }
 
-    /// Translates `va` through the kernel table `pgtbl`. (pgtbl-lab: `kvmpa(pagetable, va)`)
-    func kvmpa(_ pgtbl: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64 {
-        sites.push(.kvmpa); defer { sites.pop() }
-        let off = va % pageSize
-        guard let pte = try walk(pgtbl, va, alloc: false) else { throw KernelPanic("kvmpa") }
-        let e = PTE(rawValue: try kread(pte))
-        if !e.isValid { throw KernelPanic("kvmpa") }
-        return e.pa.rawValue + off
-    }
-
     /// Frees every table page of a kernel page table, recursively, but no leaf's page.
     /// (pgtbl-lab: `kvm_free_kernelpgtbl`)
-    func kvm_free_kernelpgtbl(_ pgtbl: UInt64, depth: Int = 0) throws(KernelPanic) {
+    func kvm_free_kernelpgtbl(_ pgtbl: PhysAddr, depth: Int = 0) throws(KernelPanic) {
         sites.push(.kvm_free_kernelpgtbl); defer { sites.pop() }
-        emit(.kvmFreeKernelPagetable(pt: pgtbl))
+        emit(.kvmFreeKernelPagetable(pt: pgtbl.rawValue))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
-        if directMapped(pgtbl, pageSize) && pgtbl % pageSize == 0 {
-            // The same loop, reading the table's page directly. Leaves are skipped either way.
-            if let run = memory.linearRun(PhysAddr(pgtbl)), PTE(rawValue: run.first).isLeaf || !PTE(rawValue: run.first).isValid,
-               !PTE(rawValue: run.rest).isValid {
-                // A linear page of leaves (the direct map): the loop would skip every entry.
-            } else if let words = memory.materializedWords(PhysAddr(pgtbl)) {
-                for i in 0..<Sv39.entriesPerTable {
-                    let pte = PTE(rawValue: words[i])
-                    if pte.isValid && !pte.isLeaf {
-                        try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
-                        words[i] = 0
-                        counters.pteWrites += 1
-                    }
-                }
-            } else {
-                let (first, rest) = memory.uniformWords(PhysAddr(pgtbl))
-                for i in 0..<UInt64(Sv39.entriesPerTable) {
-                    let pte = PTE(rawValue: i == 0 ? first : rest)
-                    if i > 0 && !pte.isValid { break }
-                    if pte.isValid && !pte.isLeaf {
-                        try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
-                        try writePTE(pgtbl &+ i * Sv39.pteSize, 0)
-                    }
-                }
-            }
-            try kfree(pgtbl)
-            return
-        }
-        for i in 0..<UInt64(Sv39.entriesPerTable) {
-            let at = pgtbl &+ i * Sv39.pteSize
-            let pte = PTE(rawValue: try kread(at))
-            if pte.isValid && !pte.isLeaf {
-                try kvm_free_kernelpgtbl(pte.pa.rawValue, depth: depth + 1)
-                try writePTE(at, 0)
-            }
+        try forEachValidPTE(inTable: pgtbl, pointersOnly: true) { i, pte throws(KernelPanic) in
+            try kvm_free_kernelpgtbl(pte.pa, depth: depth + 1)
+            try writePTE(pteAddress(pgtbl, i), 0)
         }
         try kfree(pgtbl)
     }
@@ -104,7 +55,7 @@ extension Kernel {
             if !e.isValid { throw KernelPanic("kvmcopymappings: page not present") }
             // `flags` is a C `uint`: the low ten bits, PTE_U cleared.
             let flags = PTE.Flags(rawValue: e.rawValue & 0x3ff & ~PTE.Flags.user.rawValue)
-            if try !mappages(dst, i, pageSize, e.pa.rawValue, flags) {
+            if try !mappages(dst, i, pageSize, e.pa, flags) {
                 try uvmunmap(dst, pageRoundUp(start), (i &- pageRoundUp(start)) / pageSize, doFree: false)
                 return false
             }

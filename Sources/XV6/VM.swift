@@ -10,21 +10,30 @@ extension Kernel {
     func kvminit() throws(KernelPanic) {
         sites.push(.kvminit); defer { sites.pop() }
         if settings.perProcessKernelPagetable {
-            kernelPagetable = try kvminit_newpgtbl(clint: settings.clintInProcessTable)
-            tableNames[kernelPagetable.rawValue] = .kernel
-            if !settings.clintInProcessTable { try kvmmap(MemLayout.clint, MemLayout.clint, MemLayout.clintSize, [.read, .write]) }
+            kernelPagetable = try kvminit_newpgtbl(clint: settings.clintInProcessTable, for: .kernel)
+            tableNames[kernelPagetable] = .kernel
+            if !settings.clintInProcessTable { try kvmmap(MemLayout.clint, PhysAddr(MemLayout.clint), MemLayout.clintSize, [.read, .write]) }
             return
         }
-        kernelPagetable = PhysAddr(try kalloc())
-        try kmemset(kernelPagetable.rawValue, 0)
-        tableNames[kernelPagetable.rawValue] = .kernel
-        try kvmmap(MemLayout.uart0, MemLayout.uart0, pageSize, [.read, .write])
-        try kvmmap(MemLayout.virtio0, MemLayout.virtio0, pageSize, [.read, .write])
-        try kvmmap(MemLayout.clint, MemLayout.clint, MemLayout.clintSize, [.read, .write])
-        try kvmmap(MemLayout.plic, MemLayout.plic, MemLayout.plicSize, [.read, .write])
-        try kvmmap(MemLayout.kernbase, MemLayout.kernbase, image.etext - MemLayout.kernbase, [.read, .execute])
-        try kvmmap(image.etext, image.etext, image.phystop - image.etext, [.read, .write])
-        try kvmmap(MemLayout.trampoline, image.trampoline, pageSize, [.read, .execute])
+        kernelPagetable = try kalloc() ?? .zero
+        try kmemset(kernelPagetable, 0)
+        tableNames[kernelPagetable] = .kernel
+        for m in kernelMappings(clint: true) { try kvmmap(m.va, m.pa, m.size, m.perm) }
+    }
+
+    /// What every kernel page table maps, in the order xv6 maps it: the devices (CLINT
+    /// only if `clint`), the kernel's text and data as a direct map, and the trampoline.
+    func kernelMappings(clint: Bool) -> [(va: UInt64, pa: PhysAddr, size: UInt64, perm: PTE.Flags)] {
+        var m: [(va: UInt64, pa: PhysAddr, size: UInt64, perm: PTE.Flags)] = []
+        func direct(_ va: UInt64, _ size: UInt64, _ perm: PTE.Flags) { m.append((va, PhysAddr(va), size, perm)) }
+        direct(MemLayout.uart0, pageSize, [.read, .write])
+        direct(MemLayout.virtio0, pageSize, [.read, .write])
+        if clint { direct(MemLayout.clint, MemLayout.clintSize, [.read, .write]) }
+        direct(MemLayout.plic, MemLayout.plicSize, [.read, .write])
+        direct(MemLayout.kernbase, image.etext - MemLayout.kernbase, [.read, .execute])
+        direct(image.etext, image.phystop - image.etext, [.read, .write])
+        m.append((MemLayout.trampoline, PhysAddr(image.trampoline), pageSize, [.read, .execute]))
+        return m
     }
 
     /// Writes the global kernel table into `hart`'s satp and flushes its TLB. (xv6: `kvminithart`)
@@ -34,18 +43,21 @@ extension Kernel {
     }
 
     /// Adds a mapping to the global kernel table; only used when booting. (xv6: `kvmmap`)
-    func kvmmap(_ va: UInt64, _ pa: UInt64, _ sz: UInt64, _ perm: PTE.Flags) throws(KernelPanic) {
+    func kvmmap(_ va: UInt64, _ pa: PhysAddr, _ sz: UInt64, _ perm: PTE.Flags) throws(KernelPanic) {
         sites.push(.kvmmap); defer { sites.pop() }
         if try !mappages(kernelPagetable, va, sz, pa, perm) { throw KernelPanic("kvmmap") }
     }
 
     /// Translates a kernel virtual address through the global table. (xv6: `kvmpa`)
-    public func kvmpa(_ va: UInt64) throws(KernelPanic) -> UInt64 {
-        let off = va % pageSize
-        guard let pte = try walk(kernelPagetable, va, alloc: false) else { throw KernelPanic("kvmpa") }
+    public func kvmpa(_ va: UInt64) throws(KernelPanic) -> PhysAddr { try kvmpa(kernelPagetable, va) }
+
+    /// Translates `va` through the kernel table `pgtbl`. (pgtbl-lab: `kvmpa(pagetable, va)`)
+    public func kvmpa(_ pgtbl: PhysAddr, _ va: UInt64) throws(KernelPanic) -> PhysAddr {
+        sites.push(.kvmpa); defer { sites.pop() }
+        guard let pte = try walk(pgtbl, va, alloc: false) else { throw KernelPanic("kvmpa") }
         let e = PTE(rawValue: try kread(pte))
         if !e.isValid { throw KernelPanic("kvmpa") }
-        return e.pa.rawValue + off
+        return e.pa + va % pageSize
     }
 
     // MARK: walking and mapping
@@ -54,25 +66,29 @@ extension Kernel {
     /// nil if a table is missing and `alloc` is false or kalloc fails. (xv6: `walk`)
     public func walk(_ pagetable: PhysAddr, _ va: UInt64, alloc: Bool) throws(KernelPanic) -> UInt64? {
         if va >= Sv39.maxVA { throw KernelPanic("walk") }
-        var table = pagetable.rawValue
+        var table = pagetable
         for level in stride(from: 2, to: 0, by: -1) {
-            let pteAddr = table + UInt64(Sv39.px(level, va)) * Sv39.pteSize
-            let pte = try kread(pteAddr)
-            if pte & PTE.Flags.valid.rawValue != 0 {
-                table = (pte >> 10) << 12
+            let pteAddr = pteAddress(table, Sv39.px(level, va))
+            let pte = PTE(rawValue: try kread(pteAddr))
+            if pte.isValid {
+                table = pte.pa
             } else {
                 if !alloc { return nil }
                 sites.push(.walk)
                 let page = try kalloc()
                 sites.pop()
-                if page == 0 { return nil }
+                guard let page else { return nil }
                 try kmemset(page, 0)
-                try writePTE(pteAddr, PTE(pa: PhysAddr(page), flags: .valid).rawValue)
+                try writePTE(pteAddr, PTE(pa: page, flags: .valid).rawValue)
                 table = page
             }
         }
-        return table + UInt64(Sv39.px(0, va)) * Sv39.pteSize
+        return pteAddress(table, Sv39.px(0, va))
     }
+
+    /// The kernel address of entry `i` of the table page at `table`, which the kernel
+    /// reaches through the direct map: `&pagetable[i]`.
+    @inline(__always) func pteAddress(_ table: PhysAddr, _ i: Int) -> UInt64 { table.rawValue &+ UInt64(i) * Sv39.pteSize }
 
     /// The physical page `va` maps to in a user table, or 0 if it is unmapped or
     /// not PTE_U. (xv6: `walkaddr`)
@@ -86,56 +102,41 @@ extension Kernel {
 
     /// Maps [va, va+size) to [pa, ...) with `perm`; va and size need not be page
     /// aligned. False if walk could not allocate a table page. (xv6: `mappages`)
-    public func mappages(_ pagetable: PhysAddr, _ va: UInt64, _ size: UInt64, _ pa: UInt64,
+    public func mappages(_ pagetable: PhysAddr, _ va: UInt64, _ size: UInt64, _ pa: PhysAddr,
                          _ perm: PTE.Flags) throws(KernelPanic) -> Bool {
         sites.push(.mappages); defer { sites.pop() }
-        emit(.mappages(table: name(of: pagetable), root: pagetable.rawValue, va: va, size: size, pa: pa, perm: perm))
+        emit(.mappages(table: name(of: pagetable), root: pagetable.rawValue, va: va, size: size, pa: pa.rawValue, perm: perm))
         var a = pageRoundDown(va)
         let last = pageRoundDown(va &+ size &- 1)
         var pa = pa
-        let flags = perm.union(.valid).rawValue
-        // walk returns the same last-level table for every page of a 2 MiB region (nothing
-        // changes the upper levels in between), so it runs once per region; the PTEs of a
-        // table in the direct map are then written straight into its page. A run of at least
-        // 32 PTEs into a table still all zero (so none can be a remap) is recorded as a linear
-        // page: the same bits, read back word by word, without writing them.
-        var region = UInt64.max
-        var table: UnsafeMutablePointer<UInt64>?
         while true {
-            if a >> 21 != region {
-                guard let pte = try walk(pagetable, a, alloc: true) else { return false }
-                let base = pte &- UInt64(Sv39.px(0, a)) * Sv39.pteSize
-                region = a >> 21
-                table = nil
-                if directMapped(base, pageSize) {
-                    let i = Sv39.px(0, a)
-                    let n = (a >> 21 == last >> 21 ? Sv39.px(0, last) : Sv39.entriesPerTable - 1) - i + 1
-                    if n >= 32, memory.setLinear(PhysAddr(base), from: i, count: n, first: ((pa >> 12) << 10) | flags, step: 1 << 10) {
-                        counters.pteWrites += n
-                        let rest = UInt64(n - 1) * pageSize
-                        if a &+ rest == last { break }
-                        a &+= rest &+ pageSize
-                        pa &+= rest &+ pageSize
-                        continue
-                    }
-                    table = memory.pageWords(PhysAddr(base))
-                }
-            }
-            if let t = table {
-                let i = Sv39.px(0, a)
-                if t[i] & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
-                t[i] = ((pa >> 12) << 10) | flags
-                counters.pteWrites += 1
-            } else {
-                guard let pte = try walk(pagetable, a, alloc: true) else { return false }
-                if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
-                try writePTE(pte, ((pa >> 12) << 10) | flags)
-            }
-            if a == last { break }
-            a &+= pageSize
-            pa &+= pageSize
+            guard let pte = try walk(pagetable, a, alloc: true) else { return false }
+            // Every page from `a` to `last` that the same last-level table maps may be written at once.
+            let end = a <= last && a >> 21 == last >> 21 ? Sv39.px(0, last) : Sv39.entriesPerTable - 1
+            let n = try writeLeaves(at: pte, upTo: end - Sv39.px(0, a) + 1, first: PTE(pa: pa, flags: perm.union(.valid)))
+            if a &+ UInt64(n - 1) * pageSize == last { break }
+            a &+= UInt64(n) * pageSize
+            pa = pa + UInt64(n) * pageSize
         }
         return true
+    }
+
+    /// Writes the leaf PTE `first` at `pte`; with the fast paths on and the table in the
+    /// direct map, also those of the pages after it into the next entries, `count` in all
+    /// (walk would return the same last-level table for each of them: nothing changes the
+    /// upper levels in between). Panics "remap" at an entry that is already valid. Returns
+    /// how many it wrote; 1 sends mappages back to walk for the next page.
+    private func writeLeaves(at pte: UInt64, upTo count: Int, first: PTE) throws(KernelPanic) -> Int {
+        let table = pageRoundDown(pte)
+        if memory.fastPaths && directMapped(table, pageSize) {
+            let n = memory.writePTEs(PhysAddr(table), at: Sv39.index(ofPTEAt: pte), count: count, first: first.rawValue, step: 1 << 10)
+            counters.pteWrites += n
+            if n < count { throw KernelPanic("remap") }
+            return n
+        }
+        if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
+        try writePTE(pte, first.rawValue)
+        return 1
     }
 
     @inline(__always) func writePTE(_ at: UInt64, _ value: UInt64) throws(KernelPanic) {
@@ -153,9 +154,9 @@ extension Kernel {
         var region = UInt64.max
         var base: UInt64 = 0
         while a < va &+ npages &* pageSize {
-            // As in mappages: one walk per 2 MiB region finds the last-level table.
+            // With the fast paths on, one walk per 2 MiB region finds the last-level table (see writeLeaves).
             let pte: UInt64
-            if a >> 21 == region {
+            if memory.fastPaths && a >> 21 == region {
                 pte = base &+ UInt64(Sv39.px(0, a)) * Sv39.pteSize
             } else {
                 guard let p = try walk(pagetable, a, alloc: false) else { throw KernelPanic("uvmunmap: walk") }
@@ -166,7 +167,7 @@ extension Kernel {
             let e = try kread(pte)
             if e & PTE.Flags.valid.rawValue == 0 { throw KernelPanic("uvmunmap: not mapped") }
             if e & 0x3ff == PTE.Flags.valid.rawValue { throw KernelPanic("uvmunmap: not a leaf") }
-            if doFree { try kfree(PTE(rawValue: e).pa.rawValue) }
+            if doFree { try kfree(PTE(rawValue: e).pa) }
             try writePTE(pte, 0)
             a &+= pageSize
         }
@@ -177,10 +178,9 @@ extension Kernel {
     /// An empty user page table, or nil when out of memory. (xv6: `uvmcreate`)
     func uvmcreate() throws(KernelPanic) -> PhysAddr? {
         sites.push(.uvmcreate); defer { sites.pop() }
-        let page = try kalloc()
-        if page == 0 { return nil }
+        guard let page = try kalloc() else { return nil }
         try kmemset(page, 0)
-        return PhysAddr(page)
+        return page
     }
 
     /// Maps one zeroed page at address 0 for initcode, whose `sz` bytes must fit in
@@ -188,7 +188,7 @@ extension Kernel {
     func uvminit(_ pagetable: PhysAddr, _ sz: UInt64) throws(KernelPanic) {
         sites.push(.uvminit); defer { sites.pop() }
         if sz >= pageSize { throw KernelPanic("inituvm: more than a page") }
-        let mem = try kalloc()
+        let mem = try kalloc() ?? .zero              // not checked, as in xv6
         try kmemset(mem, 0)
         _ = try mappages(pagetable, 0, pageSize, mem, [.write, .read, .execute, .user])
     }
@@ -202,8 +202,7 @@ extension Kernel {
         let oldsz = pageRoundUp(oldsz)
         var a = oldsz
         while a < newsz {
-            let mem = try kalloc()
-            if mem == 0 {
+            guard let mem = try kalloc() else {
                 _ = try uvmdealloc(pagetable, a, oldsz)
                 return 0
             }
@@ -234,27 +233,37 @@ extension Kernel {
     /// Frees the table pages of a tree whose leaf mappings are all gone. (xv6: `freewalk`)
     public func freewalk(_ pagetable: PhysAddr) throws(KernelPanic) {
         sites.push(.freewalk); defer { sites.pop() }
-        try freewalkLevel(pagetable.rawValue)
+        try freewalkLevel(pagetable)
     }
 
-    private func freewalkLevel(_ table: UInt64, depth: Int = 0) throws(KernelPanic) {
-        emit(.freewalk(pt: table))
+    private func freewalkLevel(_ table: PhysAddr, depth: Int = 0) throws(KernelPanic) {
+        emit(.freewalk(pt: table.rawValue))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
-        for i in 0..<UInt64(Sv39.entriesPerTable) {
-            let at = table + i * Sv39.pteSize
-            if i > 0, directMapped(at, 8), memory.materializedWords(PhysAddr(table)) == nil,
-               memory.uniformWords(PhysAddr(table)).rest & PTE.Flags.valid.rawValue == 0 {
-                break                   // a uniform page: every remaining entry is the same invalid word
-            }
-            let pte = PTE(rawValue: try kread(at))
-            if pte.isValid && !pte.isLeaf {
-                try freewalkLevel(pte.pa.rawValue, depth: depth + 1)
-                try writePTE(at, 0)
-            } else if pte.isValid {
-                throw KernelPanic("freewalk: leaf")
-            }
+        try forEachValidPTE(inTable: table) { i, pte throws(KernelPanic) in
+            if pte.isLeaf { throw KernelPanic("freewalk: leaf") }
+            try freewalkLevel(pte.pa, depth: depth + 1)
+            try writePTE(pteAddress(table, i), 0)
         }
         try kfree(table)
+    }
+
+    /// Calls `body` with the index and value of each valid PTE of the table page `table`
+    /// (with `pointersOnly`, of each pointer to a lower table), in index
+    /// order, as a C loop over `pagetable[i]` finds them: each entry is read when the loop
+    /// reaches it, so `body` may write the table. A table in the direct map is read by
+    /// `PhysicalMemory.forEachValidPTE`, which skips what cannot be valid.
+    func forEachValidPTE(inTable table: PhysAddr, pointersOnly: Bool = false,
+                         _ body: (Int, PTE) throws(KernelPanic) -> Void) throws(KernelPanic) {
+        if memory.fastPaths && table.pageOffset == 0 && directMapped(table.rawValue, pageSize) {
+            try memory.forEachValidPTE(table, pointersOnly: pointersOnly) { i, word throws(KernelPanic) in
+                try body(i, PTE(rawValue: word))
+            }
+            return
+        }
+        for i in 0..<Sv39.entriesPerTable {
+            let pte = PTE(rawValue: try kread(pteAddress(table, i)))
+            if pte.isValid && !(pointersOnly && pte.isLeaf) { try body(i, pte) }
+        }
     }
 
     /// Frees a process's memory pages, then its table pages. (xv6: `uvmfree`)
@@ -273,9 +282,8 @@ extension Kernel {
             guard let pte = try walk(old, i, alloc: false) else { throw KernelPanic("uvmcopy: pte should exist") }
             let e = PTE(rawValue: try kread(pte))
             if !e.isValid { throw KernelPanic("uvmcopy: page not present") }
-            let mem = try kalloc()
-            if mem == 0 { break }
-            try kcopyPage(from: e.pa.rawValue, to: mem)
+            guard let mem = try kalloc() else { break }
+            try kcopyPage(from: e.pa, to: mem)
             if try !mappages(new, i, pageSize, mem, e.flags) {
                 try kfree(mem)
                 break
@@ -287,14 +295,14 @@ extension Kernel {
         return false
     }
 
-    /// memmove(dst, src, PGSIZE) by kernel code.
-    func kcopyPage(from src: UInt64, to dst: UInt64) throws(KernelPanic) {
-        if src % pageSize == 0, dst % pageSize == 0, directMapped(src, pageSize), directMapped(dst, pageSize) {
-            memory.copyPage(from: PhysAddr(src), to: PhysAddr(dst))
+    /// memmove(dst, src, PGSIZE) by kernel code, through the direct map.
+    func kcopyPage(from src: PhysAddr, to dst: PhysAddr) throws(KernelPanic) {
+        if src.pageOffset == 0, dst.pageOffset == 0, directMapped(src.rawValue, pageSize), directMapped(dst.rawValue, pageSize) {
+            memory.copyPage(from: src, to: dst)
             return
         }
         var off: UInt64 = 0
-        while off < pageSize { try kwrite(dst &+ off, try kread(src &+ off)); off += 8 }
+        while off < pageSize { try kwrite(dst.rawValue &+ off, try kread(src.rawValue &+ off)); off += 8 }
     }
 
     /// Clears PTE_U on `va`'s PTE: exec's stack guard page. (xv6: `uvmclear`)
@@ -382,13 +390,13 @@ extension Kernel {
     /// depth, exactly as the kernel's console shows it.
     public func vmprint(_ pagetable: PhysAddr) throws(KernelPanic) -> [String] {
         var lines = ["page table \(hex16(pagetable.rawValue))"]
-        try vmprintLevel(pagetable.rawValue, depth: 0, into: &lines)
+        try vmprintLevel(pagetable, depth: 0, into: &lines)
         return lines
     }
 
-    private func vmprintLevel(_ table: UInt64, depth: Int, into lines: inout [String]) throws(KernelPanic) {
+    private func vmprintLevel(_ table: PhysAddr, depth: Int, into lines: inout [String]) throws(KernelPanic) {
         for i in 0..<Sv39.entriesPerTable {
-            let pte = PTE(rawValue: try kread(table + UInt64(i) * Sv39.pteSize))
+            let pte = PTE(rawValue: try kread(pteAddress(table, i)))
             guard pte.isValid else { continue }
             let dots = ".." + String(repeating: " ..", count: depth)
             lines.append("\(dots)\(i): pte \(hex16(pte.rawValue)) pa \(hex16(pte.pa.rawValue))")
@@ -396,7 +404,7 @@ extension Kernel {
             if !pte.isLeaf {
                 // A corrupt tree can loop; the real kernel then overflows its one-page stack.
                 if depth >= 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }
-                try vmprintLevel(pte.pa.rawValue, depth: depth + 1, into: &lines)
+                try vmprintLevel(pte.pa, depth: depth + 1, into: &lines)
             }
         }
     }

@@ -83,4 +83,47 @@ final class PhysicalMemoryTests: XCTestCase {
         XCTAssertFalse(ram.setLinear(table, from: 0, count: 12, first: first, step: 1 << 10))   // one run per page
         XCTAssertEqual(word(table, 511), first + 11 * 0x400)
     }
+
+    /// writePTEs writes a run in order and stops before a valid entry, with the fast paths on
+    /// or off; on, a long run into a page of invalid entries becomes a linear page.
+    func testWritePTEsStopsAtARemapAndKeepsALongRunLinear() {
+        for fast in [true, false] {
+            let ram = PhysicalMemory(base: PhysAddr(0x8000_0000), end: PhysAddr(0x8010_0000), fastPaths: fast)
+            ram.fillPage(table, byte: 0)
+            XCTAssertEqual(ram.writePTEs(table, at: 8, count: 504, first: first, step: 1 << 10), 504)
+            XCTAssertEqual(ram.linearRun(table) != nil, fast)
+            XCTAssertEqual(ram.read64(table + 8 * 511), first + 503 * 0x400)
+            let other = PhysAddr(0x8000_4000)
+            ram.fillPage(other, byte: 0)
+            ram.write64(other + 8 * 20, 0x1)                              // a valid entry in the way
+            XCTAssertEqual(ram.writePTEs(other, at: 10, count: 40, first: first, step: 1 << 10), 10)
+            XCTAssertEqual(ram.read64(other + 8 * 19), first + 9 * 0x400)
+            XCTAssertEqual(ram.read64(other + 8 * 20), 0x1)
+            XCTAssertEqual(ram.read64(other + 8 * 21), 0)
+        }
+    }
+
+    /// forEachValidPTE reads each entry when it reaches it: a body that writes the page
+    /// (here: clears each entry and, at entry 3, fills the rest with kfree's 1s) sees what a
+    /// loop over the words would, on a uniform, a linear and a slotted page alike.
+    func testAVisitSeesWhatItsBodyWrote() {
+        func visit(_ ram: PhysicalMemory, _ page: PhysAddr) -> [Int] {
+            var seen: [Int] = []
+            ram.forEachValidPTE(page) { i, _ in
+                seen.append(i)
+                ram.write64(page + UInt64(i * 8), 0)
+                if i == 3 { for j in 4..<512 { ram.write64(page + UInt64(j * 8), 0x0101_0101_0101_0101) } }
+                if seen.count > 600 { XCTFail("no end"); return }
+            }
+            return seen
+        }
+        for fast in [true, false] {
+            let ram = PhysicalMemory(base: PhysAddr(0x8000_0000), end: PhysAddr(0x8010_0000), fastPaths: fast)
+            ram.fillPage(table, byte: 0)
+            XCTAssertEqual(ram.writePTEs(table, at: 2, count: 40, first: first, step: 1 << 10), 40)
+            let seen = visit(ram, table)
+            XCTAssertEqual(seen, [2, 3] + Array(4..<512), "fast paths \(fast)")
+            XCTAssertTrue(ram.pageIsUniform(table, byte: 0))
+        }
+    }
 }

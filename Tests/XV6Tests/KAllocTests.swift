@@ -21,46 +21,46 @@ final class KAllocTests: XCTestCase {
 
     func testKallocIsLIFOAndFillsPagesWithJunk() throws {
         let k = try Kernel(config: KernelConfig())
-        let a = try k.kalloc()
-        XCTAssertEqual(a, 0x87f7_6000)
-        XCTAssertTrue(k.memory.pageIsUniform(PhysAddr(a), byte: 5))
+        let a = try XCTUnwrap(try k.kalloc())
+        XCTAssertEqual(a, PhysAddr(0x87f7_6000))
+        XCTAssertTrue(k.memory.pageIsUniform(a, byte: 5))
         let b = try k.kalloc()
-        XCTAssertEqual(b, 0x87f7_5000)
+        XCTAssertEqual(b, PhysAddr(0x87f7_5000))
         try k.kfree(a)
         // A freed page holds 1s, and its first word links to the old head of the list.
-        XCTAssertEqual(k.memory.read64(PhysAddr(a)), 0x87f7_4000)
-        XCTAssertEqual(k.memory.read64(PhysAddr(a + 8)), 0x0101_0101_0101_0101)
+        XCTAssertEqual(k.memory.read64(a), 0x87f7_4000)
+        XCTAssertEqual(k.memory.read64(a + 8), 0x0101_0101_0101_0101)
         XCTAssertEqual(try k.kalloc(), a)
-        XCTAssertEqual(try k.kalloc(), 0x87f7_4000)
+        XCTAssertEqual(try k.kalloc(), PhysAddr(0x87f7_4000))
     }
 
     func testKfreePanicsOnMisalignedOrOutOfRangeAddresses() throws {
         let k = try Kernel(config: KernelConfig())
-        XCTAssertPanics("kfree") { try k.kfree(0x87f7_6001) }
-        XCTAssertPanics("kfree") { try k.kfree(0x8002_7000) }   // aligned, but below end (0x80027020)
-        XCTAssertPanics("kfree") { try k.kfree(0x8800_0000) }   // PHYSTOP
-        XCTAssertPanics("kfree") { try k.kfree(0) }
+        XCTAssertPanics("kfree") { try k.kfree(PhysAddr(0x87f7_6001)) }
+        XCTAssertPanics("kfree") { try k.kfree(PhysAddr(0x8002_7000)) }   // aligned, but below end (0x80027020)
+        XCTAssertPanics("kfree") { try k.kfree(PhysAddr(0x8800_0000)) }   // PHYSTOP
+        XCTAssertPanics("kfree") { try k.kfree(.zero) }
     }
 
     func testDoubleFreeIsAFindingAndTheCorruptListHandsThePageOutTwice() throws {
         let k = try Kernel(config: KernelConfig())
-        let a = try k.kalloc()
+        let a = try XCTUnwrap(try k.kalloc())
         try k.kfree(a)
         try k.kfree(a)
         XCTAssertEqual(k.findings.map(\.kind), [.doubleFree])
-        XCTAssertEqual(k.findings[0].pa, a)
+        XCTAssertEqual(k.findings[0].pa, a.rawValue)
         // As in xv6, the page is on the list twice: the next two kallocs both return it.
         XCTAssertEqual(try k.kalloc(), a)
         XCTAssertEqual(try k.kalloc(), a)
         XCTAssertEqual(k.findings.map(\.kind), [.doubleFree, .inUseHandedOut])
     }
 
-    func testKallocReturnsZeroWhenMemoryIsExhausted() throws {
+    func testKallocReturnsNilWhenMemoryIsExhausted() throws {
         let k = try Kernel(config: KernelConfig())
         var n = 0
-        while try k.kalloc() != 0 { n += 1 }
+        while try k.kalloc() != nil { n += 1 }
         XCTAssertEqual(n, 32591)
         XCTAssertEqual(k.freePages, 0)
-        XCTAssertEqual(try k.kalloc(), 0)
+        XCTAssertNil(try k.kalloc())
     }
 }

@@ -1,6 +1,6 @@
 import XCTest
 @testable import XV6
-import RISCV
+@testable import RISCV
 
 final class LabTests: XCTestCase {
     func lab(_ tweak: (inout KernelSettings) -> Void = { _ in }, sink: TraceSink? = nil) throws -> Kernel {
@@ -33,7 +33,7 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(k.freelist, 0x87fb_6000)
         _ = try k.userinit()
         XCTAssertEqual(k.procs[0].kernelPagetable.rawValue, 0x87fb_2000)
-        XCTAssertEqual(try k.kvmpa(k.procs[0].kernelPagetable, MemLayout.kstack(0)), 0x87f6_a000)
+        XCTAssertEqual(try k.kvmpa(k.procs[0].kernelPagetable, MemLayout.kstack(0)).rawValue, 0x87f6_a000)
         rec.events.removeAll()
         XCTAssertEqual(try k.syscall(pid: 1, .exec(path: "/init", argv: ["init"], program: onePage)), .returned(1))
         let console = rec.events.compactMap { if case .console(let l) = $0 { return l } else { return nil } }
@@ -72,9 +72,35 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(linear, 63 + 2)
         XCTAssertEqual(checked, 65 * 512)                       // the text's table is written PTE by PTE
         for va in stride(from: UInt64(0x8000_8000), to: 0x8800_0000, by: 0x1000 * 97) {
-            XCTAssertEqual(try k.kvmpa(root, va), va)
+            XCTAssertEqual(try k.kvmpa(root, va).rawValue, va)
         }
-        XCTAssertEqual(try k.kvmpa(root, 0x0c00_0000 + 0x3f_f000), 0x0c3f_f000)
+        XCTAssertEqual(try k.kvmpa(root, 0x0c00_0000 + 0x3f_f000).rawValue, 0x0c3f_f000)
+    }
+
+    /// With the fast paths off, no page is linear, and every table of a process's kernel
+    /// table holds the same words.
+    func testTheFastPathsOffWriteTheSameTables() throws {
+        var c = KernelConfig(variant: "pgtbl-lab")
+        c.fastPaths = false
+        let plain = try Kernel(config: c)
+        let fast = try lab()
+        _ = try plain.userinit()
+        _ = try fast.userinit()
+        XCTAssertFalse(plain.memory.fastPaths)
+        var tables = 0
+        func visit(_ table: UInt64, _ level: Int) {
+            tables += 1
+            XCTAssertNil(plain.memory.linearRun(PhysAddr(table)))
+            for i in 0..<512 {
+                let at = PhysAddr(table + UInt64(i) * 8)
+                let pte = PTE(rawValue: plain.memory.read64(at))
+                XCTAssertEqual(pte.rawValue, fast.memory.read64(at))
+                if pte.isValid && !pte.isLeaf && level > 0 { visit(pte.pa.rawValue, level - 1) }
+            }
+        }
+        visit(plain.procs[0].kernelPagetable.rawValue, 2)
+        XCTAssertGreaterThan(tables, 65)
+        XCTAssertEqual(plain.counters, fast.counters)
     }
 
     func testFreeprocGivesEverythingBackUnderPgtblLab() throws {
@@ -112,7 +138,7 @@ final class LabTests: XCTestCase {
         XCTAssertEqual(try k.syscall(pid: 2, .exit(0)), .returned(0))
         XCTAssertEqual(try k.syscall(pid: 1, .wait), .returned(2))
         XCTAssertEqual(base - k.freePages, 1)
-        XCTAssertEqual(k.sites.name(try XCTUnwrap(k.allocationSite(of: stack))), "fork > allocproc")
+        XCTAssertEqual(k.sites.name(try XCTUnwrap(k.allocationSite(of: stack.rawValue))), "fork > allocproc")
     }
 
     func testSeed003PanicsRemapInItsFirstAllocproc() throws {
@@ -176,7 +202,7 @@ final class LabTests: XCTestCase {
         _ = try k.userinit()
         _ = try k.syscall(pid: 1, .exec(path: "/init", argv: ["init"], program: onePage))
         XCTAssertEqual(try k.syscall(pid: 1, .fork), .returned(2))
-        XCTAssertEqual(try k.userAccess(pid: 2, va: 0x1008, .load), .killed(Fault(kind: .pageFault, access: .load, va: 0x1008)))
+        XCTAssertEqual(try k.userAccess(pid: 2, va: 0x1008, .load), .killed(Fault(kind: .pageFault, access: .load, va: VirtAddr(0x1008))))
         XCTAssertEqual(k.procs[1].state, .zombie)
         XCTAssertEqual(k.procs[1].xstate, -1)
     }

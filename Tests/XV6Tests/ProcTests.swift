@@ -132,15 +132,15 @@ final class ProcTests: XCTestCase {
             var va: UInt64 = 0
             while va < p.sz {
                 let soft = try k.walkaddr(p.pagetable, va)
-                let hard = MMU.walk(satp, va, in: k.memory)
+                let hard = try? MMU.walk(satp, VirtAddr(va), in: k.memory).get()
                 let pte = PTE(rawValue: k.memory.read64(PhysAddr(try XCTUnwrap(try k.walk(p.pagetable, va, alloc: false)))))
                 XCTAssertEqual(hard?.pa, pte.pa)
                 XCTAssertEqual(soft, pte.flags.contains(.user) ? try XCTUnwrap(hard).pa.rawValue : 0)
                 checked += 1
                 va += pageSize
             }
-            XCTAssertEqual(MMU.walk(satp, MemLayout.trampoline, in: k.memory)?.pa.rawValue, 0x8000_7000)
-            XCTAssertEqual(MMU.walk(satp, MemLayout.trapframe, in: k.memory)?.pa.rawValue, p.trapframe)
+            XCTAssertEqual(try MMU.walk(satp, VirtAddr(MemLayout.trampoline), in: k.memory).get().pa.rawValue, 0x8000_7000)
+            XCTAssertEqual(try MMU.walk(satp, VirtAddr(MemLayout.trapframe), in: k.memory).get().pa, p.trapframe)
         }
         XCTAssertEqual(checked, 3 + (0x15345 + 0xfff) / 0x1000)
     }
@@ -152,27 +152,27 @@ final class ProcTests: XCTestCase {
         var hart = Hart(id: 0)
         hart.writeSatp(Satp(root: parent))
         hart.sfenceVMA()
-        let p0 = try MMU.translate(0x2008, .load, mode: .user, hart: &hart, memory: k.memory).get()
+        let p0 = try MMU.translate(VirtAddr(0x2008), .load, mode: .user, hart: &hart, memory: k.memory).get()
         XCTAssertEqual(p0.rawValue, try k.walkaddr(parent, 0x2000) + 8)
         // The loaded PTE now has the Accessed bit, as QEMU sets it.
         let pte = PTE(rawValue: k.memory.read64(PhysAddr(try XCTUnwrap(try k.walk(parent, 0x2000, alloc: false)))))
         XCTAssertEqual(pte.flags.rawValue, 0x5f)
         hart.writeSatp(Satp(root: child))
         XCTAssertTrue(hart.satpWrittenSinceFence)
-        let stale = try MMU.translate(0x2008, .load, mode: .user, hart: &hart, memory: k.memory).get()
+        let stale = try MMU.translate(VirtAddr(0x2008), .load, mode: .user, hart: &hart, memory: k.memory).get()
         XCTAssertEqual(stale, p0)                                   // still the parent's page
         hart.sfenceVMA()
-        let fresh = try MMU.translate(0x2008, .load, mode: .user, hart: &hart, memory: k.memory).get()
+        let fresh = try MMU.translate(VirtAddr(0x2008), .load, mode: .user, hart: &hart, memory: k.memory).get()
         XCTAssertEqual(fresh.rawValue, try k.walkaddr(child, 0x2000) + 8)
         // The guard page has no PTE_U: a user load faults with scause 13.
-        XCTAssertEqual(MMU.translate(0x1000, .load, mode: .user, hart: &hart, memory: k.memory),
-                       .failure(Fault(kind: .pageFault, access: .load, va: 0x1000)))
+        XCTAssertEqual(MMU.translate(VirtAddr(0x1000), .load, mode: .user, hart: &hart, memory: k.memory),
+                       .failure(Fault(kind: .pageFault, access: .load, va: VirtAddr(0x1000))))
         // A store sets Dirty; the supervisor may not touch user pages without SUM.
-        _ = MMU.translate(0x2010, .store, mode: .user, hart: &hart, memory: k.memory)
+        _ = MMU.translate(VirtAddr(0x2010), .store, mode: .user, hart: &hart, memory: k.memory)
         let c = PTE(rawValue: k.memory.read64(PhysAddr(try XCTUnwrap(try k.walk(child, 0x2000, alloc: false)))))
         XCTAssertEqual(c.flags.rawValue, 0xdf)
-        XCTAssertEqual(MMU.translate(0x2010, .load, mode: .supervisor, hart: &hart, memory: k.memory).map(\.rawValue),
-                       .failure(Fault(kind: .pageFault, access: .load, va: 0x2010)))
+        XCTAssertEqual(MMU.translate(VirtAddr(0x2010), .load, mode: .supervisor, hart: &hart, memory: k.memory).map(\.rawValue),
+                       .failure(Fault(kind: .pageFault, access: .load, va: VirtAddr(0x2010))))
     }
 
     func testKernelImageSettingsMoveTheFreeRange() throws {

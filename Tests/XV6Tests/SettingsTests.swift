@@ -34,7 +34,7 @@ final class SettingsTests: XCTestCase {
         let k = try kernel { $0.perProcessKernelPagetable = false }
         XCTAssertEqual(k.procs[0].kernelPagetable, .zero)
         XCTAssertEqual(k.procs[0].kstack, MemLayout.kstack(0))
-        XCTAssertEqual(try k.kvmpa(MemLayout.kstack(63)), 0x87f7_7000)     // procinit mapped all 64 stacks
+        XCTAssertEqual(try k.kvmpa(MemLayout.kstack(63)).rawValue, 0x87f7_7000)     // procinit mapped all 64 stacks
     }
 
     func satpTargets(_ tweak: (inout KernelSettings) -> Void) throws -> [String] {
@@ -174,7 +174,7 @@ final class InvariantTests: XCTestCase {
 
     func testTheFreeListAndAllocatedPagesPartitionRAM() throws {
         let k = try Kernel(config: KernelConfig())
-        let a = try k.kalloc()
+        let a = try XCTUnwrap(try k.kalloc())
         try k.kfree(a)
         try k.kfree(a)
         // The second kfree links the page to itself: the list loops, and every other free page is lost to it.

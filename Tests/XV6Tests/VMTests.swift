@@ -12,8 +12,8 @@ final class VMTests: XCTestCase {
         XCTAssertEqual(k.memory.read64(PhysAddr(0x87ff_f000 + 2 * 8)), (0x87ff9 << 10) | 1)
         // UART: index 0 -> L1 0x87ffe000 -> L0 0x87ffd000, entry 0x10000000>>12 & 0x1ff = 0.
         XCTAssertEqual(try k.walk(k.kernelPagetable, MemLayout.uart0, alloc: false), 0x87ff_d000)
-        XCTAssertEqual(try k.kvmpa(0x8000_1234), 0x8000_1234)
-        XCTAssertEqual(try k.kvmpa(MemLayout.kstack(0) + 8), 0x87fb_6008)   // the first kernel stack
+        XCTAssertEqual(try k.kvmpa(0x8000_1234).rawValue, 0x8000_1234)
+        XCTAssertEqual(try k.kvmpa(MemLayout.kstack(0) + 8).rawValue, 0x87fb_6008)   // the first kernel stack
         XCTAssertPanics("kvmpa") { _ = try k.kvmpa(0x4000_0000) }
     }
 
@@ -30,7 +30,7 @@ final class VMTests: XCTestCase {
 
     func testMappagesOverAnExistingMappingPanicsRemap() throws {
         let k = try bootedWithInit()
-        XCTAssertPanics("remap") { _ = try k.mappages(k.procs[0].pagetable, 0x2fff, 2, 0x87f0_0000, [.read, .user]) }
+        XCTAssertPanics("remap") { _ = try k.mappages(k.procs[0].pagetable, 0x2fff, 2, PhysAddr(0x87f0_0000), [.read, .user]) }
     }
 
     func testUvmunmapPanicsOnMissingMappings() throws {

@@ -1,0 +1,82 @@
+import RISCV
+
+/// xv6's `trap.c` and `trampoline.S`, as far as memory goes: a process enters the kernel
+/// (`uservec`, `usertrap`) and returns to user space (`usertrapret`, `userret`), each step
+/// an access through the MMU or a satp write; and a user-mode access that faults kills
+/// the process.
+extension Kernel {
+    /// What a user-mode access did.
+    public enum AccessResult: Equatable, Sendable {
+        case ok(pa: UInt64)
+        /// The access faulted; usertrap printed the fault and the process was killed (it exited with -1).
+        case killed(Fault)
+        case noSuchProcess
+        case notRunnable
+    }
+
+    /// Process `pid` loads, stores or fetches at `va` in user mode, through the MMU and
+    /// its user page table (setting A and D as QEMU does). A fault goes to usertrap,
+    /// which prints it and kills the process: exit(-1).
+    public func userAccess(pid: Int, va: UInt64, _ access: AccessType, hart: Int? = nil) throws(KernelPanic) -> AccessResult {
+        guard let p = slot(ofPid: pid) else { return .noSuchProcess }
+        guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
+        let h = hart ?? running.firstIndex(of: p) ?? 0
+        cpu = h
+        try schedule(p, on: h)
+        noteTranslation(va, hart: h, "user \(access.rawValue)")
+        switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &harts[h], memory: memory) {
+        case .success(let pa):
+            emit(.access(pid: procs[p].pid, va: va, access: access, pa: pa.rawValue))
+            return .ok(pa: pa.rawValue)
+        case .failure(let fault):
+            emit(.access(pid: procs[p].pid, va: va, access: access, pa: nil))
+            try trapEnter(p, on: h, cause: .fault)
+            emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
+            emit(.console("            sepc=(not modelled) stval=\(fault.va)"))
+            try onBehalf(of: procs[p].pid) { () throws(KernelPanic) in try exit(p, -1) }
+            running[h] = nil
+            schedulerResumes(on: h)
+            return .killed(fault)
+        }
+    }
+
+    /// uservec: the trampoline, fetched through the user page table, saves the user
+    /// registers in TRAPFRAME, loads the kernel page table saved there, and jumps to
+    /// usertrap, which runs on the kernel stack. Each of those accesses goes through
+    /// the MMU, which sets the PTEs' Accessed (and Dirty) bits as QEMU does.
+    func trapEnter(_ p: Int, on h: Int, cause: TrapCause) throws(KernelPanic) {
+        emit(.trap(hart: h, pid: procs[p].pid, cause: cause))
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
+        try hardwareAccess(MemLayout.trapframe, .store, on: h)
+        let kernelSatp = try kread(trapframeField(p, TrapframeField.kernelSatp))
+        writeSatp(hart: h, Satp(rawValue: kernelSatp), by: .trampoline)
+        if settings.trampolineSfence { sfenceVMA(hart: h) }
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
+        try hardwareAccess(procs[p].kstack + pageSize - 8, .store, on: h)
+    }
+
+    /// usertrapret and userret: saves the kernel's satp, stack and hart id in the
+    /// trapframe for the next trap, then the trampoline switches to the user page table
+    /// and restores the user registers from TRAPFRAME.
+    func usertrapret(_ p: Int, on h: Int) throws(KernelPanic) {
+        try kwrite(trapframeField(p, TrapframeField.kernelSatp), harts[h].satp.rawValue)
+        try kwrite(trapframeField(p, TrapframeField.kernelSp), procs[p].kstack + pageSize)
+        try kwrite(trapframeField(p, TrapframeField.kernelHartid), UInt64(h))
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
+        writeSatp(hart: h, Satp(root: procs[p].pagetable), by: .trampoline)
+        if settings.trampolineSfence { sfenceVMA(hart: h) }
+        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
+        try hardwareAccess(MemLayout.trapframe, .load, on: h)
+    }
+
+    /// An access the hardware makes on hart `h` in supervisor mode while running the trap
+    /// path (the trampoline's fetches, its TRAPFRAME loads and stores, usertrap's stack):
+    /// translated by the MMU only for its effect on the A and D bits and the TLB. A fault
+    /// here is a kernel trap.
+    func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
+        noteTranslation(va, hart: h, "trap path \(access.rawValue)")
+        if case .failure(let fault) = MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &harts[h], memory: memory) {
+            throw kerneltrap(fault)
+        }
+    }
+}
