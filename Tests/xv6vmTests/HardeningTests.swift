@@ -335,7 +335,7 @@ final class HardeningTests: XCTestCase {
             xv6vm: could not write out.fifo: no program reads from this FIFO (waited 5 s)
 
             """)
-        let late = try sh(#"(sleep 1; cat out.fifo > got.svg) & "$X" plot "\#(Self.boot)" -o out.fifo; wait; head -c 4 got.svg"#, in: dir)
+        let late = try sh(#"(sleep 1; timeout 30 cat out.fifo > got.svg) & "$X" plot "\#(Self.boot)" -o out.fifo; wait; head -c 4 got.svg"#, in: dir)
         XCTAssertEqual(late.status, 0, late.stderr)
         XCTAssertEqual(late.stdout, "wrote out.fifo: 4 samples of events 0 to 3 of 3\n<svg")
         let piped = try sh(#"cat boot.log | "$X" replay /dev/stdin && "$X" run /dev/stdin < "\#(Self.boot)" --format none"#, in: dir)
