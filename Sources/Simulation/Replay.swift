@@ -27,19 +27,19 @@ final class ProbeRecorder {
         func proc(_ p: Probe) { process.append(ModelProbe(probe: p, event: event)) }
         switch e {
         case let .kalloc(pa, site, _):
-            var p = Probe(.kalloc); p.pa = pa; mem(p, site: site)
+            var p = Probe(.kalloc); p.pa = pa.rawValue; mem(p, site: site)
         case let .kallocFailed(site, _):
             mem(Probe(.kalloc), site: site)
         case let .kfree(pa, site, _):
-            var p = Probe(.kfree); p.pa = pa; mem(p, site: site)
+            var p = Probe(.kfree); p.pa = pa.rawValue; mem(p, site: site)
         case let .mappages(_, root, va, size, pa, perm):
-            var p = Probe(.map); p.pt = root; p.va = va; p.size = size; p.pa = pa; p.perm = UInt64(perm.rawValue); mem(p)
+            var p = Probe(.map); p.pt = root.rawValue; p.va = va.rawValue; p.size = size; p.pa = pa.rawValue; p.perm = UInt64(perm.rawValue); mem(p)
         case let .uvmunmap(_, root, va, npages, free):
-            var p = Probe(.unmap); p.pt = root; p.va = va; p.n = Int64(bitPattern: npages); p.flag = free; mem(p)
+            var p = Probe(.unmap); p.pt = root.rawValue; p.va = va.rawValue; p.n = Int64(bitPattern: npages); p.flag = free; mem(p)
         case let .freewalk(pt):
-            var p = Probe(.freewalk); p.pt = pt; mem(p)
+            var p = Probe(.freewalk); p.pt = pt.rawValue; mem(p)
         case let .kvmFreeKernelPagetable(pt):
-            var p = Probe(.kvmFree); p.pt = pt; mem(p)
+            var p = Probe(.kvmFree); p.pt = pt.rawValue; mem(p)
         case let .allocproc(pid, _):
             var p = Probe(.allocproc); p.pid = pid; mem(p)
         case let .freeproc(pid, _):

@@ -137,16 +137,16 @@ public final class TraceWriter: TraceSink {
     private func fastText(_ e: TraceEvent) -> Bool {
         switch e {
         case let .kalloc(pa, site, p):
-            put("kalloc    "); hex(pa); put(" pid "); pidBytes(p); space(); siteName(site)
+            put("kalloc    "); hex(pa.rawValue); put(" pid "); pidBytes(p); space(); siteName(site)
         case let .kfree(pa, site, p):
-            put("kfree     "); hex(pa); put(" pid "); pidBytes(p); space(); siteName(site)
+            put("kfree     "); hex(pa.rawValue); put(" pid "); pidBytes(p); space(); siteName(site)
         case let .satp(hart, value, table, _):
             put("satp      hart "); decimal(hart); space(); hex(value.rawValue); space(); put(table.description)
         case let .sfence(hart):
             put("sfence    hart "); decimal(hart)
         case let .mappages(table, root, va, size, pa, perm):
-            put("map       "); put(table.description); space(); hex(root); put(" va "); hex(va)
-            put(" size 0x"); shortHex(size); put(" pa "); hex(pa); space(); put(perm.letters)
+            put("map       "); put(table.description); space(); hex(root.rawValue); put(" va "); hex(va.rawValue)
+            put(" size 0x"); shortHex(size); put(" pa "); hex(pa.rawValue); space(); put(perm.letters)
         default:
             return false
         }
@@ -205,25 +205,25 @@ public final class TraceWriter: TraceSink {
     func text(_ e: TraceEvent) -> String {
         switch e {
         case let .kinit(start, end, pages):
-            return pad("kinit") + "free \(pages) pages [\(hex16(start)), \(hex16(end)))"
+            return pad("kinit") + "free \(pages) pages [\(start), \(end))"
         case let .kalloc(pa, site, p):
-            return pad("kalloc") + "\(hex16(pa)) pid \(pid(p)) \(sites.name(site))"
+            return pad("kalloc") + "\(pa) pid \(pid(p)) \(sites.name(site))"
         case let .kallocFailed(site, p):
             return pad("kalloc") + "out-of-memory pid \(pid(p)) \(sites.name(site))"
         case let .kfree(pa, site, p):
-            return pad("kfree") + "\(hex16(pa)) pid \(pid(p)) \(sites.name(site))"
+            return pad("kfree") + "\(pa) pid \(pid(p)) \(sites.name(site))"
         case let .mappages(table, root, va, size, pa, perm):
-            return pad("map") + "\(table) \(hex16(root)) va \(hex16(va)) size \(hexShort(size)) pa \(hex16(pa)) \(perm.letters)"
+            return pad("map") + "\(table) \(root) va \(va) size \(hexShort(size)) pa \(pa) \(perm.letters)"
         case let .uvmunmap(table, root, va, npages, free):
-            return pad("unmap") + "\(table) \(hex16(root)) va \(hex16(va)) npages \(npages) \(free ? "free" : "keep")"
+            return pad("unmap") + "\(table) \(root) va \(va) npages \(npages) \(free ? "free" : "keep")"
         case let .satp(hart, value, table, _):
             return pad("satp") + "hart \(hart) \(hex16(value.rawValue)) \(table)"
         case .execCommitted, .execFailed:
             return ""                                   // never written (see record)
         case let .freewalk(pt):
-            return pad("freewalk") + hex16(pt)
+            return pad("freewalk") + pt.description
         case let .kvmFreeKernelPagetable(pt):
-            return pad("kvmfree") + hex16(pt)
+            return pad("kvmfree") + pt.description
         case let .sfence(hart):
             return pad("sfence") + "hart \(hart)"
         case let .trap(hart, p, cause):
@@ -243,9 +243,9 @@ public final class TraceWriter: TraceSink {
         case let .reparent(p, to):
             return pad("reparent") + "pid \(p) to pid \(to)"
         case let .access(p, va, access, pa):
-            return pad(access.rawValue) + "pid \(p) va \(hex16(va)) " + (pa.map { "pa \(hex16($0))" } ?? "page fault")
+            return pad(access.rawValue) + "pid \(p) va \(va) " + (pa.map { "pa \($0)" } ?? "page fault")
         case let .kload(hart, va, pa, hit):
-            return pad("kload") + "hart \(hart) va \(hex16(va)) pa \(hex16(pa)) \(hit ? "tlb" : "walk")"
+            return pad("kload") + "hart \(hart) va \(va) pa \(pa) \(hit ? "tlb" : "walk")"
         case let .console(text):
             return text
         case let .finding(f):
@@ -258,6 +258,8 @@ public final class TraceWriter: TraceSink {
     func object(_ e: TraceEvent) -> [String: JSONValue] {
         var o: [String: JSONValue] = ["event": .i(Int64(event))]
         func h(_ v: UInt64) -> JSONValue { .s(hex16(v)) }
+        func h(_ a: PhysAddr) -> JSONValue { h(a.rawValue) }
+        func h(_ a: VirtAddr) -> JSONValue { h(a.rawValue) }
         switch e {
         case let .kinit(start, end, pages):
             o["kind"] = .s("kinit"); o["start"] = h(start); o["end"] = h(end); o["pages"] = .i(Int64(pages))

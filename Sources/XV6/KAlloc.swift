@@ -15,7 +15,7 @@ extension Kernel {
             p += pageSize
             n += 1
         }
-        emit(.kinit(start: start, end: image.phystop, pages: n))
+        emit(.kinit(start: PhysAddr(start), end: PhysAddr(image.phystop), pages: n))
         if settings.kinitPrintsPhystop { emit(.console("PHYSTOP is \(hex16(image.phystop))")) }
     }
 
@@ -40,7 +40,7 @@ extension Kernel {
         freelist = pa.rawValue
         if !quiet {
             counters.kfrees += 1
-            emit(.kfree(pa: pa.rawValue, site: sites.current, pid: curpid))
+            emit(.kfree(pa: pa, site: sites.current, pid: curpid))
         }
     }
 
@@ -75,7 +75,7 @@ extension Kernel {
         ownerPid[page] = Int32(truncatingIfNeeded: curpid)
         ownerEvent[page] = eventTag
         counters.kallocs += 1
-        emit(.kalloc(pa: r, site: sites.current, pid: curpid))
+        emit(.kalloc(pa: PhysAddr(r), site: sites.current, pid: curpid))
         return PhysAddr(r)
     }
 }

@@ -46,24 +46,24 @@ public enum TrapCause: String, Sendable {
 /// `pid` 0 means no process (the kernel at boot).
 public enum TraceEvent: Sendable {
     /// kinit put `pages` pages of [start, end) on the free list.
-    case kinit(start: UInt64, end: UInt64, pages: Int)
-    case kalloc(pa: UInt64, site: Int32, pid: Int)
+    case kinit(start: PhysAddr, end: PhysAddr, pages: Int)
+    case kalloc(pa: PhysAddr, site: Int32, pid: Int)
     /// kalloc found the free list empty and returned 0.
     case kallocFailed(site: Int32, pid: Int)
-    case kfree(pa: UInt64, site: Int32, pid: Int)
+    case kfree(pa: PhysAddr, site: Int32, pid: Int)
     /// One call of mappages.
-    case mappages(table: TableRef, root: UInt64, va: UInt64, size: UInt64, pa: UInt64, perm: PTE.Flags)
+    case mappages(table: TableRef, root: PhysAddr, va: VirtAddr, size: UInt64, pa: PhysAddr, perm: PTE.Flags)
     /// One call of freewalk (recursive calls included), at its top: `pt` is the table page it frees.
-    case freewalk(pt: UInt64)
+    case freewalk(pt: PhysAddr)
     /// One call of the lab's recursive free of a per-process kernel table, at its top.
-    case kvmFreeKernelPagetable(pt: UInt64)
+    case kvmFreeKernelPagetable(pt: PhysAddr)
     /// exec reached its commit point with the new image of `sz` bytes. Like `execFailed`,
     /// it marks a place a real kernel's probe prints; traces do not show it.
     case execCommitted(pid: Int, path: String, sz: UInt64)
     /// exec itself returned -1 (not sys_exec failing before it could call exec).
     case execFailed(pid: Int, path: String)
     /// One call of uvmunmap.
-    case uvmunmap(table: TableRef, root: UInt64, va: UInt64, npages: UInt64, free: Bool)
+    case uvmunmap(table: TableRef, root: PhysAddr, va: VirtAddr, npages: UInt64, free: Bool)
     case satp(hart: Int, value: Satp, table: TableRef, by: SatpWriter)
     case sfence(hart: Int)
     case trap(hart: Int, pid: Int, cause: TrapCause)
@@ -80,10 +80,10 @@ public enum TraceEvent: Sendable {
     /// `pid` was handed to init by its exiting parent.
     case reparent(pid: Int, to: Int)
     /// A user-mode access through the MMU and where it went (nil: it faulted).
-    case access(pid: Int, va: UInt64, access: AccessType, pa: UInt64?)
+    case access(pid: Int, va: VirtAddr, access: AccessType, pa: PhysAddr?)
     /// A load by kernel code through the MMU (copyin_new), the first in each page: where
     /// it went and whether the TLB served it.
-    case kload(hart: Int, va: UInt64, pa: UInt64, tlbHit: Bool)
+    case kload(hart: Int, va: VirtAddr, pa: PhysAddr, tlbHit: Bool)
     /// A line the kernel printed on its console (vmprint).
     case console(String)
     case finding(Finding)

@@ -26,10 +26,10 @@ extension Kernel {
         noteTranslation(va, hart: h, "user \(access.rawValue)")
         switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &harts[h], memory: memory) {
         case .success(let pa):
-            emit(.access(pid: procs[p].pid, va: va, access: access, pa: pa.rawValue))
+            emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: pa))
             return .ok(pa: pa.rawValue)
         case .failure(let fault):
-            emit(.access(pid: procs[p].pid, va: va, access: access, pa: nil))
+            emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: nil))
             try trapEnter(p, on: h, cause: .fault)
             emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
             emit(.console("            sepc=(not modelled) stval=\(fault.va)"))

@@ -35,7 +35,7 @@ extension Kernel {
     /// (pgtbl-lab: `kvm_free_kernelpgtbl`)
     func kvm_free_kernelpgtbl(_ pgtbl: PhysAddr, depth: Int = 0) throws(KernelPanic) {
         sites.push(.kvm_free_kernelpgtbl); defer { sites.pop() }
-        emit(.kvmFreeKernelPagetable(pt: pgtbl.rawValue))
+        emit(.kvmFreeKernelPagetable(pt: pgtbl))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
         try forEachValidPTE(inTable: pgtbl, pointersOnly: true) { i, pte throws(KernelPanic) in
             try kvm_free_kernelpgtbl(pte.pa, depth: depth + 1)
@@ -135,7 +135,7 @@ extension Kernel {
     func userByte(_ va: UInt64, first: Bool) throws(KernelPanic) -> UInt8 {
         let b = try kreadByte(va)
         if tracing && (first || va % pageSize == 0) && !directMapped(va, 1) {
-            emit(.kload(hart: cpu, va: va, pa: lastKernelPA, tlbHit: harts[cpu].lastTranslationHitTLB))
+            emit(.kload(hart: cpu, va: VirtAddr(va), pa: PhysAddr(lastKernelPA), tlbHit: harts[cpu].lastTranslationHitTLB))
         }
         return b
     }

@@ -105,7 +105,7 @@ extension Kernel {
     public func mappages(_ pagetable: PhysAddr, _ va: UInt64, _ size: UInt64, _ pa: PhysAddr,
                          _ perm: PTE.Flags) throws(KernelPanic) -> Bool {
         sites.push(.mappages); defer { sites.pop() }
-        emit(.mappages(table: name(of: pagetable), root: pagetable.rawValue, va: va, size: size, pa: pa.rawValue, perm: perm))
+        emit(.mappages(table: name(of: pagetable), root: pagetable, va: VirtAddr(va), size: size, pa: pa, perm: perm))
         var a = pageRoundDown(va)
         let last = pageRoundDown(va &+ size &- 1)
         var pa = pa
@@ -149,7 +149,7 @@ extension Kernel {
     public func uvmunmap(_ pagetable: PhysAddr, _ va: UInt64, _ npages: UInt64, doFree: Bool) throws(KernelPanic) {
         sites.push(.uvmunmap); defer { sites.pop() }
         if va % pageSize != 0 { throw KernelPanic("uvmunmap: not aligned") }
-        emit(.uvmunmap(table: name(of: pagetable), root: pagetable.rawValue, va: va, npages: npages, free: doFree))
+        emit(.uvmunmap(table: name(of: pagetable), root: pagetable, va: VirtAddr(va), npages: npages, free: doFree))
         var a = va
         var region = UInt64.max
         var base: UInt64 = 0
@@ -237,7 +237,7 @@ extension Kernel {
     }
 
     private func freewalkLevel(_ table: PhysAddr, depth: Int = 0) throws(KernelPanic) {
-        emit(.freewalk(pt: table.rawValue))
+        emit(.freewalk(pt: table))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
         try forEachValidPTE(inTable: table) { i, pte throws(KernelPanic) in
             if pte.isLeaf { throw KernelPanic("freewalk: leaf") }

@@ -52,7 +52,7 @@ final class ReplayTests: XCTestCase {
         let writer = TraceWriter(format: .none, sites: sites)
         writer.tap = { e, _ in
             switch e {
-            case let .kalloc(pa, _, _): kallocs.append(pa)
+            case let .kalloc(pa, _, _): kallocs.append(pa.rawValue)
             case let .kallocFailed(site, pid): kallocs.append(0); failed.append((pid, sites.name(site)))
             default: break
             }

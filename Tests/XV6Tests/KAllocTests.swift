@@ -7,12 +7,12 @@ final class KAllocTests: XCTestCase {
         let rec = Recorder()
         let k = try Kernel(config: KernelConfig(), sink: rec)
         guard case let .kinit(start, end, pages) = rec.events.first else { return XCTFail("kinit first") }
-        XCTAssertEqual(start, 0x8002_8000)           // PGROUNDUP(end = 0x80027020)
-        XCTAssertEqual(end, 0x8800_0000)
+        XCTAssertEqual(start, PhysAddr(0x8002_8000))           // PGROUNDUP(end = 0x80027020)
+        XCTAssertEqual(end, PhysAddr(0x8800_0000))
         XCTAssertEqual(pages, 32728)
         // kvminit takes 73 table pages and procinit 64 kernel stacks, from PHYSTOP down.
         guard case let .kalloc(first, _, _) = rec.events[1] else { return XCTFail("kalloc second") }
-        XCTAssertEqual(first, 0x87ff_f000)
+        XCTAssertEqual(first, PhysAddr(0x87ff_f000))
         XCTAssertEqual(k.kernelPagetable.rawValue, 0x87ff_f000)
         XCTAssertEqual(k.counters.kallocs, 73 + 64)
         XCTAssertEqual(k.freePages, 32728 - 137)
