@@ -55,7 +55,7 @@ public struct RunInProgress {
     /// A copy of this run that goes on as a run of `scenario`, which must have the same
     /// kernel configuration and the same events before `next` (see `PrefixRuns.shared`).
     func continuing(as scenario: CompiledScenario) -> RunInProgress {
-        precondition(next <= PrefixRuns.shared(self.scenario, scenario), "the runs part before this event")
+        assert(next <= PrefixRuns.shared(self.scenario, scenario), "the runs part before this event")
         var copy = snapshot()
         copy.scenario = scenario
         copy.panicExpectations = Self.panicExpectations(scenario)

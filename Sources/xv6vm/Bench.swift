@@ -5,6 +5,10 @@ import Simulation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time scenarios: median wall time, events/s, PTE writes/s, pages allocated, peak memory.",
+        usage: """
+            xv6vm bench [<SCENARIO> ...] [--replay <LOG> ...] [--runs <N>]
+            xv6vm bench --sweep <SCENARIO> ... [--sample <K>] [--runs <N>]
+            """,
         discussion: "Build with -c release for meaningful figures: swift run -c release xv6vm bench")
 
     @Argument(help: ArgumentHelp("Scenario files (default: the full-scale reparent2 under pgtbl-lab, unless --replay is given).", valueName: "SCENARIO"))
