@@ -46,6 +46,13 @@ final class SnapshotTests: XCTestCase {
             XCTAssertEqual(fromSnapshots, Sweep.run(s, calls: calls, snapshots: false), name)
             XCTAssertEqual(fromSnapshots.suffix(2).map(\.verdict), [.notReached, .notReached], name)
         }
+        // With the invariants checked after every event (sweep --check) too.
+        var s = try ScenarioCompiler.compile(path: scenarioPath("pgtbl-lab/fork-exec-exit.yaml"))
+        s.checkInvariants = true
+        let calls = Array(Sweep.allocations(s).boot + 1...Sweep.allocations(s).total)
+        let checked = Sweep.run(s, calls: calls)
+        XCTAssertEqual(checked, Sweep.run(s, calls: calls, snapshots: false))
+        XCTAssertEqual(checked.count, 294)
     }
 
     /// The leak hunt's scenario, sampled, with calls out of order: the same outcomes, and
