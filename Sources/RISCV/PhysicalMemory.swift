@@ -93,7 +93,7 @@ public final class PhysicalMemory {
     }
 
     /// Pages that hold a slot of their own or a shared one.
-    public var pagesWithSlots: Int { (0..<pageCount).reduce(0) { $0 + (slot[$1] >= 0 ? 1 : 0) } }
+    var pagesWithSlots: Int { (0..<pageCount).reduce(0) { $0 + (slot[$1] >= 0 ? 1 : 0) } }
 
     /// Whether `[pa, pa+length)` lies inside RAM.
     @inline(__always) public func contains(_ pa: PhysAddr, length: UInt64 = 1) -> Bool {

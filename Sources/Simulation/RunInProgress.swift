@@ -15,7 +15,7 @@ public struct RunInProgress {
     public private(set) var failedBoot: Kernel?
     /// Whether the run has stopped before its last event: a panic, or no kernel to run on.
     public private(set) var stopped = false
-    let writer: TraceWriter?
+    private(set) var writer: TraceWriter?
     /// The `expect: {panic: ...}` events of the scenario, in order: what a panic is checked
     /// against (found once, not at each panic).
     private var panicExpectations: [(event: Int, message: String)]
@@ -44,7 +44,7 @@ public struct RunInProgress {
         if let writer {
             let sites = writer.sites.copy()
             let w = writer.snapshot(sites: sites)
-            copy = RunInProgress(copying: copy, writer: w)
+            copy.writer = w
             copy.kernel = kernel?.snapshot(settings: settings, sink: w, sites: sites)
         } else {
             copy.kernel = kernel?.snapshot(settings: settings)
@@ -60,12 +60,6 @@ public struct RunInProgress {
         copy.scenario = scenario
         copy.panicExpectations = Self.panicExpectations(scenario)
         return copy
-    }
-
-    private init(copying run: RunInProgress, writer: TraceWriter?) {
-        scenario = run.scenario; kernel = run.kernel; failedBoot = run.failedBoot; result = run.result
-        panicExpectations = run.panicExpectations
-        next = run.next; stopped = run.stopped; self.writer = writer
     }
 
     /// The trace written so far (the whole trace once `finish` has run), when the run is
