@@ -42,7 +42,11 @@ extension LogImporter {
                 }
                 if ops[op].pagesLeft > 0 {
                     ops[op].pagesLeft -= 1
-                    if pa == 0 { ops[op].pagesLeft = 0; ops[op].outOfMemory = true }
+                    if pa == 0 { ops[op].pagesLeft = 0; ops[op].mirrorLeft = 0; ops[op].outOfMemory = true }
+                    attach(i, to: op); return
+                }
+                if ops[op].mirrorLeft > 0 && pa != 0 {
+                    ops[op].mirrorLeft -= 1
                     attach(i, to: op); return
                 }
             default: break

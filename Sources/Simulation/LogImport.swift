@@ -44,6 +44,12 @@ public struct LogImporter {
     var current = 0
     var booted = false
     var perProcessTables: Bool
+    /// Whether the kernel copies user mappings into its kernel tables with walk, printing no map.
+    var mirrorsByWalk = false
+    /// Each process's size, and the top of what its kernel table's mirror has ever covered
+    /// (walk never frees a table page, so the level-0 tables below it exist).
+    var size: [Int: UInt64] = [1: pageSize]
+    var mirrorTop: [Int: UInt64] = [1: pageSize]
     var unexplained: [Int] = []
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
     var lives: [Int: (parent: Int, exited: Bool, reaped: Bool)] = [:]
@@ -69,6 +75,7 @@ public struct LogImporter {
         config = scenario.config
         var imp = LogImporter(log: log, opOf: Array(repeating: -1, count: log.probes.count),
                               perProcessTables: config.settings.perProcessKernelPagetable)
+        imp.mirrorsByWalk = imp.perProcessTables && config.settings.mirrorUserMappings == .walkCopy
         try imp.read()
         try imp.checkNotSplit()
         imp.place()
@@ -131,6 +138,16 @@ public struct LogImporter {
         if perProcessTables, let last = lastSwitch, !last.to, lives[last.pid]?.exited == false, let i = lastFrom[last.pid] {
             _ = newOp(.sleep, pid: last.pid, at: i)
         }
+    }
+
+    /// The level-0 tables a walk-and-copy mirror of [0, newsz) allocates in pid's kernel table:
+    /// one per 2 MiB above what it has covered before.
+    mutating func newMirrorTables(_ pid: Int, upTo newsz: UInt64) -> Int {
+        let top = mirrorTop[pid] ?? 0
+        guard newsz > top else { return 0 }
+        mirrorTop[pid] = newsz
+        let first = (top + (1 << 21) - 1) >> 21, last = (newsz - 1) >> 21
+        return last >= first ? Int(last - first + 1) : 0
     }
 
     func fail(_ i: Int, _ message: String) -> ImportError {
@@ -233,6 +250,8 @@ public struct LogImporter {
                     ops[op].freeing = true
                 } else {
                     lives[p.other] = (me, false, false)
+                    size[p.other] = size[me] ?? 0
+                    mirrorTop[p.other] = size[me] ?? 0
                     close(me)
                 }
             } else {
@@ -271,7 +290,11 @@ public struct LogImporter {
             opOf[i] = Int32(op)
             ops[op].freeing = true
             walkOwed[me] = nil
-            if p.kind == .execfail { ops[op].failed = true } else { bits[me] = [:] }
+            if p.kind == .execfail { ops[op].failed = true } else {
+                bits[me] = [:]
+                size[me] = p.sz
+                mirrorTop[me] = max(mirrorTop[me] ?? 0, p.sz)
+            }
         case .growproc:
             guard p.pid == me else { throw fail(i, "growproc of pid \(p.pid) printed while pid \(me) runs") }
             try mustRun(i, me, "grows (sbrk)")
@@ -284,6 +307,8 @@ public struct LogImporter {
                 let bytes = newsz - pageRoundUp(p.sz)
                 ops[op].pagesLeft = Int(bytes / pageSize + (bytes % pageSize == 0 ? 0 : 1))
             }
+            if mirrorsByWalk && p.n > 0 { ops[op].mirrorLeft = newMirrorTables(me, upTo: newsz) }
+            size[me] = newsz
             open[me] = op
         case .exit:
             guard p.pid == me else { throw fail(i, "exit of pid \(p.pid) printed while pid \(me) runs") }

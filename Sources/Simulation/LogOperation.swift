@@ -39,6 +39,9 @@ public struct LogOperation: Sendable {
     public var va: UInt64 = 0
     /// growproc: data pages still to come.
     var pagesLeft = 0
+    /// growproc: at most this many table pages the kernel table's mirror may still take, when
+    /// it is copied with walk (no map line) after growproc: one per 1 GiB and per 2 MiB reached.
+    var mirrorLeft = 0
     /// Probes after the commit point (exec, a failed fork): only frees belong then.
     var freeing = false
     /// exec: the new user table's root.

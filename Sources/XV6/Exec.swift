@@ -117,21 +117,26 @@ extension Kernel {
         let lab = settings.perProcessKernelPagetable
         if lab && settings.mirrorUserMappings == .kvmcopymappings {
             // pgtbl-lab: replace the kernel table's mirror before committing (result ignored).
-            try uvmunmap(procs[p].kernelPagetable, 0, pageRoundUp(oldsz) / pageSize, doFree: false)
+            try unmapOldMirror(p, oldsz)
             _ = try kvmcopymappings(pagetable, procs[p].kernelPagetable, 0, sz)
         }
         emit(.execCommitted(pid: procs[p].pid, path: path, sz: sz))
         let oldpagetable = procs[p].pagetable
         procs[p].pagetable = pagetable
-        if lab && settings.mirrorUserMappings == .walkCopy {
+        let walkCopies = lab && settings.mirrorUserMappings == .walkCopy
+        if walkCopies && !settings.execMirrorsAfterFree {
             // seed-003: after committing the new table.
-            try uvmunmap(procs[p].kernelPagetable, 0, pageRoundUp(oldsz) / pageSize, doFree: false)
+            try unmapOldMirror(p, oldsz)
             try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: 0, below: sz)
         }
         procs[p].sz = sz
         try kwrite(trapframeField(p, ExecTrapframe.epc), program.entry)
         try kwrite(trapframeField(p, ExecTrapframe.sp), sp)
         try proc_freepagetable(oldpagetable, oldsz)
+        if walkCopies && settings.execMirrorsAfterFree {
+            try unmapOldMirror(p, oldsz)
+            try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: 0, below: sz)
+        }
         tableNames[pagetable] = .user(pid: procs[p].pid)
         switch settings.execVmprint {
         case .all: for line in try vmprint(pagetable) { emit(.console(line)) }
@@ -139,6 +144,13 @@ extension Kernel {
         default: break
         }
         return Int64(ustack.count - 1)
+    }
+
+    /// The lab's exec removes the old image's mirror from slot `p`'s kernel table, unless
+    /// the settings model a kernel that forgets to (its entries then outlive the pages).
+    func unmapOldMirror(_ p: Int, _ oldsz: UInt64) throws(KernelPanic) {
+        guard settings.execUnmapsOldMirror else { return }
+        try uvmunmap(procs[p].kernelPagetable, 0, pageRoundUp(oldsz) / pageSize, doFree: false)
     }
 
     /// Checks that the pages of a segment are mapped; reading the file is not modelled.

@@ -92,7 +92,7 @@ extension Kernel {
                          leaves: zombie ? .zombies : .userMemory, leafLimit: MemLayout.trapframe)
             }
             if p.kernelPagetable != .zero {
-                if let pa = stack(p.kernelPagetable, MemLayout.kstack(0)) { mark(pa, zombie ? .zombies : .processKernelStacks) }
+                if p.kstack != 0, let pa = stack(p.kernelPagetable, p.kstack) { mark(pa, zombie ? .zombies : .processKernelStacks) }
                 markTree(p.kernelPagetable, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
             }
         }

@@ -70,12 +70,14 @@ extension Kernel {
         return try onBehalf(of: procs[i].pid) { () throws(KernelPanic) -> Int? in
             guard let tf = try kalloc() else { return nil }
             procs[i].trapframe = tf
+            let lab = settings.perProcessKernelPagetable
+            if lab && settings.kernelTableBeforeUserTable { try allocKernelPagetable(i) }
             guard let pt = try proc_pagetable(i) else {
                 try freeproc(i)
                 return nil
             }
             procs[i].pagetable = pt
-            if settings.perProcessKernelPagetable { try allocKernelPagetable(i) }
+            if lab && !settings.kernelTableBeforeUserTable { try allocKernelPagetable(i) }
             return i
         }
     }
@@ -86,7 +88,7 @@ extension Kernel {
         procs[i].kernelPagetable = kpt
         tableNames[kpt] = .procKernel(pid: procs[i].pid)
         guard let pa = try kalloc() else { throw KernelPanic("kalloc") }
-        let va = MemLayout.kstack(0)
+        let va = MemLayout.kstack(settings.kstackAtSlot ? i : 0)
         switch settings.kstackMapping {
         case .kvmmap:
             sites.push(.kvmmap); defer { sites.pop() }
@@ -107,35 +109,49 @@ extension Kernel {
         try onBehalf(of: procs[i].pid != 0 ? procs[i].pid : curpid) { () throws(KernelPanic) in
             if procs[i].trapframe != .zero { try kfree(procs[i].trapframe) }
             procs[i].trapframe = .zero
-            if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
             let lab = settings.perProcessKernelPagetable
-            if lab && settings.freeKernelPagetable == .unmapThenFreewalk && procs[i].kernelPagetable != .zero {
-                try proc_free_kernel_pagetable(procs[i].kernelPagetable)
-                forgetKernelPagetable(i)
-            }
+            if lab && settings.kernelTableFreedFirst { try freeKernelSide(i) }
+            if procs[i].pagetable != .zero { try proc_freepagetable(procs[i].pagetable, procs[i].sz) }
+            if lab && !settings.kernelTableFreedFirst { try freeKernelSide(i) }
             procs[i].pagetable = .zero
             procs[i].sz = 0
-            let pid = procs[i].pid
             procs[i].pid = 0
             procs[i].parent = nil
             procs[i].name = ""
             procs[i].xstate = 0
-            if lab && settings.freeKernelPagetable != .unmapThenFreewalk {
-                if settings.freeKernelStack {
-                    try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
-                    procs[i].kstack = 0
-                }
-                let kpt = procs[i].kernelPagetable
-                switch settings.freeKernelPagetable {
-                case .recursive: try kvm_free_kernelpgtbl(kpt)
-                case .rootOnly: try kfree(kpt)
-                case .none, .unmapThenFreewalk: break
-                }
-                if tableNames[kpt] == .procKernel(pid: pid) { tableNames[kpt] = nil }
-                procs[i].kernelPagetable = .zero
-            }
         }
         procs[i].state = .unused
+    }
+
+    /// The lab's part of freeproc: slot `i`'s kernel stack and kernel table, the way the
+    /// settings say.
+    func freeKernelSide(_ i: Int) throws(KernelPanic) {
+        switch settings.freeKernelPagetable {
+        case .unmapThenFreewalk, .unmapAllThenFreewalk:
+            guard procs[i].kernelPagetable != .zero else { return }
+            try proc_free_kernel_pagetable(procs[i].kernelPagetable, mirror: settings.freeKernelPagetable == .unmapAllThenFreewalk ? procs[i].sz : nil,
+                                           kstack: procs[i].kstack != 0 ? procs[i].kstack : MemLayout.kstack(0))
+            forgetKernelPagetable(i)
+        case .recursive, .rootOnly, .none:
+            if settings.freeKernelStack { try freeKernelStack(i) }
+            let kpt = procs[i].kernelPagetable
+            switch settings.freeKernelPagetable {
+            case .recursive: try kvm_free_kernelpgtbl(kpt)
+            case .rootOnly: try kfree(kpt)
+            default: break
+            }
+            if tableNames[kpt] == .procKernel(pid: procs[i].pid) { tableNames[kpt] = nil }
+            procs[i].kernelPagetable = .zero
+        }
+    }
+
+    /// freeproc's free of slot `i`'s kernel stack page, the way the settings say.
+    func freeKernelStack(_ i: Int) throws(KernelPanic) {
+        switch settings.kstackFree {
+        case .kfree: try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
+        case .uvmunmap: try uvmunmap(procs[i].kernelPagetable, procs[i].kstack, 1, doFree: true)
+        }
+        procs[i].kstack = 0
     }
 
     func forgetKernelPagetable(_ i: Int) {

@@ -12,6 +12,8 @@ public struct KernelSettings: Equatable, Sendable {
         case none
         /// Unmap the direct map, the trampoline and the kernel stack, then freewalk (seed-003's proc_free_kernel_pagetable).
         case unmapThenFreewalk = "unmap-then-freewalk"
+        /// The same, and the user mirror [0, sz) unmapped before the kernel stack.
+        case unmapAllThenFreewalk = "unmap-all-then-freewalk"
     }
 
     /// How user mappings are copied into a process's kernel page table.
@@ -32,6 +34,22 @@ public struct KernelSettings: Equatable, Sendable {
         case mappagesSwapped = "mappages-swapped"
         /// mappages(kpt, KSTACK(0), PGSIZE, pa, ...), result ignored.
         case mappages
+    }
+
+    /// How kvminit builds the global kernel table when each process has its own.
+    public enum KernelTableLayout: String, CaseIterable, Sendable {
+        /// The per-process builder (without CLINT), then CLINT mapped last (pgtbl-lab's kvminit).
+        case clintLast = "clint-last"
+        /// The stock kvminit, unchanged: CLINT third, between VIRTIO0 and PLIC.
+        case stock
+    }
+
+    /// How freeproc frees the kernel stack page of a per-process kernel table.
+    public enum KstackFree: String, CaseIterable, Sendable {
+        /// kfree of the page that kvmpa (or walk) finds: the PTE stays.
+        case kfree
+        /// uvmunmap(kpt, kstack, 1, 1): the PTE is cleared and the page freed.
+        case uvmunmap
     }
 
     /// When exec prints the new user page table with vmprint.
@@ -58,11 +76,24 @@ public struct KernelSettings: Equatable, Sendable {
     /// Whether CLINT is mapped in each per-process kernel table (it collides with user memory above 32 MiB).
     public var clintInProcessTable = false
     public var kstackMapping: KstackMapping = .kvmmap
+    public var kernelTableLayout: KernelTableLayout = .clintLast
+    /// Whether the kernel stack sits at KSTACK(slot) in the process's kernel table rather than KSTACK(0).
+    public var kstackAtSlot = false
+    public var kstackFree: KstackFree = .kfree
+    /// Whether allocproc builds the kernel table (and stack) before the user table, not after.
+    public var kernelTableBeforeUserTable = false
+    /// Whether freeproc frees the kernel table (and stack) before the user table, not after.
+    public var kernelTableFreedFirst = false
+    /// Whether exec mirrors the new image into the kernel table after freeing the old image.
+    public var execMirrorsAfterFree = false
     public var freeKernelPagetable: FreeKernelPagetable = .recursive
     /// Whether freeproc frees the kernel stack page.
     public var freeKernelStack = true
     /// Whether the scheduler loads the global kernel table again after the process gives up the CPU.
     public var schedulerSwitchBack = true
+    /// Whether the scheduler's idle loop loads the global table (kvminithart) whenever it finds
+    /// nothing to run: a satp write at places only timing decides, which replay cannot compare.
+    public var schedulerIdleKvminithart = false
     /// Whether the scheduler runs sfence.vma after writing the process's kernel table into satp.
     public var schedulerSfence = true
     /// Whether the trampoline runs sfence.vma after each satp write (entering and leaving user space).
@@ -71,6 +102,11 @@ public struct KernelSettings: Equatable, Sendable {
     public var execPlicCheck = false
     /// Whether growproc refuses to grow to PLIC or beyond.
     public var growprocPlicCheck = false
+    /// Whether sys_sbrk refuses, before growproc, to grow the process to PLIC or beyond.
+    public var sbrkPlicCheck = false
+    /// Whether exec unmaps the old image's mirror from the process's kernel table before
+    /// mirroring the new one; false leaves entries above the new size pointing at freed pages.
+    public var execUnmapsOldMirror = true
     public var mirrorUserMappings: MirrorUserMappings = .kvmcopymappings
     public var copyin: CopyinPath = .software
     public var execVmprint: ExecVmprint = .none
@@ -162,13 +198,22 @@ public struct KernelSettings: Equatable, Sendable {
         flag("kernel_table_checked", "building a kernel table panics (kvmmap) when a mapping fails; false: bare mappages, failures ignored", \.kernelTableChecked),
         flag("clint_in_process_table", "CLINT is mapped in per-process kernel tables too (it then collides with user memory above 0x2000000)", \.clintInProcessTable),
         choice("kstack_mapping", "how allocproc maps the kernel stack at KSTACK(0)", \.kstackMapping),
+        choice("kernel_table_layout", "the global kernel table when each process has its own: built like a process's, CLINT last; or the stock kvminit's order", \.kernelTableLayout),
+        flag("kstack_at_slot", "the kernel stack sits at KSTACK(slot), the process's index, in its kernel table; false: KSTACK(0)", \.kstackAtSlot),
+        flag("allocproc_kernel_table_first", "allocproc builds the kernel table and stack before the user table (after the trapframe)", \.kernelTableBeforeUserTable),
+        flag("freeproc_kernel_table_first", "freeproc frees the kernel table and stack before the user table (after the trapframe)", \.kernelTableFreedFirst),
+        flag("exec_mirrors_after_free", "exec mirrors the new image into the kernel table after it frees the old image", \.execMirrorsAfterFree),
+        choice("kstack_free", "how freeproc frees the kernel stack page: kfree of what kvmpa finds, or uvmunmap(kpt, kstack, 1, 1)", \.kstackFree),
         choice("free_kernel_pagetable", "how freeproc frees the process's kernel page table", \.freeKernelPagetable),
         flag("free_kernel_stack", "freeproc frees the kernel stack page", \.freeKernelStack),
         flag("scheduler_switch_back", "the scheduler loads the global kernel table when the process gives up the CPU", \.schedulerSwitchBack),
+        flag("scheduler_idle_kvminithart", "the scheduler's idle loop loads the global table whenever it finds nothing to run (replay ignores kvminithart writes after boot)", \.schedulerIdleKvminithart),
         flag("scheduler_sfence", "the scheduler runs sfence.vma after loading the process's kernel table into satp", \.schedulerSfence),
         flag("trampoline_sfence", "the trampoline runs sfence.vma after each satp write on the way into and out of user space", \.trampolineSfence),
         flag("exec_plic_check", "exec returns -1 when the image reaches PLIC (0x0c000000)", \.execPlicCheck),
         flag("growproc_plic_check", "growproc returns -1 when the process would grow to PLIC or beyond", \.growprocPlicCheck),
+        flag("sbrk_plic_check", "sys_sbrk returns -1, before growproc, when the process would grow to PLIC or beyond", \.sbrkPlicCheck),
+        flag("exec_unmaps_old_mirror", "exec unmaps the old image's mirror from the process's kernel table before mirroring the new one", \.execUnmapsOldMirror),
         choice("mirror_user_mappings", "how user mappings are copied into the kernel table (userinit, fork, exec, sbrk)", \.mirrorUserMappings),
         choice("copyin", "where copyin/copyinstr read user memory", \.copyin),
         choice("exec_vmprint", "when exec prints the new page table with vmprint", \.execVmprint),

@@ -125,6 +125,7 @@ extension Kernel {
     func sys_sbrk(_ i: Int, _ n: Int32) throws(KernelPanic) -> Int64 {
         sites.push(.sys_sbrk); defer { sites.pop() }
         let addr = Int32(truncatingIfNeeded: procs[i].sz)
+        if settings.sbrkPlicCheck && n > 0 && procs[i].sz &+ UInt64(n) >= MemLayout.plic { return -1 }
         if try growproc(i, n) < 0 { return -1 }
         if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
             // seed-003's loops use `int j`, sign-extended to a 64-bit va.

@@ -90,7 +90,8 @@ extension Kernel {
     /// seed-003's freeing of a kernel table: unmaps the direct map, devices and trampoline,
     /// unmaps and frees the kernel stack, then freewalk, which panics on any leaf left
     /// (the mirrored user pages). (seed-003: `proc_free_kernel_pagetable`)
-    func proc_free_kernel_pagetable(_ pgtbl: PhysAddr) throws(KernelPanic) {
+    /// With `mirror`, the user mirror [0, PGROUNDUP(mirror)) is unmapped too, before the stack.
+    func proc_free_kernel_pagetable(_ pgtbl: PhysAddr, mirror: UInt64? = nil, kstack: UInt64) throws(KernelPanic) {
         sites.push(.proc_free_kernel_pagetable); defer { sites.pop() }
         try uvmunmap(pgtbl, MemLayout.uart0, 1, doFree: false)
         try uvmunmap(pgtbl, MemLayout.virtio0, 1, doFree: false)
@@ -98,7 +99,8 @@ extension Kernel {
         try uvmunmap(pgtbl, MemLayout.kernbase, (image.etext - MemLayout.kernbase) / pageSize, doFree: false)
         try uvmunmap(pgtbl, image.etext, (image.phystop - image.etext) / pageSize, doFree: false)
         try uvmunmap(pgtbl, MemLayout.trampoline, 1, doFree: false)
-        try uvmunmap(pgtbl, MemLayout.kstack(0), 1, doFree: true)
+        if let mirror { try uvmunmap(pgtbl, 0, pageRoundUp(mirror) / pageSize, doFree: false) }
+        try uvmunmap(pgtbl, kstack, 1, doFree: true)
         try freewalk(pgtbl)
     }
 

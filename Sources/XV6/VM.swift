@@ -9,7 +9,7 @@ extension Kernel {
     /// kernel tables it is built like theirs, then gets CLINT, which only boot needs.
     func kvminit() throws(KernelPanic) {
         sites.push(.kvminit); defer { sites.pop() }
-        if settings.perProcessKernelPagetable {
+        if settings.perProcessKernelPagetable && settings.kernelTableLayout == .clintLast {
             kernelPagetable = try kvminit_newpgtbl(clint: settings.clintInProcessTable, for: .kernel)
             tableNames[kernelPagetable] = .kernel
             if !settings.clintInProcessTable { try kvmmap(MemLayout.clint, PhysAddr(MemLayout.clint), MemLayout.clintSize, [.read, .write]) }

@@ -78,7 +78,11 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Also show the pages the kernel still holds, by the model's allocation site.")
     var leaks = false
 
+    @Flag(help: ArgumentHelp("Find the design settings under which the log agrees furthest, print them as --set options, then replay under them."))
+    var suggest = false
+
     func run() throws {
+        if suggest { return try runSuggest() }
         let imported = try importOrExit(log, overrides: overrides)
         let report = Replay.run(imported)
         switch format {
@@ -86,6 +90,27 @@ struct ReplayCommand: ParsableCommand {
         case .json: out(report.json.encoded)
         }
         if !report.agrees { throw ExitCode(1) }
+    }
+}
+
+extension ReplayCommand {
+    func runSuggest() throws {
+        let kernelLog: KernelLog
+        do { kernelLog = try KernelLog.read(path: log) } catch {
+            warn(error.description)
+            throw ExitCode(2)
+        }
+        let suggestion: Suggestion
+        do { suggestion = try Suggest.run(kernelLog, overrides: overrides) } catch {
+            if error.file == LogImporter.overridesFile { throw ValidationError(error.message) }
+            warn(error.description)
+            throw ExitCode(2)
+        }
+        switch format {
+        case .text: out(Array((suggestion.text + suggestion.report.text(leaks: leaks)).utf8))
+        case .json: out(suggestion.json.encoded)
+        }
+        if !suggestion.report.agrees { throw ExitCode(1) }
     }
 }
 

@@ -1,0 +1,154 @@
+import XV6
+
+/// `replay --suggest`: the design settings under which a kernel's log agrees furthest with
+/// the model. At each departure every design value that could explain it is tried; the one
+/// that takes the replay furthest is kept, and the search goes on from there. Bug values
+/// are never chosen: one that would take the replay further is reported as what the
+/// kernel probably gets wrong.
+public struct Suggestion: Sendable {
+    /// One choice: where the replay departed before it, the setting, and where it departs after
+    /// (nil: it agrees to the end).
+    public struct Step: Sendable {
+        public var departedAt: Int
+        public var setting: String
+        public var departsAt: Int?
+    }
+
+    /// A bug setting that would take the replay past the last departure.
+    public struct Bug: Sendable {
+        public var setting: String
+        public var meaning: String
+        public var departsAt: Int?
+    }
+
+    public var steps: [Step] = []
+    /// The settings chosen, KEY=VALUE, in the order they were chosen (the user's own first).
+    public var chosen: [String] = []
+    public var bugs: [Bug] = []
+    /// Replays run, the first included.
+    public var replays = 0
+    /// The verdict under the chosen settings.
+    public var report: ReplayReport
+}
+
+public enum Suggest {
+    /// How many rounds of choices at most: each round keeps one setting.
+    static let maxRounds = 12
+
+    /// Searches the design settings for `log`, starting from the user's `overrides`.
+    public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> Suggestion {
+        let first = try LogImporter.run(log, overrides: overrides)
+        let end = (log.probes.last?.line ?? 0) + 1
+        func reach(_ r: ReplayReport) -> Int { r.agrees ? Int.max : (r.departure?.log?.line ?? end) }
+        var s = Suggestion(chosen: overrides, report: Replay.run(first))
+        s.replays = 1
+        var settings = first.config.settings
+        var tried: Set<String> = []
+        for _ in 0..<maxRounds where !s.report.agrees {
+            let here = reach(s.report)
+            let designs = candidates(settings).filter { $0.1 == .design && !tried.contains($0.0) }.map(\.0)
+            var best: (settings: [String], report: ReplayReport, config: KernelSettings)?
+            func consider(_ change: [String]) {
+                guard let (r, cfg) = replay(log, s.chosen + change, &s.replays) else { return }
+                if reach(r) > max(here, best.map { reach($0.report) } ?? here) { best = (change, r, cfg) }
+            }
+            for c in designs { consider([c]) }
+            // Some departures need two choices at once (what freeproc frees, and in which order).
+            if best == nil {
+                for (a, x) in designs.enumerated() {
+                    for y in designs[(a + 1)...] where key(x) != key(y) { consider([x, y]) }
+                }
+            }
+            guard let best else { break }
+            tried.formUnion(best.settings)
+            s.steps.append(Suggestion.Step(departedAt: here, setting: best.settings.joined(separator: " "),
+                                           departsAt: best.report.agrees ? nil : reach(best.report)))
+            s.chosen += best.settings
+            s.report = best.report
+            settings = best.config
+        }
+        if !s.report.agrees {
+            let here = reach(s.report)
+            for (candidate, nature) in candidates(settings) {
+                guard case .bug(let meaning) = nature, let (r, _) = replay(log, s.chosen + [candidate], &s.replays),
+                      reach(r) > here else { continue }
+                s.bugs.append(Suggestion.Bug(setting: candidate, meaning: meaning, departsAt: r.agrees ? nil : reach(r)))
+            }
+        }
+        return s
+    }
+
+    static func key(_ setting: String) -> Substring { setting.prefix { $0 != "=" } }
+
+    /// Every other value of every setting that can act under `settings`, as KEY=VALUE.
+    static func candidates(_ settings: KernelSettings) -> [(String, KernelSettings.Nature)] {
+        var out: [(String, KernelSettings.Nature)] = []
+        let current = Dictionary(uniqueKeysWithValues: settings.listed.map { ($0.key, $0.value) })
+        for setting in KernelSettings.catalogue where settings.perProcessKernelPagetable || !KernelSettings.labOnly.contains(setting.key) {
+            for (value, nature) in KernelSettings.alternatives(setting, to: current[setting.key] ?? "") where nature != .unseen {
+                out.append(("\(setting.key)=\(value)", nature))
+            }
+        }
+        return out
+    }
+
+    /// The replay of `log` under `overrides`, or nil where the log cannot be followed that way.
+    static func replay(_ log: KernelLog, _ overrides: [String], _ count: inout Int) -> (ReplayReport, KernelSettings)? {
+        count += 1
+        guard let imported = try? LogImporter.run(log, overrides: overrides) else { return nil }
+        return (Replay.run(imported), imported.config.settings)
+    }
+}
+
+extension Suggestion {
+    /// What the search chose, line by line, then the `--set` line to paste.
+    public var text: String {
+        var lines: [String] = []
+        func at(_ line: Int?) -> String { line.map { "departs at line \($0)" } ?? "agrees to the end" }
+        if steps.isEmpty {
+            lines.append(report.agrees ? "suggest: the log agrees with no design setting changed"
+                                       : "suggest: no design setting takes the replay past line \(report.departure?.log?.line ?? 0)")
+        } else {
+            lines.append("suggest: at each departure, the design settings that take the replay furthest:")
+            let w = steps.flatMap { $0.setting.split(separator: " ") }.map(\.count).max() ?? 0
+            let lw = steps.map { String($0.departedAt).count }.max() ?? 0
+            for st in steps {
+                for (n, one) in st.setting.split(separator: " ").enumerated() {
+                    let head = n == 0 ? "line " + String(st.departedAt).leftPadded(lw) : String(repeating: " ", count: lw + 5)
+                    let tail = n == 0 ? "  " + at(st.departsAt) : ""
+                    lines.append(("  " + head + "  " + one + String(repeating: " ", count: w - one.count) + tail).trimmingTrailingSpaces())
+                }
+            }
+        }
+        for b in bugs {
+            lines += folded("your kernel probably \(b.meaning) (a bug); `--set \(b.setting)` models it, to see past it (it then \(at(b.departsAt)))", indent: 0, hang: 2)
+        }
+        if !chosen.isEmpty {
+            lines.append("settings (paste them after `xv6vm replay LOG`):")
+            var line = " "
+            for option in chosen.map({ "--set \($0)" }) {
+                if line.count + 1 + option.count > 76 { lines.append(line + " \\"); line = " " }
+                line += " " + option
+            }
+            lines.append(line)
+        }
+        lines.append("\(replays) replays tried. The verdict under these settings:")
+        lines.append("")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Suggestion {
+    /// The search and the verdict as one JSON object: `suggest` beside the replay's own keys.
+    public var json: JSONValue {
+        guard case .o(var o) = report.json else { return report.json }
+        func line(_ l: Int?) -> JSONValue { l.map { .i(Int64($0)) } ?? .null }
+        o["suggest"] = .o([
+            "steps": .a(steps.map { .o(["departed_at": .i(Int64($0.departedAt)), "setting": .s($0.setting), "departs_at": line($0.departsAt)]) }),
+            "settings": .a(chosen.map { .s($0) }),
+            "bugs": .a(bugs.map { .o(["setting": .s($0.setting), "meaning": .s($0.meaning), "departs_at": line($0.departsAt)]) }),
+            "replays": .i(Int64(replays)),
+        ])
+        return .o(o)
+    }
+}

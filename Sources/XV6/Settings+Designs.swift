@@ -1,0 +1,58 @@
+/// Which settings are a student's harmless design choice and which model a bug: what
+/// `replay --suggest` may choose on its own, and what it may only point at.
+extension KernelSettings {
+    /// What a setting's value says about a kernel that behaves that way.
+    public enum Nature: Equatable, Sendable {
+        /// A choice the lab leaves open: the kernel is right either way.
+        case design
+        /// A mistake, and what it does to the kernel.
+        case bug(String)
+        /// Not a design of the kernel at all (the variant, failure injection), or nothing a
+        /// probe line can show (sfence.vma, the console, how copyin reads): never suggested.
+        case unseen
+    }
+
+    /// The nature of `value` for the setting `key`.
+    public static func nature(_ key: String, _ value: String) -> Nature {
+        switch (key, value) {
+        case ("per_process_kernel_pagetable", _), ("fail_kalloc", _), ("scheduler_sfence", _), ("trampoline_sfence", _),
+             ("copyin", _), ("exec_vmprint", _), ("kinit_prints_phystop", _):
+            return .unseen
+        case ("kernel_table_checked", "false"):
+            return .bug("ignores a mapping that fails while it builds a kernel table")
+        case ("clint_in_process_table", "true"):
+            return .bug("maps CLINT in each process's kernel table, where user memory above 0x2000000 collides with it")
+        case ("kstack_mapping", "mappages-swapped"):
+            return .bug("passes the kernel stack's size and address to mappages swapped")
+        case ("free_kernel_pagetable", "root-only"):
+            return .bug("frees only the root of the process's kernel table: the table pages below it leak")
+        case ("free_kernel_pagetable", "none"):
+            return .bug("never frees the process's kernel table: all its pages leak")
+        case ("free_kernel_pagetable", "unmap-then-freewalk"):
+            return .bug("unmaps the kernel's mappings and calls freewalk, which panics on the mirrored user pages")
+        case ("free_kernel_stack", "false"):
+            return .bug("never frees the kernel stack page: one page leaks per process")
+        case ("exec_unmaps_old_mirror", "false"):
+            return .bug("leaves the old image's mirror in the process's kernel table: stale mappings to freed pages")
+        case ("mirror_user_mappings", "none"):
+            return .bug("never copies the user mappings into the process's kernel table")
+        default:
+            return .design
+        }
+    }
+
+    /// The values of `setting` other than `current`, in catalogue order, with their nature.
+    public static func alternatives(_ setting: Setting, to current: String) -> [(value: String, nature: Nature)] {
+        setting.values.filter { $0 != current && $0 != "N" }.map { ($0, nature(setting.key, $0)) }
+    }
+}
+
+extension KernelSettings {
+    /// Settings that act only where each process has its own kernel table (pgtbl-lab, seed-003).
+    public static let labOnly: Set<String> = [
+        "kernel_table_checked", "clint_in_process_table", "kstack_mapping", "kernel_table_layout", "kstack_at_slot",
+        "kstack_free", "allocproc_kernel_table_first", "freeproc_kernel_table_first", "exec_mirrors_after_free",
+        "free_kernel_pagetable", "free_kernel_stack", "scheduler_switch_back", "scheduler_idle_kvminithart",
+        "scheduler_sfence", "mirror_user_mappings", "copyin", "exec_unmaps_old_mirror",
+    ]
+}
