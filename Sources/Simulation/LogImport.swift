@@ -65,14 +65,8 @@ public struct LogImporter {
             throw ImportError(file: log.file, line: 0, column: 0,
                               message: "no `@T` lines in \(log.lineCount) line\(log.lineCount == 1 ? "" : "s"): this is not the log of a kernel with the probes (docs/check-your-kernel.md)")
         }
-        var config = guessConfig(log)
-        var guessed = true
-        if overrides.contains(where: { $0.hasPrefix("variant=") }) { guessed = false }
-        var scenario = CompiledScenario(file: log.file, config: config, events: [])
-        if let problem = scenario.apply(overrides: overrides) {
-            throw ImportError(file: overridesFile, line: 0, column: 0, message: problem)
-        }
-        config = scenario.config
+        let config = try config(of: log, overrides: overrides)
+        let guessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
         var imp = LogImporter(log: log, opOf: Array(repeating: -1, count: log.probes.count),
                               perProcessTables: config.settings.perProcessKernelPagetable)
         imp.mirrorsByWalk = imp.perProcessTables && config.settings.mirrorUserMappings == .walkCopy
@@ -92,6 +86,15 @@ public struct LogImporter {
         let opOf = imp.opOf.map { $0 < 0 ? $0 : remap[Int($0)] }
         return ImportedLog(log: log, config: config, variantGuessed: guessed, operations: sorted, operationOf: opOf,
                            unexplained: imp.unexplained)
+    }
+
+    /// The kernel the log is read as: the one its shape suggests, with `overrides` applied.
+    public static func config(of log: KernelLog, overrides: [String]) throws(ImportError) -> KernelConfig {
+        var scenario = CompiledScenario(file: log.file, config: guessConfig(log), events: [])
+        if let problem = scenario.apply(overrides: overrides) {
+            throw ImportError(file: overridesFile, line: 0, column: 0, message: problem)
+        }
+        return scenario.config
     }
 
     /// The kernel the log came from: per-process kernel tables mean the lab's; the image

@@ -6,8 +6,8 @@ import XV6
 /// are never chosen: one that would take the replay further is reported as what the
 /// kernel probably gets wrong.
 public struct Suggestion: Sendable {
-    /// One choice: where the replay departed before it, the setting, and where it departs after
-    /// (nil: it agrees to the end).
+    /// One choice: where the replay departed before it, the settings, and where it departs
+    /// after (nil: it agrees to the end).
     public struct Step: Sendable {
         public var departedAt: Int
         public var setting: String
@@ -21,6 +21,12 @@ public struct Suggestion: Sendable {
         public var departsAt: Int?
     }
 
+    /// A replay's verdict, or the import's refusal (the log cannot be followed that way).
+    public enum Outcome: Sendable {
+        case replayed(ReplayReport)
+        case refused(ImportError)
+    }
+
     public var steps: [Step] = []
     /// The settings chosen, KEY=VALUE, in the order they were chosen (the user's own first).
     public var chosen: [String] = []
@@ -28,29 +34,36 @@ public struct Suggestion: Sendable {
     /// Replays run, the first included.
     public var replays = 0
     /// The verdict under the chosen settings.
-    public var report: ReplayReport
+    public var outcome: Outcome
+
+    public var agrees: Bool { if case .replayed(let r) = outcome { r.agrees } else { false } }
 }
 
 public enum Suggest {
-    /// How many rounds of choices at most: each round keeps one setting.
+    /// How many rounds of choices at most: each round keeps one setting (or two together).
     static let maxRounds = 12
 
     /// Searches the design settings for `log`, starting from the user's `overrides`.
     public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> Suggestion {
-        let first = try LogImporter.run(log, overrides: overrides)
+        var settings = try LogImporter.config(of: log, overrides: overrides).settings
         let end = (log.probes.last?.line ?? 0) + 1
-        func reach(_ r: ReplayReport) -> Int { r.agrees ? Int.max : (r.departure?.log?.line ?? end) }
-        var s = Suggestion(chosen: overrides, report: Replay.run(first))
+        func reach(_ o: Suggestion.Outcome) -> Int {
+            switch o {
+            case .replayed(let r): r.agrees ? Int.max : (r.departure?.log?.line ?? end)
+            case .refused(let e): e.line
+            }
+        }
+        var s = Suggestion(chosen: overrides, outcome: replay(log, overrides).0)
         s.replays = 1
-        var settings = first.config.settings
         var tried: Set<String> = []
-        for _ in 0..<maxRounds where !s.report.agrees {
-            let here = reach(s.report)
+        for _ in 0..<maxRounds where !s.agrees {
+            let here = reach(s.outcome)
             let designs = candidates(settings).filter { $0.1 == .design && !tried.contains($0.0) }.map(\.0)
-            var best: (settings: [String], report: ReplayReport, config: KernelSettings)?
+            var best: (settings: [String], outcome: Suggestion.Outcome, config: KernelSettings)?
             func consider(_ change: [String]) {
-                guard let (r, cfg) = replay(log, s.chosen + change, &s.replays) else { return }
-                if reach(r) > max(here, best.map { reach($0.report) } ?? here) { best = (change, r, cfg) }
+                let (o, cfg) = replay(log, s.chosen + change)
+                s.replays += 1
+                if let cfg, reach(o) > max(here, best.map { reach($0.outcome) } ?? here) { best = (change, o, cfg) }
             }
             for c in designs { consider([c]) }
             // Some departures need two choices at once (what freeproc frees, and in which order).
@@ -61,18 +74,21 @@ public enum Suggest {
             }
             guard let best else { break }
             tried.formUnion(best.settings)
+            let after = reach(best.outcome)
             s.steps.append(Suggestion.Step(departedAt: here, setting: best.settings.joined(separator: " "),
-                                           departsAt: best.report.agrees ? nil : reach(best.report)))
+                                           departsAt: after == Int.max ? nil : after))
             s.chosen += best.settings
-            s.report = best.report
+            s.outcome = best.outcome
             settings = best.config
         }
-        if !s.report.agrees {
-            let here = reach(s.report)
+        if !s.agrees {
+            let here = reach(s.outcome)
             for (candidate, nature) in candidates(settings) {
-                guard case .bug(let meaning) = nature, let (r, _) = replay(log, s.chosen + [candidate], &s.replays),
-                      reach(r) > here else { continue }
-                s.bugs.append(Suggestion.Bug(setting: candidate, meaning: meaning, departsAt: r.agrees ? nil : reach(r)))
+                guard case .bug(let meaning) = nature else { continue }
+                let (o, _) = replay(log, s.chosen + [candidate])
+                s.replays += 1
+                let after = reach(o)
+                if after > here { s.bugs.append(Suggestion.Bug(setting: candidate, meaning: meaning, departsAt: after == Int.max ? nil : after)) }
             }
         }
         return s
@@ -82,7 +98,8 @@ public enum Suggest {
 
     /// Every other value of every setting that can act under `settings`, as KEY=VALUE.
     static func candidates(_ settings: KernelSettings) -> [(String, KernelSettings.Nature)] {
-        var out: [(String, KernelSettings.Nature)] = []
+        // A lab kernel that panics before its scheduler ever runs looks like the stock one.
+        var out: [(String, KernelSettings.Nature)] = settings.perProcessKernelPagetable ? [] : [("variant=pgtbl-lab", .design)]
         let current = Dictionary(uniqueKeysWithValues: settings.listed.map { ($0.key, $0.value) })
         for setting in KernelSettings.catalogue where settings.perProcessKernelPagetable || !KernelSettings.labOnly.contains(setting.key) {
             for (value, nature) in KernelSettings.alternatives(setting, to: current[setting.key] ?? "") where nature != .unseen {
@@ -92,11 +109,14 @@ public enum Suggest {
         return out
     }
 
-    /// The replay of `log` under `overrides`, or nil where the log cannot be followed that way.
-    static func replay(_ log: KernelLog, _ overrides: [String], _ count: inout Int) -> (ReplayReport, KernelSettings)? {
-        count += 1
-        guard let imported = try? LogImporter.run(log, overrides: overrides) else { return nil }
-        return (Replay.run(imported), imported.config.settings)
+    /// The replay of `log` under `overrides`, and the settings it ran (nil: the overrides are refused).
+    static func replay(_ log: KernelLog, _ overrides: [String]) -> (Suggestion.Outcome, KernelSettings?) {
+        guard let config = try? LogImporter.config(of: log, overrides: overrides) else {
+            return (.refused(ImportError(file: LogImporter.overridesFile, line: 0, column: 0, message: "")), nil)
+        }
+        do { return (.replayed(Replay.run(try LogImporter.run(log, overrides: overrides))), config.settings) } catch {
+            return (.refused(error), config.settings)
+        }
     }
 }
 
@@ -106,8 +126,8 @@ extension Suggestion {
         var lines: [String] = []
         func at(_ line: Int?) -> String { line.map { "departs at line \($0)" } ?? "agrees to the end" }
         if steps.isEmpty {
-            lines.append(report.agrees ? "suggest: the log agrees with no design setting changed"
-                                       : "suggest: no design setting takes the replay past line \(report.departure?.log?.line ?? 0)")
+            lines.append(agrees ? "suggest: the log agrees with no design setting changed"
+                                : "suggest: no design setting takes the replay any further")
         } else {
             lines.append("suggest: at each departure, the design settings that take the replay furthest:")
             let w = steps.flatMap { $0.setting.split(separator: " ") }.map(\.count).max() ?? 0
@@ -121,7 +141,9 @@ extension Suggestion {
             }
         }
         for b in bugs {
-            lines += folded("your kernel probably \(b.meaning) (a bug); `--set \(b.setting)` models it, to see past it (it then \(at(b.departsAt)))", indent: 0, hang: 2)
+            lines += folded("a bug would explain the departure: your kernel probably \(b.meaning).", indent: 0, hang: 2)
+            lines.append("  to see past it, model it with --set \(b.setting)")
+            lines.append("  (the replay then \(at(b.departsAt)))")
         }
         if !chosen.isEmpty {
             lines.append("settings (paste them after `xv6vm replay LOG`):")
@@ -141,7 +163,11 @@ extension Suggestion {
 extension Suggestion {
     /// The search and the verdict as one JSON object: `suggest` beside the replay's own keys.
     public var json: JSONValue {
-        guard case .o(var o) = report.json else { return report.json }
+        var o: [String: JSONValue] = [:]
+        switch outcome {
+        case .replayed(let r): if case .o(let j) = r.json { o = j }
+        case .refused(let e): o = ["error": .s(e.description)]
+        }
         func line(_ l: Int?) -> JSONValue { l.map { .i(Int64($0)) } ?? .null }
         o["suggest"] = .o([
             "steps": .a(steps.map { .o(["departed_at": .i(Int64($0.departedAt)), "setting": .s($0.setting), "departs_at": line($0.departsAt)]) }),

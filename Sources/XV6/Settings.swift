@@ -42,6 +42,8 @@ public struct KernelSettings: Equatable, Sendable {
         case clintLast = "clint-last"
         /// The stock kvminit, unchanged: CLINT third, between VIRTIO0 and PLIC.
         case stock
+        /// The stock kvminit without CLINT (the kernel never touches CLINT in supervisor mode).
+        case noClint = "no-clint"
     }
 
     /// How freeproc frees the kernel stack page of a per-process kernel table.
@@ -198,7 +200,7 @@ public struct KernelSettings: Equatable, Sendable {
         flag("kernel_table_checked", "building a kernel table panics (kvmmap) when a mapping fails; false: bare mappages, failures ignored", \.kernelTableChecked),
         flag("clint_in_process_table", "CLINT is mapped in per-process kernel tables too (it then collides with user memory above 0x2000000)", \.clintInProcessTable),
         choice("kstack_mapping", "how allocproc maps the kernel stack at KSTACK(0)", \.kstackMapping),
-        choice("kernel_table_layout", "the global kernel table when each process has its own: built like a process's, CLINT last; or the stock kvminit's order", \.kernelTableLayout),
+        choice("kernel_table_layout", "the global kernel table when each process has its own: built like a process's, then CLINT; the stock kvminit's order; or that order without CLINT", \.kernelTableLayout),
         flag("kstack_at_slot", "the kernel stack sits at KSTACK(slot), the process's index, in its kernel table; false: KSTACK(0)", \.kstackAtSlot),
         flag("allocproc_kernel_table_first", "allocproc builds the kernel table and stack before the user table (after the trapframe)", \.kernelTableBeforeUserTable),
         flag("freeproc_kernel_table_first", "freeproc frees the kernel table and stack before the user table (after the trapframe)", \.kernelTableFreedFirst),

@@ -18,7 +18,8 @@ extension Kernel {
         kernelPagetable = try kalloc() ?? .zero
         try kmemset(kernelPagetable, 0)
         tableNames[kernelPagetable] = .kernel
-        for m in kernelMappings(clint: true) { try kvmmap(m.va, m.pa, m.size, m.perm) }
+        let clint = !settings.perProcessKernelPagetable || settings.kernelTableLayout != .noClint
+        for m in kernelMappings(clint: clint) { try kvmmap(m.va, m.pa, m.size, m.perm) }
     }
 
     /// What every kernel page table maps, in the order xv6 maps it: the devices (CLINT

@@ -106,11 +106,15 @@ extension ReplayCommand {
             warn(error.description)
             throw ExitCode(2)
         }
-        switch format {
-        case .text: out(Array((suggestion.text + suggestion.report.text(leaks: leaks)).utf8))
-        case .json: out(suggestion.json.encoded)
+        switch (format, suggestion.outcome) {
+        case (.json, _): out(suggestion.json.encoded)
+        case (.text, .replayed(let report)): out(Array((suggestion.text + report.text(leaks: leaks)).utf8))
+        case (.text, .refused(let error)):
+            out(Array(suggestion.text.utf8))
+            warn(error.description)
+            throw ExitCode(2)
         }
-        if !suggestion.report.agrees { throw ExitCode(1) }
+        if !suggestion.agrees { throw ExitCode(1) }
     }
 }
 

@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+import XV6
+@testable import Simulation
+
+/// `replay --suggest` on real kernels other students wrote (docs/kernel-logs/README.md).
+final class SuggestTests: XCTestCase {
+    func read(_ name: String) throws -> KernelLog { try KernelLog.read(path: ReplayTests.logs + name) }
+
+    static let jensenyan = ["allocproc_kernel_table_first=true", "mirror_user_mappings=walk-copy", "scheduler_switch_back=false",
+                            "exec_mirrors_after_free=true", "freeproc_kernel_table_first=true",
+                            "free_kernel_pagetable=unmap-all-then-freewalk"]
+
+    /// jensenyan's kernel departs at boot's line 89 under the seed's design; five steps of
+    /// design settings (the last two together) make its whole boot agree.
+    func testSuggestFindsJensenyansDesignAndItsBootAgrees() throws {
+        let s = try Suggest.run(try read("jensenyan-boot.log.xz"))
+        XCTAssertEqual(s.chosen, Self.jensenyan)
+        XCTAssertEqual(s.steps.map(\.departedAt), [89, 177, 181, 219, 670])
+        XCTAssertEqual(s.steps.last?.setting, "freeproc_kernel_table_first=true free_kernel_pagetable=unmap-all-then-freewalk")
+        XCTAssertNil(s.steps.last?.departsAt)
+        XCTAssertTrue(s.agrees)
+        XCTAssertTrue(s.bugs.isEmpty)
+        guard case .replayed(let r) = s.outcome else { return XCTFail("refused") }
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 739)
+        XCTAssertTrue(s.text.contains("\n  line 670  freeproc_kernel_table_first=true               agrees to the end\n"
+                                      + "            free_kernel_pagetable=unmap-all-then-freewalk\n"), s.text)
+        XCTAssertTrue(s.text.contains("\n  --set exec_mirrors_after_free=true --set freeproc_kernel_table_first=true \\\n"), s.text)
+        XCTAssertTrue(s.text.split(separator: "\n").allSatisfy { $0.count <= 80 }, s.text)
+    }
+
+    /// Under those settings the whole of usertests reparent2 agrees, 1.27 million events. Its
+    /// mirror copies PTEs with walk in sys_sbrk: the table pages it takes when an sbrk reaches
+    /// a new 2 MiB are growproc's, not pipes (they were: "close of pipe 2 ... in the middle of wait").
+    func testJensenyansReparent2AgreesAndItsMirrorPagesAreNotPipes() throws {
+        let log = try read("jensenyan-reparent2-nopreempt.log.xz")
+        let r = Replay.run(try LogImporter.run(log, overrides: Self.jensenyan))
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 1_269_697)
+        XCTAssertEqual(r.pipes.map(\.line), [727, 1_149_998])
+        XCTAssertTrue(r.pipes.allSatisfy { $0.freedAt != nil })
+    }
+
+    /// The second seed's kernel panics `remap` in its first allocproc. Read as the stock
+    /// kernel, it departs at line 9 (no CLINT third); the lab variant takes it to line 172,
+    /// where only a bug explains it: suggest names it and does not choose it.
+    func testSuggestNamesABugButNeverChoosesIt() throws {
+        let s = try Suggest.run(try read("seed003-boot.log.xz"))
+        XCTAssertEqual(s.chosen, ["variant=pgtbl-lab"])
+        XCTAssertEqual(s.steps.map(\.departedAt), [9])
+        XCTAssertEqual(s.steps.first?.departsAt, 172)
+        XCTAssertEqual(s.bugs.map(\.setting), ["kstack_mapping=mappages-swapped"])
+        XCTAssertNil(s.bugs.first?.departsAt)
+        XCTAssertFalse(s.agrees)
+        XCTAssertTrue(s.text.contains("a bug would explain the departure: your kernel probably passes the kernel\n"
+                                      + "  stack's size and address to mappages swapped.\n"
+                                      + "  to see past it, model it with --set kstack_mapping=mappages-swapped\n"), s.text)
+    }
+
+    /// sorablue's kernel never maps CLINT: its boot takes 72 pages, not 73.
+    func testSorabluesGlobalTableHasNoCLINT() throws {
+        let s = try Suggest.run(try read("sorablue-boot.log.xz"))
+        XCTAssertEqual(s.chosen.first, "kernel_table_layout=no-clint")
+        XCTAssertEqual(s.steps.first?.departedAt, 84)
+    }
+
+    /// mappages ORs in PTE_V: a kernel that passes perm without V writes the same PTE.
+    func testAMapsPermIsComparedAsMappagesWritesIt() {
+        var a = Probe(.map), b = Probe(.map)
+        a.perm = 0xe
+        b.perm = 0xf
+        XCTAssertTrue(Replay.same(a, b))
+        b.perm = 0x6
+        XCTAssertFalse(Replay.same(a, b))
+    }
+
+    /// Only design values are chosen; bug values and what no probe shows are never tried silently.
+    func testEachSettingValueIsADesignABugOrUnseen() {
+        XCTAssertEqual(KernelSettings.nature("free_kernel_pagetable", "recursive"), .design)
+        XCTAssertEqual(KernelSettings.nature("free_kernel_pagetable", "root-only"),
+                       .bug("frees only the root of the process's kernel table: the table pages below it leak"))
+        XCTAssertEqual(KernelSettings.nature("exec_unmaps_old_mirror", "false"),
+                       .bug("leaves the old image's mirror in the process's kernel table: stale mappings to freed pages"))
+        XCTAssertEqual(KernelSettings.nature("scheduler_sfence", "false"), .unseen)
+        let tried = Suggest.candidates(KernelSettings.pgtblLab).map(\.0)
+        XCTAssertTrue(tried.contains("kstack_at_slot=true"))
+        XCTAssertFalse(tried.contains { $0.hasPrefix("fail_kalloc") || $0.hasPrefix("scheduler_sfence") })
+    }
+}
