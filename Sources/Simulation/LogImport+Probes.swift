@@ -56,6 +56,10 @@ extension LogImporter {
         if me == 0 && !booted {
             attach(i, to: 0); return
         }
+        if let late = lateMirror[me], late.pages > 0, pa != 0 {
+            lateMirror[me] = (late.op, late.pages - 1)
+            attach(i, to: late.op); return
+        }
         pending[me, default: []].append(i)
     }
 

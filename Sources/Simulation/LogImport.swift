@@ -50,6 +50,10 @@ public struct LogImporter {
     /// (walk never frees a table page, so the level-0 tables below it exist).
     var size: [Int: UInt64] = [1: pageSize]
     var mirrorTop: [Int: UInt64] = [1: pageSize]
+    /// Whether the log's fork line comes before the child's mirror, and the fork each process's
+    /// next bare kallocs then belong to, with how many.
+    var forkMirrorAfterProbe = false
+    var lateMirror: [Int: (op: Int, pages: Int)] = [:]
     var unexplained: [Int] = []
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
     var lives: [Int: (parent: Int, exited: Bool, reaped: Bool)] = [:]
@@ -70,6 +74,7 @@ public struct LogImporter {
         var imp = LogImporter(log: log, opOf: Array(repeating: -1, count: log.probes.count),
                               perProcessTables: config.settings.perProcessKernelPagetable)
         imp.mirrorsByWalk = imp.perProcessTables && config.settings.mirrorUserMappings == .walkCopy
+        imp.forkMirrorAfterProbe = config.settings.forkMirrorAfterProbe
         try imp.read()
         try imp.checkNotSplit()
         imp.place()
@@ -193,6 +198,7 @@ public struct LogImporter {
     mutating func close(_ pid: Int) {
         open[pid] = nil
         walkOwed[pid] = nil
+        lateMirror[pid] = nil
     }
 
     mutating func take(_ i: Int) throws(ImportError) {
@@ -256,6 +262,11 @@ public struct LogImporter {
                     size[p.other] = size[me] ?? 0
                     mirrorTop[p.other] = size[me] ?? 0
                     close(me)
+                    if mirrorsByWalk && forkMirrorAfterProbe {
+                        // The child's mirror is made after this line: the parent's next kallocs.
+                        mirrorTop[p.other] = 0
+                        lateMirror[me] = (op, newMirrorTables(p.other, upTo: size[me] ?? 0))
+                    }
                 }
             } else {
                 guard p.other == -1 else { throw fail(i, "fork of pid \(p.other) with no allocproc before it") }

@@ -41,7 +41,8 @@ extension Kernel {
     func procinit() throws(KernelPanic) {
         sites.push(.procinit); defer { sites.pop() }
         // With per-process kernel tables, allocproc maps each process's stack instead.
-        for i in 0..<Param.nproc where !settings.perProcessKernelPagetable {
+        let shared = settings.perProcessKernelPagetable && settings.processKernelTable == .shareRoot
+        for i in 0..<Param.nproc where !settings.perProcessKernelPagetable || shared {
             guard let pa = try kalloc() else { throw KernelPanic("kalloc") }
             let va = MemLayout.kstack(i)
             try kvmmap(va, pa, pageSize, [.read, .write])
@@ -84,6 +85,7 @@ extension Kernel {
 
     /// The lab's part of allocproc: the process's kernel table and its kernel stack at KSTACK(0).
     func allocKernelPagetable(_ i: Int) throws(KernelPanic) {
+        if settings.processKernelTable == .shareRoot { return try kvmcreate(i) }
         let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable, for: .procKernel(pid: procs[i].pid))
         procs[i].kernelPagetable = kpt
         tableNames[kpt] = .procKernel(pid: procs[i].pid)
@@ -133,9 +135,11 @@ extension Kernel {
                                            kstack: procs[i].kstack != 0 ? procs[i].kstack : MemLayout.kstack(0))
             forgetKernelPagetable(i)
         case .recursive, .rootOnly, .none:
-            if settings.freeKernelStack { try freeKernelStack(i) }
+            let shared = settings.processKernelTable == .shareRoot
+            if settings.freeKernelStack && !shared { try freeKernelStack(i) }
             let kpt = procs[i].kernelPagetable
             switch settings.freeKernelPagetable {
+            case .recursive where shared: try kvmfree(kpt)
             case .recursive: try kvm_free_kernelpgtbl(kpt)
             case .rootOnly: try kfree(kpt)
             default: break
@@ -219,6 +223,7 @@ extension Kernel {
         var sz = UInt32(truncatingIfNeeded: procs[i].sz)
         let target = UInt64(sz &+ UInt32(bitPattern: n))
         let kvmSync = settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings
+        let walkCopiesHere = settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy && settings.mirrorIn == .growproc
         if settings.growprocPlicCheck && n > 0 && UInt64(sz) + UInt64(n) >= MemLayout.plic { return -1 }
         if n > 0 {
             let newsz = try uvmalloc(procs[i].pagetable, UInt64(sz), target)
@@ -230,6 +235,7 @@ extension Kernel {
                     return -1
                 }
             }
+            if walkCopiesHere { try walkCopy(procs[i].pagetable, procs[i].kernelPagetable, from: procs[i].sz, below: newsz) }
             sz = UInt32(truncatingIfNeeded: newsz)
         } else if n < 0 {
             var newsz = try uvmdealloc(procs[i].pagetable, UInt64(sz), target)

@@ -54,6 +54,24 @@ public struct KernelSettings: Equatable, Sendable {
         case uvmunmap
     }
 
+    /// What a process's kernel table is made of.
+    public enum ProcessKernelTable: String, CaseIterable, Sendable {
+        /// A whole table of its own: devices, kernel, trampoline, and its kernel stack (pgtbl-lab).
+        case copy
+        /// A root of its own whose entries 1-511 are the global table's (kernel, trampoline and
+        /// procinit's kernel stacks, shared), and devices mapped in tables of its own; freed by
+        /// freeing the level-0 tables under entry 0, its level-1 table and the root.
+        case shareRoot = "share-root"
+    }
+
+    /// Where a walk-and-copy mirror follows sbrk.
+    public enum MirrorIn: String, CaseIterable, Sendable {
+        /// sys_sbrk, after growproc, with int loops (seed-003).
+        case sysSbrk = "sys_sbrk"
+        /// growproc, after uvmalloc or uvmdealloc: [oldsz, newsz) copied; a shrink copies nothing.
+        case growproc
+    }
+
     /// When exec prints the new user page table with vmprint.
     public enum ExecVmprint: String, CaseIterable, Sendable {
         case none
@@ -82,6 +100,15 @@ public struct KernelSettings: Equatable, Sendable {
     /// Whether the kernel stack sits at KSTACK(slot) in the process's kernel table rather than KSTACK(0).
     public var kstackAtSlot = false
     public var kstackFree: KstackFree = .kfree
+    public var processKernelTable: ProcessKernelTable = .copy
+    public var mirrorIn: MirrorIn = .sysSbrk
+    /// Whether a shrinking sbrk unmaps the shrunk pages from the kernel table's mirror.
+    public var shrinkUnmapsMirror = true
+    /// Whether the walk-and-copy mirror clears W and X as well as U (only copyin reads it).
+    public var mirrorReadOnly = false
+    /// Whether the log's fork line comes before the child's mirror is made (the probe placed
+    /// as the kit's first text said): import only.
+    public var forkMirrorAfterProbe = false
     /// Whether allocproc builds the kernel table (and stack) before the user table, not after.
     public var kernelTableBeforeUserTable = false
     /// Whether freeproc frees the kernel table (and stack) before the user table, not after.
@@ -202,6 +229,11 @@ public struct KernelSettings: Equatable, Sendable {
         choice("kstack_mapping", "how allocproc maps the kernel stack at KSTACK(0)", \.kstackMapping),
         choice("kernel_table_layout", "the global kernel table when each process has its own: built like a process's, then CLINT; the stock kvminit's order; or that order without CLINT", \.kernelTableLayout),
         flag("kstack_at_slot", "the kernel stack sits at KSTACK(slot), the process's index, in its kernel table; false: KSTACK(0)", \.kstackAtSlot),
+        choice("process_kernel_table", "what a process's kernel table is: a whole copy, or a root of its own sharing the global table's entries 1-511", \.processKernelTable),
+        choice("mirror_in", "where a walk-copy mirror follows sbrk: sys_sbrk, or growproc (a shrink copies nothing there)", \.mirrorIn),
+        flag("shrink_unmaps_mirror", "a shrinking sbrk unmaps the shrunk pages from the kernel table's mirror", \.shrinkUnmapsMirror),
+        flag("mirror_read_only", "the walk-copy mirror clears W and X as well as U", \.mirrorReadOnly),
+        flag("fork_mirror_after_probe", "the log's fork line comes before the child's mirror is made (import only)", \.forkMirrorAfterProbe),
         flag("allocproc_kernel_table_first", "allocproc builds the kernel table and stack before the user table (after the trapframe)", \.kernelTableBeforeUserTable),
         flag("freeproc_kernel_table_first", "freeproc frees the kernel table and stack before the user table (after the trapframe)", \.kernelTableFreedFirst),
         flag("exec_mirrors_after_free", "exec mirrors the new image into the kernel table after it frees the old image", \.execMirrorsAfterFree),

@@ -127,7 +127,7 @@ extension Kernel {
         let addr = Int32(truncatingIfNeeded: procs[i].sz)
         if settings.sbrkPlicCheck && n > 0 && procs[i].sz &+ UInt64(n) >= MemLayout.plic { return -1 }
         if try growproc(i, n) < 0 { return -1 }
-        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy {
+        if settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy && settings.mirrorIn == .sysSbrk {
             // seed-003's loops use `int j`, sign-extended to a 64-bit va.
             let kpt = procs[i].kernelPagetable
             if n > 0 {
@@ -136,10 +136,10 @@ extension Kernel {
                     let va = UInt64(bitPattern: Int64(j))
                     let pteU = try walk(procs[i].pagetable, va, alloc: false) ?? 0
                     let pteK = try walk(kpt, va, alloc: true) ?? 0
-                    try writePTE(pteK, try kread(pteU) & ~PTE.Flags.user.rawValue)
+                    try writePTE(pteK, try kread(pteU) & ~mirrorCleared)
                     j &+= Int32(pageSize)
                 }
-            } else {
+            } else if settings.shrinkUnmapsMirror {
                 var j = addr &- Int32(pageSize)
                 while j >= addr &+ n {
                     try uvmunmap(kpt, UInt64(bitPattern: Int64(j)), 1, doFree: false)

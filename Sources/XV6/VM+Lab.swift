@@ -82,9 +82,49 @@ extension Kernel {
         while va < end {
             let pteU = try walk(user, va, alloc: false) ?? 0
             let pteK = try walk(kpt, va, alloc: true) ?? 0
-            try writePTE(pteK, try kread(pteU) & ~PTE.Flags.user.rawValue)
+            try writePTE(pteK, try kread(pteU) & ~mirrorCleared)
             va &+= pageSize
         }
+    }
+
+    /// The PTE bits a walk-and-copy mirror clears: U, and W and X too where the settings say.
+    var mirrorCleared: UInt64 {
+        (settings.mirrorReadOnly ? PTE.Flags([.user, .write, .execute]) : PTE.Flags.user).rawValue
+    }
+
+    /// A kernel table whose root shares the global table's entries 1-511 (the kernel, the
+    /// trampoline, procinit's kernel stacks), with the devices below 1 GiB mapped in tables
+    /// of its own. Slot `i` keeps procinit's stack. (a student's design: `kvmcreate`)
+    func kvmcreate(_ i: Int) throws(KernelPanic) {
+        sites.push(.kvmcreate); defer { sites.pop() }
+        // The root's kalloc is not checked: copying into page 0 faults.
+        guard let root = try uvmcreate() else { throw kerneltrap(.store, 8) }
+        tableNames[root] = .procKernel(pid: procs[i].pid)
+        for e in 1..<512 { try writePTE(pteAddress(root, e), try kread(pteAddress(kernelPagetable, e))) }
+        building.append(root)
+        for m in kernelMappings(clint: true).prefix(4) {
+            sites.push(.kvmmap); defer { sites.pop() }
+            if try !mappages(root, m.va, m.size, m.pa, m.perm) { throw KernelPanic("kvmmap") }
+        }
+        building.removeLast()
+        procs[i].kernelPagetable = root
+        procs[i].kstack = MemLayout.kstack(i)
+    }
+
+    /// Frees a `kvmcreate` table: every level-0 table under entry 0, that level-1 table, the
+    /// root; nothing the global table shares. (a student's design: `kvmfree`)
+    func kvmfree(_ root: PhysAddr) throws(KernelPanic) {
+        sites.push(.kvmfree); defer { sites.pop() }
+        emit(.kvmFreeKernelPagetable(pt: root))
+        let level1 = PTE(rawValue: try kread(pteAddress(root, 0))).pa
+        for e in 0..<512 {
+            let pte = PTE(rawValue: try kread(pteAddress(level1, e)))
+            guard pte.isValid else { continue }
+            try kfree(pte.pa)
+            try writePTE(pteAddress(level1, e), 0)
+        }
+        try kfree(level1)
+        try kfree(root)
     }
 
     /// seed-003's freeing of a kernel table: unmaps the direct map, devices and trampoline,
