@@ -47,12 +47,14 @@ public enum Suggest {
     public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> Suggestion {
         var settings = try LogImporter.config(of: log, overrides: overrides).settings
         let end = (log.probes.last?.line ?? 0) + 1
+        // How far the log is followed: any replay beats a log the import refuses.
         func reach(_ o: Suggestion.Outcome) -> Int {
             switch o {
-            case .replayed(let r): r.agrees ? Int.max : (r.departure?.log?.line ?? end)
+            case .replayed(let r): r.agrees ? Int.max : end + (r.departure?.log?.line ?? end)
             case .refused(let e): e.line
             }
         }
+        func line(_ reach: Int) -> Int? { reach == Int.max ? nil : reach > end ? reach - end : reach }
         var s = Suggestion(chosen: overrides, outcome: replay(log, overrides).0)
         s.replays = 1
         var tried: Set<String> = []
@@ -74,9 +76,8 @@ public enum Suggest {
             }
             guard let best else { break }
             tried.formUnion(best.settings)
-            let after = reach(best.outcome)
-            s.steps.append(Suggestion.Step(departedAt: here, setting: best.settings.joined(separator: " "),
-                                           departsAt: after == Int.max ? nil : after))
+            s.steps.append(Suggestion.Step(departedAt: line(here) ?? 0, setting: best.settings.joined(separator: " "),
+                                           departsAt: line(reach(best.outcome))))
             s.chosen += best.settings
             s.outcome = best.outcome
             settings = best.config
@@ -87,8 +88,7 @@ public enum Suggest {
                 guard case .bug(let meaning) = nature else { continue }
                 let (o, _) = replay(log, s.chosen + [candidate])
                 s.replays += 1
-                let after = reach(o)
-                if after > here { s.bugs.append(Suggestion.Bug(setting: candidate, meaning: meaning, departsAt: after == Int.max ? nil : after)) }
+                if reach(o) > here { s.bugs.append(Suggestion.Bug(setting: candidate, meaning: meaning, departsAt: line(reach(o)))) }
             }
         }
         return s
@@ -154,7 +154,7 @@ extension Suggestion {
             }
             lines.append(line)
         }
-        lines.append("\(replays) replays tried. The verdict under these settings:")
+        lines.append("\(replays) replay\(replays == 1 ? "" : "s") tried. The verdict under these settings:")
         lines.append("")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -64,6 +64,36 @@ final class SuggestTests: XCTestCase {
         XCTAssertEqual(s.steps.first?.departedAt, 84)
     }
 
+    static let pkuflyingpig = ["fork_mirror_after_probe=true", "mirror_user_mappings=walk-copy", "kernel_table_layout=stock",
+                               "process_kernel_table=share-root", "exec_mirrors_after_free=true"]
+
+    /// pkuflyingpig's kernel: its log cannot even be imported under the seed's design (its fork
+    /// line comes before the child's mirror, whose table page looked like a pipe). Suggest
+    /// finds its shared-root kernel tables, then names the bug its exec has (item 10).
+    func testSuggestFindsPkuflyingpigsSharedRootTablesAndNamesItsStaleMirror() throws {
+        let s = try Suggest.run(try read("pkuflyingpig-boot.log.xz"))
+        XCTAssertEqual(s.chosen, Self.pkuflyingpig)
+        XCTAssertEqual(s.steps.map(\.departedAt), [568, 9, 85, 285])
+        XCTAssertEqual(s.steps.map(\.departsAt), [9, 85, 285, 309])
+        XCTAssertEqual(s.bugs.map(\.setting), ["exec_unmaps_old_mirror=false"])
+        XCTAssertNil(s.bugs.first?.departsAt)
+        XCTAssertTrue(s.text.contains("your kernel probably leaves the old image's\n  mirror in the process's kernel table: stale mappings to freed pages.\n"), s.text)
+        guard case .replayed(let r) = s.outcome, let d = r.departure else { return XCTFail("no departure") }
+        XCTAssertEqual(d.log?.line, 309)
+        XCTAssertEqual(d.operation?.summary, "exec of /init by pid 1")
+    }
+
+    /// With the bug modelled too, the whole of usertests reparent2 agrees: 581,041 events,
+    /// kernel tables of six pages each, freed by kvmfree (3,204 of them).
+    func testPkuflyingpigsReparent2AgreesWithItsBugModelled() throws {
+        let log = try read("pkuflyingpig-reparent2-nopreempt.log.xz")
+        let r = Replay.run(try LogImporter.run(log, overrides: Self.pkuflyingpig + ["exec_unmaps_old_mirror=false"]))
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 581_041)
+        XCTAssertEqual(r.agreed.first { $0.0 == .kvmFree }?.1, 3_204)
+        XCTAssertEqual(r.pipes.map(\.line), [695, 460_823])
+    }
+
     /// mappages ORs in PTE_V: a kernel that passes perm without V writes the same PTE.
     func testAMapsPermIsComparedAsMappagesWritesIt() {
         var a = Probe(.map), b = Probe(.map)
