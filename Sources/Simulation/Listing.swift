@@ -41,8 +41,9 @@ public enum Listing {
             if i == 0 { lines.append(indent + widths.map { String(repeating: "-", count: $0) }.joined(separator: gap)) }
         }
         lines.append("")
+        lines += folded("[design]: a choice the lab leaves open, which `replay --suggest` may make for you; bug: a value that models a mistake, which it only names.")
         for s in KernelSettings.catalogue {
-            lines += folded("\(s.key) (\(s.values.joined(separator: " | "))): \(s.meaning)", indent: 2, hang: 4)
+            lines += folded("\(s.key) (\(s.values.joined(separator: " | "))) \(nature(s)): \(s.meaning)", indent: 2, hang: 4)
         }
         lines.append("")
         lines += folded("The kernel image and the machine (the same `kernel:` keys and `--set`; the same in every variant):")
@@ -53,6 +54,15 @@ public enum Listing {
         lines.append("\(presets.count) variants, \(KernelSettings.catalogue.count) settings, \(MachineKey.allCases.count) image and machine keys")
         return lines.joined(separator: "\n")
     }
+}
+
+/// How `replay --suggest` treats a setting: "[design]", "[design; bug: root-only, none]", or
+/// "[not a design]" for what no probe line shows.
+func nature(_ s: KernelSettings.Setting) -> String {
+    let all = s.values.filter { $0 != "N" }
+    if all.isEmpty || all.allSatisfy({ KernelSettings.nature(s.key, $0) == .unseen }) { return "[not a design]" }
+    let bugs = all.filter { if case .bug = KernelSettings.nature(s.key, $0) { true } else { false } }
+    return bugs.isEmpty ? "[design]" : "[design; bug: \(bugs.joined(separator: ", "))]"
 }
 
 extension String {
