@@ -153,3 +153,136 @@ extension KernelLog {
         return p
     }
 }
+
+/// The common probe line read quickly, without building strings or arrays: its fields in
+/// the order the probe kit prints them, each well formed. Anything else (another order, a
+/// bad value, a field too many) gives nil, and `KernelLog.parseProbe` reads the line again
+/// and says what is wrong: the fast path never decides an error.
+struct ProbeScanner {
+    let b: UnsafeBufferPointer<UInt8>
+    var i: Int
+    let end: Int
+
+    /// The kind names' bytes, in `ProbeKind.allCases` order.
+    static let kindNames: [[UInt8]] = ProbeKind.allCases.map { Array($0.rawValue.utf8) }
+
+    static func scan(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
+        var s = ProbeScanner(b: b, i: from, end: to)
+        guard let w = s.word(), let kind = s.kind(w) else { return nil }
+        var p = Probe(kind)
+        switch kind {
+        case .kalloc, .kfree:
+            guard let pa = s.address("pa") else { return nil }
+            p.pa = pa
+        case .map:
+            guard let pt = s.address("pt"), let va = s.address("va"), let size = s.address("size"),
+                  let pa = s.address("pa"), let perm = s.address("perm", exact: false) else { return nil }
+            p.pt = pt; p.va = va; p.size = size; p.pa = pa; p.perm = perm
+        case .unmap:
+            guard let pt = s.address("pt"), let va = s.address("va"), let n = s.number("npages"),
+                  let f = s.number("free"), f == 0 || f == 1 else { return nil }
+            p.pt = pt; p.va = va; p.n = n; p.flag = f == 1
+        case .freewalk, .kvmFree:
+            guard let pt = s.address("pt") else { return nil }
+            p.pt = pt
+        case .satp:
+            guard let pa = s.address("pa"), let by = s.field("by") else { return nil }
+            p.pa = pa
+            if s.equals(by, "scheduler") {
+                guard let pid = s.pid("pid") else { return nil }
+                p.text = "scheduler"; p.pid = pid
+            } else if s.equals(by, "kvminithart") {
+                p.text = "kvminithart"
+            } else { return nil }
+        case .allocproc, .freeproc:
+            guard let pid = s.pid("pid") else { return nil }
+            p.pid = pid
+        case .fork:
+            guard let parent = s.pid("parent"), let child = s.pid("child") else { return nil }
+            p.pid = parent; p.other = child
+        case .exec, .execfail:
+            guard let pid = s.pid("pid"), let path = s.field("path") else { return nil }
+            p.pid = pid; p.text = String(decoding: b[path], as: UTF8.self)
+            if kind == .exec {
+                guard let sz = s.address("sz") else { return nil }
+                p.sz = sz
+            }
+        case .growproc:
+            guard let pid = s.pid("pid"), let n = s.number("n"), n >= Int64(Int32.min), n <= Int64(Int32.max),
+                  let sz = s.address("sz") else { return nil }
+            p.pid = pid; p.n = n; p.sz = sz
+        case .exit:
+            guard let pid = s.pid("pid"), let n = s.number("status"), n >= Int64(Int32.min), n <= Int64(Int32.max) else { return nil }
+            p.pid = pid; p.n = n
+        case .wait:
+            guard let pid = s.pid("pid"), let child = s.pid("reaped") else { return nil }
+            p.pid = pid; p.other = child
+        case .swtch:
+            if let to = s.pid("to") { p.pid = to; p.other = 1 } else if let from = s.pid("from") { p.pid = from } else { return nil }
+        }
+        return s.word() == nil ? p : nil
+    }
+
+    /// The next word (bytes up to a space), if any.
+    mutating func word() -> Range<Int>? {
+        while i < end && b[i] == 0x20 { i += 1 }
+        let s = i
+        while i < end && b[i] != 0x20 { i += 1 }
+        return i > s ? s..<i : nil
+    }
+
+    func kind(_ w: Range<Int>) -> ProbeKind? {
+        for (k, name) in Self.kindNames.enumerated() where name.count == w.count && name.first == b[w.lowerBound] {
+            if b[w].elementsEqual(name) { return ProbeKind.allCases[k] }
+        }
+        return nil
+    }
+
+    func equals(_ w: Range<Int>, _ text: StaticString) -> Bool {
+        w.count == text.utf8CodeUnitCount && b[w].elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: w.count))
+    }
+
+    /// The value of the next word if it is `key=value` (nothing read otherwise).
+    mutating func field(_ key: StaticString) -> Range<Int>? {
+        let save = i
+        guard let w = word() else { return nil }
+        let k = key.utf8CodeUnitCount
+        guard w.count > k, b[w.lowerBound + k] == 0x3D, equals(w.lowerBound..<(w.lowerBound + k), key) else { i = save; return nil }
+        return (w.lowerBound + k + 1)..<w.upperBound
+    }
+
+    /// `%p` (`exact`: 0x and 16 hex digits) or `%x` (0x and 1 to 16).
+    mutating func address(_ key: StaticString, exact: Bool = true) -> UInt64? {
+        guard let v = field(key), v.count > 2, v.count <= 18, !exact || v.count == 18,
+              b[v.lowerBound] == 0x30, b[v.lowerBound + 1] == 0x78 || b[v.lowerBound + 1] == 0x58 else { return nil }
+        var x: UInt64 = 0
+        for c in b[(v.lowerBound + 2)..<v.upperBound] {
+            switch c {
+            case 0x30...0x39: x = x << 4 | UInt64(c - 0x30)
+            case 0x61...0x66: x = x << 4 | UInt64(c - 0x61 + 10)
+            case 0x41...0x46: x = x << 4 | UInt64(c - 0x41 + 10)
+            default: return nil
+            }
+        }
+        return x
+    }
+
+    mutating func number(_ key: StaticString) -> Int64? {
+        guard let v = field(key) else { return nil }
+        var j = v.lowerBound
+        let negative = j < v.upperBound && b[j] == 0x2D
+        if negative { j += 1 }
+        guard j < v.upperBound, v.upperBound - j <= 18 else { return nil }
+        var x: Int64 = 0
+        for c in b[j..<v.upperBound] {
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            x = x * 10 + Int64(c - 0x30)
+        }
+        return negative ? -x : x
+    }
+
+    mutating func pid(_ key: StaticString) -> Int? {
+        guard let v = number(key), v >= -1, v <= Int64(Int32.max) else { return nil }
+        return Int(v)
+    }
+}

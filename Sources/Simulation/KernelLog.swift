@@ -84,6 +84,8 @@ public struct KernelLog: Sendable {
     public var lineCount = 0
     /// The kernel's panic, if it printed one (`panic: MESSAGE`), and its line.
     public var panic: (line: Int, message: String)?
+    /// What was left out of the log, and why (a last line cut short).
+    public var warnings: [LogError] = []
 }
 
 /// A log that cannot be read, at a line.
@@ -94,11 +96,14 @@ public struct LogError: Error, Equatable, CustomStringConvertible, Sendable {
     public var message: String
     /// The offending text, cut short.
     public var text: String
-    public init(file: String, line: Int, column: Int = 1, message: String, text: String = "") {
-        self.file = file; self.line = line; self.column = column; self.message = message; self.text = text
+    /// A warning: the log is read on without what it names.
+    public var warning = false
+    public init(file: String, line: Int, column: Int = 1, message: String, text: String = "", warning: Bool = false) {
+        self.file = file; self.line = line; self.column = column; self.message = message; self.text = text; self.warning = warning
     }
     public var description: String {
-        (line == 0 ? file : "\(file):\(line):\(column)") + ": error: \(message)" + (text.isEmpty ? "" : "\n    \(text)")
+        (line == 0 ? file : "\(file):\(line):\(column)") + (warning ? ": warning: " : ": error: ") + message
+            + (text.isEmpty ? "" : "\n    \(text)")
     }
 }
 
@@ -106,96 +111,124 @@ extension KernelLog {
     /// The most bytes a log may have once decompressed (a 1.4-million-event log is about 100 MB).
     public static let sizeLimit = 1 << 30
 
-    /// Reads a log file, decompressing `.xz` as it goes; the text is parsed as it streams in,
-    /// so only the probes are kept.
+    /// Reads a log file, decompressing `.xz` as it goes; the text is parsed as it streams in
+    /// from a reader thread (`open(path:)`), so only the probes are kept.
     public static func read(path: String) throws(LogError) -> KernelLog {
-        let name = (path as NSString).lastPathComponent
+        let chunks = try open(path: path)
+        defer { chunks.cancel() }
+        var reader = LogReader(file: chunks.name)
+        while let chunk = try chunks.next() {
+            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
+        }
+        return try reader.finish()
+    }
+
+    /// Opens a log (a file, text or `.xz`; a FIFO, `/dev/stdin` on a pipe, a device) and starts
+    /// a thread that reads and decompresses it into `LogChunks`, without blocking in `open`.
+    /// A FIFO or socket that sends nothing for `ScenarioCompiler.pipeWaitSeconds` is refused.
+    public static func open(path: String) throws(LogError) -> LogChunks {
         func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
         if let missing = ScenarioCompiler.missingReason(path) { throw refuse(missing) }
         var st = stat()
         guard stat(path, &st) == 0 else { throw refuse(reasonInWords(errno)) }
-        switch st.st_mode & S_IFMT {
-        case S_IFDIR: throw refuse("this is a directory, not a log file")
-        case S_IFREG: break
-        default: return try readStream(path: path, name: name)     // a FIFO, a device, a socket
-        }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-            let reason = fd < 0 ? reasonInWords(errno) : "it could not be mapped into memory"
-            if fd >= 0 { close(fd) }
-            throw refuse("cannot read this file: \(reason)")
-        }
-        var reader = LogReader(file: name)
-        let xzMagic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
-        if data.starts(with: xzMagic) {
-            // A first pass counts the probes, so that their array is allocated once, whole:
-            // growing it by doubling held half again as much memory as the probes themselves.
-            var count = 0
-            try? XZ.decompress(data, limit: sizeLimit) { chunk in count += LogReader.countProbes(chunk); return true }
-            reader.log.probes.reserveCapacity(count)
-            var failure: LogError?
-            do throws(XZ.Failure) {
-                try XZ.decompress(data, limit: sizeLimit) { chunk in
-                    do throws(LogError) { try reader.feed(chunk) } catch { failure = error; return false }
-                    return true
-                }
-            } catch {
-                throw LogError(file: path, line: 0, column: 0, message: "cannot decompress this .xz file: \(error.message)")
-            }
-            if let failure { throw failure }
-        } else {
-            if data.count > sizeLimit { throw LogError(file: path, line: 0, column: 0, message: "the log is larger than \(sizeLimit >> 20) MiB") }
-            var failure: LogError?
-            data.withUnsafeBytes { raw in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                reader.log.probes.reserveCapacity(LogReader.countProbes(bytes))
-                do throws(LogError) { try reader.feed(bytes) } catch { failure = error }
-            }
-            if let failure { throw failure }
-        }
-        return try reader.finish()
-    }
-
-    /// Reads a log that is not a regular file (a FIFO, `/dev/stdin` on a pipe, a device) as it
-    /// streams in, without blocking in `open`; a FIFO or socket that sends nothing for
-    /// `ScenarioCompiler.pipeWaitSeconds` is refused. `.xz` must come from a regular file.
-    static func readStream(path: String, name: String) throws(LogError) -> KernelLog {
-        func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if st.st_mode & S_IFMT == S_IFDIR { throw refuse("this is a directory, not a log file") }
+        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw refuse("cannot read this file: \(reasonInWords(errno))") }
-        defer { close(fd) }
-        var st = stat()
         _ = fstat(fd, &st)
         let type = st.st_mode & S_IFMT
-        let isPipe = type == S_IFIFO || type == S_IFSOCK
-        if !isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
-        var reader = LogReader(file: name)
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var total = 0
-        while true {
-            if isPipe {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&p, 1, Int32(ScenarioCompiler.pipeWaitSeconds * 1000))
-                if ready < 0 { if errno == EINTR { continue }; throw refuse("cannot read this file: \(reasonInWords(errno))") }
-                if ready == 0 {
-                    throw refuse("nothing came from this \(type == S_IFIFO ? "FIFO" : "socket") for \(ScenarioCompiler.pipeWaitSeconds) s"
-                                 + (total == 0 ? " (a named pipe no program writes to?)" : ""))
-                }
-            }
-            let n = chunk.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; throw refuse("cannot read this file: \(reasonInWords(errno))") }
-            if n == 0 { break }
-            if total == 0 && chunk.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
-                throw refuse("an .xz log is read from a regular file only; decompress it first (`xz -dc LOG > LOG.txt`)")
-            }
-            total += n
-            if total > sizeLimit { throw refuse("the log is larger than \(sizeLimit >> 20) MiB") }
-            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(UnsafeBufferPointer(rebasing: b[0..<n])) }
-        }
-        return try reader.finish()
+        let source = LogSource(fd: fd, path: path, isPipe: type == S_IFIFO || type == S_IFSOCK,
+                               what: type == S_IFIFO ? "FIFO" : "socket")
+        if !source.isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
+        let chunks = LogChunks(name: (path as NSString).lastPathComponent)
+        let thread = Thread { source.pump(into: chunks) }
+        thread.stackSize = 1 << 20
+        thread.start()
+        return chunks
     }
 }
 
-/// read(2), under a name `KernelLog.read(path:)` does not hide.
+/// A log's file, read on the reader thread: its blocks, decompressed when it is `.xz`
+/// (the magic number at its start says so; from a pipe too), handed to `LogChunks`.
+struct LogSource: Sendable {
+    let fd: Int32
+    let path: String
+    let isPipe: Bool
+    /// What a pipe is, in messages.
+    let what: String
+
+    func pump(into chunks: LogChunks) {
+        defer { close(fd) }
+        do throws(LogError) { try read(into: chunks); chunks.end(nil) } catch { chunks.end(error) }
+    }
+
+    func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
+
+    private func read(into chunks: LogChunks) throws(LogError) {
+        let size = LogChunks.chunkSize
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        var filled = 0                 // bytes of the file's start held back until the magic number can be seen
+        var decoder: XZDecoder?
+        var decided = false
+        var total = 0                  // bytes of text
+        var received = false
+        while true {
+            try waitForData(first: !received)
+            let n = posixRead(fd, buffer.baseAddress! + filled, size - filled)
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw refuse("cannot read this file: \(reasonInWords(errno))")
+            }
+            if n > 0 { received = true }
+            let got = filled + n
+            if !decided {
+                if n > 0 && got < 6 { filled = got; continue }
+                decided = true
+                filled = 0
+                if got >= 6 && buffer.prefix(6).elementsEqual([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
+                    do throws(XZDecoder.Failure) { decoder = try XZDecoder(outputSize: size) } catch {
+                        throw refuse("cannot decompress this .xz file: \(error.message)")
+                    }
+                }
+            }
+            let block = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
+            if let decoder {
+                var over = false
+                let goOn: Bool
+                do throws(XZDecoder.Failure) {
+                    goOn = try decoder.decode(block, last: n == 0) { text in
+                        total += text.count
+                        if total > KernelLog.sizeLimit { over = true; return false }
+                        return chunks.put(Array(text))
+                    }
+                } catch { throw refuse("cannot decompress this .xz file: \(error.message)") }
+                if over { throw refuse("cannot decompress this .xz file: it decompresses to more than \(KernelLog.sizeLimit >> 20) MiB") }
+                if !goOn || n == 0 { return }
+            } else {
+                if got == 0 { return }
+                total += got
+                if total > KernelLog.sizeLimit { throw refuse("the log is larger than \(KernelLog.sizeLimit >> 20) MiB") }
+                if !chunks.put(Array(block.bindMemory(to: UInt8.self))) { return }
+            }
+        }
+    }
+
+    /// A pipe: waits until it has something to read, at most `ScenarioCompiler.pipeWaitSeconds`.
+    private func waitForData(first: Bool) throws(LogError) {
+        guard isPipe else { return }
+        while true {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, Int32(ScenarioCompiler.pipeWaitSeconds * 1000))
+            if ready < 0 { if errno == EINTR { continue }; throw refuse("cannot read this file: \(reasonInWords(errno))") }
+            if ready == 0 {
+                throw refuse("nothing came from this \(what) for \(ScenarioCompiler.pipeWaitSeconds) s"
+                             + (first ? " (a named pipe no program writes to?)" : ""))
+            }
+            return
+        }
+    }
+}
+
+/// read(2) and open(2), under names `KernelLog.read(path:)` and `open(path:)` do not hide.
 private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
+private func posixOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
