@@ -60,6 +60,31 @@ final class CosimCommandTests: XCTestCase {
         XCTAssertEqual(missing.stderr, "nope.log: error: no such file\n")
     }
 
+    /// A cut last line (the kernel killed mid-printf) is a warning on stderr, and the rest
+    /// replays; an error at line 2 of a FIFO whose writer never stops ends the replay at once
+    /// (exit 2): the log is read as it streams, and reading stops there.
+    func testACutLastLineWarnsAndAnErrorEarlyInAnEndlessStreamAnswersAtOnce() throws {
+        let dir = try scratchDirectory()
+        let boot = try String(contentsOfFile: logs + "stock-boot.log", encoding: .utf8)
+        try (boot + "@T kalloc pa=0x00000000873").write(toFile: dir + "/cut.log", atomically: true, encoding: .utf8)
+        let cut = try run(["replay", "cut.log"], in: dir)
+        XCTAssertEqual(cut.status, 0, cut.stderr)
+        XCTAssertEqual(cut.stderr, "cut.log:526:27: warning: the log ends in the middle of this line (no newline after it): it was cut short, and the line is left out\n    @T kalloc pa=0x00000000873\n")
+        XCTAssertTrue(cut.stdout.hasSuffix("\nAGREE: 423 events, every one the same\n"), cut.stdout)
+
+        XCTAssertEqual(mkfifo(dir + "/endless.log", 0o644), 0)
+        let script = #"(printf '@T kalloc pa=0x0000000087fff000\n$ @T kal@T kfree pa=0x0000000087ffe000\n'; exec yes '@T kfree pa=0x0000000087fff000') > endless.log & timeout 20 "$X" replay endless.log"#
+        let start = Date()
+        let endless = try runCommand(URL(fileURLWithPath: "/bin/sh"), ["-c", script], in: dir, environment: ["X": CommandLineTests.binary.path])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertEqual(endless.status, 2, endless.stderr)
+        XCTAssertEqual(endless.stderr, """
+            endless.log:2:9: error: two probe lines are mixed in this one: their characters interleave, as when more than one CPU prints at once; run the kernel with CPUS=1
+                $ @T kal@T kfree pa=0x0000000087ffe000
+
+            """)
+    }
+
     /// check from a directory without scenarios/ says where to run it.
     func testCheckOutsideTheRepositorySaysWhereToRunIt() throws {
         let dir = try scratchDirectory()
