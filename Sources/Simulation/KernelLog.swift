@@ -123,10 +123,27 @@ extension KernelLog {
         return try reader.finish()
     }
 
+    /// Reads a log as `read` does, with no limit on its size, counting its lines and probes
+    /// without keeping them: the reading half of a replay, alone (`xv6vm bench --read`).
+    public static func count(path: String) throws(LogError) -> (bytes: Int, lines: Int, probes: Int) {
+        let chunks = try open(path: path, limit: Int.max)
+        defer { chunks.cancel() }
+        var reader = LogReader(file: chunks.name)
+        reader.keep = false
+        var bytes = 0
+        while let chunk = try chunks.next() {
+            bytes += chunk.count
+            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
+        }
+        let log = try reader.finish()
+        return (bytes, log.lineCount, reader.probeCount)
+    }
+
     /// Opens a log (a file, text or `.xz`; a FIFO, `/dev/stdin` on a pipe, a device) and starts
     /// a thread that reads and decompresses it into `LogChunks`, without blocking in `open`.
-    /// A FIFO or socket that sends nothing for `ScenarioCompiler.pipeWaitSeconds` is refused.
-    public static func open(path: String) throws(LogError) -> LogChunks {
+    /// A FIFO or socket that sends nothing for `ScenarioCompiler.pipeWaitSeconds` is refused;
+    /// so is a text longer than `limit` bytes.
+    public static func open(path: String, limit: Int = sizeLimit) throws(LogError) -> LogChunks {
         func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
         if let missing = ScenarioCompiler.missingReason(path) { throw refuse(missing) }
         var st = stat()
@@ -137,7 +154,7 @@ extension KernelLog {
         _ = fstat(fd, &st)
         let type = st.st_mode & S_IFMT
         let source = LogSource(fd: fd, path: path, isPipe: type == S_IFIFO || type == S_IFSOCK,
-                               what: type == S_IFIFO ? "FIFO" : "socket")
+                               what: type == S_IFIFO ? "FIFO" : "socket", limit: limit)
         if !source.isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         let chunks = LogChunks(name: (path as NSString).lastPathComponent)
         let thread = Thread { source.pump(into: chunks) }
@@ -155,6 +172,8 @@ struct LogSource: Sendable {
     let isPipe: Bool
     /// What a pipe is, in messages.
     let what: String
+    /// The most bytes of text read.
+    let limit: Int
 
     func pump(into chunks: LogChunks) {
         defer { close(fd) }
@@ -198,16 +217,16 @@ struct LogSource: Sendable {
                 do throws(XZDecoder.Failure) {
                     goOn = try decoder.decode(block, last: n == 0) { text in
                         total += text.count
-                        if total > KernelLog.sizeLimit { over = true; return false }
+                        if total > limit { over = true; return false }
                         return chunks.put(Array(text))
                     }
                 } catch { throw refuse("cannot decompress this .xz file: \(error.message)") }
-                if over { throw refuse("cannot decompress this .xz file: it decompresses to more than \(KernelLog.sizeLimit >> 20) MiB") }
+                if over { throw refuse("cannot decompress this .xz file: it decompresses to more than \(limit >> 20) MiB") }
                 if !goOn || n == 0 { return }
             } else {
                 if got == 0 { return }
                 total += got
-                if total > KernelLog.sizeLimit { throw refuse("the log is larger than \(KernelLog.sizeLimit >> 20) MiB") }
+                if total > limit { throw refuse("the log is larger than \(limit >> 20) MiB") }
                 if !chunks.put(Array(block.bindMemory(to: UInt8.self))) { return }
             }
         }

@@ -10,10 +10,15 @@ struct LogReader {
     var segments: [[Probe]] = []
     var segment: [Probe] = []
     static let segmentSize = 1 << 16
+    /// Whether the probes are kept (false: only counted, in `probeCount`).
+    var keep = true
+    var probeCount = 0
 
     init(file: String) { log = KernelLog(file: file, probes: []) }
 
     mutating func append(_ p: Probe) {
+        probeCount += 1
+        if !keep { return }
         if segment.capacity < Self.segmentSize { segment.reserveCapacity(Self.segmentSize) }
         segment.append(p)
         if segment.count == Self.segmentSize {

@@ -85,6 +85,16 @@ final class CosimCommandTests: XCTestCase {
             """)
     }
 
+    /// bench --read times the reading half of a replay alone: it counts the log's probes.
+    func testBenchReadCountsALogsProbesWithoutReplayingIt() throws {
+        let r = try run(["bench", "--read", logs + "stock-boot.log", "--runs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = r.stdout.split(separator: "\n")
+        XCTAssertEqual(rows.first.map(String.init), "log             text     median  MB/s  probes/s  probes")
+        XCTAssertTrue(rows.count == 4 && rows[2].hasPrefix("stock-boot.log  0.0 MB  ") && rows[2].hasSuffix("     509"), r.stdout)
+        XCTAssertTrue(rows[3].hasPrefix("1 log read, 1 run each; peak resident memory"), r.stdout)
+    }
+
     /// check from a directory without scenarios/ says where to run it.
     func testCheckOutsideTheRepositorySaysWhereToRunIt() throws {
         let dir = try scratchDirectory()
