@@ -153,6 +153,15 @@ extension KernelLog {
         if fd < 0 { throw refuse("cannot read this file: \(reasonInWords(errno))") }
         _ = fstat(fd, &st)
         let type = st.st_mode & S_IFMT
+        if type == S_IFREG && Int(st.st_size) > limit {
+            // A text file too long is refused before a byte of it is read (an .xz file is
+            // judged by what it decompresses to).
+            var magic = [UInt8](repeating: 0, count: 6)
+            if pread(fd, &magic, 6, 0) != 6 || magic != [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] {
+                close(fd)
+                throw refuse("the log is larger than \(limit >> 20) MiB")
+            }
+        }
         let source = LogSource(fd: fd, path: path, isPipe: type == S_IFIFO || type == S_IFSOCK,
                                what: type == S_IFIFO ? "FIFO" : "socket", limit: limit)
         if !source.isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }

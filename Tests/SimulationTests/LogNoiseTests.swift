@@ -77,4 +77,17 @@ final class LogNoiseTests: XCTestCase {
         XCTAssertEqual(piped.probes, file.probes)
         XCTAssertEqual(piped.lineCount, file.lineCount)
     }
+
+    /// A text log over the size limit is refused at once, before the reader thread reads a
+    /// byte of it (a sparse file: no disk is used).
+    func testATextLogOverTheLimitIsRefusedBeforeItIsRead() throws {
+        let path = try temporaryDirectory(self) + "/big.log"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("@T kalloc pa=0x0000000087fff000\n".utf8)))
+        XCTAssertEqual(truncate(path, off_t(KernelLog.sizeLimit) + 1), 0)
+        let start = Date()
+        XCTAssertThrowsError(try KernelLog.read(path: path)) { e in
+            XCTAssertEqual((e as! LogError).description, path + ": error: the log is larger than 1024 MiB")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+    }
 }
