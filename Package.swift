@@ -25,7 +25,9 @@ let package = Package(
     targets: [
         .target(name: "RISCV", swiftSettings: optimised),
         .target(name: "XV6", dependencies: ["RISCV"], swiftSettings: optimised),
-        .target(name: "Simulation", dependencies: ["XV6", "RISCV", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
+        // The system's liblzma, for .xz kernel logs (Debian: liblzma-dev).
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"]), .brew(["xz"])]),
+        .target(name: "Simulation", dependencies: ["XV6", "RISCV", "CLZMA", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
         .executableTarget(name: "xv6vm", dependencies: [
             "Simulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

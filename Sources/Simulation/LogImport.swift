@@ -65,6 +65,10 @@ public struct LogImporter {
     public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> ImportedLog {
         // Not one probe (an empty file, /dev/null, a console log of an uninstrumented kernel):
         // replaying it would blame the model for everything the kernel did not print.
+        if log.probes.isEmpty, let cut = log.warnings.first {
+            throw ImportError(file: log.file, line: cut.line, column: cut.column,
+                              message: "no whole `@T` line: the only one is this last line, cut short (no newline after it)", text: cut.text)
+        }
         if log.probes.isEmpty {
             throw ImportError(file: log.file, line: 0, column: 0,
                               message: "no `@T` lines in \(log.lineCount) line\(log.lineCount == 1 ? "" : "s"): this is not the log of a kernel with the probes (docs/check-your-kernel.md)")

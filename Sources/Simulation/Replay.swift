@@ -11,20 +11,29 @@ public struct ModelProbe: Sendable {
 }
 
 /// Turns the model's trace events into probes the way a kernel's `@T` lines show them,
-/// split into the three streams replay compares.
+/// and compares each with the log's as it comes, in the three streams replay compares.
 final class ProbeRecorder {
-    var memory: [ModelProbe] = []
-    var satp: [ModelProbe] = []
-    var process: [ModelProbe] = []
+    let memory: StreamComparison
+    let satp: StreamComparison
+    let process: StreamComparison
     let events: [Event]
+    let probes: [Probe]
+    /// Probes compared and agreeing, by kind.
+    var agreed: [ProbeKind: Int] = [:]
+    /// Whether the model's kvminithart writes after boot are left out (an idle loop's, in the kernel).
+    var skipsKvminithartAfterBoot = false
 
-    init(events: [Event]) {
+    init(events: [Event], probes: [Probe], memory: [Int], satp: [Int], process: [Int]) {
         self.events = events
+        self.probes = probes
+        self.memory = StreamComparison("memory", expected: memory)
+        self.satp = StreamComparison("satp", expected: satp)
+        self.process = StreamComparison("process", expected: process)
     }
 
     func take(_ e: TraceEvent, _ event: Int) {
-        func mem(_ p: Probe, site: Int32 = 0) { memory.append(ModelProbe(probe: p, event: event, site: site)) }
-        func proc(_ p: Probe) { process.append(ModelProbe(probe: p, event: event)) }
+        func mem(_ p: Probe, site: Int32 = 0) { memory.add(ModelProbe(probe: p, event: event, site: site), probes, &agreed) }
+        func proc(_ p: Probe) { process.add(ModelProbe(probe: p, event: event), probes, &agreed) }
         switch e {
         case let .kalloc(pa, site, _):
             var p = Probe(.kalloc); p.pa = pa.rawValue; mem(p, site: site)
@@ -49,10 +58,10 @@ final class ProbeRecorder {
             }
             var p = Probe(.freeproc); p.pid = pid; mem(p)
         case let .satp(_, value, table, by):
-            guard by != .trampoline else { return }
+            guard by != .trampoline, !(skipsKvminithartAfterBoot && event > 0 && by == .kvminithart) else { return }
             var p = Probe(.satp); p.pa = value.root.rawValue; p.text = by.rawValue
             if case .procKernel(let pid) = table { p.pid = pid }
-            satp.append(ModelProbe(probe: p, event: event))
+            satp.add(ModelProbe(probe: p, event: event), probes, &agreed)
         case let .sysret(pid, name, value):
             switch name {
             case "fork":
@@ -122,24 +131,16 @@ public struct ReplayReport: Sendable {
 }
 
 public enum Replay {
-    /// Runs an imported log on the model and compares the streams.
+    /// Runs an imported log on the model and compares the streams, each model probe with
+    /// the log's as the model makes it.
     public static func run(_ imported: ImportedLog) -> ReplayReport {
         let scenario = imported.scenario
         let sites = SiteTree()
         let writer = TraceWriter(format: .none, sites: sites)
-        let recorder = ProbeRecorder(events: scenario.events)
-        // The model makes about as many as the log shows: allocated once, not by doubling.
         let probes = imported.log.probes
-        var expected = (memory: 0, satp: 0, process: 0)
-        for p in probes {
-            if p.kind.isMemory { expected.memory += 1 } else if p.kind == .satp { expected.satp += 1 } else if p.kind.isProcess { expected.process += 1 }
-        }
-        recorder.memory.reserveCapacity(expected.memory + 64)
-        recorder.satp.reserveCapacity(expected.satp + 64)
-        recorder.process.reserveCapacity(expected.process + 64)
-        writer.tap = { recorder.take($0, $1) }
-        let (result, _) = Runner.run(scenario, writer: writer)
-        var memory: [Int] = [], satp: [Int] = [], process: [(Int, Int)] = []
+        var memory: [Int] = [], satp: [Int] = []
+        memory.reserveCapacity(probes.reduce(0) { $0 + ($1.kind.isMemory ? 1 : 0) })
+        satp.reserveCapacity(probes.reduce(0) { $0 + ($1.kind == .satp ? 1 : 0) })
         // An idle loop's kvminithart writes come where timing puts them: neither side's are compared.
         let idle = imported.config.settings.schedulerIdleKvminithart
         var booted = false
@@ -148,34 +149,23 @@ public enum Replay {
             if p.kind.isMemory { memory.append(i) }
             else if p.kind == .satp && !(idle && booted && p.text == "kvminithart") { satp.append(i) }
         }
-        if idle { recorder.satp.removeAll { $0.event > 0 && $0.probe.text == "kvminithart" } }
-        for (o, op) in imported.operations.enumerated() { if let pp = op.processProbe { process.append((o, pp)) } }
-        let processOrder = process.map(\.1)
+        let process = imported.operations.compactMap(\.processProbe)
+        let recorder = ProbeRecorder(events: scenario.events, probes: probes, memory: memory, satp: satp, process: process)
+        recorder.skipsKvminithartAfterBoot = idle
+        writer.tap = { recorder.take($0, $1) }
+        let (result, _) = Runner.run(scenario, writer: writer)
 
-        var agreed: [ProbeKind: Int] = [:]
         var departures: [Departure] = []
-        func compare(_ name: String, _ expected: [Int], _ actual: [ModelProbe]) {
-            var k = 0
-            while k < min(expected.count, actual.count) {
-                let want = probes[expected[k]]
-                if !same(want, actual[k].probe) { break }
-                agreed[want.kind, default: 0] += 1
-                k += 1
-            }
-            if k < expected.count || k < actual.count {
-                departures.append(departure(name, k, expected, actual, imported, sites))
-            }
+        for stream in [recorder.memory, recorder.satp, recorder.process] {
+            if let k = stream.departure { departures.append(departure(stream, k, imported, sites)) }
         }
-        compare("memory", memory, recorder.memory)
-        compare("satp", satp, recorder.satp)
-        compare("process", processOrder, recorder.process)
         if departures.isEmpty && imported.log.panic?.message != result.panic?.message {
             departures.append(panicDeparture(imported.log.panic, result.panic?.message, probes))
         }
         let first = departures.min { line($0, probes) < line($1, probes) }
         var report = ReplayReport(file: imported.log.file, variant: imported.config.variant,
                                   operations: imported.operations.count - 1,
-                                  agreed: ProbeKind.allCases.compactMap { k in agreed[k].map { (k, $0) } },
+                                  agreed: ProbeKind.allCases.compactMap { k in recorder.agreed[k].map { (k, $0) } },
                                   departure: first, panic: result.panic?.message, kernelPanic: imported.log.panic,
                                   held: [], heldAtLine: 0)
         report.variantGuessed = imported.variantGuessed
@@ -186,7 +176,7 @@ public enum Replay {
             let p = probes[$0.probes[0]]
             return (p.line, p.pa == 0 ? p.line : freed[$0.pipe])
         }
-        held(&report, memory, recorder.memory, probes, sites, upTo: first?.stream == "memory" ? first!.position : nil,
+        held(&report, memory, recorder.memory.records, probes, sites, upTo: first?.stream == "memory" ? first!.position : nil,
              finishing: first?.model?.event)
         return report
     }
@@ -214,14 +204,14 @@ public enum Replay {
         }
     }
 
-    static func departure(_ stream: String, _ k: Int, _ expected: [Int], _ actual: [ModelProbe],
-                          _ imported: ImportedLog, _ sites: SiteTree) -> Departure {
+    static func departure(_ side: StreamComparison, _ k: Int, _ imported: ImportedLog, _ sites: SiteTree) -> Departure {
+        let stream = side.name, expected = side.expected, actual = side.records
         let probes = imported.log.probes
         let log = k < expected.count ? probes[expected[k]] : nil
-        let model = k < actual.count ? actual[k] : nil
+        let model = side.model(at: k)
         let lo = max(0, k - 3)
         let logContext = expected[lo..<min(expected.count, k + 4)].map { probes[$0] }
-        let modelContext = Array(actual[lo..<min(actual.count, k + 4)])
+        let modelContext = side.context(at: k)
         // The operation under way: the log's, else the one the model was running.
         // The operation under way: of the log's probe and the model's, the one that began first
         // (the other side has already moved on from it).
@@ -239,9 +229,9 @@ public enum Replay {
             op = imported.operations[o]
             var lc: [ProbeKind: Int] = [:], mc: [ProbeKind: Int] = [:], sc: [String: Int] = [:]
             for i in imported.operations[o].probes where stream == "memory" || !probes[i].kind.isMemory { lc[probes[i].kind, default: 0] += 1 }
-            for m in actual where m.event == o {
-                mc[m.probe.kind, default: 0] += 1
-                if m.probe.kind == (model?.probe.kind ?? log?.kind) { sc[sites.name(m.site), default: 0] += 1 }
+            for m in actual where Int(m.event) == o {
+                mc[m.kind, default: 0] += 1
+                if m.kind == (model?.probe.kind ?? log?.kind) { sc[sites.name(m.site), default: 0] += 1 }
             }
             logCounts = ProbeKind.allCases.compactMap { k in lc[k].map { (k, $0) } }
             modelCounts = ProbeKind.allCases.compactMap { k in mc[k].map { (k, $0) } }
@@ -285,7 +275,7 @@ public enum Replay {
     static func pages(_ n: Int) -> String { n == 1 ? "1 page" : "\(n) pages" }
 
     /// The kernel's pages still allocated where the streams stop agreeing, by aligned site.
-    static func held(_ report: inout ReplayReport, _ expected: [Int], _ actual: [ModelProbe], _ probes: [Probe],
+    static func held(_ report: inout ReplayReport, _ expected: [Int], _ actual: [ModelRecord], _ probes: [Probe],
                      _ sites: SiteTree, upTo: Int?, finishing event: Int?) {
         let n = min(upTo ?? expected.count, expected.count, actual.count)
         var live: [UInt64: Int32] = [:]
@@ -298,18 +288,18 @@ public enum Replay {
             case .kfree: live[p.pa] = nil
             default: break
             }
-            switch m.probe.kind {
-            case .kalloc where m.probe.pa != 0: modelLive.insert(m.probe.pa)
-            case .kfree: modelLive.remove(m.probe.pa)
+            switch m.kind {
+            case .kalloc where m.pa != 0: modelLive.insert(m.pa)
+            case .kfree: modelLive.remove(m.pa)
             default: break
             }
         }
         // The model finishes the operation it was in where the two part.
         var k = n
-        while let event, k < actual.count, actual[k].event == event {
-            switch actual[k].probe.kind {
-            case .kalloc where actual[k].probe.pa != 0: modelLive.insert(actual[k].probe.pa)
-            case .kfree: modelLive.remove(actual[k].probe.pa)
+        while let event, k < actual.count, Int(actual[k].event) == event {
+            switch actual[k].kind {
+            case .kalloc where actual[k].pa != 0: modelLive.insert(actual[k].pa)
+            case .kfree: modelLive.remove(actual[k].pa)
             default: break
             }
             k += 1

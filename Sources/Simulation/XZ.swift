@@ -1,73 +1,54 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import CLZMA
 
-/// Decompresses `.xz` data with the system's liblzma, loaded when first needed, so that
-/// the package needs no C headers or build flags. (liblzma ships with every Debian and
-/// most Linux systems: `xz`, `dpkg` and `systemd` use it.)
-enum XZ {
+/// A `.xz` decoder fed a file a block at a time, with the system's liblzma (the `CLZMA`
+/// module; Debian: `liblzma-dev` to build, `liblzma5` to run).
+final class XZDecoder {
     struct Failure: Error { var message: String }
 
-    private typealias Decoder = @convention(c) (UnsafeMutableRawPointer, UInt64, UInt32) -> Int32
-    private typealias Code = @convention(c) (UnsafeMutableRawPointer, Int32) -> Int32
-    private typealias End = @convention(c) (UnsafeMutableRawPointer) -> Void
+    private var stream = lzma_stream()
+    private let output: UnsafeMutablePointer<UInt8>
+    private let outputSize: Int
 
-    /// lzma_stream's public fields, in order: next_in, avail_in, total_in, next_out, avail_out, total_out.
-    private enum Field { static let nextIn = 0, availIn = 8, nextOut = 24, availOut = 32 }
-    /// sizeof(lzma_stream) is 136 on 64-bit systems; the rest of this is spare.
-    private static let streamBytes = 256
-
-    /// Decompresses `input`, handing the text to `sink` a chunk at a time (false from `sink`
-    /// stops early); more than `limit` bytes in all is an error.
-    static func decompress(_ input: Data, limit: Int, sink: (UnsafeBufferPointer<UInt8>) -> Bool) throws(Failure) {
-        #if os(Linux)
-        let names = ["liblzma.so.5", "liblzma.so"]
-        #else
-        let names = ["liblzma.5.dylib", "liblzma.dylib"]
-        #endif
-        guard let lib = names.lazy.compactMap({ dlopen($0, RTLD_NOW) }).first else {
-            throw Failure(message: "liblzma is not installed (Debian: apt install liblzma5); or decompress it first with `xz -dk`")
-        }
-        guard let d = dlsym(lib, "lzma_stream_decoder"), let c = dlsym(lib, "lzma_code"), let e = dlsym(lib, "lzma_end") else {
-            throw Failure(message: "liblzma lacks lzma_stream_decoder")
-        }
-        let decoder = unsafeBitCast(d, to: Decoder.self)
-        let code = unsafeBitCast(c, to: Code.self)
-        let end = unsafeBitCast(e, to: End.self)
-        let stream = UnsafeMutableRawPointer.allocate(byteCount: streamBytes, alignment: 16)
-        stream.initializeMemory(as: UInt8.self, repeating: 0, count: streamBytes)
-        defer { end(stream); stream.deallocate() }
+    /// A decoder handing its text over `outputSize` bytes at a time at most.
+    init(outputSize: Int = 1 << 20) throws(Failure) {
+        self.outputSize = outputSize
+        output = .allocate(capacity: outputSize)
+        // LZMA_CONCATENATED: streams one after another are one text, as `xz -dc` reads them.
         let concatenated: UInt32 = 0x08
-        guard decoder(stream, UInt64.max, concatenated) == 0 else { throw Failure(message: "liblzma could not start a decoder") }
-        var total = 0
-        let chunk = 1 << 20
-        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: chunk)
-        defer { buffer.deallocate() }
-        var failure: Failure?
-        input.withUnsafeBytes { (raw) in
-            let inp = raw.bindMemory(to: UInt8.self)
-            stream.storeBytes(of: UnsafeRawPointer(inp.baseAddress), toByteOffset: Field.nextIn, as: UnsafeRawPointer?.self)
-            stream.storeBytes(of: inp.count, toByteOffset: Field.availIn, as: Int.self)
-            while true {
-                stream.storeBytes(of: UnsafeMutableRawPointer(buffer), toByteOffset: Field.nextOut, as: UnsafeMutableRawPointer?.self)
-                stream.storeBytes(of: chunk, toByteOffset: Field.availOut, as: Int.self)
-                let finish: Int32 = 3
-                let ret = code(stream, finish)
-                let produced = chunk - stream.load(fromByteOffset: Field.availOut, as: Int.self)
-                total += produced
-                if total > limit { failure = Failure(message: "it decompresses to more than \(limit >> 20) MiB"); return }
-                if produced > 0 && !sink(UnsafeBufferPointer(start: buffer, count: produced)) { return }
-                switch ret {
-                case 0: continue                       // LZMA_OK
-                case 1: return                         // LZMA_STREAM_END
-                case 7: failure = Failure(message: "it is not in the .xz format"); return
-                case 9: failure = Failure(message: "the data is corrupt"); return
-                case 10: failure = Failure(message: "the file is cut short (truncated)"); return
-                default: failure = Failure(message: "liblzma error \(ret)"); return
-                }
+        guard lzma_stream_decoder(&stream, UInt64.max, concatenated) == LZMA_OK else {
+            output.deallocate()
+            throw Failure(message: "liblzma could not start a decoder")
+        }
+    }
+
+    deinit {
+        lzma_end(&stream)
+        output.deallocate()
+    }
+
+    /// Decodes `input`, the file's next bytes (`last`: the file ends with them), handing
+    /// the text to `sink` as it comes out; false from `sink` stops, and is returned.
+    func decode(_ input: UnsafeRawBufferPointer, last: Bool, sink: (UnsafeBufferPointer<UInt8>) -> Bool) throws(Failure) -> Bool {
+        stream.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        stream.avail_in = input.count
+        while true {
+            stream.next_out = output
+            stream.avail_out = outputSize
+            let ret = lzma_code(&stream, last ? LZMA_FINISH : LZMA_RUN)
+            let produced = outputSize - stream.avail_out
+            if produced > 0 && !sink(UnsafeBufferPointer(start: output, count: produced)) { return false }
+            switch ret {
+            case LZMA_OK:
+                // All of this block read, and the text it makes handed over: ask for the next.
+                if !last && stream.avail_in == 0 && stream.avail_out > 0 { return true }
+            case LZMA_STREAM_END: return true
+            case LZMA_FORMAT_ERROR: throw Failure(message: "it is not in the .xz format")
+            case LZMA_DATA_ERROR: throw Failure(message: "the data is corrupt")
+            case LZMA_BUF_ERROR: throw Failure(message: "the file is cut short (truncated)")
+            case LZMA_MEM_ERROR: throw Failure(message: "liblzma ran out of memory")
+            case LZMA_OPTIONS_ERROR: throw Failure(message: "it uses options this liblzma does not support")
+            default: throw Failure(message: "liblzma error \(ret.rawValue)")
             }
         }
-        if let failure { throw failure }
     }
 }

@@ -8,6 +8,7 @@ struct Bench: ParsableCommand {
         usage: """
             xv6vm bench [<SCENARIO> ...] [--replay <LOG> ...] [--runs <N>]
             xv6vm bench --sweep <SCENARIO> ... [--sample <K>] [--runs <N>]
+            xv6vm bench --read <LOG> ... [--runs <N>]
             """,
         discussion: "Build with -c release for meaningful figures: swift run -c release xv6vm bench")
 
@@ -16,6 +17,9 @@ struct Bench: ParsableCommand {
 
     @Option(name: .customLong("replay"), help: ArgumentHelp("Also time reading, importing and replaying a kernel's log; repeatable.", valueName: "LOG"))
     var logs: [String] = []
+
+    @Option(name: .customLong("read"), help: ArgumentHelp("Also time reading a log alone (decompressing and parsing; probes counted, not kept; no size limit: a FIFO of any length); repeatable.", valueName: "LOG"))
+    var reads: [String] = []
 
     @Option(name: .customLong("sweep"), help: ArgumentHelp("Also time a sweep of SCENARIO (or --sample K of its runs): every run from a snapshot, then every run from boot; repeatable.", valueName: "SCENARIO"))
     var sweeps: [String] = []
@@ -30,7 +34,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         var rows: [[String]] = [["scenario", "mode", "median", "events/s", "PTE writes/s", "pages allocated", "trace"]]
-        let files = self.files.isEmpty && logs.isEmpty && sweeps.isEmpty ? ["scenarios/leaks/reparent2.yaml"] : self.files
+        let files = self.files.isEmpty && logs.isEmpty && sweeps.isEmpty && reads.isEmpty ? ["scenarios/leaks/reparent2.yaml"] : self.files
         for file in files {
             let scenario = try compileOrExit(file)
             for mode in Mode.allCases {
@@ -53,9 +57,11 @@ struct Bench: ParsableCommand {
         }
         if !files.isEmpty { table(rows) }
         if !logs.isEmpty { try replays() }
+        if !reads.isEmpty { try readTimes() }
         if !sweeps.isEmpty { try sweepTimes() }
         let what = [files.isEmpty ? nil : "\(files.count) scenario\(files.count == 1 ? "" : "s")",
                     logs.isEmpty ? nil : "\(logs.count) log\(logs.count == 1 ? "" : "s")",
+                    reads.isEmpty ? nil : "\(reads.count) log\(reads.count == 1 ? "" : "s") read",
                     sweeps.isEmpty ? nil : "\(sweeps.count) sweep\(sweeps.count == 1 ? "" : "s")"].compactMap { $0 }.joined(separator: " and ")
         out("\(what), \(runs) run\(runs == 1 ? "" : "s") each; peak resident memory of this process \(peakResidentMiB().map { "\($0) MiB" } ?? "unknown")")
     }
@@ -102,6 +108,31 @@ struct Bench: ParsableCommand {
                 rows.append([name, step, String(format: "%.3f s", median), String(format: "%.0f", n / median),
                              step == "replay" ? (report!.agrees ? "yes" : "no") : "-"])
             }
+        }
+        table(rows)
+    }
+
+    /// Reading alone: decompressing and parsing a log, on the reader thread and this one,
+    /// keeping nothing of it. A FIFO is read once, whatever `--runs` says.
+    func readTimes() throws {
+        var rows: [[String]] = [["log", "text", "median", "MB/s", "probes/s", "probes"]]
+        for path in reads {
+            var st = stat()
+            let once = stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFIFO
+            var times: [Double] = []
+            var counted = (bytes: 0, lines: 0, probes: 0)
+            for _ in 0..<(once ? 1 : runs) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                do { counted = try KernelLog.count(path: path) } catch {
+                    warn(error.description)
+                    throw ExitCode(2)
+                }
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let median = times.sorted()[times.count / 2]
+            rows.append([(path as NSString).lastPathComponent, String(format: "%.1f MB", Double(counted.bytes) / 1e6),
+                         String(format: "%.3f s", median), String(format: "%.0f", Double(counted.bytes) / 1e6 / median),
+                         String(format: "%.0f", Double(counted.probes) / median), String(counted.probes)])
         }
         table(rows)
     }

@@ -9,6 +9,7 @@ func importOrExit(_ path: String, overrides: [String]) throws -> ImportedLog {
         warn(error.description)
         throw ExitCode(2)
     }
+    for w in log.warnings { warn(w.description) }
     do {
         return try LogImporter.run(log, overrides: overrides)
     } catch {

@@ -60,6 +60,41 @@ final class CosimCommandTests: XCTestCase {
         XCTAssertEqual(missing.stderr, "nope.log: error: no such file\n")
     }
 
+    /// A cut last line (the kernel killed mid-printf) is a warning on stderr, and the rest
+    /// replays; an error at line 2 of a FIFO whose writer never stops ends the replay at once
+    /// (exit 2): the log is read as it streams, and reading stops there.
+    func testACutLastLineWarnsAndAnErrorEarlyInAnEndlessStreamAnswersAtOnce() throws {
+        let dir = try scratchDirectory()
+        let boot = try String(contentsOfFile: logs + "stock-boot.log", encoding: .utf8)
+        try (boot + "@T kalloc pa=0x00000000873").write(toFile: dir + "/cut.log", atomically: true, encoding: .utf8)
+        let cut = try run(["replay", "cut.log"], in: dir)
+        XCTAssertEqual(cut.status, 0, cut.stderr)
+        XCTAssertEqual(cut.stderr, "cut.log:526:27: warning: the log ends in the middle of this line (no newline after it): it was cut short, and the line is left out\n    @T kalloc pa=0x00000000873\n")
+        XCTAssertTrue(cut.stdout.hasSuffix("\nAGREE: 423 events, every one the same\n"), cut.stdout)
+
+        XCTAssertEqual(mkfifo(dir + "/endless.log", 0o644), 0)
+        let script = #"(printf '@T kalloc pa=0x0000000087fff000\n$ @T kal@T kfree pa=0x0000000087ffe000\n'; exec yes '@T kfree pa=0x0000000087fff000') > endless.log & timeout 20 "$X" replay endless.log"#
+        let start = Date()
+        let endless = try runCommand(URL(fileURLWithPath: "/bin/sh"), ["-c", script], in: dir, environment: ["X": CommandLineTests.binary.path])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertEqual(endless.status, 2, endless.stderr)
+        XCTAssertEqual(endless.stderr, """
+            endless.log:2:9: error: two probe lines are mixed in this one: their characters interleave, as when more than one CPU prints at once; run the kernel with CPUS=1
+                $ @T kal@T kfree pa=0x0000000087ffe000
+
+            """)
+    }
+
+    /// bench --read times the reading half of a replay alone: it counts the log's probes.
+    func testBenchReadCountsALogsProbesWithoutReplayingIt() throws {
+        let r = try run(["bench", "--read", logs + "stock-boot.log", "--runs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = r.stdout.split(separator: "\n")
+        XCTAssertEqual(rows.first.map(String.init), "log             text     median  MB/s  probes/s  probes")
+        XCTAssertTrue(rows.count == 4 && rows[2].hasPrefix("stock-boot.log  0.0 MB  ") && rows[2].hasSuffix("     509"), r.stdout)
+        XCTAssertTrue(rows[3].hasPrefix("1 log read, 1 run each; peak resident memory"), r.stdout)
+    }
+
     /// check from a directory without scenarios/ says where to run it.
     func testCheckOutsideTheRepositorySaysWhereToRunIt() throws {
         let dir = try scratchDirectory()
