@@ -33,10 +33,24 @@ struct GoldenOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"), transform: Shard.parse)
     var shard: Shard?
 
-    func selected(_ store: GoldenStore) -> [String] {
-        let all = store.scenarios(paths)
-        guard let shard else { return all }
-        return Golden.shard(all, index: shard.index, count: shard.count)
+    /// The project the paths (or the working directory) are in, and its scenarios they select.
+    func selected(_ command: String) throws -> (GoldenStore, [String]) {
+        let (store, searched) = try findProject(command, paths)
+        let all = store.scenarios(searched)
+        guard let shard else { return (store, all) }
+        return (store, Golden.shard(all, index: shard.index, count: shard.count))
+    }
+}
+
+/// The project of `paths` (or of the working directory), found as git finds a repository;
+/// exits `noProject` when there is none, and refuses paths of several projects.
+func findProject(_ command: String, _ paths: [String]) throws -> (GoldenStore, [String]) {
+    switch Project.find(for: paths) {
+    case .success(let found): return found
+    case .failure(let e):
+        if case .several = e { throw ValidationError(e.description) }
+        warn(folded("xv6vm \(command): \(e)").joined(separator: "\n"))
+        throw ExitCode(ExitCodes.noProject)
     }
 }
 
@@ -75,7 +89,8 @@ struct Check: ParsableCommand {
             NAME.trace.new (or .digest.new) for `xv6vm review`; a passing check removes a stale one. \
             With CI set, nothing is written into golden/ (use --pending-dir). \
             Exit 0 when every trace matches (or was recorded), 1 when one differs or its golden is missing, \
-            2 on a scenario error, 74 when a file could not be written.
+            2 on a scenario error, 66 when no folder from the PATHs (or here) up holds scenarios/, \
+            74 when a file could not be written.
             """)
 
     @OptionGroup var options: GoldenOptions
@@ -96,14 +111,9 @@ struct Check: ParsableCommand {
     var prune = false
 
     func run() throws {
-        let store = GoldenStore()
-        let scenarios = options.selected(store)
+        let (store, scenarios) = try options.selected("check")
         if scenarios.isEmpty {
-            if options.paths.isEmpty && !FileManager.default.fileExists(atPath: store.scenariosDir) {
-                warn("xv6vm check: there is no \(store.scenariosDir)/ here: run check from the repository's root (where scenarios/ and golden/ are), or name the scenario files to check")
-            } else {
-                warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))")
-            }
+            warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))")
             throw ExitCode(2)
         }
         let progress = Progress(total: scenarios.count, label: "check", quiet: format == .json)
@@ -185,7 +195,11 @@ struct Check: ParsableCommand {
 struct Bless: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write golden traces: those missing and those whose trace changed (each atomically).",
-        discussion: "A scenario that fails to compile never gets a golden, and its old golden is kept.")
+        discussion: """
+            A scenario that fails to compile never gets a golden, and its old golden is kept. \
+            The project is the first folder holding scenarios/ from the PATHs (or here) up; \
+            exit 66 when there is none.
+            """)
 
     @OptionGroup var options: GoldenOptions
 
@@ -196,8 +210,7 @@ struct Bless: ParsableCommand {
     var prune = false
 
     func run() throws {
-        let store = GoldenStore()
-        let selected = options.selected(store)
+        let (store, selected) = try options.selected("bless")
         // A golden's path mirrors its scenario's under scenarios/; from anywhere else it
         // would land outside golden/ (scenarios/../x.yaml -> golden/../x.trace) or collide.
         if let outside = selected.first(where: { !store.contains($0) }) {

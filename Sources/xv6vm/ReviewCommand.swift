@@ -16,6 +16,7 @@ struct Review: ParsableCommand {
             scenario, a golden, a .new file or a directory of them (default: every pending one). \
             A .new file whose scenario is gone is stale: it cannot be accepted, and --reject removes it. \
             Exit 0 when done, 1 when a PATH names nothing pending or a stale file was to be accepted, \
+            66 when no folder from the PATHs (or here) up holds scenarios/, \
             74 when a file could not be moved or removed.
             """)
 
@@ -39,7 +40,7 @@ struct Review: ParsableCommand {
     }
 
     func run() throws {
-        let store = GoldenStore()
+        let (store, _) = try findProject("review", paths)
         let all = store.pendingGoldens(dir: pendingDir)
         var selected = all
         var unmatched: [String] = []

@@ -37,8 +37,10 @@ struct ShrinkCommand: ParsableCommand {
         let scenario = try options.load()
         try options.refuseOverwritingInput(output, of: scenario)
         let predicate: Shrink.Predicate
+        // Only the golden predicate looks for a golden, so only it needs the project.
+        let store = until == "golden" ? try findProject("shrink", [options.file]).0 : GoldenStore()
         do {
-            predicate = try Shrink.Predicate(until, original: scenario, file: options.file)
+            predicate = try Shrink.Predicate(until, original: scenario, file: options.file, store: store)
         } catch {
             throw ValidationError("cannot shrink \(options.file) --until \(until): \(error.description)")
         }

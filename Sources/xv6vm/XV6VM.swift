@@ -13,7 +13,8 @@ struct XV6VM: ParsableCommand {
             import and replay read a real kernel's @T log and compare it with the model.
             Exit codes: 0 success, 1 a kernel panic, finding, failed check or departure, 2 a scenario, \
             log or sweep part that cannot be read, 64 bad usage, 65 sweep parts that do not fit \
-            together, 74 could not write output (docs/limits-and-exit-codes.md).
+            together, 66 no project (no folder from here up holds scenarios/), 74 could not \
+            write output (docs/limits-and-exit-codes.md).
             """,
         version: "xv6vm 0.3 (trace format \(traceFormatVersion))",
         subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self]
@@ -62,6 +63,9 @@ enum ExitCodes {
     /// Sweep parts (or a file to resume) that do not fit together: another scenario or other
     /// settings, calls missing or covered twice: sysexits' EX_DATAERR.
     static let partsDoNotFit: Int32 = 65
+    /// No project: no folder from the paths given (or the working directory) up holds
+    /// scenarios/: sysexits' EX_NOINPUT.
+    static let noProject: Int32 = 66
     /// An output (standard output, a golden, an SVG, a shrunk scenario) could not be written:
     /// sysexits' EX_IOERR.
     static let cannotWrite: Int32 = 74
