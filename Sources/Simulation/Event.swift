@@ -132,6 +132,13 @@ extension CompiledScenario {
                 return problem + (suggestion.isEmpty ? "; the keys are \(keys.joined(separator: ", ")) (see `xv6vm variants`)" : suggestion)
             }
         }
+        let preset = KernelSettings.preset(named: config.variant) ?? .xv6_2020
+        if let (key, problem) = config.settings.inertProblems(comparedTo: preset, variant: config.variant).first {
+            // Set here, or set by the scenario and left without what it needs by a --set here.
+            guard pairs.contains(where: { $0.0 == key }) else { return problem + " (the scenario sets it)" }
+            return "--set \(key)=" + problem.dropFirst(key.count + 2)
+                + (pairs.contains { $0.0 == "variant" } ? "" : " (choose one with --set variant=NAME)")
+        }
         config.harts = machine.harts
         if let problem = machine.image.problem { return "this kernel image cannot boot: \(problem)" }
         config.image = machine.image

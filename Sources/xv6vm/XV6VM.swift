@@ -219,6 +219,8 @@ struct Run: ParsableCommand {
             warn("xv6vm: the kernel panicked\(at): panic: \(p.message)")
         }
         for f in result.findings { warn("xv6vm: finding: \(f.kind.rawValue) \(f.detail)") }
+        // Leaks' summary says it already; the trace (and its golden) stays as it was.
+        if !leaks, let kernel, let note = Consultation.note(scenario, kernel) { warn("xv6vm: note: " + note) }
         for (what, list) in [("expectation failed", result.failedExpectations), ("invariant", result.violations)] {
             for v in list {
                 let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
