@@ -82,12 +82,15 @@ struct Check: ParsableCommand {
         usage: """
             xv6vm check [<PATH> ...] [--shard <I/N>] [--format <text|json>]
                         [--record <missing|failed|all|never>] [--pending-dir <DIR>]
-                        [--save-trace <DIR>] [--prune]
+                        [--save-trace <DIR>] [--prune] [--blind-addresses]
             """,
         discussion: """
             A trace that differs is shown as a unified diff. Its output is left beside the golden as \
             NAME.trace.new (or .digest.new) for `xv6vm review`; a passing check removes a stale one. \
             With CI set, nothing is written into golden/ (use --pending-dir). \
+            --blind-addresses compares with every physical page named by first use, so a \
+            change that moves later pages shows only what changed in structure; goldens keep \
+            exact addresses, and a trace that differs only by them still fails. \
             Exit 0 when every trace matches (or was recorded), 1 when one differs or its golden is missing, \
             2 on a scenario error, 66 when no folder from the PATHs (or here) up holds scenarios/, \
             74 when a file could not be written.
@@ -110,6 +113,9 @@ struct Check: ParsableCommand {
     @Flag(help: "Delete goldens whose scenario no longer exists.")
     var prune = false
 
+    @Flag(help: "Show diffs address-blind: pages named by first use (page#1, ...), structural hunks only.")
+    var blindAddresses = false
+
     func run() throws {
         let (store, scenarios) = try options.selected("check")
         if scenarios.isEmpty {
@@ -117,7 +123,7 @@ struct Check: ParsableCommand {
             throw ExitCode(2)
         }
         let progress = Progress(total: scenarios.count, label: "check", quiet: format == .json)
-        var results = Golden.checkAll(scenarios, store: store, progress: { progress.update($0, ", \($1) failing") })
+        var results = Golden.checkAll(scenarios, store: store, blind: blindAddresses, progress: { progress.update($0, ", \($1) failing") })
         let ci = runningUnderCI()
         var cannotWrite: [WriteError] = []
         var saved: [(Int, String)] = []

@@ -7,7 +7,7 @@ struct Review: ParsableCommand {
         abstract: "Review the goldens check left pending (NAME.trace.new): accept, reject or skip each.",
         usage: """
             xv6vm review [<PATH> ...] [--list | --accept | --reject]
-                         [--pending-dir <DIR>]
+                         [--pending-dir <DIR>] [--blind-addresses]
             """,
         discussion: """
             On a terminal, shows each pending golden with its diff and asks: a (accept: the .new \
@@ -34,6 +34,9 @@ struct Review: ParsableCommand {
 
     @Option(help: ArgumentHelp("Read the .new files from DIR (as check --pending-dir left them).", valueName: "DIR"))
     var pendingDir: String?
+
+    @Flag(help: "Show diffs address-blind: pages named by first use (page#1, ...), structural hunks only.")
+    var blindAddresses = false
 
     func validate() throws {
         if [list, accept, reject].filter({ $0 }).count > 1 { throw ValidationError("give one of --list, --accept and --reject") }
@@ -91,12 +94,20 @@ struct Review: ParsableCommand {
             if p.scenario == nil {
                 stale += 1
                 lines += CheckReport.fold(pad("stale") + "\(p.path): its scenario is gone", indent: "", continuation: "    ")
-            } else if let d = p.difference(maxHunks: 0, maxLines: 0) {
+            } else if let d = p.difference(maxHunks: 0, maxLines: 0, blind: blindAddresses) {
                 changed += 1
                 let n = d.diff.hunkCount
-                lines += CheckReport.fold(units: [pad("changed") + p.path + ":", "\(n) hunk\(n == 1 ? "" : "s") (-\(d.diff.removed) +\(d.diff.added)):"]
-                                          + d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") },
-                                          indent: "", continuation: "    ")
+                var units = [pad("changed") + p.path + ":", "\(n) hunk\(n == 1 ? "" : "s") (-\(d.diff.removed) +\(d.diff.added)):"]
+                    + d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") }
+                if let a = d.addressOnly {
+                    units[1] = "address-blind " + units[1]
+                    if n == 0 { units = [units[0], "address-blind: no difference but the addresses"] }
+                    if a > 0 { units[units.count - 1] += ";"; units += ["and \(a) lines that differ only by the addresses"] }
+                } else if let b = d.blindSummary {
+                    units[units.count - 1] += ";"
+                    units += ["address-blind \(b.hunks) hunk\(b.hunks == 1 ? "" : "s") (-\(b.removed) +\(b.added))"]
+                }
+                lines += CheckReport.fold(units: units, indent: "", continuation: "    ")
             } else {
                 new += 1
                 lines += CheckReport.fold(pad("new") + "\(p.path): \(lineCount(p.path)) lines, no golden yet", indent: "", continuation: "    ")
