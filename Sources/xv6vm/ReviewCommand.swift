@@ -10,9 +10,10 @@ struct Review: ParsableCommand {
                          [--pending-dir <DIR>] [--blind-addresses]
             """,
         discussion: """
-            On a terminal, shows each pending golden with its diff and asks: a (accept: the .new \
-            file replaces the golden, atomically), r (reject: the .new file is removed), s (skip), \
-            q (quit). For scripts: --list, --accept [PATH...], --reject [PATH...]; a PATH is a \
+            On a terminal, shows each pending golden with its diff (through PAGER, default \
+            `less -R`, when longer than the screen) and takes one key, no Enter: a (accept: the \
+            .new file replaces the golden, atomically), r (reject: the .new file is removed), \
+            s (skip), q (quit), ? (help). For scripts, with the same words: --list, --accept [PATH...], --reject [PATH...]; a PATH is a \
             scenario, a golden, a .new file or a directory of them (default: every pending one). \
             A .new file whose scenario is gone is stale: it cannot be accepted, and --reject removes it. \
             Exit 0 when done, 1 when a PATH names nothing pending or a stale file was to be accepted, \
@@ -70,8 +71,7 @@ struct Review: ParsableCommand {
                 do {
                     if accept { try p.accept() } else { try p.reject() }
                     done += 1
-                    out(pad(accept ? "accepted" : (p.scenario == nil ? "removed stale" : "rejected"))
-                        + (accept ? "\(p.golden) (from \(p.path))" : p.path))
+                    out(accept ? Review.acceptedLine(p) : Review.rejectedLine(p))
                 } catch let e as WriteError {
                     warn("xv6vm review: \(e)")
                     failed = true
@@ -119,51 +119,5 @@ struct Review: ParsableCommand {
 
     func lineCount(_ path: String) -> Int {
         (FileManager.default.contents(atPath: path) ?? Data()).reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
-    }
-
-    /// Each pending golden in turn, its diff, then a question answered on standard input.
-    func interact(_ pending: [PendingGolden], store: GoldenStore) throws {
-        let colour = colourOnStdout()
-        var accepted = 0, rejected = 0, skipped = 0
-        var failed = false
-        loop: for (n, p) in pending.enumerated() {
-            var lines: [String] = ["", "[\(n + 1)/\(pending.count)] " + (p.scenario.map { store.relative($0) } ?? p.path)]
-            if p.scenario == nil {
-                lines += CheckReport.fold("\(p.path) is stale: its scenario is gone", indent: "    ")
-            } else if let d = p.difference() {
-                lines += CheckReport.changed(d, golden: p.golden, new: p.path, color: colour)
-            } else {
-                lines += CheckReport.fold("new golden \(p.golden), \(lineCount(p.path)) lines:", indent: "    ")
-                let d = Golden.difference(expected: [], actual: [UInt8](FileManager.default.contents(atPath: p.path) ?? Data()), scenario: nil)
-                lines += CheckReport.changed(d, golden: "/dev/null", new: p.path, color: colour).drop { !$0.hasPrefix("---") && !$0.hasPrefix("\u{1b}[1m---") }
-            }
-            out(lines.joined(separator: "\n"))
-            while true {
-                let question = p.scenario == nil ? "reject (remove it) or skip? [r/s/q] " : "accept, reject or skip? [a/r/s/q] "
-                out(Array(question.utf8))
-                guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() else { out(""); break loop }
-                do {
-                    switch answer {
-                    case "a" where p.scenario != nil:
-                        try p.accept(); accepted += 1; out("accepted: \(p.golden)")
-                    case "r":
-                        try p.reject(); rejected += 1; out("rejected: removed \(p.path)")
-                    case "s", "":
-                        skipped += 1; out("skipped")
-                    case "q":
-                        break loop
-                    default:
-                        continue
-                    }
-                } catch let e as WriteError {
-                    warn("xv6vm review: \(e)")
-                    failed = true
-                }
-                break
-            }
-        }
-        let left = pending.count - accepted - rejected
-        out("review: \(accepted) accepted, \(rejected) rejected, \(skipped) skipped, \(left) still pending")
-        if failed { throw ExitCode(ExitCodes.cannotWrite) }
     }
 }
