@@ -139,10 +139,16 @@ final class CommandLineTests: XCTestCase {
         let sweep = try xv6vm(["sweep", "scenarios/pgtbl-lab/fork-exec-exit.yaml", "--sample", "3"])
         XCTAssertEqual(sweep.status, 1)
         let lines = sweep.stdout.split(separator: "\n")
-        let hint = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("To reduce a run") })
-        XCTAssertEqual(Array(lines[hint...(hint + 2)]), ["To reduce a run to a small scenario, e.g. call 74:",
-                                                          "  xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=74 \\",
-                                                          "      --until panic -o small.yaml"])
+        XCTAssertEqual(lines[0], "sweep of fork-exec-exit.yaml (pgtbl-lab): 3 of 294 calls after boot, evenly")
+        XCTAssertEqual(lines[1], "  spread, each with one kalloc failing")
+        // Each site's row: one call for example, and the shrink command for it.
+        let site = try XCTUnwrap(lines.firstIndex { $0.hasSuffix("  userinit > allocproc") })
+        XCTAssertEqual(Array(lines[site...(site + 4)]), ["    0     0      1     0  userinit > allocproc",
+                                                          "                          panic: kerneltrap",
+                                                          "                          e.g. call 74 (event 1); to shrink it:",
+                                                          "    xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=74 \\",
+                                                          "        --until panic -o small.yaml"])
+        XCTAssertTrue(lines.contains("                          e.g. call 367 (event 7): clean"), sweep.stdout)
         let r = try xv6vm(["shrink", Self.root + "/scenarios/pgtbl-lab/fork-exec-exit.yaml", "--set", "fail_kalloc=74", "--until", "panic", "-o", "small.yaml"], in: dir)
         XCTAssertEqual(r.stdout, "wrote small.yaml: 2 events, 9 removed of 11 (5 test runs); it still shows panic:kerneltrap\n")
         let small = String(decoding: FileManager.default.contents(atPath: dir + "/small.yaml")!, as: UTF8.self)

@@ -237,6 +237,6 @@ final class SweepShardTests: XCTestCase {
         let whole = try sweep([], in: dir)
         XCTAssertEqual(merged.status, 1)
         XCTAssertEqual(merged.stdout, whole.stdout)
-        XCTAssertTrue(merged.stdout.hasPrefix("sweep of fork-exec-exit.yaml (xv6-2020): 40 runs, each with one kalloc failing\n40 runs: 36 clean,"))
+        XCTAssertTrue(merged.stdout.hasPrefix("sweep of fork-exec-exit.yaml (xv6-2020): 40 of 72 calls after boot, evenly\n  spread, each with one kalloc failing\n40 runs: 36 clean,"), merged.stdout)
     }
 }
