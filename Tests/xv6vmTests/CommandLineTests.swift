@@ -175,6 +175,26 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "phystp=1"]).stderr.hasPrefix("Error: unknown setting 'phystp' (did you mean 'phystop'?)"))
     }
 
+    /// --table takes a process's name, as the scenario calls it (the latest binding by --at),
+    /// or a pid; a name the scenario never gave is refused with the names it did give.
+    func testPlotTableTakesAProcessName() throws {
+        let dir = try scratch("README", "")
+        let s = Self.root + "/scenarios/pgtbl-lab/fork-exec-exit.yaml"
+        let byName = try xv6vm(["plot", s, "--table", "echo", "--at", "8", "-o", dir + "/echo.svg"])
+        XCTAssertEqual(byName.status, 0, byName.stderr)
+        XCTAssertEqual(byName.stdout, "wrote \(dir)/echo.svg: pid 3's user table after event 8: 4 table pages below the root, 5 runs of leaves\n")
+        let byPid = try xv6vm(["plot", s, "--table", "3", "--at", "8", "-o", dir + "/three.svg"])
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/echo.svg"), FileManager.default.contents(atPath: dir + "/three.svg"))
+        XCTAssertEqual(byPid.status, 0)
+        let kid = try xv6vm(["plot", s, "--table", "ech", "-o", dir + "/x.svg"])
+        XCTAssertEqual(kid.status, 64)
+        XCTAssertTrue(kid.stderr.hasPrefix("Error: no process is called ech by event 11; the scenario's processes: init, sh, echo (did you mean 'echo'?)\n"), kid.stderr)
+        // In a repeat, a name is the last round's by then: c of round 8 is pid 33.
+        let round = try xv6vm(["plot", Self.root + "/scenarios/leaks/reparent2.yaml", "--table", "c", "--at", "97", "-o", dir + "/c.svg"])
+        XCTAssertEqual(round.status, 0, round.stderr)
+        XCTAssertTrue(round.stdout.hasPrefix("wrote \(dir)/c.svg: pid 33's user table after event 97:"), round.stdout)
+    }
+
     func testPlotSaysWhatItDrewAndWhereTheRunStopped() throws {
         let dir = try scratch("README", "")
         let r = try xv6vm(["plot", Self.root + "/scenarios/leaks/reparent2-root-only.yaml", "-o", dir + "/leak.svg"])
