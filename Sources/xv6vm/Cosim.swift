@@ -78,9 +78,12 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Also show the pages the kernel still holds, by the model's allocation site.")
     var leaks = false
 
+    @Flag(help: "Match physical pages by first use, not by address: part only where the kernel does something else.")
+    var blindAddresses = false
+
     func run() throws {
         let imported = try importOrExit(log, overrides: overrides)
-        let report = Replay.run(imported)
+        let report = Replay.run(imported, blind: blindAddresses)
         switch format {
         case .text: out(Array(report.text(leaks: leaks).utf8))
         case .json: out(report.json.encoded)
