@@ -85,8 +85,8 @@ struct ShrinkCommand: ParsableCommand {
             say += "; fail_kalloc=\(Sweep.grouped(call)) fails at event \(Sweep.grouped(at)) of \(Sweep.grouped(scenario.events.count - 1))"
                 + ", and every test run replays the events before it, so a late call costs more"
         }
-        say += ". A reduction takes hundreds to a few thousand test runs, most shorter than this one"
-        say += " (about \(Self.duration(once * 100)) per 100 at most); progress every \(Int(Self.progressEvery)) s."
+        say += ". A reduction takes hundreds to a few thousand test runs, most of them shorter than this one"
+        say += " (about \(Self.duration(once * 100)) per 100 runs as long); progress every \(Int(Self.progressEvery)) s."
         return folded(say)
     }
 
