@@ -49,7 +49,18 @@ public enum CheckReport {
         let what = d.diff.removed + d.diff.added == 0 ? "" : " (-\(d.diff.removed) +\(d.diff.added))"
         let hunks = "\(d.diff.hunkCount) hunk\(d.diff.hunkCount == 1 ? "" : "s")\(what): "
         let items = d.items.isEmpty ? [d.summary] : d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") }
-        lines += fold(units: [hunks.trimmingCharacters(in: .whitespaces)] + items, indent: "    ", continuation: "        ")
+        let view = d.addressOnly == nil ? "" : "address-blind: "
+        if d.addressOnly != nil && d.diff.hunkCount == 0 {
+            lines += fold("address-blind: no difference but the addresses", indent: "    ")
+        } else {
+            lines += fold(units: [view + hunks.trimmingCharacters(in: .whitespaces)] + items, indent: "    ", continuation: "        ")
+        }
+        if let b = d.blindSummary {
+            // The exact diff is all a golden keeps; say how much of it is only addresses moving.
+            let only = d.diff.removed - b.removed
+            lines += fold("address-blind, \(b.hunks) hunk\(b.hunks == 1 ? "" : "s") (-\(b.removed) +\(b.added)): the other \(only) line\(only == 1 ? "" : "s") "
+                          + "of the golden differ only by addresses (--blind-addresses shows that view)", indent: "    ", continuation: "        ")
+        }
         if golden.hasSuffix(".digest") {
             lines += fold("a digest keeps counts, not lines: `xv6vm check --save-trace DIR` writes the whole trace", indent: "    ")
         }
@@ -71,6 +82,10 @@ public enum CheckReport {
         let left = d.diff.hunkCount - d.diff.hunks.count
         if left > 0 {
             lines += fold("(\(left) more hunk\(left == 1 ? "" : "s") not shown; diff the golden with its .new file for all)", indent: "    ")
+        }
+        if let n = d.addressOnly, n > 0 {
+            lines += fold("and \(n) line\(n == 1 ? "" : "s") of the golden that differ only by the addresses that follow "
+                          + "(pages named by first use: page#1, page#2, ...; the golden keeps exact addresses)", indent: "    ")
         }
         return lines
     }

@@ -33,6 +33,12 @@ extension ScenarioCompiler {
             guard let value = v.scalar?.string else { error(v, "expected a value for \(setting)"); continue }
             if let problem = config.settings.set(setting, value) { error(v, problem) }
         }
+        // A setting that cannot act under this kernel would let a run say "no leaks" of a bug
+        // it never ran: refused, at the key, naming the variants that have what it needs.
+        let preset = KernelSettings.preset(named: config.variant) ?? .xv6_2020
+        for (key, problem) in config.settings.inertProblems(comparedTo: preset, variant: config.variant) {
+            if let (k, _, _) = overrides.last(where: { $0.1 == key }) { error(k, problem) }
+        }
         config.harts = machine.harts
         if let problem = machine.image.problem { error(node, "this kernel image cannot boot: \(problem)") } else { config.image = machine.image }
     }

@@ -132,9 +132,53 @@ extension CompiledScenario {
                 return problem + (suggestion.isEmpty ? "; the keys are \(keys.joined(separator: ", ")) (see `xv6vm variants`)" : suggestion)
             }
         }
+        let preset = KernelSettings.preset(named: config.variant) ?? .xv6_2020
+        if let (key, problem) = config.settings.inertProblems(comparedTo: preset, variant: config.variant).first {
+            // Set here, or set by the scenario and left without what it needs by a --set here.
+            guard pairs.contains(where: { $0.0 == key }) else { return problem + " (the scenario sets it)" }
+            return "--set \(key)=" + problem.dropFirst(key.count + 2)
+                + (pairs.contains { $0.0 == "variant" } ? "" : " (choose one with --set variant=NAME)")
+        }
         config.harts = machine.harts
         if let problem = machine.image.problem { return "this kernel image cannot boot: \(problem)" }
         config.image = machine.image
         return nil
     }
 }
+
+extension CompiledScenario {
+    /// The pid a process name stands for by event `last`: the latest `userinit` or `fork`
+    /// that named it (in a `repeat`, the last round that ran by then); nil when none did.
+    public func pid(named name: String, by last: Int) -> Int? {
+        bindings(by: last).last { $0.name == name }?.pid
+    }
+
+    /// The names bound by event `last`, each once, in the order first bound.
+    public func processNames(by last: Int) -> [String] {
+        var seen: [String] = []
+        for b in bindings(by: last) where !seen.contains(b.name) { seen.append(b.name) }
+        return seen
+    }
+
+    /// `(name, pid)` for each userinit and fork that named its process, in event order. The
+    /// name is the one the compiler put in the event's label: `userinit -> pid 1 (init)`.
+    func bindings(by last: Int) -> [(name: String, pid: Int)] {
+        var out: [(String, Int)] = []
+        for e in events.prefix(max(0, last + 1)) {
+            let pid: Int
+            switch e.kind {
+            case .userinit(let p): pid = p
+            case .syscall(_, .fork): guard let c = e.child, !e.forkFails else { continue }; pid = c
+            default: continue
+            }
+            // A round's events end their label with ` [round 3/800]`.
+            let label = e.label.range(of: " [round ").map { e.label[..<$0.lowerBound] } ?? e.label[...]
+            guard label.hasSuffix(")"), let open = label.range(of: "-> pid \(pid) (") else { continue }
+            out.append((String(label[open.upperBound...].dropLast()), pid))
+        }
+        return out
+    }
+}
+
+/// ` (did you mean 'kid'?)`, or nothing when no candidate is close.
+public func suggestion(_ word: String, _ candidates: [String]) -> String { didYouMean(word, candidates) }

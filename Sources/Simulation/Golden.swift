@@ -130,6 +130,19 @@ public struct TraceDifference: Equatable, Sendable {
     /// Lines removed and added per kind (`-1 +1 kfree`, `+3 map`) or, for digests, the counts
     /// that differ (`kalloc 5 -> 8 (+3)`), each an item to fold into lines.
     public var items: [String]
+    /// The address-blind view: how many lines of the golden differ only by the physical
+    /// addresses that follow a structural change (nil: this is the exact view).
+    public var addressOnly: Int? = nil
+    /// In the exact view: the address-blind view's hunks and line counts, when it has fewer
+    /// lines than the exact one (nil: addresses explain nothing, or this is the blind view).
+    public var blindSummary: (hunks: Int, removed: Int, added: Int)? = nil
+
+    public static func == (a: TraceDifference, b: TraceDifference) -> Bool {
+        a.line == b.line && a.expected == b.expected && a.actual == b.actual && a.event == b.event
+            && a.eventLocation == b.eventLocation && a.diff == b.diff && a.items == b.items && a.addressOnly == b.addressOnly
+            && a.blindSummary?.hunks == b.blindSummary?.hunks && a.blindSummary?.removed == b.blindSummary?.removed
+            && a.blindSummary?.added == b.blindSummary?.added
+    }
 
     /// The items on one line: `-1 +1 kfree, +3 map`.
     public var summary: String { items.isEmpty ? "same lines, in a different order" : items.joined(separator: ", ") }
@@ -167,7 +180,7 @@ public enum Golden {
     }
 
     /// Checks one scenario against its golden.
-    public static func check(_ scenarioPath: String, store: GoldenStore) -> GoldenResult {
+    public static func check(_ scenarioPath: String, store: GoldenStore, blind: Bool = false) -> GoldenResult {
         switch trace(of: scenarioPath) {
         case .failure(let e):
             return GoldenResult(scenario: scenarioPath, golden: store.goldenPath(for: scenarioPath), outcome: .scenarioError(e), trace: [], goldenBytes: nil)
@@ -181,7 +194,7 @@ public enum Golden {
             case .bytes(let b): old = b
             }
             if old == bytes { return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .ok, trace: bytes, goldenBytes: old) }
-            let diff = difference(expected: old, actual: bytes, scenario: compiled)
+            let diff = difference(expected: old, actual: bytes, scenario: compiled, blind: blind)
             return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .changed(diff), trace: bytes, goldenBytes: old)
         }
     }
@@ -223,12 +236,12 @@ public enum Golden {
     }
 
     /// Checks many scenarios in parallel on all cores; results come back in the order given.
-    public static func checkAll(_ scenarios: [String], store: GoldenStore,
+    public static func checkAll(_ scenarios: [String], store: GoldenStore, blind: Bool = false,
                                 progress: (@Sendable (_ done: Int, _ failing: Int) -> Void)? = nil) -> [GoldenResult] {
         let results = Slots<GoldenResult>(count: scenarios.count)
         let done = Counter(), failing = Counter()
         DispatchQueue.concurrentPerform(iterations: scenarios.count) { i in
-            let r = check(scenarios[i], store: store)
+            let r = check(scenarios[i], store: store, blind: blind)
             results[i] = r
             let f = r.outcome == .ok ? failing.value : failing.increment()
             progress?(done.increment(), f)
@@ -243,8 +256,36 @@ public enum Golden {
 
     /// Compares two traces (or digests): a minimal line diff, the event where the run first
     /// departs (found in the run's trace), and what differs overall.
+    /// With `blind`, the hunks are those of the address-blind view (`AddressBlind`), and
+    /// `addressOnly` counts the golden's lines that differ only by addresses; without it, the
+    /// exact diff, with the blind view's counts in `blindSummary` when they are smaller.
     public static func difference(expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?,
-                                  maxHunks: Int = 10, maxLines: Int = 200) -> TraceDifference {
+                                  maxHunks: Int = 10, maxLines: Int = 200, blind: Bool = false) -> TraceDifference {
+        let isDigest = expected.starts(with: "xv6vm-digest ".utf8) || actual.starts(with: "xv6vm-digest ".utf8)
+        if isDigest || expected.isEmpty {
+            return difference(exact: expected, actual: actual, scenario: scenario, maxHunks: maxHunks, maxLines: maxLines)
+        }
+        let named = AddressBlind.named(old: expected, new: actual)
+        if blind {
+            let exact = LineDiff.compute(old: expected, new: actual, maxHunks: 0, maxLines: 0)
+            var d = difference(exact: named.old, actual: named.new, scenario: scenario, maxHunks: maxHunks, maxLines: maxLines)
+            d.addressOnly = max(0, exact.removed - d.diff.removed)
+            if d.diff.isEmpty, let first = exact.firstOld {
+                // Nothing but addresses: the departure is where they first differ.
+                d.line = first
+                d.event = eventNumber(in: actual, before: exact.firstNew ?? 1)
+                d.eventLocation = d.event.flatMap { i in scenario.flatMap { i < $0.events.count ? $0.events[i].location?.description : nil } }
+            }
+            return d
+        }
+        var d = difference(exact: expected, actual: actual, scenario: scenario, maxHunks: maxHunks, maxLines: maxLines)
+        let b = LineDiff.compute(old: named.old, new: named.new, maxHunks: 0, maxLines: 0)
+        if b.removed + b.added < d.diff.removed + d.diff.added { d.blindSummary = (b.hunkCount, b.removed, b.added) }
+        return d
+    }
+
+    static func difference(exact expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?,
+                           maxHunks: Int, maxLines: Int) -> TraceDifference {
         let d = LineDiff.compute(old: expected, new: actual, maxHunks: maxHunks, maxLines: maxLines)
         let first = d.hunks.first?.lines
         let event = eventNumber(in: actual, before: d.firstNew ?? 1)

@@ -28,6 +28,8 @@ public struct LeakReport: Sendable {
     public var baseline: Int?
     public var processesCreated: Int
     public var freeAfter: [Int]
+    /// Why the run may not show what a changed setting does: it never read it (nil: it read every one).
+    public var unconsulted: String?
 
     /// Builds the report from a kernel after a run.
     public init(scenario: CompiledScenario, kernel k: Kernel, result r: RunResult) {
@@ -43,6 +45,7 @@ public struct LeakReport: Sendable {
         baseline = r.baseline
         processesCreated = r.processesCreated
         freeAfter = r.freeAfter
+        unconsulted = Consultation.note(scenario, k)
         // Grouped by the site's number: the site tree gives each chain of functions one.
         var groups: [Int: Record] = [:]
         var order: [Int] = []
@@ -86,10 +89,14 @@ public struct LeakReport: Sendable {
             lines.append("  by pid\(r.pids.count == 1 ? "" : "s") \(pids); first at \(where_(r.firstEvent))")
         }
         lines.append("")
-        if leaked == 0 {
-            lines.append("SUMMARY: no leaks: every allocated page has a live owner")
+        var summary = leaked == 0 ? "SUMMARY: no leaks: every allocated page has a live owner"
+            : "SUMMARY: \(leaked) page\(leaked == 1 ? "" : "s") leaked in \(records.count) record\(records.count == 1 ? "" : "s"): \(definitely) definitely lost, \(indirectly) indirectly lost"
+        if let unconsulted {
+            // The summary a student reads last must not hide that the setting never acted.
+            summary += "; but " + unconsulted
+            lines += CheckReport.fold(summary, indent: "", continuation: "         ")
         } else {
-            lines.append("SUMMARY: \(leaked) page\(leaked == 1 ? "" : "s") leaked in \(records.count) record\(records.count == 1 ? "" : "s"): \(definitely) definitely lost, \(indirectly) indirectly lost")
+            lines.append(summary)
         }
         if let b = baseline, freePages != b {
             if atEvent < scenario.events.count - 1 && panic == nil {

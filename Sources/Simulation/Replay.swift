@@ -23,6 +23,14 @@ final class ProbeRecorder {
     /// Whether the model's kvminithart writes after boot are left out (an idle loop's, in the kernel).
     var skipsKvminithartAfterBoot = false
 
+    /// Compares physical pages by first use (`blind`), or by address with the address-blind
+    /// comparison alongside, to say where that one parts.
+    func compare(blind: Bool, ram: Range<UInt64>) {
+        for side in [memory, satp, process] {
+            if blind { side.pages = PageBinding(ram: ram) } else { side.blindPages = PageBinding(ram: ram) }
+        }
+    }
+
     init(events: [Event], probes: [Probe], memory: [Int], satp: [Int], process: [Int]) {
         self.events = events
         self.probes = probes
@@ -128,12 +136,40 @@ public struct ReplayReport: Sendable {
     /// The log lines of the bare kallocs import took for pipes, and of their frees (nil: never freed).
     public var pipes: [(line: Int, freedAt: Int?)] = []
     public var agrees: Bool { departure == nil }
+    /// Whether physical pages were matched by first use rather than by address (`--blind-addresses`).
+    public var blind = false
+    /// In the exact comparison: where the address-blind one parts (its log line; 0: it agrees),
+    /// when that is later than the exact departure (nil: not later, or the view is blind).
+    public var blindPartsAt: Int?
+}
+
+/// Physical pages of the log and of the model, matched by first use: a page of RAM on one
+/// side stands for the page on the other side it was first seen with, and for no other.
+struct PageBinding {
+    var ram: Range<UInt64>
+    var logToModel: [UInt64: UInt64] = [:]
+    var modelToLog: [UInt64: UInt64] = [:]
+
+    /// Whether the log's address `a` and the model's `b` name the same thing: equal outside
+    /// RAM; in RAM, the same offset in pages matched before, or in two pages seen now first.
+    mutating func same(_ a: UInt64, _ b: UInt64) -> Bool {
+        guard ram.contains(a) && ram.contains(b) else { return a == b }
+        let (pa, pb) = (a & ~0xfff, b & ~0xfff)
+        guard a & 0xfff == b & 0xfff else { return false }
+        switch (logToModel[pa], modelToLog[pb]) {
+        case (nil, nil): logToModel[pa] = pb; modelToLog[pb] = pa; return true
+        case (let m?, let l?): return m == pb && l == pa
+        default: return false
+        }
+    }
 }
 
 public enum Replay {
     /// Runs an imported log on the model and compares the streams, each model probe with
-    /// the log's as the model makes it.
-    public static func run(_ imported: ImportedLog) -> ReplayReport {
+    /// the log's as the model makes it. With `blind`, physical pages are matched by first use
+    /// (`PageBinding`): the kernel may place pages elsewhere, as long as it does the same
+    /// things with them.
+    public static func run(_ imported: ImportedLog, blind: Bool = false) -> ReplayReport {
         let scenario = imported.scenario
         let sites = SiteTree()
         let writer = TraceWriter(format: .none, sites: sites)
@@ -152,6 +188,8 @@ public enum Replay {
         let process = imported.operations.compactMap(\.processProbe)
         let recorder = ProbeRecorder(events: scenario.events, probes: probes, memory: memory, satp: satp, process: process)
         recorder.skipsKvminithartAfterBoot = idle
+        // RAM on either side: the kernel's may end elsewhere than the model's.
+        recorder.compare(blind: blind, ram: MemLayout.kernbase..<(UInt64(1) << 40))
         writer.tap = { recorder.take($0, $1) }
         let (result, _) = Runner.run(scenario, writer: writer)
 
@@ -159,6 +197,10 @@ public enum Replay {
         for stream in [recorder.memory, recorder.satp, recorder.process] {
             if let k = stream.departure { departures.append(departure(stream, k, imported, sites)) }
         }
+        // Exactly, the streams part; say whether only addresses are to blame, or until where.
+        let firstExact = departures.min { line($0, probes) < line($1, probes) }
+        let blindPartsAt = blind || !["memory", "satp"].contains(firstExact?.stream ?? "") ? nil
+            : Self.blindPartsAt(probes, [recorder.memory, recorder.satp], after: departures.map { line($0, probes) }.min() ?? 0)
         if departures.isEmpty && imported.log.panic?.message != result.panic?.message {
             departures.append(panicDeparture(imported.log.panic, result.panic?.message, probes))
         }
@@ -169,6 +211,8 @@ public enum Replay {
                                   departure: first, panic: result.panic?.message, kernelPanic: imported.log.panic,
                                   held: [], heldAtLine: 0)
         report.variantGuessed = imported.variantGuessed
+        report.blind = blind
+        report.blindPartsAt = blindPartsAt
         var freed: [Int: Int] = [:]
         for op in imported.operations where op.kind == .close { freed[op.pipe] = probes[op.probes[0]].line }
         // A pipe whose kalloc returned 0 holds nothing: it counts as freed where it failed.
@@ -181,27 +225,47 @@ public enum Replay {
         return report
     }
 
+    /// The log line where the memory and satp streams part address-blind, when that is later
+    /// than `exact` (0: they do not part, or only past the log's end); nil when not later.
+    static func blindPartsAt(_ probes: [Probe], _ streams: [StreamComparison], after exact: Int) -> Int? {
+        var parts: Int?
+        for side in streams {
+            let k = side.blindPartedAt ?? min(side.expected.count, side.records.count)
+            let at = k < side.expected.count ? probes[side.expected[k]].line : (k < side.records.count ? Int.max : nil)
+            if let at { parts = min(parts ?? at, at) }
+        }
+        guard let parts else { return 0 }
+        return parts > exact ? (parts == Int.max ? 0 : parts) : nil
+    }
+
     static func line(_ d: Departure, _ probes: [Probe]) -> Int {
         d.log?.line ?? Int.max
     }
 
     /// Whether the log's probe and the model's say the same.
-    static func same(_ a: Probe, _ b: Probe) -> Bool {
+    /// With `pages`, physical addresses are compared through it (address-blind).
+    static func same(_ a: Probe, _ b: Probe, _ pages: inout PageBinding?) -> Bool {
         guard a.kind == b.kind else { return false }
+        func pa(_ x: UInt64, _ y: UInt64) -> Bool { pages == nil ? x == y : pages!.same(x, y) }
         switch a.kind {
-        case .kalloc, .kfree: return a.pa == b.pa
+        case .kalloc, .kfree: return pa(a.pa, b.pa)
         // mappages writes perm|PTE_V: a kernel that passes V and one that does not write the same PTEs.
-        case .map: return a.pt == b.pt && a.va == b.va && a.size == b.size && a.pa == b.pa && a.perm | 1 == b.perm | 1
-        case .unmap: return a.pt == b.pt && a.va == b.va && a.n == b.n && a.flag == b.flag
-        case .freewalk, .kvmFree: return a.pt == b.pt
+        case .map: return a.va == b.va && a.size == b.size && a.perm | 1 == b.perm | 1 && pa(a.pt, b.pt) && pa(a.pa, b.pa)
+        case .unmap: return a.va == b.va && a.n == b.n && a.flag == b.flag && pa(a.pt, b.pt)
+        case .freewalk, .kvmFree: return pa(a.pt, b.pt)
         case .allocproc, .freeproc: return a.pid == b.pid
-        case .satp: return a.pa == b.pa && a.text == b.text && (a.text != "scheduler" || a.pid == b.pid)
+        case .satp: return a.text == b.text && (a.text != "scheduler" || a.pid == b.pid) && pa(a.pa, b.pa)
         case .fork, .wait: return a.pid == b.pid && a.other == b.other
         case .exec: return a.pid == b.pid && a.text == b.text && a.sz == b.sz
         case .execfail: return a.pid == b.pid && a.text == b.text
         case .growproc, .exit: return a.pid == b.pid && a.n == b.n
         case .swtch: return a.pid == b.pid && a.other == b.other
         }
+    }
+
+    static func same(_ a: Probe, _ b: Probe) -> Bool {
+        var exact: PageBinding? = nil
+        return same(a, b, &exact)
     }
 
     static func departure(_ side: StreamComparison, _ k: Int, _ imported: ImportedLog, _ sites: SiteTree) -> Departure {

@@ -25,6 +25,11 @@ final class StreamComparison {
     /// The last 3 model probes that agreed; from the departure on, it and the 3 after it.
     var before: [ModelProbe] = []
     var after: [ModelProbe] = []
+    /// Address-blind: the pages matched so far, for the comparison itself (`--blind-addresses`)
+    /// or for one alongside the exact comparison, which only says where it parts.
+    var pages: PageBinding?
+    var blindPages: PageBinding?
+    var blindPartedAt: Int?
 
     init(_ name: String, expected: [Int]) {
         self.name = name
@@ -36,11 +41,14 @@ final class StreamComparison {
     func add(_ m: ModelProbe, _ probes: [Probe], _ agreed: inout [ProbeKind: Int]) {
         let k = records.count
         records.append(ModelRecord(m))
+        if blindPages != nil && blindPartedAt == nil && k < expected.count && !Replay.same(probes[expected[k]], m.probe, &blindPages) {
+            blindPartedAt = k
+        }
         if let d = departedAt {
             if k - d < 4 { after.append(m) }
             return
         }
-        if k < expected.count, Replay.same(probes[expected[k]], m.probe) {
+        if k < expected.count, Replay.same(probes[expected[k]], m.probe, &pages) {
             agreed[m.probe.kind, default: 0] += 1
             if before.count == 3 { before.removeFirst() }
             before.append(m)

@@ -6,12 +6,19 @@ extension ReplayReport {
     public func text(leaks: Bool = false) -> String {
         var out: [String] = []
         let total = agreed.reduce(0) { $0 + $1.1 }
+        let view = blind ? ", address-blind (physical pages matched by first use)" : ""
         if let d = departure {
-            out.append(contentsOf: folded("replay of \(file) on the \(variant) model (\(operations) operations): they part", indent: 0, hang: 2))
+            out.append(contentsOf: folded("replay of \(file) on the \(variant) model (\(operations) operations)\(view): they part", indent: 0, hang: 2))
+            if let at = blindPartsAt {
+                // The exact comparison parts first: how much of it is only where pages went.
+                out.append(contentsOf: folded("address-blind (pages matched by first use), "
+                    + (at == 0 ? "the memory and satp streams agree: they part only by where pages went (--blind-addresses)"
+                               : "they agree up to log line \(at) (--blind-addresses)"), indent: 0, hang: 2))
+            }
             out.append("")
             out.append(contentsOf: d.lines)
         } else {
-            out.append(contentsOf: folded("replay of \(file) on the \(variant) model (\(operations) operations): they agree", indent: 0, hang: 2))
+            out.append(contentsOf: folded("replay of \(file) on the \(variant) model (\(operations) operations)\(view): they agree", indent: 0, hang: 2))
         }
         switch (kernelPanic, panic) {
         case let (k?, m?) where k.message == m: out.append("both panic: \(m) (the kernel at log line \(k.line))")

@@ -101,7 +101,7 @@ public enum Suggest {
         // A lab kernel that panics before its scheduler ever runs looks like the stock one.
         var out: [(String, KernelSettings.Nature)] = settings.perProcessKernelPagetable ? [] : [("variant=pgtbl-lab", .design)]
         let current = Dictionary(uniqueKeysWithValues: settings.listed.map { ($0.key, $0.value) })
-        for setting in KernelSettings.catalogue where settings.perProcessKernelPagetable || !KernelSettings.labOnly.contains(setting.key) {
+        for setting in KernelSettings.catalogue where setting.needs?.holds(settings) ?? true {
             for (value, nature) in KernelSettings.alternatives(setting, to: current[setting.key] ?? "") where nature != .unseen {
                 out.append(("\(setting.key)=\(value)", nature))
             }

@@ -208,39 +208,30 @@ public enum Sweep {
     /// The report, within 80 columns: the totals, then how each allocation site fared and
     /// what the kernel does there, then (with `path`, the scenario as the user named it) how
     /// to shrink the first run that did not end clean; with `verbose`, one line per run.
-    public static func report(_ scenario: CompiledScenario, _ outcomes: [Outcome], path: String? = nil, verbose: Bool = false) -> String {
+    /// `header` (the sweep's own) says how many calls the whole sweep has and the `--set`s
+    /// the shrink commands repeat.
+    public static func report(_ scenario: CompiledScenario, _ outcomes: [Outcome], path: String? = nil, verbose: Bool = false,
+                              header: SweepHeader? = nil) -> String {
         let words = ["clean", "leak", "panic", "invariant"]
         var totals: [String: Int] = [:]
         for o in outcomes { totals[o.verdict.word, default: 0] += 1 }
-        var lines = fold("sweep of \(scenario.file) (\(scenario.config.variant)): \(outcomes.count) runs, each with one kalloc failing", hang: 2)
+        var lines = fold("sweep of \(scenario.file) (\(scenario.config.variant)): \(scope(outcomes.count, header)), each with one kalloc failing", hang: 2)
         lines += ["\(outcomes.count) runs: " + (words + ["not reached"]).map { "\(totals[$0] ?? 0) \($0)" }.joined(separator: ", "), ""]
-        // By site: how each failure point fared.
-        var bySite: [String: [Verdict]] = [:]
-        for o in outcomes where o.verdict != .notReached { bySite[o.site, default: []].append(o.verdict) }
+        // By site: how each failure point fared, one call for example, and how to shrink it.
+        var bySite: [String: [Outcome]] = [:]
+        for o in outcomes where o.verdict != .notReached { bySite[o.site, default: []].append(o) }
         func padL(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
         lines.append("clean  leak  panic  inv.  allocation site")
         lines.append("                          what the kernel does there")
+        lines.append("                          one call for example")
         for site in bySite.keys.sorted() {
-            let verdicts = bySite[site]!
+            let runs = bySite[site]!
+            let verdicts = runs.map(\.verdict)
             let counts = words.map { w in verdicts.filter { $0.word == w }.count }
             let cells = zip(counts, [5, 5, 6, 5]).map { padL(String($0), $1) }.joined(separator: " ")
             lines.append(contentsOf: fold(cells + "  " + site, hang: 28, at: " > "))
             lines.append(contentsOf: fold(String(repeating: " ", count: 26) + whatHappens(verdicts), hang: 28, at: "; "))
-        }
-        if let path, let first = outcomes.first(where: { $0.verdict != .clean && $0.verdict != .notReached }) {
-            let until: String
-            switch first.verdict {
-            case .leak: until = "leak"
-            case .invariant: until = "invariant"
-            default: until = "panic"
-            }
-            lines.append("")
-            lines.append("To reduce a run to a small scenario, e.g. call \(first.call):")
-            let command = "  xv6vm shrink \(path) --set fail_kalloc=\(first.call) --until \(until) -o small.yaml"
-            if command.count <= 80 { lines.append(command) } else {
-                lines.append("  xv6vm shrink \(path) --set fail_kalloc=\(first.call) \\")
-                lines.append("      --until \(until) -o small.yaml")
-            }
+            lines.append(contentsOf: example(runs, path: path, overrides: header?.overrides ?? []))
         }
         if verbose {
             lines.append("")
@@ -255,6 +246,52 @@ public enum Sweep {
             lines.append("(one line per run: --verbose, or --format json)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `310,877`: thousands set apart with commas, as people read counts.
+    public static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    /// What the runs cover: `200 of 310,877 calls, evenly spread`, `310,877 calls`, or with
+    /// no header `3 runs`.
+    static func scope(_ runs: Int, _ header: SweepHeader?) -> String {
+        guard let h = header else { return "\(runs) runs" }
+        let all = h.last >= h.first ? h.last - h.first + 1 : 0
+        let from = h.boot ? "" : " after boot"
+        let shard = h.shards > 1 ? " (shard \(h.shard)/\(h.shards))" : ""
+        if runs < all { return "\(grouped(runs)) of \(grouped(all)) calls\(from)" + (h.sample != nil ? ", evenly spread" : "") + shard }
+        return "all \(grouped(all)) calls\(from)" + shard
+    }
+
+    /// One site's example: the first run there that was not clean (else the first), and the
+    /// shrink command that reduces it to a small scenario.
+    static func example(_ runs: [Outcome], path: String?, overrides: [String]) -> [String] {
+        guard let o = runs.first(where: { $0.verdict != .clean && $0.verdict != .notReached }) ?? runs.first else { return [] }
+        let indent = String(repeating: " ", count: 26)
+        let call = "e.g. call \(grouped(o.call)) (event \(o.event))"
+        let until: String
+        switch o.verdict {
+        case .clean, .notReached: return [indent + call + ": clean"]
+        case .leak: until = "leak"
+        case .invariant: until = "invariant"
+        case .panic: until = "panic"
+        }
+        guard let path else { return [indent + call] }
+        let sets = (overrides.filter { !$0.hasPrefix("fail_kalloc=") } + ["fail_kalloc=\(o.call)"]).map { "--set \($0)" }
+        let words = ["xv6vm shrink", path] + sets + ["--until \(until)", "-o small.yaml"]
+        // Folded between options, never inside one; a shell reads on through the backslashes.
+        var out = [indent + call + "; to shrink it:"], line = "    " + words[0]
+        for w in words.dropFirst() {
+            if line.count + 1 + w.count > 78 { out.append(line + " \\"); line = "        " + w } else { line += " " + w }
+        }
+        return out + [line]
     }
 
     /// What the kernel does when allocations at one site fail: "recovers", its panics, the

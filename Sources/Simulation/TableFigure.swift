@@ -21,6 +21,8 @@ public struct TableFigure: Sendable {
     public var boxes: [Box] = []
     /// Leaf runs not drawn, past the limit.
     public var omitted = 0
+    /// Table pages below the root, those drawn as one row of several included.
+    public var tablePages = 0
 
     /// The most leaf runs drawn; the rest are counted.
     public static let rowLimit = 120
@@ -41,6 +43,22 @@ public struct TableFigure: Sendable {
                 if seen > 0 { row += 1 }
                 seen += 1
                 if !pte.isLeaf && level > 0 {
+                    // Tables side by side that each map all 512 entries onward from where the
+                    // last one ended, with the same bits (a kernel table's direct map): one row.
+                    let same = Self.uniformSiblings(memory, table: pa, from: i, level: level)
+                    if same > 1 {
+                        let first = Self.uniform(memory, PTE(rawValue: memory.read64(PhysAddr(pa + UInt64(i) * 8))).pa.rawValue)!
+                        boxes.append(Box(level: level, title: "[\(i)-\(i + same - 1)] \(same) tables",
+                                         detail: "from \(hexShort(pte.pa.rawValue))", row: row, parent: parent))
+                        let pages = UInt64(same) * 512 << (9 * UInt64(level - 1))
+                        leaves += 1
+                        tablePages += same
+                        boxes.append(Box(level: 0, title: "[0-511]×\(same) va \(hexShort(va)): \(pages) pages",
+                                         detail: "pa \(hexShort(first.pa)) \(first.flags.letters)", row: row, parent: boxes.count - 1))
+                        i += same
+                        continue
+                    }
+                    tablePages += 1
                     boxes.append(Box(level: level, title: "[\(i)] table", detail: hex16(pte.pa.rawValue), row: row, parent: parent))
                     table(pte.pa.rawValue, level: level - 1, base: va, parent: boxes.count - 1)
                     i += 1
@@ -67,12 +85,41 @@ public struct TableFigure: Sendable {
         table(root.rawValue, level: 2, base: 0, parent: 0)
     }
 
+    /// Whether the table at `pa` is one run of leaves: all 512 entries valid leaves with the
+    /// same bits, mapping consecutive pages; its first PTE's target and bits if so.
+    static func uniform(_ memory: PhysicalMemory, _ pa: UInt64) -> (pa: UInt64, flags: PTE.Flags)? {
+        let first = PTE(rawValue: memory.read64(PhysAddr(pa)))
+        guard first.isValid && first.isLeaf else { return nil }
+        for j in 1..<Sv39.entriesPerTable {
+            let e = PTE(rawValue: memory.read64(PhysAddr(pa + UInt64(j) * 8)))
+            guard e.isValid && e.isLeaf && e.flags == first.flags && e.pa.rawValue == first.pa.rawValue + UInt64(j) << 12 else { return nil }
+        }
+        return (first.pa.rawValue, first.flags)
+    }
+
+    /// How many entries from `i` of the level-`level` table at `pa` point at uniform tables
+    /// (`uniform`) that continue one another: the same bits, each mapping on from where
+    /// the one before it ended. Only level-1 entries (tables of leaves) are collapsed.
+    static func uniformSiblings(_ memory: PhysicalMemory, table pa: UInt64, from i: Int, level: Int) -> Int {
+        guard level == 1 else { return 0 }
+        var n = 0
+        var expected: (pa: UInt64, flags: PTE.Flags)?
+        while i + n < Sv39.entriesPerTable {
+            let e = PTE(rawValue: memory.read64(PhysAddr(pa + UInt64(i + n) * 8)))
+            guard e.isValid && !e.isLeaf, let u = uniform(memory, e.pa.rawValue) else { break }
+            if let x = expected, x.pa != u.pa || x.flags != u.flags { break }
+            expected = (u.pa + 512 << 12, u.flags)
+            n += 1
+        }
+        return n
+    }
+
     /// The SVG document.
     public var svg: String {
         let rows = (boxes.map(\.row).max() ?? 0) + 1
-        let rowH = 26.0, top = 60.0, colW = [3: 170.0, 2: 240.0, 1: 240.0, 0: 420.0]
+        let rowH = 26.0, top = 60.0, colW = [3: 170.0, 2: 240.0, 1: 240.0, 0: 460.0]
         let colX = [3: 20.0, 2: 210.0, 1: 470.0, 0: 730.0]
-        let w = 1170.0, h = top + Double(rows) * rowH + (omitted > 0 ? 40 : 20)
+        let w = 1210.0, h = top + Double(rows) * rowH + (omitted > 0 ? 40 : 20)
         func f(_ d: Double) -> String { String(Double(Int(d * 10)) / 10) }
         func y(_ row: Int) -> Double { top + Double(row) * rowH }
         var out = [#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(w))" height="\#(Int(h))" viewBox="0 0 \#(Int(w)) \#(Int(h))" font-family="monospace" font-size="11">"#,

@@ -8,7 +8,7 @@ extension Kernel {
         var out: [String] = []
         for (i, p) in procs.enumerated() where p.state != .unused && p.pagetable != .zero {
             out += try userPartBelowPlic(i)
-            if settings.perProcessKernelPagetable && p.kernelPagetable != .zero { out += try mirrors(i) }
+            if settings.values.perProcessKernelPagetable && p.kernelPagetable != .zero { out += try mirrors(i) }
         }
         out += freeListPartitionsRAM()
         out += staleTranslations
@@ -35,7 +35,7 @@ extension Kernel {
     func mirrors(_ i: Int) throws(KernelPanic) -> [String] {
         let p = procs[i]
         var out: [String] = []
-        if settings.mirrorUserMappings != .none {
+        if settings.values.mirrorUserMappings != .none {
             var va: UInt64 = 0
             while va < p.sz {
                 defer { va += pageSize }

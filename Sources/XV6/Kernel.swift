@@ -44,8 +44,8 @@ enum PageOwner {
 public final class Kernel {
     public let config: KernelConfig
     public var image: KernelImage { config.image }
-    /// The design choices in force.
-    public let settings: KernelSettings
+    /// The design choices in force; the kernel reads them through a record of what it read.
+    public let settings: ConsultedSettings
     public let memory: PhysicalMemory
     public internal(set) var harts: [Hart]
     /// The process each hart is running, as a slot index.
@@ -108,7 +108,7 @@ public final class Kernel {
     /// kernel whose boot panicked can still be inspected (which kalloc failed, and where).
     public init(unbooted config: KernelConfig, sink: TraceSink? = nil, sites: SiteTree = SiteTree()) {
         self.config = config
-        self.settings = config.settings
+        self.settings = ConsultedSettings(config.settings)
         self.sink = sink
         self.sites = sites
         memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop), fastPaths: config.fastPaths)
@@ -136,7 +136,7 @@ public final class Kernel {
         var config = k.config
         config.settings = settings
         self.config = config
-        self.settings = settings
+        self.settings = ConsultedSettings(settings, read: k.settings.read)
         memory = k.memory.snapshot()
         harts = k.harts
         running = k.running
@@ -173,7 +173,7 @@ public final class Kernel {
     /// of this kernel's sites by default). It costs about what the kernel holds outside its
     /// pages (1 MiB for 128 MiB of RAM): pages are shared until one side writes them.
     public func snapshot(settings: KernelSettings? = nil, sink: TraceSink? = nil, sites: SiteTree? = nil) -> Kernel {
-        Kernel(copying: self, settings: settings ?? self.settings, sink: sink, sites: sites ?? self.sites.copy())
+        Kernel(copying: self, settings: settings ?? self.settings.values, sink: sink, sites: sites ?? self.sites.copy())
     }
 
     /// Runs `body` on behalf of process `pid`, the one the caller was handed (as xv6 code

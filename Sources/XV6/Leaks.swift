@@ -76,7 +76,7 @@ extension Kernel {
         }
         if kernelPagetable != .zero {
             markTree(kernelPagetable, tables: .kernelTables, leaves: nil, leafLimit: 0)
-            if !settings.perProcessKernelPagetable {
+            if !settings.values.perProcessKernelPagetable {
                 for i in 0..<Param.nproc {
                     if let pa = stack(kernelPagetable, MemLayout.kstack(i)) { mark(pa, .kernelStacks) }
                 }

@@ -51,13 +51,3 @@ extension KernelSettings {
     }
 }
 
-extension KernelSettings {
-    /// Settings that act only where each process has its own kernel table (pgtbl-lab, seed-003).
-    public static let labOnly: Set<String> = [
-        "kernel_table_checked", "clint_in_process_table", "kstack_mapping", "kernel_table_layout", "kstack_at_slot",
-        "kstack_free", "process_kernel_table", "mirror_in", "shrink_unmaps_mirror", "mirror_read_only",
-        "fork_mirror_after_probe", "allocproc_kernel_table_first", "freeproc_kernel_table_first", "exec_mirrors_after_free",
-        "free_kernel_pagetable", "free_kernel_stack", "scheduler_switch_back", "scheduler_idle_kvminithart",
-        "scheduler_sfence", "mirror_user_mappings", "copyin", "exec_unmaps_old_mirror",
-    ]
-}

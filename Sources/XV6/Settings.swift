@@ -195,12 +195,36 @@ public struct KernelSettings: Equatable, Sendable {
         public let key: String
         public let values: [String]
         public let meaning: String
+        /// What the rest of the kernel must be for this setting to act at all; nil: it always can.
+        public var needs: Requirement? = nil
+        /// Where it lies in `KernelSettings`, so that a kernel can tell whether it was read.
+        let offset: Int
         let get: @Sendable (KernelSettings) -> String
         let set: @Sendable (inout KernelSettings, String) -> Bool
+
+        /// Its value in `s`, as scenarios write it.
+        public func value(in s: KernelSettings) -> String { get(s) }
     }
 
-    static func flag(_ key: String, _ meaning: String, _ path: WritableKeyPath<KernelSettings, Bool> & Sendable) -> Setting {
-        Setting(key: key, values: ["true", "false"], meaning: meaning,
+    /// What a setting needs of the others before it can change anything.
+    public struct Requirement: Sendable {
+        /// In words, with the setting that provides it: `a per-process kernel page table (...)`.
+        public let text: String
+        public let holds: @Sendable (KernelSettings) -> Bool
+
+        /// The variants whose presets provide it, in `presets` order.
+        public var variants: [String] { KernelSettings.presets.filter { holds($0.settings) }.map(\.name) }
+    }
+
+    static let perProcess = Requirement(
+        text: "a per-process kernel page table (per_process_kernel_pagetable: true)",
+        holds: { $0.perProcessKernelPagetable })
+
+    static func offset<T>(_ path: KeyPath<KernelSettings, T>) -> Int { MemoryLayout<KernelSettings>.offset(of: path) ?? -1 }
+
+    static func flag(_ key: String, _ meaning: String, _ path: WritableKeyPath<KernelSettings, Bool> & Sendable,
+                     needs: Requirement? = nil) -> Setting {
+        Setting(key: key, values: ["true", "false"], meaning: meaning, needs: needs, offset: offset(path),
                 get: { $0[keyPath: path] ? "true" : "false" },
                 set: { s, v in
                     switch v { case "true", "yes", "on": s[keyPath: path] = true; return true
@@ -210,9 +234,10 @@ public struct KernelSettings: Equatable, Sendable {
     }
 
     static func choice<E: RawRepresentable & CaseIterable & Sendable>(_ key: String, _ meaning: String,
-                                                           _ path: WritableKeyPath<KernelSettings, E> & Sendable) -> Setting
+                                                           _ path: WritableKeyPath<KernelSettings, E> & Sendable,
+                                                           needs: Requirement? = nil) -> Setting
         where E.RawValue == String {
-        Setting(key: key, values: E.allCases.map(\.rawValue), meaning: meaning,
+        Setting(key: key, values: E.allCases.map(\.rawValue), meaning: meaning, needs: needs, offset: offset(path),
                 get: { $0[keyPath: path].rawValue },
                 set: { s, v in
                     guard let e = E(rawValue: v) else { return false }
@@ -224,35 +249,43 @@ public struct KernelSettings: Equatable, Sendable {
     /// Every setting, in the order traces list them.
     public static let catalogue: [Setting] = [
         flag("per_process_kernel_pagetable", "each process gets its own kernel page table and a kernel stack at KSTACK(0), loaded by the scheduler", \.perProcessKernelPagetable),
-        flag("kernel_table_checked", "building a kernel table panics (kvmmap) when a mapping fails; false: bare mappages, failures ignored", \.kernelTableChecked),
-        flag("clint_in_process_table", "CLINT is mapped in per-process kernel tables too (it then collides with user memory above 0x2000000)", \.clintInProcessTable),
-        choice("kstack_mapping", "how allocproc maps the kernel stack at KSTACK(0)", \.kstackMapping),
-        choice("kernel_table_layout", "the global kernel table when each process has its own: built like a process's, then CLINT; the stock kvminit's order; or that order without CLINT", \.kernelTableLayout),
-        flag("kstack_at_slot", "the kernel stack sits at KSTACK(slot), the process's index, in its kernel table; false: KSTACK(0)", \.kstackAtSlot),
-        choice("process_kernel_table", "what a process's kernel table is: a whole copy, or a root of its own sharing the global table's entries 1-511", \.processKernelTable),
-        choice("mirror_in", "where a walk-copy mirror follows sbrk: sys_sbrk, or growproc (a shrink copies nothing there)", \.mirrorIn),
-        flag("shrink_unmaps_mirror", "a shrinking sbrk unmaps the shrunk pages from the kernel table's mirror", \.shrinkUnmapsMirror),
-        flag("mirror_read_only", "the walk-copy mirror clears W and X as well as U", \.mirrorReadOnly),
-        flag("fork_mirror_after_probe", "the log's fork line comes before the child's mirror is made (import only)", \.forkMirrorAfterProbe),
-        flag("allocproc_kernel_table_first", "allocproc builds the kernel table and stack before the user table (after the trapframe)", \.kernelTableBeforeUserTable),
-        flag("freeproc_kernel_table_first", "freeproc frees the kernel table and stack before the user table (after the trapframe)", \.kernelTableFreedFirst),
-        flag("exec_mirrors_after_free", "exec mirrors the new image into the kernel table after it frees the old image", \.execMirrorsAfterFree),
-        choice("kstack_free", "how freeproc frees the kernel stack page: kfree of what kvmpa finds, or uvmunmap(kpt, kstack, 1, 1)", \.kstackFree),
-        choice("free_kernel_pagetable", "how freeproc frees the process's kernel page table", \.freeKernelPagetable),
-        flag("free_kernel_stack", "freeproc frees the kernel stack page", \.freeKernelStack),
-        flag("scheduler_switch_back", "the scheduler loads the global kernel table when the process gives up the CPU", \.schedulerSwitchBack),
-        flag("scheduler_idle_kvminithart", "the scheduler's idle loop loads the global table whenever it finds nothing to run (replay ignores kvminithart writes after boot)", \.schedulerIdleKvminithart),
-        flag("scheduler_sfence", "the scheduler runs sfence.vma after loading the process's kernel table into satp", \.schedulerSfence),
+        flag("kernel_table_checked", "building a kernel table panics (kvmmap) when a mapping fails; false: bare mappages, failures ignored", \.kernelTableChecked, needs: perProcess),
+        flag("clint_in_process_table", "CLINT is mapped in per-process kernel tables too (it then collides with user memory above 0x2000000)", \.clintInProcessTable, needs: perProcess),
+        choice("kstack_mapping", "how allocproc maps the kernel stack at KSTACK(0)", \.kstackMapping, needs: perProcess),
+        choice("kernel_table_layout", "the global kernel table when each process has its own: built like a process's, then CLINT; the stock kvminit's order; or that order without CLINT", \.kernelTableLayout, needs: perProcess),
+        flag("kstack_at_slot", "the kernel stack sits at KSTACK(slot), the process's index, in its kernel table; false: KSTACK(0)", \.kstackAtSlot, needs: perProcess),
+        choice("process_kernel_table", "what a process's kernel table is: a whole copy, or a root of its own sharing the global table's entries 1-511", \.processKernelTable, needs: perProcess),
+        choice("mirror_in", "where a walk-copy mirror follows sbrk: sys_sbrk, or growproc (a shrink copies nothing there)", \.mirrorIn, needs: perProcess),
+        flag("shrink_unmaps_mirror", "a shrinking sbrk unmaps the shrunk pages from the kernel table's mirror", \.shrinkUnmapsMirror, needs: perProcess),
+        flag("mirror_read_only", "the walk-copy mirror clears W and X as well as U", \.mirrorReadOnly, needs: perProcess),
+        flag("fork_mirror_after_probe", "the log's fork line comes before the child's mirror is made (import only)", \.forkMirrorAfterProbe, needs: perProcess),
+        flag("allocproc_kernel_table_first", "allocproc builds the kernel table and stack before the user table (after the trapframe)", \.kernelTableBeforeUserTable, needs: perProcess),
+        flag("freeproc_kernel_table_first", "freeproc frees the kernel table and stack before the user table (after the trapframe)", \.kernelTableFreedFirst, needs: perProcess),
+        flag("exec_mirrors_after_free", "exec mirrors the new image into the kernel table after it frees the old image", \.execMirrorsAfterFree, needs: perProcess),
+        choice("kstack_free", "how freeproc frees the kernel stack page: kfree of what kvmpa finds, or uvmunmap(kpt, kstack, 1, 1)", \.kstackFree, needs: perProcess),
+        choice("free_kernel_pagetable", "how freeproc frees the process's kernel page table", \.freeKernelPagetable, needs: perProcess),
+        flag("free_kernel_stack", "freeproc frees the kernel stack page", \.freeKernelStack, needs: Requirement(
+            text: "a per-process kernel page table, with a stack of its own, that freeproc frees itself (per_process_kernel_pagetable: true, "
+                + "process_kernel_table: copy, free_kernel_pagetable other than unmap-then-freewalk or unmap-all-then-freewalk, "
+                + "which unmap the stack their own way)",
+            holds: { $0.perProcessKernelPagetable && $0.processKernelTable == .copy
+                && $0.freeKernelPagetable != .unmapThenFreewalk && $0.freeKernelPagetable != .unmapAllThenFreewalk })),
+        flag("scheduler_switch_back", "the scheduler loads the global kernel table when the process gives up the CPU", \.schedulerSwitchBack, needs: perProcess),
+        flag("scheduler_idle_kvminithart", "the scheduler's idle loop loads the global table whenever it finds nothing to run (replay ignores kvminithart writes after boot)", \.schedulerIdleKvminithart, needs: perProcess),
+        flag("scheduler_sfence", "the scheduler runs sfence.vma after loading the process's kernel table into satp", \.schedulerSfence, needs: perProcess),
         flag("trampoline_sfence", "the trampoline runs sfence.vma after each satp write on the way into and out of user space", \.trampolineSfence),
         flag("exec_plic_check", "exec returns -1 when the image reaches PLIC (0x0c000000)", \.execPlicCheck),
         flag("growproc_plic_check", "growproc returns -1 when the process would grow to PLIC or beyond", \.growprocPlicCheck),
         flag("sbrk_plic_check", "sys_sbrk returns -1, before growproc, when the process would grow to PLIC or beyond", \.sbrkPlicCheck),
-        flag("exec_unmaps_old_mirror", "exec unmaps the old image's mirror from the process's kernel table before mirroring the new one", \.execUnmapsOldMirror),
-        choice("mirror_user_mappings", "how user mappings are copied into the kernel table (userinit, fork, exec, sbrk)", \.mirrorUserMappings),
-        choice("copyin", "where copyin/copyinstr read user memory", \.copyin),
+        flag("exec_unmaps_old_mirror", "exec unmaps the old image's mirror from the process's kernel table before mirroring the new one", \.execUnmapsOldMirror, needs: perProcess),
+        choice("mirror_user_mappings", "how user mappings are copied into the kernel table (userinit, fork, exec, sbrk)", \.mirrorUserMappings, needs: perProcess),
+        choice("copyin", "where copyin/copyinstr read user memory", \.copyin, needs: Requirement(
+            text: "for mmu, a per-process kernel page table that mirrors user memory (per_process_kernel_pagetable: true)",
+            holds: { $0.copyin == .software || $0.perProcessKernelPagetable })),
         choice("exec_vmprint", "when exec prints the new page table with vmprint", \.execVmprint),
         flag("kinit_prints_phystop", "kinit prints \"PHYSTOP is ...\" on the console", \.kinitPrintsPhystop),
         Setting(key: "fail_kalloc", values: ["N"], meaning: "failure injection: the N-th kalloc of the run (from 1, boot included) returns 0; 0 for none",
+                offset: offset(\.failKalloc),
                 get: { String($0.failKalloc) },
                 set: { s, v in
                     guard let n = Int(v), n >= 0 else { return false }
@@ -265,6 +298,28 @@ public struct KernelSettings: Equatable, Sendable {
     public mutating func set(_ key: String, _ value: String) -> String? {
         guard let s = Self.catalogue.first(where: { $0.key == key }) else { return "unknown setting '\(key)'" }
         return s.set(&self, value) ? nil : "setting '\(key)' takes one of: \(s.values.joined(separator: ", ")); got '\(value)'"
+    }
+
+    /// The settings that differ from `preset` but cannot act, because what they need is not
+    /// there (a per-process kernel table setting under xv6-2020), in catalogue order.
+    public func inert(comparedTo preset: KernelSettings) -> [Setting] {
+        Self.catalogue.filter { s in
+            guard let needs = s.needs else { return false }
+            return s.get(self) != s.get(preset) && !needs.holds(self)
+        }
+    }
+
+    /// Why each inert setting does nothing, one sentence each: under `variant` (its name),
+    /// what it needs and which variants have it.
+    public func inertProblems(comparedTo preset: KernelSettings, variant: String) -> [(key: String, problem: String)] {
+        inert(comparedTo: preset).map { s in
+            let needs = s.needs!
+            let have = needs.variants
+            let which = have.isEmpty ? "" : ", which \(have.joined(separator: " and ")) \(have.count == 1 ? "has" : "have")"
+            // Under the variant itself, or because another setting took away what it needs.
+            let under = needs.holds(preset) ? "with the settings given" : "under \(variant)"
+            return (s.key, "\(s.key): \(s.get(self)) does nothing \(under): it needs \(needs.text)\(which)")
+        }
     }
 
     /// Every setting and its value, in catalogue order.

@@ -34,7 +34,11 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         var rows: [[String]] = [["scenario", "mode", "median", "events/s", "PTE writes/s", "pages allocated", "trace"]]
-        let files = self.files.isEmpty && logs.isEmpty && sweeps.isEmpty && reads.isEmpty ? ["scenarios/leaks/reparent2.yaml"] : self.files
+        var files = self.files
+        if files.isEmpty && logs.isEmpty && sweeps.isEmpty && reads.isEmpty {
+            // The default benchmark is the project's own reparent2, found from anywhere inside it.
+            files = [(try findProject("bench", []).0.scenariosDir as NSString).appendingPathComponent("leaks/reparent2.yaml")]
+        }
         for file in files {
             let scenario = try compileOrExit(file)
             for mode in Mode.allCases {

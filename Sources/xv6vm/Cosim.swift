@@ -82,10 +82,13 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Find the design settings under which the log agrees furthest, print them as --set options, then replay under them."))
     var suggest = false
 
+    @Flag(help: "Match physical pages by first use, not by address: part only where the kernel does something else.")
+    var blindAddresses = false
+
     func run() throws {
         if suggest { return try runSuggest() }
         let imported = try importOrExit(log, overrides: overrides)
-        let report = Replay.run(imported)
+        let report = Replay.run(imported, blind: blindAddresses)
         switch format {
         case .text: out(Array(report.text(leaks: leaks).utf8))
         case .json: out(report.json.encoded)

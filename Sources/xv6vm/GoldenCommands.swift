@@ -33,10 +33,24 @@ struct GoldenOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Run only the I-th of N deterministic slices of the scenarios.", valueName: "I/N"), transform: Shard.parse)
     var shard: Shard?
 
-    func selected(_ store: GoldenStore) -> [String] {
-        let all = store.scenarios(paths)
-        guard let shard else { return all }
-        return Golden.shard(all, index: shard.index, count: shard.count)
+    /// The project the paths (or the working directory) are in, and its scenarios they select.
+    func selected(_ command: String) throws -> (GoldenStore, [String]) {
+        let (store, searched) = try findProject(command, paths)
+        let all = store.scenarios(searched)
+        guard let shard else { return (store, all) }
+        return (store, Golden.shard(all, index: shard.index, count: shard.count))
+    }
+}
+
+/// The project of `paths` (or of the working directory), found as git finds a repository;
+/// exits `noProject` when there is none, and refuses paths of several projects.
+func findProject(_ command: String, _ paths: [String]) throws -> (GoldenStore, [String]) {
+    switch Project.find(for: paths) {
+    case .success(let found): return found
+    case .failure(let e):
+        if case .several = e { throw ValidationError(e.description) }
+        warn(folded("xv6vm \(command): \(e)").joined(separator: "\n"))
+        throw ExitCode(ExitCodes.noProject)
     }
 }
 
@@ -68,14 +82,18 @@ struct Check: ParsableCommand {
         usage: """
             xv6vm check [<PATH> ...] [--shard <I/N>] [--format <text|json>]
                         [--record <missing|failed|all|never>] [--pending-dir <DIR>]
-                        [--save-trace <DIR>] [--prune]
+                        [--save-trace <DIR>] [--prune] [--blind-addresses]
             """,
         discussion: """
             A trace that differs is shown as a unified diff. Its output is left beside the golden as \
             NAME.trace.new (or .digest.new) for `xv6vm review`; a passing check removes a stale one. \
             With CI set, nothing is written into golden/ (use --pending-dir). \
+            --blind-addresses compares with every physical page named by first use, so a \
+            change that moves later pages shows only what changed in structure; goldens keep \
+            exact addresses, and a trace that differs only by them still fails. \
             Exit 0 when every trace matches (or was recorded), 1 when one differs or its golden is missing, \
-            2 on a scenario error, 74 when a file could not be written.
+            2 on a scenario error, 66 when no folder from the PATHs (or here) up holds scenarios/, \
+            74 when a file could not be written.
             """)
 
     @OptionGroup var options: GoldenOptions
@@ -95,19 +113,17 @@ struct Check: ParsableCommand {
     @Flag(help: "Delete goldens whose scenario no longer exists.")
     var prune = false
 
+    @Flag(help: "Show diffs address-blind: pages named by first use (page#1, ...), structural hunks only.")
+    var blindAddresses = false
+
     func run() throws {
-        let store = GoldenStore()
-        let scenarios = options.selected(store)
+        let (store, scenarios) = try options.selected("check")
         if scenarios.isEmpty {
-            if options.paths.isEmpty && !FileManager.default.fileExists(atPath: store.scenariosDir) {
-                warn("xv6vm check: there is no \(store.scenariosDir)/ here: run check from the repository's root (where scenarios/ and golden/ are), or name the scenario files to check")
-            } else {
-                warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))")
-            }
+            warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))")
             throw ExitCode(2)
         }
         let progress = Progress(total: scenarios.count, label: "check", quiet: format == .json)
-        var results = Golden.checkAll(scenarios, store: store, progress: { progress.update($0, ", \($1) failing") })
+        var results = Golden.checkAll(scenarios, store: store, blind: blindAddresses, progress: { progress.update($0, ", \($1) failing") })
         let ci = runningUnderCI()
         var cannotWrite: [WriteError] = []
         var saved: [(Int, String)] = []
@@ -185,7 +201,11 @@ struct Check: ParsableCommand {
 struct Bless: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write golden traces: those missing and those whose trace changed (each atomically).",
-        discussion: "A scenario that fails to compile never gets a golden, and its old golden is kept.")
+        discussion: """
+            A scenario that fails to compile never gets a golden, and its old golden is kept. \
+            The project is the first folder holding scenarios/ from the PATHs (or here) up; \
+            exit 66 when there is none.
+            """)
 
     @OptionGroup var options: GoldenOptions
 
@@ -196,8 +216,7 @@ struct Bless: ParsableCommand {
     var prune = false
 
     func run() throws {
-        let store = GoldenStore()
-        let selected = options.selected(store)
+        let (store, selected) = try options.selected("bless")
         // A golden's path mirrors its scenario's under scenarios/; from anywhere else it
         // would land outside golden/ (scenarios/../x.yaml -> golden/../x.trace) or collide.
         if let outside = selected.first(where: { !store.contains($0) }) {

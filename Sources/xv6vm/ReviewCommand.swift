@@ -7,15 +7,17 @@ struct Review: ParsableCommand {
         abstract: "Review the goldens check left pending (NAME.trace.new): accept, reject or skip each.",
         usage: """
             xv6vm review [<PATH> ...] [--list | --accept | --reject]
-                         [--pending-dir <DIR>]
+                         [--pending-dir <DIR>] [--blind-addresses]
             """,
         discussion: """
-            On a terminal, shows each pending golden with its diff and asks: a (accept: the .new \
-            file replaces the golden, atomically), r (reject: the .new file is removed), s (skip), \
-            q (quit). For scripts: --list, --accept [PATH...], --reject [PATH...]; a PATH is a \
+            On a terminal, shows each pending golden with its diff (through PAGER, default \
+            `less -R`, when longer than the screen) and takes one key, no Enter: a (accept: the \
+            .new file replaces the golden, atomically), r (reject: the .new file is removed), \
+            s (skip), q (quit), ? (help). For scripts, with the same words: --list, --accept [PATH...], --reject [PATH...]; a PATH is a \
             scenario, a golden, a .new file or a directory of them (default: every pending one). \
             A .new file whose scenario is gone is stale: it cannot be accepted, and --reject removes it. \
             Exit 0 when done, 1 when a PATH names nothing pending or a stale file was to be accepted, \
+            66 when no folder from the PATHs (or here) up holds scenarios/, \
             74 when a file could not be moved or removed.
             """)
 
@@ -34,12 +36,15 @@ struct Review: ParsableCommand {
     @Option(help: ArgumentHelp("Read the .new files from DIR (as check --pending-dir left them).", valueName: "DIR"))
     var pendingDir: String?
 
+    @Flag(help: "Show diffs address-blind: pages named by first use (page#1, ...), structural hunks only.")
+    var blindAddresses = false
+
     func validate() throws {
         if [list, accept, reject].filter({ $0 }).count > 1 { throw ValidationError("give one of --list, --accept and --reject") }
     }
 
     func run() throws {
-        let store = GoldenStore()
+        let (store, _) = try findProject("review", paths)
         let all = store.pendingGoldens(dir: pendingDir)
         var selected = all
         var unmatched: [String] = []
@@ -66,8 +71,7 @@ struct Review: ParsableCommand {
                 do {
                     if accept { try p.accept() } else { try p.reject() }
                     done += 1
-                    out(pad(accept ? "accepted" : (p.scenario == nil ? "removed stale" : "rejected"))
-                        + (accept ? "\(p.golden) (from \(p.path))" : p.path))
+                    out(accept ? Review.acceptedLine(p) : Review.rejectedLine(p))
                 } catch let e as WriteError {
                     warn("xv6vm review: \(e)")
                     failed = true
@@ -90,12 +94,20 @@ struct Review: ParsableCommand {
             if p.scenario == nil {
                 stale += 1
                 lines += CheckReport.fold(pad("stale") + "\(p.path): its scenario is gone", indent: "", continuation: "    ")
-            } else if let d = p.difference(maxHunks: 0, maxLines: 0) {
+            } else if let d = p.difference(maxHunks: 0, maxLines: 0, blind: blindAddresses) {
                 changed += 1
                 let n = d.diff.hunkCount
-                lines += CheckReport.fold(units: [pad("changed") + p.path + ":", "\(n) hunk\(n == 1 ? "" : "s") (-\(d.diff.removed) +\(d.diff.added)):"]
-                                          + d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") },
-                                          indent: "", continuation: "    ")
+                var units = [pad("changed") + p.path + ":", "\(n) hunk\(n == 1 ? "" : "s") (-\(d.diff.removed) +\(d.diff.added)):"]
+                    + d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") }
+                if let a = d.addressOnly {
+                    units[1] = "address-blind " + units[1]
+                    if n == 0 { units = [units[0], "address-blind: no difference but the addresses"] }
+                    if a > 0 { units[units.count - 1] += ";"; units += ["and \(a) lines that differ only by the addresses"] }
+                } else if let b = d.blindSummary {
+                    units[units.count - 1] += ";"
+                    units += ["address-blind \(b.hunks) hunk\(b.hunks == 1 ? "" : "s") (-\(b.removed) +\(b.added))"]
+                }
+                lines += CheckReport.fold(units: units, indent: "", continuation: "    ")
             } else {
                 new += 1
                 lines += CheckReport.fold(pad("new") + "\(p.path): \(lineCount(p.path)) lines, no golden yet", indent: "", continuation: "    ")
@@ -107,51 +119,5 @@ struct Review: ParsableCommand {
 
     func lineCount(_ path: String) -> Int {
         (FileManager.default.contents(atPath: path) ?? Data()).reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
-    }
-
-    /// Each pending golden in turn, its diff, then a question answered on standard input.
-    func interact(_ pending: [PendingGolden], store: GoldenStore) throws {
-        let colour = colourOnStdout()
-        var accepted = 0, rejected = 0, skipped = 0
-        var failed = false
-        loop: for (n, p) in pending.enumerated() {
-            var lines: [String] = ["", "[\(n + 1)/\(pending.count)] " + (p.scenario.map { store.relative($0) } ?? p.path)]
-            if p.scenario == nil {
-                lines += CheckReport.fold("\(p.path) is stale: its scenario is gone", indent: "    ")
-            } else if let d = p.difference() {
-                lines += CheckReport.changed(d, golden: p.golden, new: p.path, color: colour)
-            } else {
-                lines += CheckReport.fold("new golden \(p.golden), \(lineCount(p.path)) lines:", indent: "    ")
-                let d = Golden.difference(expected: [], actual: [UInt8](FileManager.default.contents(atPath: p.path) ?? Data()), scenario: nil)
-                lines += CheckReport.changed(d, golden: "/dev/null", new: p.path, color: colour).drop { !$0.hasPrefix("---") && !$0.hasPrefix("\u{1b}[1m---") }
-            }
-            out(lines.joined(separator: "\n"))
-            while true {
-                let question = p.scenario == nil ? "reject (remove it) or skip? [r/s/q] " : "accept, reject or skip? [a/r/s/q] "
-                out(Array(question.utf8))
-                guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() else { out(""); break loop }
-                do {
-                    switch answer {
-                    case "a" where p.scenario != nil:
-                        try p.accept(); accepted += 1; out("accepted: \(p.golden)")
-                    case "r":
-                        try p.reject(); rejected += 1; out("rejected: removed \(p.path)")
-                    case "s", "":
-                        skipped += 1; out("skipped")
-                    case "q":
-                        break loop
-                    default:
-                        continue
-                    }
-                } catch let e as WriteError {
-                    warn("xv6vm review: \(e)")
-                    failed = true
-                }
-                break
-            }
-        }
-        let left = pending.count - accepted - rejected
-        out("review: \(accepted) accepted, \(rejected) rejected, \(skipped) skipped, \(left) still pending")
-        if failed { throw ExitCode(ExitCodes.cannotWrite) }
     }
 }

@@ -101,7 +101,7 @@ struct SweepCommand: ParsableCommand {
         let totals = Sweep.summaryJSON(scenario, outcomes).encoded
         emit(totals)
         let report = json ? Sweep.jsonLines(header, outcomes).joined(separator: "\n")
-                          : Sweep.report(scenario, outcomes, path: options.file, verbose: verbose)
+                          : Sweep.report(scenario, outcomes, path: options.file, verbose: verbose, header: header)
         if let output {
             try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output)
             try journal?.remove()
@@ -180,7 +180,7 @@ struct SweepCommand: ParsableCommand {
         }
         let (header, outcomes) = merged
         let report = format == .json ? Sweep.jsonLines(header, outcomes).joined(separator: "\n")
-                                     : Sweep.report(header.reportScenario, outcomes, path: header.path, verbose: verbose)
+                                     : Sweep.report(header.reportScenario, outcomes, path: header.path, verbose: verbose, header: header)
         if let output {
             try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output)
             out(wrote(output, outcomes, of: header))

@@ -13,7 +13,8 @@ struct XV6VM: ParsableCommand {
             import and replay read a real kernel's @T log and compare it with the model.
             Exit codes: 0 success, 1 a kernel panic, finding, failed check or departure, 2 a scenario, \
             log or sweep part that cannot be read, 64 bad usage, 65 sweep parts that do not fit \
-            together, 74 could not write output (docs/limits-and-exit-codes.md).
+            together, 66 no project (no folder from here up holds scenarios/), 74 could not \
+            write output (docs/limits-and-exit-codes.md).
             """,
         version: "xv6vm 0.3 (trace format \(traceFormatVersion))",
         subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self]
@@ -62,6 +63,9 @@ enum ExitCodes {
     /// Sweep parts (or a file to resume) that do not fit together: another scenario or other
     /// settings, calls missing or covered twice: sysexits' EX_DATAERR.
     static let partsDoNotFit: Int32 = 65
+    /// No project: no folder from the paths given (or the working directory) up holds
+    /// scenarios/: sysexits' EX_NOINPUT.
+    static let noProject: Int32 = 66
     /// An output (standard output, a golden, an SVG, a shrunk scenario) could not be written:
     /// sysexits' EX_IOERR.
     static let cannotWrite: Int32 = 74
@@ -215,6 +219,8 @@ struct Run: ParsableCommand {
             warn("xv6vm: the kernel panicked\(at): panic: \(p.message)")
         }
         for f in result.findings { warn("xv6vm: finding: \(f.kind.rawValue) \(f.detail)") }
+        // Leaks' summary says it already; the trace (and its golden) stays as it was.
+        if !leaks, let kernel, let note = Consultation.note(scenario, kernel) { warn("xv6vm: note: " + note) }
         for (what, list) in [("expectation failed", result.failedExpectations), ("invariant", result.violations)] {
             for v in list {
                 let at = scenario.events[v.event].location.map { "\($0): " } ?? ""
@@ -286,10 +292,10 @@ struct Variants: ParsableCommand {
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Plot pages allocated by owner against event number, or (--table PID) a page table as a tree, as SVG.",
+        abstract: "Plot pages allocated by owner against event number, or (--table PROC) a page table as a tree, as SVG.",
         usage: """
             xv6vm plot <SCENARIO> [--set <KEY=VALUE> ...] --output <FILE.svg>
-                                  [--table <PID> [--at <N>] [--kernel-table]]
+                                  [--table <PROC> [--at <N>] [--kernel-table]]
             """)
 
     @OptionGroup var options: ScenarioOptions
@@ -297,8 +303,8 @@ struct Plot: ParsableCommand {
     @Option(name: .shortAndLong, help: "The SVG file to write.")
     var output: String
 
-    @Option(help: ArgumentHelp("Draw this process's page table as a tree instead (vmprint as a figure).", valueName: "PID"))
-    var table: Int?
+    @Option(help: ArgumentHelp("Draw this process's page table as a tree instead (vmprint as a figure): its name, as the scenario calls it, or its pid.", valueName: "PROC"))
+    var table: String?
 
     @Option(help: ArgumentHelp("With --table: after this event (default: the last).", valueName: "N"))
     var at: Int?
@@ -309,13 +315,24 @@ struct Plot: ParsableCommand {
     func run() throws {
         let scenario = try options.load()
         try options.refuseOverwritingInput(output, of: scenario)
-        if let pid = table { try drawTable(scenario, pid: pid); return }
-        if at != nil || kernelTable { throw ValidationError("--at and --kernel-table go with --table PID") }
+        if let table { try drawTable(scenario, pid: try pid(table, in: scenario)); return }
+        if at != nil || kernelTable { throw ValidationError("--at and --kernel-table go with --table PROC") }
         let plot = MemoryPlot(scenario: scenario)
         try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
         let total = scenario.events.count - 1
         out("wrote \(output): \(plot.samples.count) samples of events 0 to \(plot.panic?.event ?? total) of \(total)"
             + (plot.panic.map { " (the kernel panicked there: panic: \($0.message))" } ?? ""))
+    }
+
+    /// The pid `--table` names: a number, or a process's name as the scenario binds it by
+    /// event `at` (the latest binding: a name in a `repeat` is the last round's).
+    func pid(_ name: String, in scenario: CompiledScenario) throws -> Int {
+        if let n = Int(name) { return n }
+        let last = min(at ?? scenario.events.count - 1, scenario.events.count - 1)
+        if let pid = scenario.pid(named: name, by: last) { return pid }
+        let names = scenario.processNames(by: last)
+        throw ValidationError("no process is called \(name) by event \(last)"
+            + (names.isEmpty ? "" : "; the scenario's processes: \(names.joined(separator: ", "))") + suggestion(name, names))
     }
 
     /// The page table of `pid` after event `at`, as a tree.
@@ -338,7 +355,7 @@ struct Plot: ParsableCommand {
         try OutputFile.writeAtomically(Array(figure.svg.utf8), to: output)
         let leaves = figure.boxes.filter { $0.level == 0 }.count
         out("wrote \(output): pid \(pid)'s \(kernelTable ? "kernel" : "user") table after event \(shown): "
-            + "\(figure.boxes.count - 1 - leaves) table pages below the root, \(leaves + figure.omitted) runs of leaves"
+            + "\(figure.tablePages) table pages below the root, \(leaves + figure.omitted) runs of leaves"
             + (figure.omitted > 0 ? " (\(figure.omitted) not drawn)" : ""))
     }
 }

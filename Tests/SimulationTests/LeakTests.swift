@@ -110,8 +110,31 @@ final class LeakTests: XCTestCase {
         XCTAssertTrue(root.contains(">baseline (event 9): 32294 free</text>"))
     }
 
-    /// vmprint as a figure: the lab's kernel table of pid 1, its direct map drawn as runs of
-    /// 512 leaves, the user pages mirrored without U at the top.
+    /// The plot of reparent2-root-only as a student saw it: every legend entry whole, the
+    /// panic's label above the plot (where the allocated line cannot run through it), the
+    /// baseline's label on a white box (it was blue on red).
+    func testThePlotsLabelsStayReadable() throws {
+        let svg = MemoryPlot(scenario: try ScenarioCompiler.compile(path: scenarioPath("leaks/reparent2-root-only.yaml"))).svg
+        let lines = svg.split(separator: "\n").map(String.init)
+        // The legend's column is as wide as "being built when the kernel panicked" needs: the page is 1094 wide.
+        XCTAssertTrue(lines[0].hasPrefix(#"<svg xmlns="http://www.w3.org/2000/svg" width="1094" height="556""#), lines[0])
+        let legend = try XCTUnwrap(lines.first { $0.hasSuffix(">being built when the kernel panicked</text>") })
+        XCTAssertTrue(legend.hasPrefix(#"<text x="826.0" y=""#), legend)      // 36 characters of 7 px from 826: within 1094
+        // The panic's label: on a white box, its baseline 8 px above the plot's top (66).
+        let panic = try XCTUnwrap(lines.firstIndex { $0.hasSuffix(">panic: kvmmap (event 1345)</text>") })
+        XCTAssertTrue(lines[panic].contains(#" y="58.0" text-anchor="end" fill="rgb(204,0,0)" font-weight="bold""#), lines[panic])
+        XCTAssertTrue(lines[panic - 1].hasPrefix("<rect ") && lines[panic - 1].hasSuffix(#"height="16" fill="white"/>"#), lines[panic - 1])
+        // The allocated line is drawn before the labels, so they lie over it.
+        let line = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("<polyline ") })
+        let baseline = try XCTUnwrap(lines.firstIndex { $0.hasSuffix(">baseline (event 9): 32294 free</text>") })
+        XCTAssertLessThan(line, baseline)
+        XCTAssertTrue(lines[baseline - 1].hasPrefix("<rect ") && lines[baseline - 1].hasSuffix(#"fill="white"/>"#), lines[baseline - 1])
+        XCTAssertTrue(lines[baseline].contains(#"fill="rgb(0,102,204)""#))
+    }
+
+    /// vmprint as a figure: the lab's kernel table of pid 1, its direct map's 63 identical
+    /// tables of 512 leaves drawn as one row (they were 63 rows, 2,030 px), the user pages
+    /// mirrored without U at the top.
     func testATableFigureDrawsTheTreeWithRunsOfLeaves() throws {
         let s = try ScenarioCompiler.compile(path: scenarioPath("pgtbl-lab/boot.yaml"))
         let (_, k) = Runner.run(s, writer: nil)
@@ -119,11 +142,14 @@ final class LeakTests: XCTestCase {
         let slot = try XCTUnwrap(kernel.slot(ofPid: 1))
         let figure = TableFigure(caption: "t", root: kernel.procs[slot].kernelPagetable, memory: kernel.memory)
         let leaves = figure.boxes.filter { $0.level == 0 }
-        XCTAssertEqual(figure.boxes.count - 1 - leaves.count, 72)                 // table pages below the root
-        XCTAssertEqual(leaves.count, 73)
+        XCTAssertEqual(figure.tablePages, 72)                                   // table pages below the root
+        XCTAssertEqual(leaves.count, 10)
         XCTAssertEqual(leaves.first.map { $0.title + "  " + $0.detail }, "[0] va 0x0: 1 page  pa 0x87f61000 rwx----")
-        XCTAssertTrue(leaves.contains { $0.title == "[0-511] va 0x80200000: 512 pages" && $0.detail == "pa 0x80200000 rw-----" })
+        XCTAssertTrue(figure.boxes.contains { $0.level == 1 && $0.title == "[1-63] 63 tables" && $0.detail == "from 0x87fab000" })
+        XCTAssertTrue(leaves.contains { $0.title == "[0-511]×63 va 0x80200000: 32256 pages" && $0.detail == "pa 0x80200000 rw-----" })
+        XCTAssertTrue(figure.boxes.contains { $0.level == 1 && $0.title == "[96-97] 2 tables" })     // PLIC's 4 MiB
         XCTAssertEqual(leaves.last.map { $0.title + "  " + $0.detail }, "[511] va 0x3ffffff000: 1 page  pa 0x80007000 r-x--a-")
         XCTAssertTrue(figure.svg.contains(">[2] table 0x0000000087fad000</text>"))
+        XCTAssertTrue(figure.svg.hasPrefix(#"<svg xmlns="http://www.w3.org/2000/svg" width="1210" height="340""#), String(figure.svg.prefix(90)))
     }
 }

@@ -58,7 +58,8 @@ final class SweepTests: XCTestCase {
                160      3  clean
                            fork > uvmcopy > mappages > walk
             """), Sweep.report(s, o, verbose: true))
-        XCTAssertFalse(Sweep.report(s, o, path: "scenarios/xv6-2020/sbrk.yaml").contains("To reduce"))      // nothing to reduce
+        XCTAssertFalse(Sweep.report(s, o, path: "scenarios/xv6-2020/sbrk.yaml").contains("xv6vm shrink"))      // nothing to reduce
+        XCTAssertTrue(text.contains("\n                          e.g. call 160 (event 3): clean\n"), text)
     }
 
     /// Leaks at one site read as numbers, smallest to largest, whatever their digits.
@@ -76,9 +77,11 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(o.map(\.verdict.word), ["clean", "panic"])
         let lines = Sweep.report(s, o, path: "scenarios/pgtbl-lab/fork-exec-exit.yaml").split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertEqual(lines[1], "2 runs: 1 clean, 0 leak, 1 panic, 0 invariant, 0 not reached")
-        XCTAssertEqual(lines.suffix(5), ["To reduce a run to a small scenario, e.g. call 260:",
-                                        "  xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=260 \\",
-                                        "      --until panic -o small.yaml", "", "(one line per run: --verbose, or --format json)"])
+        let example = try XCTUnwrap(lines.firstIndex(of: "                          e.g. call 260 (event 5); to shrink it:"))
+        XCTAssertEqual(lines[example + 1], "    xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=260 \\")
+        XCTAssertEqual(lines[example + 2], "        --until panic -o small.yaml")
+        XCTAssertEqual(lines.suffix(5), ["    1     0      0     0  sys_exec", "                          recovers",
+                                        "                          e.g. call 155 (event 2): clean", "", "(one line per run: --verbose, or --format json)"])
         XCTAssertTrue(lines.allSatisfy { $0.count <= 80 })
     }
 

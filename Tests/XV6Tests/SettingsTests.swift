@@ -123,6 +123,38 @@ final class SettingsTests: XCTestCase {
         XCTAssertEqual(try console { $0.execVmprint = .none }, ["PHYSTOP is 0x0000000088000000"])
     }
 
+    /// Each setting knows what it needs: the presets have none that cannot act, and the
+    /// per-process table settings name the variants that have such tables.
+    func testEverySettingKnowsTheVariantsWhereItCanAct() {
+        for p in KernelSettings.presets {
+            XCTAssertEqual(p.settings.inert(comparedTo: .xv6_2020).map(\.key), [], p.name)
+        }
+        func needs(_ key: String) -> [String]? { KernelSettings.catalogue.first { $0.key == key }?.needs?.variants }
+        XCTAssertEqual(needs("free_kernel_pagetable"), ["pgtbl-lab", "seed-003"])
+        XCTAssertEqual(needs("free_kernel_stack"), ["pgtbl-lab"])
+        XCTAssertNil(needs("trampoline_sfence"))
+        XCTAssertNil(needs("fail_kalloc"))
+        var s = KernelSettings.xv6_2020
+        XCTAssertNil(s.set("free_kernel_pagetable", "root-only"))
+        XCTAssertNil(s.set("copyin", "mmu"))
+        XCTAssertEqual(s.inert(comparedTo: .xv6_2020).map(\.key), ["free_kernel_pagetable", "copyin"])
+        XCTAssertNil(s.set("per_process_kernel_pagetable", "true"))
+        XCTAssertEqual(s.inert(comparedTo: .xv6_2020).map(\.key), [])
+    }
+
+    /// The kernel notes which settings it read: free_kernel_pagetable only once a process is freed.
+    func testTheKernelNotesWhichSettingsItConsulted() throws {
+        let k = try kernel("pgtbl-lab") { $0.freeKernelPagetable = .rootOnly }
+        let key = KernelSettings.catalogue.first { $0.key == "free_kernel_pagetable" }!
+        XCTAssertFalse(k.settings.consulted(key))
+        XCTAssertEqual(k.unconsulted(comparedTo: .pgtblLab).map(\.key), ["free_kernel_pagetable"])
+        _ = try leakedByOneChild(k)
+        XCTAssertTrue(k.settings.consulted(key))
+        XCTAssertEqual(k.unconsulted(comparedTo: .pgtblLab).map(\.key), [])
+        // A snapshot keeps what was read before it.
+        XCTAssertTrue(k.snapshot().settings.consulted(key))
+    }
+
     func testSettingsParseFromTheirKeysAndRefuseUnknownValues() {
         var s = KernelSettings.pgtblLab
         XCTAssertNil(s.set("free_kernel_pagetable", "root-only"))

@@ -139,10 +139,16 @@ final class CommandLineTests: XCTestCase {
         let sweep = try xv6vm(["sweep", "scenarios/pgtbl-lab/fork-exec-exit.yaml", "--sample", "3"])
         XCTAssertEqual(sweep.status, 1)
         let lines = sweep.stdout.split(separator: "\n")
-        let hint = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("To reduce a run") })
-        XCTAssertEqual(Array(lines[hint...(hint + 2)]), ["To reduce a run to a small scenario, e.g. call 74:",
-                                                          "  xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=74 \\",
-                                                          "      --until panic -o small.yaml"])
+        XCTAssertEqual(lines[0], "sweep of fork-exec-exit.yaml (pgtbl-lab): 3 of 294 calls after boot, evenly")
+        XCTAssertEqual(lines[1], "  spread, each with one kalloc failing")
+        // Each site's row: one call for example, and the shrink command for it.
+        let site = try XCTUnwrap(lines.firstIndex { $0.hasSuffix("  userinit > allocproc") })
+        XCTAssertEqual(Array(lines[site...(site + 4)]), ["    0     0      1     0  userinit > allocproc",
+                                                          "                          panic: kerneltrap",
+                                                          "                          e.g. call 74 (event 1); to shrink it:",
+                                                          "    xv6vm shrink scenarios/pgtbl-lab/fork-exec-exit.yaml --set fail_kalloc=74 \\",
+                                                          "        --until panic -o small.yaml"])
+        XCTAssertTrue(lines.contains("                          e.g. call 367 (event 7): clean"), sweep.stdout)
         let r = try xv6vm(["shrink", Self.root + "/scenarios/pgtbl-lab/fork-exec-exit.yaml", "--set", "fail_kalloc=74", "--until", "panic", "-o", "small.yaml"], in: dir)
         XCTAssertEqual(r.stdout, "wrote small.yaml: 2 events, 9 removed of 11 (5 test runs); it still shows panic:kerneltrap\n")
         let small = String(decoding: FileManager.default.contents(atPath: dir + "/small.yaml")!, as: UTF8.self)
@@ -167,6 +173,26 @@ final class CommandLineTests: XCTestCase {
         let small = try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "phystop=0x80001000"])
         XCTAssertTrue(small.stderr.hasPrefix("Error: this kernel image cannot boot: end must leave at least one free page below phystop\n"), small.stderr)
         XCTAssertTrue(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "phystp=1"]).stderr.hasPrefix("Error: unknown setting 'phystp' (did you mean 'phystop'?)"))
+    }
+
+    /// --table takes a process's name, as the scenario calls it (the latest binding by --at),
+    /// or a pid; a name the scenario never gave is refused with the names it did give.
+    func testPlotTableTakesAProcessName() throws {
+        let dir = try scratch("README", "")
+        let s = Self.root + "/scenarios/pgtbl-lab/fork-exec-exit.yaml"
+        let byName = try xv6vm(["plot", s, "--table", "echo", "--at", "8", "-o", dir + "/echo.svg"])
+        XCTAssertEqual(byName.status, 0, byName.stderr)
+        XCTAssertEqual(byName.stdout, "wrote \(dir)/echo.svg: pid 3's user table after event 8: 4 table pages below the root, 5 runs of leaves\n")
+        let byPid = try xv6vm(["plot", s, "--table", "3", "--at", "8", "-o", dir + "/three.svg"])
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/echo.svg"), FileManager.default.contents(atPath: dir + "/three.svg"))
+        XCTAssertEqual(byPid.status, 0)
+        let kid = try xv6vm(["plot", s, "--table", "ech", "-o", dir + "/x.svg"])
+        XCTAssertEqual(kid.status, 64)
+        XCTAssertTrue(kid.stderr.hasPrefix("Error: no process is called ech by event 11; the scenario's processes: init, sh, echo (did you mean 'echo'?)\n"), kid.stderr)
+        // In a repeat, a name is the last round's by then: c of round 8 is pid 33.
+        let round = try xv6vm(["plot", Self.root + "/scenarios/leaks/reparent2.yaml", "--table", "c", "--at", "97", "-o", dir + "/c.svg"])
+        XCTAssertEqual(round.status, 0, round.stderr)
+        XCTAssertTrue(round.stdout.hasPrefix("wrote \(dir)/c.svg: pid 33's user table after event 97:"), round.stdout)
     }
 
     func testPlotSaysWhatItDrewAndWhereTheRunStopped() throws {

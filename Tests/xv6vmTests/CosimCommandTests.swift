@@ -95,11 +95,13 @@ final class CosimCommandTests: XCTestCase {
         XCTAssertTrue(rows[3].hasPrefix("1 log read, 1 run each; peak resident memory"), r.stdout)
     }
 
-    /// check from a directory without scenarios/ says where to run it.
-    func testCheckOutsideTheRepositorySaysWhereToRunIt() throws {
+    /// check from a directory in no project says so, where it looked, and exits 66 (ProjectTests has the rest).
+    func testCheckOutsideAnyProjectSaysWhereItLooked() throws {
         let dir = try scratchDirectory()
         let r = try run(["check"], in: dir)
-        XCTAssertEqual(r.status, 2)
-        XCTAssertEqual(r.stderr, "xv6vm check: there is no scenarios/ here: run check from the repository's root (where scenarios/ and golden/ are), or name the scenario files to check\n")
+        XCTAssertEqual(r.status, 66)
+        let message = r.stderr.replacingOccurrences(of: "\n    ", with: " ")
+        XCTAssertTrue(message.hasPrefix("xv6vm check: no project here: neither "), r.stderr)
+        XCTAssertTrue(message.hasSuffix(" nor any folder above it holds scenarios/ (a project is a folder with scenarios/ and golden/ in it; run from inside one, or name its scenarios)\n"), r.stderr)
     }
 }

@@ -51,10 +51,10 @@ final class SweepShardTests: XCTestCase {
                 XCTAssertTrue(lines[0].hasSuffix(#""shard":"1/1","sweep":{"first":138,"last":209,"runs":40},"variant":"xv6-2020","version":1}"#), String(lines[0]))
                 XCTAssertEqual(lines[41], #"{"kind":"summary","runs":40,"scenario":"fork-exec-exit.yaml","totals":{"clean":36,"invariant":0,"leak":0,"not_reached":0,"panic":4},"variant":"xv6-2020"}"#)
             } else {
-                XCTAssertEqual(lines[1], "40 runs: 36 clean, 0 leak, 4 panic, 0 invariant, 0 not reached")
+                XCTAssertEqual(lines[2], "40 runs: 36 clean, 0 leak, 4 panic, 0 invariant, 0 not reached")
                 // --verbose: a line per run (call, event, outcome), the panics among them.
                 XCTAssertEqual(lines.filter { $0.range(of: #"^ +\d+ +\d+  panic: "#, options: .regularExpression) != nil }.count, verbose ? 4 : 0)
-                XCTAssertEqual(lines.count, verbose ? 118 : 37)          // not counting empty lines
+                XCTAssertEqual(lines.count, verbose ? 139 : 58)          // not counting empty lines
             }
         }
         // -o writes the same bytes the merge prints.
@@ -237,6 +237,6 @@ final class SweepShardTests: XCTestCase {
         let whole = try sweep([], in: dir)
         XCTAssertEqual(merged.status, 1)
         XCTAssertEqual(merged.stdout, whole.stdout)
-        XCTAssertTrue(merged.stdout.hasPrefix("sweep of fork-exec-exit.yaml (xv6-2020): 40 runs, each with one kalloc failing\n40 runs: 36 clean,"))
+        XCTAssertTrue(merged.stdout.hasPrefix("sweep of fork-exec-exit.yaml (xv6-2020): 40 of 72 calls after boot, evenly\n  spread, each with one kalloc failing\n40 runs: 36 clean,"), merged.stdout)
     }
 }
