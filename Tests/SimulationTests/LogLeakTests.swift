@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+import XV6
+import RISCV
+@testable import Simulation
+
+/// `xv6vm leaks LOG`: leaks and misuse read from a kernel's log alone, without the model.
+final class LogLeakTests: XCTestCase {
+    static let logs = packageRoot + "/docs/kernel-logs/"
+
+    func report(_ name: String) throws -> LogLeakReport { LogLeakTracker.run(try KernelLog.read(path: Self.logs + name)) }
+
+    func report(lines: [String], file: String = "t.log") throws -> LogLeakReport {
+        LogLeakTracker.run(try KernelLog.parse(Array((lines.joined(separator: "\n") + "\n").utf8), file: file))
+    }
+
+    func testTheStockBootLogHasNoLeaksAndSaysWhoHoldsWhat() throws {
+        let r = try report("stock-boot.log")
+        XCTAssertEqual(r.text, """
+            ==xv6vm== leaks in stock-boot.log, from the log alone (no model)
+            ==xv6vm== 509 probes to line 525; 3 processes created, 1 freed
+
+            SUMMARY: no leaks, no double frees, no frees of mapped pages
+            Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes
+
+            """)
+        XCTAssertTrue(r.clean)
+    }
+
+    /// The logs replay agrees with: every page has its owner at the end; countfree's pipe
+    /// pages are freed, and usertests' failing sbrk shows as kalloc pa=0.
+    func testTheAgreeingLogsHaveNoLeaks() throws {
+        for (name, kernel, processes, failed) in [("pgtbl-boot.log.xz", 73, 167, 0),
+                                                  ("stock-reparent2-nopreempt.log.xz", 137, 19, 2),
+                                                  ("pgtbl-reparent2-nopreempt.log.xz", 73, 167, 2)] {
+            let r = try report(name)
+            XCTAssertEqual(r.summary, "SUMMARY: no leaks, no double frees, no frees of mapped pages", name)
+            XCTAssertEqual(r.leaked, 0, name)
+            XCTAssertEqual(r.heldByKernel, kernel, name)
+            XCTAssertEqual(r.heldByProcesses.pages, processes, name)
+            XCTAssertEqual(r.heldByProcesses.processes, 2, name)
+            XCTAssertEqual(r.heldByPipes, 0, name)
+            XCTAssertEqual(r.findings.failedKallocs, failed, name)
+        }
+    }
+
+    /// A stock kernel whose sys_exec never frees its argument pages (replay departs at line 322).
+    func testExecArgumentPagesNeverFreedAreLeaksOfEachExec() throws {
+        let r = try report("stock-leak-boot.log.xz")
+        XCTAssertEqual(r.leaked, 6)
+        XCTAssertEqual(r.records.count, 1)
+        XCTAssertEqual(r.records[0].map(\.pid), [1, 2, 3, 4])
+        XCTAssertEqual(r.records[0].map(\.pages), [1, 1, 2, 2])
+        XCTAssertEqual(r.records[0].map { hex16($0.firstPa) }, ["0x0000000087f6f000", "0x0000000087f63000",
+                                                                "0x0000000087f47000", "0x0000000087f54000"])
+        XCTAssertTrue(r.text.contains("""
+
+            Leak of 6 pages in 4 execs, never freed:
+                exec allocated pages it never mapped (sys_exec's argument strings) and never
+                  freed them
+              pid 1: exec of /init returned at line 256, 1 page kept: 0x0000000087f6f000
+                  (kalloc at line 232)
+              pid 2: exec of sh returned at line 368, 1 page kept: 0x0000000087f63000
+                  (kalloc at line 340)
+              pid 3: exec of echo returned at line 464, 2 pages kept: 0x0000000087f47000
+                  (kalloc at line 443) and more
+              pid 4: exec of echo returned at line 594, 2 pages kept: 0x0000000087f54000
+                  (kalloc at line 579) and more
+
+            SUMMARY: 6 pages leaked in 1 record (4 times)
+            Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes
+
+            """), r.text)
+    }
+
+    /// A synthetic kernel: pid 1's kernel table mirrors its one user page; a shrinking sbrk
+    /// frees the page without unmapping the mirror, frees it again, and freeproc then frees
+    /// the kernel table with that entry still in it.
+    func testDoubleFreeFreeOfAMappedPageAndAStaleTableAreFindings() throws {
+        func page(_ n: UInt64) -> String { hex16(0x8800_0000 - n * 0x1000) }
+        let lines = [
+            "@T kalloc pa=\(page(1))", "@T map pt=\(page(1)) va=0x0000000010000000 size=0x0000000000001000 pa=0x0000000010000000 perm=0x6",
+            "@T kalloc pa=\(page(2))", "@T kalloc pa=\(page(3))",
+            "@T allocproc pid=1",
+            "@T kalloc pa=\(page(4))", "@T kalloc pa=\(page(5))",
+            "@T map pt=\(page(5)) va=0x0000000010000000 size=0x0000000000001000 pa=0x0000000010000000 perm=0x6",
+            "@T kalloc pa=\(page(6))", "@T kalloc pa=\(page(7))",
+            "@T kalloc pa=\(page(8))",
+            "@T map pt=\(page(4)) va=0x0000000000000000 size=0x0000000000001000 pa=\(page(8)) perm=0x1e",
+            "@T kalloc pa=\(page(9))", "@T kalloc pa=\(page(10))",
+            "@T map pt=\(page(5)) va=0x0000000000000000 size=0x0000000000001000 pa=\(page(8)) perm=0xf",
+            "@T kalloc pa=\(page(11))",
+            "@T swtch to=1",
+            "@T growproc pid=1 n=-4096 sz=0x0000000000001000",
+            "@T unmap pt=\(page(4)) va=0x0000000000000000 npages=1 free=1",
+            "@T kfree pa=\(page(8))",
+            "@T kfree pa=\(page(8))",
+            "@T exit pid=1 status=0",
+            "@T swtch from=1",
+            "@T freeproc pid=1",
+            "@T freewalk pt=\(page(4))", "@T freewalk pt=\(page(9))", "@T freewalk pt=\(page(10))",
+            "@T kfree pa=\(page(10))", "@T kfree pa=\(page(9))", "@T kfree pa=\(page(4))",
+            "@T kvm_free_kernelpgtbl pt=\(page(5))",
+            "@T kfree pa=\(page(6))", "@T kfree pa=\(page(7))", "@T kfree pa=\(page(11))", "@T kfree pa=\(page(5))",
+        ]
+        let r = try report(lines: lines)
+        XCTAssertEqual(r.leaked, 0)
+        XCTAssertEqual(r.heldByKernel, 3)
+        XCTAssertEqual(r.findings.doubleFrees.map(\.line), [21])
+        XCTAssertEqual(r.findings.doubleFrees.map(\.before), [20])
+        XCTAssertEqual(r.findings.mappedFrees.map(\.first.line), [20])
+        XCTAssertEqual(r.findings.staleTables.map(\.line), [35])
+        XCTAssertEqual(r.text, """
+            ==xv6vm== leaks in t.log, from the log alone (no model)
+            ==xv6vm== 35 probes to line 35; 1 process created, 1 freed
+
+            Double free: 1
+              line 21: kfree pa=0x0000000087ff8000 (freed at line 20), in growproc of pid 1
+                  (n=-4096)
+
+            Free of a mapped page: 1 in 1 operation
+              1 page freed by growproc of pid 1 (n=-4096) (line 20), still mapped in pid 1's
+                  kernel table 0x0000000087ffb000: va 0x0000000000000000
+
+            Table freed stale: 1
+              line 35: pid 1's kernel table 0x0000000087ffb000 freed with 1 entry to pages
+                  freed before (from va 0x0000000000000000, freed at line 20)
+
+            SUMMARY: no leaks; 1 double free, 1 free of a mapped page, 1 table freed stale
+            Held at the end, not leaks: 3 pages by the kernel
+
+            """)
+    }
+}
