@@ -18,7 +18,7 @@ extension LogLeakReport {
         for r in records { lines.append(""); lines += recordLines(r) }
         lines += findingLines
         lines.append("")
-        lines.append(summary)
+        lines += folded(summary, hang: 4)
         var held = ["\(heldByKernel) pages by the kernel"]
         if heldByProcesses.pages > 0 {
             held.append("\(heldByProcesses.pages) by \(plural(heldByProcesses.processes, "live process", "live processes"))")

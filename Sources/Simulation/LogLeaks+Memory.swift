@@ -34,8 +34,8 @@ extension LogLeakTracker {
         }
         lastFreed[p.pa] = p.line
         if rec.role == .data {
-            let live = rec.mappings.filter { isLive($0.table) }
-            if !live.isEmpty { suspects.append((p.pa, p.line, procs[current]?.op ?? 0, live)) }
+            let mapped = rec.mappings.filter { isLive($0.table) }
+            if !mapped.isEmpty { suspects.append((p.pa, p.line, procs[current]?.op ?? 0, mapped)) }
         }
         forget(p.pa, rec, line: p.line)
     }
@@ -50,9 +50,8 @@ extension LogLeakTracker {
             if tables[t] != nil {
                 tables[t]!.pages -= 1
                 tables[t]!.rootFreedLine = line
-                if tables[t]!.death == nil && tables[t]!.pages > 0 {
-                    tables[t]!.death = LeakCause(kind: .rootFreed, line: line, pid: tables[t]!.owner)
-                }
+                if tables[t]!.pages > 0 { orphan(t, LeakCause(kind: .rootFreed, line: line, pid: tables[t]!.owner)) }
+                live.remove(t)
                 tableFreed(t, line: line)
             }
         case .table:
@@ -107,9 +106,13 @@ extension LogLeakTracker {
         unref(table.op)
     }
 
-    func isLive(_ t: Int32) -> Bool {
-        guard let table = tables[t] else { return false }
-        return table.death == nil && liveRoot[table.root] == t
+    func isLive(_ t: Int32) -> Bool { live.contains(t) }
+
+    /// The table's owner is gone, for `cause`, unless it went before.
+    mutating func orphan(_ t: Int32, _ cause: LeakCause) {
+        guard tables[t] != nil, tables[t]!.death == nil else { return }
+        tables[t]!.death = cause
+        live.remove(t)
     }
 
     mutating func map(_ p: Probe) {
@@ -146,6 +149,7 @@ extension LogLeakTracker {
         table.pages = pages[root] != nil ? 1 : 0
         tables[id] = table
         liveRoot[root] = id
+        live.insert(id)
         ops[made]?.refs += 1
         ops[made]?.tables.append(id)
         if owner != 0 { procs[owner]?.tables.append(id) }
@@ -157,19 +161,21 @@ extension LogLeakTracker {
         let n = Int((last - first) >> 12) + 1
         func leaf(_ i: UInt64) {
             let va = first + i << 12, target = pa &+ i << 12
-            guard var rec = pages[target] else { return }
+            // Fields read first, so that the record's list is changed in place, not copied.
+            guard let (role, owner, unmappedOp, has) = pages[target].map({
+                ($0.role, $0.table, $0.unmappedOp, $0.mappings.contains { $0.table == t && $0.va == va })
+            }) else { return }
             if let old = tables[t]!.entries[va], old != target { dropMapping(t, va: va, pa: old) }
-            if rec.role == .table, tables[rec.table] != nil {
+            if role == .table, tables[owner] != nil {
                 // Taken for a table page of the map before: a map names it, so it is data.
-                tables[rec.table]!.pages -= 1
-                rec.role = .data
-            } else if rec.role == .bare {
-                rec.role = .data
+                tables[owner]!.pages -= 1
+                pages[target]!.role = .data
+            } else if role == .bare {
+                pages[target]!.role = .data
             }
-            if !rec.mappings.contains(where: { $0.table == t && $0.va == va }) { rec.mappings.append((t, va)) }
-            if rec.unmappedOp != 0 { unref(rec.unmappedOp); rec.unmappedOp = 0 }
-            rec.unmappedLine = 0
-            pages[target] = rec
+            if !has { pages[target]!.mappings.append((t, va)) }
+            if unmappedOp != 0 { unref(unmappedOp); pages[target]!.unmappedOp = 0 }
+            pages[target]!.unmappedLine = 0
             tables[t]!.entries[va] = target
         }
         if n <= pages.count {

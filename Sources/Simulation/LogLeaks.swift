@@ -75,6 +75,8 @@ public struct LogLeakTracker {
     var tables: [Int32: TableRecord] = [:]
     /// Root page -> its table, while the root is allocated.
     var liveRoot: [UInt64: Int32] = [:]
+    /// Tables whose root is allocated and whose owner is there: what counts as mapping a page.
+    var live: Set<Int32> = []
     var ops: [Int32: OpRecord] = [:]
     var procs: [Int: ProcRecord] = [:]
     var nextOp: Int32 = 2
@@ -170,7 +172,7 @@ public struct LogLeakTracker {
     mutating func allocproc(_ p: Probe) {
         if !booted {
             booted = true
-            procs[0]!.op = 0
+            procs[0, default: ProcRecord()].op = 0
             ops[Self.bootOp]!.endLine = p.line
         }
         processesCreated += 1
@@ -216,13 +218,13 @@ public struct LogLeakTracker {
         ops[id]!.death = death
         let made = ops[id]!.tables.filter { tables[$0] != nil }
         if failed {
-            for t in made where tables[t]!.death == nil { tables[t]!.death = death }
+            for t in made { orphan(t, death) }
         } else {
             let replaced = LeakCause(kind: .execReplaced, line: p.line, pid: pid, path: p.text)
             let kinds = Set(made.map { tables[$0]!.kernel })
             for t in procs[pid]?.tables ?? [] where !made.contains(t) {
-                guard let old = tables[t], old.death == nil, kinds.contains(old.kernel) else { continue }
-                tables[t]!.death = replaced
+                guard live.contains(t), kinds.contains(tables[t]!.kernel) else { continue }
+                orphan(t, replaced)
             }
         }
         procs[pid]?.op = 0
@@ -234,7 +236,7 @@ public struct LogLeakTracker {
         let death = LeakCause(kind: .freeproc, line: p.line, pid: p.pid, other: current)
         if let proc = procs[p.pid] {
             for op in proc.ops where ops[op] != nil && ops[op]!.death == nil { ops[op]!.death = death }
-            for t in proc.tables where tables[t] != nil && tables[t]!.death == nil { tables[t]!.death = death }
+            for t in proc.tables { orphan(t, death) }
             processesFreed += 1
         }
         procs[p.pid] = nil

@@ -131,4 +131,35 @@ final class LogLeakTests: XCTestCase {
 
             """)
     }
+
+    /// Probes dropped, repeated, swapped, or given another probe's pid or address, and
+    /// fields at their extremes: the tracker reads any order of events without a trap, and
+    /// its report stays within 80 columns (file names aside).
+    func testMutatedProbeStreamsAreReadWithoutATrap() throws {
+        let probes = try KernelLog.read(path: Self.logs + "stock-boot.log").probes
+        var g = SplitMix64(state: 0x1EA4)
+        var findings = 0
+        let extremes: [UInt64] = [0, 1, 0xffff_ffff_ffff_ffff, 0xffff_ffff_ffff_f001, 0x8000_0000_0000_0000, 0x40_0000_0000]
+        for _ in 0..<400 {
+            var list = probes
+            for _ in 0...g.below(4) {
+                let i = g.below(list.count), j = g.below(list.count)
+                switch g.below(7) {
+                case 0: list.remove(at: i)
+                case 1: list.insert(list[i], at: j)
+                case 2: list.swapAt(i, j)
+                case 3: list[i].pid = list[j].pid; list[i].other = g.pick([-1, 0, 1, list[j].other])
+                case 4: list[i].pa = list[j].pa; list[i].pt = list[j].pa
+                case 5: list[i].pa = g.pick(extremes); list[i].va = g.pick(extremes); list[i].size = g.pick(extremes)
+                default: list[i].n = g.pick([Int64.min, -1, 0, 1, Int64.max]); list[i].sz = g.pick(extremes)
+                }
+            }
+            var tracker = LogLeakTracker(file: "fuzz.log")
+            for p in list { tracker.take(p) }
+            let r = tracker.finish()
+            findings += r.clean ? 0 : 1
+            XCTAssertTrue(r.text.split(separator: "\n").allSatisfy { $0.count <= 80 }, r.text)
+        }
+        XCTAssertGreaterThan(findings, 100)
+    }
 }
