@@ -77,6 +77,9 @@ public struct LeakInstance: Sendable {
     public var roots = 0, tablePages = 0, dataPages = 0, barePages = 0
     public var firstPa: UInt64 = .max
     public var firstLine = Int.max
+    /// Data pages: the lowest and highest va their first mapping put them at.
+    public var vaLow: UInt64 = .max
+    public var vaHigh: UInt64 = 0
     /// The operations that allocated its pages, in words, and how many each.
     public var allocatedBy: [(String, Int)] = []
     public var pages: Int { roots + tablePages + dataPages + barePages }
@@ -97,6 +100,8 @@ public struct LogLeakReport: Sendable {
     public var heldByKernel = 0
     public var heldByProcesses = (pages: 0, processes: 0)
     public var heldByZombies = (pages: 0, processes: 0)
+    /// Pages each live process or zombie holds, by pid.
+    public var heldByPid: [(pid: Int, pages: Int, zombie: Bool)] = []
     public var heldByPipes = 0
     /// The kernel's panic, if its log shows one.
     public var panic: (line: Int, message: String)?
@@ -115,20 +120,18 @@ extension LogLeakTracker {
                                    processesFreed: processesFreed, records: [], findings: findings)
         var instances: [InstanceKey: LeakInstance] = [:]
         var byOp: [InstanceKey: [String: Int]] = [:]
-        var livePids: Set<Int> = [], zombiePids: Set<Int> = []
+        var byPid: [Int: Int] = [:]
         func held(_ pid: Int) {
-            if pid == 0 { report.heldByKernel += 1 } else if procs[pid]?.zombie == true {
-                report.heldByZombies.pages += 1; zombiePids.insert(pid)
-            } else {
-                report.heldByProcesses.pages += 1; livePids.insert(pid)
-            }
+            if pid == 0 { report.heldByKernel += 1 } else { byPid[pid, default: 0] += 1 }
         }
         func lost(_ key: InstanceKey, _ pa: UInt64, _ rec: PageRecord, _ make: () -> LeakInstance) {
             var i = instances[key] ?? make()
             switch rec.role {
             case .root: i.roots += 1
             case .table: i.tablePages += 1
-            case .data: i.dataPages += 1
+            case .data:
+                i.dataPages += 1
+                if let va = rec.mappings.first?.va { i.vaLow = min(i.vaLow, va); i.vaHigh = max(i.vaHigh, va) }
             case .bare: i.barePages += 1
             }
             if rec.line < i.firstLine { i.firstLine = rec.line; i.firstPa = pa }
@@ -162,8 +165,12 @@ extension LogLeakTracker {
                 }
             }
         }
-        report.heldByProcesses.processes = livePids.count
-        report.heldByZombies.processes = zombiePids.count
+        report.heldByPid = byPid.sorted { $0.key < $1.key }.map { ($0.key, $0.value, procs[$0.key]?.zombie == true) }
+        for h in report.heldByPid {
+            if h.zombie { report.heldByZombies.pages += h.pages; report.heldByZombies.processes += 1 } else {
+                report.heldByProcesses.pages += h.pages; report.heldByProcesses.processes += 1
+            }
+        }
         report.records = group(instances, byOp)
         return report
     }

@@ -20,14 +20,19 @@ extension LogLeakReport {
         lines.append("")
         lines += folded(summary, hang: 4)
         var held = ["\(heldByKernel) pages by the kernel"]
-        if heldByProcesses.pages > 0 {
-            held.append("\(heldByProcesses.pages) by \(plural(heldByProcesses.processes, "live process", "live processes"))")
-        }
-        if heldByZombies.pages > 0 {
-            held.append("\(heldByZombies.pages) by \(plural(heldByZombies.processes, "zombie", "zombies")) not yet reaped")
+        for zombie in [false, true] {
+            let whom = heldByPid.filter { $0.zombie == zombie }
+            guard !whom.isEmpty else { continue }
+            let pages = whom.reduce(0) { $0 + $1.pages }
+            // Kept on one line each when folded: U+0001 stands for a space until then.
+            let names = whom.prefix(4).map { "pid\u{1}\($0.pid):\u{1}\($0.pages)" }.joined(separator: ", ")
+                + (whom.count > 4 ? " and \(whom.count - 4) more" : "")
+            held.append("\(pages) by \(plural(whom.count, zombie ? "zombie" : "live process", zombie ? "zombies" : "live processes"))"
+                        + "\(zombie ? " not yet reaped" : "") (\(names))")
         }
         if heldByPipes > 0 { held.append("\(heldByPipes) by pipes (kallocs no operation explains)") }
         lines += folded("Held at the end, not leaks: " + held.joined(separator: ", "), hang: 4)
+            .map { $0.replacingOccurrences(of: "\u{1}", with: " ") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -37,7 +42,7 @@ extension LogLeakReport {
         if n > 0 {
             let times = records.reduce(0) { $0 + $1.count }
             parts.append("\(plural(n, "page", "pages")) leaked in \(plural(records.count, "record", "records"))"
-                         + " (\(plural(times, "time", "times")))")
+                         + (times > records.count ? " (\(times) times)" : ""))
         }
         let f = findings
         if !f.doubleFrees.isEmpty { parts.append(plural(f.doubleFrees.count, "double free", "double frees")) }
@@ -109,7 +114,9 @@ extension LogLeakReport {
         switch i.what {
         case .kernelTable, .userTable:
             let freed = i.rootFreedLine != 0 && c.kind != .rootFreed ? ", root freed at line \(i.rootFreedLine)" : ""
-            return "pid \(i.pid): table \(hex16(i.root)), \(plural(i.pages, "page", "pages")) (\(kinds.joined(separator: ", ")))"
+            let vas = i.dataPages == 0 ? "" : i.vaLow == i.vaHigh ? ", data at va \(hex16(i.vaLow))"
+                : ", data at va \(hex16(i.vaLow)) to \(hex16(i.vaHigh))"
+            return "pid \(i.pid): table \(hex16(i.root)), \(plural(i.pages, "page", "pages")) (\(kinds.joined(separator: ", ")))\(vas)"
                 + "; \(event)\(freed)\(by)"
         case .bare, .unmapped:
             return "pid \(i.pid): \(event), \(plural(i.pages, "page", "pages")) kept: "

@@ -63,6 +63,7 @@ final class LogLeakKernelTests: XCTestCase {
 
             SUMMARY: 864 pages leaked in 1 record (12 times)
             Held at the end, not leaks: 73 pages by the kernel, 361 by 4 live processes
+                (pid 1: 83, pid 2: 84, pid 3: 97, pid 4: 97)
 
             """)
     }
@@ -126,6 +127,7 @@ final class LogLeakKernelTests: XCTestCase {
 
             SUMMARY: 216 pages leaked in 1 record (3 times)
             Held at the end, not leaks: 73 pages by the kernel, 167 by 2 live processes
+                (pid 1: 83, pid 2: 84)
 
             """)
         XCTAssertEqual(r.records[0].map { hex16($0.root) }, ["0x0000000087fb5000", "0x0000000087e72000", "0x0000000087e2a000"])

@@ -22,6 +22,7 @@ final class LogLeakTests: XCTestCase {
 
             SUMMARY: no leaks, no double frees, no frees of mapped pages
             Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes
+                (pid 1: 9, pid 2: 10)
 
             """)
         XCTAssertTrue(r.clean)
@@ -69,8 +70,33 @@ final class LogLeakTests: XCTestCase {
 
             SUMMARY: 6 pages leaked in 1 record (4 times)
             Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes
+                (pid 1: 9, pid 2: 10)
 
             """), r.text)
+    }
+
+    /// stock-boot.log with freeproc's proc_freepagetable taken out (lines 509 to 524): echo's
+    /// user table, its table pages and its memory are left when the shell reaps it.
+    func testAFreeprocThatForgetsTheUserTableLeaksTheTableAndItsMemory() throws {
+        var lines = try String(contentsOfFile: Self.logs + "stock-boot.log", encoding: .utf8).components(separatedBy: "\n")
+        lines.removeSubrange(508...523)
+        let r = try report(lines: lines, file: "forgot.log")
+        XCTAssertEqual(r.leaked, 8)
+        XCTAssertEqual(r.text, """
+            ==xv6vm== leaks in forgot.log, from the log alone (no model)
+            ==xv6vm== 493 probes to line 509; 3 processes created, 1 freed
+
+            Leak of 8 pages in 1 user table, never freed:
+                freeproc never freed the table
+              pid 3: table 0x0000000087f47000, 8 pages (the root, 4 table pages, 3 data
+                  pages), data at va 0x0000000000000000 to 0x0000000000002000; freeproc at
+                  line 507 (reaped by pid 2)
+
+            SUMMARY: 8 pages leaked in 1 record
+            Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes
+                (pid 1: 9, pid 2: 10)
+
+            """)
     }
 
     /// A synthetic kernel: pid 1's kernel table mirrors its one user page; a shrinking sbrk

@@ -67,7 +67,8 @@ final class CosimCommandTests: XCTestCase {
         XCTAssertEqual(leak.status, 1, leak.stderr)
         XCTAssertTrue(leak.stdout.hasPrefix("==xv6vm== leaks in stock-leak-boot.log.xz, from the log alone (no model)\n"), leak.stdout)
         XCTAssertTrue(leak.stdout.hasSuffix("\nSUMMARY: 6 pages leaked in 1 record (4 times)\n"
-                                            + "Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes\n"), leak.stdout)
+                                            + "Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes\n"
+                                            + "    (pid 1: 9, pid 2: 10)\n"), leak.stdout)
         XCTAssertTrue(leak.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, leak.stdout)
         let dir = try scratchDirectory()
         try FileManager.default.copyItem(atPath: logs + "stock-boot.log", toPath: dir + "/boot.txt")
