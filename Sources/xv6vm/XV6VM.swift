@@ -231,31 +231,6 @@ struct Run: ParsableCommand {
     }
 }
 
-struct Leaks: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run a scenario and report the pages nobody owns: leaks, grouped by allocation site.",
-        discussion: "Exit 1 when anything leaked. The report walks the kernel's live structures (page tables, trapframes, kernel stacks, zombies) and accounts every allocated page to one of them.")
-
-    @OptionGroup var options: ScenarioOptions
-
-    @Option(parsing: .unconditional, help: ArgumentHelp("Report after event N (see `xv6vm compile` for event numbers) instead of at the end.", valueName: "N"),
-            transform: wholeNumber(atLeast: 0, "an event number"))
-    var at: Int?
-
-
-    func run() throws {
-        let scenario = try options.load()
-        if let at, at < 0 || at >= scenario.events.count {
-            throw ValidationError("--at takes an event number from 0 to \(scenario.events.count - 1) (the last event of \(options.file)); got \(at)")
-        }
-        let (result, kernel) = Runner.run(scenario, writer: nil, stopAfter: at)
-        guard let kernel else { warn("xv6vm: the kernel did not boot"); throw ExitCode(1) }
-        let report = LeakReport(scenario: scenario, kernel: kernel, result: result)
-        out(report.text)
-        if report.leaked > 0 { throw ExitCode(1) }
-    }
-}
-
 struct Compile: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a scenario's compiled event stream, with the source line of each event.")
 

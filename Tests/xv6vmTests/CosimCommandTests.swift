@@ -95,6 +95,32 @@ final class CosimCommandTests: XCTestCase {
         XCTAssertTrue(rows[3].hasPrefix("1 log read, 1 run each; peak resident memory"), r.stdout)
     }
 
+    /// `leaks LOG`: a kernel's log read alone. 1 for a leak, 0 for a clean log (known by its
+    /// name, its @T lines or --log), 2 for one that cannot be read; --set is for scenarios.
+    func testLeaksOfALogExitsOneForALeakZeroWhenCleanAndTwoWhenUnreadable() throws {
+        let leak = try run(["leaks", logs + "stock-leak-boot.log.xz"])
+        XCTAssertEqual(leak.status, 1, leak.stderr)
+        XCTAssertTrue(leak.stdout.hasPrefix("==xv6vm== leaks in stock-leak-boot.log.xz, from the log alone (no model)\n"), leak.stdout)
+        XCTAssertTrue(leak.stdout.hasSuffix("\nSUMMARY: 6 pages leaked in 1 record (4 times)\n"
+                                            + "Held at the end, not leaks: 137 pages by the kernel, 19 by 2 live processes\n"
+                                            + "    (pid 1: 9, pid 2: 10)\n"), leak.stdout)
+        XCTAssertTrue(leak.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 }, leak.stdout)
+        let dir = try scratchDirectory()
+        try FileManager.default.copyItem(atPath: logs + "stock-boot.log", toPath: dir + "/boot.txt")
+        for args in [["leaks", logs + "stock-boot.log"], ["leaks", "boot.txt"], ["leaks", "--log", "boot.txt"]] {
+            let clean = try run(args, in: dir)
+            XCTAssertEqual(clean.status, 0, clean.stderr)
+            XCTAssertTrue(clean.stdout.contains("\nSUMMARY: no leaks, no double frees, no frees of mapped pages\n"), clean.stdout)
+        }
+        try "@T kalloc pa=0x12\n".write(toFile: dir + "/bad.log", atomically: true, encoding: .utf8)
+        let bad = try run(["leaks", "bad.log"], in: dir)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertEqual(bad.stderr, "bad.log:1:1: error: `pa=` takes an address as %p prints it, 0x and 16 hex digits; found '0x12'\n    @T kalloc pa=0x12\n")
+        let set = try run(["leaks", "boot.txt", "--set", "variant=pgtbl-lab"], in: dir)
+        XCTAssertEqual(set.status, 64)
+        XCTAssertTrue(set.stderr.hasPrefix("Error: --set and --at are for scenarios; a kernel's log is read as it is, without the model\n"), set.stderr)
+    }
+
     /// check from a directory in no project says so, where it looked, and exits 66 (ProjectTests has the rest).
     func testCheckOutsideAnyProjectSaysWhereItLooked() throws {
         let dir = try scratchDirectory()
