@@ -301,8 +301,12 @@ public enum Replay {
             modelCounts = ProbeKind.allCases.compactMap { k in mc[k].map { (k, $0) } }
             modelSites = sc.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
             let kf = lc[.kfree] ?? 0, mf = mc[.kfree] ?? 0, ka = lc[.kalloc] ?? 0, ma = mc[.kalloc] ?? 0
-            let what = op!.summary
-            if stream == "memory" && mf != kf {
+            let modelOp = actual.filter { Int($0.event) == o }
+            let kernelOp = imported.operations[o].probes.map { probes[$0] }
+            let what = innermost(op!, modelOp)
+            if stream == "memory", let sentence = freeprocTerms(what, modelOp, kernelOp, sites) ?? mirrorTerms(what, op!, model, probes) {
+                verdict = sentence
+            } else if stream == "memory" && mf != kf {
                 verdict = "in \(what), the kernel frees \(pages(kf)); the model frees \(mf): "
                     + (mf > kf ? "\(pages(mf - kf)) the kernel never frees" : "the kernel frees \(pages(kf - mf)) the model keeps")
             } else if stream == "memory" && ma != ka {

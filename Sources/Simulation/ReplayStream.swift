@@ -1,13 +1,20 @@
 /// A model probe once compared, as replay keeps it: what a departure's counts and the
 /// held-pages tally read, in 24 bytes rather than a whole `ModelProbe`.
 struct ModelRecord {
+    /// The page (kalloc, kfree, map, satp), the table (unmap, freewalk, kvm_free_kernelpgtbl)
+    /// or the pid (allocproc, freeproc).
     var pa: UInt64
     var event: Int32
     var site: Int32
     var kind: ProbeKind
 
     init(_ m: ModelProbe) {
-        pa = m.probe.pa; event = Int32(truncatingIfNeeded: m.event); site = m.site; kind = m.probe.kind
+        switch m.probe.kind {
+        case .unmap, .freewalk, .kvmFree: pa = m.probe.pt
+        case .allocproc, .freeproc: pa = UInt64(m.probe.pid)
+        default: pa = m.probe.pa
+        }
+        event = Int32(truncatingIfNeeded: m.event); site = m.site; kind = m.probe.kind
     }
 }
 

@@ -81,6 +81,9 @@ final class SuggestTests: XCTestCase {
         guard case .replayed(let r) = s.outcome, let d = r.departure else { return XCTFail("no departure") }
         XCTAssertEqual(d.log?.line, 309)
         XCTAssertEqual(d.operation?.summary, "exec of /init by pid 1")
+        XCTAssertEqual(d.verdict, "in exec of /init by pid 1, your kernel does not unmap the old image's 1 page from pid 1's "
+                       + "kernel table 0x0000000087f72000: its entries keep pointing at the pages the exec frees "
+                       + "(a bug: stale mappings to freed pages)")
     }
 
     /// With the bug modelled too, the whole of usertests reparent2 agrees: 581,041 events,

@@ -1,0 +1,46 @@
+import XV6
+import RISCV
+
+/// A departure in the student's terms: the innermost operation and the process it acts on,
+/// and one sentence on what the kernel did and what the model did, where the events say it.
+extension Replay {
+    /// The operation as the student knows it: a wait's or a failed fork's `freeproc`, named by
+    /// the process it frees; else the operation itself.
+    static func innermost(_ op: LogOperation, _ model: [ModelRecord]) -> String {
+        guard let freed = model.first(where: { $0.kind == .freeproc }).map({ Int($0.pa) }) else { return op.summary }
+        switch op.kind {
+        case .wait: return "freeproc of pid \(freed) (reaped by pid \(op.pid)'s wait)"
+        case .fork: return "freeproc of pid \(freed) (the child pid \(op.pid)'s fork gives up on)"
+        default: return "freeproc of pid \(freed) (in \(op.summary))"
+        }
+    }
+
+    /// Where freeproc frees a process's kernel table one way and the kernel another: which of
+    /// the table's pages the kernel frees, against the model's recursive free.
+    static func freeprocTerms(_ what: String, _ model: [ModelRecord], _ kernel: [Probe], _ sites: SiteTree) -> String? {
+        guard what.hasPrefix("freeproc of pid "), let root = model.first(where: { $0.kind == .kvmFree })?.pa else { return nil }
+        let pid = what.dropFirst("freeproc of pid ".count).prefix { $0.isNumber }
+        let table = model.filter { $0.kind == .kfree && sites.name($0.site).hasSuffix("kvm_free_kernelpgtbl") }.map(\.pa)
+        let freed = Set(kernel.filter { $0.kind == .kfree }.map(\.pa))
+        let below = table.filter { $0 != root }
+        let kept = below.filter { !freed.contains($0) }.count
+        guard kept > 0 || !freed.contains(root) else { return nil }
+        let name = "pid \(pid)'s kernel table \(hex16(root))"
+        if !freed.contains(root) && kept == below.count {
+            return "in \(what), your kernel never frees \(name): the model frees it and the \(pages(below.count)) below it"
+        }
+        let which = freed.contains(root) ? "the root of \(name)" : "\(name), not its root,"
+        return kept == below.count ? "in \(what), your kernel frees \(which) and none of the \(pages(below.count)) below it"
+                                   : "in \(what), your kernel frees \(which) and \(below.count - kept) of the \(pages(below.count)) below it"
+    }
+
+    /// exec's unmap of the old image's mirror, which the kernel does not make: its kernel
+    /// table keeps entries to the pages the exec frees.
+    static func mirrorTerms(_ what: String, _ op: LogOperation, _ model: ModelProbe?, _ probes: [Probe]) -> String? {
+        guard op.kind == .exec, let m = model?.probe, m.kind == .unmap, m.va == 0, !m.flag, m.pt != op.root else { return nil }
+        let kernelTable = probes[..<min(op.at, probes.count)].last { $0.kind == .satp && $0.text == "scheduler" && $0.pid == op.pid }?.pa
+        guard kernelTable == nil || kernelTable == m.pt else { return nil }
+        return "in \(what), your kernel does not unmap the old image's \(pages(Int(m.n))) from pid \(op.pid)'s kernel table "
+            + "\(hex16(m.pt)): its entries keep pointing at the pages the exec frees (a bug: stale mappings to freed pages)"
+    }
+}
