@@ -97,6 +97,10 @@ extension ScenarioCompiler {
         switch e {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             let ctx = context.map { " (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? ""
+            // LibYAML names no cause when a tab indents a line: say it.
+            if let text = line(mark), text.prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
+                return Diagnostic(location(mark), "a tab character: YAML indents with spaces, never tabs (\(problem))", sourceLine: text)
+            }
             return Diagnostic(location(mark), "YAML syntax: \(problem)\(ctx)", sourceLine: line(mark))
         case let .duplicatedKeysInMapping(duplicates, context):
             return Diagnostic(location(context.mark), "duplicate key '\(duplicates.joined(separator: "', '"))' in a mapping", sourceLine: line(context.mark))

@@ -34,8 +34,10 @@ public enum OutputFile {
     /// temporary file beside it, written, flushed to disk and closed, then renamed over it,
     /// so a reader sees the old file or the new one, never a part. The temporary file is
     /// removed whatever fails. A device or pipe (`/dev/stdout`, `/dev/full`) is written in
-    /// place, never replaced. Missing directories are created.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String, beforeRename: () throws -> Void = {}) throws {
+    /// place, never replaced. Missing directories are created (goldens), or, for a file the
+    /// user named with `-o` (`createDirectories: false`), refused: a typo is not a new folder.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, createDirectories: Bool = true,
+                                       beforeRename: () throws -> Void = {}) throws {
         func fail(_ reason: String) -> WriteError { WriteError(path: path, reason: reason) }
         if path.isEmpty { throw fail("the path is empty") }
         let name = (path as NSString).lastPathComponent
@@ -50,6 +52,11 @@ public enum OutputFile {
         }
         let dir = (path as NSString).deletingLastPathComponent
         let parent = dir.isEmpty ? "." : dir
+        if !createDirectories {
+            var dst = stat()
+            if stat(parent, &dst) != 0 { throw fail("its folder \(parent) does not exist") }
+            if dst.st_mode & S_IFMT != S_IFDIR { throw fail("\(parent) is not a folder") }
+        }
         if let problem = makeDirectories(parent) { throw fail(problem) }
         let tmp = parent + "/.\(name).tmp-\(getpid())"
         var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)

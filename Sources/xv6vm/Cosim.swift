@@ -43,7 +43,7 @@ struct Import: ParsableCommand {
         let imported = try importOrExit(log, overrides: overrides)
         let command = (["xv6vm import", (log as NSString).lastPathComponent] + overrides.map { "--set \($0)" }).joined(separator: " ")
         let yaml = imported.yaml(command: command)
-        do { try OutputFile.writeAtomically(Array(yaml.utf8), to: output) } catch {
+        do { try OutputFile.writeAtomically(Array(yaml.utf8), to: output, createDirectories: false) } catch {
             warn("xv6vm: \(error)")
             throw ExitCode(ExitCodes.cannotWrite)
         }

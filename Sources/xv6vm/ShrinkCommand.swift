@@ -62,7 +62,7 @@ struct ShrinkCommand: ParsableCommand {
             warn("xv6vm shrink: \(options.file) does not show \(predicate) once written back out; nothing to shrink")
             throw ExitCode(1)
         }
-        try Golden.writeAtomically(Array(result.yaml.utf8), to: output)
+        try OutputFile.writeAtomically(Array(result.yaml.utf8), to: output, createDirectories: false)
         if !terminal { warn("shrink: done: \(Sweep.grouped(result.tests)) test runs in \(Self.duration(DispatchTime.now().uptimeNanoseconds - start))") }
         let runs = result.afterExpanded != result.after ? " (\(result.afterExpanded) when run)" : ""
         out("wrote \(output): \(result.after) events\(runs), \(result.before - result.after) removed of \(result.before) (\(result.tests) test runs); it still shows \(predicate)")

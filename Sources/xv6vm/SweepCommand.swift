@@ -103,7 +103,7 @@ struct SweepCommand: ParsableCommand {
         let report = json ? Sweep.jsonLines(header, outcomes).joined(separator: "\n")
                           : Sweep.report(scenario, outcomes, path: options.file, verbose: verbose, header: header)
         if let output {
-            try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output)
+            try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output, createDirectories: false)
             try journal?.remove()
             out(wrote(output, outcomes, of: header))
         } else if !printing {
@@ -182,7 +182,7 @@ struct SweepCommand: ParsableCommand {
         let report = format == .json ? Sweep.jsonLines(header, outcomes).joined(separator: "\n")
                                      : Sweep.report(header.reportScenario, outcomes, path: header.path, verbose: verbose, header: header)
         if let output {
-            try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output)
+            try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output, createDirectories: false)
             out(wrote(output, outcomes, of: header))
         } else {
             out(report)

@@ -293,7 +293,7 @@ struct Plot: ParsableCommand {
         if let table { try drawTable(scenario, pid: try pid(table, in: scenario)); return }
         if at != nil || kernelTable { throw ValidationError("--at and --kernel-table go with --table PROC") }
         let plot = MemoryPlot(scenario: scenario)
-        try Golden.writeAtomically(Array(plot.svg.utf8), to: output)
+        try OutputFile.writeAtomically(Array(plot.svg.utf8), to: output, createDirectories: false)
         let total = scenario.events.count - 1
         out("wrote \(output): \(plot.samples.count) samples of events 0 to \(plot.panic?.event ?? total) of \(total)"
             + (plot.panic.map { " (the kernel panicked there: panic: \($0.message))" } ?? ""))
@@ -327,7 +327,7 @@ struct Plot: ParsableCommand {
         let caption = "\(scenario.file): pid \(pid)'s \(kernelTable ? "kernel" : "user") page table after event \(shown)"
             + (result.panic.map { " (the kernel panicked: \($0.message))" } ?? "")
         let figure = TableFigure(caption: caption, root: root, memory: k.memory)
-        try OutputFile.writeAtomically(Array(figure.svg.utf8), to: output)
+        try OutputFile.writeAtomically(Array(figure.svg.utf8), to: output, createDirectories: false)
         let leaves = figure.boxes.filter { $0.level == 0 }.count
         out("wrote \(output): pid \(pid)'s \(kernelTable ? "kernel" : "user") table after event \(shown): "
             + "\(figure.tablePages) table pages below the root, \(leaves + figure.omitted) runs of leaves"

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Simulation
 import XV6
@@ -129,6 +130,20 @@ final class CompilerTests: XCTestCase {
         Runner.run(s, writer: w)
         XCTAssertTrue(String(decoding: w.bytes, as: UTF8.self).contains("return    pid 1 fork = -1\n"))
     }
+
+    /// A tab that indents a line is named as the cause, where LibYAML says only that a
+    /// character "cannot start any token" (issue 24).
+    func testATabIndentIsNamedAsTheCause() throws {
+        let dir = NSTemporaryDirectory() + "tab-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/tab.yaml"
+        try "kernel: {variant: xv6-2020}\nevents:\n\t- userinit: init\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ScenarioCompiler.compile(path: path)) { e in
+            XCTAssertEqual((e as! ScenarioError).diagnostics.map(\.rendered).first?.components(separatedBy: "\n").first,
+                           path + ":3:1: error: a tab character: YAML indents with spaces, never tabs "
+                           + "(found character that cannot start any token)")
+        }
+    }
 }
 
 final class ReuseTests: XCTestCase {
@@ -203,4 +218,5 @@ final class ReuseTests: XCTestCase {
             XCTAssertEqual((e as! ScenarioError).diagnostics.map(\.rendered), ["/nonexistent/nope.yaml: error: no such file"])
         }
     }
+
 }

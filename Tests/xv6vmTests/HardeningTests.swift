@@ -41,7 +41,11 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(bare.stderr, "xv6vm: could not write somedir: it is a directory\n")
         let proc = try sh(#""$X" plot "\#(Self.boot)" -o /proc/nope/x.svg"#, in: dir)
         XCTAssertEqual(proc.status, 74)
-        XCTAssertEqual(proc.stderr, "xv6vm: could not write /proc/nope/x.svg: cannot create the directory /proc/nope: No such file or directory\n")
+        XCTAssertEqual(proc.stderr, "xv6vm: could not write /proc/nope/x.svg: its folder /proc/nope does not exist\n")
+        // -o names a file in a folder that exists: a mistyped folder is refused, not made (issue 24).
+        let missing = try sh(#""$X" plot "\#(Self.boot)" -o nofolder/x.svg"#, in: dir)
+        XCTAssertEqual(missing.status, 74)
+        XCTAssertEqual(missing.stderr, "xv6vm: could not write nofolder/x.svg: its folder nofolder does not exist\n")
         XCTAssertEqual(files(dir), ["somedir"])
     }
 
