@@ -49,7 +49,7 @@ final class ProbeRecorder {
             }
             var p = Probe(.freeproc); p.pid = pid; mem(p)
         case let .satp(_, value, table, by):
-            guard by != .trampoline else { return }
+            guard by != .trampoline && by != .exec else { return }
             var p = Probe(.satp); p.pa = value.root.rawValue; p.text = by.rawValue
             if case .procKernel(let pid) = table { p.pid = pid }
             satp.append(ModelProbe(probe: p, event: event))

@@ -36,6 +36,8 @@ extension KernelSettings {
             return .bug("leaves the old image's mirror in the process's kernel table: stale mappings to freed pages")
         case ("shrink_unmaps_mirror", "false"):
             return .bug("leaves a shrunk sbrk's pages in the kernel table's mirror: stale mappings to freed pages")
+        case ("exec_missing_frees_kernel_table", "false"):
+            return .bug("builds a fresh kernel table before exec looks the program up, and leaks all its pages when the program does not exist")
         case ("mirror_read_only", _):
             return .unseen
         case ("mirror_user_mappings", "none"):
@@ -59,5 +61,6 @@ extension KernelSettings {
         "fork_mirror_after_probe", "allocproc_kernel_table_first", "freeproc_kernel_table_first", "exec_mirrors_after_free",
         "free_kernel_pagetable", "free_kernel_stack", "scheduler_switch_back", "scheduler_idle_kvminithart",
         "scheduler_sfence", "mirror_user_mappings", "copyin", "exec_unmaps_old_mirror",
+        "exec_kernel_table", "exec_missing_frees_kernel_table", "kstack_in_global_table", "process_table_maps_trapframe",
     ]
 }
