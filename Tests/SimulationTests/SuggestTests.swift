@@ -142,6 +142,39 @@ final class SuggestTests: XCTestCase {
         XCTAssertEqual(fixed.agreed.reduce(0) { $0 + $1.1 }, 1_871)
     }
 
+    static let sorablue = ["kernel_table_layout=no-clint", "process_table_maps_trapframe=true", "kstack_in_global_table=true",
+                           "mirror_user_mappings=in-uvm-read", "scheduler_idle_kvminithart=true",
+                           "exec_kernel_table=fresh-after-user-table", "free_kernel_pagetable=proc-freepagetable",
+                           "freewalk_stops_at_leaf=true", "kstack_at_slot=true", "freeproc_kernel_table_first=true",
+                           "kstack_free=uvmunmap"]
+
+    /// sorablue's kernel, one design setting at a time: TRAPFRAME in its kernel table (169), the
+    /// stack in both tables (171), a read-only mirror in uvmalloc (177), an idle loop that loads
+    /// the global table (187), exec's fresh table (216) freed by proc_freepagetable (331), a
+    /// freewalk that stops at leaves (336), stacks at their slots (671), freeproc's order (1486, 1487).
+    func testSuggestFindsSorabluesDesignAndItsBootAgrees() throws {
+        let s = try Suggest.run(try read("sorablue-boot.log.xz"))
+        XCTAssertEqual(s.chosen, Self.sorablue)
+        XCTAssertEqual(s.steps.map(\.departedAt), [84, 169, 171, 177, 187, 216, 331, 336, 671, 1_486, 1_487])
+        XCTAssertNil(s.steps.last?.departsAt)
+        XCTAssertTrue(s.agrees)
+        XCTAssertTrue(s.bugs.isEmpty)
+        guard case .replayed(let r) = s.outcome else { return XCTFail("refused") }
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 1_457)
+    }
+
+    /// Its usertests reparent2 agrees whole: 1,382,822 events, 250,394 of them freewalk lines
+    /// (a kernel table's pages are freed by freewalk, one line each).
+    func testSorabluesReparent2Agrees() throws {
+        let log = try read("sorablue-reparent2-nopreempt.log.xz")
+        let r = Replay.run(try LogImporter.run(log, overrides: Self.sorablue))
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 1_382_822)
+        XCTAssertEqual(r.agreed.first { $0.0 == .freewalk }?.1, 250_394)
+        XCTAssertEqual(r.pipes.map(\.line), [1_571, 1_235_976])
+        XCTAssertTrue(r.pipes.allSatisfy { $0.freedAt != nil })
+    }
+
     /// mappages ORs in PTE_V: a kernel that passes perm without V writes the same PTE.
     func testAMapsPermIsComparedAsMappagesWritesIt() {
         var a = Probe(.map), b = Probe(.map)
