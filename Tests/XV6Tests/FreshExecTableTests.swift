@@ -74,6 +74,7 @@ final class FreshExecTableTests: XCTestCase {
         XCTAssertTrue(rec.events.contains { if case let .satp(_, v, _, by) = $0 { return by == .exec && v.root == fresh } else { return false } })
         let kernelMaps = maps(rec).filter { $0.hasPrefix("0x87f64000 ") }
         XCTAssertEqual(kernelMaps.count, 3)                           // the program's page and the two stack pages
+        XCTAssertEqual(try k.checkInvariants(), [])                   // the fresh table mirrors the new image
     }
 
     /// A program that does not exist: the fresh table (72 pages) is freed, or, in whileskies'

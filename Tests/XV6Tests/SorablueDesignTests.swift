@@ -63,6 +63,19 @@ final class SorablueDesignTests: XCTestCase {
         XCTAssertFalse(PTE(rawValue: k.memory.read64(PhysAddr(pte))).isValid)      // the global table's entry is gone
     }
 
+    /// `--check`'s mirror invariant reads a read-only mirror as one: R kept, W and X dropped;
+    /// a page left mapped after its shrink would still be named.
+    func testTheReadOnlyMirrorSatisfiesTheInvariants() throws {
+        let k = try sorablue()
+        _ = try k.userinit()
+        XCTAssertEqual(try k.syscall(pid: 1, .sbrk(0x2000)), .returned(0x1000))
+        XCTAssertEqual(try k.syscall(pid: 1, .fork), .returned(2))
+        XCTAssertEqual(try k.checkInvariants(), [])
+        let kpt = k.procs[0].kernelPagetable
+        XCTAssertTrue(try k.mappages(kpt, 0x5000, 0x1000, PhysAddr(0x8700_0000), [.read]))
+        XCTAssertEqual(try k.checkInvariants(), ["kernel:1 still maps va 0x0000000000005000 to 0x0000000087000000 beyond sz 0x3000 (1 page)"])
+    }
+
     /// A table with a leaf left: the stock freewalk panics; sorablue's frees it and stops.
     func testFreewalkStopsAtTheFirstLeafOnlyWhereTheKernelDoes() throws {
         for stops in [false, true] {
