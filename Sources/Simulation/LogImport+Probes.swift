@@ -67,9 +67,28 @@ extension LogImporter {
         let p = probes[i]
         let owed = shadow.walk(p.pt, p.va, p.size)
         if let op = open[me], !ops[op].freeing, [.boot, .userinit, .fork, .exec, .growproc].contains(ops[op].kind) {
+            // exec's proc_pagetable after its fresh kernel table: the trampoline mapped into the
+            // table it has just allocated.
+            if ops[op].kind == .exec && ops[op].root == 0 && p.va == MemLayout.trampoline,
+               let last = ops[op].probes.last, probes[last].kind == .kalloc, probes[last].pa == p.pt {
+                ops[op].root = p.pt
+                ops[op].startedTable = true
+            }
             attach(i, to: op)
             walkOwed[me] = owed
             noteUserMap(i, op)
+            return
+        }
+        // exec's fresh kernel table, built first: UART mapped into a table just allocated.
+        if execBuildsKernelTable, p.va == MemLayout.uart0, me != 0, let list = pending[me], let last = list.last, probes[last].pa == p.pt {
+            close(me)
+            let op = newOp(.exec, pid: me, at: list.first!)
+            ops[op].argc = list.count - 1
+            pending[me] = nil
+            for a in list { attach(a, to: op) }
+            attach(i, to: op)
+            open[me] = op
+            walkOwed[me] = owed
             return
         }
         // exec's proc_pagetable: the trampoline mapped into a table just allocated.
@@ -127,15 +146,23 @@ extension LogImporter {
         }
         // Spans of operations that explain memory probes.
         var spanEnd = [Int](repeating: -1, count: probes.count)
+        // Where an exec that builds a fresh kernel table starts, over its span: the scheduler
+        // loads the old table while it sleeps, so its switches go before it, not after.
+        var freshExecStart = [Int](repeating: -1, count: execReplacesKernelTable ? probes.count : 0)
         for o in ops.indices where !ops[o].probes.isEmpty && ops[o].kind != .boot {
             let first = min(ops[o].probes.first!, ops[o].at), last = max(ops[o].probes.last!, ops[o].processProbe ?? 0)
             for k in first..<last { spanEnd[k] = max(spanEnd[k], last) }
+            if execReplacesKernelTable && ops[o].kind == .exec && first > 0 { for k in first..<last { freshExecStart[k] = first } }
         }
         for o in ops.indices where ![.boot, .load, .store].contains(ops[o].kind) {
             let own = ops[o].probes
             let at = ops[o].at
             guard at < probes.count, spanEnd[at] >= 0 else { continue }
             if let first = own.first, first <= at { continue }
+            if execReplacesKernelTable && freshExecStart[at] > 0 && [.yield, .run, .sleep].contains(ops[o].kind) {
+                ops[o].at = freshExecStart[at] - 1
+                continue
+            }
             // Inside another operation: after it (the order among those moved is kept).
             if spanEnd[at] > at { ops[o].at = spanEnd[at] }
         }

@@ -53,6 +53,11 @@ public struct LogImporter {
     /// Whether the log's fork line comes before the child's mirror, and the fork each process's
     /// next bare kallocs then belong to, with how many.
     var forkMirrorAfterProbe = false
+    /// Whether exec builds a fresh kernel table before anything else (exec_kernel_table=fresh-first):
+    /// its root is the first kalloc after the argv pages, UART its first map.
+    var execBuildsKernelTable = false
+    /// Whether exec replaces the process's kernel table with one it built (any fresh table).
+    var execReplacesKernelTable = false
     var lateMirror: [Int: (op: Int, pages: Int)] = [:]
     var unexplained: [Int] = []
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
@@ -79,6 +84,8 @@ public struct LogImporter {
                               perProcessTables: config.settings.perProcessKernelPagetable)
         imp.mirrorsByWalk = imp.perProcessTables && config.settings.mirrorUserMappings == .walkCopy
         imp.forkMirrorAfterProbe = config.settings.forkMirrorAfterProbe
+        imp.execBuildsKernelTable = imp.perProcessTables && config.settings.execKernelTable == .freshFirst
+        imp.execReplacesKernelTable = imp.perProcessTables && config.settings.execKernelTable != .keep
         try imp.read()
         try imp.checkNotSplit()
         imp.place()
@@ -311,7 +318,7 @@ public struct LogImporter {
             if p.kind == .execfail { ops[op].failed = true } else {
                 bits[me] = [:]
                 size[me] = p.sz
-                mirrorTop[me] = max(mirrorTop[me] ?? 0, p.sz)
+                mirrorTop[me] = execReplacesKernelTable ? p.sz : max(mirrorTop[me] ?? 0, p.sz)
             }
         case .growproc:
             guard p.pid == me else { throw fail(i, "growproc of pid \(p.pid) printed while pid \(me) runs") }

@@ -66,7 +66,7 @@ final class ProbeRecorder {
             }
             var p = Probe(.freeproc); p.pid = pid; mem(p)
         case let .satp(_, value, table, by):
-            guard by != .trampoline, !(skipsKvminithartAfterBoot && event > 0 && by == .kvminithart) else { return }
+            guard by != .trampoline && by != .exec, !(skipsKvminithartAfterBoot && event > 0 && by == .kvminithart) else { return }
             var p = Probe(.satp); p.pa = value.root.rawValue; p.text = by.rawValue
             if case .procKernel(let pid) = table { p.pid = pid }
             satp.add(ModelProbe(probe: p, event: event), probes, &agreed)

@@ -67,16 +67,25 @@ extension Kernel {
     func exec(_ p: Int, path: String, argv: [PhysAddr], program: Program) throws(KernelPanic) -> Int64 {
         sites.push(.exec); defer { sites.pop() }
         var sz: UInt64 = 0
-        if !program.exists { return -1 }
-        guard let pagetable = try proc_pagetable(p) else { return -1 }
+        var fresh = try freshKernelTable(p, first: true)
+        guard program.exists, let pagetable = try proc_pagetable(p) else {
+            // A kernel that returns when namei fails leaks the table (exec_missing_frees_kernel_table).
+            if fresh != .zero && (program.exists || settings.execMissingFreesKernelTable) { try freeUnusedKernelTable(fresh) }
+            return -1
+        }
+        fresh = fresh != .zero ? fresh : try freshKernelTable(p, first: false)
+        // A table built after the user table is freed before it.
+        let afterUser = settings.execKernelTable == .freshAfterUserTable
         func bad() throws(KernelPanic) -> Int64 {
+            if afterUser && fresh != .zero { try freeUnusedKernelTable(fresh) }
             try proc_freepagetable(pagetable, sz)
+            if !afterUser && fresh != .zero { try freeUnusedKernelTable(fresh) }
             return -1
         }
         for ph in program.segments {
             if ph.memsz < ph.filesz { return try bad() }
             if ph.vaddr &+ ph.memsz < ph.vaddr { return try bad() }
-            let sz1 = try uvmalloc(pagetable, sz, ph.vaddr &+ ph.memsz)
+            let sz1 = try uvmalloc(pagetable, sz, ph.vaddr &+ ph.memsz, mirror: fresh)
             if sz1 == 0 { return try bad() }
             // The lab's check comes before `sz = sz1`: bad then frees only the old sz.
             if settings.execPlicCheck && sz1 >= MemLayout.plic { return try bad() }
@@ -88,7 +97,7 @@ extension Kernel {
 
         // Two pages at the next page boundary: a guard page, then the stack.
         sz = pageRoundUp(sz)
-        let sz1 = try uvmalloc(pagetable, sz, sz &+ 2 * pageSize)
+        let sz1 = try uvmalloc(pagetable, sz, sz &+ 2 * pageSize, mirror: fresh)
         if sz1 == 0 { return try bad() }
         sz = sz1
         try uvmclear(pagetable, sz - 2 * pageSize)
@@ -114,29 +123,18 @@ extension Kernel {
 
         procs[p].name = String(decoding: path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
             .last.map { Array($0.prefix(15)) } ?? [], as: UTF8.self)
-        let lab = settings.perProcessKernelPagetable
-        if lab && settings.mirrorUserMappings == .kvmcopymappings {
-            // pgtbl-lab: replace the kernel table's mirror before committing (result ignored).
-            try unmapOldMirror(p, oldsz)
-            _ = try kvmcopymappings(pagetable, procs[p].kernelPagetable, 0, sz)
-        }
+        if try !kernelTableBeforeCommit(p, pagetable, fresh: fresh, oldsz: oldsz, sz: sz) { return try bad() }
         emit(.execCommitted(pid: procs[p].pid, path: path, sz: sz))
         let oldpagetable = procs[p].pagetable
         procs[p].pagetable = pagetable
-        let walkCopies = lab && settings.mirrorUserMappings == .walkCopy
-        if walkCopies && !settings.execMirrorsAfterFree {
-            // seed-003: after committing the new table.
-            try unmapOldMirror(p, oldsz)
-            try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: 0, below: sz)
-        }
+        // seed-003: the walk-copy mirror right after committing the new table.
+        if walkCopies && !settings.execMirrorsAfterFree { try remirror(p, oldsz, sz) }
         procs[p].sz = sz
         try kwrite(trapframeField(p, ExecTrapframe.epc), program.entry)
         try kwrite(trapframeField(p, ExecTrapframe.sp), sp)
         try proc_freepagetable(oldpagetable, oldsz)
-        if walkCopies && settings.execMirrorsAfterFree {
-            try unmapOldMirror(p, oldsz)
-            try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: 0, below: sz)
-        }
+        if fresh != .zero { try replaceKernelTable(p, with: fresh) }
+        if walkCopies && settings.execMirrorsAfterFree { try remirror(p, oldsz, sz) }
         tableNames[pagetable] = .user(pid: procs[p].pid)
         switch settings.execVmprint {
         case .all: for line in try vmprint(pagetable) { emit(.console(line)) }
@@ -144,6 +142,67 @@ extension Kernel {
         default: break
         }
         return Int64(ustack.count - 1)
+    }
+
+    var walkCopies: Bool { settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy }
+
+    /// A walk-copy exec's mirror: the old image's unmapped, the new one's [0, sz) copied.
+    func remirror(_ p: Int, _ oldsz: UInt64, _ sz: UInt64) throws(KernelPanic) {
+        try unmapOldMirror(p, oldsz)
+        try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: 0, below: sz)
+    }
+
+    /// The fresh kernel table exec builds `first` (fresh-first, with slot `p`'s kernel stack
+    /// mapped into it, unchecked) or after its user table (fresh-after-user-table, the stack
+    /// mapped at the commit); zero when the settings build none there.
+    func freshKernelTable(_ p: Int, first: Bool) throws(KernelPanic) -> PhysAddr {
+        guard settings.perProcessKernelPagetable,
+              settings.execKernelTable == (first ? .freshFirst : .freshAfterUserTable) else { return .zero }
+        let kpt = try processKernelTable(p)
+        if first { _ = try mapKernelStack(p, into: kpt) }
+        return kpt
+    }
+
+    /// mappages of slot `p`'s kernel stack page (found by walking its kernel table) into `kpt`.
+    func mapKernelStack(_ p: Int, into kpt: PhysAddr) throws(KernelPanic) -> Bool {
+        var stack = PhysAddr.zero
+        if let pte = try walk(procs[p].kernelPagetable, procs[p].kstack, alloc: false) {
+            let e = PTE(rawValue: try kread(pte))
+            if e.isValid { stack = e.pa }
+        }
+        return try mappages(kpt, procs[p].kstack, pageSize, stack, [.read, .write])
+    }
+
+    /// What exec does to the kernel tables just before its commit: pgtbl-lab replaces the
+    /// mirror (result ignored); a table built after the user table gets the kernel stack.
+    func kernelTableBeforeCommit(_ p: Int, _ pagetable: PhysAddr, fresh: PhysAddr, oldsz: UInt64, sz: UInt64) throws(KernelPanic) -> Bool {
+        guard settings.perProcessKernelPagetable else { return true }
+        let mirror = settings.mirrorUserMappings
+        if mirror == .kvmcopymappings || ((mirror == .inUvm || mirror == .inUvmRead) && fresh == .zero) {
+            try unmapOldMirror(p, oldsz)
+            _ = try kvmcopymappings(pagetable, procs[p].kernelPagetable, 0, sz)
+        }
+        if fresh != .zero && settings.execKernelTable == .freshAfterUserTable { return try mapKernelStack(p, into: fresh) }
+        return true
+    }
+
+    /// Frees a kernel table exec built and did not use: recursively, no leaf's page; or, where
+    /// freeproc uses proc_freepagetable, by uvmfree(kpt, 0): freewalk alone.
+    func freeUnusedKernelTable(_ kpt: PhysAddr) throws(KernelPanic) {
+        if settings.freeKernelPagetable == .procFreepagetable { try uvmfree(kpt, 0) } else { try kvm_free_kernelpgtbl(kpt) }
+        tableNames[kpt] = nil
+    }
+
+    /// exec's commit with a fresh table: slot `p` takes it, satp loads it, and the old one is
+    /// freed the way freeproc frees one (its kernel stack page lives on in the fresh one).
+    func replaceKernelTable(_ p: Int, with fresh: PhysAddr) throws(KernelPanic) {
+        let old = procs[p].kernelPagetable
+        procs[p].kernelPagetable = fresh
+        tableNames[fresh] = .procKernel(pid: procs[p].pid)
+        writeSatp(hart: cpu, Satp(root: fresh), by: .exec)
+        sfenceVMA(hart: cpu)
+        if settings.freeKernelPagetable == .procFreepagetable { try proc_freepagetable(old, 0) } else { try kvm_free_kernelpgtbl(old) }
+        if tableNames[old] == .procKernel(pid: procs[p].pid) { tableNames[old] = nil }
     }
 
     /// The lab's exec removes the old image's mirror from slot `p`'s kernel table, unless

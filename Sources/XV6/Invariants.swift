@@ -44,7 +44,9 @@ extension Kernel {
                 guard u.isValid else { continue }
                 var k: PTE?
                 if let kp = try walk(p.kernelPagetable, va, alloc: false) { k = PTE(rawValue: try kread(kp)) }
-                let rwx: UInt64 = 0b1110
+                // A read-only mirror keeps only R of the user page's R/W/X.
+                let readOnly = settings.mirrorReadOnly || settings.mirrorUserMappings == .inUvmRead
+                let rwx: UInt64 = readOnly ? 0b0010 : 0b1110
                 if k == nil || !k!.isValid || k!.pa != u.pa || k!.flags.contains(.user) || k!.rawValue & rwx != u.rawValue & rwx {
                     out.append("kernel:\(p.pid) does not mirror user:\(p.pid) at va \(hex16(va)): user pte \(hex16(u.rawValue)), kernel pte \(k.map { hex16($0.rawValue) } ?? "none")")
                     break

@@ -86,11 +86,12 @@ extension Kernel {
     /// The lab's part of allocproc: the process's kernel table and its kernel stack at KSTACK(0).
     func allocKernelPagetable(_ i: Int) throws(KernelPanic) {
         if settings.processKernelTable == .shareRoot { return try kvmcreate(i) }
-        let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable, for: .procKernel(pid: procs[i].pid))
+        let kpt = try processKernelTable(i)
         procs[i].kernelPagetable = kpt
         tableNames[kpt] = .procKernel(pid: procs[i].pid)
         guard let pa = try kalloc() else { throw KernelPanic("kalloc") }
         let va = MemLayout.kstack(settings.kstackAtSlot ? i : 0)
+        if settings.kstackInGlobalTable { try kvmmap(va, pa, pageSize, [.read, .write]) }
         switch settings.kstackMapping {
         case .kvmmap:
             sites.push(.kvmmap); defer { sites.pop() }
@@ -101,6 +102,14 @@ extension Kernel {
             _ = try mappages(kpt, va, pa.rawValue, PhysAddr(pageSize), [.read, .write])
         }
         procs[i].kstack = va
+    }
+
+    /// A kernel table for slot `i`: devices, kernel, trampoline, and, where the settings say,
+    /// its trapframe at TRAPFRAME (unchecked).
+    func processKernelTable(_ i: Int) throws(KernelPanic) -> PhysAddr {
+        let kpt = try kvminit_newpgtbl(clint: settings.clintInProcessTable, for: .procKernel(pid: procs[i].pid))
+        if settings.processTableMapsTrapframe { _ = try mappages(kpt, MemLayout.trapframe, pageSize, procs[i].trapframe, [.read, .write]) }
+        return kpt
     }
 
     /// Frees a slot's trapframe and user memory and marks it UNUSED. (xv6: `freeproc`)
@@ -134,6 +143,10 @@ extension Kernel {
             try proc_free_kernel_pagetable(procs[i].kernelPagetable, mirror: settings.freeKernelPagetable == .unmapAllThenFreewalk ? procs[i].sz : nil,
                                            kstack: procs[i].kstack != 0 ? procs[i].kstack : MemLayout.kstack(0))
             forgetKernelPagetable(i)
+        case .procFreepagetable:
+            if settings.freeKernelStack { try freeKernelStack(i) }
+            if procs[i].kernelPagetable != .zero { try proc_freepagetable(procs[i].kernelPagetable, 0) }
+            forgetKernelPagetable(i)
         case .recursive, .rootOnly, .none:
             let shared = settings.processKernelTable == .shareRoot
             if settings.freeKernelStack && !shared { try freeKernelStack(i) }
@@ -151,6 +164,7 @@ extension Kernel {
 
     /// freeproc's free of slot `i`'s kernel stack page, the way the settings say.
     func freeKernelStack(_ i: Int) throws(KernelPanic) {
+        if settings.kstackInGlobalTable && procs[i].kstack != 0 { try uvmunmap(kernelPagetable, procs[i].kstack, 1, doFree: false) }
         switch settings.kstackFree {
         case .kfree: try kfree(try kvmpa(procs[i].kernelPagetable, procs[i].kstack))
         case .uvmunmap: try uvmunmap(procs[i].kernelPagetable, procs[i].kstack, 1, doFree: true)
@@ -203,7 +217,7 @@ extension Kernel {
         guard let i = try allocproc() else { throw kerneltrap(.load, 0x50) }
         initproc = i
         return try onBehalf(of: procs[i].pid) { () throws(KernelPanic) -> Int in
-            try uvminit(procs[i].pagetable, Self.initcodeSize)
+            try uvminit(procs[i].pagetable, Self.initcodeSize, mirror: uvmMirror(i))
             procs[i].sz = pageSize
             procs[i].name = "initcode"
             procs[i].state = .runnable
@@ -211,6 +225,13 @@ extension Kernel {
             for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
             return procs[i].pid
         }
+    }
+
+    /// The kernel table uvminit, uvmalloc and uvmcopy mirror slot `i`'s pages into, or zero
+    /// where they mirror nothing.
+    func uvmMirror(_ i: Int) -> PhysAddr {
+        let inUvm = settings.mirrorUserMappings == .inUvm || settings.mirrorUserMappings == .inUvmRead
+        return settings.perProcessKernelPagetable && inUvm ? procs[i].kernelPagetable : .zero
     }
 
     /// sizeof(initcode) in the 2020 kernel.
@@ -226,7 +247,7 @@ extension Kernel {
         let walkCopiesHere = settings.perProcessKernelPagetable && settings.mirrorUserMappings == .walkCopy && settings.mirrorIn == .growproc
         if settings.growprocPlicCheck && n > 0 && UInt64(sz) + UInt64(n) >= MemLayout.plic { return -1 }
         if n > 0 {
-            let newsz = try uvmalloc(procs[i].pagetable, UInt64(sz), target)
+            let newsz = try uvmalloc(procs[i].pagetable, UInt64(sz), target, mirror: uvmMirror(i))
             if newsz == 0 { return -1 }
             if kvmSync {
                 let ok = try kvmcopymappings(procs[i].pagetable, procs[i].kernelPagetable, UInt64(sz), UInt64(n))
@@ -238,8 +259,12 @@ extension Kernel {
             if walkCopiesHere { try walkCopy(procs[i].pagetable, procs[i].kernelPagetable, from: procs[i].sz, below: newsz) }
             sz = UInt32(truncatingIfNeeded: newsz)
         } else if n < 0 {
+            // A read-only in-uvm mirror is shrunk first, inside uvmdealloc.
+            if uvmMirror(i) != .zero && settings.mirrorUserMappings == .inUvmRead && settings.shrinkUnmapsMirror { _ = try kvmdealloc(procs[i].kernelPagetable, UInt64(sz), target) }
             var newsz = try uvmdealloc(procs[i].pagetable, UInt64(sz), target)
             if kvmSync { newsz = try kvmdealloc(procs[i].kernelPagetable, UInt64(sz), target) }
+            // uvmdealloc_nofree of the kernel table; growproc keeps uvmdealloc's size.
+            if uvmMirror(i) != .zero && settings.mirrorUserMappings == .inUvm && settings.shrinkUnmapsMirror { _ = try kvmdealloc(procs[i].kernelPagetable, UInt64(sz), target) }
             sz = UInt32(truncatingIfNeeded: newsz)
         }
         procs[i].sz = UInt64(sz)
@@ -253,7 +278,7 @@ extension Kernel {
         guard let np = try allocproc() else { return -1 }
         // What fork allocates from here on is the child's.
         return try onBehalf(of: procs[np].pid) { () throws(KernelPanic) -> Int in
-            var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz)
+            var copied = try uvmcopy(procs[p].pagetable, procs[np].pagetable, procs[p].sz, mirror: uvmMirror(np))
             if copied && settings.perProcessKernelPagetable && settings.mirrorUserMappings == .kvmcopymappings {
                 copied = try kvmcopymappings(procs[np].pagetable, procs[np].kernelPagetable, 0, procs[p].sz)
             }

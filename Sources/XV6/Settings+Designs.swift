@@ -36,6 +36,8 @@ extension KernelSettings {
             return .bug("leaves the old image's mirror in the process's kernel table: stale mappings to freed pages")
         case ("shrink_unmaps_mirror", "false"):
             return .bug("leaves a shrunk sbrk's pages in the kernel table's mirror: stale mappings to freed pages")
+        case ("exec_missing_frees_kernel_table", "false"):
+            return .bug("builds a fresh kernel table before exec looks the program up, and leaks all its pages when the program does not exist")
         case ("mirror_read_only", _):
             return .unseen
         case ("mirror_user_mappings", "none"):
@@ -50,4 +52,3 @@ extension KernelSettings {
         setting.values.filter { $0 != current && $0 != "N" }.map { ($0, nature(setting.key, $0)) }
     }
 }
-

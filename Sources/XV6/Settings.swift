@@ -14,6 +14,9 @@ public struct KernelSettings: Equatable, Sendable {
         case unmapThenFreewalk = "unmap-then-freewalk"
         /// The same, and the user mirror [0, sz) unmapped before the kernel stack.
         case unmapAllThenFreewalk = "unmap-all-then-freewalk"
+        /// proc_freepagetable(kpt, 0): unmap the trampoline and the trapframe, then freewalk,
+        /// after freeproc has unmapped and freed the kernel stack.
+        case procFreepagetable = "proc-freepagetable"
     }
 
     /// How user mappings are copied into a process's kernel page table.
@@ -24,6 +27,24 @@ public struct KernelSettings: Equatable, Sendable {
         case walkCopy = "walk-copy"
         /// Not at all: the kernel table has no user memory.
         case none
+        /// Inside uvminit, uvmalloc, uvmcopy and uvmdealloc: each page mapped into the user
+        /// table, then with mappages into the kernel table, perm without PTE_U.
+        case inUvm = "in-uvm"
+        /// The same, but uvminit and uvmalloc map the kernel table's pages PTE_R only, uvmcopy
+        /// passes the flags without U, W and X, and a shrink unmaps the kernel table first.
+        case inUvmRead = "in-uvm-read"
+    }
+
+    /// Which kernel table exec mirrors the new image into.
+    public enum ExecKernelTable: String, CaseIterable, Sendable {
+        /// The process's own, kept across exec.
+        case keep
+        /// A fresh one, built (with the kernel stack mapped into it) before exec looks the
+        /// program up; at the commit it replaces the old one, which is freed recursively.
+        case freshFirst = "fresh-first"
+        /// A fresh one built right after exec's user table; the kernel stack is mapped into it
+        /// just before the commit, and the old one is freed the way freeproc frees one.
+        case freshAfterUserTable = "fresh-after-user-table"
     }
 
     /// How the kernel stack is mapped at KSTACK(0).
@@ -99,6 +120,13 @@ public struct KernelSettings: Equatable, Sendable {
     public var kernelTableLayout: KernelTableLayout = .clintLast
     /// Whether the kernel stack sits at KSTACK(slot) in the process's kernel table rather than KSTACK(0).
     public var kstackAtSlot = false
+    /// Whether allocproc maps the kernel stack into the global kernel table too (kvmmap, before
+    /// the process's table), and freeproc unmaps it from there.
+    public var kstackInGlobalTable = false
+    /// Whether a process's kernel table maps TRAPFRAME to its trapframe, as its user table does.
+    public var processTableMapsTrapframe = false
+    /// Whether freewalk frees a table at its first leaf instead of panicking "freewalk: leaf".
+    public var freewalkStopsAtLeaf = false
     public var kstackFree: KstackFree = .kfree
     public var processKernelTable: ProcessKernelTable = .copy
     public var mirrorIn: MirrorIn = .sysSbrk
@@ -137,6 +165,9 @@ public struct KernelSettings: Equatable, Sendable {
     /// mirroring the new one; false leaves entries above the new size pointing at freed pages.
     public var execUnmapsOldMirror = true
     public var mirrorUserMappings: MirrorUserMappings = .kvmcopymappings
+    public var execKernelTable: ExecKernelTable = .keep
+    /// Whether exec frees the fresh kernel table it built when the program does not exist.
+    public var execMissingFreesKernelTable = true
     public var copyin: CopyinPath = .software
     public var execVmprint: ExecVmprint = .none
     /// Whether kinit prints "PHYSTOP is ..." on the console (a debugging line left in the pgtbl-lab solution).
@@ -253,6 +284,9 @@ public struct KernelSettings: Equatable, Sendable {
         flag("clint_in_process_table", "CLINT is mapped in per-process kernel tables too (it then collides with user memory above 0x2000000)", \.clintInProcessTable, needs: perProcess),
         choice("kstack_mapping", "how allocproc maps the kernel stack at KSTACK(0)", \.kstackMapping, needs: perProcess),
         choice("kernel_table_layout", "the global kernel table when each process has its own: built like a process's, then CLINT; the stock kvminit's order; or that order without CLINT", \.kernelTableLayout, needs: perProcess),
+        flag("kstack_in_global_table", "allocproc maps the kernel stack into the global kernel table too (before the process's), and freeproc unmaps it there", \.kstackInGlobalTable, needs: perProcess),
+        flag("process_table_maps_trapframe", "a process's kernel table maps TRAPFRAME to its trapframe, as its user table does", \.processTableMapsTrapframe, needs: perProcess),
+        flag("freewalk_stops_at_leaf", "freewalk frees a table at its first leaf instead of panicking \"freewalk: leaf\"", \.freewalkStopsAtLeaf),
         flag("kstack_at_slot", "the kernel stack sits at KSTACK(slot), the process's index, in its kernel table; false: KSTACK(0)", \.kstackAtSlot, needs: perProcess),
         choice("process_kernel_table", "what a process's kernel table is: a whole copy, or a root of its own sharing the global table's entries 1-511", \.processKernelTable, needs: perProcess),
         choice("mirror_in", "where a walk-copy mirror follows sbrk: sys_sbrk, or growproc (a shrink copies nothing there)", \.mirrorIn, needs: perProcess),
@@ -279,6 +313,8 @@ public struct KernelSettings: Equatable, Sendable {
         flag("sbrk_plic_check", "sys_sbrk returns -1, before growproc, when the process would grow to PLIC or beyond", \.sbrkPlicCheck),
         flag("exec_unmaps_old_mirror", "exec unmaps the old image's mirror from the process's kernel table before mirroring the new one", \.execUnmapsOldMirror, needs: perProcess),
         choice("mirror_user_mappings", "how user mappings are copied into the kernel table (userinit, fork, exec, sbrk)", \.mirrorUserMappings, needs: perProcess),
+        choice("exec_kernel_table", "which kernel table exec mirrors the new image into: the process's, or a fresh one built before the program is looked up", \.execKernelTable, needs: perProcess),
+        flag("exec_missing_frees_kernel_table", "exec frees its fresh kernel table when the program does not exist", \.execMissingFreesKernelTable, needs: perProcess),
         choice("copyin", "where copyin/copyinstr read user memory", \.copyin, needs: Requirement(
             text: "for mmu, a per-process kernel page table that mirrors user memory (per_process_kernel_pagetable: true)",
             holds: { $0.copyin == .software || $0.perProcessKernelPagetable })),

@@ -27,6 +27,8 @@ public enum SatpWriter: String, Sendable {
     case kvminithart
     /// The lab's scheduler loading a process's own kernel table before `swtch`.
     case scheduler
+    /// exec loading the fresh kernel table it built (exec_kernel_table=fresh-first): no probe prints it.
+    case exec
     /// The trampoline, into and out of user space (assembly: no probe can print it).
     case trampoline
 }

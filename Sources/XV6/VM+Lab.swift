@@ -87,6 +87,12 @@ extension Kernel {
         }
     }
 
+    /// in-uvm-read: the kernel table's pages are read-only, and undone before the user table's.
+    var mirrorFirst: Bool { settings.mirrorUserMappings == .inUvmRead }
+
+    /// The perm uvminit and uvmalloc pass for the kernel table's copy of a page.
+    var mirrorPerm: PTE.Flags { mirrorFirst ? .read : [.write, .execute, .read] }
+
     /// The PTE bits a walk-and-copy mirror clears: U, and W and X too where the settings say.
     var mirrorCleared: UInt64 {
         (settings.mirrorReadOnly ? PTE.Flags([.user, .write, .execute]) : PTE.Flags.user).rawValue
@@ -154,7 +160,7 @@ extension Kernel {
         case .walkCopy:
             try walkCopy(procs[p].pagetable, procs[p].kernelPagetable, from: from, below: from &+ size)
             return true
-        case .none:
+        case .none, .inUvm, .inUvmRead:
             return true
         }
     }

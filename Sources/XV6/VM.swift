@@ -186,32 +186,41 @@ extension Kernel {
 
     /// Maps one zeroed page at address 0 for initcode, whose `sz` bytes must fit in
     /// it. The bytes of initcode are not modelled: the page stays zero. (xv6: `uvminit`)
-    func uvminit(_ pagetable: PhysAddr, _ sz: UInt64) throws(KernelPanic) {
+    /// A `mirror` table (not zero) gets the page too, without PTE_U (mirror_user_mappings=in-uvm).
+    func uvminit(_ pagetable: PhysAddr, _ sz: UInt64, mirror: PhysAddr = .zero) throws(KernelPanic) {
         sites.push(.uvminit); defer { sites.pop() }
         if sz >= pageSize { throw KernelPanic("inituvm: more than a page") }
         let mem = try kalloc() ?? .zero              // not checked, as in xv6
         try kmemset(mem, 0)
         _ = try mappages(pagetable, 0, pageSize, mem, [.write, .read, .execute, .user])
+        if mirror != .zero { _ = try mappages(mirror, 0, pageSize, mem, mirrorPerm) }
     }
 
     /// Grows a process from `oldsz` to `newsz` bytes (neither page aligned), allocating
     /// and mapping zeroed pages. Returns the new size, or 0 after undoing its work on
     /// failure. (xv6: `uvmalloc`)
-    public func uvmalloc(_ pagetable: PhysAddr, _ oldsz: UInt64, _ newsz: UInt64) throws(KernelPanic) -> UInt64 {
+    /// A `mirror` table (not zero) gets each page too, after the user table, without PTE_U;
+    /// a failure shrinks both. (mirror_user_mappings=in-uvm)
+    public func uvmalloc(_ pagetable: PhysAddr, _ oldsz: UInt64, _ newsz: UInt64, mirror: PhysAddr = .zero) throws(KernelPanic) -> UInt64 {
         sites.push(.uvmalloc); defer { sites.pop() }
         if newsz < oldsz { return oldsz }
         let oldsz = pageRoundUp(oldsz)
         var a = oldsz
+        func undo() throws(KernelPanic) -> UInt64 {
+            if mirror != .zero && mirrorFirst { _ = try kvmdealloc(mirror, a, oldsz) }
+            _ = try uvmdealloc(pagetable, a, oldsz)
+            if mirror != .zero && !mirrorFirst { _ = try kvmdealloc(mirror, a, oldsz) }
+            return 0
+        }
         while a < newsz {
-            guard let mem = try kalloc() else {
-                _ = try uvmdealloc(pagetable, a, oldsz)
-                return 0
-            }
+            guard let mem = try kalloc() else { return try undo() }
             try kmemset(mem, 0)
-            if try !mappages(pagetable, a, pageSize, mem, [.write, .execute, .read, .user]) {
+            // C's `||`: the kernel table is mapped only when the user table was.
+            var mapped = try mappages(pagetable, a, pageSize, mem, [.write, .execute, .read, .user])
+            if mapped && mirror != .zero { mapped = try mappages(mirror, a, pageSize, mem, mirrorPerm) }
+            if !mapped {
                 try kfree(mem)
-                _ = try uvmdealloc(pagetable, a, oldsz)
-                return 0
+                return try undo()
             }
             a &+= pageSize
         }
@@ -240,7 +249,11 @@ extension Kernel {
     private func freewalkLevel(_ table: PhysAddr, depth: Int = 0) throws(KernelPanic) {
         emit(.freewalk(pt: table))
         if depth > 64 { throw kerneltrap(.store, MemLayout.kstack(0) - 8) }   // a looping tree overflows the stack
+        var stopped = false
         try forEachValidPTE(inTable: table) { i, pte throws(KernelPanic) in
+            if stopped { return }
+            // A kernel whose freewalk stops at the first leaf and frees the table.
+            if pte.isLeaf && settings.freewalkStopsAtLeaf { stopped = true; return }
             if pte.isLeaf { throw KernelPanic("freewalk: leaf") }
             try freewalkLevel(pte.pa, depth: depth + 1)
             try writePTE(pteAddress(table, i), 0)
@@ -276,7 +289,8 @@ extension Kernel {
 
     /// Copies a parent's memory, pages and flags, into a child's table. False after
     /// freeing what it allocated if memory runs out. (xv6: `uvmcopy`)
-    public func uvmcopy(_ old: PhysAddr, _ new: PhysAddr, _ sz: UInt64) throws(KernelPanic) -> Bool {
+    /// A `mirror` table (not zero) gets each page too, flags without PTE_U. (mirror_user_mappings=in-uvm)
+    public func uvmcopy(_ old: PhysAddr, _ new: PhysAddr, _ sz: UInt64, mirror: PhysAddr = .zero) throws(KernelPanic) -> Bool {
         sites.push(.uvmcopy); defer { sites.pop() }
         var i: UInt64 = 0
         while i < sz {
@@ -285,14 +299,19 @@ extension Kernel {
             if !e.isValid { throw KernelPanic("uvmcopy: page not present") }
             guard let mem = try kalloc() else { break }
             try kcopyPage(from: e.pa, to: mem)
-            if try !mappages(new, i, pageSize, mem, e.flags) {
+            var mapped = try mappages(new, i, pageSize, mem, e.flags)
+            let cleared: PTE.Flags = mirrorFirst ? [.user, .write, .execute] : .user
+            if mapped && mirror != .zero { mapped = try mappages(mirror, i, pageSize, mem, e.flags.subtracting(cleared)) }
+            if !mapped {
                 try kfree(mem)
                 break
             }
             i &+= pageSize
         }
         if i >= sz { return true }
+        if mirror != .zero && mirrorFirst { try uvmunmap(mirror, 0, i / pageSize, doFree: false) }
         try uvmunmap(new, 0, i / pageSize, doFree: true)
+        if mirror != .zero && !mirrorFirst { try uvmunmap(mirror, 0, i / pageSize, doFree: false) }
         return false
     }
 

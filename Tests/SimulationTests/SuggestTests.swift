@@ -97,6 +97,87 @@ final class SuggestTests: XCTestCase {
         XCTAssertEqual(r.pipes.map(\.line), [695, 460_823])
     }
 
+    static let whileskies = ["kernel_table_layout=stock", "exec_kernel_table=fresh-first", "mirror_user_mappings=in-uvm",
+                             "kstack_at_slot=true"]
+
+    /// whileskies' kernel (the issue's): its exec builds a fresh kernel table first (line 195),
+    /// its mirror is made inside uvminit/uvmalloc/uvmcopy (line 311), its stacks sit at their
+    /// slots (line 649). Under those four design settings its whole boot agrees.
+    func testSuggestFindsWhileskiesFreshExecTablesAndItsBootAgrees() throws {
+        let s = try Suggest.run(try read("whileskies-boot.log.xz"))
+        XCTAssertEqual(s.chosen, Self.whileskies)
+        XCTAssertEqual(s.steps.map(\.departedAt), [9, 195, 311, 649])
+        XCTAssertNil(s.steps.last?.departsAt)
+        XCTAssertTrue(s.agrees)
+        XCTAssertTrue(s.bugs.isEmpty)
+        guard case .replayed(let r) = s.outcome else { return XCTFail("refused") }
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 1_483)
+        XCTAssertEqual(r.agreed.first { $0.0 == .kvmFree }?.1, 292)
+    }
+
+    /// Its usertests reparent2 agrees whole: 1,368,690 events, each exec's and each freeproc's
+    /// kernel table freed recursively (234,235 kvm_free_kernelpgtbl lines).
+    func testWhileskiesReparent2Agrees() throws {
+        let log = try read("whileskies-reparent2-nopreempt.log.xz")
+        let r = Replay.run(try LogImporter.run(log, overrides: Self.whileskies))
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 1_368_690)
+        XCTAssertEqual(r.agreed.first { $0.0 == .kvmFree }?.1, 234_235)
+        XCTAssertEqual(r.pipes.map(\.line), [1_503, 1_216_691])
+        XCTAssertTrue(r.pipes.allSatisfy { $0.freedAt != nil })
+    }
+
+    /// `nosuchcmd`: exec built its fresh table (log lines 1041-1119) before namei failed and
+    /// never frees it. Suggest names the bug at the argv page's kfree (line 1121), where the
+    /// model freed the table; modelled, the whole log agrees.
+    func testWhileskiesExecOfAMissingProgramLeaksItsFreshTable() throws {
+        let log = try read("whileskies-execfail-nopreempt.log.xz")
+        let s = try Suggest.run(log)
+        XCTAssertEqual(s.chosen, Self.whileskies)
+        XCTAssertEqual(s.bugs.map(\.setting), ["exec_missing_frees_kernel_table=false"])
+        XCTAssertNil(s.bugs.first?.departsAt)
+        guard case .replayed(let r) = s.outcome, let d = r.departure else { return XCTFail("no departure") }
+        XCTAssertEqual(d.log?.line, 1_121)
+        XCTAssertEqual(d.operation?.summary, "exec of nosuchcmd by pid 3 (fails)")
+        XCTAssertTrue(s.text.contains("builds a fresh kernel\n  table before exec looks the program up, and leaks all its pages when the\n"), s.text)
+        let fixed = Replay.run(try LogImporter.run(log, overrides: Self.whileskies + ["exec_missing_frees_kernel_table=false"]))
+        XCTAssertNil(fixed.departure, fixed.text())
+        XCTAssertEqual(fixed.agreed.reduce(0) { $0 + $1.1 }, 1_871)
+    }
+
+    static let sorablue = ["kernel_table_layout=no-clint", "process_table_maps_trapframe=true", "kstack_in_global_table=true",
+                           "mirror_user_mappings=in-uvm-read", "scheduler_idle_kvminithart=true",
+                           "exec_kernel_table=fresh-after-user-table", "free_kernel_pagetable=proc-freepagetable",
+                           "freewalk_stops_at_leaf=true", "kstack_at_slot=true", "freeproc_kernel_table_first=true",
+                           "kstack_free=uvmunmap"]
+
+    /// sorablue's kernel, one design setting at a time: TRAPFRAME in its kernel table (169), the
+    /// stack in both tables (171), a read-only mirror in uvmalloc (177), an idle loop that loads
+    /// the global table (187), exec's fresh table (216) freed by proc_freepagetable (331), a
+    /// freewalk that stops at leaves (336), stacks at their slots (671), freeproc's order (1486, 1487).
+    func testSuggestFindsSorabluesDesignAndItsBootAgrees() throws {
+        let s = try Suggest.run(try read("sorablue-boot.log.xz"))
+        XCTAssertEqual(s.chosen, Self.sorablue)
+        XCTAssertEqual(s.steps.map(\.departedAt), [84, 169, 171, 177, 187, 216, 331, 336, 671, 1_486, 1_487])
+        XCTAssertNil(s.steps.last?.departsAt)
+        XCTAssertTrue(s.agrees)
+        XCTAssertTrue(s.bugs.isEmpty)
+        guard case .replayed(let r) = s.outcome else { return XCTFail("refused") }
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 1_457)
+    }
+
+    /// Its usertests reparent2 agrees whole: 1,382,822 events, 250,394 of them freewalk lines
+    /// (a kernel table's pages are freed by freewalk, one line each).
+    func testSorabluesReparent2Agrees() throws {
+        let log = try read("sorablue-reparent2-nopreempt.log.xz")
+        let r = Replay.run(try LogImporter.run(log, overrides: Self.sorablue))
+        XCTAssertNil(r.departure, r.text())
+        XCTAssertEqual(r.agreed.reduce(0) { $0 + $1.1 }, 1_382_822)
+        XCTAssertEqual(r.agreed.first { $0.0 == .freewalk }?.1, 250_394)
+        XCTAssertEqual(r.pipes.map(\.line), [1_571, 1_235_976])
+        XCTAssertTrue(r.pipes.allSatisfy { $0.freedAt != nil })
+    }
+
     /// mappages ORs in PTE_V: a kernel that passes perm without V writes the same PTE.
     func testAMapsPermIsComparedAsMappagesWritesIt() {
         var a = Probe(.map), b = Probe(.map)

@@ -160,7 +160,7 @@ final class SettingsTests: XCTestCase {
         XCTAssertNil(s.set("free_kernel_pagetable", "root-only"))
         XCTAssertEqual(s.freeKernelPagetable, .rootOnly)
         XCTAssertEqual(s.set("free_kernel_pagetable", "half"),
-                       "setting 'free_kernel_pagetable' takes one of: recursive, root-only, none, unmap-then-freewalk, unmap-all-then-freewalk; got 'half'")
+                       "setting 'free_kernel_pagetable' takes one of: recursive, root-only, none, unmap-then-freewalk, unmap-all-then-freewalk, proc-freepagetable; got 'half'")
         XCTAssertEqual(s.set("nonsense", "1"), "unknown setting 'nonsense'")
         XCTAssertEqual(KernelSettings.catalogue.count, s.listed.count)
         XCTAssertEqual(Set(KernelSettings.catalogue.map(\.key)).count, KernelSettings.catalogue.count)
