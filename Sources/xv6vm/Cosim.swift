@@ -60,6 +60,10 @@ struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Replay a real kernel's @T log on the model and show where the two part.",
+        usage: """
+            xv6vm replay <log> [--set <KEY=VALUE> ...] [--suggest] [--blind-addresses]
+                               [--leaks] [--format <format>]
+            """,
         discussion: """
             Imports the log, runs the model, and compares every kalloc, kfree, map, unmap, freewalk, \
             kvm_free_kernelpgtbl, allocproc and freeproc in order, every satp the kernel printed, and the \
