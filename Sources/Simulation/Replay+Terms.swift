@@ -15,17 +15,21 @@ extension Replay {
         }
     }
 
-    /// Where freeproc frees a process's kernel table one way and the kernel another: which of
-    /// the table's pages the kernel frees, against the model's recursive free.
+    /// Where freeproc (or a failed exec) frees a kernel table one way and the kernel another:
+    /// which of the table's pages the kernel frees, against the model's recursive free.
     static func freeprocTerms(_ what: String, _ model: [ModelRecord], _ kernel: [Probe], _ sites: SiteTree) -> String? {
-        guard what.hasPrefix("freeproc of pid "), let root = model.first(where: { $0.kind == .kvmFree })?.pa else { return nil }
-        let pid = what.dropFirst("freeproc of pid ".count).prefix { $0.isNumber }
+        guard let root = model.first(where: { $0.kind == .kvmFree })?.pa else { return nil }
+        let name: String
+        if what.hasPrefix("freeproc of pid ") {
+            name = "pid \(what.dropFirst("freeproc of pid ".count).prefix { $0.isNumber })'s kernel table \(hex16(root))"
+        } else if what.hasPrefix("exec of ") && what.hasSuffix("(fails)") {
+            name = "the kernel table \(hex16(root)) that this exec built"
+        } else { return nil }
         let table = model.filter { $0.kind == .kfree && sites.name($0.site).hasSuffix("kvm_free_kernelpgtbl") }.map(\.pa)
         let freed = Set(kernel.filter { $0.kind == .kfree }.map(\.pa))
         let below = table.filter { $0 != root }
         let kept = below.filter { !freed.contains($0) }.count
         guard kept > 0 || !freed.contains(root) else { return nil }
-        let name = "pid \(pid)'s kernel table \(hex16(root))"
         if !freed.contains(root) && kept == below.count {
             return "in \(what), your kernel never frees \(name): the model frees it and the \(pages(below.count)) below it"
         }

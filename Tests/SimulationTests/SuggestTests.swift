@@ -139,6 +139,8 @@ final class SuggestTests: XCTestCase {
         guard case .replayed(let r) = s.outcome, let d = r.departure else { return XCTFail("no departure") }
         XCTAssertEqual(d.log?.line, 1_121)
         XCTAssertEqual(d.operation?.summary, "exec of nosuchcmd by pid 3 (fails)")
+        XCTAssertEqual(d.verdict, "in exec of nosuchcmd by pid 3 (fails), your kernel never frees the kernel table "
+                       + "0x0000000087eaa000 that this exec built: the model frees it and the 71 pages below it")
         XCTAssertTrue(s.text.contains("builds a fresh kernel\n  table before exec looks the program up, and leaks all its pages when the\n"), s.text)
         let fixed = Replay.run(try LogImporter.run(log, overrides: Self.whileskies + ["exec_missing_frees_kernel_table=false"]))
         XCTAssertNil(fixed.departure, fixed.text())

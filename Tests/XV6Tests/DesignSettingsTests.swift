@@ -5,12 +5,6 @@ import XCTest
 /// The lab's design space as settings (issue 20): each changes exactly what its kernel does,
 /// with the addresses a real kernel of that design prints (docs/kernel-logs).
 final class DesignSettingsTests: XCTestCase {
-    func lab(_ tweak: (inout KernelSettings) -> Void = { _ in }, sink: TraceSink? = nil) throws -> Kernel {
-        var c = KernelConfig(variant: "pgtbl-lab")
-        tweak(&c.settings)
-        return try Kernel(config: c, sink: sink)
-    }
-
     func mapVAs(_ rec: Recorder, table: TableRef) -> [UInt64] {
         rec.events.compactMap { if case let .mappages(t, _, va, _, _, _) = $0, t == table { return va.rawValue } else { return nil } }
     }

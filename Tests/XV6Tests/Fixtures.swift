@@ -31,3 +31,10 @@ final class Recorder: TraceSink {
     var events: [TraceEvent] = []
     func record(_ event: TraceEvent) { events.append(event) }
 }
+
+/// A pgtbl-lab kernel, booted, with `tweak` applied to its settings first.
+func lab(_ tweak: (inout KernelSettings) -> Void = { _ in }, sink: TraceSink? = nil) throws -> Kernel {
+    var c = KernelConfig(variant: "pgtbl-lab")
+    tweak(&c.settings)
+    return try Kernel(config: c, sink: sink)
+}

@@ -3,12 +3,6 @@ import XCTest
 @testable import RISCV
 
 final class LabTests: XCTestCase {
-    func lab(_ tweak: (inout KernelSettings) -> Void = { _ in }, sink: TraceSink? = nil) throws -> Kernel {
-        var c = KernelConfig(variant: "pgtbl-lab")
-        tweak(&c.settings)
-        return try Kernel(config: c, sink: sink)
-    }
-
     /// What Miigon's pgtbl kernel prints at exec("/init") on a real boot, worked out from its
     /// allocation order: kvminit's 73 pages (CLINT's table last), userinit's trapframe, user
     /// table (3), kernel table (72), kernel stack, initcode page and tables (3), the mirror's
