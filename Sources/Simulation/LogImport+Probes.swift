@@ -63,6 +63,24 @@ extension LogImporter {
         pending[me, default: []].append(i)
     }
 
+    /// An exec that begins with the map at `i` into the table its last bare kalloc made: the
+    /// kallocs before that table were sys_exec's argument pages. `userTable`: the map is
+    /// proc_pagetable's, into the new user table (nil: into a fresh kernel table).
+    mutating func beginExec(_ me: Int, after list: [Int], at i: Int, owed: Int, userTable: UInt64?) {
+        close(me)
+        let op = newOp(.exec, pid: me, at: list.first!)
+        ops[op].argc = list.count - 1
+        if let userTable {
+            ops[op].startedTable = true
+            ops[op].root = userTable
+        }
+        pending[me] = nil
+        for a in list { attach(a, to: op) }
+        attach(i, to: op)
+        open[me] = op
+        walkOwed[me] = owed
+    }
+
     mutating func map(_ i: Int, _ me: Int) throws(ImportError) {
         let p = probes[i]
         let owed = shadow.walk(p.pt, p.va, p.size)
@@ -81,29 +99,11 @@ extension LogImporter {
         }
         // exec's fresh kernel table, built first: UART mapped into a table just allocated.
         if execBuildsKernelTable, p.va == MemLayout.uart0, me != 0, let list = pending[me], let last = list.last, probes[last].pa == p.pt {
-            close(me)
-            let op = newOp(.exec, pid: me, at: list.first!)
-            ops[op].argc = list.count - 1
-            pending[me] = nil
-            for a in list { attach(a, to: op) }
-            attach(i, to: op)
-            open[me] = op
-            walkOwed[me] = owed
-            return
+            return beginExec(me, after: list, at: i, owed: owed, userTable: nil)
         }
         // exec's proc_pagetable: the trampoline mapped into a table just allocated.
         if p.va == MemLayout.trampoline, me != 0, let list = pending[me], let last = list.last, probes[last].pa == p.pt {
-            close(me)
-            let op = newOp(.exec, pid: me, at: list.first!)
-            ops[op].argc = list.count - 1
-            ops[op].startedTable = true
-            ops[op].root = p.pt
-            pending[me] = nil
-            for a in list { attach(a, to: op) }
-            attach(i, to: op)
-            open[me] = op
-            walkOwed[me] = owed
-            return
+            return beginExec(me, after: list, at: i, owed: owed, userTable: p.pt)
         }
         unexplained.append(i)
     }
