@@ -73,7 +73,10 @@ public struct LeakReport: Sendable {
         var lines: [String] = []
         let total = scenario.events.count - 1
         let stop = panic.map { " (the kernel panicked: panic: \($0.message))" } ?? (atEvent < total ? " (stopped there, as asked)" : "")
-        lines.append("==xv6vm== leak report for \(scenario.file), after event \(atEvent) of \(total)\(stop)")
+        // Folded before the parenthesis that says why the report stops there, never inside it.
+        lines += CheckReport.fold(units: ["==xv6vm== leak report for \(scenario.file), after event \(atEvent) of \(total)"]
+                                    + (stop.isEmpty ? [] : [String(stop.dropFirst())]),
+                                  indent: "", continuation: "==xv6vm==   ")
         lines.append("==xv6vm== \(processesCreated) processes created; \(freePages) pages free")
         lines.append("")
         lines.append("Allocated pages by owner:")
@@ -86,7 +89,8 @@ public struct LeakReport: Sendable {
             lines.append("\(r.direct ? "Direct" : "Indirect") leak of \(r.pages) page\(r.pages == 1 ? "" : "s") in \(r.pages) allocation\(r.pages == 1 ? "" : "s") (\(r.direct ? "definitely lost" : "indirectly lost")) from:")
             for (i, f) in (["kalloc"] + r.site.reversed()).enumerated() { lines.append("    #\(i) \(f)") }
             let pids = r.pids.prefix(8).map(String.init).joined(separator: ", ") + (r.pids.count > 8 ? " and \(r.pids.count - 8) more" : "")
-            lines.append("  by pid\(r.pids.count == 1 ? "" : "s") \(pids); first at \(where_(r.firstEvent))")
+            lines += CheckReport.fold("by pid\(r.pids.count == 1 ? "" : "s") \(pids); first at \(where_(r.firstEvent))",
+                                      indent: "  ", continuation: "    ")
         }
         lines.append("")
         var summary = leaked == 0 ? "SUMMARY: no leaks: every allocated page has a live owner"
@@ -95,6 +99,10 @@ public struct LeakReport: Sendable {
             // The summary a student reads last must not hide that the setting never acted.
             summary += "; but " + unconsulted
             lines += CheckReport.fold(summary, indent: "", continuation: "         ")
+        } else if let colon = summary.range(of: ": ", options: .backwards), leaked > 0 {
+            // Folded at the colon before the counts, never inside them.
+            lines += CheckReport.fold(units: [String(summary[..<colon.lowerBound]) + ":", String(summary[colon.upperBound...])],
+                                      indent: "", continuation: "         ")
         } else {
             lines.append(summary)
         }
