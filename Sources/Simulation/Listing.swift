@@ -43,7 +43,7 @@ public enum Listing {
         lines.append("")
         lines += folded("[design]: a choice the lab leaves open, which `replay --suggest` may make for you; bug: a value that models a mistake, which it only names.")
         for s in KernelSettings.catalogue {
-            lines += folded("\(s.key) (\(s.values.joined(separator: " | "))) \(nature(s)): \(s.meaning)", indent: 2, hang: 4)
+            lines += folded("\(s.key) (\(s.values.joined(separator: " | "))) \(natureLabel(s)): \(s.meaning)", indent: 2, hang: 4)
         }
         lines.append("")
         lines += folded("The kernel image and the machine (the same `kernel:` keys and `--set`; the same in every variant):")
@@ -58,7 +58,7 @@ public enum Listing {
 
 /// How `replay --suggest` treats a setting: "[design]", "[design; bug: root-only, none]", or
 /// "[not a design]" for what no probe line shows.
-func nature(_ s: KernelSettings.Setting) -> String {
+func natureLabel(_ s: KernelSettings.Setting) -> String {
     let all = s.values.filter { $0 != "N" }
     if all.isEmpty || all.allSatisfy({ KernelSettings.nature(s.key, $0) == .unseen }) { return "[not a design]" }
     let bugs = all.filter { if case .bug = KernelSettings.nature(s.key, $0) { true } else { false } }

@@ -111,11 +111,12 @@ public enum Suggest {
 
     /// The replay of `log` under `overrides`, and the settings it ran (nil: the overrides are refused).
     static func replay(_ log: KernelLog, _ overrides: [String]) -> (Suggestion.Outcome, KernelSettings?) {
-        guard let config = try? LogImporter.config(of: log, overrides: overrides) else {
-            return (.refused(ImportError(file: LogImporter.overridesFile, line: 0, column: 0, message: "")), nil)
-        }
-        do { return (.replayed(Replay.run(try LogImporter.run(log, overrides: overrides))), config.settings) } catch {
-            return (.refused(error), config.settings)
+        do {
+            let imported = try LogImporter.run(log, overrides: overrides)
+            return (.replayed(Replay.run(imported)), imported.config.settings)
+        } catch {
+            // Refused settings are no candidate; a log the import cannot follow under them is.
+            return (.refused(error), error.file == LogImporter.overridesFile ? nil : try? LogImporter.config(of: log, overrides: overrides).settings)
         }
     }
 }

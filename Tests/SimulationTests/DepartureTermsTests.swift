@@ -11,10 +11,7 @@ final class DepartureTermsTests: XCTestCase {
     /// process's kernel table: the departure names freeproc, the pid it frees, the parent that
     /// reaped it, the table, and the pages below the root the kernel keeps.
     func testALeakyFreeprocIsNamedWithTheProcessItFreesAndTheTablePagesItKeeps() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: ReplayTests.logs + "pgtbl-boot.log.xz"))
-        var bytes: [UInt8] = []
-        _ = try data.withUnsafeBytes { raw in try XZDecoder().decode(raw, last: true) { bytes.append(contentsOf: $0); return true } }
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        let lines = try kernelLogLines("pgtbl-boot.log.xz")
         let first = try XCTUnwrap(lines.firstIndex { $0.contains("@T kvm_free_kernelpgtbl") })
         let end = try XCTUnwrap(lines[first...].firstIndex { !$0.hasPrefix("@T kvm_free") && !$0.hasPrefix("@T kfree") })
         let root = try XCTUnwrap(lines[end - 1].split(separator: "=").last)

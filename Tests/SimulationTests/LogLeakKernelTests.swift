@@ -14,15 +14,6 @@ final class LogLeakKernelTests: XCTestCase {
         try KernelLog.parse(Array((lines.joined(separator: "\n") + "\n").utf8), file: file)
     }
 
-    /// The lines of a real log, console included.
-    func text(_ name: String) throws -> [String] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: Self.logs + name))
-        var bytes: [UInt8] = []
-        let decoder = try XZDecoder()
-        _ = try data.withUnsafeBytes { raw in try decoder.decode(raw, last: true) { bytes.append(contentsOf: $0); return true } }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast()
-    }
-
     /// usertests reparent2 on the model, three rounds, with freeproc freeing only the root
     /// of each kernel table: read from the log alone, the same pages leak as the model's
     /// own accounting finds, table by table.
@@ -95,7 +86,7 @@ final class LogLeakKernelTests: XCTestCase {
     }
 
     func testAFailedExecThatKeepsItsFreshKernelTableLeaks72PagesEachTime() throws {
-        let real = try text("pgtbl-boot.log.xz")
+        let real = try kernelLogLines("pgtbl-boot.log.xz")
         let imported = try LogImporter.run(try KernelLog.read(path: Self.logs + "pgtbl-boot.log.xz"))
         let yaml = imported.yaml(command: "t")
         let boot = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "boot.yaml")

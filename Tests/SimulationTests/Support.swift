@@ -63,3 +63,11 @@ struct SplitMix64: RandomSource {
         return z ^ (z >> 31)
     }
 }
+
+/// The lines of a `.xz` log in docs/kernel-logs, console text included.
+func kernelLogLines(_ name: String) throws -> [String] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: ReplayTests.logs + name))
+    var bytes: [UInt8] = []
+    _ = try data.withUnsafeBytes { raw in try XZDecoder().decode(raw, last: true) { bytes.append(contentsOf: $0); return true } }
+    return String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast()
+}
