@@ -166,6 +166,7 @@ extension KernelLog {
                                what: type == S_IFIFO ? "FIFO" : "socket", limit: limit)
         if !source.isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         let chunks = LogChunks(name: (path as NSString).lastPathComponent)
+        chunks.regularFile = type == S_IFREG
         let thread = Thread { source.pump(into: chunks) }
         thread.stackSize = 1 << 20
         thread.start()

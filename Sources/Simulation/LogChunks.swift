@@ -14,6 +14,8 @@ public final class LogChunks: @unchecked Sendable {
     private var cancelled = false
     /// The log's file name, as messages show it.
     public let name: String
+    /// Whether the log is a regular file (it can be read again from its start).
+    public internal(set) var regularFile = false
 
     init(name: String) { self.name = name }
 

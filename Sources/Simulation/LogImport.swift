@@ -22,10 +22,27 @@ public typealias ImportError = LogError
 /// whose kernel thread printed it (the `swtch` brackets), grouped into the operation that
 /// caused it, and the operations are placed where they take effect.
 public struct LogImporter {
-    var log: KernelLog
-    var probes: [Probe] { log.probes }
-    var ops: [LogOperation] = []
-    var opOf: [Int32]
+    /// The log's name, as errors show it.
+    let file: String
+    /// The probes read (those still needed), and for each the operation (its index as
+    /// made) that explains it, -1 for none.
+    var probes = IndexedWindow<Probe>()
+    var opOf = IndexedWindow<Int32>()
+    /// Operations as made, and for each the place it was handed out in (-1: not yet).
+    var ops = IndexedWindow<LogOperation>()
+    var emission = IndexedWindow<Int32>()
+    /// Operations made and not yet handed out, oldest first.
+    var waiting: [Int] = []
+    var emitted = 0
+    /// For each process whose exit has been read, the exit, until it is reaped (its last
+    /// switch away, where the exit takes effect, is read by then).
+    var exitsAwaiting: [Int: Int] = [:]
+    /// For each probe, the end of the latest span of probes of an operation over it; and,
+    /// for a kernel whose exec replaces the kernel table, where the exec over it began.
+    var spanEnd = IndexedWindow<Int>()
+    var freshExecStart = IndexedWindow<Int>()
+    /// How far the split check has read, and the operation it saw last, with its last probe.
+    var split = (next: 0, lastOp: Int32(-1), lastEnd: -1)
     /// The operation each process is in the middle of.
     var open: [Int: Int] = [:]
     /// Bare kallocs of each process that no operation has claimed yet: argv pages or pipes.
@@ -43,7 +60,7 @@ public struct LogImporter {
     var lastSwitch: (pid: Int, to: Bool)?
     var current = 0
     var booted = false
-    var perProcessTables: Bool
+    var perProcessTables = false
     /// Whether the kernel copies user mappings into its kernel tables with walk, printing no map.
     var mirrorsByWalk = false
     /// Each process's size, and the top of what its kernel table's mirror has ever covered
@@ -68,40 +85,40 @@ public struct LogImporter {
 
     /// Imports `log`; `overrides` are `--set KEY=VALUE` pairs (`variant` first).
     public static func run(_ log: KernelLog, overrides: [String] = []) throws(ImportError) -> ImportedLog {
-        // Not one probe (an empty file, /dev/null, a console log of an uninstrumented kernel):
-        // replaying it would blame the model for everything the kernel did not print.
-        if log.probes.isEmpty, let cut = log.warnings.first {
+        try refuseEmpty(log)
+        let config = try config(of: log, overrides: overrides)
+        let guessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
+        var imp = LogImporter(file: log.file, config: config)
+        for p in log.probes { try imp.take(p) }
+        let sorted = try imp.finish()
+        var opOf = [Int32](repeating: -1, count: log.probes.count)
+        for i in opOf.indices where imp.opOf[i] >= 0 { opOf[i] = imp.emission[Int(imp.opOf[i])] }
+        return ImportedLog(log: log, config: config, variantGuessed: guessed, operations: sorted, operationOf: opOf,
+                           unexplained: imp.unexplained)
+    }
+
+    /// Not one probe (an empty file, /dev/null, a console log of an uninstrumented kernel):
+    /// replaying it would blame the model for everything the kernel did not print.
+    static func refuseEmpty(_ log: KernelLog) throws(ImportError) {
+        guard log.probes.isEmpty else { return }
+        if let cut = log.warnings.first {
             throw ImportError(file: log.file, line: cut.line, column: cut.column,
                               message: "no whole `@T` line: the only one is this last line, cut short (no newline after it)", text: cut.text)
         }
-        if log.probes.isEmpty {
-            throw ImportError(file: log.file, line: 0, column: 0,
-                              message: "no `@T` lines in \(log.lineCount) line\(log.lineCount == 1 ? "" : "s"): this is not the log of a kernel with the probes (docs/check-your-kernel.md)")
-        }
-        let config = try config(of: log, overrides: overrides)
-        let guessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
-        var imp = LogImporter(log: log, opOf: Array(repeating: -1, count: log.probes.count),
-                              perProcessTables: config.settings.perProcessKernelPagetable)
-        imp.mirrorsByWalk = imp.perProcessTables && config.settings.mirrorUserMappings == .walkCopy
-        imp.forkMirrorAfterProbe = config.settings.forkMirrorAfterProbe
-        imp.execBuildsKernelTable = imp.perProcessTables && config.settings.execKernelTable == .freshFirst
-        imp.execReplacesKernelTable = imp.perProcessTables && config.settings.execKernelTable != .keep
-        try imp.read()
-        try imp.checkNotSplit()
-        imp.place()
-        // Accesses come just before the fork they prepare, which was made first.
-        func rank(_ o: LogOperation) -> Int { o.kind == .load || o.kind == .store ? 0 : 1 }
-        let order = imp.ops.indices.sorted { a, b in
-            let x = imp.ops[a], y = imp.ops[b]
-            if x.at != y.at { return x.at < y.at }
-            return rank(x) != rank(y) ? rank(x) < rank(y) : a < b
-        }
-        var remap = [Int32](repeating: -1, count: imp.ops.count)
-        for (new, old) in order.enumerated() { remap[old] = Int32(new) }
-        let sorted = order.map { imp.ops[$0] }
-        let opOf = imp.opOf.map { $0 < 0 ? $0 : remap[Int($0)] }
-        return ImportedLog(log: log, config: config, variantGuessed: guessed, operations: sorted, operationOf: opOf,
-                           unexplained: imp.unexplained)
+        throw ImportError(file: log.file, line: 0, column: 0,
+                          message: "no `@T` lines in \(log.lineCount) line\(log.lineCount == 1 ? "" : "s"): this is not the log of a kernel with the probes (docs/check-your-kernel.md)")
+    }
+
+    /// An importer of a log named `file`, read as the kernel `config` describes.
+    init(file: String, config: KernelConfig) {
+        self.file = file
+        perProcessTables = config.settings.perProcessKernelPagetable
+        mirrorsByWalk = perProcessTables && config.settings.mirrorUserMappings == .walkCopy
+        forkMirrorAfterProbe = config.settings.forkMirrorAfterProbe
+        execBuildsKernelTable = perProcessTables && config.settings.execKernelTable == .freshFirst
+        execReplacesKernelTable = perProcessTables && config.settings.execKernelTable != .keep
+        newOp(.boot, pid: 0, line: 1, at: 0)
+        open[0] = 0
     }
 
     /// The kernel the log is read as: the one its shape suggests, with `overrides` applied.
@@ -145,18 +162,28 @@ public struct LogImporter {
 
     // MARK: reading
 
-    mutating func read() throws(ImportError) {
-        ops.append(LogOperation(.boot, pid: 0, line: probes.first?.line ?? 1, at: 0))
-        open[0] = 0
-        for i in probes.indices {
-            try take(i)
-        }
+    /// Reads the log's next probe.
+    public mutating func take(_ p: Probe) throws(ImportError) {
+        if probes.end == 0 { ops[0].line = p.line }
+        probes.append(p)
+        opOf.append(-1)
+        spanEnd.append(-1)
+        if execReplacesKernelTable { freshExecStart.append(-1) }
+        try take(probes.end - 1)
+    }
+
+    /// The operations the probes read so far decide, in the order they take effect.
+    public mutating func ready() throws(ImportError) -> [LogOperation] { try settle(atEnd: false) }
+
+    /// The log has ended: the operations not yet handed out, in the order they take effect.
+    public mutating func finish() throws(ImportError) -> [LogOperation] {
         for pid in pending.keys.sorted() { flushPending(pid) }
         // A log that ends while a process sleeps (the shell, on the console): under the lab the
         // scheduler has loaded the global table again.
         if perProcessTables, let last = lastSwitch, !last.to, lives[last.pid]?.exited == false, let i = lastFrom[last.pid] {
             _ = newOp(.sleep, pid: last.pid, at: i)
         }
+        return try settle(atEnd: true)
     }
 
     /// The level-0 tables a walk-and-copy mirror of [0, newsz) allocates in pid's kernel table:
@@ -170,12 +197,20 @@ public struct LogImporter {
     }
 
     func fail(_ i: Int, _ message: String) -> ImportError {
-        ImportError(file: log.file, line: probes[i].line, column: 1, message: message, text: "@T " + probes[i].rendered)
+        ImportError(file: file, line: probes[i].line, column: 1, message: message, text: "@T " + probes[i].rendered)
     }
 
+    @discardableResult
     mutating func newOp(_ kind: LogOperation.Kind, pid: Int, at i: Int) -> Int {
-        ops.append(LogOperation(kind, pid: pid, line: probes[i].line, at: i))
-        return ops.count - 1
+        newOp(kind, pid: pid, line: probes[i].line, at: i)
+    }
+
+    @discardableResult
+    mutating func newOp(_ kind: LogOperation.Kind, pid: Int, line: Int, at i: Int) -> Int {
+        ops.append(LogOperation(kind, pid: pid, line: line, at: i))
+        emission.append(-1)
+        waiting.append(ops.end - 1)
+        return ops.end - 1
     }
 
     /// An operation whose process probe, at `i`, comes first (growproc, exit, wait): what the
@@ -343,6 +378,7 @@ public struct LogImporter {
             for (child, l) in lives where l.parent == me && !l.reaped { lives[child]?.parent = 1 }
             let op = beginProcessOperation(.exit, i, me)
             ops[op].status = p.n
+            exitsAwaiting[me] = op
         case .wait:
             guard p.pid == me else { throw fail(i, "wait by pid \(p.pid) printed while pid \(me) runs") }
             try mustRun(i, me, "waits")
@@ -352,6 +388,8 @@ public struct LogImporter {
             guard child.parent == me else { throw fail(i, "pid \(me) reaps pid \(p.other), which is the child of pid \(child.parent)") }
             guard child.exited else { throw fail(i, "pid \(me) reaps pid \(p.other), which never exited (no `exit pid=\(p.other)` before)") }
             lives[p.other]?.reaped = true
+            // The child ran for the last time before this: its exit's place is known.
+            exitsAwaiting[p.other] = nil
             let op = beginProcessOperation(.wait, i, me)
             ops[op].child = p.other
             open[me] = op

@@ -46,6 +46,9 @@ public struct LogOperation: Sendable {
     var freeing = false
     /// exec: the new user table's root.
     var root: UInt64 = 0
+    /// Import: whether its span of probes has been noted, and whether it has been placed.
+    var spanned = false
+    var placed = false
 
     init(_ kind: Kind, pid: Int, line: Int, at: Int) { self.kind = kind; self.pid = pid; self.line = line; self.at = at }
 

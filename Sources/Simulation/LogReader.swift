@@ -12,6 +12,14 @@ struct LogReader {
     static let segmentSize = 1 << 16
     /// Whether the probes are kept (false: only counted, in `probeCount`).
     var keep = true
+    /// Whether the probes read are handed out as they come (`takeProbes`) rather than kept.
+    var streaming = false
+
+    /// The probes read since the last call (streaming).
+    mutating func takeProbes() -> [Probe] {
+        defer { segment.removeAll(keepingCapacity: true) }
+        return segment
+    }
     var probeCount = 0
 
     init(file: String) { log = KernelLog(file: file, probes: []) }
@@ -19,6 +27,7 @@ struct LogReader {
     mutating func append(_ p: Probe) {
         probeCount += 1
         if !keep { return }
+        if streaming { segment.append(p); return }
         if segment.capacity < Self.segmentSize { segment.reserveCapacity(Self.segmentSize) }
         segment.append(p)
         if segment.count == Self.segmentSize {

@@ -40,9 +40,9 @@ extension Replay {
 
     /// exec's unmap of the old image's mirror, which the kernel does not make: its kernel
     /// table keeps entries to the pages the exec frees.
-    static func mirrorTerms(_ what: String, _ op: LogOperation, _ model: ModelProbe?, _ probes: [Probe]) -> String? {
+    /// `kernelTable`: the root the scheduler last loaded for the process before the exec.
+    static func mirrorTerms(_ what: String, _ op: LogOperation, _ model: ModelProbe?, kernelTable: UInt64?) -> String? {
         guard op.kind == .exec, let m = model?.probe, m.kind == .unmap, m.va == 0, !m.flag, m.pt != op.root else { return nil }
-        let kernelTable = probes[..<min(op.at, probes.count)].last { $0.kind == .satp && $0.text == "scheduler" && $0.pid == op.pid }?.pa
         guard kernelTable == nil || kernelTable == m.pt else { return nil }
         return "in \(what), your kernel does not unmap the old image's \(pages(Int(m.n))) from pid \(op.pid)'s kernel table "
             + "\(hex16(m.pt)): its entries keep pointing at the pages the exec frees (a bug: stale mappings to freed pages)"

@@ -11,37 +11,42 @@ public struct ModelProbe: Sendable {
 }
 
 /// Turns the model's trace events into probes the way a kernel's `@T` lines show them,
-/// and compares each with the log's as it comes, in the three streams replay compares.
+/// and hands each to the stream replay compares it in.
 final class ProbeRecorder {
     let memory: StreamComparison
     let satp: StreamComparison
     let process: StreamComparison
-    let events: [Event]
-    let probes: [Probe]
-    /// Probes compared and agreeing, by kind.
-    var agreed: [ProbeKind: Int] = [:]
+    var streams: [StreamComparison] { [memory, satp, process] }
     /// Whether the model's kvminithart writes after boot are left out (an idle loop's, in the kernel).
     var skipsKvminithartAfterBoot = false
+    /// The parent whose wait is the event running (its freeproc follows the kernel's `wait` line).
+    var waitParent: Int?
 
     /// Compares physical pages by first use (`blind`), or by address with the address-blind
     /// comparison alongside, to say where that one parts.
     func compare(blind: Bool, ram: Range<UInt64>) {
-        for side in [memory, satp, process] {
+        for side in streams {
             if blind { side.pages = PageBinding(ram: ram) } else { side.blindPages = PageBinding(ram: ram) }
         }
     }
 
-    init(events: [Event], probes: [Probe], memory: [Int], satp: [Int], process: [Int]) {
-        self.events = events
-        self.probes = probes
-        self.memory = StreamComparison("memory", expected: memory)
-        self.satp = StreamComparison("satp", expected: satp)
-        self.process = StreamComparison("process", expected: process)
+    init(store: ProbeStore) {
+        memory = StreamComparison("memory", store: store)
+        satp = StreamComparison("satp", store: store)
+        process = StreamComparison("process", store: store)
+    }
+
+    /// Probes compared and agreeing, by kind, in ProbeKind order.
+    var agreed: [(ProbeKind, Int)] {
+        ProbeKind.allCases.compactMap { k in
+            let n = streams.reduce(0) { $0 + ($1.agreed[k] ?? 0) }
+            return n > 0 ? (k, n) : nil
+        }
     }
 
     func take(_ e: TraceEvent, _ event: Int) {
-        func mem(_ p: Probe, site: Int32 = 0) { memory.add(ModelProbe(probe: p, event: event, site: site), probes, &agreed) }
-        func proc(_ p: Probe) { process.add(ModelProbe(probe: p, event: event), probes, &agreed) }
+        func mem(_ p: Probe, site: Int32 = 0) { memory.add(ModelProbe(probe: p, event: event, site: site)) }
+        func proc(_ p: Probe) { process.add(ModelProbe(probe: p, event: event)) }
         switch e {
         case let .kalloc(pa, site, _):
             var p = Probe(.kalloc); p.pa = pa.rawValue; mem(p, site: site)
@@ -61,7 +66,7 @@ final class ProbeRecorder {
             var p = Probe(.allocproc); p.pid = pid; mem(p)
         case let .freeproc(pid, _):
             // wait found a zombie: the kernel prints that before freeproc, as the model does here.
-            if event < events.count, case .syscall(let parent, .wait) = events[event].kind {
+            if let parent = waitParent {
                 var w = Probe(.wait); w.pid = parent; w.other = pid; proc(w)
             }
             var p = Probe(.freeproc); p.pid = pid; mem(p)
@@ -69,15 +74,9 @@ final class ProbeRecorder {
             guard by != .trampoline && by != .exec, !(skipsKvminithartAfterBoot && event > 0 && by == .kvminithart) else { return }
             var p = Probe(.satp); p.pa = value.root.rawValue; p.text = by.rawValue
             if case .procKernel(let pid) = table { p.pid = pid }
-            satp.add(ModelProbe(probe: p, event: event), probes, &agreed)
+            satp.add(ModelProbe(probe: p, event: event))
         case let .sysret(pid, name, value):
-            switch name {
-            case "fork":
-                var p = Probe(.fork); p.pid = pid; p.other = Int(value); proc(p)
-
-
-            default: break
-            }
+            if name == "fork" { var p = Probe(.fork); p.pid = pid; p.other = Int(value); proc(p) }
         case let .execCommitted(pid, path, sz):
             var p = Probe(.exec); p.pid = pid; p.text = path; p.sz = sz; proc(p)
         case let .execFailed(pid, path):
@@ -136,6 +135,11 @@ public struct ReplayReport: Sendable {
     /// The log lines of the bare kallocs import took for pipes, and of their frees (nil: never freed).
     public var pipes: [(line: Int, freedAt: Int?)] = []
     public var agrees: Bool { departure == nil }
+    /// Whether the log was read to its end (false: the replay stopped once the departure was
+    /// certain, `ReplaySession.readPastDeparture` probes past it).
+    public var readWhole = true
+    /// The last log line read.
+    public var readToLine = 0
     /// Whether physical pages were matched by first use rather than by address (`--blind-addresses`).
     public var blind = false
     /// In the exact comparison: where the address-blind one parts (its log line; 0: it agrees),
@@ -168,78 +172,19 @@ public enum Replay {
     /// Runs an imported log on the model and compares the streams, each model probe with
     /// the log's as the model makes it. With `blind`, physical pages are matched by first use
     /// (`PageBinding`): the kernel may place pages elsewhere, as long as it does the same
-    /// things with them.
+    /// things with them. The log is read to its end (`ReplaySession` can stop early).
     public static func run(_ imported: ImportedLog, blind: Bool = false) -> ReplayReport {
-        let scenario = imported.scenario
-        let sites = SiteTree()
-        let writer = TraceWriter(format: .none, sites: sites)
-        let probes = imported.log.probes
-        var memory: [Int] = [], satp: [Int] = []
-        memory.reserveCapacity(probes.reduce(0) { $0 + ($1.kind.isMemory ? 1 : 0) })
-        satp.reserveCapacity(probes.reduce(0) { $0 + ($1.kind == .satp ? 1 : 0) })
-        // An idle loop's kvminithart writes come where timing puts them: neither side's are compared.
-        let idle = imported.config.settings.schedulerIdleKvminithart
-        var booted = false
-        for (i, p) in probes.enumerated() {
-            booted = booted || p.kind == .allocproc
-            if p.kind.isMemory { memory.append(i) }
-            else if p.kind == .satp && !(idle && booted && p.text == "kvminithart") { satp.append(i) }
+        let session = ReplaySession(file: imported.log.file, config: imported.config, blind: blind)
+        do throws(ImportError) {
+            for p in imported.log.probes { try session.take(p) }
+            try session.finishLog()
+        } catch {
+            // The import read this log whole: it cannot fail the same way twice.
+            preconditionFailure("the log imported, but not again: \(error)")
         }
-        let process = imported.operations.compactMap(\.processProbe)
-        let recorder = ProbeRecorder(events: scenario.events, probes: probes, memory: memory, satp: satp, process: process)
-        recorder.skipsKvminithartAfterBoot = idle
-        // RAM on either side: the kernel's may end elsewhere than the model's.
-        recorder.compare(blind: blind, ram: MemLayout.kernbase..<(UInt64(1) << 40))
-        writer.tap = { recorder.take($0, $1) }
-        let (result, _) = Runner.run(scenario, writer: writer)
-
-        var departures: [Departure] = []
-        for stream in [recorder.memory, recorder.satp, recorder.process] {
-            if let k = stream.departure { departures.append(departure(stream, k, imported, sites)) }
-        }
-        // Exactly, the streams part; say whether only addresses are to blame, or until where.
-        let firstExact = departures.min { line($0, probes) < line($1, probes) }
-        let blindPartsAt = blind || !["memory", "satp"].contains(firstExact?.stream ?? "") ? nil
-            : Self.blindPartsAt(probes, [recorder.memory, recorder.satp], after: departures.map { line($0, probes) }.min() ?? 0)
-        if departures.isEmpty && imported.log.panic?.message != result.panic?.message {
-            departures.append(panicDeparture(imported.log.panic, result.panic?.message, probes))
-        }
-        let first = departures.min { line($0, probes) < line($1, probes) }
-        var report = ReplayReport(file: imported.log.file, variant: imported.config.variant,
-                                  operations: imported.operations.count - 1,
-                                  agreed: ProbeKind.allCases.compactMap { k in recorder.agreed[k].map { (k, $0) } },
-                                  departure: first, panic: result.panic?.message, kernelPanic: imported.log.panic,
-                                  held: [], heldAtLine: 0)
+        var report = session.report(kernelPanic: imported.log.panic)
         report.variantGuessed = imported.variantGuessed
-        report.blind = blind
-        report.blindPartsAt = blindPartsAt
-        var freed: [Int: Int] = [:]
-        for op in imported.operations where op.kind == .close { freed[op.pipe] = probes[op.probes[0]].line }
-        // A pipe whose kalloc returned 0 holds nothing: it counts as freed where it failed.
-        report.pipes = imported.operations.filter { $0.kind == .pipe }.map {
-            let p = probes[$0.probes[0]]
-            return (p.line, p.pa == 0 ? p.line : freed[$0.pipe])
-        }
-        held(&report, memory, recorder.memory.records, probes, sites, upTo: first?.stream == "memory" ? first!.position : nil,
-             finishing: first?.model?.event)
         return report
-    }
-
-    /// The log line where the memory and satp streams part address-blind, when that is later
-    /// than `exact` (0: they do not part, or only past the log's end); nil when not later.
-    static func blindPartsAt(_ probes: [Probe], _ streams: [StreamComparison], after exact: Int) -> Int? {
-        var parts: Int?
-        for side in streams {
-            let k = side.blindPartedAt ?? min(side.expected.count, side.records.count)
-            let at = k < side.expected.count ? probes[side.expected[k]].line : (k < side.records.count ? Int.max : nil)
-            if let at { parts = min(parts ?? at, at) }
-        }
-        guard let parts else { return 0 }
-        return parts > exact ? (parts == Int.max ? 0 : parts) : nil
-    }
-
-    static func line(_ d: Departure, _ probes: [Probe]) -> Int {
-        d.log?.line ?? Int.max
     }
 
     /// Whether the log's probe and the model's say the same.
@@ -268,64 +213,6 @@ public enum Replay {
         return same(a, b, &exact)
     }
 
-    static func departure(_ side: StreamComparison, _ k: Int, _ imported: ImportedLog, _ sites: SiteTree) -> Departure {
-        let stream = side.name, expected = side.expected, actual = side.records
-        let probes = imported.log.probes
-        let log = k < expected.count ? probes[expected[k]] : nil
-        let model = side.model(at: k)
-        let lo = max(0, k - 3)
-        let logContext = expected[lo..<min(expected.count, k + 4)].map { probes[$0] }
-        let modelContext = side.context(at: k)
-        // The operation under way: the log's, else the one the model was running.
-        // The operation under way: of the log's probe and the model's, the one that began first
-        // (the other side has already moved on from it).
-        var candidates: [Int] = []
-        if k < expected.count, imported.operationOf[expected[k]] >= 0 { candidates.append(Int(imported.operationOf[expected[k]])) }
-        if let m = model { candidates.append(m.event) }
-        if candidates.isEmpty, k > 0, k - 1 < expected.count, imported.operationOf[expected[k - 1]] >= 0 {
-            candidates.append(Int(imported.operationOf[expected[k - 1]]))
-        }
-        let opIndex = candidates.min()
-        var logCounts: [(ProbeKind, Int)] = [], modelCounts: [(ProbeKind, Int)] = [], modelSites: [(String, Int)] = []
-        var verdict = ""
-        var op: LogOperation?
-        if let o = opIndex, o < imported.operations.count {
-            op = imported.operations[o]
-            var lc: [ProbeKind: Int] = [:], mc: [ProbeKind: Int] = [:], sc: [String: Int] = [:]
-            for i in imported.operations[o].probes where stream == "memory" || !probes[i].kind.isMemory { lc[probes[i].kind, default: 0] += 1 }
-            for m in actual where Int(m.event) == o {
-                mc[m.kind, default: 0] += 1
-                if m.kind == (model?.probe.kind ?? log?.kind) { sc[sites.name(m.site), default: 0] += 1 }
-            }
-            logCounts = ProbeKind.allCases.compactMap { k in lc[k].map { (k, $0) } }
-            modelCounts = ProbeKind.allCases.compactMap { k in mc[k].map { (k, $0) } }
-            modelSites = sc.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
-            let kf = lc[.kfree] ?? 0, mf = mc[.kfree] ?? 0, ka = lc[.kalloc] ?? 0, ma = mc[.kalloc] ?? 0
-            let modelOp = actual.filter { Int($0.event) == o }
-            let kernelOp = imported.operations[o].probes.map { probes[$0] }
-            let what = innermost(op!, modelOp)
-            if stream == "memory", let sentence = freeprocTerms(what, modelOp, kernelOp, sites) ?? mirrorTerms(what, op!, model, probes) {
-                verdict = sentence
-            } else if stream == "memory" && mf != kf {
-                verdict = "in \(what), the kernel frees \(pages(kf)); the model frees \(mf): "
-                    + (mf > kf ? "\(pages(mf - kf)) the kernel never frees" : "the kernel frees \(pages(kf - mf)) the model keeps")
-            } else if stream == "memory" && ma != ka {
-                verdict = "in \(what), the kernel allocates \(pages(ka)); the model allocates \(ma)"
-            } else if let l = log, let m = model {
-                verdict = "in \(what), the kernel's \(l.kind.rawValue) is not the model's \(m.probe.kind.rawValue)"
-            }
-        }
-        if verdict.isEmpty {
-            verdict = log == nil ? "the log ends here; the model goes on with \(actual.count - k) more \(stream) events"
-                                 : "the model stops here; the log goes on with \(expected.count - k) more \(stream) events"
-        }
-        var d = Departure(stream: stream, position: k, log: log, model: model, logContext: logContext, modelContext: modelContext,
-                          operation: op, event: opIndex, logCounts: logCounts, modelCounts: modelCounts, modelSites: modelSites,
-                          verdict: verdict)
-        if let m = model, m.probe.kind == .kalloc || m.probe.kind == .kfree { d.modelSite = sites.name(m.site) }
-        return d
-    }
-
     /// Every event agreed, but one side panicked and the other did not, or not the same way.
     static func panicDeparture(_ kernel: (line: Int, message: String)?, _ model: String?, _ probes: [Probe]) -> Departure {
         var log: Probe?
@@ -341,47 +228,4 @@ public enum Replay {
     }
 
     static func pages(_ n: Int) -> String { n == 1 ? "1 page" : "\(n) pages" }
-
-    /// The kernel's pages still allocated where the streams stop agreeing, by aligned site.
-    static func held(_ report: inout ReplayReport, _ expected: [Int], _ actual: [ModelRecord], _ probes: [Probe],
-                     _ sites: SiteTree, upTo: Int?, finishing event: Int?) {
-        let n = min(upTo ?? expected.count, expected.count, actual.count)
-        var live: [UInt64: Int32] = [:]
-        var modelLive: Set<UInt64> = []
-        for k in 0..<n {
-            let p = probes[expected[k]]
-            let m = actual[k]
-            switch p.kind {
-            case .kalloc where p.pa != 0: live[p.pa] = m.site
-            case .kfree: live[p.pa] = nil
-            default: break
-            }
-            switch m.kind {
-            case .kalloc where m.pa != 0: modelLive.insert(m.pa)
-            case .kfree: modelLive.remove(m.pa)
-            default: break
-            }
-        }
-        // The model finishes the operation it was in where the two part.
-        var k = n
-        while let event, k < actual.count, Int(actual[k].event) == event {
-            switch actual[k].kind {
-            case .kalloc where actual[k].pa != 0: modelLive.insert(actual[k].pa)
-            case .kfree: modelLive.remove(actual[k].pa)
-            default: break
-            }
-            k += 1
-        }
-        var bySite: [Int32: (Int, Int)] = [:]
-        for (pa, site) in live {
-            var e = bySite[site] ?? (0, 0)
-            e.0 += 1
-            if !modelLive.contains(pa) { e.1 += 1 }
-            bySite[site] = e
-        }
-        report.held = bySite.map { (sites.name($0.key), $0.value.0, $0.value.1) }
-            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-            .map { (site: $0.0, pages: $0.1, modelFreed: $0.2) }
-        report.heldAtLine = n < expected.count ? probes[expected[n]].line : (probes.last?.line ?? 0)
-    }
 }

@@ -18,15 +18,58 @@ struct ModelRecord {
     }
 }
 
-/// One of the streams replay compares (memory, satp, process), compared as the model's
-/// probes arrive: each is checked against the log's probe at the same place at once, and
-/// kept whole only near the departure (3 before it, it, and 3 after), for its context.
+/// The log's probes as replay reads them, by their index in the log (those still needed),
+/// each with the operation that explains it once that operation is handed out (-1: none).
+final class ProbeStore {
+    var probes = IndexedWindow<Probe>()
+    var opOf = IndexedWindow<Int32>()
+    /// The last few scheduler `satp` lines of each pid: (probe index, root).
+    var schedulerSatp: [Int: [(Int, UInt64)]] = [:]
+
+    subscript(i: Int) -> Probe { probes[i] }
+    var end: Int { probes.end }
+
+    func append(_ p: Probe) {
+        if p.kind == .satp && p.text == "scheduler" {
+            var list = schedulerSatp[p.pid] ?? []
+            if list.count == 4 { list.removeFirst() }
+            list.append((probes.end, p.pa))
+            schedulerSatp[p.pid] = list
+        }
+        probes.append(p)
+        opOf.append(-1)
+    }
+
+    /// The root the scheduler last loaded for `pid` before probe `i`, as far as it is known.
+    func schedulerRoot(of pid: Int, before i: Int) -> UInt64? {
+        schedulerSatp[pid]?.last { $0.0 < i }?.1
+    }
+
+    func drop(below k: Int) {
+        probes.drop(below: k)
+        opOf.drop(below: k)
+    }
+}
+
+/// One of the streams replay compares (memory, satp, process), compared as both sides come
+/// in: the log's probes as they are read, the model's as it makes them. Each position is
+/// compared once both have it; model probes are kept whole only near the departure (3 before
+/// it, it, and 3 after), and compactly (`ModelRecord`) from a little before the position
+/// compared last.
 final class StreamComparison {
     let name: String
-    /// The log's probes of this stream, as indices into the log's probes.
-    let expected: [Int]
-    /// Every model probe of the stream so far, compactly.
-    var records: [ModelRecord] = []
+    let store: ProbeStore
+    /// The log's probes of this stream, as indices into the log's probes, as they are read.
+    var expected = IndexedWindow<Int>()
+    /// The model's probes of this stream so far, compactly (`records.end`: how many).
+    var records = IndexedWindow<ModelRecord>()
+    /// Model probes made before the log's probe at their position was read.
+    private var unmatched: [ModelProbe] = []
+    private var unmatchedHead = 0
+    /// Positions compared.
+    private(set) var compared = 0
+    /// Probes compared and agreeing, by kind.
+    var agreed: [ProbeKind: Int] = [:]
     /// Where the two part, once they have.
     var departedAt: Int?
     /// The last 3 model probes that agreed; from the departure on, it and the 3 after it.
@@ -37,38 +80,99 @@ final class StreamComparison {
     var pages: PageBinding?
     var blindPages: PageBinding?
     var blindPartedAt: Int?
+    /// Memory: the kernel's pages allocated, by the model's site at the same place, and the
+    /// model's, up to the departure (what `--leaks` reads).
+    var live: [UInt64: Int32] = [:]
+    var modelLive: Set<UInt64> = []
+    let tallies: Bool
+    /// The model's event of the last record, and where the records of that event and of the
+    /// one before it begin.
+    private var eventStarts = (event: -1, previous: 0, current: 0)
 
-    init(_ name: String, expected: [Int]) {
+    init(_ name: String, store: ProbeStore) {
         self.name = name
-        self.expected = expected
-        records.reserveCapacity(expected.count + 64)
+        self.store = store
+        tallies = name == "memory"
     }
 
-    /// The model's next probe of this stream, compared with the log's.
-    func add(_ m: ModelProbe, _ probes: [Probe], _ agreed: inout [ProbeKind: Int]) {
-        let k = records.count
+    /// The model's next probe of this stream.
+    func add(_ m: ModelProbe) {
+        if m.event != eventStarts.event { eventStarts = (m.event, eventStarts.current, records.end) }
         records.append(ModelRecord(m))
-        if blindPages != nil && blindPartedAt == nil && k < expected.count && !Replay.same(probes[expected[k]], m.probe, &blindPages) {
+        unmatched.append(m)
+        pump()
+    }
+
+    /// The log's next probe of this stream, at index `i`.
+    func logged(_ i: Int) {
+        expected.append(i)
+        pump()
+    }
+
+    private func pump() {
+        while compared < expected.end && unmatchedHead < unmatched.count {
+            compare(unmatched[unmatchedHead], at: compared)
+            unmatchedHead += 1
+            compared += 1
+        }
+        if unmatchedHead == unmatched.count { unmatched.removeAll(keepingCapacity: true); unmatchedHead = 0 }
+    }
+
+    /// Whether the log's side has probes the model has not matched yet (it is behind).
+    var modelBehind: Bool { compared < expected.end }
+
+    /// The log has ended: the model's probes still unmatched are past its end.
+    func logEnded() {
+        while unmatchedHead < unmatched.count {
+            compare(unmatched[unmatchedHead], at: compared)
+            unmatchedHead += 1
+            compared += 1
+        }
+    }
+
+    private func compare(_ m: ModelProbe, at k: Int) {
+        let log = k < expected.end ? store[expected[k]] : nil
+        if blindPages != nil && blindPartedAt == nil && (log == nil || !Replay.same(log!, m.probe, &blindPages)) {
             blindPartedAt = k
         }
         if let d = departedAt {
             if k - d < 4 { after.append(m) }
             return
         }
-        if k < expected.count, Replay.same(probes[expected[k]], m.probe, &pages) {
+        if let log, Replay.same(log, m.probe, &pages) {
             agreed[m.probe.kind, default: 0] += 1
             if before.count == 3 { before.removeFirst() }
             before.append(m)
+            if tallies { tally(log, m) }
         } else {
             departedAt = k
             after = [m]
         }
     }
 
-    /// Where the streams part once the model has run: at the first difference, or where
-    /// one of them ends first (nil: they agree to the end).
+    private func tally(_ p: Probe, _ m: ModelProbe) {
+        switch p.kind {
+        case .kalloc where p.pa != 0: live[p.pa] = m.site
+        case .kfree: live[p.pa] = nil
+        default: break
+        }
+        switch m.probe.kind {
+        case .kalloc where m.probe.pa != 0: modelLive.insert(m.probe.pa)
+        case .kfree: modelLive.remove(m.probe.pa)
+        default: break
+        }
+    }
+
+    /// Where the streams part once both have ended: at the first difference, or where the
+    /// model's probes ended before the log's (nil: they agree to the end).
     var departure: Int? {
-        departedAt ?? (records.count < expected.count ? records.count : nil)
+        departedAt ?? (compared < expected.end ? compared : nil)
+    }
+
+    /// The log's probe index of the first position not yet compared and agreeing, if read.
+    var frontier: Int? {
+        let k = departedAt ?? compared
+        return k < expected.end ? expected[k] : nil
     }
 
     /// The model's probe at `k` (the departure), if it made one.
@@ -76,4 +180,19 @@ final class StreamComparison {
 
     /// The model's probes from `k - 3` to `k + 3`, as far as it made them.
     func context(at k: Int) -> [ModelProbe] { before + (k == departedAt ? after : []) }
+
+    /// Forgets what comes before the last few positions compared, unless it has departed
+    /// (then the departure's operation is counted from what is kept).
+    func forget() {
+        guard departedAt == nil else { return }
+        let k = max(0, compared - 4)
+        expected.drop(below: k)
+        records.drop(below: min(eventStarts.previous, k))
+    }
+
+    /// The oldest log probe this stream still needs (for the context of a departure).
+    var oldestNeeded: Int? {
+        let k = max(0, (departedAt ?? compared) - 4)
+        return k < expected.end && k >= expected.base ? expected[k] : nil
+    }
 }

@@ -15,6 +15,9 @@ extension ReplayReport {
                     + (at == 0 ? "the memory and satp streams agree: they part only by where pages went (--blind-addresses)"
                                : "they agree up to log line \(at) (--blind-addresses)"), indent: 0, hang: 2))
             }
+            if !readWhole {
+                out.append(contentsOf: folded("the log was read to line \(readToLine), far enough past the departure: the rest cannot change it", indent: 0, hang: 2))
+            }
             out.append("")
             out.append(contentsOf: d.lines)
         } else {
@@ -130,6 +133,7 @@ extension ReplayReport {
         var o: [String: JSONValue] = [
             "file": .s(file), "variant": .s(variant), "operations": .i(Int64(operations)),
             "agree": .b(agrees),
+            "read_whole": .b(readWhole), "read_to_line": .i(Int64(readToLine)),
             "compared": .o(Dictionary(uniqueKeysWithValues: agreed.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
             "held": .a(held.map { .o(["site": .s($0.site), "pages": .i(Int64($0.pages)), "model_freed": .i(Int64($0.modelFreed))]) }),
             "held_at_line": .i(Int64(heldAtLine)),

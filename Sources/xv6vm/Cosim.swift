@@ -91,8 +91,15 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         if suggest { return try runSuggest() }
-        let imported = try importOrExit(log, overrides: overrides)
-        let report = Replay.run(imported, blind: blindAddresses)
+        let streamed: StreamedReplay
+        do { streamed = try Replay.stream(path: log, overrides: overrides, blind: blindAddresses) } catch {
+            // A bad --set is bad usage (64, with the usage), as for every other command.
+            if error.file == LogImporter.overridesFile { throw ValidationError(error.message) }
+            warn(error.description)
+            throw ExitCode(2)
+        }
+        for w in streamed.warnings { warn(w.description) }
+        let report = streamed.report
         switch format {
         case .text: out(Array(report.text(leaks: leaks).utf8))
         case .json: out(report.json.encoded)

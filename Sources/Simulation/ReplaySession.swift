@@ -1,0 +1,149 @@
+import XV6
+import RISCV
+
+/// A replay as the log is read: each probe goes to the importer, the operations it decides
+/// run on the model at once, and each stream is compared as both sides come in. Memory stays
+/// bounded by how far apart what is read and what is decided are, not by the log's length;
+/// a departure is final soon after it is read (`decided`), and the rest need not be read.
+public final class ReplaySession {
+    let file: String
+    let config: KernelConfig
+    var importer: LogImporter
+    let store = ProbeStore()
+    let recorder: ProbeRecorder
+    let sites = SiteTree()
+    let writer: TraceWriter
+    var kernel: Kernel?
+    /// The model's panic, once it has panicked (it runs no more events).
+    var modelPanic: String?
+    /// Operations handed out, by their place (= their scenario event; boot is 0).
+    var operations = IndexedWindow<LogOperation>()
+    /// The pipes taken from bare kallocs: (log line, the line of their close).
+    var pipes: [(line: Int, freedAt: Int?)] = []
+    var pipeIndex: [Int: Int] = [:]
+    var booted = false
+    let idleKvminithart: Bool
+    /// Whether the log has been read to its end.
+    var logEnded = false
+    /// Probes read since the importer was last asked for what they decide.
+    private var sinceAdvance = 0
+    static let advanceEvery = 512
+    /// How far past the departure the log is read before the replay stops early.
+    static let readPastDeparture = 100_000
+
+    /// A replay of the log `file`, read as the kernel `config` describes; with `blind`, pages
+    /// are matched by first use.
+    public init(file: String, config: KernelConfig, blind: Bool = false) {
+        self.file = file
+        self.config = config
+        importer = LogImporter(file: file, config: config)
+        recorder = ProbeRecorder(store: store)
+        idleKvminithart = config.settings.schedulerIdleKvminithart
+        recorder.skipsKvminithartAfterBoot = idleKvminithart
+        // RAM on either side: the kernel's may end elsewhere than the model's.
+        recorder.compare(blind: blind, ram: MemLayout.kernbase..<(UInt64(1) << 40))
+        writer = TraceWriter(format: .none, sites: sites)
+        writer.tap = { [recorder] in recorder.take($0, $1) }
+        let boot = Event(kind: .boot, location: nil, label: "boot")
+        writer.begin(event: 0, boot)
+        let k = Kernel(unbooted: config, sink: writer, sites: sites)
+        do throws(KernelPanic) {
+            try k.boot()
+            kernel = k
+        } catch {
+            writer.record(.panic(error))
+            stopModel(error.message)
+        }
+    }
+
+    /// Reads the log's next probe.
+    public func take(_ p: Probe) throws(ImportError) {
+        let i = store.end
+        store.append(p)
+        try importer.take(p)
+        booted = booted || p.kind == .allocproc
+        if p.kind.isMemory { recorder.memory.logged(i) }
+        // An idle loop's kvminithart writes come where timing puts them: neither side's are compared.
+        else if p.kind == .satp && !(idleKvminithart && booted && p.text == "kvminithart") { recorder.satp.logged(i) }
+        sinceAdvance += 1
+        if sinceAdvance >= Self.advanceEvery { try advance() }
+    }
+
+    /// Runs on the model what the probes read so far decide.
+    func advance() throws(ImportError) {
+        sinceAdvance = 0
+        for op in try importer.ready() { run(op) }
+        forget()
+    }
+
+    /// The log has ended.
+    public func finishLog() throws(ImportError) {
+        for op in try importer.finish() { run(op) }
+        logEnded = true
+        for side in recorder.streams { side.logEnded() }
+    }
+
+    /// Whether the first departure is known for certain, and enough of the log around it has
+    /// been read: the rest of the log can go unread.
+    public var decided: Bool {
+        guard let line = firstDepartureProbe() else { return false }
+        return store.end - line >= Self.readPastDeparture && recorder.streams.allSatisfy { s in
+            s.departedAt != nil || (s.frontier.map { $0 > line } ?? true)
+        } || store.end - line >= 4 * Self.readPastDeparture
+    }
+
+    /// The log's probe index of the earliest departure found so far.
+    func firstDepartureProbe() -> Int? {
+        recorder.streams.compactMap { s in s.departedAt.flatMap { $0 < s.expected.end ? s.expected[$0] : nil } }.min()
+    }
+
+    private func run(_ op: LogOperation) {
+        let index = operations.end
+        operations.append(op)
+        for i in op.probes where i >= store.opOf.base { store.opOf[i] = Int32(index) }
+        if let pp = op.processProbe {
+            if pp >= store.opOf.base { store.opOf[pp] = Int32(index) }
+            recorder.process.logged(pp)
+        }
+        switch op.kind {
+        case .pipe:
+            pipeIndex[op.pipe] = pipes.count
+            pipes.append((store[op.probes[0]].line, store[op.probes[0]].pa == 0 ? store[op.probes[0]].line : nil))
+        case .close:
+            if let k = pipeIndex.removeValue(forKey: op.pipe) { pipes[k].freedAt = store[op.probes[0]].line }
+        default: break
+        }
+        guard index > 0, modelPanic == nil, let k = kernel, let event = op.event(file: file) else { return }
+        writer.begin(event: index, event)
+        k.eventTag = Int32(clamping: index)
+        recorder.waitParent = if case .syscall(let parent, .wait) = event.kind { parent } else { nil }
+        do throws(KernelPanic) {
+            _ = try Runner.execute(event.kind, on: k, writer: writer)
+        } catch {
+            writer.record(.panic(error))
+            stopModel(error.message)
+        }
+    }
+
+    private func stopModel(_ message: String) {
+        modelPanic = message
+    }
+
+    /// Forgets what no departure can need any more.
+    private func forget() {
+        for side in recorder.streams { side.forget() }
+        var keep = store.end
+        for side in recorder.streams { if let k = side.oldestNeeded { keep = min(keep, k) } }
+        // The operations a departure may name: from the one before that over the oldest probe
+        // a stream needs (else the last few).
+        var firstOp = max(0, operations.end - 64)
+        for side in recorder.streams {
+            if let k = side.oldestNeeded, k >= store.opOf.base, store.opOf[k] >= 0 { firstOp = min(firstOp, Int(store.opOf[k]) - 1) }
+        }
+        firstOp = max(firstOp, operations.base)
+        if firstOp < operations.end, let first = operations[firstOp].probes.first { keep = min(keep, first) }
+        operations.drop(below: firstOp)
+        importer.forget(below: keep)
+        store.drop(below: min(keep, importer.probes.base))
+    }
+}
