@@ -9,7 +9,8 @@ struct IndexedWindow<T> {
 
     subscript(i: Int) -> T {
         get { items[i - base] }
-        set { items[i - base] = newValue }
+        // In place: `ops[o].probes.append(i)` must not copy the operation's probes each time.
+        _modify { yield &items[i - base] }
     }
 
     mutating func append(_ x: T) { items.append(x) }

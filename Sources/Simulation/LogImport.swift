@@ -267,6 +267,10 @@ public struct LogImporter {
                 }
                 lastFrom[p.pid] = i
                 current = 0
+                // A wait is over once its process leaves the CPU (its frees run under the
+                // child's lock, so no switch comes in the middle): nothing later belongs to it,
+                // and replay need not hold the log back for it while the process sleeps.
+                if let op = open[p.pid], ops[op].kind == .wait { close(p.pid) }
                 // An operation stays open across a switch: exec sleeps on the disk, and with
                 // preemption anything can be switched out. Its process's next probes go on with
                 // it; another process's memory probes in between are a split (checkNotSplit).

@@ -153,13 +153,36 @@ struct PageBinding {
     var ram: Range<UInt64>
     var logToModel: [UInt64: UInt64] = [:]
     var modelToLog: [UInt64: UInt64] = [:]
+    /// The same for the first GiB of RAM from KERNBASE, where xv6's pages are, by page
+    /// number (+1; 0: not matched): an array look-up, not a hash, for each probe compared.
+    var nearLogToModel: [UInt32] = []
+    var nearModelToLog: [UInt32] = []
+    static let near = MemLayout.kernbase..<(MemLayout.kernbase + (1 << 30))
+
+    init(ram: Range<UInt64>) { self.ram = ram }
 
     /// Whether the log's address `a` and the model's `b` name the same thing: equal outside
     /// RAM; in RAM, the same offset in pages matched before, or in two pages seen now first.
     mutating func same(_ a: UInt64, _ b: UInt64) -> Bool {
         guard ram.contains(a) && ram.contains(b) else { return a == b }
-        let (pa, pb) = (a & ~0xfff, b & ~0xfff)
         guard a & 0xfff == b & 0xfff else { return false }
+        if Self.near.contains(a) && Self.near.contains(b) {
+            if nearLogToModel.isEmpty {
+                nearLogToModel = [UInt32](repeating: 0, count: 1 << 18)
+                nearModelToLog = nearLogToModel
+            }
+            let (pa, pb) = (Int((a - Self.near.lowerBound) >> 12), Int((b - Self.near.lowerBound) >> 12))
+            switch (nearLogToModel[pa], nearModelToLog[pb]) {
+            case (0, 0) where logToModel.isEmpty && modelToLog.isEmpty || logToModel[a & ~0xfff] == nil && modelToLog[b & ~0xfff] == nil:
+                nearLogToModel[pa] = UInt32(pb + 1); nearModelToLog[pb] = UInt32(pa + 1); return true
+            case (let m, let l) where m != 0 && l != 0: return Int(m) == pb + 1 && Int(l) == pa + 1
+            default: return false
+            }
+        }
+        // A page near and one far can only be bound to each other here.
+        let (pa, pb) = (a & ~0xfff, b & ~0xfff)
+        if Self.near.contains(pa) && !nearLogToModel.isEmpty && nearLogToModel[Int((pa - Self.near.lowerBound) >> 12)] != 0 { return false }
+        if Self.near.contains(pb) && !nearModelToLog.isEmpty && nearModelToLog[Int((pb - Self.near.lowerBound) >> 12)] != 0 { return false }
         switch (logToModel[pa], modelToLog[pb]) {
         case (nil, nil): logToModel[pa] = pb; modelToLog[pb] = pa; return true
         case (let m?, let l?): return m == pb && l == pa
