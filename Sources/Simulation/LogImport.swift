@@ -392,6 +392,10 @@ public struct LogImporter {
             guard child.parent == me else { throw fail(i, "pid \(me) reaps pid \(p.other), which is the child of pid \(child.parent)") }
             guard child.exited else { throw fail(i, "pid \(me) reaps pid \(p.other), which never exited (no `exit pid=\(p.other)` before)") }
             lives[p.other]?.reaped = true
+            // What the importer followed of the child's memory goes with it.
+            bits[p.other] = nil
+            size[p.other] = nil
+            mirrorTop[p.other] = nil
             // The child ran for the last time before this: its exit's place is known.
             exitsAwaiting[p.other] = nil
             let op = beginProcessOperation(.wait, i, me)

@@ -1,4 +1,3 @@
-import Foundation
 import XV6
 import RISCV
 
@@ -8,9 +7,6 @@ extension ReplaySession {
     /// kernel's, from its log, and its line.
     public func report(kernelPanic: (line: Int, message: String)?) -> ReplayReport {
         let streams = recorder.streams
-        if getenv("XV6VM_DEBUG_WINDOWS") != nil {
-            FileHandle.standardError.write(Data("store \(store.end - store.probes.base) opOf \(store.opOf.end - store.opOf.base) ops \(operations.end - operations.base) imp.probes \(importer.probes.end - importer.probes.base) imp.ops \(importer.ops.end - importer.ops.base) waiting \(importer.waiting.count) rec \(streams.map { $0.records.end - $0.records.base }) exp \(streams.map { $0.expected.end - $0.expected.base }) lives \(importer.lives.count) bits \(importer.bits.count) pipes \(pipes.count)\n".utf8))
-        }
         var departures: [Departure] = []
         for side in streams {
             if let k = logEnded ? side.departure : side.departedAt { departures.append(departure(side, k)) }

@@ -1,4 +1,3 @@
-import Foundation
 import XV6
 import RISCV
 
@@ -28,8 +27,6 @@ public final class ReplaySession {
     var logEnded = false
     /// Probes read since the importer was last asked for what they decide.
     private var sinceAdvance = 0
-    var peak = 0
-    let debugWindows = getenv("XV6VM_DEBUG_WINDOWS") != nil
     static let advanceEvery = 512
     /// How far past the departure the log is read before the replay stops early.
     static let readPastDeparture = 100_000
@@ -77,14 +74,6 @@ public final class ReplaySession {
         sinceAdvance = 0
         for op in try importer.ready() { run(op) }
         forget()
-        if debugWindows && store.end - store.probes.base > peak + 20000 {
-            peak = store.end - store.probes.base
-            var openOps = Set(importer.open.values)
-            for late in importer.lateMirror.values { openOps.insert(late.op) }
-            let w = importer.watermark(openOps)
-            let holders = importer.waiting.filter { importer.unsettled($0, openOps) }.prefix(3).map { importer.ops[$0].summary + " at \(importer.ops[$0].at) line \(importer.ops[$0].line)" }
-            FileHandle.standardError.write(Data("peak \(peak) at probe \(store.end) w \(w) pending \(importer.pending.mapValues { $0.count }) holders \(holders) streams \(recorder.streams.map { $0.compared })\n".utf8))
-        }
     }
 
     /// The log has ended.

@@ -30,9 +30,19 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Runs per scenario and mode; the median is reported.", valueName: "N"), transform: wholeNumber(atLeast: 1, "a number of runs"))
     var runs = 5
 
+    @Option(name: .customLong("make-log"), help: ArgumentHelp("Time nothing: write to standard output LOG's lines up to --block, then the block and --copies more of it, each as the same kernel would print it later (new pids, the pages its free list hands out then): a log of any length the model agrees with.", valueName: "LOG"))
+    var makeLog: String?
+
+    @Option(help: ArgumentHelp("With --make-log: the lines to repeat, A-B (1-based, inclusive): a steady part that frees all it allocates.", valueName: "A-B"))
+    var block: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --make-log: how many copies of the block follow it.", valueName: "N"), transform: wholeNumber(atLeast: 0, "a number of copies"))
+    var copies = 1
+
     enum Mode: String, CaseIterable { case none = "no trace", devnull = "trace to /dev/null", file = "trace to a file" }
 
     func run() throws {
+        if let makeLog { return try writeLongLog(makeLog) }
         var rows: [[String]] = [["scenario", "mode", "median", "events/s", "PTE writes/s", "pages allocated", "trace"]]
         var files = self.files
         if files.isEmpty && logs.isEmpty && sweeps.isEmpty && reads.isEmpty {
@@ -88,30 +98,44 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// A long log on standard output (`--make-log`).
+    func writeLongLog(_ path: String) throws {
+        let parts = (block ?? "").split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else {
+            throw ValidationError("--make-log needs --block A-B: the lines to repeat, first and last (1-based)")
+        }
+        var log: LongLog
+        do { log = try LongLog(path: path, lines: parts[0]...parts[1]) } catch {
+            warn(error.description)
+            throw ExitCode(2)
+        }
+        log.write(copies: copies) { out($0) }
+    }
+
     /// Co-simulation: reading (and decompressing) a log and importing it, then replaying it.
     func replays() throws {
-        var rows: [[String]] = [["log", "step", "median", "probes/s", "agree"]]
+        var rows: [[String]] = [["log", "steps", "median", "events/s", "agree"]]
         func seconds(_ f: () throws -> Void) rethrows -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             try f()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         for path in logs {
-            var importTimes: [Double] = [], replayTimes: [Double] = []
-            var imported: ImportedLog?
+            var times: [Double] = []
             var report: ReplayReport?
             for _ in 0..<runs {
-                imported = nil; report = nil             // one log in memory at a time
-                importTimes.append(try seconds { imported = try importOrExit(path, overrides: []) })
-                replayTimes.append(seconds { report = Replay.run(imported!) })
+                report = nil
+                do {
+                    try times.append(seconds { report = try Replay.stream(path: path, overrides: [], blind: false).report })
+                } catch let error as LogError {
+                    warn(error.description)
+                    throw ExitCode(2)
+                }
             }
-            let n = Double(imported!.log.probes.count)
-            let name = (path as NSString).lastPathComponent
-            for (step, times) in [("read and import", importTimes), ("replay", replayTimes)] {
-                let median = times.sorted()[times.count / 2]
-                rows.append([name, step, String(format: "%.3f s", median), String(format: "%.0f", n / median),
-                             step == "replay" ? (report!.agrees ? "yes" : "no") : "-"])
-            }
+            let n = Double(report!.agreed.reduce(0) { $0 + $1.1 })
+            let median = times.sorted()[times.count / 2]
+            rows.append([(path as NSString).lastPathComponent, "read, import, replay", String(format: "%.3f s", median),
+                         String(format: "%.0f", n / median), report!.agrees ? "yes" : "no"])
         }
         table(rows)
     }
