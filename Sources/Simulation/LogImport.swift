@@ -24,9 +24,9 @@ public typealias ImportError = LogError
 public struct LogImporter {
     /// The log's name, as errors show it.
     let file: String
-    /// The probes read (those still needed), and for each the operation (its index as
-    /// made) that explains it, -1 for none.
-    var probes = IndexedWindow<Probe>()
+    /// The probes read (those still needed: shared with a replay reading the same log), and
+    /// for each the operation (its index as made) that explains it, -1 for none.
+    let probes: ProbeStore
     var opOf = IndexedWindow<Int32>()
     /// Operations as made, and for each the place it was handed out in (-1: not yet).
     var ops = IndexedWindow<LogOperation>()
@@ -110,8 +110,9 @@ public struct LogImporter {
     }
 
     /// An importer of a log named `file`, read as the kernel `config` describes.
-    init(file: String, config: KernelConfig) {
+    init(file: String, config: KernelConfig, store: ProbeStore = ProbeStore()) {
         self.file = file
+        probes = store
         perProcessTables = config.settings.perProcessKernelPagetable
         mirrorsByWalk = perProcessTables && config.settings.mirrorUserMappings == .walkCopy
         forkMirrorAfterProbe = config.settings.forkMirrorAfterProbe

@@ -12,14 +12,9 @@ struct LogReader {
     static let segmentSize = 1 << 16
     /// Whether the probes are kept (false: only counted, in `probeCount`).
     var keep = true
-    /// Whether the probes read are handed out as they come (`takeProbes`) rather than kept.
+    /// Whether the probes read are handed out as they come (in `segment`, which the reader's
+    /// owner empties) rather than kept.
     var streaming = false
-
-    /// The probes read since the last call (streaming).
-    mutating func takeProbes() -> [Probe] {
-        defer { segment.removeAll(keepingCapacity: true) }
-        return segment
-    }
     var probeCount = 0
 
     init(file: String) { log = KernelLog(file: file, probes: []) }

@@ -12,7 +12,7 @@ public struct StreamedReplay {
 extension Replay {
     /// How many probes are read before the kernel is judged from them: a boot, with its
     /// first exec, and far more.
-    static let prefixProbes = 50_000
+    static let prefixProbes = 10_000
 
     /// Replays the log at `path` (text or `.xz`; a file, FIFO or `/dev/stdin`), stopping once
     /// a departure is certain (`ReplaySession.decided`). `overrides`: `--set KEY=VALUE`.
@@ -56,13 +56,14 @@ extension Replay {
         }
         while let chunk = try chunks.next() {
             try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
-            try take(reader.takeProbes())
+            try take(reader.segment)
+            reader.segment.removeAll(keepingCapacity: true)
             if session?.decided == true { break }
         }
         var log = KernelLog(file: chunks.name, probes: [])
         if session?.decided != true {
             log = try reader.finish()
-            let rest = reader.takeProbes()
+            let rest = reader.segment
             if session == nil {
                 let whole = KernelLog(file: chunks.name, probes: prefix + rest, vmprintLines: log.vmprintLines,
                                       lineCount: log.lineCount, panic: log.panic, warnings: log.warnings)

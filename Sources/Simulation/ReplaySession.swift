@@ -9,6 +9,7 @@ public final class ReplaySession {
     let file: String
     let config: KernelConfig
     var importer: LogImporter
+    /// The log's probes still needed, by the importer or by the comparison.
     let store = ProbeStore()
     let recorder: ProbeRecorder
     let sites = SiteTree()
@@ -36,7 +37,7 @@ public final class ReplaySession {
     public init(file: String, config: KernelConfig, blind: Bool = false) {
         self.file = file
         self.config = config
-        importer = LogImporter(file: file, config: config)
+        importer = LogImporter(file: file, config: config, store: store)
         recorder = ProbeRecorder(store: store)
         idleKvminithart = config.settings.schedulerIdleKvminithart
         recorder.skipsKvminithartAfterBoot = idleKvminithart
@@ -59,7 +60,6 @@ public final class ReplaySession {
     /// Reads the log's next probe.
     public func take(_ p: Probe) throws(ImportError) {
         let i = store.end
-        store.append(p)
         try importer.take(p)
         booted = booted || p.kind == .allocproc
         if p.kind.isMemory { recorder.memory.logged(i) }
@@ -144,6 +144,5 @@ public final class ReplaySession {
         if firstOp < operations.end, let first = operations[firstOp].probes.first { keep = min(keep, first) }
         operations.drop(below: firstOp)
         importer.forget(below: keep)
-        store.drop(below: min(keep, importer.probes.base))
     }
 }

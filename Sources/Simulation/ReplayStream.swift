@@ -28,6 +28,7 @@ final class ProbeStore {
 
     subscript(i: Int) -> Probe { probes[i] }
     var end: Int { probes.end }
+    var base: Int { probes.base }
 
     func append(_ p: Probe) {
         if p.kind == .satp && p.text == "scheduler" {
