@@ -113,6 +113,16 @@ struct EventSyntax: Sendable {
             if case let .copyout(va, len) = $0 { (va, len) } else { nil }
         },
         access(.load), access(.store), access(.fetch),
+        EventSyntax(name: "touch", keys: ["proc", "va", "access", "killed"],
+                    compile: { c, s, arg, at, loc in c.touch(s, arg, at, loc) },
+                    write: { e, name in
+                        guard case let .touch(pid, va, access, killed) = e.kind else { return nil }
+                        return "touch: {proc: \(name(pid)), va: \(hexShort(va)), access: \(touchWord(access))" + (killed ? ", killed: true}" : "}")
+                    },
+                    schema: { S.object("the process's user code loads, stores or executes at va, through the MMU; a fault goes to usertrap "
+                                       + "(under cow-lab a store to a shared page is copied); killed: the fault kills the process",
+                                       ["proc": S.process, "va": S.number, "access": ["enum": touchWords], "killed": S.boolean],
+                                       required: ["proc", "va", "access"]) }),
         EventSyntax(name: "pipe", keys: ["proc", "id"],
                     compile: { c, s, arg, at, loc in c.pipe(s, arg, at, loc, opens: true) },
                     write: { e, name in
@@ -179,6 +189,20 @@ struct EventSyntax: Sendable {
                         return "\(name): {proc: \(pname(pid)), va: \(hexShort(va)), \(size): \(n)}"
                     },
                     schema: { S.object(description, ["proc": S.process, "va": S.number, size: S.number], required: ["proc", "va", size]) })
+    }
+
+    /// How `touch` names the kinds of access: an instruction fetch is `exec`, as PTE_X says.
+    static let touchWords = ["load", "store", "exec"]
+
+    static func touchWord(_ a: AccessType) -> String { a == .fetch ? "exec" : a.rawValue }
+
+    static func touchAccess(_ word: String) -> AccessType? {
+        switch word {
+        case "load": .load
+        case "store": .store
+        case "exec": .fetch
+        default: nil
+        }
     }
 
     /// load, store, fetch: a user-mode access through the MMU.

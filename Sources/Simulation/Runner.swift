@@ -119,8 +119,16 @@ public enum Runner {
             }
         case let .access(pid, va, access, faults):
             switch try k.userAccess(pid: pid, va: va, access) {
-            case .ok: return faults ? "expected \(access.rawValue) of \(hex16(va)) by pid \(pid) to fault, but it succeeded" : nil
+            case .ok, .handled: return faults ? "expected \(access.rawValue) of \(hex16(va)) by pid \(pid) to fault, but it succeeded" : nil
             case .killed: return faults ? nil : "\(access.rawValue) of \(hex16(va)) by pid \(pid) faulted and killed it (write `faults: true` if that is expected)"
+            case .noSuchProcess: return "pid \(pid) does not exist"
+            case .notRunnable: return "pid \(pid) is a zombie and cannot run"
+            }
+        case let .touch(pid, va, access, killed):
+            let what = "\(EventSyntax.touchWord(access)) of \(hex16(va)) by pid \(pid)"
+            switch try k.userAccess(pid: pid, va: va, access) {
+            case .ok, .handled: return killed ? "expected the \(what) to kill it, but it did not" : nil
+            case .killed: return killed ? nil : "the \(what) faulted and killed it (write `killed: true` if that is expected)"
             case .noSuchProcess: return "pid \(pid) does not exist"
             case .notRunnable: return "pid \(pid) is a zombie and cannot run"
             }

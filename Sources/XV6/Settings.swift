@@ -110,6 +110,38 @@ public struct KernelSettings: Equatable, Sendable {
         case mmu
     }
 
+    /// Which pages the copy-on-write lab's uvmcopy makes shared and read-only.
+    public enum CowMarks: String, CaseIterable, Sendable {
+        /// Only pages with PTE_W lose it and get the COW bit; others are shared as they are (c119f03).
+        case writable
+        /// Every page loses PTE_W and gets the COW bit, read-only ones too (3e4542e).
+        case everyPage = "every-page"
+    }
+
+    /// Which destination pages copyout checks, and copies first, when they are COW.
+    public enum CowCopyoutCheck: String, CaseIterable, Sendable {
+        /// Each page of the copy, in its loop (c119f03).
+        case everyPage = "every-page"
+        /// Only the page of the first destination byte, before the loop (3e4542e).
+        case firstPage = "first-page"
+    }
+
+    /// Whose page table copyout's COW check (and copy) reads.
+    public enum CowCheckTable: String, CaseIterable, Sendable {
+        /// The current process's table and sz, whatever table copyout was given (c119f03).
+        case current
+        /// The table copyout was given (the process's sz still bounds it).
+        case given
+    }
+
+    /// How the COW copy routine maps the page it made writable again.
+    public enum CowFaultMap: String, CaseIterable, Sendable {
+        /// mappages(pt, va, 1, ...) with the faulting address as it is, size 1 (c119f03).
+        case vaSize1 = "va-size-1"
+        /// mappages(pt, PGROUNDDOWN(va), PGSIZE, ...).
+        case page
+    }
+
     /// A per-process kernel page table (the lab's change); off: one global table.
     public var perProcessKernelPagetable = false
     /// Whether a failed mapping while building a kernel table panics (kvmmap) or is ignored (bare mappages).
@@ -172,6 +204,13 @@ public struct KernelSettings: Equatable, Sendable {
     public var execVmprint: ExecVmprint = .none
     /// Whether kinit prints "PHYSTOP is ..." on the console (a debugging line left in the pgtbl-lab solution).
     public var kinitPrintsPhystop = false
+    /// The copy-on-write lab: a reference count per page, fork sharing pages read-only with the
+    /// COW bit, usertrap copying a shared page on a store fault, copyout copying first.
+    public var copyOnWrite = false
+    public var cowMarks: CowMarks = .writable
+    public var cowCopyoutCheck: CowCopyoutCheck = .everyPage
+    public var cowCheckTable: CowCheckTable = .current
+    public var cowFaultMap: CowFaultMap = .vaSize1
     /// Failure injection: the N-th kalloc of the run (counting from 1, boot included) returns 0; 0 for none.
     public var failKalloc = 0
 
@@ -205,19 +244,44 @@ public struct KernelSettings: Equatable, Sendable {
         return s
     }()
 
+    /// The solution on branch `cow` of Miigon/my-xv6-labs-2020 at c119f03.
+    public static let cowLab: KernelSettings = {
+        var s = KernelSettings()
+        s.copyOnWrite = true
+        return s
+    }()
+
+    /// Its parent, 3e4542e: the two bugs c119f03 fixed.
+    public static let cowLab3e4542e: KernelSettings = {
+        var s = cowLab
+        s.cowMarks = .everyPage
+        s.cowCopyoutCheck = .firstPage
+        return s
+    }()
+
     public struct Preset: Sendable {
         public let name: String
         public let settings: KernelSettings
         public let summary: String
+        /// The kernel image the variant's build has (the COW lab's count array moves `end`).
+        public var image: KernelImage = .lab2020
     }
 
     public static let presets: [Preset] = [
         Preset(name: "xv6-2020", settings: xv6_2020, summary: "the stock 2020 lab kernel: one global kernel page table"),
         Preset(name: "pgtbl-lab", settings: pgtblLab, summary: "a kernel page table per process, copyin through the MMU (Miigon's pgtbl solution, seed 000)"),
         Preset(name: "seed-003", settings: seed003, summary: "the second seed's solution as written, mistakes included"),
+        Preset(name: "cow-lab", settings: cowLab, summary: "copy-on-write fork with a count per page (Miigon's cow solution, c119f03)",
+               image: .cow2020),
+        Preset(name: "cow-3e4542e", settings: cowLab3e4542e,
+               summary: "cow-lab as at 3e4542e, its parent: uvmcopy marks every page COW, copyout checks only its first page",
+               image: .cow2020),
     ]
 
     public static func preset(named name: String) -> KernelSettings? { presets.first { $0.name == name }?.settings }
+
+    /// The image of the variant `name`'s build.
+    public static func image(named name: String) -> KernelImage? { presets.first { $0.name == name }?.image }
 
     // MARK: the catalogue
 
@@ -250,6 +314,10 @@ public struct KernelSettings: Equatable, Sendable {
     static let perProcess = Requirement(
         text: "a per-process kernel page table (per_process_kernel_pagetable: true)",
         holds: { $0.perProcessKernelPagetable })
+
+    static let cow = Requirement(
+        text: "the copy-on-write lab (copy_on_write: true)",
+        holds: { $0.copyOnWrite })
 
     static func offset<T>(_ path: KeyPath<KernelSettings, T>) -> Int { MemoryLayout<KernelSettings>.offset(of: path) ?? -1 }
 
@@ -320,6 +388,11 @@ public struct KernelSettings: Equatable, Sendable {
             holds: { $0.copyin == .software || $0.perProcessKernelPagetable })),
         choice("exec_vmprint", "when exec prints the new page table with vmprint", \.execVmprint),
         flag("kinit_prints_phystop", "kinit prints \"PHYSTOP is ...\" on the console", \.kinitPrintsPhystop),
+        flag("copy_on_write", "a count per page; fork shares pages read-only with the COW bit (0x100); a store fault or copyout copies a shared page", \.copyOnWrite),
+        choice("cow_uvmcopy_marks", "which pages fork's uvmcopy makes read-only and COW: those with W, or every page", \.cowMarks, needs: cow),
+        choice("cow_copyout_check", "which pages copyout checks for COW and copies before writing: each page, or the first only", \.cowCopyoutCheck, needs: cow),
+        choice("cow_check_table", "whose table copyout's COW check and copy use: the current process's, or the one copyout was given", \.cowCheckTable, needs: cow),
+        choice("cow_fault_map", "how the COW copy maps the page again: mappages of the faulting va with size 1, or of the whole page", \.cowFaultMap, needs: cow),
         Setting(key: "fail_kalloc", values: ["N"], meaning: "failure injection: the N-th kalloc of the run (from 1, boot included) returns 0; 0 for none",
                 offset: offset(\.failKalloc),
                 get: { String($0.failKalloc) },

@@ -292,6 +292,7 @@ extension Kernel {
     /// A `mirror` table (not zero) gets each page too, flags without PTE_U. (mirror_user_mappings=in-uvm)
     public func uvmcopy(_ old: PhysAddr, _ new: PhysAddr, _ sz: UInt64, mirror: PhysAddr = .zero) throws(KernelPanic) -> Bool {
         sites.push(.uvmcopy); defer { sites.pop() }
+        if settings.copyOnWrite { return try uvmcopyShared(old, new, sz) }
         var i: UInt64 = 0
         while i < sz {
             guard let pte = try walk(old, i, alloc: false) else { throw KernelPanic("uvmcopy: pte should exist") }
@@ -334,10 +335,17 @@ extension Kernel {
     // MARK: copying across the user boundary, in software
 
     /// Copies `bytes` to user address `dstva`, walking the table in software. (xv6: `copyout`)
+    /// cow-lab: each destination page (or only the first: cow_copyout_check) is checked,
+    /// and copied first if it is shared.
     public func copyout(_ pagetable: PhysAddr, _ dstva: UInt64, _ bytes: [UInt8]) throws(KernelPanic) -> Bool {
+        sites.push(.copyout); defer { sites.pop() }
+        let cow = settings.copyOnWrite
+        let everyPage = cow && settings.cowCopyoutCheck == .everyPage
+        if cow && !everyPage { try copyoutUnshare(pagetable, dstva) }
         var dstva = dstva
         var done = 0
         while done < bytes.count {
+            if everyPage { try copyoutUnshare(pagetable, dstva) }
             let va0 = pageRoundDown(dstva)
             let pa0 = try walkaddr(pagetable, va0)
             if pa0 == 0 { return false }
@@ -387,21 +395,6 @@ extension Kernel {
             srcva = va0 &+ pageSize
         }
         return nil
-    }
-
-    /// memmove(va, bytes, n) by kernel code.
-    func kstore(_ va: UInt64, _ bytes: ArraySlice<UInt8>) throws(KernelPanic) {
-        if directMapped(va, UInt64(bytes.count)) { memory.write(PhysAddr(va), bytes); return }
-        var a = va
-        for b in bytes { try kwriteByte(a, b); a &+= 1 }
-    }
-
-    /// memmove(buf, va, count) by kernel code.
-    func kload(_ va: UInt64, _ count: Int) throws(KernelPanic) -> [UInt8] {
-        if directMapped(va, UInt64(count)) { return memory.read(PhysAddr(va), count: count) }
-        var out: [UInt8] = []
-        for i in 0..<count { out.append(try kreadByte(va &+ UInt64(i))) }
-        return out
     }
 
     // MARK: printing
