@@ -124,14 +124,18 @@ public enum Runner {
             case .noSuchProcess: return "pid \(pid) does not exist"
             case .notRunnable: return "pid \(pid) is a zombie and cannot run"
             }
-        case let .touch(pid, va, access, killed):
-            let what = "\(EventSyntax.touchWord(access)) of \(hex16(va)) by pid \(pid)"
-            switch try k.userAccess(pid: pid, va: va, access) {
-            case .ok, .handled: return killed ? "expected the \(what) to kill it, but it did not" : nil
-            case .killed: return killed ? nil : "the \(what) faulted and killed it (write `killed: true` if that is expected)"
-            case .noSuchProcess: return "pid \(pid) does not exist"
-            case .notRunnable: return "pid \(pid) is a zombie and cannot run"
+        case let .touch(pid, va, access, killed, pages):
+            for page in 0..<UInt64(pages) {
+                let a = va &+ page * pageSize
+                let what = "\(EventSyntax.touchWord(access)) of \(hex16(a)) by pid \(pid)"
+                switch try k.userAccess(pid: pid, va: a, access) {
+                case .ok, .handled: continue
+                case .killed: return killed ? nil : "the \(what) faulted and killed it (write `killed: true` if that is expected)"
+                case .noSuchProcess: return "pid \(pid) does not exist"
+                case .notRunnable: return "pid \(pid) is a zombie and cannot run"
+                }
             }
+            return killed ? "expected a touch by pid \(pid) to kill it, but none did" : nil
         }
     }
 }

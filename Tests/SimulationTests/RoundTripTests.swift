@@ -54,6 +54,7 @@ final class RoundTripTests: XCTestCase {
                 if mayDie && g.oneIn(4) { lines.append(access + ", faults: true}"); dies() } else { lines.append(access + "}") }
             case 11:
                 let touch = "  - touch: {proc: \(p), va: \(hexShort(UInt64(g.below(3)) * 0x1000)), access: \(g.pick(["load", "store", "exec"]))"
+                    + (g.oneIn(3) ? ", pages: \(1 + g.below(3))" : "")
                 if mayDie && g.oneIn(4) { lines.append(touch + ", killed: true}"); dies() } else { lines.append(touch + "}") }
             case 12: lines.append("  - \(g.pick(["copyin", "copyout"])): {proc: \(p), va: 0x0, len: \(g.below(64))}")
             case 13: lines.append("  - copyinstr: {proc: \(p), va: 0x0, max: 16}")

@@ -84,7 +84,7 @@ final class TouchTests: XCTestCase {
         XCTAssertEqual(d.map { "\($0.location.line):\($0.location.column) \($0.message)" }, [
             "3:42 unknown access 'stor'; expected load, store or exec (did you mean 'store'?)",
             "4:12 `touch` needs `proc`, `va` and `access`",
-            "5:34 unknown key 'acess'; expected one of: proc, va, access, killed (did you mean 'access'?)",
+            "5:34 unknown key 'acess'; expected one of: proc, va, access, killed, pages (did you mean 'access'?)",
             "5:12 `touch` needs `proc`, `va` and `access`",
             "6:12 `touch` needs a mapping: `touch: {proc: sh, va: 0x1000, access: store}`",
         ])
@@ -94,6 +94,24 @@ final class TouchTests: XCTestCase {
     func testTouchIsWrittenBackAsWritten() throws {
         let s = try ScenarioCompiler.compile(bytes: Array((Self.initWithChild + "  - touch: {proc: c, va: 0x1000, access: exec, killed: true}\n").utf8), file: "t.yaml")
         XCTAssertEqual(ScenarioWriter.line(s.events[4], { $0 == 2 ? "c" : "init" }), "touch: {proc: c, va: 0x1000, access: exec, killed: true}")
-        XCTAssertEqual(s.events[4].kind, .touch(pid: 2, va: 0x1000, .fetch, killed: true))
+        XCTAssertEqual(s.events[4].kind, .touch(pid: 2, va: 0x1000, .fetch, killed: true, pages: 1))
+    }
+
+    /// `pages: N` makes the same access in N pages; a fault that kills stops it there.
+    func testATouchOfSeveralPagesStopsAtTheFaultThatKills() throws {
+        let (result, lines) = try trace(Self.initWithChild + "  - touch: {proc: c, va: 0x10, access: store, pages: 3, killed: true}\n")
+        XCTAssertEqual(result.exitCode, 0)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("store ") }, [
+            "store     pid 2 va 0x0000000000000010 pa 0x0000000087f71010",
+            "store     pid 2 va 0x0000000000001010 page fault",      // the guard page: no PTE_U
+        ])
+        let (lived, _) = try trace(Self.initWithChild + "  - touch: {proc: c, va: 0x10, access: load, pages: 1, killed: true}\n")
+        XCTAssertEqual(lived.skipped, [4])
+        let d = compileErrors(Self.initWithChild + "  - touch: {proc: c, va: 0xfffffffffffff000, access: load, pages: 2}\n"
+                              + "  - touch: {proc: c, va: 0x0, access: load, pages: 0}\n")
+        XCTAssertEqual(d.map { "\($0.location.line):\($0.location.column) \($0.message)" }, [
+            "5:12 `touch` of 2 pages from 0xfffffffffffff000 goes beyond the largest address",
+            "6:52 0 is out of range; expected 1...0x100000",
+        ])
     }
 }
