@@ -110,38 +110,6 @@ public struct KernelSettings: Equatable, Sendable {
         case mmu
     }
 
-    /// Which pages the copy-on-write lab's uvmcopy makes shared and read-only.
-    public enum CowMarks: String, CaseIterable, Sendable {
-        /// Only pages with PTE_W lose it and get the COW bit; others are shared as they are (c119f03).
-        case writable
-        /// Every page loses PTE_W and gets the COW bit, read-only ones too (3e4542e).
-        case everyPage = "every-page"
-    }
-
-    /// Which destination pages copyout checks, and copies first, when they are COW.
-    public enum CowCopyoutCheck: String, CaseIterable, Sendable {
-        /// Each page of the copy, in its loop (c119f03).
-        case everyPage = "every-page"
-        /// Only the page of the first destination byte, before the loop (3e4542e).
-        case firstPage = "first-page"
-    }
-
-    /// Whose page table copyout's COW check (and copy) reads.
-    public enum CowCheckTable: String, CaseIterable, Sendable {
-        /// The current process's table and sz, whatever table copyout was given (c119f03).
-        case current
-        /// The table copyout was given (the process's sz still bounds it).
-        case given
-    }
-
-    /// How the COW copy routine maps the page it made writable again.
-    public enum CowFaultMap: String, CaseIterable, Sendable {
-        /// mappages(pt, va, 1, ...) with the faulting address as it is, size 1 (c119f03).
-        case vaSize1 = "va-size-1"
-        /// mappages(pt, PGROUNDDOWN(va), PGSIZE, ...).
-        case page
-    }
-
     /// A per-process kernel page table (the lab's change); off: one global table.
     public var perProcessKernelPagetable = false
     /// Whether a failed mapping while building a kernel table panics (kvmmap) or is ignored (bare mappages).
@@ -211,6 +179,10 @@ public struct KernelSettings: Equatable, Sendable {
     public var cowCopyoutCheck: CowCopyoutCheck = .everyPage
     public var cowCheckTable: CowCheckTable = .current
     public var cowFaultMap: CowFaultMap = .vaSize1
+    /// The lazy-allocation lab: sbrk only moves sz (a shrink unmaps at once), a page is made
+    /// when first touched, uvmunmap and uvmcopy skip pages never made.
+    public var lazyAllocation = false
+    public var lazyCopyCheck: LazyCopyCheck = .firstPage
     /// Failure injection: the N-th kalloc of the run (counting from 1, boot included) returns 0; 0 for none.
     public var failKalloc = 0
 
@@ -244,21 +216,6 @@ public struct KernelSettings: Equatable, Sendable {
         return s
     }()
 
-    /// The solution on branch `cow` of Miigon/my-xv6-labs-2020 at c119f03.
-    public static let cowLab: KernelSettings = {
-        var s = KernelSettings()
-        s.copyOnWrite = true
-        return s
-    }()
-
-    /// Its parent, 3e4542e: the two bugs c119f03 fixed.
-    public static let cowLab3e4542e: KernelSettings = {
-        var s = cowLab
-        s.cowMarks = .everyPage
-        s.cowCopyoutCheck = .firstPage
-        return s
-    }()
-
     public struct Preset: Sendable {
         public let name: String
         public let settings: KernelSettings
@@ -276,6 +233,8 @@ public struct KernelSettings: Equatable, Sendable {
         Preset(name: "cow-3e4542e", settings: cowLab3e4542e,
                summary: "cow-lab as at 3e4542e, its parent: uvmcopy marks every page COW, copyout checks only its first page",
                image: .cow2020),
+        Preset(name: "lazy-lab", settings: lazyLab, summary: "lazy page allocation: sbrk moves sz, a fault makes the page (Miigon's lazy solution, 9397371)",
+               image: .lazy2020),
     ]
 
     public static func preset(named name: String) -> KernelSettings? { presets.first { $0.name == name }?.settings }
@@ -318,6 +277,10 @@ public struct KernelSettings: Equatable, Sendable {
     static let cow = Requirement(
         text: "the copy-on-write lab (copy_on_write: true)",
         holds: { $0.copyOnWrite })
+
+    static let lazy = Requirement(
+        text: "the lazy-allocation lab (lazy_allocation: true)",
+        holds: { $0.lazyAllocation })
 
     static func offset<T>(_ path: KeyPath<KernelSettings, T>) -> Int { MemoryLayout<KernelSettings>.offset(of: path) ?? -1 }
 
@@ -393,6 +356,8 @@ public struct KernelSettings: Equatable, Sendable {
         choice("cow_copyout_check", "which pages copyout checks for COW and copies before writing: each page, or the first only", \.cowCopyoutCheck, needs: cow),
         choice("cow_check_table", "whose table copyout's COW check and copy use: the current process's, or the one copyout was given", \.cowCheckTable, needs: cow),
         choice("cow_fault_map", "how the COW copy maps the page again: mappages of the faulting va with size 1, or of the whole page", \.cowFaultMap, needs: cow),
+        flag("lazy_allocation", "sbrk only moves sz (a shrink unmaps at once); a fault below sz makes the page; uvmunmap and uvmcopy skip pages never made", \.lazyAllocation),
+        choice("lazy_copy_check", "where copyin and copyout make a lazy page: at the first address only, or at each page", \.lazyCopyCheck, needs: lazy),
         Setting(key: "fail_kalloc", values: ["N"], meaning: "failure injection: the N-th kalloc of the run (from 1, boot included) returns 0; 0 for none",
                 offset: offset(\.failKalloc),
                 get: { String($0.failKalloc) },

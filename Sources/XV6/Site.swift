@@ -12,6 +12,8 @@ public enum KFunc: UInt8, Sendable, CaseIterable {
     case kvmcreate, kvmfree
     // the copy-on-write lab's additions
     case usertrap, uvmcowcopy, kcopy_n_deref, copyout
+    // the lazy-allocation lab's
+    case uvmlazytouch, copyin
 
     /// xv6's name for the function.
     public var name: String { Self.names[Int(rawValue)] }

@@ -97,10 +97,12 @@ extension Kernel {
 
     /// What usertrap makes of a page fault by slot `p` under cow-lab: a load or store fault
     /// on a COW page below sz is copied (`handled`, or `killed` when kalloc fails); any
-    /// other is `unexpected`, as is every fault in a kernel without the lab.
+    /// other is `unexpected`, as is every fault in a kernel without a lab's handler.
+    /// lazy-lab's handler is `lazyPageFault`.
     func usertrapPageFault(_ p: Int, _ fault: Fault) throws(KernelPanic) -> PageFaultOutcome {
-        guard settings.copyOnWrite, fault.kind == .pageFault else { return .unexpected }
+        guard settings.copyOnWrite || settings.lazyAllocation, fault.kind == .pageFault else { return .unexpected }
         emit(.pagefault(pid: procs[p].pid, scause: fault.scause, va: fault.va))
+        if !settings.copyOnWrite { return try lazyPageFault(p, fault) }
         guard fault.access != .fetch else { return .unexpected }
         return try onBehalf(of: procs[p].pid) { () throws(KernelPanic) -> PageFaultOutcome in
             sites.push(.usertrap); defer { sites.pop() }

@@ -115,7 +115,7 @@ final class CompilerTests: XCTestCase {
         XCTAssertEqual(compileErrors("kernel: {end: 0x90000000}\nevents: [userinit]\n").map(\.message),
                        ["this kernel image cannot boot: end must leave at least one free page below phystop"])
         XCTAssertEqual(compileErrors("kernel: {variant: pgtbl-lb}\nevents: [userinit]\n").map(\.message),
-                       ["unknown kernel variant 'pgtbl-lb'; expected one of: xv6-2020, pgtbl-lab, seed-003, cow-lab, cow-3e4542e (did you mean 'pgtbl-lab'?)"])
+                       ["unknown kernel variant 'pgtbl-lb'; expected one of: xv6-2020, pgtbl-lab, seed-003, cow-lab, cow-3e4542e, lazy-lab (did you mean 'pgtbl-lab'?)"])
     }
 
     func testAForkIntoAFullTableReturnsMinusOneAndItsNameNeverExists() throws {

@@ -104,3 +104,13 @@ final class CowLogTests: XCTestCase {
         assertSame(try modelMemory("cow-lab/cowtest-simple.yaml"), log, "cowtest-simple")
     }
 }
+
+extension CowLogTests {
+    /// lazy-boot.log.xz from line 214 to its end: boot, sh, echo hi with two lazy faults
+    /// (159 memory events).
+    func testLazyBootEchoMakesTheRealLazyKernelsMemoryEvents() throws {
+        let log = try logMemory("lazy-boot.log.xz", 214, 517)
+        XCTAssertEqual(log.count, 159)
+        assertSame(try modelMemory("lazy-lab/boot-echo.yaml"), log, "lazy boot-echo")
+    }
+}

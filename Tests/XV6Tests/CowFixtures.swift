@@ -2,12 +2,12 @@ import XCTest
 @testable import XV6
 import RISCV
 
-/// The cow-lab kernel as the real cow kernel's logs (docs/kernel-logs/cow-*.log.xz) have it
+/// The cow-lab kernel (or `variant`) as the real cow kernel's logs (docs/kernel-logs/cow-*.log.xz) have it
 /// when the shell waits for its first command: init exec'd, its child sh exec'd, and the
 /// accesses their user code made (text fetched, data and stack written), whose A and D bits
 /// the later forks' `map` lines show.
-func cowShell(_ tweak: (inout KernelSettings) -> Void = { _ in }, sink: TraceSink? = nil) throws -> Kernel {
-    var c = KernelConfig(variant: "cow-lab")
+func cowShell(_ tweak: (inout KernelSettings) -> Void = { _ in }, variant: String = "cow-lab", sink: TraceSink? = nil) throws -> Kernel {
+    var c = KernelConfig(variant: variant)
     tweak(&c.settings)
     let k = try Kernel(config: c, sink: sink)
     XCTAssertEqual(try k.userinit(), 1)
@@ -59,6 +59,7 @@ func logLines(_ events: [TraceEvent]) -> [String] {
         case let .mappages(_, root, va, size, pa, perm):
             "map pt=\(hexShort(root.rawValue)) va=\(hexShort(va.rawValue)) size=\(hexShort(size)) pa=\(hexShort(pa.rawValue)) perm=\(hexShort(perm.rawValue))"
         case let .zombie(pid, status): "exit pid=\(pid) status=\(status)"
+        case let .freewalk(pt): "freewalk pt=\(hexShort(pt.rawValue))"
         default: nil
         }
     }
