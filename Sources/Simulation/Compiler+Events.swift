@@ -305,6 +305,42 @@ extension ScenarioCompiler {
                             label: "\(name) pid \(pid) va \(hexShort(va))" + (faults ? " (faults)" : "")))
     }
 
+    /// touch: {proc, va, access: load|store|exec, killed, pages}: the process's user code
+    /// accesses va (and the same offset in each of `pages` pages) through the MMU;
+    /// `killed: true` says a fault kills it.
+    mutating func touch(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation) {
+        guard let m = arg?.mapping else { error(arg ?? at, "`touch` needs a mapping: `touch: {proc: sh, va: 0x1000, access: store}`"); return }
+        var procNode: Node?, va: UInt64?, access: AccessType?, accessNode: Node?
+        var killed = false
+        var pages: UInt64? = 1
+        for (k, v) in m {
+            switch key(k, allowed: s.keys) {
+            case "proc": procNode = v
+            case "va": va = integer(v, 0...UInt64.max)
+            case "pages": pages = integer(v, 1...EventSyntax.touchPagesMax)
+            case "access":
+                accessNode = v
+                guard let word = string(v, what: "load, store or exec") else { continue }
+                access = EventSyntax.touchAccess(word)
+                if access == nil { error(v, "unknown access '\(word)'; expected load, store or exec" + suggest(word, EventSyntax.touchWords)) }
+            case "killed": killed = boolean(v) ?? false
+            default: break
+            }
+        }
+        guard let procNode, let va, accessNode != nil else { error(arg ?? at, "`touch` needs `proc`, `va` and `access`"); return }
+        guard let access, let pages else { return }
+        if va > UInt64.max - (pages - 1) * pageSize {
+            error(arg ?? at, "`touch` of \(pages) pages from \(hexShort(va)) goes beyond the largest address"); return
+        }
+        guard let pid = liveProcess(procNode, doing: "touch") else { return }
+        // The fault kills the process: usertrap makes it exit(-1).
+        if killed && pid != table.initPid { table.exit(pid, line: loc.line) }
+        let word = EventSyntax.touchWord(access)
+        events.append(Event(kind: .touch(pid: pid, va: va, access, killed: killed, pages: Int(pages)), location: loc,
+                            label: "touch pid \(pid) va \(hexShort(va)) \(word)" + (pages > 1 ? " \(pages) pages" : "")
+                                + (killed ? " (killed)" : "")))
+    }
+
     /// yield: the process gives up the CPU and gets it back with nothing run in between;
     /// sleep: it gives up the CPU and nothing else runs.
     mutating func yieldCPU(_ s: EventSyntax, _ arg: Node?, _ at: Node, _ loc: SourceLocation, _ make: (Int) -> EventKind) {

@@ -8,6 +8,7 @@ extension ScenarioCompiler {
         // The image and harts, set on a copy: the image is kept only if it can boot.
         var machine = config
         var overrides: [(Node, String, Node)] = []
+        var machineKeys: [(MachineKey, UInt64)] = []
         let settingKeys = KernelSettings.catalogue.map(\.key)
         for (k, v) in m {
             switch key(k, allowed: MachineKey.kernelKeys + settingKeys) {
@@ -17,17 +18,20 @@ extension ScenarioCompiler {
                     if let preset = KernelSettings.preset(named: s) {
                         config.variant = s
                         config.settings = preset
+                        machine.image = KernelSettings.image(named: s) ?? machine.image
                     } else {
                         error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + suggest(s, names))
                     }
                 }
             case let name? where MachineKey(rawValue: name) != nil:
                 let machineKey = MachineKey(rawValue: name)!
-                if let n = integer(v, machineKey.range) { machineKey.set(n, in: &machine) }
+                if let n = integer(v, machineKey.range) { machineKeys.append((machineKey, n)) }
             case let setting?: overrides.append((k, setting, v))
             case nil: break
             }
         }
+        // The variant's build's image first, then what the scenario sets of it, in any key order.
+        for (key, n) in machineKeys { key.set(n, in: &machine) }
         // Overrides apply on top of the preset, whatever order the keys came in.
         for (_, setting, v) in overrides {
             guard let value = v.scalar?.string else { error(v, "expected a value for \(setting)"); continue }

@@ -26,6 +26,11 @@ public enum EventKind: Equatable, Sendable {
     /// `pid` loads, stores or fetches at `va` in user mode, through the MMU; `faults` says
     /// whether the scenario expects a page fault (which kills the process).
     case access(pid: Int, va: UInt64, AccessType, faults: Bool)
+    /// `pid`'s user code accesses `va` (`touch`), and the same offset in each of the next
+    /// `pages - 1` pages: through the MMU, and on a fault through usertrap, whose handler
+    /// (cow-lab) may fix the page; `killed` says the scenario expects a fault to kill the
+    /// process (the pages after it are then not touched).
+    case touch(pid: Int, va: UInt64, AccessType, killed: Bool, pages: Int)
 }
 
 /// Something a scenario states about itself, checked when the run reaches it.
@@ -114,6 +119,7 @@ extension CompiledScenario {
             }
             config.variant = v
             config.settings = preset
+            config.image = KernelSettings.image(named: v) ?? config.image
         }
         // The image and harts, set on a copy: the image is kept only if it can boot.
         var machine = config

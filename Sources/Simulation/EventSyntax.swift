@@ -113,6 +113,18 @@ struct EventSyntax: Sendable {
             if case let .copyout(va, len) = $0 { (va, len) } else { nil }
         },
         access(.load), access(.store), access(.fetch),
+        EventSyntax(name: "touch", keys: ["proc", "va", "access", "killed", "pages"],
+                    compile: { c, s, arg, at, loc in c.touch(s, arg, at, loc) },
+                    write: { e, name in
+                        guard case let .touch(pid, va, access, killed, pages) = e.kind else { return nil }
+                        return "touch: {proc: \(name(pid)), va: \(hexShort(va)), access: \(touchWord(access))"
+                            + (killed ? ", killed: true" : "") + (pages > 1 ? ", pages: \(pages)}" : "}")
+                    },
+                    schema: { S.object("the process's user code loads, stores or executes at va, through the MMU; a fault goes to usertrap "
+                                       + "(under cow-lab a store to a shared page is copied); killed: a fault kills the process; "
+                                       + "pages: the same access in each of that many pages from va",
+                                       ["proc": S.process, "va": S.number, "access": ["enum": touchWords], "killed": S.boolean, "pages": S.number],
+                                       required: ["proc", "va", "access"]) }),
         EventSyntax(name: "pipe", keys: ["proc", "id"],
                     compile: { c, s, arg, at, loc in c.pipe(s, arg, at, loc, opens: true) },
                     write: { e, name in
@@ -179,6 +191,23 @@ struct EventSyntax: Sendable {
                         return "\(name): {proc: \(pname(pid)), va: \(hexShort(va)), \(size): \(n)}"
                     },
                     schema: { S.object(description, ["proc": S.process, "va": S.number, size: S.number], required: ["proc", "va", size]) })
+    }
+
+    /// The most pages one `touch` may cover (4 GiB of user memory).
+    static let touchPagesMax: UInt64 = 0x10_0000
+
+    /// How `touch` names the kinds of access: an instruction fetch is `exec`, as PTE_X says.
+    static let touchWords = ["load", "store", "exec"]
+
+    static func touchWord(_ a: AccessType) -> String { a == .fetch ? "exec" : a.rawValue }
+
+    static func touchAccess(_ word: String) -> AccessType? {
+        switch word {
+        case "load": .load
+        case "store": .store
+        case "exec": .fetch
+        default: nil
+        }
     }
 
     /// load, store, fetch: a user-mode access through the MMU.

@@ -27,33 +27,50 @@ public enum Listing {
         for p in presets { lines += folded(p.name + String(repeating: " ", count: w - p.name.count) + "  " + p.summary, indent: 2, hang: w + 2) }
         lines.append("")
         lines.append("Settings (override one with `kernel: {KEY: VALUE}` or `--set KEY=VALUE`):")
-        let header = ["setting"] + presets.map(\.name)
-        var rows = [header]
-        for s in KernelSettings.catalogue {
-            rows.append([s.key] + presets.map { p in p.settings.listed.first { $0.key == s.key }!.value })
-        }
-        let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max()! }
-        // Two spaces between columns, or one where two would pass 80 columns.
-        let gap = widths.reduce(2) { $0 + $1 } + 2 * (widths.count - 1) <= 80 ? "  " : " "
-        let indent = widths.reduce(2) { $0 + $1 } + gap.count * (widths.count - 1) <= 80 ? "  " : ""
-        for (i, r) in rows.enumerated() {
-            lines.append(indent + r.enumerated().map { c, v in v + String(repeating: " ", count: widths[c] - v.count) }.joined(separator: gap).trimmingTrailingSpaces())
-            if i == 0 { lines.append(indent + widths.map { String(repeating: "-", count: $0) }.joined(separator: gap)) }
-        }
+        lines += settingsTables(presets)
         lines.append("")
         lines += folded("[design]: a choice the lab leaves open, which `replay --suggest` may make for you; bug: a value that models a mistake, which it only names.")
         for s in KernelSettings.catalogue {
             lines += folded("\(s.key) (\(s.values.joined(separator: " | "))) \(natureLabel(s)): \(s.meaning)", indent: 2, hang: 4)
         }
         lines.append("")
-        lines += folded("The kernel image and the machine (the same `kernel:` keys and `--set`; the same in every variant):")
+        lines += folded("The kernel image and the machine (the same `kernel:` keys and `--set`; the same in every variant but where said):")
         for key in MachineKey.allCases {
-            lines += folded("\(key.rawValue) (\(key.shown(KernelConfig()))): \(key.meaning)", indent: 2, hang: 4)
+            var own = ""
+            for p in presets where key.value(in: KernelConfig(variant: p.name)) != key.value(in: KernelConfig()) {
+                own += "; \(p.name): \(key.shown(KernelConfig(variant: p.name)))"
+            }
+            lines += folded("\(key.rawValue) (\(key.shown(KernelConfig()))\(own)): \(key.meaning)", indent: 2, hang: 4)
         }
         lines.append("")
         lines.append("\(presets.count) variants, \(KernelSettings.catalogue.count) settings, \(MachineKey.allCases.count) image and machine keys")
         return lines.joined(separator: "\n")
     }
+}
+
+/// Every setting's value in the stock kernel, then the presets that differ from it and their
+/// value, one setting a line (folded under its value column past 80 columns).
+private func settingsTables(_ presets: [KernelSettings.Preset]) -> [String] {
+    let stock = presets[0]
+    let keyWidth = KernelSettings.catalogue.map(\.key.count).max()!
+    let valueWidth = KernelSettings.catalogue.map { $0.value(in: stock.settings).count }.max()!
+    func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
+    var lines = ["  " + pad("setting", keyWidth) + "  " + pad(stock.name, valueWidth) + "  other variants",
+                 "  " + String(repeating: "-", count: keyWidth) + "  " + String(repeating: "-", count: valueWidth)
+                    + "  " + String(repeating: "-", count: 14)]
+    for s in KernelSettings.catalogue {
+        let base = s.value(in: stock.settings)
+        // The presets that differ, grouped by value in the order their first one is listed.
+        var groups: [(value: String, names: [String])] = []
+        for p in presets.dropFirst() where s.value(in: p.settings) != base {
+            let v = s.value(in: p.settings)
+            if let i = groups.firstIndex(where: { $0.value == v }) { groups[i].names.append(p.name) } else { groups.append((v, [p.name])) }
+        }
+        let others = groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ")
+        let text = "  " + pad(s.key, keyWidth) + "  " + pad(base, valueWidth) + "  " + others
+        lines += folded(text.trimmingTrailingSpaces(), indent: 0, hang: keyWidth + valueWidth + 6)
+    }
+    return lines
 }
 
 /// How `replay --suggest` treats a setting: "[design]", "[design; bug: root-only, none]", or

@@ -119,11 +119,23 @@ public enum Runner {
             }
         case let .access(pid, va, access, faults):
             switch try k.userAccess(pid: pid, va: va, access) {
-            case .ok: return faults ? "expected \(access.rawValue) of \(hex16(va)) by pid \(pid) to fault, but it succeeded" : nil
+            case .ok, .handled: return faults ? "expected \(access.rawValue) of \(hex16(va)) by pid \(pid) to fault, but it succeeded" : nil
             case .killed: return faults ? nil : "\(access.rawValue) of \(hex16(va)) by pid \(pid) faulted and killed it (write `faults: true` if that is expected)"
             case .noSuchProcess: return "pid \(pid) does not exist"
             case .notRunnable: return "pid \(pid) is a zombie and cannot run"
             }
+        case let .touch(pid, va, access, killed, pages):
+            for page in 0..<UInt64(pages) {
+                let a = va &+ page * pageSize
+                let what = "\(EventSyntax.touchWord(access)) of \(hex16(a)) by pid \(pid)"
+                switch try k.userAccess(pid: pid, va: a, access) {
+                case .ok, .handled: continue
+                case .killed: return killed ? nil : "the \(what) faulted and killed it (write `killed: true` if that is expected)"
+                case .noSuchProcess: return "pid \(pid) does not exist"
+                case .notRunnable: return "pid \(pid) is a zombie and cannot run"
+                }
+            }
+            return killed ? "expected a touch by pid \(pid) to kill it, but none did" : nil
         }
     }
 }

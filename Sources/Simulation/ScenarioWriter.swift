@@ -23,8 +23,9 @@ enum ScenarioWriter {
         for (mine, theirs) in zip(s.config.settings.listed, preset.listed) where mine.value != theirs.value {
             kernel.append("\(mine.key): \(mine.value)")
         }
-        // The image and machine where they differ from the standard (lab2020's image, one hart).
-        for key in MachineKey.allCases where key.value(in: s.config) != key.value(in: KernelConfig()) {
+        // The image and machine where they differ from the variant's (its build's image, one hart).
+        let standard = KernelConfig(variant: s.config.variant)
+        for key in MachineKey.allCases where key.value(in: s.config) != key.value(in: standard) {
             kernel.append("\(key.rawValue): \(key.written(s.config))")
         }
         out.append("kernel: {\(kernel.joined(separator: ", "))}")

@@ -146,7 +146,7 @@ public final class TraceWriter: TraceSink {
             put("sfence    hart "); decimal(hart)
         case let .mappages(table, root, va, size, pa, perm):
             put("map       "); put(table.description); space(); hex(root.rawValue); put(" va "); hex(va.rawValue)
-            put(" size 0x"); shortHex(size); put(" pa "); hex(pa.rawValue); space(); put(perm.letters)
+            put(" size 0x"); shortHex(size); put(" pa "); hex(pa.rawValue); space(); put(Self.permission(perm))
         default:
             return false
         }
@@ -213,7 +213,7 @@ public final class TraceWriter: TraceSink {
         case let .kfree(pa, site, p):
             return pad("kfree") + "\(pa) pid \(pid(p)) \(sites.name(site))"
         case let .mappages(table, root, va, size, pa, perm):
-            return pad("map") + "\(table) \(root) va \(va) size \(hexShort(size)) pa \(pa) \(perm.letters)"
+            return pad("map") + "\(table) \(root) va \(va) size \(hexShort(size)) pa \(pa) \(Self.permission(perm))"
         case let .uvmunmap(table, root, va, npages, free):
             return pad("unmap") + "\(table) \(root) va \(va) npages \(npages) \(free ? "free" : "keep")"
         case let .satp(hart, value, table, _):
@@ -242,6 +242,12 @@ public final class TraceWriter: TraceSink {
             return pad("zombie") + "pid \(p) status \(status)"
         case let .reparent(p, to):
             return pad("reparent") + "pid \(p) to pid \(to)"
+        case let .pagefault(p, scause, va):
+            return pad("pagefault") + "pid \(p) scause 0x\(String(scause, radix: 16)) va \(va)"
+        case let .refinc(pa, count, p):
+            return pad("refinc") + "\(pa) count \(count) pid \(pid(p))"
+        case let .refdec(pa, count, p):
+            return pad("refdec") + "\(pa) count \(count) pid \(pid(p))"
         case let .access(p, va, access, pa):
             return pad(access.rawValue) + "pid \(p) va \(va) " + (pa.map { "pa \($0)" } ?? "page fault")
         case let .kload(hart, va, pa, hit):
@@ -272,6 +278,7 @@ public final class TraceWriter: TraceSink {
         case let .mappages(table, root, va, size, pa, perm):
             o["kind"] = .s("map"); o["table"] = .s(table.description); o["root"] = h(root); o["va"] = h(va)
             o["size"] = h(size); o["pa"] = h(pa); o["perm"] = .s(perm.letters)
+            if perm.contains(.cow) { o["cow"] = .b(true) }
         case let .uvmunmap(table, root, va, npages, free):
             o["kind"] = .s("unmap"); o["table"] = .s(table.description); o["root"] = h(root); o["va"] = h(va)
             o["npages"] = .i(Int64(bitPattern: npages)); o["free"] = .b(free)
@@ -302,6 +309,12 @@ public final class TraceWriter: TraceSink {
             o["kind"] = .s("zombie"); o["pid"] = .i(Int64(p)); o["status"] = .i(Int64(status))
         case let .reparent(p, to):
             o["kind"] = .s("reparent"); o["pid"] = .i(Int64(p)); o["to"] = .i(Int64(to))
+        case let .pagefault(p, scause, va):
+            o["kind"] = .s("pagefault"); o["pid"] = .i(Int64(p)); o["scause"] = .i(Int64(scause)); o["va"] = h(va)
+        case let .refinc(pa, count, p):
+            o["kind"] = .s("refinc"); o["pa"] = h(pa); o["count"] = .i(Int64(count)); o["pid"] = .i(Int64(p))
+        case let .refdec(pa, count, p):
+            o["kind"] = .s("refdec"); o["pa"] = h(pa); o["count"] = .i(Int64(count)); o["pid"] = .i(Int64(p))
         case let .access(p, va, access, pa):
             o["kind"] = .s(access.rawValue); o["pid"] = .i(Int64(p)); o["va"] = h(va); o["pa"] = pa.map(h) ?? .null
         case let .kload(hart, va, pa, hit):
@@ -314,6 +327,12 @@ public final class TraceWriter: TraceSink {
             o["kind"] = .s("panic"); o["message"] = .s(p.message); o["preamble"] = .a(p.preamble.map { .s($0) })
         }
         return o
+    }
+
+    /// A PTE's permission as traces show it: the seven letters `rwxugad`, then ` cow`
+    /// when the COW bit (cow-lab's PTE_COW, bit 8) is set.
+    static func permission(_ perm: PTE.Flags) -> String {
+        perm.contains(.cow) ? perm.letters + " cow" : perm.letters
     }
 
     // MARK: output

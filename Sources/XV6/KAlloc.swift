@@ -27,6 +27,14 @@ extension Kernel {
             throw KernelPanic("kfree")
         }
         let page = pageIndex(pa)
+        // cow-lab: a page goes back on the list only when its count drops to zero or below.
+        if settings.copyOnWrite {
+            refcount[page] -= 1
+            if refcount[page] > 0 {
+                emit(.refdec(pa: pa, count: refcount[page], pid: curpid))
+                return
+            }
+        }
         if owner[page] == PageOwner.free {
             let f = Finding(kind: .doubleFree, pa: pa.rawValue, detail: "kfree of a free page by \(sites.name(sites.current))")
             findings.append(f)
@@ -71,6 +79,7 @@ extension Kernel {
             findings.append(f)
             emit(.finding(f))
         }
+        if settings.copyOnWrite { refcount[page] = 1 }
         owner[page] = sites.current
         ownerPid[page] = Int32(truncatingIfNeeded: curpid)
         ownerEvent[page] = eventTag

@@ -13,10 +13,11 @@ public struct KernelConfig: Equatable, Sendable {
     /// choice of the kernel, and no scenario can set it. Traces are the same either way.
     public var fastPaths = true
 
-    public init(variant: String = "xv6-2020", image: KernelImage = .lab2020, harts: Int = 1) {
+    /// The variant's preset, on its own build's image unless `image` is given.
+    public init(variant: String = "xv6-2020", image: KernelImage? = nil, harts: Int = 1) {
         self.variant = variant
         self.settings = KernelSettings.preset(named: variant) ?? .xv6_2020
-        self.image = image
+        self.image = image ?? KernelSettings.image(named: variant) ?? .lab2020
         self.harts = harts
     }
 }
@@ -70,6 +71,10 @@ public final class Kernel {
     /// For each allocated page: the pid and the event tag of its allocation.
     var ownerPid: [Int32]
     var ownerEvent: [Int32]
+    /// cow-lab: the reference count of each page of RAM, indexed from KERNBASE as the lab's
+    /// array is (-1 for a free page, 0 for the image's, 1 for a page kalloc handed out);
+    /// empty in other variants. (cow-lab: `pageref`)
+    public internal(set) var refcount: [Int32]
     /// A tag the simulation sets before each event; allocations record it.
     public var eventTag: Int32 = 0
     /// kalloc calls so far, boot included (failed ones too).
@@ -118,6 +123,7 @@ public final class Kernel {
         owner = Array(repeating: PageOwner.boot, count: memory.pageCount)
         ownerPid = Array(repeating: 0, count: memory.pageCount)
         ownerEvent = Array(repeating: 0, count: memory.pageCount)
+        refcount = config.settings.copyOnWrite ? Array(repeating: 0, count: memory.pageCount) : []
     }
 
     /// The boot path of `main()` on hart 0: kinit, kvminit, kvminithart, procinit.
@@ -153,6 +159,8 @@ public final class Kernel {
         owner = k.owner
         ownerPid = k.ownerPid
         ownerEvent = k.ownerEvent
+        refcount = settings.copyOnWrite == k.settings.values.copyOnWrite ? k.refcount
+            : settings.copyOnWrite ? Array(repeating: 0, count: k.memory.pageCount) : []
         eventTag = k.eventTag
         kallocCalls = k.kallocCalls
         failNextKalloc = k.failNextKalloc
@@ -234,6 +242,21 @@ public final class Kernel {
         if directMapped(va, 1) { memory.writeByte(PhysAddr(va), value); return }
         guard let pa = try kernelTranslate(va, .store) else { return }
         memory.writeByte(pa, value)
+    }
+
+    /// memmove(va, bytes, n) by kernel code.
+    func kstore(_ va: UInt64, _ bytes: ArraySlice<UInt8>) throws(KernelPanic) {
+        if directMapped(va, UInt64(bytes.count)) { memory.write(PhysAddr(va), bytes); return }
+        var a = va
+        for b in bytes { try kwriteByte(a, b); a &+= 1 }
+    }
+
+    /// memmove(buf, va, count) by kernel code.
+    func kload(_ va: UInt64, _ count: Int) throws(KernelPanic) -> [UInt8] {
+        if directMapped(va, UInt64(count)) { return memory.read(PhysAddr(va), count: count) }
+        var out: [UInt8] = []
+        for i in 0..<count { out.append(try kreadByte(va &+ UInt64(i))) }
+        return out
     }
 
     /// memset(va, byte, PGSIZE) by kernel code.

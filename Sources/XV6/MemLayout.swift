@@ -64,6 +64,15 @@ public struct KernelImage: Equatable, Sendable {
     public static let lab2020 = KernelImage(end: 0x8002_7020, etext: 0x8000_8000, trampoline: 0x8000_7000,
                                             phystop: MemLayout.phystop)
 
+    /// A 2020 copy-on-write-lab kernel (Miigon's cow branch), whose count array in .bss
+    /// (0x20000 bytes) moves `end`.
+    public static let cow2020 = KernelImage(end: 0x8004_6000, etext: 0x8000_8000, trampoline: 0x8000_7000,
+                                            phystop: MemLayout.phystop)
+
+    /// A 2020 lazy-lab kernel (Miigon's lazy branch).
+    public static let lazy2020 = KernelImage(end: 0x8002_6000, etext: 0x8000_8000, trampoline: 0x8000_7000,
+                                             phystop: MemLayout.phystop)
+
     public init(end: UInt64, etext: UInt64, trampoline: UInt64, phystop: UInt64) {
         self.end = end; self.etext = etext; self.trampoline = trampoline; self.phystop = phystop
     }

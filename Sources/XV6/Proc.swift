@@ -23,6 +23,8 @@ public struct Proc: Sendable {
     public internal(set) var trapframe: PhysAddr = .zero
     public internal(set) var name = ""
     public internal(set) var xstate: Int32 = 0
+    /// Marked to die: it exits with -1 when its system call returns. (xv6: `killed`)
+    public internal(set) var killed = false
 }
 
 /// Byte offsets of `struct trapframe` fields the model writes.
@@ -130,6 +132,7 @@ extension Kernel {
             procs[i].parent = nil
             procs[i].name = ""
             procs[i].xstate = 0
+            procs[i].killed = false
         }
         procs[i].state = .unused
     }

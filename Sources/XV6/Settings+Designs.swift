@@ -16,7 +16,8 @@ extension KernelSettings {
     public static func nature(_ key: String, _ value: String) -> Nature {
         switch (key, value) {
         case ("per_process_kernel_pagetable", _), ("fail_kalloc", _), ("scheduler_sfence", _), ("trampoline_sfence", _),
-             ("copyin", _), ("exec_vmprint", _), ("kinit_prints_phystop", _):
+             ("copyin", _), ("exec_vmprint", _), ("kinit_prints_phystop", _), ("copy_on_write", _),
+             ("lazy_allocation", _):
             return .unseen
         case ("kernel_table_checked", "false"):
             return .bug("ignores a mapping that fails while it builds a kernel table")
@@ -38,6 +39,12 @@ extension KernelSettings {
             return .bug("leaves a shrunk sbrk's pages in the kernel table's mirror: stale mappings to freed pages")
         case ("exec_missing_frees_kernel_table", "false"):
             return .bug("builds a fresh kernel table before exec looks the program up, and leaks all its pages when the program does not exist")
+        case ("cow_uvmcopy_marks", "every-page"):
+            return .bug("makes read-only pages COW too: a store to one is copied and made writable")
+        case ("cow_copyout_check", "first-page"):
+            return .bug("checks only the first page copyout writes: a later page still shared is written in place, under another process")
+        case ("lazy_copy_check", "first-page"):
+            return .bug("makes a lazy page only where a copy starts: a copy reaching a later page never touched fails there")
         case ("mirror_read_only", _):
             return .unseen
         case ("mirror_user_mappings", "none"):

@@ -172,6 +172,17 @@ public struct KernelSettings: Equatable, Sendable {
     public var execVmprint: ExecVmprint = .none
     /// Whether kinit prints "PHYSTOP is ..." on the console (a debugging line left in the pgtbl-lab solution).
     public var kinitPrintsPhystop = false
+    /// The copy-on-write lab: a reference count per page, fork sharing pages read-only with the
+    /// COW bit, usertrap copying a shared page on a store fault, copyout copying first.
+    public var copyOnWrite = false
+    public var cowMarks: CowMarks = .writable
+    public var cowCopyoutCheck: CowCopyoutCheck = .everyPage
+    public var cowCheckTable: CowCheckTable = .current
+    public var cowFaultMap: CowFaultMap = .vaSize1
+    /// The lazy-allocation lab: sbrk only moves sz (a shrink unmaps at once), a page is made
+    /// when first touched, uvmunmap and uvmcopy skip pages never made.
+    public var lazyAllocation = false
+    public var lazyCopyCheck: LazyCopyCheck = .firstPage
     /// Failure injection: the N-th kalloc of the run (counting from 1, boot included) returns 0; 0 for none.
     public var failKalloc = 0
 
@@ -209,15 +220,27 @@ public struct KernelSettings: Equatable, Sendable {
         public let name: String
         public let settings: KernelSettings
         public let summary: String
+        /// The kernel image the variant's build has (the COW lab's count array moves `end`).
+        public var image: KernelImage = .lab2020
     }
 
     public static let presets: [Preset] = [
         Preset(name: "xv6-2020", settings: xv6_2020, summary: "the stock 2020 lab kernel: one global kernel page table"),
         Preset(name: "pgtbl-lab", settings: pgtblLab, summary: "a kernel page table per process, copyin through the MMU (Miigon's pgtbl solution, seed 000)"),
         Preset(name: "seed-003", settings: seed003, summary: "the second seed's solution as written, mistakes included"),
+        Preset(name: "cow-lab", settings: cowLab, summary: "copy-on-write fork with a count per page (Miigon's cow solution, c119f03)",
+               image: .cow2020),
+        Preset(name: "cow-3e4542e", settings: cowLab3e4542e,
+               summary: "cow-lab as at 3e4542e, its parent: uvmcopy marks every page COW, copyout checks only its first page",
+               image: .cow2020),
+        Preset(name: "lazy-lab", settings: lazyLab, summary: "lazy page allocation: sbrk moves sz, a fault makes the page (Miigon's lazy solution, 9397371)",
+               image: .lazy2020),
     ]
 
     public static func preset(named name: String) -> KernelSettings? { presets.first { $0.name == name }?.settings }
+
+    /// The image of the variant `name`'s build.
+    public static func image(named name: String) -> KernelImage? { presets.first { $0.name == name }?.image }
 
     // MARK: the catalogue
 
@@ -250,6 +273,14 @@ public struct KernelSettings: Equatable, Sendable {
     static let perProcess = Requirement(
         text: "a per-process kernel page table (per_process_kernel_pagetable: true)",
         holds: { $0.perProcessKernelPagetable })
+
+    static let cow = Requirement(
+        text: "the copy-on-write lab (copy_on_write: true)",
+        holds: { $0.copyOnWrite })
+
+    static let lazy = Requirement(
+        text: "the lazy-allocation lab (lazy_allocation: true)",
+        holds: { $0.lazyAllocation })
 
     static func offset<T>(_ path: KeyPath<KernelSettings, T>) -> Int { MemoryLayout<KernelSettings>.offset(of: path) ?? -1 }
 
@@ -320,6 +351,13 @@ public struct KernelSettings: Equatable, Sendable {
             holds: { $0.copyin == .software || $0.perProcessKernelPagetable })),
         choice("exec_vmprint", "when exec prints the new page table with vmprint", \.execVmprint),
         flag("kinit_prints_phystop", "kinit prints \"PHYSTOP is ...\" on the console", \.kinitPrintsPhystop),
+        flag("copy_on_write", "a count per page; fork shares pages read-only with the COW bit (0x100); a store fault or copyout copies a shared page", \.copyOnWrite),
+        choice("cow_uvmcopy_marks", "which pages fork's uvmcopy makes read-only and COW: those with W, or every page", \.cowMarks, needs: cow),
+        choice("cow_copyout_check", "which pages copyout checks for COW and copies before writing: each page, or the first only", \.cowCopyoutCheck, needs: cow),
+        choice("cow_check_table", "whose table copyout's COW check and copy use: the current process's, or the one copyout was given", \.cowCheckTable, needs: cow),
+        choice("cow_fault_map", "how the COW copy maps the page again: mappages of the faulting va with size 1, or of the whole page", \.cowFaultMap, needs: cow),
+        flag("lazy_allocation", "sbrk only moves sz (a shrink unmaps at once); a fault below sz makes the page; uvmunmap and uvmcopy skip pages never made", \.lazyAllocation),
+        choice("lazy_copy_check", "where copyin and copyout make a lazy page: at the first address only, or at each page", \.lazyCopyCheck, needs: lazy),
         Setting(key: "fail_kalloc", values: ["N"], meaning: "failure injection: the N-th kalloc of the run (from 1, boot included) returns 0; 0 for none",
                 offset: offset(\.failKalloc),
                 get: { String($0.failKalloc) },

@@ -10,6 +10,10 @@ public enum KFunc: UInt8, Sendable, CaseIterable {
     case sys_pipe, pipealloc, sys_close, pipeclose
     // other students' page-table lab designs (a kernel table that shares the global one's upper entries)
     case kvmcreate, kvmfree
+    // the copy-on-write lab's additions
+    case usertrap, uvmcowcopy, kcopy_n_deref, copyout
+    // the lazy-allocation lab's
+    case uvmlazytouch, copyin
 
     /// xv6's name for the function.
     public var name: String { Self.names[Int(rawValue)] }

@@ -115,6 +115,13 @@ extension Kernel {
                 }
             }
             emit(.sysret(pid: pid, name: call.name, value: value))
+            if procs[p].killed {
+                // usertrap's check after syscall(): a lazy copy found no memory.
+                try exit(p, -1)
+                running[h] = nil
+                schedulerResumes(on: h)
+                return .returned(value)
+            }
             try usertrapret(p, on: h)
             return .returned(value)
         }
@@ -124,6 +131,7 @@ extension Kernel {
     /// table here, after growproc, with `int` loops. (xv6: `sys_sbrk`)
     func sys_sbrk(_ i: Int, _ n: Int32) throws(KernelPanic) -> Int64 {
         sites.push(.sys_sbrk); defer { sites.pop() }
+        if settings.lazyAllocation { return try lazySbrk(i, n) }
         let addr = Int32(truncatingIfNeeded: procs[i].sz)
         if settings.sbrkPlicCheck && n > 0 && procs[i].sz &+ UInt64(n) >= MemLayout.plic { return -1 }
         if try growproc(i, n) < 0 { return -1 }

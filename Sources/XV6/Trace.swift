@@ -81,6 +81,14 @@ public enum TraceEvent: Sendable {
     case zombie(pid: Int, status: Int32)
     /// `pid` was handed to init by its exiting parent.
     case reparent(pid: Int, to: Int)
+    /// cow-lab: usertrap was entered for a page fault (scause 12, 13 or 15) by `pid` at
+    /// `va`, before its handler decides anything (the lab probe's place).
+    case pagefault(pid: Int, scause: UInt64, va: VirtAddr)
+    /// cow-lab: the reference count of the page at `pa` was raised to `count` (uvmcopy).
+    case refinc(pa: PhysAddr, count: Int32, pid: Int)
+    /// cow-lab: the count of `pa` was lowered to `count`, still above zero (a kfree of a
+    /// shared page, a COW copy); a drop to zero is the `kfree` that frees it.
+    case refdec(pa: PhysAddr, count: Int32, pid: Int)
     /// A user-mode access through the MMU and where it went (nil: it faulted).
     case access(pid: Int, va: VirtAddr, access: AccessType, pa: PhysAddr?)
     /// A load by kernel code through the MMU (copyin_new), the first in each page: where

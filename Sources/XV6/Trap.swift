@@ -8,35 +8,52 @@ extension Kernel {
     /// What a user-mode access did.
     public enum AccessResult: Equatable, Sendable {
         case ok(pa: UInt64)
-        /// The access faulted; usertrap printed the fault and the process was killed (it exited with -1).
+        /// The access faulted, usertrap's handler (cow-lab) made the page writable, and the
+        /// access, made again on the return to user space, went to `pa`.
+        case handled(Fault, pa: UInt64)
+        /// The access faulted; usertrap printed the fault (or, for a COW fault that found no
+        /// memory, said nothing) and the process was killed (it exited with -1).
         case killed(Fault)
         case noSuchProcess
         case notRunnable
     }
 
     /// Process `pid` loads, stores or fetches at `va` in user mode, through the MMU and
-    /// its user page table (setting A and D as QEMU does). A fault goes to usertrap,
-    /// which prints it and kills the process: exit(-1).
+    /// its user page table (setting A and D as QEMU does). A fault goes to usertrap: under
+    /// cow-lab its handler may copy the page, and the access is made again; else usertrap
+    /// prints the fault and kills the process: exit(-1).
     public func userAccess(pid: Int, va: UInt64, _ access: AccessType, hart: Int? = nil) throws(KernelPanic) -> AccessResult {
         guard let p = slot(ofPid: pid) else { return .noSuchProcess }
         guard procs[p].state == .runnable || procs[p].state == .running else { return .notRunnable }
         let h = hart ?? running.firstIndex(of: p) ?? 0
         cpu = h
         try schedule(p, on: h)
-        noteTranslation(va, hart: h, "user \(access.rawValue)")
-        switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &harts[h], memory: memory) {
-        case .success(let pa):
-            emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: pa))
-            return .ok(pa: pa.rawValue)
-        case .failure(let fault):
-            emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: nil))
-            try trapEnter(p, on: h, cause: .fault)
-            emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
-            emit(.console("            sepc=(not modelled) stval=\(fault.va)"))
-            try onBehalf(of: procs[p].pid) { () throws(KernelPanic) in try exit(p, -1) }
-            running[h] = nil
-            schedulerResumes(on: h)
-            return .killed(fault)
+        var handled: Fault?
+        while true {
+            noteTranslation(va, hart: h, "user \(access.rawValue)")
+            switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &harts[h], memory: memory) {
+            case .success(let pa):
+                emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: pa))
+                return handled.map { .handled($0, pa: pa.rawValue) } ?? .ok(pa: pa.rawValue)
+            case .failure(let fault):
+                emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: nil))
+                try trapEnter(p, on: h, cause: .fault)
+                // The handler clears COW: a second fault at the same place is never handled.
+                let outcome = handled == nil ? try usertrapPageFault(p, fault) : .unexpected
+                if outcome == .handled {
+                    try usertrapret(p, on: h)
+                    handled = fault
+                    continue
+                }
+                if outcome == .unexpected {
+                    emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
+                    emit(.console("            sepc=(not modelled) stval=\(fault.va)"))
+                }
+                try onBehalf(of: procs[p].pid) { () throws(KernelPanic) in try exit(p, -1) }
+                running[h] = nil
+                schedulerResumes(on: h)
+                return .killed(fault)
+            }
         }
     }
 

@@ -151,6 +151,7 @@ extension Kernel {
         sites.push(.uvmunmap); defer { sites.pop() }
         if va % pageSize != 0 { throw KernelPanic("uvmunmap: not aligned") }
         emit(.uvmunmap(table: name(of: pagetable), root: pagetable, va: VirtAddr(va), npages: npages, free: doFree))
+        let lazy = settings.lazyAllocation
         var a = va
         var region = UInt64.max
         var base: UInt64 = 0
@@ -160,13 +161,20 @@ extension Kernel {
             if memory.fastPaths && a >> 21 == region {
                 pte = base &+ UInt64(Sv39.px(0, a)) * Sv39.pteSize
             } else {
-                guard let p = try walk(pagetable, a, alloc: false) else { throw KernelPanic("uvmunmap: walk") }
+                guard let p = try walk(pagetable, a, alloc: false) else {
+                    // lazy-lab: a page never touched has no table on the way.
+                    if lazy { a &+= pageSize; continue }
+                    throw KernelPanic("uvmunmap: walk")
+                }
                 pte = p
                 region = a >> 21
                 base = p &- UInt64(Sv39.px(0, a)) * Sv39.pteSize
             }
             let e = try kread(pte)
-            if e & PTE.Flags.valid.rawValue == 0 { throw KernelPanic("uvmunmap: not mapped") }
+            if e & PTE.Flags.valid.rawValue == 0 {
+                if lazy { a &+= pageSize; continue }
+                throw KernelPanic("uvmunmap: not mapped")
+            }
             if e & 0x3ff == PTE.Flags.valid.rawValue { throw KernelPanic("uvmunmap: not a leaf") }
             if doFree { try kfree(PTE(rawValue: e).pa) }
             try writePTE(pte, 0)
@@ -292,11 +300,20 @@ extension Kernel {
     /// A `mirror` table (not zero) gets each page too, flags without PTE_U. (mirror_user_mappings=in-uvm)
     public func uvmcopy(_ old: PhysAddr, _ new: PhysAddr, _ sz: UInt64, mirror: PhysAddr = .zero) throws(KernelPanic) -> Bool {
         sites.push(.uvmcopy); defer { sites.pop() }
+        if settings.copyOnWrite { return try uvmcopyShared(old, new, sz) }
+        let lazy = settings.lazyAllocation
         var i: UInt64 = 0
         while i < sz {
-            guard let pte = try walk(old, i, alloc: false) else { throw KernelPanic("uvmcopy: pte should exist") }
+            // lazy-lab: a page never touched is skipped.
+            guard let pte = try walk(old, i, alloc: false) else {
+                if lazy { i &+= pageSize; continue }
+                throw KernelPanic("uvmcopy: pte should exist")
+            }
             let e = PTE(rawValue: try kread(pte))
-            if !e.isValid { throw KernelPanic("uvmcopy: page not present") }
+            if !e.isValid {
+                if lazy { i &+= pageSize; continue }
+                throw KernelPanic("uvmcopy: page not present")
+            }
             guard let mem = try kalloc() else { break }
             try kcopyPage(from: e.pa, to: mem)
             var mapped = try mappages(new, i, pageSize, mem, e.flags)
@@ -329,79 +346,6 @@ extension Kernel {
     public func uvmclear(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) {
         guard let pte = try walk(pagetable, va, alloc: false) else { throw KernelPanic("uvmclear") }
         try writePTE(pte, try kread(pte) & ~PTE.Flags.user.rawValue)
-    }
-
-    // MARK: copying across the user boundary, in software
-
-    /// Copies `bytes` to user address `dstva`, walking the table in software. (xv6: `copyout`)
-    public func copyout(_ pagetable: PhysAddr, _ dstva: UInt64, _ bytes: [UInt8]) throws(KernelPanic) -> Bool {
-        var dstva = dstva
-        var done = 0
-        while done < bytes.count {
-            let va0 = pageRoundDown(dstva)
-            let pa0 = try walkaddr(pagetable, va0)
-            if pa0 == 0 { return false }
-            let n = min(Int(pageSize - (dstva - va0)), bytes.count - done)
-            try kstore(pa0 + (dstva - va0), bytes[done..<done + n])
-            done += n
-            dstva = va0 &+ pageSize
-        }
-        return true
-    }
-
-    /// `len` bytes from user address `srcva`, or nil where xv6 returns -1. (xv6: `copyin`)
-    public func copyin(_ pagetable: PhysAddr, _ srcva: UInt64, _ len: UInt64) throws(KernelPanic) -> [UInt8]? {
-        var out: [UInt8] = []
-        var srcva = srcva
-        var len = len
-        while len > 0 {
-            let va0 = pageRoundDown(srcva)
-            let pa0 = try walkaddr(pagetable, va0)
-            if pa0 == 0 { return nil }
-            let n = min(pageSize - (srcva - va0), len)
-            out += try kload(pa0 + (srcva - va0), Int(n))
-            len -= n
-            srcva = va0 &+ pageSize
-        }
-        return out
-    }
-
-    /// A NUL-terminated string of at most `max` bytes from user address `srcva`
-    /// (without its NUL), or nil where xv6 returns -1. (xv6: `copyinstr`)
-    public func copyinstr(_ pagetable: PhysAddr, _ srcva: UInt64, _ max: UInt64) throws(KernelPanic) -> [UInt8]? {
-        var out: [UInt8] = []
-        var srcva = srcva
-        var max = max
-        while max > 0 {
-            let va0 = pageRoundDown(srcva)
-            let pa0 = try walkaddr(pagetable, va0)
-            if pa0 == 0 { return nil }
-            var n = Swift.min(pageSize - (srcva - va0), max)
-            var p = pa0 + (srcva - va0)
-            while n > 0 {
-                let b = try kload(p, 1)[0]
-                if b == 0 { return out }
-                out.append(b)
-                n -= 1; max -= 1; p += 1
-            }
-            srcva = va0 &+ pageSize
-        }
-        return nil
-    }
-
-    /// memmove(va, bytes, n) by kernel code.
-    func kstore(_ va: UInt64, _ bytes: ArraySlice<UInt8>) throws(KernelPanic) {
-        if directMapped(va, UInt64(bytes.count)) { memory.write(PhysAddr(va), bytes); return }
-        var a = va
-        for b in bytes { try kwriteByte(a, b); a &+= 1 }
-    }
-
-    /// memmove(buf, va, count) by kernel code.
-    func kload(_ va: UInt64, _ count: Int) throws(KernelPanic) -> [UInt8] {
-        if directMapped(va, UInt64(count)) { return memory.read(PhysAddr(va), count: count) }
-        var out: [UInt8] = []
-        for i in 0..<count { out.append(try kreadByte(va &+ UInt64(i))) }
-        return out
     }
 
     // MARK: printing

@@ -39,7 +39,7 @@ final class CompilerTests: XCTestCase {
             "4:20 no process named 'int' (did you mean 'init'?)",
             "5:11 pid 1 has no children to wait for",
             "6:27 99999999999 is out of range; expected a byte count that fits sbrk's int argument: -2147483648...2147483647",
-            "7:5 unknown event 'frok'; expected one of: userinit, fork, exec, sbrk, exit, wait, vmprint, run, copyin, copyinstr, copyout, load, store, fetch, pipe, close, yield, sleep, repeat, baseline, expect, fail_kalloc (did you mean 'fork'?)",
+            "7:5 unknown event 'frok'; expected one of: userinit, fork, exec, sbrk, exit, wait, vmprint, run, copyin, copyinstr, copyout, load, store, fetch, touch, pipe, close, yield, sleep, repeat, baseline, expect, fail_kalloc (did you mean 'fork'?)",
         ])
         XCTAssertEqual(d[1].rendered, """
             t.yaml:4:20: error: no process named 'int' (did you mean 'init'?)
@@ -115,7 +115,7 @@ final class CompilerTests: XCTestCase {
         XCTAssertEqual(compileErrors("kernel: {end: 0x90000000}\nevents: [userinit]\n").map(\.message),
                        ["this kernel image cannot boot: end must leave at least one free page below phystop"])
         XCTAssertEqual(compileErrors("kernel: {variant: pgtbl-lb}\nevents: [userinit]\n").map(\.message),
-                       ["unknown kernel variant 'pgtbl-lb'; expected one of: xv6-2020, pgtbl-lab, seed-003 (did you mean 'pgtbl-lab'?)"])
+                       ["unknown kernel variant 'pgtbl-lb'; expected one of: xv6-2020, pgtbl-lab, seed-003, cow-lab, cow-3e4542e, lazy-lab (did you mean 'pgtbl-lab'?)"])
     }
 
     func testAForkIntoAFullTableReturnsMinusOneAndItsNameNeverExists() throws {

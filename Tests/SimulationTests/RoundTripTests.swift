@@ -9,7 +9,7 @@ final class RoundTripTests: XCTestCase {
     /// A random valid scenario, as YAML lines: processes are forked, run, exit and are
     /// reaped in a legal order, and every kind of event in the table appears in its forms.
     func scenario(_ g: inout SplitMix64, events n: Int) -> String {
-        let variant = g.pick(["xv6-2020", "pgtbl-lab"]), harts = 1 + g.below(2)
+        let variant = g.pick(["xv6-2020", "pgtbl-lab", "cow-lab"]), harts = 1 + g.below(2)
         var lines = ["kernel: {variant: \(variant), harts: \(harts)}", "events:"]
         if g.oneIn(4) { lines.append(g.pick(["  - baseline", "  - fail_kalloc", "  - fail_kalloc: 2"])) }
         lines.append(g.pick(["  - userinit", "  - userinit: first", "  - userinit: {name: first}"]))
@@ -49,9 +49,13 @@ final class RoundTripTests: XCTestCase {
             case 8: lines.append("  - yield: \(p)")
             case 9: lines.append("  - sleep: \(p)")
             case 10: lines.append(g.oneIn(2) ? "  - run: \(p)" : "  - run: {proc: \(p), hart: \(g.below(harts))}")
-            case 11:
+            case 11 where g.oneIn(2):
                 let access = "  - \(g.pick(["load", "store", "fetch"])): {proc: \(p), va: \(hexShort(UInt64(g.below(2)) * 0x1000))"
                 if mayDie && g.oneIn(4) { lines.append(access + ", faults: true}"); dies() } else { lines.append(access + "}") }
+            case 11:
+                let touch = "  - touch: {proc: \(p), va: \(hexShort(UInt64(g.below(3)) * 0x1000)), access: \(g.pick(["load", "store", "exec"]))"
+                    + (g.oneIn(3) ? ", pages: \(1 + g.below(3))" : "")
+                if mayDie && g.oneIn(4) { lines.append(touch + ", killed: true}"); dies() } else { lines.append(touch + "}") }
             case 12: lines.append("  - \(g.pick(["copyin", "copyout"])): {proc: \(p), va: 0x0, len: \(g.below(64))}")
             case 13: lines.append("  - copyinstr: {proc: \(p), va: 0x0, max: 16}")
             case 14: lines.append(variant == "pgtbl-lab" && g.oneIn(2) ? "  - vmprint: {proc: \(p), table: kernel}" : "  - vmprint: \(p)")
@@ -106,7 +110,7 @@ final class RoundTripTests: XCTestCase {
             for e in first.events { kinds.insert(String(describing: e.kind).prefix { $0 != "(" }.description) }
         }
         // Every kind of event was tried.
-        XCTAssertEqual(kinds.sorted(), ["access", "baseline", "boot", "expect", "failKalloc", "run", "sleep", "syscall", "userinit", "vmprint", "yield"])
+        XCTAssertEqual(kinds.sorted(), ["access", "baseline", "boot", "expect", "failKalloc", "run", "sleep", "syscall", "touch", "userinit", "vmprint", "yield"])
         // Every kind in the table has a generator: a new kind fails here until the generator writes it.
         XCTAssertEqual(Set(EventSyntax.all.map(\.name)).subtracting(written).sorted(), [])
     }

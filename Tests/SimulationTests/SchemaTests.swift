@@ -8,7 +8,7 @@ final class SchemaTests: XCTestCase {
         let file = try String(contentsOfFile: packageRoot + "/docs/scenario.schema.json", encoding: .utf8)
         XCTAssertEqual(file, ScenarioSchema.text, "docs/scenario.schema.json is stale: run `xv6vm schema > docs/scenario.schema.json`")
         XCTAssertEqual(Set(ScenarioSchema.eventNames), Set(ScenarioCompiler.eventNames + ["include"]))
-        XCTAssertEqual(ScenarioSchema.kernelKeys.count, 6 + 35)
+        XCTAssertEqual(ScenarioSchema.kernelKeys.count, 6 + 42)
     }
 
     /// Each event's schema takes the keys the table gives it, no more and no fewer.
@@ -52,7 +52,7 @@ final class SchemaTests: XCTestCase {
         if e.contains("ModuleNotFoundError") || e.contains("No such file") { throw XCTSkip("python3 with jsonschema and PyYAML is not on this machine: \(e)") }
         XCTAssertEqual(p.terminationStatus, 0, e)
         let lines = o.split(separator: "\n")
-        XCTAssertEqual(lines.filter { $0.hasPrefix("ok ") }.count, 21, o)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("ok ") }.count, 25, o)
         XCTAssertEqual(lines.filter { $0.hasPrefix("bad ") }, [], o)
         XCTAssertEqual(Array(lines.suffix(5)), ["refused", "refused", "refused", "refused", "ok"])
     }

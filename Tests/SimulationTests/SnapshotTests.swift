@@ -13,7 +13,7 @@ final class SnapshotTests: XCTestCase {
     /// A run snapshotted between two events and resumed writes the same trace, byte for byte,
     /// as a run straight through; the run it was taken from, finished first, is undisturbed.
     func testResumingFromASnapshotWritesTheSameTraceAsRunningStraightThrough() throws {
-        XCTAssertEqual(scenarios().count, 21)
+        XCTAssertEqual(scenarios().count, 25)
         for name in scenarios() {
             let s = try ScenarioCompiler.compile(path: scenarioPath(name))
             for format in [TraceFormat.text, .jsonl] where format == .text || name.hasSuffix("boot.yaml") {

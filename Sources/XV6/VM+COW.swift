@@ -1,0 +1,123 @@
+import RISCV
+
+extension PTE.Flags {
+    /// cow-lab: PTE_COW, the first bit the hardware leaves to software (RSW, bit 8): a page
+    /// shared by fork, read-only until a store or a copyout copies it.
+    public static let cow = PTE.Flags(rawValue: 1 << 8)
+}
+
+/// The copy-on-write lab (Miigon's `cow` branch, c119f03, with its parent's two bugs as
+/// settings): a reference count per page beside the free list (kalloc sets it to 1, kfree
+/// lowers it and frees the page at zero), fork sharing pages read-only, and the copy that
+/// usertrap's store-fault handler and copyout make of a shared page.
+extension Kernel {
+    /// Raises the count of the page at `pa`. (cow-lab: `krefpage`)
+    func krefpage(_ pa: PhysAddr) {
+        guard memory.contains(pa) else { return }
+        let i = pageIndex(pa)
+        refcount[i] += 1
+        emit(.refinc(pa: pa, count: refcount[i], pid: curpid))
+    }
+
+    /// The page to write in place of the shared page `pa`: `pa` itself when nobody else
+    /// holds it (count 1 or less), else a new page with its bytes, `pa`'s count lowered
+    /// by one; nil, the count unchanged, when kalloc fails. (cow-lab: `kcopy_n_deref`)
+    func kcopy_n_deref(_ pa: PhysAddr) throws(KernelPanic) -> PhysAddr? {
+        sites.push(.kcopy_n_deref); defer { sites.pop() }
+        guard memory.contains(pa) else { return pa }
+        let i = pageIndex(pa)
+        if refcount[i] <= 1 { return pa }
+        guard let new = try kalloc() else { return nil }
+        try kcopyPage(from: pa, to: new)
+        refcount[i] -= 1
+        emit(.refdec(pa: pa, count: refcount[i], pid: curpid))
+        return new
+    }
+
+    /// Whether `va` lies below `sz` on a valid COW page of `pagetable` (PTE_U is not
+    /// checked). (cow-lab: `uvmcheckcowpage`, which reads the current process's table)
+    func uvmcheckcowpage(_ pagetable: PhysAddr, _ sz: UInt64, _ va: UInt64) throws(KernelPanic) -> Bool {
+        guard va < sz, let pte = try walk(pagetable, va, alloc: false) else { return false }
+        let e = PTE(rawValue: try kread(pte))
+        return e.isValid && e.flags.contains(.cow)
+    }
+
+    /// Makes the COW page holding `va` writable: its own copy (or the page itself when its
+    /// count is 1), unmapped and mapped again with W and without COW, A and D kept; as the
+    /// lab's code, by mappages of the unrounded va with size 1 (cow_fault_map). False when
+    /// kalloc fails: the table is then unchanged. (cow-lab: `uvmcowcopy`)
+    func uvmcowcopy(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> Bool {
+        sites.push(.uvmcowcopy); defer { sites.pop() }
+        guard let pte = try walk(pagetable, va, alloc: false) else { throw KernelPanic("uvmcowcopy: walk") }
+        let e = PTE(rawValue: try kread(pte))
+        guard let page = try kcopy_n_deref(e.pa) else { return false }
+        let flags = e.flags.union(.write).subtracting(.cow)
+        try uvmunmap(pagetable, pageRoundDown(va), 1, doFree: false)
+        let mapped = settings.cowFaultMap == .vaSize1
+            ? try mappages(pagetable, va, 1, page, flags)
+            : try mappages(pagetable, pageRoundDown(va), pageSize, page, flags)
+        if !mapped { throw KernelPanic("uvmcowcopy: mappages") }
+        return true
+    }
+
+    /// fork's uvmcopy under cow-lab: each of the parent's pages below `sz` is mapped into
+    /// the child, the same frame, with the parent's flags after a page with W (or any page:
+    /// cow_uvmcopy_marks) lost W and got COW in the parent's PTE, in place; then its count
+    /// is raised. When mappages fails, what the child got is unmapped, each page's count
+    /// dropped; the parent's pages stay COW. (cow-lab: `uvmcopy`)
+    func uvmcopyShared(_ old: PhysAddr, _ new: PhysAddr, _ sz: UInt64) throws(KernelPanic) -> Bool {
+        var i: UInt64 = 0
+        while i < sz {
+            guard let pte = try walk(old, i, alloc: false) else { throw KernelPanic("uvmcopy: pte should exist") }
+            var e = PTE(rawValue: try kread(pte))
+            if !e.isValid { throw KernelPanic("uvmcopy: page not present") }
+            if settings.cowMarks == .everyPage || e.flags.contains(.write) {
+                e = PTE(rawValue: (e.rawValue & ~PTE.Flags.write.rawValue) | PTE.Flags.cow.rawValue)
+                try writePTE(pte, e.rawValue)
+            }
+            if try !mappages(new, i, pageSize, e.pa, e.flags) {
+                try uvmunmap(new, 0, i / pageSize, doFree: true)
+                return false
+            }
+            krefpage(e.pa)
+            i &+= pageSize
+        }
+        return true
+    }
+
+    /// copyout's COW step for the page of `dstva`: if the check passes, the copy, whose
+    /// result is ignored (when kalloc fails copyout writes into the shared page). The check
+    /// and the copy use the current process's table and sz (cow_check_table: current), or
+    /// the table copyout was given with the process's sz.
+    func copyoutUnshare(_ given: PhysAddr, _ dstva: UInt64) throws(KernelPanic) {
+        guard let p = slot(ofPid: curpid) else { return }
+        let pagetable = settings.cowCheckTable == .current ? procs[p].pagetable : given
+        if try uvmcheckcowpage(pagetable, procs[p].sz, dstva) { _ = try uvmcowcopy(pagetable, dstva) }
+    }
+
+    /// What usertrap makes of a page fault by slot `p` under cow-lab: a load or store fault
+    /// on a COW page below sz is copied (`handled`, or `killed` when kalloc fails); any
+    /// other is `unexpected`, as is every fault in a kernel without a lab's handler.
+    /// lazy-lab's handler is `lazyPageFault`.
+    func usertrapPageFault(_ p: Int, _ fault: Fault) throws(KernelPanic) -> PageFaultOutcome {
+        guard settings.copyOnWrite || settings.lazyAllocation, fault.kind == .pageFault else { return .unexpected }
+        emit(.pagefault(pid: procs[p].pid, scause: fault.scause, va: fault.va))
+        if !settings.copyOnWrite { return try lazyPageFault(p, fault) }
+        guard fault.access != .fetch else { return .unexpected }
+        return try onBehalf(of: procs[p].pid) { () throws(KernelPanic) -> PageFaultOutcome in
+            sites.push(.usertrap); defer { sites.pop() }
+            guard try uvmcheckcowpage(procs[p].pagetable, procs[p].sz, fault.va.rawValue) else { return .unexpected }
+            return try uvmcowcopy(procs[p].pagetable, fault.va.rawValue) ? .handled : .killed
+        }
+    }
+
+    /// What usertrap did with a page fault.
+    enum PageFaultOutcome {
+        /// The handler fixed the page: the process returns to user space and retries.
+        case handled
+        /// The handler could not (out of memory): the process is killed, silently.
+        case killed
+        /// No handler took it: "usertrap(): unexpected scause", and the process is killed.
+        case unexpected
+    }
+}
