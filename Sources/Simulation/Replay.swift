@@ -112,6 +112,9 @@ public struct Departure: Sendable {
     public var verdict: String
     /// The allocation site of the model's kalloc or kfree there.
     public var modelSite = ""
+    /// The model's tables of the process the operation acts on, as they were where the two
+    /// part, marked where the kernel's events contradict them (DepartureTables.swift).
+    public var tables: DepartureTables?
 }
 
 /// The outcome of a replay.

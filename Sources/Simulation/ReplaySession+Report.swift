@@ -23,6 +23,7 @@ extension ReplaySession {
         var report = ReplayReport(file: file, variant: config.variant, operations: max(0, operations.end - 1),
                                   agreed: recorder.agreed, departure: first, panic: modelPanic, kernelPanic: kernelPanic,
                                   held: [], heldAtLine: 0)
+        report.departure?.tables = first.flatMap(tables(at:))
         report.blind = recorder.memory.pages != nil
         report.blindPartsAt = blindPartsAt
         report.pipes = pipes

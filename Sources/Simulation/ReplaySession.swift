@@ -26,6 +26,8 @@ public final class ReplaySession {
     let idleKvminithart: Bool
     /// Whether the log has been read to its end.
     var logEnded = false
+    /// The model's tables where each stream parted, by stream (`captureTables`).
+    var tables: [String: TablesRead] = [:]
     /// Probes read since the importer was last asked for what they decide.
     private var sinceAdvance = 0
     static let advanceEvery = 512
@@ -48,6 +50,7 @@ public final class ReplaySession {
         let boot = Event(kind: .boot, location: nil, label: "boot")
         writer.begin(event: 0, boot)
         let k = Kernel(unbooted: config, sink: writer, sites: sites)
+        for side in recorder.streams { side.onDepart = { [unowned self] in self.captureTables(k, $0, $1, $2) } }
         do throws(KernelPanic) {
             try k.boot()
             kernel = k

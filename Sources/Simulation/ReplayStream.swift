@@ -81,6 +81,8 @@ final class StreamComparison {
     var pages: PageBinding?
     var blindPages: PageBinding?
     var blindPartedAt: Int?
+    /// Called once, as the two part (with the position and the model's probe there).
+    var onDepart: ((StreamComparison, Int, ModelProbe) -> Void)?
     /// Memory: the kernel's pages allocated, by the model's site at the same place, and the
     /// model's, up to the departure (what `--leaks` reads).
     var live: [UInt64: Int32] = [:]
@@ -148,6 +150,7 @@ final class StreamComparison {
         } else {
             departedAt = k
             after = [m]
+            onDepart?(self, k, m)
         }
     }
 

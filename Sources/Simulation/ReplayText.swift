@@ -112,6 +112,7 @@ extension Departure {
             let mark = model.map { $0.probe == m.probe && $0.event == m.event } == true ? " > " : "   "
             out.append(contentsOf: folded(String(m.event).leftPadded(8) + mark + m.probe.rendered, indent: 2, hang: 13))
         }
+        if let tables { out.append(""); out.append(contentsOf: tables.lines) }
         return out
     }
 
@@ -154,6 +155,7 @@ extension ReplayReport {
             j["kernel"] = d.log.map(probe) ?? .null
             j["model"] = d.model.map(model) ?? .null
             if !d.modelSite.isEmpty { j["model_site"] = .s(d.modelSite) }
+            if let t = d.tables { j["tables"] = t.json }
             if let op = d.operation { j["operation"] = .o(["summary": .s(op.summary), "line": .i(Int64(op.line))]) }
             o["departure"] = .o(j)
         }
