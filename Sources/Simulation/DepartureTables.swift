@@ -89,7 +89,9 @@ public struct DepartureTables: Sendable {
         // The model's probe names a table while it works on it: one of these, one below them, or another.
         if let m = model, [.map, .unmap, .freewalk, .kvmFree].contains(m.kind), m.pt != 0,
            !walks.contains(where: { $0.1.root == m.pt || $0.1.holds(table: m.pt) }) {
-            walks.append(("table of the model's \(m.kind.rawValue)", TableWalk(kernel, PhysAddr(m.pt))))
+            // In boot, before kvminit has stored it, the table being built is the global one.
+            let building = kernel.kernelPagetable == .zero && kernel.processesCreated == 0
+            walks.append((building ? "global kernel table" : "table of the model's \(m.kind.rawValue)", TableWalk(kernel, PhysAddr(m.pt))))
         }
         return TablesRead(pid: shownPid, model: model, late: late, walks: walks)
     }

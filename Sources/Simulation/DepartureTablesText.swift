@@ -5,7 +5,9 @@ import RISCV
 /// the margin marks a PTE the kernel's events contradict, with the log line and why below it.
 extension DepartureTables {
     var lines: [String] {
-        let whose = pid == 0 ? "the model's global kernel table" : "the model's tables of pid \(pid)"
+        let one = tables.count == 1
+        let whose = pid > 0 ? "the model's \(one ? "table" : "tables") of pid \(pid)"
+            : one && tables[0].name == "global kernel table" ? "the model's global kernel table" : "the model's \(one ? "table" : "tables")"
         var out = folded("\(whose) as the two part, as vmprint prints \(tables.count == 1 ? "it" : "them"); ! marks what the kernel's events"
                          + " in this operation contradict:", indent: 2, hang: 2)
         if late {

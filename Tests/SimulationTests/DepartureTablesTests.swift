@@ -177,4 +177,13 @@ final class DepartureTablesTests: XCTestCase {
         XCTAssertEqual(pte["mark"], .o(["line": .i(288), "reason": .s("your kernel frees this page and never unmaps va "
                                                                        + "0x0000000000000000 from this table: a stale mapping")]))
     }
+
+    /// Tables read after the model had run on past its departing event say so.
+    func testLateTablesSaySo() {
+        let t = DepartureTables(pid: 4, fromLine: 120, tables: [], late: true)
+        XCTAssertEqual(t.lines, ["  the model's tables of pid 4 as the two part, as vmprint prints them; ! marks",
+                                 "    what the kernel's events in this operation contradict:",
+                                 "  (the model had run on past its departing event when the log's line was read:",
+                                 "   they are as they were then)"])
+    }
 }
