@@ -27,7 +27,8 @@ public struct TableMark: Sendable, Equatable {
 /// it is small, else the paths to the marked ones), and the PTEs the kernel's events make
 /// that it lacks.
 public struct TableDump: Sendable {
-    /// "user table", "kernel table", or "global kernel table".
+    /// "user table", "kernel table", "global kernel table", or "table of the model's map"
+    /// (the table the model's departing probe works on, when it is another).
     public var name: String
     public var root: UInt64
     /// Valid PTEs in all, at every level.
@@ -38,16 +39,16 @@ public struct TableDump: Sendable {
     public var whole: Bool
     /// Where the kernel's events say a PTE should be and the model's table has none.
     public var missing: [TableMark]
-    /// The root page itself, freed or allocated by the kernel while the model holds it.
+    /// The root page itself: freed or allocated by the kernel while the model holds it, or
+    /// freed by the model's departing probe where the kernel never frees it.
     public var rootMark: TableMark?
     /// The model has freed the table's root: it is not read (its words are the allocator's junk).
     public var freed = false
-
 }
 
 /// The model's tables of the process a departing operation acts on, at the moment the
-/// comparison departs, marked where the kernel's events of that operation (from the departure
-/// on) contradict them.
+/// comparison departs, marked where the kernel's events of that operation contradict them
+/// (see docs/check-your-kernel.md, "The model's tables where the two part").
 public struct DepartureTables: Sendable {
     /// The process (0: none, the global kernel table is shown).
     public var pid: Int
