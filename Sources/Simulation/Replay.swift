@@ -115,6 +115,8 @@ public struct Departure: Sendable {
     /// The model's tables of the process the operation acts on, as they were where the two
     /// part, marked where the kernel's events contradict them (DepartureTables.swift).
     public var tables: DepartureTables?
+    /// Which departure it is, in the log's order (--keep-going): 1 for the first.
+    public var ordinal = 1
 }
 
 /// The outcome of a replay.
@@ -141,6 +143,8 @@ public struct ReplayReport: Sendable {
     /// Whether the log was read to its end (false: the replay stopped once the departure was
     /// certain, `ReplaySession.readPastDeparture` probes past it).
     public var readWhole = true
+    /// With --keep-going N: the first N departures, in the log's order (else empty).
+    public var departures: [Departure] = []
     /// The last log line read.
     public var readToLine = 0
     /// Whether physical pages were matched by first use rather than by address (`--blind-addresses`).

@@ -9,13 +9,16 @@ extension ReplaySession {
         let streams = recorder.streams
         var departures: [Departure] = []
         for side in streams {
-            if let k = logEnded ? side.departure : side.departedAt { departures.append(departure(side, k)) }
+            guard let k = logEnded ? side.departure : side.departedAt,
+                  !found.contains(where: { $0.departure.stream == side.name && $0.departure.position == k }) else { continue }
+            departures.append(departure(side, k))
         }
         func line(_ d: Departure) -> Int { d.log?.line ?? Int.max }
         // Exactly, the streams part; say whether only addresses are to blame, or until where.
         let firstExact = departures.min { line($0) < line($1) }
-        let blindPartsAt = recorder.memory.pages != nil || !["memory", "satp"].contains(firstExact?.stream ?? "") ? nil
+        let blindPartsAt = blind || !["memory", "satp"].contains(firstExact?.stream ?? "") ? nil
             : blindParts([recorder.memory, recorder.satp], after: departures.map(line).min() ?? 0)
+        departures += found.map(\.departure)
         if logEnded && departures.isEmpty && kernelPanic?.message != modelPanic {
             departures.append(Replay.panicDeparture(kernelPanic, modelPanic, []))
         }
@@ -23,13 +26,21 @@ extension ReplaySession {
         var report = ReplayReport(file: file, variant: config.variant, operations: max(0, operations.end - 1),
                                   agreed: recorder.agreed, departure: first, panic: modelPanic, kernelPanic: kernelPanic,
                                   held: [], heldAtLine: 0)
-        report.departure?.tables = first.flatMap(tables(at:))
-        report.blind = recorder.memory.pages != nil
-        report.blindPartsAt = blindPartsAt
+        report.departure?.tables = first?.tables ?? first.flatMap(tables(at:))
+        report.blind = blind
+        report.blindPartsAt = keepGoing > 1 ? nil : blindPartsAt
+        if keepGoing > 1 {
+            report.departures = Array(departures.sorted { line($0) < line($1) }.prefix(keepGoing))
+            for i in report.departures.indices {
+                report.departures[i].ordinal = i + 1
+                if report.departures[i].tables == nil { report.departures[i].tables = tables(at: report.departures[i]) }
+            }
+        }
         report.pipes = pipes
         report.readWhole = logEnded
         report.readToLine = store.end > store.probes.base ? store[store.end - 1].line : 0
         held(&report, finishing: first?.stream == "memory" ? first?.model?.event : nil)
+        if let h = firstHeld { report.held = h.held; report.heldAtLine = h.line }
         return report
     }
 

@@ -36,7 +36,17 @@ public final class ReplaySession {
 
     /// A replay of the log `file`, read as the kernel `config` describes; with `blind`, pages
     /// are matched by first use.
-    public init(file: String, config: KernelConfig, blind: Bool = false) {
+    /// How many departures to find (--keep-going), and those found, each with its context.
+    let keepGoing: Int
+    /// Whether pages are matched by first use (`--blind-addresses`).
+    let blind: Bool
+    var found: [(departure: Departure, probe: Int)] = []
+    /// The pages the kernel held where the memory streams first parted (--keep-going goes on).
+    var firstHeld: (held: [(site: String, pages: Int, modelFreed: Int)], line: Int)?
+
+    public init(file: String, config: KernelConfig, blind: Bool = false, keepGoing: Int = 1) {
+        self.keepGoing = max(1, keepGoing)
+        self.blind = blind
         self.file = file
         self.config = config
         importer = LogImporter(file: file, config: config, store: store)
@@ -51,6 +61,9 @@ public final class ReplaySession {
         writer.begin(event: 0, boot)
         let k = Kernel(unbooted: config, sink: writer, sites: sites)
         for side in recorder.streams { side.onDepart = { [unowned self] in self.captureTables(k, $0, $1, $2) } }
+        if self.keepGoing > 1 {
+            for side in recorder.streams { side.onContext = { [unowned self] in self.noteDeparture($0, at: $1) } }
+        }
         do throws(KernelPanic) {
             try k.boot()
             kernel = k
@@ -89,10 +102,39 @@ public final class ReplaySession {
     /// Whether the first departure is known for certain, and enough of the log around it has
     /// been read: the rest of the log can go unread.
     public var decided: Bool {
+        if keepGoing > 1 {
+            guard found.count >= keepGoing, let last = found.map(\.probe).max() else { return false }
+            return store.end - last >= Self.readPastDeparture
+        }
         guard let line = firstDepartureProbe() else { return false }
         return store.end - line >= Self.readPastDeparture && recorder.streams.allSatisfy { s in
             s.departedAt != nil || (s.frontier.map { $0 > line } ?? true)
         } || store.end - line >= 4 * Self.readPastDeparture
+    }
+
+    /// A departure with its context (--keep-going): noted, and the stream goes on after the
+    /// operation it parted in, until as many as asked for are found.
+    func noteDeparture(_ side: StreamComparison, at k: Int) {
+        var d = departure(side, k)
+        d.tables = tables(at: d)
+        let probe = side.expected[k]
+        if side.name == "memory" && firstHeld == nil {
+            var r = ReplayReport(file: file, variant: "", operations: 0, agreed: [], departure: d, panic: nil, kernelPanic: nil,
+                                 held: [], heldAtLine: 0)
+            held(&r, finishing: d.model?.event)
+            firstHeld = (r.held, r.heldAtLine)
+        }
+        found.append((d, probe))
+        guard found.count < keepGoing else { return side.release() }
+        // Both sides go on after the later of the two operations they were in.
+        var o = d.model?.event ?? -1
+        if probe >= store.opOf.base, store.opOf[probe] >= 0 { o = max(o, Int(store.opOf[probe])) }
+        var through = probe
+        if o >= operations.base && o < operations.end {
+            let op = operations[o]
+            through = max(through, op.probes.last ?? 0, op.processProbe ?? 0)
+        }
+        side.resume(afterEvent: o, logThrough: through)
     }
 
     /// The log's probe index of the earliest departure found so far.

@@ -67,8 +67,19 @@ final class StreamComparison {
     /// Model probes made before the log's probe at their position was read.
     private var unmatched: [ModelProbe] = []
     private var unmatchedHead = 0
-    /// Positions compared.
+    /// Positions compared (of the log's side; the model's is `compared + skew`, once
+    /// --keep-going has skipped an operation's probes on one side more than on the other).
     private(set) var compared = 0
+    private(set) var skew = 0
+    /// After a departure, what is skipped before the two go on (--keep-going).
+    private var resync: (event: Int, logThrough: Int)?
+    /// Whether the departure has its context and waits for `resume` or `release`, and
+    /// whether `onContext` has been told.
+    private var paused = false
+    private var told = false
+    /// Called when the departure has its context (the model's 3 probes after it), with its
+    /// position: the session may note it and `resume` (--keep-going).
+    var onContext: ((StreamComparison, Int) -> Void)?
     /// Probes compared and agreeing, by kind.
     var agreed: [ProbeKind: Int] = [:]
     /// Where the two part, once they have.
@@ -87,7 +98,7 @@ final class StreamComparison {
     /// model's, up to the departure (what `--leaks` reads).
     var live: [UInt64: Int32] = [:]
     var modelLive: Set<UInt64> = []
-    let tallies: Bool
+    var tallies: Bool
     /// The model's event of the last record, and where the records of that event and of the
     /// one before it begin.
     private var eventStarts = (event: -1, previous: 0, current: 0)
@@ -113,12 +124,48 @@ final class StreamComparison {
     }
 
     private func pump() {
-        while compared < expected.end && unmatchedHead < unmatched.count {
+        while unmatchedHead < unmatched.count && !paused {
+            if let r = resync {
+                // After a departure (--keep-going): each side skips the rest of the operation
+                // it parted in, and the two go on from the next.
+                if unmatched[unmatchedHead].event <= r.event { unmatchedHead += 1; skew += 1; continue }
+                guard compared < expected.end else { break }
+                if expected[compared] <= r.logThrough { compared += 1; skew -= 1; continue }
+                resync = nil
+            }
+            guard compared < expected.end else { break }
             compare(unmatched[unmatchedHead], at: compared)
             unmatchedHead += 1
             compared += 1
         }
         if unmatchedHead == unmatched.count { unmatched.removeAll(keepingCapacity: true); unmatchedHead = 0 }
+        if paused && !told, let d = departedAt {
+            told = true
+            onContext?(self, d)
+        }
+    }
+
+    /// Goes on comparing nothing after the departure (what the stream does without --keep-going).
+    func release() {
+        paused = false
+        pump()
+    }
+
+    /// Goes on after the departure at `departedAt` (--keep-going): the model's probes of
+    /// events up to `event` and the log's up to probe `logThrough` are skipped, and pages are
+    /// matched by first use from then on (where pages went has parted with the departure).
+    func resume(afterEvent event: Int, logThrough: Int) {
+        guard departedAt != nil else { return }
+        departedAt = nil
+        paused = false
+        told = false
+        before = []
+        after = []
+        resync = (event, logThrough)
+        pages = PageBinding(ram: pages?.ram ?? blindPages?.ram ?? 0..<0)
+        blindPages = nil
+        tallies = false
+        pump()
     }
 
     /// Whether the log's side has probes the model has not matched yet (it is behind).
@@ -126,6 +173,8 @@ final class StreamComparison {
 
     /// The log has ended: the model's probes still unmatched are past its end.
     func logEnded() {
+        while let r = resync, unmatchedHead < unmatched.count, unmatched[unmatchedHead].event <= r.event { unmatchedHead += 1 }
+        resync = nil
         while unmatchedHead < unmatched.count {
             compare(unmatched[unmatchedHead], at: compared)
             unmatchedHead += 1
@@ -140,6 +189,7 @@ final class StreamComparison {
         }
         if let d = departedAt {
             if k - d < 4 { after.append(m) }
+            if k - d == 3 && onContext != nil { paused = true }
             return
         }
         if let log, Replay.same(log, m.probe, &pages) {

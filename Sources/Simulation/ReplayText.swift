@@ -20,6 +20,10 @@ extension ReplayReport {
             }
             out.append("")
             out.append(contentsOf: d.lines)
+            for later in departures.dropFirst() {
+                out.append("")
+                out.append(contentsOf: later.lines)
+            }
         } else {
             out.append(contentsOf: folded("replay of \(file) on the \(variant) model (\(operations) operations)\(view): they agree", indent: 0, hang: 2))
         }
@@ -30,7 +34,8 @@ extension ReplayReport {
         default: break
         }
         out.append("")
-        out.append("events compared\(departure == nil ? "" : " (and agreeing, up to the departure)"):")
+        out.append("events compared" + (departure == nil ? "" : departures.count > 1 ? " (and agreeing, outside the departures' operations)"
+                                                                    : " (and agreeing, up to the departure)") + ":")
         out.append(contentsOf: table(agreed.map { ($0.0.rawValue, $0.1) }, total: total))
         if !pipes.isEmpty {
             let open = pipes.filter { $0.freedAt == nil }
@@ -38,7 +43,9 @@ extension ReplayReport {
             out.append(contentsOf: folded("\(pipes.count) kalloc\(pipes.count == 1 ? "" : "s") no other operation explains \(pipes.count == 1 ? "was" : "were") taken for pipes (log line\(pipes.count == 1 ? "" : "s") " + pipes.prefix(5).map { String($0.line) }.joined(separator: ", ") + (pipes.count > 5 ? " ..." : "") + "); " + (open.isEmpty ? "every one was freed" : "\(open.count) never freed: an open pipe, or a page your kernel keeps (line\(open.count == 1 ? "" : "s") " + open.prefix(5).map { String($0.line) }.joined(separator: ", ") + ")") + ".", indent: 0))
         }
         if leaks { out.append(""); out.append(contentsOf: heldLines) }
-        let summary = departure.map { "DEPARTS at \(file):\($0.log.map { String($0.line) } ?? "end"): \($0.verdict)" }
+        let more = departures.count > 1 ? " (and \(departures.count - 1) more, at line\(departures.count > 2 ? "s" : "") "
+            + departures.dropFirst().map { $0.log.map { String($0.line) } ?? "end" }.joined(separator: ", ") + ")" : ""
+        let summary = departure.map { "DEPARTS at \(file):\($0.log.map { String($0.line) } ?? "end")\(more): \($0.verdict)" }
             ?? (kernelPanic != nil ? "AGREE: \(total) events, every one the same, and the same panic" : nil)
             ?? "AGREE: \(total) events, every one the same"
         if let d = departure, variantGuessed, d.operation?.kind == .boot || d.operation?.kind == .userinit {
@@ -77,7 +84,8 @@ extension Departure {
     var lines: [String] {
         var out: [String] = []
         if stream == "panic" { return ["every event agrees, but " + verdict] }
-        out.append("first departure, in the \(stream) events (number \(position + 1) of that stream):")
+        out.append(contentsOf: folded((ordinal == 1 ? "first departure" : "departure \(ordinal), after the operation of the one before")
+                                      + ", in the \(stream) events (number \(position + 1) of that stream):", indent: 0, hang: 2))
         if let l = log {
             out.append("  the kernel, log line \(l.line):")
             out.append(contentsOf: folded(l.rendered, indent: 6))
@@ -142,23 +150,30 @@ extension ReplayReport {
         ]
         if let panic { o["panic"] = .s(panic) }
         if let k = kernelPanic { o["kernel_panic"] = .o(["line": .i(Int64(k.line)), "message": .s(k.message)]) }
-        if let d = departure {
-            func probe(_ p: Probe) -> JSONValue { .o(["line": .i(Int64(p.line)), "text": .s(p.rendered)]) }
-            func model(_ m: ModelProbe) -> JSONValue { .o(["event": .i(Int64(m.event)), "text": .s(m.probe.rendered)]) }
-            var j: [String: JSONValue] = [
-                "stream": .s(d.stream), "position": .i(Int64(d.position)), "verdict": .s(d.verdict),
-                "kernel_context": .a(d.logContext.map(probe)), "model_context": .a(d.modelContext.map(model)),
-                "kernel_counts": .o(Dictionary(uniqueKeysWithValues: d.logCounts.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
-                "model_counts": .o(Dictionary(uniqueKeysWithValues: d.modelCounts.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
-                "model_sites": .a(d.modelSites.map { .o(["site": .s($0.0), "count": .i(Int64($0.1))]) }),
-            ]
-            j["kernel"] = d.log.map(probe) ?? .null
-            j["model"] = d.model.map(model) ?? .null
-            if !d.modelSite.isEmpty { j["model_site"] = .s(d.modelSite) }
-            if let t = d.tables { j["tables"] = t.json }
-            if let op = d.operation { j["operation"] = .o(["summary": .s(op.summary), "line": .i(Int64(op.line))]) }
-            o["departure"] = .o(j)
-        }
+        if let d = departure { o["departure"] = d.json }
+        if departures.count > 1 { o["departures"] = .a(departures.map(\.json)) }
         return .o(o)
+    }
+}
+
+extension Departure {
+    /// The departure as one JSON object.
+    var json: JSONValue {
+        let d = self
+        func probe(_ p: Probe) -> JSONValue { .o(["line": .i(Int64(p.line)), "text": .s(p.rendered)]) }
+        func model(_ m: ModelProbe) -> JSONValue { .o(["event": .i(Int64(m.event)), "text": .s(m.probe.rendered)]) }
+        var j: [String: JSONValue] = [
+            "stream": .s(d.stream), "position": .i(Int64(d.position)), "verdict": .s(d.verdict),
+            "kernel_context": .a(d.logContext.map(probe)), "model_context": .a(d.modelContext.map(model)),
+            "kernel_counts": .o(Dictionary(uniqueKeysWithValues: d.logCounts.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
+            "model_counts": .o(Dictionary(uniqueKeysWithValues: d.modelCounts.map { ($0.0.rawValue, JSONValue.i(Int64($0.1))) })),
+            "model_sites": .a(d.modelSites.map { .o(["site": .s($0.0), "count": .i(Int64($0.1))]) }),
+        ]
+        j["kernel"] = d.log.map(probe) ?? .null
+        j["model"] = d.model.map(model) ?? .null
+        if !d.modelSite.isEmpty { j["model_site"] = .s(d.modelSite) }
+        if let t = d.tables { j["tables"] = t.json }
+        if let op = d.operation { j["operation"] = .o(["summary": .s(op.summary), "line": .i(Int64(op.line))]) }
+        return .o(j)
     }
 }

@@ -112,8 +112,16 @@ public enum Suggest {
     /// The replay of `log` under `overrides`, and the settings it ran (nil: the overrides are refused).
     static func replay(_ log: KernelLog, _ overrides: [String]) -> (Suggestion.Outcome, KernelSettings?) {
         do {
-            let imported = try LogImporter.run(log, overrides: overrides)
-            return (.replayed(Replay.run(imported)), imported.config.settings)
+            // Read as `replay` reads it, once, to the end (no stopping early: a log the import
+            // cannot follow is refused, whatever its departure).
+            try LogImporter.refuseEmpty(log)
+            let config = try LogImporter.config(of: log, overrides: overrides)
+            let session = ReplaySession(file: log.file, config: config)
+            for p in log.probes { try session.take(p) }
+            try session.finishLog()
+            var report = session.report(kernelPanic: log.panic)
+            report.variantGuessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
+            return (.replayed(report), config.settings)
         } catch {
             // Refused settings are no candidate; a log the import cannot follow under them is.
             return (.refused(error), error.file == LogImporter.overridesFile ? nil : try? LogImporter.config(of: log, overrides: overrides).settings)

@@ -62,7 +62,7 @@ struct ReplayCommand: ParsableCommand {
         abstract: "Replay a real kernel's @T log on the model and show where the two part.",
         usage: """
             xv6vm replay <log> [--set <KEY=VALUE> ...] [--suggest] [--blind-addresses]
-                               [--leaks] [--format <format>]
+                               [--keep-going <N>] [--leaks] [--format <format>]
             """,
         discussion: """
             Imports the log, runs the model, and compares every kalloc, kfree, map, unmap, freewalk, \
@@ -89,10 +89,13 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Match physical pages by first use, not by address: part only where the kernel does something else.")
     var blindAddresses = false
 
+    @Option(name: .customLong("keep-going"), parsing: .unconditional, help: ArgumentHelp("Show the first N departures, each in full: after each, both sides go on from the next operation, pages matched by first use.", valueName: "N"), transform: wholeNumber(atLeast: 1, "a number of departures"))
+    var keepGoing = 1
+
     func run() throws {
         if suggest { return try runSuggest() }
         let streamed: StreamedReplay
-        do { streamed = try Replay.stream(path: log, overrides: overrides, blind: blindAddresses) } catch {
+        do { streamed = try Replay.stream(path: log, overrides: overrides, blind: blindAddresses, keepGoing: keepGoing) } catch {
             // A bad --set is bad usage (64, with the usage), as for every other command.
             if error.file == LogImporter.overridesFile { throw ValidationError(error.message) }
             warn(error.description)

@@ -101,3 +101,42 @@ final class StreamingReplayTests: XCTestCase {
         XCTAssertTrue(streamed.report.text().hasSuffix("\nAGREE: 423 events, every one the same\n"))
     }
 }
+
+/// `--keep-going N`: after each departure both sides go on from the next operation.
+final class KeepGoingTests: XCTestCase {
+    /// The leaky kernel's exec keeps one page each time (stock-leak-boot): the first three
+    /// departures are its three execs, each named, where one departure alone shows only /init's.
+    func testALeakyExecDepartsAtEveryExec() throws {
+        let path = ReplayTests.logs + "stock-leak-boot.log.xz"
+        let one = try Replay.stream(path: path, overrides: [], blind: false).report
+        XCTAssertEqual(one.departure?.log?.line, 322)
+        XCTAssertEqual(one.departures.count, 0)
+        let three = try Replay.stream(path: path, overrides: [], blind: false, keepGoing: 3).report
+        XCTAssertEqual(three.departures.map { $0.log?.line }, [322, 388, 505])
+        XCTAssertEqual(three.departures.map { $0.operation?.summary }, ["exec of /init by pid 1", "exec of sh by pid 2", "exec of echo by pid 3"])
+        XCTAssertEqual(three.departures.map(\.verdict), [
+            "in exec of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the kernel never frees",
+            "in exec of sh by pid 2, the kernel frees 8 pages; the model frees 9: 1 page the kernel never frees",
+            "in exec of echo by pid 3, the kernel frees 25 pages; the model frees 27: 2 pages the kernel never frees",
+        ])
+        // The first is the one a plain replay shows, and the pages held are counted there.
+        XCTAssertEqual(three.departure?.log?.line, 322)
+        XCTAssertEqual(three.heldAtLine, one.heldAtLine)
+        XCTAssertEqual(three.held.map(\.pages), one.held.map(\.pages))
+        let text = three.text()
+        XCTAssertTrue(text.contains("\ndeparture 3, after the operation of the one before, in the memory events (number\n  392 of that stream):\n"), text)
+        XCTAssertTrue(text.hasSuffix("\nDEPARTS at stock-leak-boot.log.xz:322 (and 2 more, at lines 388, 505): in exec\n    of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the\n    kernel never frees\n"), text)
+        XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.count <= 80 })
+        // Asked for more than there are: all there are (five), and the log read to its end.
+        let all = try Replay.stream(path: path, overrides: [], blind: false, keepGoing: 10).report
+        XCTAssertEqual(all.departures.map { $0.log?.line }, [322, 388, 505, 635, 639])
+        XCTAssertTrue(all.readWhole)
+    }
+
+    /// A log that agrees agrees with --keep-going too.
+    func testKeepGoingOnALogThatAgrees() throws {
+        let r = try Replay.stream(path: ReplayTests.logs + "stock-boot.log", overrides: [], blind: false, keepGoing: 3).report
+        XCTAssertNil(r.departure)
+        XCTAssertTrue(r.text().hasSuffix("\nAGREE: 423 events, every one the same\n"))
+    }
+}
