@@ -61,8 +61,9 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Replay a real kernel's @T log on the model and show where the two part.",
         usage: """
-            xv6vm replay <log> [--set <KEY=VALUE> ...] [--suggest] [--blind-addresses]
-                               [--keep-going <N>] [--leaks] [--format <format>]
+            xv6vm replay <log> [--set <KEY=VALUE> ...] [--suggest]
+                               [--blind-addresses] [--keep-going <N>] [--leaks]
+                               [--format <format>]
             """,
         discussion: """
             Imports the log, runs the model, and compares every kalloc, kfree, map, unmap, freewalk, \
