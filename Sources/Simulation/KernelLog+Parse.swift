@@ -146,6 +146,17 @@ extension KernelLog {
         case .wait: p.pid = try pidValue("pid"); p.other = try pidValue("reaped")
         case .swtch:
             if fields.contains(where: { $0.key == "to" }) { p.pid = try pidValue("to"); p.other = 1 } else { p.pid = try pidValue("from"); p.other = 0 }
+        case .pagefault: p.pid = try pidValue("pid"); p.n = Int64(bitPattern: try address("scause", exact: false)); p.va = try address("va")
+        case .copyout, .copyin: p.pid = try pidValue("pid"); p.pt = try address("pt"); p.va = try address("va"); p.n = try number("len")
+        case .copyinstr: p.pid = try pidValue("pid"); p.pt = try address("pt"); p.va = try address("va"); p.n = try number("max")
+        case .refinc, .refdec: p.pa = try address("pa"); p.n = try number("n")
+        case .sbrk:
+            p.pid = try pidValue("pid"); p.n = try number("n"); p.sz = try address("sz")
+            guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`n=` does not fit sbrk's int: \(p.n)") }
+        case .cowcopyout: p.pid = try pidValue("pid"); p.va = try address("va")
+        case .lazycopy:
+            p.pid = try pidValue("pid"); p.va = try address("va"); p.text = try word("by")
+            guard p.text == "copyout" || p.text == "copyin" else { throw fail("`by=` is copyout or copyin; found '\(p.text)'") }
         }
         if let extra = fields.first(where: { !used.contains($0.key) }) {
             throw fail("`\(kindName)` has no `\(extra.key)=`")
@@ -219,6 +230,14 @@ struct ProbeScanner {
             p.pid = pid; p.other = child
         case .swtch:
             if let to = s.pid("to") { p.pid = to; p.other = 1 } else if let from = s.pid("from") { p.pid = from } else { return nil }
+        case .copyout, .copyin:
+            guard let pid = s.pid("pid"), let pt = s.address("pt"), let va = s.address("va"), let n = s.number("len") else { return nil }
+            p.pid = pid; p.pt = pt; p.va = va; p.n = n
+        case .refinc, .refdec:
+            guard let pa = s.address("pa"), let n = s.number("n") else { return nil }
+            p.pa = pa; p.n = n
+        case .pagefault, .copyinstr, .sbrk, .cowcopyout, .lazycopy:
+            return nil
         }
         return s.word() == nil ? p : nil
     }

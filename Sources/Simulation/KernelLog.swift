@@ -7,11 +7,15 @@ public enum ProbeKind: String, CaseIterable, Sendable {
     case kalloc, kfree, map, unmap, freewalk
     case kvmFree = "kvm_free_kernelpgtbl"
     case satp, allocproc, freeproc, fork, exec, execfail, growproc, exit, wait, swtch
+    /// The copy-on-write and lazy labs' lines (docs/check-your-kernel.md, "The lazy and COW labs").
+    case pagefault, copyout, copyin, copyinstr, refinc, refdec, sbrk
+    /// Markers some lab solutions print: read, and not compared.
+    case cowcopyout, lazycopy
 
     /// Memory events: compared in one stream, in order.
     public var isMemory: Bool {
         switch self {
-        case .kalloc, .kfree, .map, .unmap, .freewalk, .kvmFree, .allocproc, .freeproc: return true
+        case .kalloc, .kfree, .map, .unmap, .freewalk, .kvmFree, .allocproc, .freeproc, .refinc, .refdec: return true
         default: return false
         }
     }
@@ -19,7 +23,7 @@ public enum ProbeKind: String, CaseIterable, Sendable {
     /// Process events: compared in a stream of their own, in the order they take effect.
     public var isProcess: Bool {
         switch self {
-        case .fork, .exec, .execfail, .growproc, .exit, .wait: return true
+        case .fork, .exec, .execfail, .growproc, .exit, .wait, .pagefault, .sbrk: return true
         default: return false
         }
     }
@@ -69,6 +73,13 @@ public struct Probe: Equatable, Sendable {
         case .exit: return "exit pid=\(pid) status=\(n)"
         case .wait: return "wait pid=\(pid) reaped=\(other)"
         case .swtch: return other == 1 ? "swtch to=\(pid)" : "swtch from=\(pid)"
+        case .pagefault: return "pagefault pid=\(pid) scause=0x\(String(UInt64(bitPattern: n), radix: 16)) va=\(h(va))"
+        case .copyout, .copyin: return "\(kind.rawValue) pid=\(pid) pt=\(h(pt)) va=\(h(va)) len=\(n)"
+        case .copyinstr: return "copyinstr pid=\(pid) pt=\(h(pt)) va=\(h(va)) max=\(n)"
+        case .refinc, .refdec: return "\(kind.rawValue) pa=\(h(pa)) n=\(n)"
+        case .sbrk: return "sbrk pid=\(pid) n=\(n) sz=\(h(sz))"
+        case .cowcopyout: return "cowcopyout pid=\(pid) va=\(h(va))"
+        case .lazycopy: return "lazycopy pid=\(pid) va=\(h(va)) by=\(text)"
         }
     }
 }

@@ -13,11 +13,14 @@ extension LogImporter {
         return scenario.config
     }
 
-    /// The kernel the log came from: per-process kernel tables mean the lab's; the image
-    /// from the boot mappings; `end` from the lowest page when memory ran out.
+    /// The kernel the log came from: per-process kernel tables mean the pgtbl lab's,
+    /// reference counts the cow lab's, sbrk without growproc the lazy lab's; the image from
+    /// the boot mappings; `end` from the lowest page when memory ran out.
     static func guessConfig(_ log: KernelLog) -> KernelConfig {
         let lab = log.probes.contains { $0.kind == .kvmFree || ($0.kind == .satp && $0.text == "scheduler") }
-        var config = KernelConfig(variant: lab ? "pgtbl-lab" : "xv6-2020")
+        let cow = log.probes.contains { $0.kind == .refinc || $0.kind == .refdec }
+        let lazy = !cow && log.probes.contains { $0.kind == .sbrk } && !log.probes.contains { $0.kind == .growproc }
+        var config = KernelConfig(variant: lab ? "pgtbl-lab" : cow ? "cow-lab" : lazy ? "lazy-lab" : "xv6-2020")
         var image = config.image
         var lowest = UInt64.max
         var exhausted = false

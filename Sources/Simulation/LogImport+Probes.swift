@@ -14,7 +14,7 @@ extension LogImporter {
     func acceptsFree(_ op: Int) -> Bool {
         switch ops[op].kind {
         // exec unmaps the lab's mirror before its commit point, and frees all it built on a failure.
-        case .wait, .growproc, .exec: return true
+        case .wait, .growproc, .exec, .fault, .copyout: return true
         case .fork: return ops[op].freeing
         default: return false
         }
@@ -31,7 +31,7 @@ extension LogImporter {
                 attach(i, to: op)
                 if pa == 0 { ops[op].outOfMemory = true }
                 return
-            case .exec where !ops[op].freeing:
+            case .exec where !ops[op].freeing, .fault, .copyout:
                 attach(i, to: op)
                 if pa == 0 { ops[op].outOfMemory = true }
                 return
@@ -84,7 +84,7 @@ extension LogImporter {
     mutating func map(_ i: Int, _ me: Int) throws(ImportError) {
         let p = probes[i]
         let owed = shadow.walk(p.pt, p.va, p.size)
-        if let op = open[me], !ops[op].freeing, [.boot, .userinit, .fork, .exec, .growproc].contains(ops[op].kind) {
+        if let op = open[me], !ops[op].freeing, [.boot, .userinit, .fork, .exec, .growproc, .fault, .copyout].contains(ops[op].kind) {
             // exec's proc_pagetable after its fresh kernel table: the trampoline mapped into the
             // table it has just allocated.
             if ops[op].kind == .exec && ops[op].root == 0 && p.va == MemLayout.trampoline,
@@ -95,6 +95,8 @@ extension LogImporter {
             attach(i, to: op)
             walkOwed[me] = owed
             noteUserMap(i, op)
+            // A fault is handled once its page is mapped: what the process does next is not it.
+            if ops[op].kind == .fault { close(me) }
             return
         }
         // exec's fresh kernel table, built first: UART mapped into a table just allocated.

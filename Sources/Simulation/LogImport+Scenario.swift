@@ -82,6 +82,11 @@ extension LogOperation {
         case .run: return make(.run(pid: op.pid, hart: 0), "run pid \(op.pid) on hart 0")
         case .yield: return make(.yield(pid: op.pid), "yield pid \(op.pid)")
         case .sleep: return make(.sleep(pid: op.pid), "sleep pid \(op.pid)")
+        case .fault:
+            let access: AccessType = op.n == 15 ? .store : op.n == 12 ? .fetch : .load
+            return make(.touch(pid: op.pid, va: op.va, access, killed: false, pages: 1), "touch pid \(op.pid) va \(hexShort(op.va))")
+        case .copyout:
+            return make(.syscall(pid: op.pid, .copyout(va: op.va, len: UInt64(max(op.n, 0)))), "copyout pid \(op.pid) va \(hexShort(op.va)) len \(op.n)")
         case .load, .store:
             return make(.access(pid: op.pid, va: op.va, op.kind == .load ? .load : .store, faults: false),
                         "\(op.kind.rawValue) pid \(op.pid) va \(hexShort(op.va))")

@@ -63,6 +63,8 @@ public struct LogImporter {
     var perProcessTables = false
     /// Whether the kernel copies user mappings into its kernel tables with walk, printing no map.
     var mirrorsByWalk = false
+    /// Whether sbrk allocates lazily: its `sbrk` line is the operation (there is no growproc).
+    var lazySbrk = false
     /// Each process's size, and the top of what its kernel table's mirror has ever covered
     /// (walk never frees a table page, so the level-0 tables below it exist).
     var size: [Int: UInt64] = [1: pageSize]
@@ -118,6 +120,7 @@ public struct LogImporter {
         forkMirrorAfterProbe = config.settings.forkMirrorAfterProbe
         execBuildsKernelTable = perProcessTables && config.settings.execKernelTable == .freshFirst
         execReplacesKernelTable = perProcessTables && config.settings.execKernelTable != .keep
+        lazySbrk = config.settings.lazyAllocation
         newOp(.boot, pid: 0, line: 1, at: 0)
         open[0] = 0
     }
@@ -146,6 +149,13 @@ public struct LogImporter {
             _ = newOp(.sleep, pid: last.pid, at: i)
         }
         return try settle(atEnd: true)
+    }
+
+    /// A shrinking sbrk frees the pages from `size` up: pages grown there later start with
+    /// no A and D bits.
+    mutating func forgetBits(_ pid: Int, above size: UInt64) {
+        guard let b = bits[pid], b.keys.contains(where: { $0 >= pageRoundUp(size) }) else { return }
+        bits[pid] = b.filter { $0.key < pageRoundUp(size) }
     }
 
     /// The level-0 tables a walk-and-copy mirror of [0, newsz) allocates in pid's kernel table:
@@ -335,6 +345,7 @@ public struct LogImporter {
             }
             if mirrorsByWalk && p.n > 0 { ops[op].mirrorLeft = newMirrorTables(me, upTo: newsz) }
             size[me] = newsz
+            forgetBits(me, above: newsz)
             open[me] = op
         case .exit:
             guard p.pid == me else { throw fail(i, "exit of pid \(p.pid) printed while pid \(me) runs") }
@@ -414,8 +425,38 @@ public struct LogImporter {
         case .freewalk, .kvmFree:
             if let op = open[me], acceptsFree(op) { attach(i, to: op) } else { unexplained.append(i) }
             shadow.forget(p.pt)
-        case .satp:
+        case .sbrk where lazySbrk:
+            // The lazy lab's sbrk moves sz and makes no page (a negative one unmaps at once).
+            guard p.pid == me else { throw fail(i, "sbrk of pid \(p.pid) printed while pid \(me) runs") }
+            try mustRun(i, me, "grows (sbrk)")
+            let op = beginProcessOperation(.growproc, i, me)
+            ops[op].n = p.n
+            size[me] = UInt64(bitPattern: Int64(bitPattern: p.sz) &+ p.n)
+            forgetBits(me, above: size[me]!)
+            open[me] = op
+        case .satp, .copyin, .copyinstr, .sbrk, .cowcopyout, .lazycopy:
             break
+        case .pagefault:
+            guard p.pid == me else { throw fail(i, "pagefault of pid \(p.pid) printed while pid \(me) runs") }
+            try mustRun(i, me, "faults")
+            let op = beginProcessOperation(.fault, i, me)
+            ops[op].va = p.va
+            ops[op].n = p.n
+            open[me] = op
+        case .copyout:
+            guard p.pid == me else { throw fail(i, "copyout by pid \(p.pid) printed while pid \(me) runs") }
+            // exec's copyouts onto the new image's stack are exec's own.
+            if let o = open[me], ops[o].kind == .exec, !ops[o].freeing { break }
+            try mustRun(i, me, "copies out")
+            let op = beginProcessOperation(.copyout, i, me)
+            ops[op].processProbe = nil
+            ops[op].va = p.va
+            ops[op].n = p.n
+            open[me] = op
+        case .refinc:
+            if let op = open[me], ops[op].kind == .fork, !ops[op].freeing { attach(i, to: op) } else { unexplained.append(i) }
+        case .refdec:
+            if let op = open[me], acceptsFree(op) { attach(i, to: op) } else { unexplained.append(i) }
         }
     }
 }

@@ -1,10 +1,13 @@
 import XV6
+import RISCV
 
 /// One operation read from a kernel log, as a scenario event will make it: which probes
 /// it explains, and where it takes effect.
 public struct LogOperation: Sendable {
     public enum Kind: String, Sendable {
         case boot, userinit, fork, exec, growproc, exit, wait, pipe, close, run, yield, sleep, load, store
+        /// The labs': a page fault the kernel handles, a copyout into user memory.
+        case fault, copyout
     }
     public var kind: Kind
     /// The process doing it (0: the kernel at boot).
@@ -69,6 +72,8 @@ public struct LogOperation: Sendable {
         case .yield: return "pid \(pid) gives up the CPU and gets it back"
         case .sleep: return "pid \(pid) gives up the CPU"
         case .load, .store: return "\(kind.rawValue) by pid \(pid)"
+        case .fault: return "page fault of pid \(pid) at va \(hexShort(va))"
+        case .copyout: return "copyout by pid \(pid) to va \(hexShort(va)), \(n) bytes"
         }
     }
 }

@@ -47,4 +47,26 @@ extension Replay {
         return "in \(what), your kernel does not unmap the old image's \(pages(Int(m.n))) from pid \(op.pid)'s kernel table "
             + "\(hex16(m.pt)): its entries keep pointing at the pages the exec frees (a bug: stale mappings to freed pages)"
     }
+
+    /// A copyout under copy-on-write that copies fewer of the shared pages it writes than
+    /// the model: the bytes it wrote into a frame another process still maps.
+    static func copyoutTerms(_ op: LogOperation, _ model: [ModelRecord], _ kernel: [Probe]) -> String? {
+        guard op.kind == .copyout, op.n > 0 else { return nil }
+        let kernelFrames = Set(kernel.filter { $0.kind == .refdec }.map(\.pa))
+        let copied = Set(kernel.filter { $0.kind == .unmap && !$0.flag }.map(\.va))
+        let modelCopies = model.filter { $0.kind == .refdec }.count
+        guard modelCopies > kernelFrames.count else { return nil }
+        // The pages the copy writes, in order; those the kernel did not copy, with the frames
+        // the model copied them from (the model copies every shared page it writes).
+        let end = op.va &+ UInt64(op.n)
+        var written: [UInt64] = []
+        var page = pageRoundDown(op.va)
+        while page < end && written.count < 64 { written.append(page); page &+= pageSize }
+        let frames = model.filter { $0.kind == .refdec && !kernelFrames.contains($0.pa) }.map(\.pa)
+        guard let missed = written.first(where: { !copied.contains($0) }), let frame = frames.first else { return nil }
+        let from = max(missed, op.va), to = min(missed + pageSize, end) - 1
+        return "in \(op.summary): of the copy-on-write pages it writes, the kernel copies \(kernelFrames.count) and "
+            + "the model \(modelCopies); bytes \(hexShort(from))-\(hexShort(to)) went into frame \(hex16(frame)), "
+            + "which another process still maps (a bug: a write through a shared page)"
+    }
 }

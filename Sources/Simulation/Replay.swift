@@ -19,6 +19,8 @@ final class ProbeRecorder {
     var streams: [StreamComparison] { [memory, satp, process] }
     /// Whether the model's kvminithart writes after boot are left out (an idle loop's, in the kernel).
     var skipsKvminithartAfterBoot = false
+    /// Whether sbrk is the lazy lab's (the kernel prints `sbrk`, never `growproc`).
+    var lazySbrk = false
     /// The parent whose wait is the event running (its freeproc follows the kernel's `wait` line).
     var waitParent: Int?
 
@@ -82,9 +84,15 @@ final class ProbeRecorder {
         case let .execFailed(pid, path):
             var p = Probe(.execfail); p.pid = pid; p.text = path; proc(p)
         case let .syscall(pid, name, args) where name == "sbrk":
-            var p = Probe(.growproc); p.pid = pid; p.n = Int64(args) ?? 0; proc(p)
+            var p = Probe(lazySbrk ? .sbrk : .growproc); p.pid = pid; p.n = Int64(args) ?? 0; proc(p)
         case let .zombie(pid, status):
             var p = Probe(.exit); p.pid = pid; p.n = Int64(status); proc(p)
+        case let .pagefault(pid, scause, va):
+            var p = Probe(.pagefault); p.pid = pid; p.n = Int64(bitPattern: scause); p.va = va.rawValue; proc(p)
+        case let .refinc(pa, count, _):
+            var p = Probe(.refinc); p.pa = pa.rawValue; p.n = Int64(count); mem(p)
+        case let .refdec(pa, count, _):
+            var p = Probe(.refdec); p.pa = pa.rawValue; p.n = Int64(count); mem(p)
         default: break
         }
     }
@@ -235,6 +243,10 @@ public enum Replay {
         case .execfail: return a.pid == b.pid && a.text == b.text
         case .growproc, .exit: return a.pid == b.pid && a.n == b.n
         case .swtch: return a.pid == b.pid && a.other == b.other
+        case .pagefault: return a.pid == b.pid && a.n == b.n && a.va == b.va
+        case .refinc, .refdec: return a.n == b.n && pa(a.pa, b.pa)
+        case .sbrk: return a.pid == b.pid && a.n == b.n
+        case .copyout, .copyin, .copyinstr, .cowcopyout, .lazycopy: return a.pid == b.pid && a.va == b.va && a.n == b.n
         }
     }
 

@@ -53,6 +53,7 @@ public final class ReplaySession {
         recorder = ProbeRecorder(store: store)
         idleKvminithart = config.settings.schedulerIdleKvminithart
         recorder.skipsKvminithartAfterBoot = idleKvminithart
+        recorder.lazySbrk = config.settings.lazyAllocation
         // RAM on either side: the kernel's may end elsewhere than the model's.
         recorder.compare(blind: blind, ram: MemLayout.kernbase..<(UInt64(1) << 40))
         writer = TraceWriter(format: .none, sites: sites)

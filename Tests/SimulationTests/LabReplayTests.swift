@@ -1,0 +1,57 @@
+import Foundation
+import XCTest
+@testable import Simulation
+
+/// Replay of the copy-on-write and lazy labs' logs (their probe lines: pagefault, copyout,
+/// copyin, copyinstr, refinc, refdec, sbrk), against the cow-lab and lazy-lab models.
+final class LabReplayTests: XCTestCase {
+    static let logs = ReplayTests.logs
+
+    func replay(_ name: String, _ overrides: [String] = []) throws -> ReplayReport {
+        try Replay.stream(path: Self.logs + name, overrides: overrides, blind: false).report
+    }
+
+    func total(_ r: ReplayReport) -> Int { r.agreed.reduce(0) { $0 + $1.1 } }
+
+    /// The variant is read from the log: reference counts mean cow-lab, sbrk without
+    /// growproc lazy-lab. Boot and `echo hi` agree event for event, faults and counts too.
+    func testTheLabKernelsBootsAgree() throws {
+        let cow = try replay("cow-boot.log.xz")
+        XCTAssertEqual(cow.variant, "cow-lab")
+        XCTAssertNil(cow.departure, cow.text())
+        XCTAssertEqual(total(cow), 443)
+        let counts = Dictionary(uniqueKeysWithValues: cow.agreed.map { ($0.0.rawValue, $0.1) })
+        XCTAssertEqual(counts["pagefault"], 5)
+        XCTAssertEqual(counts["refinc"], 12)
+        let lazy = try replay("lazy-boot.log.xz")
+        XCTAssertEqual(lazy.variant, "lazy-lab")
+        XCTAssertNil(lazy.departure, lazy.text())
+        XCTAssertEqual(total(lazy), 383)
+    }
+
+    /// The fixed COW kernel's multi-page copyout, cowtest whole, and a COW fault whose kalloc
+    /// fails (the process killed) agree.
+    func testTheFixedCowKernelAgreesThroughCowtest() throws {
+        XCTAssertEqual(total(try replay("cow-copyout2-nopreempt.log.xz")), 514)
+        let oom = try replay("cow-cowoom-nopreempt.log.xz")
+        XCTAssertNil(oom.departure, oom.text())
+        XCTAssertEqual(total(oom), 182_961)
+        let cowtest = try replay("cow-cowtest-nopreempt.log.xz")
+        XCTAssertNil(cowtest.departure)
+        XCTAssertEqual(total(cowtest), 743_172)
+    }
+
+    /// 3e4542e's copyout checks only the first page it writes: its log departs at the copyout
+    /// that spans two shared pages, naming the bytes and the frame the parent still maps; read
+    /// as that kernel (`cow-3e4542e`), it agrees.
+    func testTheBuggyCowKernelDepartsAtItsCopyout() throws {
+        let r = try replay("cowbuggy-copyout2-nopreempt.log.xz")
+        let d = try XCTUnwrap(r.departure)
+        XCTAssertEqual(d.log?.line, 674)
+        XCTAssertEqual(d.operation?.summary, "copyout by pid 4 to va 0x1e00, 1024 bytes")
+        XCTAssertEqual(d.verdict, "in copyout by pid 4 to va 0x1e00, 1024 bytes: of the copy-on-write pages it writes, "
+                       + "the kernel copies 1 and the model 2; bytes 0x2000-0x21ff went into frame 0x0000000087f43000, "
+                       + "which another process still maps (a bug: a write through a shared page)")
+        XCTAssertEqual(total(try replay("cowbuggy-copyout2-nopreempt.log.xz", ["variant=cow-3e4542e"])), 514)
+    }
+}
