@@ -111,7 +111,7 @@ final class ReplayTests: XCTestCase {
                        ["222: the log ends in the middle of this line (no newline after it): it was cut short, and the line is left out"])
         XCTAssertEqual(error("@T map pt=0x0000000087fff000 va=0x00000000100\n"), "1: `va=` takes an address as %p prints it, 0x and 16 hex digits; found '0x00000000100'")
         XCTAssertEqual(error("hello\n@T kalloc\n"), "2: `kalloc` needs `pa=`; the line may be cut short")
-        XCTAssertEqual(error("@T kaloc pa=0x0000000087fff000\n"), "1: unknown event kind 'kaloc'; expected one of: kalloc, kfree, map, unmap, freewalk, kvm_free_kernelpgtbl, satp, allocproc, freeproc, fork, exec, execfail, growproc, exit, wait, swtch (did you mean 'kalloc'?)")
+        XCTAssertEqual(error("@T kaloc pa=0x0000000087fff000\n"), "1: unknown event kind 'kaloc'; expected one of: kalloc, kfree, map, unmap, freewalk, kvm_free_kernelpgtbl, satp, allocproc, freeproc, fork, exec, execfail, growproc, exit, wait, swtch, pagefault, copyout, copyin, copyinstr, refinc, refdec, sbrk, cowcopyout, lazycopy (did you mean 'kalloc'?)")
         XCTAssertEqual(error("@T kalloc pa=0x00000000zz000000\n"), "1: `pa=` takes an address as %p prints it, 0x and 16 hex digits; found '0x00000000zz000000'")
         XCTAssertEqual(error("\u{1}\u{2}garbage@T\n@T kfree pa=0x0000000087fff000 x\n"), "2: expected key=value after `kfree`, found 'x'")
         // Events that contradict each other.
