@@ -1,0 +1,23 @@
+/// The pages of a `PhysicalMemory` written since the log was last taken, each once, in the
+/// order first written: what a tool must read again after a step, instead of all of RAM.
+public final class WriteLog {
+    private var marked: [Bool]
+    private var pages: [Int32] = []
+
+    /// A log for a memory of `pageCount` pages.
+    public init(pageCount: Int) { marked = Array(repeating: false, count: pageCount) }
+
+    @inline(__always) func note(_ page: Int) {
+        if marked[page] { return }
+        marked[page] = true
+        pages.append(Int32(truncatingIfNeeded: page))
+    }
+
+    /// The page numbers (from the memory's base) written since the last call, and forgets them.
+    public func take() -> [Int] {
+        let out = pages.map { Int($0) }
+        for p in pages { marked[Int(p)] = false }
+        pages.removeAll(keepingCapacity: true)
+        return out
+    }
+}
