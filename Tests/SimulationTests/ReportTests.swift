@@ -67,8 +67,17 @@ final class ReportTests: XCTestCase {
         try check("lazy-lab/boot-echo.yaml")
     }
 
-    func testAForkRecordsTheChildsTableAsAddedAndAnExitAsNoChangeUntilWait() throws {
+    func testSbrkRecordsOneRunOfSixteenLeavesAndTheAccessedBitsOfTheRun() throws {
         let report = RunReport(scenario: try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/fork-exec-exit.yaml")))
-        XCTAssertEqual(report.events.map(\.label)[0...3], ["boot", "userinit: init", "exec: init", "fork: init -> sh"])
+        XCTAssertEqual(report.events[6].label, "sbrk pid 3 65536")
+        XCTAssertEqual(report.events[6].location, "fork-exec-exit.yaml:11")
+        XCTAssertEqual(report.events[6].kallocs, 16)
+        XCTAssertEqual(report.events[6].changes, [
+            .init(page: 0x87f6_5000, index: 4, count: 16, old: 0, oldStep: 0, new: 0x21fd_641f, newStep: 0 &- 0x400),
+            .init(page: 0x87f7_3000, index: 510, count: 1, old: 0x21fd_9007, oldStep: 0, new: 0x21fd_90c7, newStep: 0),
+            .init(page: 0x87f7_3000, index: 511, count: 1, old: 0x2000_1c0b, oldStep: 0, new: 0x2000_1c4b, newStep: 0)])
+        XCTAssertEqual(report.events[8].changes, [], "vmprint changes nothing")
+        XCTAssertEqual(report.processes.map(\.event), [0, 1, 2, 3, 4, 5, 7, 10])
+        XCTAssertEqual(report.processes.last?.list.map(\.pid), [1, 2])
     }
 }
