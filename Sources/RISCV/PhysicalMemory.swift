@@ -34,7 +34,7 @@ public final class PhysicalMemory {
     public let fastPaths: Bool
 
     private let fill: UnsafeMutablePointer<UInt8>
-    private let slot: UnsafeMutablePointer<Int32>
+    let slot: UnsafeMutablePointer<Int32>
     private let word0: UnsafeMutablePointer<UInt64>
     private let hasWord0: UnsafeMutablePointer<Bool>
     private let linFirst: UnsafeMutablePointer<UInt64>
@@ -43,7 +43,7 @@ public final class PhysicalMemory {
     private let linLo: UnsafeMutablePointer<UInt16>
     private let linHi: UnsafeMutablePointer<UInt16>
     /// The slots' storage, shared with this memory's snapshots.
-    private let store: SlotStore
+    let store: SlotStore
     /// When set, notes each page written (a report finds what an event changed); not copied by `snapshot`.
     public var writeLog: WriteLog?
 
@@ -113,7 +113,7 @@ public final class PhysicalMemory {
     }
 
     /// Word `word` of a page with no slot: its first word, its run, or its fill.
-    @inline(__always) private func slotlessWord(_ page: Int, _ word: Int) -> UInt64 {
+    @inline(__always) func slotlessWord(_ page: Int, _ word: Int) -> UInt64 {
         if word == 0 && hasWord0[page] { return word0[page] }
         let w = UInt16(truncatingIfNeeded: word)
         if w >= linLo[page] && w < linHi[page] { return linFirst[page] &+ UInt64(w &- linLo[page]) &* linStep[page] }

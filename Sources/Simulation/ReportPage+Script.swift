@@ -8,18 +8,26 @@ extension RunReport {
         const pages = new Map();            // page number -> 512 PTEs as hex strings
         let applied = -1, selected = 0, shown = [];
         const findingEvents = [...new Set(D.findings.map(f => f[0]))].sort((a, b) => a - b);
-        const hex16 = v => "0x" + v.padStart(16, "0");
-        const big = h => BigInt("0x" + h);
+        const hex16 = v => "0x" + v.toString(16).padStart(16, "0");
+        const TOP = 2 ** 53;
+        // A PTE is a number while JavaScript holds it exactly, else a BigInt.
+        const norm = b => { b &= M64; return b < BigInt(TOP) ? Number(b) : b; };
+        const read = v => typeof v === "number" ? v : norm(BigInt("0x" + v));
+        const stepOf = v => typeof v === "number" ? v : BigInt("0x" + v);
+        function plus(v, s, k) {
+          if (typeof v === "number" && typeof s === "number") { const r = v + k * s; if (r >= 0 && r < TOP) return r; }
+          return norm(BigInt(v) + BigInt(k) * BigInt(s));
+        }
 
         function pageOf(n) {
           let a = pages.get(n);
-          if (!a) { a = new Array(512).fill("0"); pages.set(n, a); }
+          if (!a) { a = new Array(512).fill(0); pages.set(n, a); }
           return a;
         }
         function runs(i, f) {                // f(page, index, count, old, oldStep, new, newStep)
           for (const c of D.events[i][6]) {
-            if (c.length === 4) f(c[0], c[1], 1, c[2], "0", c[3], "0");
-            else f(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+            if (c.length === 4) f(c[0], c[1], 1, read(c[2]), 0, read(c[3]), 0);
+            else f(c[0], c[1], c[2], read(c[3]), stepOf(c[4]), read(c[5]), stepOf(c[6]));
           }
         }
         function apply(i, forward) {
@@ -28,9 +36,9 @@ extension RunReport {
           if (!forward) list.reverse();
           for (const [p, x, n, v0, st] of list) {
             const a = pageOf(p);
-            if (st === "0") { for (let k = 0; k < n; k++) a[x + k] = v0; continue; }
-            let v = big(v0); const s = big(st);
-            for (let k = 0; k < n; k++) { a[x + k] = v.toString(16); v = (v + s) & M64; }
+            if (typeof v0 === "number" && typeof st === "number" && v0 + (n - 1) * st < TOP && v0 + (n - 1) * st >= 0) {
+              for (let k = 0, v = v0; k < n; k++, v += st) a[x + k] = v;
+            } else for (let k = 0; k < n; k++) a[x + k] = plus(v0, st, k);
           }
         }
         function goTo(n) {
@@ -39,10 +47,7 @@ extension RunReport {
         }
         function changesAt(i) {              // "page:index" -> [old, new]
           const m = new Map();
-          runs(i, (p, x, n, o, os, w, ws) => {
-            let ov = big(o), nv = big(w); const a = big(os), b = big(ws);
-            for (let k = 0; k < n; k++) { m.set(p + ":" + (x + k), [ov.toString(16), nv.toString(16)]); ov = (ov + a) & M64; nv = (nv + b) & M64; }
-          });
+          runs(i, (p, x, n, o, os, w, ws) => { for (let k = 0; k < n; k++) m.set(p + ":" + (x + k), [plus(o, os, k), plus(w, ws, k)]); });
           return m;
         }
         function procsAt(i) {
@@ -51,15 +56,17 @@ extension RunReport {
           return list;
         }
 
-        // PTE decoding
-        const valid = h => (parseInt(h.slice(-1), 16) & 1) === 1;
-        const isPointer = h => (parseInt(h.slice(-1), 16) & 0xf) === 1;
-        const paOf = h => ((big(h) >> 10n) << 12n).toString(16);
-        const BITS = [["V", 0], ["R", 1], ["W", 2], ["X", 3], ["U", 4], ["G", 5], ["A", 6], ["D", 7]];
-        function bits(h) {
-          const v = big(h);
-          let s = BITS.map(([c, b]) => (v >> BigInt(b)) & 1n ? c : "·").join("");
-          if (D.cow) s += (v >> 8n) & 1n ? "C" : "·";
+        // PTE decoding (exact for numbers: only division by powers of two)
+        const low = (v, m) => typeof v === "number" ? v % m : Number(v & BigInt(m - 1));
+        const valid = v => low(v, 2) === 1;
+        const isPointer = v => low(v, 16) === 1;
+        const paOf = v => typeof v === "number" ? Math.floor(v / 1024) * 4096 : (v >> 10n) << 12n;
+        const childPage = v => typeof v === "number" ? Math.floor(v / 1024) : Number(v >> 10n);
+        const BITS = "VRWXUGAD";
+        function bits(v) {
+          const b = low(v, 512);
+          let s = [...BITS].map((c, k) => (b >> k) & 1 ? c : "·").join("");
+          if (D.cow) s += (b >> 8) & 1 ? "C" : "·";
           return s;
         }
         function el(tag, cls, text) {
@@ -73,19 +80,19 @@ extension RunReport {
         function leafCount(n, level) {
           const a = pages.get(n); if (!a) return 0;
           let c = 0;
-          for (const h of a) if (valid(h)) c += level > 0 && isPointer(h) ? leafCount(parseInt(paOf(h), 16) / 4096, level - 1) : 1;
+          for (const h of a) if (valid(h)) c += level > 0 && isPointer(h) ? leafCount(childPage(h), level - 1) : 1;
           return c;
         }
         function touched(n, level, ch) {
           const a = pages.get(n); if (!a) return false;
           for (let i = 0; i < 512; i++) {
             if (ch.has(n + ":" + i)) return true;
-            if (level > 0 && isPointer(a[i]) && touched(parseInt(paOf(a[i]), 16) / 4096, level - 1, ch)) return true;
+            if (level > 0 && isPointer(a[i]) && touched(childPage(a[i]), level - 1, ch)) return true;
           }
           return false;
         }
         function entries(box, n, level, depth, vaBase, inherited, ch) {
-          const a = pages.get(n) || new Array(512).fill("0");
+          const a = pages.get(n) || new Array(512).fill(0);
           for (let i = 0; i < 512; i++) {
             const c = ch.get(n + ":" + i);
             const now = a[i], old = c ? c[0] : now;
@@ -101,7 +108,7 @@ extension RunReport {
             if (state === "changed") row.append(el("span", "was", "was " + hex16(old)));
             if (state === "removed" && c && valid(now)) row.append(el("span", "was", "now " + hex16(now)));
             if (level > 0 && isPointer(shownV)) {
-              const child = parseInt(paOf(shownV), 16) / 4096;
+              const child = childPage(shownV);
               const d = el("details"), s = el("summary"), inner = el("div");
               s.append(row); d.append(s, inner);
               const sub = state === "added" || state === "removed" ? state : inherited;

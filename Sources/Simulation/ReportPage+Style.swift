@@ -18,10 +18,10 @@ extension RunReport {
         .controls { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 6px; }
         .keys { color: var(--muted); font-size: 12px; }
         #event-list { height: 70vh; overflow-y: auto; border: 1px solid var(--line); background: #fff; }
-        #event-list table { border-collapse: collapse; width: 100%; font-size: 12px; }
-        #event-list td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; }
-        #event-list td.label { white-space: normal; overflow-wrap: anywhere; }
-        #event-list td.n, #event-list td.c { text-align: right; font-variant-numeric: tabular-nums; color: var(--muted); }
+        #event-list table { border-collapse: collapse; width: 100%; font-size: 12px; table-layout: fixed; }
+        #event-list td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+        #event-list td.n { width: 4.5em; } #event-list td.p { width: 5.5em; } #event-list td.k { width: 5.5em; } #event-list td.e { width: 5.5em; }
+        #event-list td.n, #event-list td.c, #event-list td.p, #event-list td.k, #event-list td.e { text-align: right; font-variant-numeric: tabular-nums; color: var(--muted); }
         #event-list tr { cursor: pointer; } #event-list tr.sel { background: var(--sel); }
         #event-list tr.finding td.label { color: #b3261e; font-weight: 600; }
         #event-info { margin-bottom: 8px; }

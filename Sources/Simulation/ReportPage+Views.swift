@@ -50,9 +50,9 @@ extension RunReport {
             const n = ch.reduce((s, c) => s + (c.length === 4 ? 1 : c[2]), 0);
             const tr = el("tr", isFinding.has(i) ? "finding" : "");
             tr.dataset.event = i; tr.dataset.pid = pid === null ? "" : pid;
-            tr.title = loc;
-            tr.append(el("td", "n", String(i)), el("td", "label", label), el("td", "c", pid === null ? "" : "pid " + pid),
-                      el("td", "c", (ka ? "+" + ka : "") + (kf ? " −" + kf : "")), el("td", "c", n ? n + " pte" : ""));
+            tr.title = loc + "  " + label;
+            tr.append(el("td", "n", String(i)), el("td", "label", label), el("td", "p", pid === null ? "" : "pid " + pid),
+                      el("td", "k", (ka ? "+" + ka : "") + (kf ? " −" + kf : "")), el("td", "e", n ? n + " pte" : ""));
             body.append(tr);
           });
           t.append(body);

@@ -59,7 +59,7 @@ extension RunReport {
     }
 
     /// `[label, location, pid, kallocs, kfrees, free, changes]`; a change is `[page, index, old,
-    /// new]` or, for a run, `[page, index, count, old, oldStep, new, newStep]` (hex values).
+    /// new]` or, for a run, `[page, index, count, old, oldStep, new, newStep]` (see `value`).
     static func eventJSON(_ e: EventRow) -> String {
         var s = "[\(quote(e.label)),\(quote(e.location)),\(e.pid.map(String.init) ?? "null"),\(e.kallocs),\(e.kfrees),\(e.free),["
         var first = true
@@ -67,13 +67,22 @@ extension RunReport {
             if !first { s += "," }
             first = false
             let page = c.page >> 12
-            s += c.count == 1 ? "[\(page),\(c.index),\"\(hex(c.old))\",\"\(hex(c.new))\"]"
-                : "[\(page),\(c.index),\(c.count),\"\(hex(c.old))\",\"\(hex(c.oldStep))\",\"\(hex(c.new))\",\"\(hex(c.newStep))\"]"
+            s += c.count == 1 ? "[\(page),\(c.index),\(value(c.old)),\(value(c.new))]"
+                : "[\(page),\(c.index),\(c.count),\(value(c.old)),\(step(c.oldStep)),\(value(c.new)),\(step(c.newStep))]"
         }
         return s + "]]"
     }
 
     static func hex(_ v: UInt64) -> String { String(v, radix: 16) }
+
+    /// A PTE as the script reads it: a number when JavaScript holds it exactly (below 2^53),
+    /// else its hex digits as a string.
+    static func value(_ v: UInt64) -> String { v < 1 << 53 ? String(v) : "\"\(hex(v))\"" }
+    /// A run's step, signed (two's complement), the same way.
+    static func step(_ v: UInt64) -> String {
+        let s = Int64(bitPattern: v)
+        return s.magnitude < 1 << 53 ? String(s) : "\"\(hex(v))\""
+    }
 
     /// A JSON string that cannot end the script element it sits in (`<` is escaped).
     static func quote(_ s: String) -> String { JSONValue.quote(s).replacingOccurrences(of: "<", with: "\\u003c") }

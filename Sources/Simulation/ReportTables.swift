@@ -17,7 +17,11 @@ final class ReportTables {
     }
 
     private let memory: PhysicalMemory
-    private var words: [UInt64: [UInt64]] = [:]
+    /// Where each recorded page's 512 words begin in `slab`.
+    private var recordAt: [UInt64: Int] = [:]
+    private var slab: [UInt64] = []
+    /// The page being compared, as the memory holds it now.
+    private var now = [UInt64](repeating: 0, count: 512)
     /// How many roots and pointer PTEs reach each followed page, and at which level.
     private var follows: [UInt64: (count: Int, level: Int)] = [:]
     private var roots: [UInt64: Int] = [:]
@@ -57,54 +61,56 @@ final class ReportTables {
         guard let f = follows[page] else { return }
         if f.count > 1 { follows[page] = (f.count - 1, f.level); return }
         follows[page] = nil
-        guard level > 0, let w = words[page] else { return }
-        for pte in w where Self.isPointer(pte) { unfollow(Self.child(pte), level: level - 1) }
+        guard level > 0, let at = recordAt[page] else { return }
+        for i in at..<at + 512 where Self.isPointer(slab[i]) { unfollow(Self.child(slab[i]), level: level - 1) }
     }
 
     /// Compares `page` with its record, records the runs that changed, and follows pointers
     /// that appeared (all of them with `followingAll`) and lets go of those that went.
     private func compare(_ page: UInt64, level: Int, followingAll: Bool = false) {
-        var record = words[page] ?? Array(repeating: 0, count: 512)
-        var changed: [(Int, UInt64, UInt64)] = []
-        let now = (0..<512).map { memory.read64(PhysAddr(page + UInt64($0) * 8)) }
-        for i in 0..<512 where record[i] != now[i] { changed.append((i, record[i], now[i])) }
-        if !changed.isEmpty || words[page] == nil {
-            for (i, _, new) in changed { record[i] = new }
-            words[page] = record
+        let at: Int
+        if let a = recordAt[page] { at = a } else {
+            at = slab.count
+            slab.append(contentsOf: repeatElement(0, count: 512))
+            recordAt[page] = at
         }
-        appendRuns(page, changed)
+        now.withUnsafeMutableBufferPointer { memory.readPage(PhysAddr(page), into: $0.baseAddress!) }
+        var gone: [UInt64] = [], came: [UInt64] = []
+        var i = 0
+        while i < 512 {
+            if slab[at + i] == now[i] { i += 1; continue }
+            let run = runLength(at, from: i)
+            changes.append(Change(page: page, index: i, count: run.count, old: slab[at + i], oldStep: run.oldStep,
+                                  new: now[i], newStep: run.newStep))
+            for j in i..<i + run.count {
+                if level > 0 && !followingAll {
+                    if Self.isPointer(slab[at + j]) { gone.append(slab[at + j]) }
+                    if Self.isPointer(now[j]) { came.append(now[j]) }
+                }
+                slab[at + j] = now[j]
+            }
+            i += run.count
+        }
         guard level > 0 else { return }
         if followingAll {
-            for pte in now where Self.isPointer(pte) { followChild(pte, level - 1) }
-            return
+            for j in 0..<512 where Self.isPointer(now[j]) { came.append(now[j]) }
         }
-        for (_, old, new) in changed where old != new {
-            if Self.isPointer(old) { unfollow(Self.child(old), level: level - 1) }
-            if Self.isPointer(new) { followChild(new, level - 1) }
+        for pte in gone { unfollow(Self.child(pte), level: level - 1) }
+        for pte in came {
+            let c = Self.child(pte)
+            if memory.contains(PhysAddr(c), length: pageSize) { follow(c, level: level - 1) }
         }
     }
 
-    private func followChild(_ pte: UInt64, _ level: Int) {
-        let c = Self.child(pte)
-        if memory.contains(PhysAddr(c), length: pageSize) { follow(c, level: level) }
-    }
-
-    /// Groups changed entries into runs of 3 or more whose old and new values each step evenly.
-    private func appendRuns(_ page: UInt64, _ changed: [(Int, UInt64, UInt64)]) {
-        var k = 0
-        while k < changed.count {
-            let (i, o, n) = changed[k]
-            var c = Change(page: page, index: i, count: 1, old: o, oldStep: 0, new: n, newStep: 0)
-            if k + 2 < changed.count, changed[k + 2].0 == i + 2 {
-                let os = changed[k + 1].1 &- o, ns = changed[k + 1].2 &- n
-                var j = k + 1
-                while j < changed.count, changed[j].0 == i + (j - k),
-                      changed[j].1 == o &+ UInt64(j - k) &* os, changed[j].2 == n &+ UInt64(j - k) &* ns { j += 1 }
-                if j - k >= 3 { c.count = j - k; c.oldStep = os; c.newStep = ns }
-            }
-            changes.append(c)
-            k += c.count
-        }
+    /// How many entries from `i` changed with the old and new values each stepping evenly:
+    /// 1, or a run of 3 or more.
+    private func runLength(_ at: Int, from i: Int) -> (count: Int, oldStep: UInt64, newStep: UInt64) {
+        guard i + 2 < 512, slab[at + i + 1] != now[i + 1], slab[at + i + 2] != now[i + 2] else { return (1, 0, 0) }
+        let os = slab[at + i + 1] &- slab[at + i], ns = now[i + 1] &- now[i]
+        var j = i + 1
+        while j < 512, slab[at + j] != now[j], slab[at + j] == slab[at + i] &+ UInt64(j - i) &* os,
+              now[j] == now[i] &+ UInt64(j - i) &* ns { j += 1 }
+        return j - i >= 3 ? (j - i, os, ns) : (1, 0, 0)
     }
 
     /// A valid PTE with R, W and X clear: it points at a lower table.

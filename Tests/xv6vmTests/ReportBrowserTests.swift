@@ -75,7 +75,7 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertEqual(text(d, id: "sum-leaked"), "0")
         XCTAssertEqual(text(d, id: "sum-findings"), "0")
         XCTAssertEqual(text(d, id: "detail-title"), "Event 6: sbrk pid 3 65536")
-        XCTAssertTrue(d.contains(#"<tr data-event="6" data-pid="3" title="fork-exec-exit.yaml:11" class="sel">"#), "the timeline selects event 6")
+        XCTAssertTrue(d.contains(#"<tr data-event="6" data-pid="3" title="fork-exec-exit.yaml:11  sbrk pid 3 65536" class="sel">"#), "the timeline selects event 6")
         let r = rows(d, pid: 3)
         XCTAssertEqual(r.count, 27, r.joined(separator: "\n"))
         XCTAssertEqual(Array(r.prefix(5)), [

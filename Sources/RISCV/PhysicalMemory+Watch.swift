@@ -21,3 +21,15 @@ public final class WriteLog {
         return out
     }
 }
+
+extension PhysicalMemory {
+    /// Copies the 512 words of the page at `pa` (page aligned, in RAM) into `words`: a
+    /// page with a slot in one copy, any other page word by word as it reads.
+    public func readPage(_ pa: PhysAddr, into words: UnsafeMutablePointer<UInt64>) {
+        precondition(contains(pa, length: pageSize) && pa.pageOffset == 0, "readPage: not a page of RAM")
+        let page = Int(truncatingIfNeeded: (pa.rawValue &- base.rawValue) >> pageShift)
+        let n = Int(pageSize / 8)
+        if slot[page] >= 0 { words.update(from: store.words(slot[page]), count: n); return }
+        for w in 0..<n { words[w] = slotlessWord(page, w) }
+    }
+}
