@@ -12,7 +12,7 @@ extension RunReport {
         #summary { display: flex; flex-wrap: wrap; gap: 4px 24px; border-bottom: 1px solid var(--line); background: #fff; }
         #summary div { white-space: nowrap; } #summary b { font-variant-numeric: tabular-nums; }
         #summary ul { margin: 0; padding-left: 18px; white-space: normal; }
-        main { display: grid; grid-template-columns: minmax(300px, 30%) 1fr; min-height: 0; }
+        main { display: grid; grid-template-columns: minmax(360px, 34%) 1fr; min-height: 0; }
         main > section { min-width: 0; }
         #timeline { border-right: 1px solid var(--line); }
         .controls { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 6px; }
@@ -20,7 +20,9 @@ extension RunReport {
         #event-list { height: 70vh; overflow-y: auto; border: 1px solid var(--line); background: #fff; }
         #event-list table { border-collapse: collapse; width: 100%; font-size: 12px; table-layout: fixed; }
         #event-list td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-        #event-list td.n { width: 4.5em; } #event-list td.p { width: 5.5em; } #event-list td.k { width: 5.5em; } #event-list td.e { width: 5.5em; }
+        #event-list th { position: sticky; top: 0; background: #f0f0f2; font-weight: 600; text-align: right; padding: 1px 4px; }
+        #event-list th.label { text-align: left; }
+        #event-list .n { width: 3.4em; } #event-list .p { width: 3.6em; } #event-list .k { width: 6.2em; } #event-list .e { width: 4.6em; }
         #event-list td.n, #event-list td.c, #event-list td.p, #event-list td.k, #event-list td.e { text-align: right; font-variant-numeric: tabular-nums; color: var(--muted); }
         #event-list tr { cursor: pointer; } #event-list tr.sel { background: var(--sel); }
         #event-list tr.finding td.label { color: #b3261e; font-weight: 600; }

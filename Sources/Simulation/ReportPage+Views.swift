@@ -29,7 +29,7 @@ extension RunReport {
           if (!D.findings.length && !D.leaks.length) { box.append(el("p", "muted", "No panic, finding, failed expectation or leak.")); return; }
           const ul = el("ul");
           for (const [e, kind, text] of D.findings) { const li = el("li"); li.append(eventLink(e), " " + kind + ": " + text); ul.append(li); }
-          box.append(ul);
+          if (D.findings.length) box.append(ul);
           for (const [site, list] of D.leaks) {
             box.append(el("h3", "", list.length + " leaked page" + (list.length === 1 ? "" : "s") + " allocated by " + site));
             const l = el("ul");
@@ -51,11 +51,14 @@ extension RunReport {
             const tr = el("tr", isFinding.has(i) ? "finding" : "");
             tr.dataset.event = i; tr.dataset.pid = pid === null ? "" : pid;
             tr.title = loc + "  " + label;
-            tr.append(el("td", "n", String(i)), el("td", "label", label), el("td", "p", pid === null ? "" : "pid " + pid),
-                      el("td", "k", (ka ? "+" + ka : "") + (kf ? " −" + kf : "")), el("td", "e", n ? n + " pte" : ""));
+            tr.append(el("td", "n", String(i)), el("td", "label", label), el("td", "p", pid === null ? "" : String(pid)),
+                      el("td", "k", (ka ? "+" + ka : "") + (kf ? " −" + kf : "")), el("td", "e", n ? String(n) : ""));
             body.append(tr);
           });
-          t.append(body);
+          const head = el("thead"), hr = el("tr");
+          hr.append(el("th", "n", "#"), el("th", "label", "event"), el("th", "p", "pid"), el("th", "k", "pages"), el("th", "e", "PTEs"));
+          head.append(hr);
+          t.append(head, body);
           body.addEventListener("click", ev => { const tr = ev.target.closest("tr"); if (tr) select(+tr.dataset.event); });
           document.getElementById("event-list").append(t);
           filterEvents();
@@ -63,7 +66,7 @@ extension RunReport {
         function filterEvents() {
           const p = document.getElementById("pid-filter").value;
           shown = [];
-          document.querySelectorAll("#event-list tr").forEach(tr => {
+          document.querySelectorAll("#event-list tbody tr").forEach(tr => {
             const ok = !p || tr.dataset.pid === p;
             tr.hidden = !ok;
             if (ok) shown.push(+tr.dataset.event);

@@ -120,6 +120,15 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertTrue(d.contains(#"<details><summary><div class="pte added" data-page="#), "a folded entry")
     }
 
+    func testALeakIsCountedAndEachLeakedPageLinksToTheEventThatAllocatedIt() throws {
+        let page = try report("scenarios/leaks/reparent2-shrunk.yaml")
+        let d = try dom(page, event: 4)
+        XCTAssertEqual(text(d, id: "sum-settings"), "free_kernel_pagetable=root-only")
+        XCTAssertEqual(text(d, id: "sum-leaked"), "72")
+        XCTAssertTrue(d.contains("<h3>71 leaked pages allocated by fork &gt; allocproc &gt; kvminit_newpgtbl &gt; kvm_map_pagetable &gt; kvmmap &gt; mappages &gt; walk</h3>"
+                                 + ##"<ul><li>0x0000000087f1a000 allocated at <a href="#event=2">event 2</a></li>"##), "the leak report")
+    }
+
     func testReportRefusesToWriteOverItsScenarioAndReadsNoLogYet() throws {
         let dir = try scratchDirectory(self)
         try FileManager.default.copyItem(atPath: root + "/scenarios/xv6-2020/boot.yaml", toPath: dir + "/boot.yaml")
