@@ -45,9 +45,9 @@ extension RunReport {
           while (applied < n) apply(++applied, true);
           while (applied > n) apply(applied--, false);
         }
-        function changesAt(i) {              // "page:index" -> [old, new]
+        function changesAt(i) {              // page * 512 + index -> [old, new]
           const m = new Map();
-          runs(i, (p, x, n, o, os, w, ws) => { for (let k = 0; k < n; k++) m.set(p + ":" + (x + k), [plus(o, os, k), plus(w, ws, k)]); });
+          runs(i, (p, x, n, o, os, w, ws) => { for (let k = 0; k < n; k++) m.set(p * 512 + x + k, [plus(o, os, k), plus(w, ws, k)]); });
           return m;
         }
         function procsAt(i) {
@@ -77,16 +77,19 @@ extension RunReport {
         }
 
         // A table as the lab's vmprint tree; a lower table is drawn when its entry is opened.
-        function leafCount(n, level) {
+        function leafCount(n, level, cap) {  // the leaves below page n, counted up to cap
           const a = pages.get(n); if (!a) return 0;
           let c = 0;
-          for (const h of a) if (valid(h)) c += level > 0 && isPointer(h) ? leafCount(childPage(h), level - 1) : 1;
+          for (const h of a) {
+            if (valid(h)) c += level > 0 && isPointer(h) ? leafCount(childPage(h), level - 1, cap - c) : 1;
+            if (c > cap) break;
+          }
           return c;
         }
         function touched(n, level, ch) {
           const a = pages.get(n); if (!a) return false;
           for (let i = 0; i < 512; i++) {
-            if (ch.has(n + ":" + i)) return true;
+            if (ch.has(n * 512 + i)) return true;
             if (level > 0 && isPointer(a[i]) && touched(childPage(a[i]), level - 1, ch)) return true;
           }
           return false;
@@ -94,7 +97,7 @@ extension RunReport {
         function entries(box, n, level, depth, vaBase, inherited, ch) {
           const a = pages.get(n) || new Array(512).fill(0);
           for (let i = 0; i < 512; i++) {
-            const c = ch.get(n + ":" + i);
+            const c = ch.get(n * 512 + i);
             const now = a[i], old = c ? c[0] : now;
             if (!valid(now) && !valid(old)) continue;
             const state = inherited || (c ? (valid(old) ? (valid(now) ? "changed" : "removed") : "added") : "");
@@ -115,7 +118,7 @@ extension RunReport {
               let filled = false;
               const fill = () => { if (!filled) { filled = true; entries(inner, child, level - 1, depth + 1, va, sub, ch); } };
               d.addEventListener("toggle", () => { if (d.open) fill(); });
-              const leaves = leafCount(child, level - 1);
+              const leaves = leafCount(child, level - 1, 512);
               if (leaves <= 64 || (!sub && leaves <= 512 && touched(child, level - 1, ch))) { d.open = true; fill(); }
               box.append(d);
             } else {

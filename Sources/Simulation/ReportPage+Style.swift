@@ -17,7 +17,7 @@ extension RunReport {
         #timeline { border-right: 1px solid var(--line); }
         .controls { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 6px; }
         .keys { color: var(--muted); font-size: 12px; }
-        #event-list { height: 70vh; overflow-y: auto; border: 1px solid var(--line); background: #fff; }
+        #event-list { height: 70vh; overflow-y: auto; border: 1px solid var(--line); background: #fff; contain: strict; }
         #event-list table { border-collapse: collapse; width: 100%; font-size: 12px; table-layout: fixed; }
         #event-list td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
         #event-list th { position: sticky; top: 0; background: #f0f0f2; font-weight: 600; text-align: right; padding: 1px 4px; }
