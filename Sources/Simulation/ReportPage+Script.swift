@@ -143,14 +143,17 @@ extension RunReport {
           const gone = before.flatMap(q => [[q, 2, "user"], [q, 3, "kernel"]])
             .filter(([q, k]) => q[k] !== "0" && !had(now, q[0], k, q[k]) && !now.some(r => r[2] === q[k] || r[3] === q[k]));
           if (!now.length && !gone.length) box.append(el("p", "muted", "No process is alive after this event."));
+          let made = 0;
           for (const q of now) {
             for (const [k, what] of [[2, "user"], [3, "kernel"]]) {
               if (q[k] === "0") continue;
               const fresh = i > 0 && !had(before, q[0], k, q[k]);
+              if (fresh) made++;
               box.append(table(q, q[k], what, fresh ? "added" : "", fresh ? " (new at this event)" : "", ch));
             }
           }
           for (const [q, k, what] of gone) box.append(table(q, q[k], what, "removed", " (gone at this event)", ch));
+          return [made, gone.length];
         }
         function table([pid, name], root, what, state, note, ch) {
           const t = el("div", "table" + (state ? " " + state : ""));

@@ -119,7 +119,9 @@ extension RunReport {
           if (m) { const x = i / Math.max(1, D.events.length - 1) * 1000; m.setAttribute("x1", x); m.setAttribute("x2", x); }
           const now = document.getElementById("memory-now");
           if (now) now.textContent = (D.totalPages - e[5]) + " in use";
-          drawTables(i);
+          const [made, gone] = drawTables(i);
+          const plural = n => n + " table" + (n === 1 ? "" : "s");
+          if (made || gone) info.append(el("div", "tables-count", (made ? plural(made) + " new" : "") + (made && gone ? " · " : "") + (gone ? plural(gone) + " gone" : "")));
           if (!keepHash) history.replaceState(null, "", "#event=" + i);
         }
         function fromHash() {

@@ -99,6 +99,7 @@ final class ReportBrowserTests: XCTestCase {
                        ["changed | .. .. ..510: pte 0x0000000021fd90c7 pa 0x0000000087f64000 | VRW···AD | was 0x0000000021fd9047"])
         let wait = rows(try dom(page, event: 10), pid: 3)
         XCTAssertEqual(wait.first, "pid 3 (echo): user page table (gone at this event)")
+        XCTAssertTrue(try dom(page, event: 10).contains(#"<div class="tables-count">1 table gone</div>"#))
         XCTAssertEqual(wait.count, 10, wait.joined(separator: "\n"))
         XCTAssertTrue(wait.dropFirst().allSatisfy { $0.hasPrefix("removed | ") }, wait.joined(separator: "\n"))
         XCTAssertEqual(wait[3], "removed | .. .. ..0: pte 0x0000000021fd0c1f pa 0x0000000087f43000 | VRWXU···")
