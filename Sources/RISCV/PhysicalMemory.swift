@@ -34,7 +34,7 @@ public final class PhysicalMemory {
     public let fastPaths: Bool
 
     private let fill: UnsafeMutablePointer<UInt8>
-    private let slot: UnsafeMutablePointer<Int32>
+    let slot: UnsafeMutablePointer<Int32>
     private let word0: UnsafeMutablePointer<UInt64>
     private let hasWord0: UnsafeMutablePointer<Bool>
     private let linFirst: UnsafeMutablePointer<UInt64>
@@ -43,7 +43,9 @@ public final class PhysicalMemory {
     private let linLo: UnsafeMutablePointer<UInt16>
     private let linHi: UnsafeMutablePointer<UInt16>
     /// The slots' storage, shared with this memory's snapshots.
-    private let store: SlotStore
+    let store: SlotStore
+    /// When set, notes each page written (a report finds what an event changed); not copied by `snapshot`.
+    public var writeLog: WriteLog?
 
     private static let wordsPerPage = Int(pageSize / 8)
 
@@ -111,7 +113,7 @@ public final class PhysicalMemory {
     }
 
     /// Word `word` of a page with no slot: its first word, its run, or its fill.
-    @inline(__always) private func slotlessWord(_ page: Int, _ word: Int) -> UInt64 {
+    @inline(__always) func slotlessWord(_ page: Int, _ word: Int) -> UInt64 {
         if word == 0 && hasWord0[page] { return word0[page] }
         let w = UInt16(truncatingIfNeeded: word)
         if w >= linLo[page] && w < linHi[page] { return linFirst[page] &+ UInt64(w &- linLo[page]) &* linStep[page] }
@@ -121,6 +123,7 @@ public final class PhysicalMemory {
     /// Stores a 64-bit little-endian word at `pa`, which must be 8-byte aligned and in RAM.
     @inline(__always) public func write64(_ pa: PhysAddr, _ value: UInt64) {
         let (page, word) = locate(pa)
+        writeLog?.note(page)
         let s = slot[page]
         if s >= 0 { store.words(store.isShared(s) ? unshare(page) : s)[word] = value; return }
         if linHi[page] != linLo[page] {
@@ -136,6 +139,7 @@ public final class PhysicalMemory {
     public func fillPage(_ pa: PhysAddr, byte: UInt8) {
         let (page, word) = locate(pa)
         precondition(word == 0 && pa.pageOffset == 0, "fillPage: not page aligned")
+        writeLog?.note(page)
         if slot[page] >= 0 { store.release(slot[page]); slot[page] = -1 }
         fill[page] = byte
         hasWord0[page] = false
@@ -146,6 +150,7 @@ public final class PhysicalMemory {
     public func copyPage(from src: PhysAddr, to dst: PhysAddr) {
         let (sp, _) = locate(src), (dp, _) = locate(dst)
         if sp == dp { return }
+        writeLog?.note(dp)
         if slot[sp] < 0 {
             fillPage(dst, byte: fill[sp])
             if hasWord0[sp] { word0[dp] = word0[sp]; hasWord0[dp] = true }
@@ -177,6 +182,7 @@ public final class PhysicalMemory {
         let (page, word) = locate(table)
         precondition(word == 0 && table.pageOffset == 0 && index >= 0 && count >= 0 && index + count <= Self.wordsPerPage,
                      "writePTEs: not a run of one page-table page")
+        writeLog?.note(page)
         if count >= 32 && setLinear(table, from: index, count: count, first: first, step: step) { return count }
         var v = first
         if !fastPaths {
@@ -251,7 +257,8 @@ public final class PhysicalMemory {
     /// giving the page a slot first if it has none. The pointer is valid until the next
     /// call that may allocate a slot (`write64`, `writeByte`, `copyPage`, `pageWords`).
     @inline(__always) func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
-        writable(locate(pa).page)
+        writeLog?.note(locate(pa).page)
+        return writable(locate(pa).page)
     }
 
     /// The page's words if it has a slot (a linear page is given one); nil if it is uniform.

@@ -17,7 +17,7 @@ struct XV6VM: ParsableCommand {
             write output (docs/limits-and-exit-codes.md).
             """,
         version: "xv6vm 0.3 (trace format \(traceFormatVersion))",
-        subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self]
+        subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self, ReportCommand.self]
     )
 
     /// ArgumentParser's `main`, except that a closed standard stream cannot be reused by a

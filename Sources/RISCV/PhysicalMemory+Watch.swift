@@ -1,0 +1,35 @@
+/// The pages of a `PhysicalMemory` written since the log was last taken, each once, in the
+/// order first written: what a tool must read again after a step, instead of all of RAM.
+public final class WriteLog {
+    private var marked: [Bool]
+    private var pages: [Int32] = []
+
+    /// A log for a memory of `pageCount` pages.
+    public init(pageCount: Int) { marked = Array(repeating: false, count: pageCount) }
+
+    @inline(__always) func note(_ page: Int) {
+        if marked[page] { return }
+        marked[page] = true
+        pages.append(Int32(truncatingIfNeeded: page))
+    }
+
+    /// The page numbers (from the memory's base) written since the last call, and forgets them.
+    public func take() -> [Int] {
+        let out = pages.map { Int($0) }
+        for p in pages { marked[Int(p)] = false }
+        pages.removeAll(keepingCapacity: true)
+        return out
+    }
+}
+
+extension PhysicalMemory {
+    /// Copies the 512 words of the page at `pa` (page aligned, in RAM) into `words`: a
+    /// page with a slot in one copy, any other page word by word as it reads.
+    public func readPage(_ pa: PhysAddr, into words: UnsafeMutablePointer<UInt64>) {
+        precondition(contains(pa, length: pageSize) && pa.pageOffset == 0, "readPage: not a page of RAM")
+        let page = Int(truncatingIfNeeded: (pa.rawValue &- base.rawValue) >> pageShift)
+        let n = Int(pageSize / 8)
+        if slot[page] >= 0 { words.update(from: store.words(slot[page]), count: n); return }
+        for w in 0..<n { words[w] = slotlessWord(page, w) }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import XCTest
+
+/// `xv6vm report`'s page, opened in a real browser (Debian's `chromium`, headless): the test
+/// selects an event with `#event=N` and reads back what the page then shows. Skipped, saying
+/// so, where no chromium is installed.
+final class ReportBrowserTests: XCTestCase {
+    let root = CommandLineTests.root
+
+    static let chromium: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            for name in ["chromium", "chromium-browser", "google-chrome"] {
+                let p = "\(dir)/\(name)"
+                if FileManager.default.isExecutableFile(atPath: p) { return p }
+            }
+        }
+        return nil
+    }()
+
+    /// Writes the report of `scenario` into a scratch folder; returns its path.
+    func report(_ scenario: String, _ extra: [String] = []) throws -> String {
+        let dir = try scratchDirectory(self)
+        let out = dir + "/report.html"
+        let r = try runCommand(CommandLineTests.binary, ["report", scenario, "-o", out] + extra, in: root)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return out
+    }
+
+    /// The page's DOM after its script has run, opened at `#event=N`.
+    func dom(_ page: String, event: Int) throws -> String {
+        guard let chromium = Self.chromium else {
+            throw XCTSkip("no chromium on PATH: the report's browser tests are skipped (apt-get install chromium to run them)")
+        }
+        let profile = try scratchDirectory(self)
+        let p = commandProcess(URL(fileURLWithPath: chromium), [
+            "--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=\(profile)",
+            "--virtual-time-budget=5000", "--dump-dom", "file://\(page)#event=\(event)"], in: profile)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: killer)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        killer.cancel()
+        XCTAssertEqual(p.terminationStatus, 0, "chromium failed")
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The PTE rows the page shows for one process's table, each as `state | vmprint line |
+    /// bits | was`, after the table's heading; empty when the page shows no such table.
+    func rows(_ dom: String, pid: Int, kind: String = "user") -> [String] {
+        let head = try! Regex(#"<div class="table[a-z ]*" data-pid="\#(pid)" data-kind="\#(kind)"><h3>([^<]*)</h3>"#)
+        guard let start = dom.firstMatch(of: head) else { return [] }
+        let rest = dom[start.range.upperBound...]
+        let end = rest.range(of: "<div class=\"table")?.lowerBound ?? rest.endIndex
+        let row = #/<div class="pte ?([a-z]*)" data-page="\d+" data-index="\d+"><span class="va">[^<]*</span><span class="vm[^"]*">([^<]*)</span><span class="bits">([^<]*)</span>(?:<span class="was">([^<]*)</span>)?/#
+        let heading = String(start.output[1].substring ?? "")
+        var out = [heading]
+        for m in rest[..<end].matches(of: row) {
+            let parts: [String] = [String(m.output.1), String(m.output.2), String(m.output.3), m.output.4.map { String($0) } ?? ""]
+            out.append(parts.filter { !$0.isEmpty }.joined(separator: " | "))
+        }
+        return out
+    }
+
+    func testSbrkShowsSixteenAddedLeavesAndTheSummaryCounts() throws {
+        let page = try report("scenarios/xv6-2020/fork-exec-exit.yaml")
+        let d = try dom(page, event: 6)
+        XCTAssertEqual(text(d, id: "sum-events"), "12")
+        XCTAssertEqual(text(d, id: "sum-kallocs"), "209")
+        XCTAssertEqual(text(d, id: "sum-kfrees"), "53")
+        XCTAssertEqual(text(d, id: "sum-leaked"), "0")
+        XCTAssertEqual(text(d, id: "sum-findings"), "0")
+        XCTAssertEqual(text(d, id: "detail-title"), "Event 6: sbrk pid 3 65536")
+        XCTAssertTrue(d.contains(#"<tr data-event="6" data-pid="3" title="fork-exec-exit.yaml:11  sbrk pid 3 65536" class="sel">"#), "the timeline selects event 6")
+        let r = rows(d, pid: 3)
+        XCTAssertEqual(r.count, 27, r.joined(separator: "\n"))
+        XCTAssertEqual(Array(r.prefix(5)), [
+            "pid 3 (sh): user page table",
+            "..0: pte 0x0000000021fdc801 pa 0x0000000087f72000 | V·······",
+            ".. ..0: pte 0x0000000021fd9401 pa 0x0000000087f65000 | V·······",
+            ".. .. ..0: pte 0x0000000021fdc01f pa 0x0000000087f70000 | VRWXU···",
+            ".. .. ..1: pte 0x0000000021fd981f pa 0x0000000087f66000 | VRWXU···"])
+        // The 16 pages sbrk mapped at va 0x4000..0x13000, from the top of the free list down.
+        XCTAssertEqual(r[7], "added | .. .. ..4: pte 0x0000000021fd641f pa 0x0000000087f59000 | VRWXU···")
+        XCTAssertEqual(r[22], "added | .. .. ..19: pte 0x0000000021fd281f pa 0x0000000087f4a000 | VRWXU···")
+        XCTAssertEqual(r.filter { $0.hasPrefix("added") }.count, 16)
+        XCTAssertEqual(r[25], "changed | .. .. ..510: pte 0x0000000021fd90c7 pa 0x0000000087f64000 | VRW···AD | was 0x0000000021fd9007")
+        XCTAssertEqual(r[26], "changed | .. .. ..511: pte 0x0000000020001c4b pa 0x0000000080007000 | VR·X··A· | was 0x0000000020001c0b")
+    }
+
+    func testExitThenWaitShowsTheTrapframeChangeThenTheWholeTableRemoved() throws {
+        let page = try report("scenarios/xv6-2020/fork-exec-exit.yaml")
+        let exit = rows(try dom(page, event: 9), pid: 3)
+        XCTAssertEqual(exit.filter { !$0.hasPrefix("..") && !$0.hasPrefix("pid") },
+                       ["changed | .. .. ..510: pte 0x0000000021fd90c7 pa 0x0000000087f64000 | VRW···AD | was 0x0000000021fd9047"])
+        let wait = rows(try dom(page, event: 10), pid: 3)
+        XCTAssertEqual(wait.first, "pid 3 (echo): user page table (gone at this event)")
+        XCTAssertTrue(try dom(page, event: 10).contains(#"<div class="tables-count">1 table gone</div>"#))
+        XCTAssertEqual(wait.count, 10, wait.joined(separator: "\n"))
+        XCTAssertTrue(wait.dropFirst().allSatisfy { $0.hasPrefix("removed | ") }, wait.joined(separator: "\n"))
+        XCTAssertEqual(wait[3], "removed | .. .. ..0: pte 0x0000000021fd0c1f pa 0x0000000087f43000 | VRWXU···")
+    }
+
+    func testForkUnderPgtblLabShowsTheChildsKernelTableAsNewAndFolded() throws {
+        let page = try report("scenarios/pgtbl-lab/fork-exec-exit.yaml")
+        let d = try dom(page, event: 5)
+        XCTAssertEqual(text(d, id: "sum-variant"), "pgtbl-lab")
+        XCTAssertEqual(rows(d, pid: 3, kind: "kernel"), [
+            "pid 3 (sh): kernel page table (new at this event)",
+            "added | ..0: pte 0x0000000021fc5001 pa 0x0000000087f14000 | V·······",
+            "added | ..2: pte 0x0000000021fc1801 pa 0x0000000087f06000 | V·······",
+            "added | ..255: pte 0x0000000021fb1401 pa 0x0000000087ec5000 | V·······",
+            "added | .. ..511: pte 0x0000000021fb1001 pa 0x0000000087ec4000 | V·······",
+            "added | .. .. ..509: pte 0x0000000021fb0c07 pa 0x0000000087ec3000 | VRW·····",
+            "added | .. .. ..511: pte 0x0000000020001c0b pa 0x0000000080007000 | VR·X····"])
+        // The direct map under ..2 (32,768 leaves) is folded: its rows are drawn when opened.
+        XCTAssertTrue(d.contains(#"<details><summary><div class="pte added" data-page="#), "a folded entry")
+    }
+
+    func testALeakIsCountedAndEachLeakedPageLinksToTheEventThatAllocatedIt() throws {
+        let page = try report("scenarios/leaks/reparent2-shrunk.yaml")
+        let d = try dom(page, event: 4)
+        XCTAssertEqual(text(d, id: "sum-settings"), "free_kernel_pagetable=root-only")
+        XCTAssertEqual(text(d, id: "sum-leaked"), "72")
+        XCTAssertTrue(d.contains("<h3>71 leaked pages allocated by fork &gt; allocproc &gt; kvminit_newpgtbl &gt; kvm_map_pagetable &gt; kvmmap &gt; mappages &gt; walk</h3>"
+                                 + ##"<ul><li>0x0000000087f1a000 allocated at <a href="#event=2">event 2</a></li>"##), "the leak report")
+    }
+
+    func testReportRefusesToWriteOverItsScenarioAndReadsNoLogYet() throws {
+        let dir = try scratchDirectory(self)
+        try FileManager.default.copyItem(atPath: root + "/scenarios/xv6-2020/boot.yaml", toPath: dir + "/boot.yaml")
+        let same = try runCommand(CommandLineTests.binary, ["report", "boot.yaml", "-o", "./boot.yaml"], in: dir)
+        XCTAssertEqual(same.status, 64)
+        XCTAssertTrue(same.stderr.contains("-o ./boot.yaml is the scenario being read, boot.yaml; write the output to another file"), same.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/boot.yaml", encoding: .utf8),
+                       try String(contentsOfFile: root + "/scenarios/xv6-2020/boot.yaml", encoding: .utf8))
+        let log = try runCommand(CommandLineTests.binary, ["report", root + "/docs/kernel-logs/stock-boot.log", "-o", dir + "/r.html"], in: dir)
+        XCTAssertEqual(log.status, 64)
+        XCTAssertTrue(log.stderr.contains("is a kernel's log; report reads scenarios only for now"), log.stderr)
+        let missing = try runCommand(CommandLineTests.binary, ["report", "boot.yaml", "-o", "no/such/dir/r.html"], in: dir)
+        XCTAssertEqual(missing.status, 74)
+        XCTAssertTrue(missing.stderr.contains("could not write no/such/dir/r.html: its folder no/such/dir does not exist"), missing.stderr)
+        try "events:\n  - fork: {parent: nobody}\n".write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try runCommand(CommandLineTests.binary, ["report", "bad.yaml", "-o", "r.html"], in: dir)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.hasPrefix("bad.yaml:2:"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r.html"))
+        let ok = try runCommand(CommandLineTests.binary, ["report", "boot.yaml", "-o", "r.html"], in: dir)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.hasPrefix("wrote r.html: "), ok.stdout)
+        let html = try String(contentsOfFile: dir + "/r.html", encoding: .utf8)
+        XCTAssertFalse(html.contains("http://") && !html.contains("http://www.w3.org/2000/svg"), "no network")
+        XCTAssertFalse(html.contains("<script src") || html.contains("<link"), "nothing outside the page")
+    }
+
+    func text(_ dom: String, id: String) -> String? {
+        guard let r = dom.range(of: "id=\"\(id)\">") else { return nil }
+        return String(dom[r.upperBound...].prefix { $0 != "<" })
+    }
+}
