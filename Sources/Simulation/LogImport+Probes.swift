@@ -31,10 +31,23 @@ extension LogImporter {
                 attach(i, to: op)
                 if pa == 0 { ops[op].outOfMemory = true }
                 return
-            case .exec where !ops[op].freeing, .fault, .copyout:
+            case .exec where !ops[op].freeing, .copyout:
                 attach(i, to: op)
                 if pa == 0 { ops[op].outOfMemory = true }
                 return
+            case .fault, .copyin:
+                // The faulting page (none yet), then the table pages walk owes its map.
+                if let owed = walkOwed[me], owed > 0 {
+                    walkOwed[me] = owed - 1
+                    attach(i, to: op)
+                    if owed == 1 { close(me) }
+                    return
+                }
+                if ops[op].kind == .fault && !ops[op].probes.contains(where: { probes[$0].kind == .kalloc }) {
+                    attach(i, to: op)
+                    if pa == 0 { ops[op].outOfMemory = true }
+                    return
+                }
             case .growproc:
                 if let owed = walkOwed[me], owed > 0 {
                     walkOwed[me] = owed - 1
@@ -95,13 +108,29 @@ extension LogImporter {
             attach(i, to: op)
             walkOwed[me] = owed
             noteUserMap(i, op)
-            // A fault is handled once its page is mapped: what the process does next is not it.
-            if ops[op].kind == .fault { close(me) }
+            // A fault is handled once its page is mapped (and walk has its table pages): what
+            // the process does next is not it.
+            if ops[op].kind == .fault && owed == 0 { close(me) }
             return
         }
         // exec's fresh kernel table, built first: UART mapped into a table just allocated.
         if execBuildsKernelTable, p.va == MemLayout.uart0, me != 0, let list = pending[me], let last = list.last, probes[last].pa == p.pt {
             return beginExec(me, after: list, at: i, owed: owed, userTable: nil)
+        }
+        // The lazy lab's copyin (or copyinstr) making the page at its first address: the last
+        // bare kalloc, mapped there.
+        if lazySbrk, me != 0, let c = lastCopy[me], let list = pending[me], let last = list.last,
+           probes[last].pa == p.pa, p.va == pageRoundDown(probes[c].va) {
+            pending[me]!.removeLast()
+            let op = newOp(.copyin, pid: me, at: last)
+            ops[op].va = probes[c].va
+            ops[op].n = probes[c].n
+            ops[op].path = probes[c].kind.rawValue
+            attach(last, to: op)
+            attach(i, to: op)
+            lastCopy[me] = nil
+            if owed > 0 { open[me] = op; walkOwed[me] = owed }
+            return
         }
         // exec's proc_pagetable: the trampoline mapped into a table just allocated.
         if p.va == MemLayout.trampoline, me != 0, let list = pending[me], let last = list.last, probes[last].pa == p.pt {

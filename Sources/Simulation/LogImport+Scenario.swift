@@ -87,6 +87,10 @@ extension LogOperation {
             return make(.touch(pid: op.pid, va: op.va, access, killed: false, pages: 1), "touch pid \(op.pid) va \(hexShort(op.va))")
         case .copyout:
             return make(.syscall(pid: op.pid, .copyout(va: op.va, len: UInt64(max(op.n, 0)))), "copyout pid \(op.pid) va \(hexShort(op.va)) len \(op.n)")
+        case .copyin:
+            let n = UInt64(max(op.n, 0))
+            return make(.syscall(pid: op.pid, op.path == "copyinstr" ? .copyinstr(va: op.va, max: n) : .copyin(va: op.va, len: n)),
+                        "\(op.path) pid \(op.pid) va \(hexShort(op.va)) len \(op.n)")
         case .load, .store:
             return make(.access(pid: op.pid, va: op.va, op.kind == .load ? .load : .store, faults: false),
                         "\(op.kind.rawValue) pid \(op.pid) va \(hexShort(op.va))")

@@ -65,6 +65,8 @@ public struct LogImporter {
     var mirrorsByWalk = false
     /// Whether sbrk allocates lazily: its `sbrk` line is the operation (there is no growproc).
     var lazySbrk = false
+    /// Each process's last `copyin` or `copyinstr` line, which a lazy page may be made for.
+    var lastCopy: [Int: Int] = [:]
     /// Each process's size, and the top of what its kernel table's mirror has ever covered
     /// (walk never frees a table page, so the level-0 tables below it exist).
     var size: [Int: UInt64] = [1: pageSize]
@@ -434,7 +436,13 @@ public struct LogImporter {
             size[me] = UInt64(bitPattern: Int64(bitPattern: p.sz) &+ p.n)
             forgetBits(me, above: size[me]!)
             open[me] = op
-        case .satp, .copyin, .copyinstr, .sbrk, .cowcopyout, .lazycopy:
+        case .copyin, .copyinstr:
+            // A copy from user memory: a fault or copyout before it is over.
+            if p.pid == me, me != 0 {
+                if let o = open[me], [.fault, .copyout].contains(ops[o].kind) { close(me) }
+                lastCopy[me] = i
+            }
+        case .satp, .sbrk, .cowcopyout, .lazycopy:
             break
         case .pagefault:
             guard p.pid == me else { throw fail(i, "pagefault of pid \(p.pid) printed while pid \(me) runs") }

@@ -7,7 +7,7 @@ public struct LogOperation: Sendable {
     public enum Kind: String, Sendable {
         case boot, userinit, fork, exec, growproc, exit, wait, pipe, close, run, yield, sleep, load, store
         /// The labs': a page fault the kernel handles, a copyout into user memory.
-        case fault, copyout
+        case fault, copyout, copyin
     }
     public var kind: Kind
     /// The process doing it (0: the kernel at boot).
@@ -74,6 +74,7 @@ public struct LogOperation: Sendable {
         case .load, .store: return "\(kind.rawValue) by pid \(pid)"
         case .fault: return "page fault of pid \(pid) at va \(hexShort(va))"
         case .copyout: return "copyout by pid \(pid) to va \(hexShort(va)), \(n) bytes"
+        case .copyin: return "\(path) by pid \(pid) from va \(hexShort(va)), \(n) bytes"
         }
     }
 }

@@ -54,4 +54,22 @@ final class LabReplayTests: XCTestCase {
                        + "which another process still maps (a bug: a write through a shared page)")
         XCTAssertEqual(total(try replay("cowbuggy-copyout2-nopreempt.log.xz", ["variant=cow-3e4542e"])), 514)
     }
+
+    /// The lazy kernel: sbrk moves sz, a fault makes the page, and so does a copyin that reads
+    /// a page never touched (no fault line: the page is the copy's). lazytests and sbrkmuch
+    /// agree to the end.
+    func testTheLazyKernelAgreesThroughLazytestsAndSbrkmuch() throws {
+        XCTAssertEqual(total(try replay("lazy-lazycopy-nopreempt.log.xz")), 391)
+        let lazytests = try replay("lazy-lazytests-nopreempt.log.xz")
+        XCTAssertNil(lazytests.departure, lazytests.text())
+        XCTAssertEqual(total(lazytests), 46_795)
+        let sbrkmuch = try replay("lazy-sbrkmuch-nopreempt.log.xz")
+        XCTAssertNil(sbrkmuch.departure)
+        XCTAssertEqual(total(sbrkmuch), 428_188)
+        // The copyin at line 505 of lazycopy makes page 0x3000: an operation of its own.
+        let imported = try LogImporter.run(try KernelLog.read(path: Self.logs + "lazy-lazycopy-nopreempt.log.xz"))
+        let copy = try XCTUnwrap(imported.operations.first { $0.kind == .copyin })
+        XCTAssertEqual(copy.summary, "copyin by pid 3 from va 0x3000, 1024 bytes")
+        XCTAssertEqual(copy.probes.map { imported.log.probes[$0].line }, [506, 507])
+    }
 }
