@@ -143,7 +143,8 @@ extension LogImporter {
     mutating func forget(below k: Int) {
         var keep = min(k, split.next)
         for list in pending.values { if let first = list.first { keep = min(keep, first) } }
-        for o in waiting { keep = min(keep, ops[o].probes.first ?? ops[o].at, ops[o].at) }
+        // An exit's place moves to its process's last switch away: its line is older.
+        for o in waiting { keep = min(keep, ops[o].probes.first ?? ops[o].at, ops[o].at, ops[o].processProbe ?? keep) }
         probes.drop(below: keep)
         opOf.drop(below: keep)
         spanEnd.drop(below: keep)

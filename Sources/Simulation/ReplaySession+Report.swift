@@ -62,8 +62,8 @@ extension ReplaySession {
         let stream = side.name
         let log = k < side.expected.end ? store[side.expected[k]] : nil
         let model = side.model(at: k)
-        let lo = max(side.expected.base, k - 3)
-        let logContext = lo < min(side.expected.end, k + 4) ? (lo..<min(side.expected.end, k + 4)).map { store[side.expected[$0]] } : []
+        let lo = max(side.expected.base, k)
+        let logContext = side.logBefore + (lo < min(side.expected.end, k + 4) ? (lo..<min(side.expected.end, k + 4)).map { store[side.expected[$0]] } : [])
         let modelContext = side.context(at: k)
         func op(ofProbeAt position: Int) -> Int? {
             guard position >= side.expected.base, position < side.expected.end else { return nil }

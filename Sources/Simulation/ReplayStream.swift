@@ -87,6 +87,10 @@ final class StreamComparison {
     /// The last 3 model probes that agreed; from the departure on, it and the 3 after it.
     var before: [ModelProbe] = []
     var after: [ModelProbe] = []
+    /// The log's probes those 3 agreed with: a departure's context on the log's side, kept
+    /// here so that a stream with few probes (satp, on a stock kernel) holds no old part of
+    /// the log in the store.
+    var logBefore: [Probe] = []
     /// Address-blind: the pages matched so far, for the comparison itself (`--blind-addresses`)
     /// or for one alongside the exact comparison, which only says where it parts.
     var pages: PageBinding?
@@ -99,6 +103,9 @@ final class StreamComparison {
     var live: [UInt64: Int32] = [:]
     var modelLive: Set<UInt64> = []
     var tallies: Bool
+    /// Whether the log's probes of this stream come in the log's order (memory, satp), not in
+    /// the order their operations take effect (process).
+    let inLogOrder: Bool
     /// The model's event of the last record, and where the records of that event and of the
     /// one before it begin.
     private var eventStarts = (event: -1, previous: 0, current: 0)
@@ -107,6 +114,7 @@ final class StreamComparison {
         self.name = name
         self.store = store
         tallies = name == "memory"
+        inLogOrder = name != "process"
     }
 
     /// The model's next probe of this stream.
@@ -159,6 +167,7 @@ final class StreamComparison {
         departedAt = nil
         paused = false
         told = false
+        logBefore = []
         before = []
         after = []
         resync = (event, logThrough)
@@ -194,8 +203,9 @@ final class StreamComparison {
         }
         if let log, Replay.same(log, m.probe, &pages) {
             agreed[m.probe.kind, default: 0] += 1
-            if before.count == 3 { before.removeFirst() }
+            if before.count == 3 { before.removeFirst(); logBefore.removeFirst() }
             before.append(m)
+            logBefore.append(log)
             if tallies { tally(log, m) }
         } else {
             departedAt = k
@@ -239,14 +249,20 @@ final class StreamComparison {
     /// (then the departure's operation is counted from what is kept).
     func forget() {
         guard departedAt == nil else { return }
-        let k = max(0, compared - 4)
-        expected.drop(below: k)
-        records.drop(below: min(eventStarts.previous, k))
+        expected.drop(below: compared)
+        records.drop(below: min(eventStarts.previous, max(0, compared + skew - 4)))
     }
 
-    /// The oldest log probe this stream still needs (for the context of a departure).
+    /// The oldest log probe this stream still needs: the one it compares next (the 3 before
+    /// it, a departure's context, are kept in `logBefore`). Nil when every one read is compared.
     var oldestNeeded: Int? {
-        let k = max(0, (departedAt ?? compared) - 4)
-        return k < expected.end && k >= expected.base ? expected[k] : nil
+        // The process stream's probes come in the order their operations take effect, not
+        // the log's: the oldest of those not yet compared.
+        let from = max(departedAt ?? compared, expected.base)
+        guard from < expected.end else { return nil }
+        guard !inLogOrder else { return expected[from] }
+        var oldest = expected[from]
+        for k in from..<expected.end { oldest = min(oldest, expected[k]) }
+        return oldest
     }
 }
