@@ -177,9 +177,6 @@ final class StreamComparison {
         pump()
     }
 
-    /// Whether the log's side has probes the model has not matched yet (it is behind).
-    var modelBehind: Bool { compared < expected.end }
-
     /// The log has ended: the model's probes still unmatched are past its end.
     func logEnded() {
         while let r = resync, unmatchedHead < unmatched.count, unmatched[unmatchedHead].event <= r.event { unmatchedHead += 1 }
