@@ -89,8 +89,11 @@ public struct LongLog {
     /// pieces of about 1 MiB.
     public mutating func write(copies: Int, _ write: ([UInt8]) throws -> Void) rethrows {
         var out = head
-        for b in block { for p in b { if case .text(let t) = p { out += t } else { render(p, 0, [:], &out) } } }
-        for (copy, lines) in (1...max(copies, 1)).map({ ($0, block) }).dropLast(copies > 0 ? 0 : 1) + [(copies, tail)] {
+        for b in block { for p in b { render(p, 0, [:], &out) } }
+        // Each copy of the block, then the lines after it (pids renumbered as the last copy's).
+        for round in 1...(copies + 1) {
+            let lines = round <= copies ? block : tail
+            let copy = min(round, copies)
             var rename: [UInt64: UInt64] = [:]
             for line in lines {
                 for p in line {

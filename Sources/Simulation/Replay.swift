@@ -212,17 +212,22 @@ public enum Replay {
     /// (`PageBinding`): the kernel may place pages elsewhere, as long as it does the same
     /// things with them. The log is read to its end (`ReplaySession` can stop early).
     public static func run(_ imported: ImportedLog, blind: Bool = false) -> ReplayReport {
-        let session = ReplaySession(file: imported.log.file, config: imported.config, blind: blind)
         do throws(ImportError) {
-            for p in imported.log.probes { try session.take(p) }
-            try session.finishLog()
+            var report = try run(imported.log, config: imported.config, blind: blind)
+            report.variantGuessed = imported.variantGuessed
+            return report
         } catch {
             // The import read this log whole: it cannot fail the same way twice.
             preconditionFailure("the log imported, but not again: \(error)")
         }
-        var report = session.report(kernelPanic: imported.log.panic)
-        report.variantGuessed = imported.variantGuessed
-        return report
+    }
+
+    /// Replays a log read whole, to its end, as the kernel `config` describes.
+    static func run(_ log: KernelLog, config: KernelConfig, blind: Bool = false) throws(ImportError) -> ReplayReport {
+        let session = ReplaySession(file: log.file, config: config, blind: blind)
+        for p in log.probes { try session.take(p) }
+        try session.finishLog()
+        return session.report(kernelPanic: log.panic)
     }
 
     /// Whether the log's probe and the model's say the same.

@@ -116,10 +116,7 @@ public enum Suggest {
             // cannot follow is refused, whatever its departure).
             try LogImporter.refuseEmpty(log)
             let config = try LogImporter.config(of: log, overrides: overrides)
-            let session = ReplaySession(file: log.file, config: config)
-            for p in log.probes { try session.take(p) }
-            try session.finishLog()
-            var report = session.report(kernelPanic: log.panic)
+            var report = try Replay.run(log, config: config)
             report.variantGuessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
             return (.replayed(report), config.settings)
         } catch {

@@ -13,6 +13,13 @@ final class LabReplayTests: XCTestCase {
 
     func total(_ r: ReplayReport) -> Int { r.agreed.reduce(0) { $0 + $1.1 } }
 
+    /// The log replays to its end with `events` events, every one the same.
+    func assertAgrees(_ name: String, events: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try replay(name)
+        XCTAssertNil(r.departure, r.text(), file: file, line: line)
+        XCTAssertEqual(total(r), events, file: file, line: line)
+    }
+
     /// The variant is read from the log: reference counts mean cow-lab, sbrk without
     /// growproc lazy-lab. Boot and `echo hi` agree event for event, faults and counts too.
     func testTheLabKernelsBootsAgree() throws {
@@ -32,13 +39,9 @@ final class LabReplayTests: XCTestCase {
     /// The fixed COW kernel's multi-page copyout, cowtest whole, and a COW fault whose kalloc
     /// fails (the process killed) agree.
     func testTheFixedCowKernelAgreesThroughCowtest() throws {
-        XCTAssertEqual(total(try replay("cow-copyout2-nopreempt.log.xz")), 514)
-        let oom = try replay("cow-cowoom-nopreempt.log.xz")
-        XCTAssertNil(oom.departure, oom.text())
-        XCTAssertEqual(total(oom), 182_961)
-        let cowtest = try replay("cow-cowtest-nopreempt.log.xz")
-        XCTAssertNil(cowtest.departure)
-        XCTAssertEqual(total(cowtest), 743_172)
+        try assertAgrees("cow-copyout2-nopreempt.log.xz", events: 514)
+        try assertAgrees("cow-cowoom-nopreempt.log.xz", events: 182_961)
+        try assertAgrees("cow-cowtest-nopreempt.log.xz", events: 743_172)
     }
 
     /// 3e4542e's copyout checks only the first page it writes: its log departs at the copyout
@@ -59,13 +62,9 @@ final class LabReplayTests: XCTestCase {
     /// a page never touched (no fault line: the page is the copy's). lazytests and sbrkmuch
     /// agree to the end.
     func testTheLazyKernelAgreesThroughLazytestsAndSbrkmuch() throws {
-        XCTAssertEqual(total(try replay("lazy-lazycopy-nopreempt.log.xz")), 391)
-        let lazytests = try replay("lazy-lazytests-nopreempt.log.xz")
-        XCTAssertNil(lazytests.departure, lazytests.text())
-        XCTAssertEqual(total(lazytests), 46_795)
-        let sbrkmuch = try replay("lazy-sbrkmuch-nopreempt.log.xz")
-        XCTAssertNil(sbrkmuch.departure)
-        XCTAssertEqual(total(sbrkmuch), 428_188)
+        try assertAgrees("lazy-lazycopy-nopreempt.log.xz", events: 391)
+        try assertAgrees("lazy-lazytests-nopreempt.log.xz", events: 46_795)
+        try assertAgrees("lazy-sbrkmuch-nopreempt.log.xz", events: 428_188)
         // The copyin at line 505 of lazycopy makes page 0x3000: an operation of its own.
         let imported = try LogImporter.run(try KernelLog.read(path: Self.logs + "lazy-lazycopy-nopreempt.log.xz"))
         let copy = try XCTUnwrap(imported.operations.first { $0.kind == .copyin })
