@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Modules depend one way only: RISCV (hardware) <- XV6 (kernel) <- Simulation <- xv6vm (command line).
+// Modules depend one way only: RISCV (hardware) <- XV6 (kernel) <- Scenario <- Run <- the tools
+// (Goldens, Explore, Cosim, Report, side by side) <- xv6vm (command line); Support under them all.
 
 // The simulator is optimised in debug builds too: the test suite runs every scenario,
 // some of which make 10^5 allocations, and unoptimised Swift is 20 to 50 times slower.
@@ -27,14 +28,23 @@ let package = Package(
         .target(name: "XV6", dependencies: ["RISCV"], swiftSettings: optimised),
         // The system's liblzma, for .xz kernel logs (Debian: liblzma-dev).
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"]), .brew(["xz"])]),
-        .target(name: "Simulation", dependencies: ["XV6", "RISCV", "CLZMA", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
+        // Below the kernel's users: files, text, JSON, liblzma. Nothing here knows xv6.
+        .target(name: "Support", dependencies: ["CLZMA"], swiftSettings: optimised),
+        // The data path: a scenario (the language) -> a run (its trace) -> the tools.
+        .target(name: "Scenario", dependencies: ["Support", "XV6", "RISCV", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
+        .target(name: "Run", dependencies: ["Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
+        // The tools, side by side: none imports another.
+        .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
+        .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
+        .target(name: "Cosim", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
+        .target(name: "Report", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
         .executableTarget(name: "xv6vm", dependencies: [
-            "Simulation",
+            "Goldens", "Explore", "Cosim", "Report", "Run", "Scenario", "Support", "XV6", "RISCV",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RISCVTests", dependencies: ["RISCV"]),
         .testTarget(name: "XV6Tests", dependencies: ["XV6", "RISCV"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "XV6", "RISCV"]),
-        .testTarget(name: "xv6vmTests", dependencies: ["xv6vm", "Simulation"]),
+        .testTarget(name: "ToolsTests", dependencies: ["Goldens", "Explore", "Cosim", "Report", "Run", "Scenario", "Support", "XV6", "RISCV"]),
+        .testTarget(name: "xv6vmTests", dependencies: ["xv6vm", "Goldens", "Explore", "Cosim", "Report", "Run", "Scenario", "Support", "XV6", "RISCV"]),
     ]
 )

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Simulation
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// Reads a kernel log and imports it, or exits 2 with the log's problem on stderr.
 func importOrExit(_ path: String, overrides: [String]) throws -> ImportedLog {

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Simulation
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// `I/N`: the I-th of N slices of the scenario list.
 struct Shard {
@@ -38,7 +44,7 @@ struct GoldenOptions: ParsableArguments {
         let (store, searched) = try findProject(command, paths)
         let all = store.scenarios(searched)
         guard let shard else { return (store, all) }
-        return (store, Golden.shard(all, index: shard.index, count: shard.count))
+        return (store, shardItems(all, index: shard.index, count: shard.count))
     }
 }
 
@@ -179,7 +185,7 @@ struct Check: ParsableCommand {
             let pending = results.filter { $0.pending != nil }.count
             if record != .never { extra.append("recorded \(recorded) golden\(recorded == 1 ? "" : "s")") }
             if pending > 0 { extra.append("\(pending) pending: `xv6vm review` shows each and accepts or rejects it") }
-            if !extra.isEmpty { text += "\n" + extra.flatMap { CheckReport.fold($0, indent: "", continuation: "    ") }.joined(separator: "\n") }
+            if !extra.isEmpty { text += "\n" + extra.flatMap { fold($0, indent: "", continuation: "    ") }.joined(separator: "\n") }
             out(text)
         case .json: out(CheckReport.json(results, stale: stale, store: store))
         }

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Simulation
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Simulation
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 struct Review: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,7 +99,7 @@ struct Review: ParsableCommand {
         for p in pending {
             if p.scenario == nil {
                 stale += 1
-                lines += CheckReport.fold(pad("stale") + "\(p.path): its scenario is gone", indent: "", continuation: "    ")
+                lines += fold(pad("stale") + "\(p.path): its scenario is gone", indent: "", continuation: "    ")
             } else if let d = p.difference(maxHunks: 0, maxLines: 0, blind: blindAddresses) {
                 changed += 1
                 let n = d.diff.hunkCount
@@ -107,10 +113,10 @@ struct Review: ParsableCommand {
                     units[units.count - 1] += ";"
                     units += ["address-blind \(b.hunks) hunk\(b.hunks == 1 ? "" : "s") (-\(b.removed) +\(b.added))"]
                 }
-                lines += CheckReport.fold(units: units, indent: "", continuation: "    ")
+                lines += fold(units: units, indent: "", continuation: "    ")
             } else {
                 new += 1
-                lines += CheckReport.fold(pad("new") + "\(p.path): \(lineCount(p.path)) lines, no golden yet", indent: "", continuation: "    ")
+                lines += fold(pad("new") + "\(p.path): \(lineCount(p.path)) lines, no golden yet", indent: "", continuation: "    ")
             }
         }
         lines.append("\(pending.count) pending: \(changed) changed, \(new) new, \(stale) stale")

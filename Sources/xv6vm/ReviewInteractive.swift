@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Simulation
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// `xv6vm review` on a terminal, as insta and jest review snapshots: each pending golden
 /// with its diff (through a pager when it is longer than the screen), then one key, no Enter.
@@ -127,9 +133,9 @@ extension Review {
 
     /// What is shown of one pending golden under its header: its diff, or the new golden.
     func shown(_ p: PendingGolden, colour: Bool) -> [String] {
-        if p.scenario == nil { return CheckReport.fold("\(p.path) is stale: its scenario is gone", indent: "    ") }
+        if p.scenario == nil { return fold("\(p.path) is stale: its scenario is gone", indent: "    ") }
         if let d = p.difference(blind: blindAddresses) { return CheckReport.changed(d, golden: p.golden, new: p.path, color: colour) }
-        var lines = CheckReport.fold("new golden \(p.golden), \(lineCount(p.path)) lines:", indent: "    ")
+        var lines = fold("new golden \(p.golden), \(lineCount(p.path)) lines:", indent: "    ")
         let d = Golden.difference(expected: [], actual: [UInt8](FileManager.default.contents(atPath: p.path) ?? Data()), scenario: nil)
         lines += CheckReport.changed(d, golden: "/dev/null", new: p.path, color: colour).drop { !$0.hasPrefix("---") && !$0.hasPrefix("\u{1b}[1m---") }
         return lines

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Simulation
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 struct ShrinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +57,7 @@ struct ShrinkCommand: ParsableCommand {
         let every = Self.progressEvery
         let progress: (Int, Int) -> Void = { tests, smallest in
             let now = DispatchTime.now().uptimeNanoseconds
-            let line = "shrink: \(Sweep.grouped(tests)) test run\(tests == 1 ? "" : "s") in \(Self.duration(now - start)), smallest so far \(Sweep.grouped(smallest)) events as run"
+            let line = "shrink: \(grouped(tests)) test run\(tests == 1 ? "" : "s") in \(Self.duration(now - start)), smallest so far \(grouped(smallest)) events as run"
             if terminal { StandardStreams.err("\r" + line + "   ") }
             // Into a pipe or a log: a line every 5 s, so a long reduction is never silent.
             else if Double(now - lastLine) >= every * 1e9 { lastLine = now; warn(line) }
@@ -63,7 +69,7 @@ struct ShrinkCommand: ParsableCommand {
             throw ExitCode(1)
         }
         try OutputFile.writeAtomically(Array(result.yaml.utf8), to: output, createDirectories: false)
-        if !terminal { warn("shrink: done: \(Sweep.grouped(result.tests)) test runs in \(Self.duration(DispatchTime.now().uptimeNanoseconds - start))") }
+        if !terminal { warn("shrink: done: \(grouped(result.tests)) test runs in \(Self.duration(DispatchTime.now().uptimeNanoseconds - start))") }
         let runs = result.afterExpanded != result.after ? " (\(result.afterExpanded) when run)" : ""
         out("wrote \(output): \(result.after) events\(runs), \(result.before - result.after) removed of \(result.before) (\(result.tests) test runs); it still shows \(predicate)")
         if let d = predicate.departure {
@@ -82,7 +88,7 @@ struct ShrinkCommand: ParsableCommand {
         let once = DispatchTime.now().uptimeNanoseconds - start
         var say = "shrink: one run of \(options.file) takes \(Self.duration(once)) here"
         if let at {
-            say += "; fail_kalloc=\(Sweep.grouped(call)) fails at event \(Sweep.grouped(at)) of \(Sweep.grouped(scenario.events.count - 1))"
+            say += "; fail_kalloc=\(grouped(call)) fails at event \(grouped(at)) of \(grouped(scenario.events.count - 1))"
                 + ", and every test run replays the events before it, so a late call costs more"
         }
         say += ". A reduction takes hundreds to a few thousand test runs, most of them shorter than this one"

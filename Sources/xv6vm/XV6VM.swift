@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
-import Simulation
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 @main
 struct XV6VM: ParsableCommand {
@@ -17,7 +23,7 @@ struct XV6VM: ParsableCommand {
             write output (docs/limits-and-exit-codes.md).
             """,
         version: "xv6vm 0.3 (trace format \(traceFormatVersion))",
-        subcommands: [Run.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self, ReportCommand.self]
+        subcommands: [RunCommand.self, Compile.self, Check.self, Review.self, Bless.self, Leaks.self, Plot.self, SweepCommand.self, ShrinkCommand.self, Import.self, ReplayCommand.self, Variants.self, Schema.self, Bench.self, ReportCommand.self]
     )
 
     /// ArgumentParser's `main`, except that a closed standard stream cannot be reused by a
@@ -183,8 +189,9 @@ func compileOrExit(_ path: String, json: Bool = false) throws -> CompiledScenari
     }
 }
 
-struct Run: ParsableCommand {
+struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a scenario and print its trace.",
         usage: """
             xv6vm run <SCENARIO> [--set <KEY=VALUE> ...] [--format <text|jsonl|none>]

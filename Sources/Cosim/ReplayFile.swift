@@ -1,0 +1,95 @@
+import XV6
+import RISCV
+import Support
+import Scenario
+import Run
+
+/// Replaying a log as it is read from its file or FIFO, in bounded memory: the kernel it
+/// ran is judged from the log's first probes, the rest streams through a `ReplaySession`.
+public struct StreamedReplay {
+    public var report: ReplayReport
+    /// What was left out of the log, and why (a last line cut short), and notes on the replay.
+    public var warnings: [LogError]
+}
+
+extension Replay {
+    /// How many probes are read before the kernel is judged from them: a boot, with its
+    /// first exec, and far more.
+    static let prefixProbes = 10_000
+
+    /// Replays the log at `path` (text or `.xz`; a file, FIFO or `/dev/stdin`), stopping once
+    /// a departure is certain (`ReplaySession.decided`). `overrides`: `--set KEY=VALUE`.
+    /// `keepGoing`: how many departures to find (each later one after the operation the one
+    /// before it parted in).
+    public static func stream(path: String, overrides: [String], blind: Bool, keepGoing: Int = 1) throws(LogError) -> StreamedReplay {
+        let first = try streamOnce(path: path, overrides: overrides, blind: blind, keepGoing: keepGoing)
+        // Where memory ran out shows where the kernel's image ends: only known at the end. A
+        // file read again with that end agrees as the whole log's guess would.
+        guard let end = first.endShown, !overrides.contains(where: { $0.hasPrefix("end=") }) else { return first.replay }
+        guard first.regularFile else {
+            var r = first.replay
+            r.warnings.append(LogError(file: path, line: 0, column: 0, message: "the kernel's memory ran out where its image ends at \(hexShort(end)), not where the model's does; a FIFO cannot be read again: replay it with --set end=\(hexShort(end))", warning: true))
+            return r
+        }
+        return try streamOnce(path: path, overrides: overrides + ["end=\(hexShort(end))"], blind: blind, keepGoing: keepGoing).replay
+    }
+
+    private static func streamOnce(path: String, overrides: [String], blind: Bool, keepGoing: Int) throws(LogError)
+        -> (replay: StreamedReplay, endShown: UInt64?, regularFile: Bool) {
+        let chunks = try KernelLog.open(path: path, limit: Int.max)
+        defer { chunks.cancel() }
+        var reader = LogReader(file: chunks.name)
+        reader.streaming = true
+        var prefix: [Probe] = []
+        var session: ReplaySession?
+        var config = KernelConfig(variant: "xv6-2020")
+        var lowest = UInt64.max, exhausted = false
+        func start(_ log: KernelLog) throws(LogError) {
+            config = try LogImporter.config(of: log, overrides: overrides)
+            let s = ReplaySession(file: chunks.name, config: config, blind: blind, keepGoing: keepGoing)
+            for p in prefix { try s.take(p) }
+            prefix = []
+            session = s
+        }
+        func take(_ probes: [Probe]) throws(LogError) {
+            for p in probes where p.kind == .kalloc { if p.pa == 0 { exhausted = true } else { lowest = min(lowest, p.pa) } }
+            if let s = session { for p in probes { try s.take(p) }; return }
+            prefix.append(contentsOf: probes)
+            if prefix.count >= prefixProbes {
+                try start(KernelLog(file: chunks.name, probes: prefix, vmprintLines: reader.log.vmprintLines))
+            }
+        }
+        while let chunk = try chunks.next() {
+            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
+            try take(reader.segment)
+            reader.segment.removeAll(keepingCapacity: true)
+            if session?.decided == true { break }
+        }
+        var log = KernelLog(file: chunks.name, probes: [])
+        if session?.decided != true {
+            log = try reader.finish()
+            let rest = reader.segment
+            if session == nil {
+                let whole = KernelLog(file: chunks.name, probes: prefix + rest, vmprintLines: log.vmprintLines,
+                                      lineCount: log.lineCount, panic: log.panic, warnings: log.warnings)
+                try LogImporter.refuseEmpty(whole)
+                prefix = whole.probes
+                try start(whole)
+            } else {
+                try take(rest)
+            }
+            try session!.finishLog()
+        }
+        let s = session!
+        var report = s.report(kernelPanic: log.panic ?? reader.log.panic)
+        report.variantGuessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
+        // The end the whole log shows, as the import's guess reads it.
+        var endShown: UInt64?
+        var image = config.image
+        if exhausted && lowest != .max && lowest != pageRoundUp(image.end) && lowest < image.phystop {
+            image.end = lowest
+            if image.problem == nil { endShown = lowest }
+        }
+        return (StreamedReplay(report: report, warnings: log.warnings), endShown, chunks.regularFile)
+    }
+}

@@ -1,0 +1,58 @@
+import XV6
+import RISCV
+import Support
+import Scenario
+import Run
+
+/// Where a stream parts, replay reads the model's tables then, and marks them with the log's
+/// events of the departing operation when it reports (DepartureTables.swift).
+extension ReplaySession {
+    /// Reads the model's tables where `side` parts at `k`, with the model's probe `m` there:
+    /// of the process the operation under way acts on (the log's or the model's, the one that
+    /// began first, as `departure` finds it). The model makes its probes as it runs, and runs
+    /// an operation once the log's probes of it are read, so it is still there; unless it made
+    /// more probes of the stream than the log had, and has run on. Boot is then run again to
+    /// that probe; a later operation's tables are read as they are, and said to be late.
+    func captureTables(_ kernel: Kernel, _ side: StreamComparison, _ k: Int, _ m: ModelProbe) {
+        let late = side.records.end - 1 != k
+        let model = m.probe.kind.isMemory ? m.probe : nil
+        if late && m.event == 0 {
+            bootAgain(to: k, of: side.name) { self.tables[side.name] = DepartureTables.read($0, pid: 0, model: model, late: false) }
+            return
+        }
+        var candidates = [m.event]
+        if k >= side.expected.base && k < side.expected.end, case let i = side.expected[k], i >= store.opOf.base, store.opOf[i] >= 0 {
+            candidates.append(Int(store.opOf[i]))
+        }
+        var pid = 0
+        if let o = candidates.min(), o >= operations.base, o < operations.end {
+            let op = operations[o]
+            let reaped = op.processProbe.flatMap { $0 >= store.probes.base && $0 < store.end ? store[$0].other : nil }
+            pid = Replay.actedOn(op, reaped: reaped).first { kernel.slot(ofPid: $0) != nil } ?? 0
+        }
+        tables[side.name] = DepartureTables.read(kernel, pid: pid, model: model, late: late)
+    }
+
+    /// Boots a model again, as this one booted, and hands it to `body` as it makes its probe
+    /// `k` of the stream `name`.
+    func bootAgain(to k: Int, of name: String, _ body: @escaping (Kernel) -> Void) {
+        let recorder = ProbeRecorder(store: ProbeStore())
+        let side = recorder.streams.first { $0.name == name }!
+        let writer = TraceWriter(format: .none, sites: SiteTree())
+        let again = Kernel(unbooted: config, sink: writer, sites: writer.sites)
+        var done = false
+        writer.tap = { e, event in
+            recorder.take(e, event)
+            if !done && side.records.end == k + 1 { done = true; body(again) }
+        }
+        writer.begin(event: 0, Event(kind: .boot, location: nil, label: "boot"))
+        try? again.boot()
+    }
+
+    /// The tables read where `d` parts, marked with the log's events of its operation.
+    func tables(at d: Departure) -> DepartureTables? {
+        guard let read = tables[d.stream] else { return nil }
+        let probes = d.operation?.probes.filter { $0 >= store.probes.base && $0 < store.end }.map { store[$0] } ?? []
+        return read.marked(probes, from: d.log?.line ?? Int.max)
+    }
+}

@@ -1,0 +1,170 @@
+import Support
+import Scenario
+import Run
+extension RunReport {
+    /// The page's script. It keeps the table pages as they are after the selected event,
+    /// and moves event by event: forward it writes each change's new values, back its old.
+    static let script = #"""
+        "use strict";
+        const D = JSON.parse(document.getElementById("data").textContent);
+        const M64 = (1n << 64n) - 1n;
+        const pages = new Map();            // page number -> 512 PTEs as hex strings
+        let applied = -1, selected = 0, shown = [];
+        const findingEvents = [...new Set(D.findings.map(f => f[0]))].sort((a, b) => a - b);
+        const hex16 = v => "0x" + v.toString(16).padStart(16, "0");
+        const TOP = 2 ** 53;
+        // A PTE is a number while JavaScript holds it exactly, else a BigInt.
+        const norm = b => { b &= M64; return b < BigInt(TOP) ? Number(b) : b; };
+        const read = v => typeof v === "number" ? v : norm(BigInt("0x" + v));
+        const stepOf = v => typeof v === "number" ? v : BigInt("0x" + v);
+        function plus(v, s, k) {
+          if (typeof v === "number" && typeof s === "number") { const r = v + k * s; if (r >= 0 && r < TOP) return r; }
+          return norm(BigInt(v) + BigInt(k) * BigInt(s));
+        }
+
+        function pageOf(n) {
+          let a = pages.get(n);
+          if (!a) { a = new Array(512).fill(0); pages.set(n, a); }
+          return a;
+        }
+        function runs(i, f) {                // f(page, index, count, old, oldStep, new, newStep)
+          for (const c of D.events[i][6]) {
+            if (c.length === 4) f(c[0], c[1], 1, read(c[2]), 0, read(c[3]), 0);
+            else f(c[0], c[1], c[2], read(c[3]), stepOf(c[4]), read(c[5]), stepOf(c[6]));
+          }
+        }
+        function apply(i, forward) {
+          const list = [];
+          runs(i, (p, x, n, o, os, w, ws) => list.push([p, x, n, forward ? w : o, forward ? ws : os]));
+          if (!forward) list.reverse();
+          for (const [p, x, n, v0, st] of list) {
+            const a = pageOf(p);
+            if (typeof v0 === "number" && typeof st === "number" && v0 + (n - 1) * st < TOP && v0 + (n - 1) * st >= 0) {
+              for (let k = 0, v = v0; k < n; k++, v += st) a[x + k] = v;
+            } else for (let k = 0; k < n; k++) a[x + k] = plus(v0, st, k);
+          }
+        }
+        function goTo(n) {
+          while (applied < n) apply(++applied, true);
+          while (applied > n) apply(applied--, false);
+        }
+        function changesAt(i) {              // page * 512 + index -> [old, new]
+          const m = new Map();
+          runs(i, (p, x, n, o, os, w, ws) => { for (let k = 0; k < n; k++) m.set(p * 512 + x + k, [plus(o, os, k), plus(w, ws, k)]); });
+          return m;
+        }
+        function procsAt(i) {
+          let list = [];
+          for (const [e, l] of D.procs) { if (e <= i) list = l; else break; }
+          return list;
+        }
+
+        // PTE decoding (exact for numbers: only division by powers of two)
+        const low = (v, m) => typeof v === "number" ? v % m : Number(v & BigInt(m - 1));
+        const valid = v => low(v, 2) === 1;
+        const isPointer = v => low(v, 16) === 1;
+        const paOf = v => typeof v === "number" ? Math.floor(v / 1024) * 4096 : (v >> 10n) << 12n;
+        const childPage = v => typeof v === "number" ? Math.floor(v / 1024) : Number(v >> 10n);
+        const BITS = "VRWXUGAD";
+        function bits(v) {
+          const b = low(v, 512);
+          let s = [...BITS].map((c, k) => (b >> k) & 1 ? c : "·").join("");
+          if (D.cow) s += (b >> 8) & 1 ? "C" : "·";
+          return s;
+        }
+        function el(tag, cls, text) {
+          const e = document.createElement(tag);
+          if (cls) e.className = cls;
+          if (text !== undefined) e.textContent = text;
+          return e;
+        }
+
+        // A table as the lab's vmprint tree; a lower table is drawn when its entry is opened.
+        function leafCount(n, level, cap) {  // the leaves below page n, counted up to cap
+          const a = pages.get(n); if (!a) return 0;
+          let c = 0;
+          for (const h of a) {
+            if (valid(h)) c += level > 0 && isPointer(h) ? leafCount(childPage(h), level - 1, cap - c) : 1;
+            if (c > cap) break;
+          }
+          return c;
+        }
+        function touched(n, level, ch) {
+          const a = pages.get(n); if (!a) return false;
+          for (let i = 0; i < 512; i++) {
+            if (ch.has(n * 512 + i)) return true;
+            if (level > 0 && isPointer(a[i]) && touched(childPage(a[i]), level - 1, ch)) return true;
+          }
+          return false;
+        }
+        function entries(box, n, level, depth, vaBase, inherited, ch) {
+          const a = pages.get(n) || new Array(512).fill(0);
+          for (let i = 0; i < 512; i++) {
+            const c = ch.get(n * 512 + i);
+            const now = a[i], old = c ? c[0] : now;
+            if (!valid(now) && !valid(old)) continue;
+            const state = inherited || (c ? (valid(old) ? (valid(now) ? "changed" : "removed") : "added") : "");
+            const shownV = state === "removed" && c ? old : now;
+            const va = vaBase + (BigInt(i) << BigInt(12 + 9 * level));
+            const row = el("div", "pte" + (state ? " " + state : ""));
+            row.dataset.page = n; row.dataset.index = i;
+            row.append(el("span", "va", "0x" + va.toString(16)),
+                       el("span", "vm", ".." + " ..".repeat(depth) + i + ": pte " + hex16(shownV) + " pa " + hex16(paOf(shownV))),
+                       el("span", "bits", bits(shownV)));
+            if (state === "changed") row.append(el("span", "was", "was " + hex16(old)));
+            if (state === "removed" && c && valid(now)) row.append(el("span", "was", "now " + hex16(now)));
+            if (level > 0 && isPointer(shownV)) {
+              const child = childPage(shownV);
+              const d = el("details"), s = el("summary"), inner = el("div");
+              s.append(row); d.append(s, inner);
+              const sub = state === "added" || state === "removed" ? state : inherited;
+              let filled = false;
+              const fill = () => { if (!filled) { filled = true; entries(inner, child, level - 1, depth + 1, va, sub, ch); } };
+              d.addEventListener("toggle", () => { if (d.open) fill(); });
+              const leaves = leafCount(child, level - 1, 512);
+              if (leaves <= 64 || (!sub && leaves <= 512 && touched(child, level - 1, ch))) { d.open = true; fill(); }
+              box.append(d);
+            } else {
+              row.firstChild.nextSibling.classList.add("leafmark");
+              box.append(row);
+            }
+          }
+        }
+        function drawTables(i) {
+          const box = document.getElementById("tables");
+          box.textContent = "";
+          const ch = changesAt(i);
+          const legend = el("div", "legend");
+          legend.append(el("span", "added", "added"), el("span", "changed", "changed (was …)"), el("span", "removed", "removed"));
+          legend.querySelectorAll("span").forEach(s => s.classList.add("pte"));
+          legend.style.display = "flex";
+          box.append(legend);
+          const pid = D.events[i][2];
+          const order = (a, b) => (a[0] !== pid) - (b[0] !== pid) || a[0] - b[0];
+          const now = procsAt(i).slice().sort(order), before = i > 0 ? procsAt(i - 1) : [];
+          const had = (list, p, k, root) => list.some(q => q[0] === p && q[k] === root);
+          const gone = before.flatMap(q => [[q, 2, "user"], [q, 3, "kernel"]])
+            .filter(([q, k]) => q[k] !== "0" && !had(now, q[0], k, q[k]) && !now.some(r => r[2] === q[k] || r[3] === q[k]));
+          if (!now.length && !gone.length) box.append(el("p", "muted", "No process is alive after this event."));
+          let made = 0;
+          for (const q of now) {
+            for (const [k, what] of [[2, "user"], [3, "kernel"]]) {
+              if (q[k] === "0") continue;
+              const fresh = i > 0 && !had(before, q[0], k, q[k]);
+              if (fresh) made++;
+              box.append(table(q, q[k], what, fresh ? "added" : "", fresh ? " (new at this event)" : "", ch));
+            }
+          }
+          for (const [q, k, what] of gone) box.append(table(q, q[k], what, "removed", " (gone at this event)", ch));
+          return [made, gone.length];
+        }
+        function table([pid, name], root, what, state, note, ch) {
+          const t = el("div", "table" + (state ? " " + state : ""));
+          t.dataset.pid = pid; t.dataset.kind = what;
+          t.append(el("h3", "", "pid " + pid + (name ? " (" + name + ")" : "") + ": " + what + " page table" + note),
+                   el("div", "troot", "page table " + hex16(root)));
+          entries(t, parseInt(root, 16) / 4096, 2, 0, 0n, state, ch);
+          return t;
+        }
+        """# + scriptViews
+}

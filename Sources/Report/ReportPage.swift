@@ -1,0 +1,96 @@
+import XV6
+import Support
+import Scenario
+import Run
+
+/// The report as one HTML page that needs nothing else: its data as JSON, its styles and
+/// script inside (ReportPage+Script.swift, ReportPage+Style.swift). The script rebuilds a
+/// table at the selected event from each event's changes.
+extension RunReport {
+    /// The whole page.
+    public var html: String {
+        let title = "xv6vm report: " + scenario.file
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(Self.escape(title))</title>
+            <style>\(Self.style)</style></head>
+            <body>
+            <header><h1>\(Self.escape(title))</h1></header>
+            <section id="summary"></section>
+            <main>
+            <section id="timeline"><h2>Events</h2>
+            <div class="controls"><label>process <select id="pid-filter"><option value="">all</option></select></label>
+            <span class="keys">← → event · j k finding</span></div>
+            <div id="event-list"></div></section>
+            <section id="detail"><h2 id="detail-title">Event</h2><div id="event-info"></div>
+            <div id="memory"></div><div id="tables"></div></section>
+            </main>
+            <section id="findings"></section>
+            <script type="application/json" id="data">\(json)</script>
+            <script>\(Self.script)</script>
+            </body></html>
+
+            """
+    }
+
+    /// The data the script reads.
+    var json: String {
+        var s = "{"
+        s += "\"scenario\":\(Self.quote(scenario.file)),\"variant\":\(Self.quote(scenario.config.variant)),"
+        s += "\"settings\":[" + differingSettings.map { "[\(Self.quote($0.key)),\(Self.quote($0.value))]" }.joined(separator: ",") + "],"
+        s += "\"cow\":\(scenario.config.settings.copyOnWrite),\"totalPages\":\(totalPages),"
+        s += "\"kallocs\":\(result.counters.kallocs),\"kfrees\":\(result.counters.kfrees),\"freeAtEnd\":\(result.freePages),"
+        s += "\"eventCount\":\(scenario.events.count),"
+        s += "\"events\":[" + events.map(Self.eventJSON).joined(separator: ",\n") + "],"
+        s += "\"procs\":[" + processes.map { p in
+            "[\(p.event),[" + p.list.map { "[\($0.pid),\(Self.quote($0.name)),\"\(Self.hex($0.user))\",\"\(Self.hex($0.kernel))\"]" }.joined(separator: ",") + "]]"
+        }.joined(separator: ",") + "],"
+        s += "\"findings\":[" + findings.map { "[\($0.event),\(Self.quote($0.kind)),\(Self.quote($0.text))]" }.joined(separator: ",") + "],"
+        s += "\"leaks\":[" + leaks.map { l in
+            "[\(Self.quote(l.site)),[" + l.pages.map { "[\"\(Self.hex($0.pa))\",\($0.event)]" }.joined(separator: ",") + "]]"
+        }.joined(separator: ",") + "]"
+        return s + "}"
+    }
+
+    /// The settings that differ from the scenario's variant, in the catalogue's order.
+    public var differingSettings: [(key: String, value: String)] {
+        guard let preset = KernelSettings.preset(named: scenario.config.variant) else { return scenario.config.settings.listed }
+        let base = Dictionary(uniqueKeysWithValues: preset.listed.map { ($0.key, $0.value) })
+        return scenario.config.settings.listed.filter { base[$0.key] != $0.value }
+    }
+
+    /// `[label, location, pid, kallocs, kfrees, free, changes]`; a change is `[page, index, old,
+    /// new]` or, for a run, `[page, index, count, old, oldStep, new, newStep]` (see `value`).
+    static func eventJSON(_ e: EventRow) -> String {
+        var s = "[\(quote(e.label)),\(quote(e.location)),\(e.pid.map(String.init) ?? "null"),\(e.kallocs),\(e.kfrees),\(e.free),["
+        var first = true
+        for c in e.changes {
+            if !first { s += "," }
+            first = false
+            let page = c.page >> 12
+            s += c.count == 1 ? "[\(page),\(c.index),\(value(c.old)),\(value(c.new))]"
+                : "[\(page),\(c.index),\(c.count),\(value(c.old)),\(step(c.oldStep)),\(value(c.new)),\(step(c.newStep))]"
+        }
+        return s + "]]"
+    }
+
+    static func hex(_ v: UInt64) -> String { String(v, radix: 16) }
+
+    /// A PTE as the script reads it: a number when JavaScript holds it exactly (below 2^53),
+    /// else its hex digits as a string.
+    static func value(_ v: UInt64) -> String { v < 1 << 53 ? String(v) : "\"\(hex(v))\"" }
+    /// A run's step, signed (two's complement), the same way.
+    static func step(_ v: UInt64) -> String {
+        let s = Int64(bitPattern: v)
+        return s.magnitude < 1 << 53 ? String(s) : "\"\(hex(v))\""
+    }
+
+    /// A JSON string that cannot end the script element it sits in (`<` is escaped).
+    static func quote(_ s: String) -> String { JSONValue.quote(s).replacingOccurrences(of: "<", with: "\\u003c") }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}

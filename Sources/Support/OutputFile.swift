@@ -1,0 +1,146 @@
+import Foundation
+
+/// A file that could not be written: the path as the user named it and the reason in words.
+public struct WriteError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "could not write \(path): \(reason)" }
+}
+
+/// The operating system's reason for `code`, in words ("No space left on device").
+public func reasonInWords(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+/// Writing files with every system call checked: no error is lost, and none reaches the
+/// user as a raw Foundation error.
+public enum OutputFile {
+    /// Writes all of `bytes` to the open descriptor `fd`, retrying short writes and EINTR.
+    /// Returns 0, or the errno of the write that failed.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        var done = 0
+        while done < bytes.count {
+            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            if n == 0 { return EIO }
+            done += n
+        }
+        return 0
+    }
+
+    /// Writes `bytes` to `path`, atomically when `path` is (or will be) a regular file: a
+    /// temporary file beside it, written, flushed to disk and closed, then renamed over it,
+    /// so a reader sees the old file or the new one, never a part. The temporary file is
+    /// removed whatever fails. A device or pipe (`/dev/stdout`, `/dev/full`) is written in
+    /// place, never replaced. Missing directories are created (goldens), or, for a file the
+    /// user named with `-o` (`createDirectories: false`), refused: a typo is not a new folder.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, createDirectories: Bool = true,
+                                       beforeRename: () throws -> Void = {}) throws {
+        func fail(_ reason: String) -> WriteError { WriteError(path: path, reason: reason) }
+        if path.isEmpty { throw fail("the path is empty") }
+        let name = (path as NSString).lastPathComponent
+        if path.hasSuffix("/") || name == "." || name == ".." { throw fail("it names a directory, not a file") }
+        var st = stat()
+        if stat(path, &st) == 0 {
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: throw fail("it is a directory")
+            case S_IFREG: break
+            default: return try writeInPlace(bytes, to: path)
+            }
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        let parent = dir.isEmpty ? "." : dir
+        if !createDirectories {
+            var dst = stat()
+            if stat(parent, &dst) != 0 { throw fail("its folder \(parent) does not exist") }
+            if dst.st_mode & S_IFMT != S_IFDIR { throw fail("\(parent) is not a folder") }
+        }
+        if let problem = makeDirectories(parent) { throw fail(problem) }
+        let tmp = parent + "/.\(name).tmp-\(getpid())"
+        var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        if fd < 0 && errno == EEXIST {        // left by a process with our pid that was killed
+            unlink(tmp)
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        }
+        if fd < 0 { throw fail(reasonInWords(errno)) }
+        var err = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        if err == 0 && fsync(fd) != 0 && errno != EINVAL && errno != EROFS { err = errno }
+        if close(fd) != 0 && err == 0 { err = errno }
+        if err != 0 { unlink(tmp); throw fail(reasonInWords(err)) }
+        do { try beforeRename() } catch { unlink(tmp); throw error }
+        if rename(tmp, path) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw fail(reasonInWords(e))
+        }
+    }
+
+    /// Writes to something that is not a regular file (a device, a pipe) without replacing it.
+    /// A FIFO no program reads from is waited on this long, then refused: opening it to
+    /// write blocked forever.
+    public static let readerWaitSeconds = 5
+
+    static func writeInPlace(_ bytes: [UInt8], to path: String) throws {
+        var fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+        var waited = 0
+        while fd < 0 && errno == ENXIO && waited < readerWaitSeconds * 1000 {      // a FIFO with no reader yet
+            usleep(50_000)
+            waited += 50
+            fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+        }
+        if fd < 0 {
+            throw WriteError(path: path, reason: errno == ENXIO ? "no program reads from this FIFO (waited \(readerWaitSeconds) s)" : reasonInWords(errno))
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        var err = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        if close(fd) != 0 && err == 0 { err = errno }
+        if err != 0 { throw WriteError(path: path, reason: reasonInWords(err)) }
+    }
+
+    /// Creates `dir` and its missing parents; nil, or what stopped it, naming the directory.
+    package static func makeDirectories(_ dir: String) -> String? {
+        var st = stat()
+        if stat(dir, &st) == 0 {
+            return st.st_mode & S_IFMT == S_IFDIR ? nil : "\(dir) is not a directory"
+        }
+        let parent = (dir as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != dir, let problem = makeDirectories(parent) { return problem }
+        if mkdir(dir, 0o777) != 0 && errno != EEXIST {
+            return "cannot create the directory \(dir): \(reasonInWords(errno))"
+        }
+        if stat(dir, &st) != 0 || st.st_mode & S_IFMT != S_IFDIR { return "\(dir) is not a directory" }
+        return nil
+    }
+
+    /// The bytes of the file at `path`, read straight into one array (no second copy, which
+    /// matters for a 95 MB golden); nil when it cannot be opened or read.
+    public static func read(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        // One byte more than its size, so that the read that finds the end needs no growing.
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
+        var done = 0
+        while true {
+            if done == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: max(4096, bytes.count))) }
+            let n = bytes.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            done += n
+        }
+        bytes.removeLast(bytes.count - done)
+        return bytes
+    }
+
+    /// Whether `a` and `b` are the same existing file (the same device and inode), however
+    /// they are named: through `..`, symbolic links or hard links.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        guard stat(a, &x) == 0, stat(b, &y) == 0 else { return false }
+        return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+}

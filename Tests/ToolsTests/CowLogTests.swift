@@ -1,0 +1,122 @@
+import Foundation
+import XCTest
+@testable import Support
+@testable import Scenario
+@testable import Run
+@testable import Goldens
+@testable import Explore
+@testable import Cosim
+@testable import Report
+import XV6
+import RISCV
+
+/// The cow-lab scenarios against the real kernels' logs they were written from: every memory
+/// event (kalloc, kfree, map, unmap, freewalk, refinc, refdec) the same, in the same order,
+/// address for address, from pid 1's allocproc on. The log lines are the probes'
+/// (docs/kernel-logs/README.md); the model's events are written in the same form.
+final class CowLogTests: XCTestCase {
+    static let kinds: Set<String> = ["kalloc", "kfree", "map", "unmap", "freewalk", "refinc", "refdec"]
+
+    /// The memory lines of `log` in [first, last] (1-based, as `sed -n` counts), each field
+    /// that holds a number written in short hex.
+    func logMemory(_ log: String, _ first: Int, _ last: Int) throws -> [String] {
+        let lines = try kernelLogLines(log)
+        return lines[(first - 1)..<last].compactMap { line in
+            guard let at = line.range(of: "@T ") else { return nil }
+            let words = line[at.upperBound...].split(separator: " ")
+            guard let kind = words.first.map(String.init), Self.kinds.contains(kind) else { return nil }
+            let fields = words.dropFirst().map { w -> String in
+                guard let eq = w.firstIndex(of: "="), w[w.index(after: eq)...].hasPrefix("0x"),
+                      let v = UInt64(w[w.index(eq, offsetBy: 3)...], radix: 16) else { return String(w) }
+                return "\(w[...eq])\(hexShort(v))"
+            }
+            return ([kind] + fields).joined(separator: " ")
+        }
+    }
+
+    /// The same lines of a run of `scenario` (with `overrides`), after boot.
+    func modelMemory(_ scenario: String, _ overrides: [String] = []) throws -> [String] {
+        var s = try ScenarioCompiler.compile(path: scenarioPath(scenario))
+        XCTAssertNil(s.apply(overrides: overrides))
+        let w = TraceWriter(format: .none, sites: .init())
+        var out: [String] = []
+        w.tap = { e, event in
+            guard event > 0 else { return }
+            switch e {
+            case let .kalloc(pa, _, _): out.append("kalloc pa=\(hexShort(pa.rawValue))")
+            case .kallocFailed: out.append("kalloc pa=0x0")
+            case let .kfree(pa, _, _): out.append("kfree pa=\(hexShort(pa.rawValue))")
+            case let .mappages(_, root, va, size, pa, perm):
+                out.append("map pt=\(hexShort(root.rawValue)) va=\(hexShort(va.rawValue)) size=\(hexShort(size)) pa=\(hexShort(pa.rawValue)) perm=\(hexShort(perm.rawValue))")
+            case let .uvmunmap(_, root, va, npages, free):
+                out.append("unmap pt=\(hexShort(root.rawValue)) va=\(hexShort(va.rawValue)) npages=\(npages) free=\(free ? 1 : 0)")
+            case let .freewalk(pt): out.append("freewalk pt=\(hexShort(pt.rawValue))")
+            case let .refinc(pa, n, _): out.append("refinc pa=\(hexShort(pa.rawValue)) n=\(n)")
+            case let .refdec(pa, n, _): out.append("refdec pa=\(hexShort(pa.rawValue)) n=\(n)")
+            default: break
+            }
+        }
+        let (result, _) = Runner.run(s, writer: w)
+        XCTAssertEqual(result.exitCode, 0, "\(scenario) \(overrides)")
+        return out
+    }
+
+    func assertSame(_ model: [String], _ log: [String], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(model.count, log.count, what, file: file, line: line)
+        if let i = model.indices.first(where: { $0 < log.count && model[$0] != log[$0] }) {
+            XCTFail("\(what): memory event \(i + 1) differs: model \(model[i]), log \(log[i])", file: file, line: line)
+        }
+    }
+
+    /// cow-boot.log.xz lines 214-572: boot, sh, echo hi (215 memory events).
+    func testBootEchoMakesTheRealCowKernelsMemoryEvents() throws {
+        let log = try logMemory("cow-boot.log.xz", 214, 572)
+        XCTAssertEqual(log.count, 215)
+        assertSame(try modelMemory("cow-lab/boot-echo.yaml"), log, "boot-echo")
+    }
+
+    /// cow-copyout2-nopreempt.log.xz 214-777 (280 memory events); under cow-3e4542e, the
+    /// buggy kernel's cowbuggy-copyout2-nopreempt.log.xz 214-831, whose copies come a piece
+    /// later (lines 665-682): the same count, not the same order.
+    func testCopyout2MakesEachKernelsMemoryEvents() throws {
+        let fixed = try logMemory("cow-copyout2-nopreempt.log.xz", 214, 777)
+        XCTAssertEqual(fixed.count, 280)
+        assertSame(try modelMemory("cow-lab/copyout2.yaml"), fixed, "copyout2 under cow-lab")
+        let buggy = try logMemory("cowbuggy-copyout2-nopreempt.log.xz", 214, 831)
+        XCTAssertEqual(buggy.count, 280)
+        XCTAssertNotEqual(buggy, fixed)
+        // The scenario's expectation of the fixed kernel's page fails under the buggy one.
+        var s = try ScenarioCompiler.compile(path: scenarioPath("cow-lab/copyout2.yaml"))
+        XCTAssertNil(s.apply(overrides: ["variant=cow-3e4542e"]))
+        let (result, _) = Runner.run(s, writer: nil)
+        XCTAssertEqual(result.failedExpectations.map(\.text), [
+            "expected pid 4's va 0x0000000000002000 to map pa 0x0000000087f4e000, found 0x0000000087f43000",
+            "expected pid 4's va 0x0000000000002000 to have rwxu-ad, found r-xu-ad",
+        ])
+        var model: [String] = []
+        let w = TraceWriter(format: .none, sites: .init())
+        w.tap = { e, event in
+            if event > 0, case let .kalloc(pa, _, _) = e { model.append(hexShort(pa.rawValue)) }
+        }
+        Runner.run(s, writer: w)
+        XCTAssertEqual(model, buggy.filter { $0.hasPrefix("kalloc") }.map { String($0.dropFirst("kalloc pa=".count)) })
+    }
+
+    /// cow-cowtest-nopreempt.log.xz 214-263143: cowtest's simple test twice, 262,736 memory
+    /// events.
+    func testCowtestSimpleMakesTheRealKernelsMemoryEvents() throws {
+        let log = try logMemory("cow-cowtest-nopreempt.log.xz", 214, 263143)
+        XCTAssertEqual(log.count, 262_736)
+        assertSame(try modelMemory("cow-lab/cowtest-simple.yaml"), log, "cowtest-simple")
+    }
+}
+
+extension CowLogTests {
+    /// lazy-boot.log.xz from line 214 to its end: boot, sh, echo hi with two lazy faults
+    /// (159 memory events).
+    func testLazyBootEchoMakesTheRealLazyKernelsMemoryEvents() throws {
+        let log = try logMemory("lazy-boot.log.xz", 214, 517)
+        XCTAssertEqual(log.count, 159)
+        assertSame(try modelMemory("lazy-lab/boot-echo.yaml"), log, "lazy boot-echo")
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import XCTest
+@testable import Support
+@testable import Scenario
+@testable import Run
+@testable import Goldens
+@testable import Explore
+@testable import Cosim
+@testable import Report
+
+/// Replay as the log streams in: memory bounded by what is undecided, not by the log's
+/// length; a departure final soon after it is read; and the long logs that measure it.
+final class StreamingReplayTests: XCTestCase {
+    static let logs = ReplayTests.logs
+    /// The lab kernel's boot: lines 518-931 are the shell running `echo hi`, from the global
+    /// table's satp after its prompt to its sleep at the next one.
+    static let boot = logs + "pgtbl-boot.log.xz"
+    static let echo = 518...931
+
+    func longLog(copies: Int) throws -> [UInt8] {
+        var log = try LongLog(path: Self.boot, lines: Self.echo)
+        var bytes: [UInt8] = []
+        log.write(copies: copies) { bytes += $0 }
+        return bytes
+    }
+
+    func temporary(_ bytes: [UInt8], _ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("xv6vm-stream-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return path
+    }
+
+    /// With no copies the log is the real one, byte for byte; each copy makes its pids anew
+    /// and takes the pages xv6's free list hands out then, and the model agrees with them all.
+    func testALongLogIsTheRealOneAndCopiesTheModelAgreesWith() throws {
+        let real = try LongLog.text(Self.boot)
+        XCTAssertEqual(try longLog(copies: 0), real)
+        let three = try longLog(copies: 3)
+        let lines = String(decoding: three, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.count, 2175)      // 2,174 lines and the empty string after the last newline
+        // The first copy begins as the block did; the three copies' echoes are pids 4, 5, 6.
+        XCTAssertEqual(lines[931], "@T satp pa=0x0000000087fff000 by=kvminithart")
+        XCTAssertTrue(lines.contains("@T allocproc pid=6"))
+        XCTAssertFalse(lines.contains("@T allocproc pid=7"))
+        let report = try Replay.stream(path: try temporary(three, "three.log"), overrides: [], blind: false).report
+        XCTAssertNil(report.departure, report.text())
+        XCTAssertEqual(report.agreed.reduce(0) { $0 + $1.1 }, 1972)
+        XCTAssertTrue(report.readWhole)
+    }
+
+    /// A block that keeps a page it allocates cannot be copied: said, with the page.
+    func testABlockThatKeepsAPageIsRefused() throws {
+        XCTAssertThrowsError(try LongLog(path: Self.boot, lines: 518...700)) { e in
+            XCTAssertTrue((e as! LogError).description.hasPrefix("pgtbl-boot.log.xz:700:1: error: the block keeps page 0x"), "\(e)")
+        }
+    }
+
+    /// However long the log, the probes held stay those of the operations not yet decided:
+    /// a log of 400 copies of the shell's echo holds no more than one copy's worth, on the
+    /// lab's kernel and on the stock one (whose satp stream ends at boot: its last probes
+    /// were held, and with them every probe after them).
+    func testMemoryStaysBoundedWhateverTheLogsLength() throws {
+        try bounded(try longLog(copies: 400), probes: 161_694, agreed: 156_008)
+        var stock = try LongLog(path: Self.logs + "stock-boot.log", lines: 389...525)
+        var text: [UInt8] = []
+        stock.write(copies: 400) { text += $0 }
+        try bounded(text, probes: 54_909, agreed: 49_223)
+    }
+
+    func bounded(_ text: [UInt8], probes: Int, agreed: Int) throws {
+        let log = try KernelLog.parse(text, file: "long.log")
+        XCTAssertEqual(log.probes.count, probes)
+        let session = ReplaySession(file: "long.log", config: try LogImporter.config(of: log, overrides: []))
+        var most = 0
+        for p in log.probes {
+            try session.take(p)
+            most = max(most, session.store.end - session.store.probes.base, session.importer.probes.end - session.importer.probes.base)
+        }
+        try session.finishLog()
+        let report = session.report(kernelPanic: nil)
+        XCTAssertNil(report.departure)
+        XCTAssertEqual(report.agreed.reduce(0) { $0 + $1.1 }, agreed)
+        XCTAssertLessThan(most, 10_000)
+        XCTAssertLessThan(session.recorder.memory.records.end - session.recorder.memory.records.base, 10_000)
+    }
+
+    /// A departure at the log's first probe is final once 100,000 probes past it are read:
+    /// the rest of the log is not read, and the report says how far it was.
+    func testAnEarlyDepartureStopsTheReading() throws {
+        var text = String(decoding: try longLog(copies: 400), as: UTF8.self)
+        let first = text.range(of: "@T kalloc pa=0x0000000087fff000")!
+        text.replaceSubrange(first, with: "@T kalloc pa=0x0000000087ffe000")
+        let report = try Replay.stream(path: try temporary(Array(text.utf8), "early.log"), overrides: [], blind: false).report
+        let d = try XCTUnwrap(report.departure)
+        XCTAssertEqual(d.log?.line, 5)
+        XCTAssertEqual(d.model?.probe.pa, 0x8_7fff_000)
+        XCTAssertFalse(report.readWhole)
+        XCTAssertGreaterThan(report.readToLine, 100_000)
+        XCTAssertLessThan(report.readToLine, 130_000)
+        XCTAssertTrue(report.text().contains("\nthe log was read to line \(report.readToLine), far enough past the departure: the rest cannot\n  change it\n"),
+                      report.text())
+    }
+
+    /// The streaming replay reads a cut last line as the whole-log reading does: left out,
+    /// with the same warning, and what comes before agrees.
+    func testACutLastLineIsAWarningWhenStreamed() throws {
+        let text = try String(contentsOfFile: Self.logs + "stock-boot.log", encoding: .utf8) + "@T kalloc pa=0x00000000873"
+        let streamed = try Replay.stream(path: try temporary(Array(text.utf8), "cut.log"), overrides: [], blind: false)
+        XCTAssertEqual(streamed.warnings.map(\.description), ["""
+            cut.log:526:27: warning: the log ends in the middle of this line (no newline after it): it was cut short, and the line is left out
+                @T kalloc pa=0x00000000873
+            """])
+        XCTAssertTrue(streamed.report.text().hasSuffix("\nAGREE: 423 events, every one the same\n"))
+    }
+}
+
+/// `--keep-going N`: after each departure both sides go on from the next operation.
+final class KeepGoingTests: XCTestCase {
+    /// The leaky kernel's exec keeps one page each time (stock-leak-boot): the first three
+    /// departures are its three execs, each named, where one departure alone shows only /init's.
+    func testALeakyExecDepartsAtEveryExec() throws {
+        let path = ReplayTests.logs + "stock-leak-boot.log.xz"
+        let one = try Replay.stream(path: path, overrides: [], blind: false).report
+        XCTAssertEqual(one.departure?.log?.line, 322)
+        XCTAssertEqual(one.departures.count, 0)
+        let three = try Replay.stream(path: path, overrides: [], blind: false, keepGoing: 3).report
+        XCTAssertEqual(three.departures.map { $0.log?.line }, [322, 388, 505])
+        XCTAssertEqual(three.departures.map { $0.operation?.summary }, ["exec of /init by pid 1", "exec of sh by pid 2", "exec of echo by pid 3"])
+        XCTAssertEqual(three.departures.map(\.verdict), [
+            "in exec of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the kernel never frees",
+            "in exec of sh by pid 2, the kernel frees 8 pages; the model frees 9: 1 page the kernel never frees",
+            "in exec of echo by pid 3, the kernel frees 25 pages; the model frees 27: 2 pages the kernel never frees",
+        ])
+        // The first is the one a plain replay shows, and the pages held are counted there.
+        XCTAssertEqual(three.departure?.log?.line, 322)
+        XCTAssertEqual(three.heldAtLine, one.heldAtLine)
+        XCTAssertEqual(three.held.map(\.pages), one.held.map(\.pages))
+        let text = three.text()
+        XCTAssertTrue(text.contains("\ndeparture 3, after the operation of the one before, in the memory events (number\n  392 of that stream):\n"), text)
+        XCTAssertTrue(text.hasSuffix("\nDEPARTS at stock-leak-boot.log.xz:322 (and 2 more, at lines 388, 505): in exec\n    of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the\n    kernel never frees\n"), text)
+        XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.count <= 80 })
+        // Asked for more than there are: all there are (five), and the log read to its end.
+        let all = try Replay.stream(path: path, overrides: [], blind: false, keepGoing: 10).report
+        XCTAssertEqual(all.departures.map { $0.log?.line }, [322, 388, 505, 635, 639])
+        XCTAssertTrue(all.readWhole)
+    }
+
+    /// A log that agrees agrees with --keep-going too.
+    func testKeepGoingOnALogThatAgrees() throws {
+        let r = try Replay.stream(path: ReplayTests.logs + "stock-boot.log", overrides: [], blind: false, keepGoing: 3).report
+        XCTAssertNil(r.departure)
+        XCTAssertTrue(r.text().hasSuffix("\nAGREE: 423 events, every one the same\n"))
+    }
+}

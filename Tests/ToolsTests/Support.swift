@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+@testable import Support
+@testable import Scenario
+@testable import Run
+@testable import Goldens
+@testable import Explore
+@testable import Cosim
+@testable import Report
+
+/// The package's root directory, found from this file's path (tests may run from anywhere).
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+func scenarioPath(_ name: String) -> String { packageRoot + "/scenarios/" + name }
+
+/// The text trace of a scenario file.
+func traceText(_ path: String) throws -> String {
+    let s = try ScenarioCompiler.compile(path: path)
+    let w = TraceWriter(format: .text, sites: .init())
+    Runner.run(s, writer: w)
+    return String(decoding: w.bytes, as: UTF8.self)
+}
+
+/// Compiles scenario text, which must fail; returns the rendered diagnostics.
+func compileErrors(_ yaml: String, file: String = "t.yaml") -> [Diagnostic] {
+    do {
+        _ = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: file)
+        XCTFail("expected a scenario error")
+        return []
+    } catch {
+        return error.diagnostics
+    }
+}
+
+/// A temporary directory, removed at the end of the test.
+func temporaryDirectory(_ test: XCTestCase) throws -> String {
+    let dir = NSTemporaryDirectory() + "xv6vm-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+    return dir
+}
+
+/// A deterministic source of numbers for fuzz tests: no clock, no system randomness, so
+/// every run makes the same mutants and a failure can be reproduced from its round.
+protocol RandomSource {
+    mutating func next() -> UInt64
+}
+
+extension RandomSource {
+    /// A number in 0..<n (0 when n <= 1).
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
+    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
+    /// True once in `n` times.
+    mutating func oneIn(_ n: Int) -> Bool { below(n) == 0 }
+}
+
+/// SplitMix64 (Steele, Lea and Flood, 2014): a fixed seed, the same sequence everywhere.
+struct SplitMix64: RandomSource {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The lines of a `.xz` log in docs/kernel-logs, console text included.
+func kernelLogLines(_ name: String) throws -> [String] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: ReplayTests.logs + name))
+    var bytes: [UInt8] = []
+    _ = try data.withUnsafeBytes { raw in try XZDecoder().decode(raw, last: true) { bytes.append(contentsOf: $0); return true } }
+    return String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast()
+}

@@ -1,0 +1,86 @@
+import XCTest
+@testable import Support
+@testable import Scenario
+@testable import Run
+@testable import Goldens
+@testable import Explore
+@testable import Cosim
+@testable import Report
+import XV6
+
+final class TraceTests: XCTestCase {
+    static let handout = [
+        "page table 0x0000000087f6e000",
+        "..0: pte 0x0000000021fda801 pa 0x0000000087f6a000",
+        ".. ..0: pte 0x0000000021fda401 pa 0x0000000087f69000",
+        ".. .. ..0: pte 0x0000000021fdac1f pa 0x0000000087f6b000",
+        ".. .. ..1: pte 0x0000000021fda00f pa 0x0000000087f68000",
+        ".. .. ..2: pte 0x0000000021fd9c1f pa 0x0000000087f67000",
+        "..255: pte 0x0000000021fdb401 pa 0x0000000087f6d000",
+        ".. ..511: pte 0x0000000021fdb001 pa 0x0000000087f6c000",
+        ".. .. ..510: pte 0x0000000021fdd807 pa 0x0000000087f76000",
+        ".. .. ..511: pte 0x0000000020001c0b pa 0x0000000080007000",
+    ]
+
+    func testBootScenarioPrintsTheHandoutsPteprintoutVerbatim() throws {
+        let lines = try traceText(scenarioPath("xv6-2020/boot.yaml")).split(separator: "\n").map(String.init)
+        // exec's own vmprint, then sys_exec frees the argument page and exec returns argc.
+        let start = try XCTUnwrap(lines.firstIndex(of: "page table 0x0000000087f6e000"))
+        XCTAssertEqual(Array(lines[start..<start + 10]), Self.handout)
+        XCTAssertEqual(Array(lines[start + 10...start + 11]), ["kfree     0x0000000087f6f000 pid 1 sys_exec", "return    pid 1 exec = 1"])
+        // The vmprint event, after pid 1 went back to user space: A set on TRAPFRAME and TRAMPOLINE.
+        let event3 = try XCTUnwrap(lines.firstIndex(of: "event 3 boot.yaml:16:5 vmprint pid 1"))
+        var after = Self.handout
+        after[8] = ".. .. ..510: pte 0x0000000021fdd847 pa 0x0000000087f76000"
+        after[9] = ".. .. ..511: pte 0x0000000020001c4b pa 0x0000000080007000"
+        XCTAssertEqual(Array(lines[event3 + 1..<event3 + 11]), after)
+        XCTAssertEqual(lines[0], "xv6vm-trace 2")
+        XCTAssertEqual(lines[2], "setting   variant xv6-2020")
+        XCTAssertEqual(lines.last, "end       events 4 free-pages 32582 kalloc 153 kfree 7 findings 0")
+    }
+
+    func testTheSameScenarioGivesTheSameBytesTwiceInBothFormats() throws {
+        for name in ["boot.yaml", "fork-exec-exit.yaml", "sbrk.yaml"] {
+            let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/" + name))
+            for format in [TraceFormat.text, .jsonl] {
+                let a = TraceWriter(format: format, sites: .init()), b = TraceWriter(format: format, sites: .init())
+                Runner.run(s, writer: a)
+                Runner.run(s, writer: b)
+                XCTAssertEqual(a.bytes, b.bytes, "\(name) \(format)")
+                XCTAssertGreaterThan(a.bytes.count, 10_000)
+            }
+        }
+    }
+
+    func testEveryTraceLineBelongsToAnEventAndJSONLinesCarryTheSameStream() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/fork-exec-exit.yaml"))
+        let text = TraceWriter(format: .text, sites: .init()), json = TraceWriter(format: .jsonl, sites: .init())
+        Runner.run(s, writer: text)
+        Runner.run(s, writer: json)
+        XCTAssertEqual(text.lineCount, json.lineCount)
+        let lines = String(decoding: json.bytes, as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(lines.first, #"{"format":"xv6vm-trace","kind":"header","version":2}"#)
+        XCTAssertEqual(lines[1], #"{"file":"fork-exec-exit.yaml","kind":"scenario"}"#)
+        XCTAssertTrue(lines.contains(#"{"event":5,"kind":"return","name":"fork","pid":2,"value":3}"#))
+        XCTAssertTrue(lines.contains(#"{"column":5,"event":6,"file":"fork-exec-exit.yaml","kind":"event","label":"sbrk pid 3 65536","line":11}"#))
+        for l in lines.dropFirst(2 + 6 + KernelSettings.catalogue.count + 1) { XCTAssertTrue(l.contains(#""event":"#), String(l)) }
+    }
+
+    func testAKernelPanicEndsTheRunWithXv6sMessage() throws {
+        // With 56 free pages, kvminit's tables take 10 and procinit runs out after 46 of its 64 kernel
+        // stacks: kalloc returns 0 and procinit panics, as the real kernel would.
+        let yaml = """
+            kernel: {end: 0x80027020, phystop: 0x80060000}
+            events:
+              - userinit
+            """
+        let s = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "tiny.yaml")
+        let w = TraceWriter(format: .text, sites: .init())
+        let (r, _) = Runner.run(s, writer: w)
+        XCTAssertEqual(r.panic?.message, "kalloc")
+        XCTAssertEqual(r.panicEvent, 0)
+        XCTAssertEqual(r.exitCode, 1)
+        let text = String(decoding: w.bytes, as: UTF8.self)
+        XCTAssertTrue(text.contains("\nkalloc    out-of-memory pid - boot > procinit\npanic: kalloc\n"), text)
+    }
+}
