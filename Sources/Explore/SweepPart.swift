@@ -146,15 +146,24 @@ extension CompiledScenario {
         func add(_ s: String) { sha.update(Array((s + "\n").utf8)) }
         add("xv6vm-scenario 1")
         add(file)
-        add(String(reflecting: config))
+        add(Self.canonical(config))
         add("check \(checkInvariants)")
         for (i, e) in events.enumerated() {
             let at = e.location.map { "\($0.line):\($0.column)" } ?? "-"
             add("\(i) \(at) \(e.source ?? "-") \(e.label)")
-            add(String(reflecting: e.kind))
+            add(Self.canonical(e.kind))
             add("child \(e.child.map(String.init) ?? "-") fails \(e.forkFails) rounds "
                 + e.rounds.map { "\($0.round)/\($0.count)" }.joined(separator: ","))
         }
         return sha.finishHex()
+    }
+
+    /// A value as Swift reflects it, its types named as they were when the digest was
+    /// defined, in the module `Simulation` (since split by job): a part written before the
+    /// split still merges and resumes with one written after.
+    static func canonical(_ value: Any) -> String {
+        let text = String(reflecting: value)
+        guard text.contains("Scenario.") else { return text }
+        return text.replacingOccurrences(of: #"(?<![\w"])Scenario\.(?=[A-Z])"#, with: "Simulation.", options: .regularExpression)
     }
 }
