@@ -86,8 +86,8 @@ final class ProbeRecorder {
             var p = Probe(.exec); p.pid = pid; p.text = path; p.sz = sz; proc(p)
         case let .execFailed(pid, path):
             var p = Probe(.execfail); p.pid = pid; p.text = path; proc(p)
-        case let .syscall(pid, name, args) where name == "sbrk":
-            var p = Probe(lazySbrk ? .sbrk : .growproc); p.pid = pid; p.n = Int64(args) ?? 0; proc(p)
+        case let .syscall(pid, .sbrk(n)):
+            var p = Probe(lazySbrk ? .sbrk : .growproc); p.pid = pid; p.n = Int64(n); proc(p)
         case let .zombie(pid, status):
             var p = Probe(.exit); p.pid = pid; p.n = Int64(status); proc(p)
         case let .pagefault(pid, scause, va):

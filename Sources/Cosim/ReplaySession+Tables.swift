@@ -41,7 +41,8 @@ extension ReplaySession {
         let writer = TraceWriter(format: .none, sites: SiteTree())
         let again = Kernel(unbooted: config, sink: writer, sites: writer.sites)
         var done = false
-        writer.tap = { e, event in
+        writer.tap = { [unowned again] r, event in
+            guard case .kernel(let e) = r else { return }
             recorder.take(e, event)
             if !done && side.records.end == k + 1 { done = true; body(again) }
         }

@@ -60,11 +60,12 @@ public final class ReplaySession {
         // RAM on either side: the kernel's may end elsewhere than the model's.
         recorder.compare(blind: blind, ram: MemLayout.kernbase..<(UInt64(1) << 40))
         writer = TraceWriter(format: .none, sites: sites)
-        writer.tap = { [recorder] in recorder.take($0, $1) }
+        writer.tap = { [recorder] r, event in if case .kernel(let e) = r { recorder.take(e, event) } }
         let boot = Event(kind: .boot, location: nil, label: "boot")
         writer.begin(event: 0, boot)
         let k = Kernel(unbooted: config, sink: writer, sites: sites)
-        for side in recorder.streams { side.onDepart = { [unowned self] in self.captureTables(k, $0, $1, $2) } }
+        // Weakly: the kernel holds its writer, whose tap holds the streams.
+        for side in recorder.streams { side.onDepart = { [unowned self, weak k] in if let k { self.captureTables(k, $0, $1, $2) } } }
         if self.keepGoing > 1 {
             for side in recorder.streams { side.onContext = { [unowned self] in self.noteDeparture($0, at: $1) } }
         }

@@ -166,38 +166,56 @@ extension Shrink {
         static func settings(inHeaderOf bytes: [UInt8]) -> [String] {
             let keys = Set(KernelSettings.catalogue.map(\.key) + MachineKey.allCases.map(\.rawValue))
             var out: [String] = []
-            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("setting ") {
-                let f = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard f.count == 3 else { continue }
-                if f[1] == "variant" { out.insert("variant=\(f[2])", at: 0) } else if keys.contains(String(f[1])) { out.append("\(f[1])=\(f[2])") }
+            for (name, value) in TraceLines.settings(in: bytes) {
+                if name == "variant" { out.insert("variant=\(value)", at: 0) } else if keys.contains(name) { out.append("\(name)=\(value)") }
             }
             return out
         }
 
-        /// Runs `s` as it is and under `reference`, and compares the traces from their first
-        /// event on (their headers differ by the settings): the first differing pair of lines
-        /// with numbers masked ("(end)" where a trace has ended), and the event it is in.
+        /// Runs `s` under `reference`, then as it is, and compares their records from their
+        /// first event on (their headers differ by the settings): the first differing pair of
+        /// lines with numbers masked ("(end)" where a trace has ended), and the event it is in.
         static func firstDifference(_ s: CompiledScenario, reference: [String]) -> ((expected: String, actual: String), Int)? {
             var r = s
             guard r.apply(overrides: reference) == nil else { return nil }
-            let mine = TraceWriter(format: .text, sites: .init()), theirs = TraceWriter(format: .text, sites: .init())
-            Runner.run(s, writer: mine)
-            Runner.run(r, writer: theirs)
-            // Each from its first event's line (event 0, boot, which is always there).
-            let base = mine.eventOffsets.first ?? 0
-            let a = Array(mine.bytes[base...]), e = Array(theirs.bytes[(theirs.eventOffsets.first ?? 0)...])
-            var i = 0, start = 0
-            while i < a.count && i < e.count && a[i] == e[i] {
-                if a[i] == UInt8(ascii: "\n") { start = i + 1 }
-                i += 1
+            let (theirs, theirSites) = records(of: r)
+            let mine = TraceWriter(format: .none, sites: SiteTree())
+            let names = SiteNames()
+            var i = 0, started = false
+            var departure: (mine: TraceRecord?, event: Int)?
+            mine.tap = { [unowned mine] record, event in
+                started = started || record.kind == .event
+                guard started, departure == nil, record.kind != .mark else { return }
+                if i < theirs.count && names.same(theirs[i], theirSites, record, mine.sites) { i += 1 } else { departure = (record, event) }
             }
-            if i == a.count && i == e.count { return nil }
-            // The event whose lines hold the line that differs: the last to begin at or before it.
-            let event = mine.eventOffsets.lastIndex { $0 - base <= start } ?? 0
-            func line(_ b: [UInt8]) -> String {
-                mask(String(decoding: b[start...].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
+            let (result, _) = Runner.run(s, writer: mine)
+            if departure == nil && i < theirs.count { departure = (nil, max(result.eventsRun - 1, 0)) }
+            guard let (m, event) = departure else { return nil }
+            let (expected, actual) = firstLines(i < theirs.count ? theirs[i].text(sites: theirSites) : nil, m?.text(sites: mine.sites))
+            return ((expected.map(mask) ?? "(end)", actual.map(mask) ?? "(end)"), event)
+        }
+
+        /// A run's records from its first event on (marks left out), and the tree naming their sites.
+        private static func records(of s: CompiledScenario) -> ([TraceRecord], SiteTree) {
+            let w = TraceWriter(format: .none, sites: SiteTree())
+            var out: [TraceRecord] = []
+            var started = false
+            w.tap = { record, _ in
+                started = started || record.kind == .event
+                if started && record.kind != .mark { out.append(record) }
             }
-            return ((start < e.count ? line(e) : "(end)", start < a.count ? line(a) : "(end)"), event)
+            Runner.run(s, writer: w)
+            return (out, w.sites)
+        }
+
+        /// The first pair of lines where two records' texts differ (nil: that side has no record).
+        private static func firstLines(_ a: String?, _ b: String?) -> (String?, String?) {
+            guard let a, let b else { return (a?.split(separator: "\n").first.map(String.init), b?.split(separator: "\n").first.map(String.init)) }
+            let x = a.split(separator: "\n", omittingEmptySubsequences: false), y = b.split(separator: "\n", omittingEmptySubsequences: false)
+            for k in 0..<max(x.count, y.count) where k >= x.count || k >= y.count || x[k] != y[k] {
+                return (k < x.count ? String(x[k]) : nil, k < y.count ? String(y[k]) : nil)
+            }
+            return (String(x.last ?? ""), String(y.last ?? ""))
         }
 
         /// A trace line or report with its numbers (addresses, pids, counts) as `#` and its
@@ -221,6 +239,29 @@ extension Shrink {
                 i += 1
             }
             return out
+        }
+    }
+}
+
+/// Compares records of two runs, whose trees number the same sites differently: by name.
+private final class SiteNames {
+    private var names: [ObjectIdentifier: [Int32: String]] = [:]
+
+    func name(_ site: Int32, _ tree: SiteTree) -> String {
+        if let n = names[ObjectIdentifier(tree)]?[site] { return n }
+        let n = tree.name(site)
+        names[ObjectIdentifier(tree), default: [:]][site] = n
+        return n
+    }
+
+    func same(_ a: TraceRecord, _ sa: SiteTree, _ b: TraceRecord, _ sb: SiteTree) -> Bool {
+        switch (a, b) {
+        case let (.kernel(.kalloc(p, s, x)), .kernel(.kalloc(q, t, y))), let (.kernel(.kfree(p, s, x)), .kernel(.kfree(q, t, y))):
+            return p == q && x == y && name(s, sa) == name(t, sb)
+        case let (.kernel(.kallocFailed(s, x)), .kernel(.kallocFailed(t, y))):
+            return x == y && name(s, sa) == name(t, sb)
+        default:
+            return a == b
         }
     }
 }

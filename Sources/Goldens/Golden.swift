@@ -76,22 +76,22 @@ public struct TraceDifference: Equatable, Sendable {
 extension Golden {
     /// Checks one scenario against its golden.
     public static func check(_ scenarioPath: String, store: GoldenStore, blind: Bool = false) -> GoldenResult {
-        switch trace(of: scenarioPath) {
-        case .failure(let e):
-            return GoldenResult(scenario: scenarioPath, golden: store.goldenPath(for: scenarioPath), outcome: .scenarioError(e), trace: [], goldenBytes: nil)
-        case .success(let (compiled, bytes)):
-            let golden = store.goldenPath(for: scenarioPath, kind: compiled.golden)
-            let old: [UInt8]
-            switch load(golden) {
-            case .missing: return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
-            case .unreadable(let reason):
-                return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .unreadableGolden(reason), trace: bytes, goldenBytes: nil)
-            case .bytes(let b): old = b
-            }
-            if old == bytes { return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .ok, trace: bytes, goldenBytes: old) }
-            let diff = difference(expected: old, actual: bytes, scenario: compiled, blind: blind)
-            return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .changed(diff), trace: bytes, goldenBytes: old)
+        let compiled: CompiledScenario
+        do { compiled = try ScenarioCompiler.compile(path: scenarioPath) } catch {
+            return GoldenResult(scenario: scenarioPath, golden: store.goldenPath(for: scenarioPath), outcome: .scenarioError(error), trace: [], goldenBytes: nil)
         }
+        let (bytes, events) = keptWithEvents(compiled)
+        let golden = store.goldenPath(for: scenarioPath, kind: compiled.golden)
+        let old: [UInt8]
+        switch load(golden) {
+        case .missing: return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .missingGolden, trace: bytes, goldenBytes: nil)
+        case .unreadable(let reason):
+            return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .unreadableGolden(reason), trace: bytes, goldenBytes: nil)
+        case .bytes(let b): old = b
+        }
+        if old == bytes { return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .ok, trace: bytes, goldenBytes: old) }
+        let diff = difference(expected: old, actual: bytes, scenario: compiled, events: compiled.golden == .trace ? events : nil, blind: blind)
+        return GoldenResult(scenario: scenarioPath, golden: golden, outcome: .changed(diff), trace: bytes, goldenBytes: old)
     }
 
     /// Checks many scenarios in parallel on all cores; results come back in the order given.
@@ -113,36 +113,38 @@ extension Golden {
     /// With `blind`, the hunks are those of the address-blind view (`AddressBlind`), and
     /// `addressOnly` counts the golden's lines that differ only by addresses; without it, the
     /// exact diff, with the blind view's counts in `blindSummary` when they are smaller.
-    public static func difference(expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?,
+    /// `events`: the `event` lines of `actual` as its writer counted them (nil: read from its text).
+    public static func difference(expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?, events: [(line: Int, event: Int)]? = nil,
                                   maxHunks: Int = 10, maxLines: Int = 200, blind: Bool = false) -> TraceDifference {
+        let events = events ?? TraceLines.events(in: actual)
         let isDigest = expected.starts(with: "xv6vm-digest ".utf8) || actual.starts(with: "xv6vm-digest ".utf8)
         if isDigest || expected.isEmpty {
-            return difference(exact: expected, actual: actual, scenario: scenario, maxHunks: maxHunks, maxLines: maxLines)
+            return difference(exact: expected, actual: actual, scenario: scenario, events: events, maxHunks: maxHunks, maxLines: maxLines)
         }
         let named = AddressBlind.named(old: expected, new: actual)
         if blind {
-            let exact = LineDiff.compute(old: expected, new: actual, maxHunks: 0, maxLines: 0)
-            var d = difference(exact: named.old, actual: named.new, scenario: scenario, maxHunks: maxHunks, maxLines: maxLines)
+            let exact = LineDiff.compute(old: expected, new: actual, maxHunks: 0, maxLines: 0, kind: TraceLines.kind)
+            var d = difference(exact: named.old, actual: named.new, scenario: scenario, events: events, maxHunks: maxHunks, maxLines: maxLines)
             d.addressOnly = max(0, exact.removed - d.diff.removed)
             if d.diff.isEmpty, let first = exact.firstOld {
                 // Nothing but addresses: the departure is where they first differ.
                 d.line = first
-                d.event = eventNumber(in: actual, before: exact.firstNew ?? 1)
+                d.event = TraceLines.event(before: exact.firstNew ?? 1, in: events)
                 d.eventLocation = d.event.flatMap { i in scenario.flatMap { i < $0.events.count ? $0.events[i].location?.description : nil } }
             }
             return d
         }
-        var d = difference(exact: expected, actual: actual, scenario: scenario, maxHunks: maxHunks, maxLines: maxLines)
-        let b = LineDiff.compute(old: named.old, new: named.new, maxHunks: 0, maxLines: 0)
+        var d = difference(exact: expected, actual: actual, scenario: scenario, events: events, maxHunks: maxHunks, maxLines: maxLines)
+        let b = LineDiff.compute(old: named.old, new: named.new, maxHunks: 0, maxLines: 0, kind: TraceLines.kind)
         if b.removed + b.added < d.diff.removed + d.diff.added { d.blindSummary = (b.hunkCount, b.removed, b.added) }
         return d
     }
 
-    static func difference(exact expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?,
+    static func difference(exact expected: [UInt8], actual: [UInt8], scenario: CompiledScenario?, events: [(line: Int, event: Int)],
                            maxHunks: Int, maxLines: Int) -> TraceDifference {
-        let d = LineDiff.compute(old: expected, new: actual, maxHunks: maxHunks, maxLines: maxLines)
+        let d = LineDiff.compute(old: expected, new: actual, maxHunks: maxHunks, maxLines: maxLines, kind: TraceLines.kind)
         let first = d.hunks.first?.lines
-        let event = eventNumber(in: actual, before: d.firstNew ?? 1)
+        let event = TraceLines.event(before: d.firstNew ?? 1, in: events)
         let loc = event.flatMap { idx in scenario.flatMap { idx < $0.events.count ? $0.events[idx].location?.description : nil } }
         let items: [String]
         if expected.starts(with: "xv6vm-digest ".utf8) || actual.starts(with: "xv6vm-digest ".utf8) {
@@ -157,28 +159,6 @@ extension Golden {
             expected: first?.first { $0.hasPrefix("-") }.map { String($0.dropFirst()) },
             actual: first?.first { $0.hasPrefix("+") }.map { String($0.dropFirst()) },
             event: event, eventLocation: loc, diff: d, items: items)
-    }
-
-    /// The number of the last `event N` line at or before 1-based line `line` of a trace.
-    static func eventNumber(in trace: [UInt8], before line: Int) -> Int? {
-        trace.withUnsafeBufferPointer { t -> Int? in
-            var offset = 0, n = 1
-            while n < line, offset < t.count {
-                if t[offset] == UInt8(ascii: "\n") { n += 1 }
-                offset += 1
-            }
-            // Back from the start of that line to the nearest line starting "event ".
-            let prefix = Array("event ".utf8)
-            var i = min(offset, t.count)
-            while true {
-                if i + prefix.count <= t.count && (i == 0 || t[i - 1] == UInt8(ascii: "\n")) && t[i..<i + prefix.count].elementsEqual(prefix) {
-                    let digits = t[(i + prefix.count)...].prefix { $0 >= 48 && $0 <= 57 }
-                    return Int(String(decoding: digits, as: UTF8.self))
-                }
-                if i == 0 { return nil }
-                i -= 1
-            }
-        }
     }
 
     /// The counts two digests disagree on: `kalloc 310877 -> 310880 (+3)`, then `lines` and

@@ -47,8 +47,8 @@ public struct RunReport {
             EventRow(label: e.label, location: e.location.map { "\(e.source ?? scenario.file):\($0.line)" } ?? "-", pid: Self.pid(of: e.kind))
         }
         var found: [FindingRow] = []
-        writer.tap = { e, i in
-            guard i < rows.count else { return }
+        writer.tap = { r, i in
+            guard i < rows.count, case .kernel(let e) = r else { return }
             switch e {
             case .kalloc: rows[i].kallocs += 1
             case .kfree: rows[i].kfrees += 1

@@ -93,23 +93,22 @@ public enum Golden {
     }
 
     /// What the golden of a compiled scenario keeps: its text trace, or the trace's digest.
-    public static func kept(_ s: CompiledScenario) -> [UInt8] {
-        if s.golden == .digest {
-            let d = DigestBuilder()
-            let w = TraceWriter(format: .text, sites: .init(), output: { d.consume($0) })
-            Runner.run(s, writer: w)
-            return d.finish()
-        }
-        let w = TraceWriter(format: .text, sites: .init())
-        Runner.run(s, writer: w)
-        return w.bytes
-    }
+    public static func kept(_ s: CompiledScenario) -> [UInt8] { keptWithEvents(s).bytes }
 
-    /// The kind of a trace line: its first word, or `vmprint`/`console` for what the kernel printed.
-    static func lineKind(_ l: Substring) -> String {
-        if l.hasPrefix("..") || l.hasPrefix("page table") { return "vmprint" }
-        guard let w = l.split(separator: " ", maxSplits: 1).first else { return "blank" }
-        return String(w)
+    /// What the golden keeps, and for a text trace the line of each `event` line with its
+    /// number, as the writer counted them (empty for a digest).
+    package static func keptWithEvents(_ s: CompiledScenario) -> (bytes: [UInt8], events: [(line: Int, event: Int)]) {
+        let sites = SiteTree()
+        if s.golden == .digest {
+            let d = DigestBuilder(sites: sites)
+            let w = TraceWriter(format: .text, sites: sites, output: { d.consume($0) })
+            w.tap = { r, _ in d.take(r) }
+            Runner.run(s, writer: w)
+            return (d.finish(), [])
+        }
+        let w = TraceWriter(format: .text, sites: sites)
+        Runner.run(s, writer: w)
+        return (w.bytes, w.eventLines)
     }
 
     /// What is at a golden's path.
@@ -151,49 +150,50 @@ public enum Golden {
 }
 
 /// Builds a trace's digest (its header, the number of lines, its SHA-256, a count of each
-/// kind of line, and its closing line) from the trace's bytes as they are written, chunk by chunk,
-/// so a long trace is never held whole.
+/// kind of line, and its closing line) as the trace is written: the SHA-256 from the bytes,
+/// chunk by chunk, so a long trace is never held whole; the rest from the records.
 final class DigestBuilder {
+    private let sites: SiteTree
     private var sha = SHA256()
-    private var partial: [UInt8] = []
     private var header: [String] = []
     private var inHeader = true
     private var lines = 0
-    private var counts: [String: Int] = [:]
-    private var last = ""
+    private var counts: [TraceKind: Int] = [:]
+    /// The kinds read from a line's text (the header's, the console's, a panic's).
+    private var textCounts: [String: Int] = [:]
+    private var last: TraceRecord?
 
-    func consume(_ bytes: [UInt8]) {
-        sha.update(bytes)
-        var start = 0
-        for (i, b) in bytes.enumerated() where b == 0x0a {
-            if partial.isEmpty {
-                line(bytes[start..<i])
-            } else {
-                partial += bytes[start..<i]
-                line(partial[...])
-                partial.removeAll(keepingCapacity: true)
-            }
-            start = i + 1
+    init(sites: SiteTree) { self.sites = sites }
+
+    func consume(_ bytes: [UInt8]) { sha.update(bytes) }
+
+    func take(_ r: TraceRecord) {
+        switch r {
+        case .event: inHeader = false
+        case .header, .scenario, .setting:
+            if inHeader { header.append(String(decoding: TraceText.rendered(r, sites: sites).dropLast(), as: UTF8.self)) }
+        default: break
         }
-        partial += bytes[start...]
-    }
-
-    private func line(_ l: ArraySlice<UInt8>) {
-        lines += 1
-        let text = String(decoding: l, as: UTF8.self)
-        if inHeader && text.hasPrefix("event ") { inHeader = false }
-        if inHeader { header.append(text) }
-        counts[Golden.lineKind(Substring(text)), default: 0] += 1
-        last = text
+        switch r {
+        case .header, .kernel(.console), .kernel(.panic):
+            TraceLines.kinds(of: r) { textCounts[$0, default: 0] += 1; lines += 1 }
+        case .kernel(.execCommitted), .kernel(.execFailed): return
+        default: counts[r.kind, default: 0] += 1; lines += 1
+        }
+        last = r
     }
 
     func finish() -> [UInt8] {
-        if !partial.isEmpty { line(partial[...]); partial.removeAll() }
+        var all = textCounts
+        for (k, n) in counts { all[k.rawValue, default: 0] += n }
         var out = ["xv6vm-digest 1"] + header
         out.append("lines     \(lines)")
         out.append("sha256    \(sha.finishHex())")
-        for k in counts.keys.sorted() { out.append("count     \(k) \(counts[k]!)") }
-        if lines > 0 { out.append(last) }
+        for k in all.keys.sorted() { out.append("count     \(k) \(all[k]!)") }
+        if let last {
+            let text = TraceText.rendered(last, sites: sites).dropLast()
+            out.append(String(decoding: text.split(separator: 0x0a, omittingEmptySubsequences: false).last ?? [], as: UTF8.self))
+        }
         return Array((out.joined(separator: "\n") + "\n").utf8)
     }
 }

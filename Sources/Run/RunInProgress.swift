@@ -110,24 +110,24 @@ public struct RunInProgress {
             }
             if case .baseline = event.kind {
                 result.baseline = k.freePages
-                writer?.note("baseline", "free-pages \(k.freePages)")
+                writer?.write(.baseline(freePages: k.freePages))
                 return true
             }
             if case .expect(let list) = event.kind {
                 for failure in Runner.check(list, on: k, baseline: result.baseline) {
                     result.failedExpectations.append((index, failure))
-                    writer?.note("expect", "FAILED " + failure)
+                    writer?.write(.expectFailed(failure))
                 }
                 return true
             }
             if let skipped = try Runner.execute(event.kind, on: k, writer: writer) {
                 result.skipped.append(index)
-                writer?.note("skip", skipped)
+                writer?.write(.skip(skipped))
             }
             if scenario.checkInvariants {
                 for v in try k.checkInvariants() {
                     result.violations.append((index, v))
-                    writer?.note("invariant", v)
+                    writer?.write(.invariant(v))
                 }
             }
             return true
@@ -162,11 +162,10 @@ public struct RunInProgress {
             result.findings = k.findings
             result.freePages = k.freePages
         }
-        writer?.note("end", "events \(result.eventsRun) free-pages \(result.freePages) kalloc \(result.counters.kallocs) kfree \(result.counters.kfrees) findings \(result.findings.count)"
-                     + (scenario.checkInvariants ? " invariant-violations \(result.violations.count)" : "")
-                     + (result.panic.map { " panic \"\($0.message)\"" } ?? ""),
-                     fields: ["free_pages": .i(Int64(result.freePages)), "kallocs": .i(Int64(result.counters.kallocs)),
-                              "kfrees": .i(Int64(result.counters.kfrees)), "findings": .i(Int64(result.findings.count))])
+        writer?.write(.end(TraceSummary(events: result.eventsRun, freePages: result.freePages, kallocs: result.counters.kallocs,
+                                        kfrees: result.counters.kfrees, findings: result.findings.count,
+                                        invariantViolations: scenario.checkInvariants ? result.violations.count : nil,
+                                        panic: result.panic?.message)))
         writer?.finish()
         return result
     }

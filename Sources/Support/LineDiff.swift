@@ -62,15 +62,25 @@ public struct LineDiff: Equatable, Sendable {
         return out
     }
 
-    /// Compares `old` with `new`.
+    /// Compares `old` with `new`. `kind` names a line's kind for `kinds` (by default its first
+    /// word; a trace's reader knows better).
     public static func compute(old: [UInt8], new: [UInt8], context: Int = 3, maxHunks: Int = 10, maxLines: Int = 200,
-                               maxEdits: Int = 1024, budget: Int = 200_000_000) -> LineDiff {
+                               maxEdits: Int = 1024, budget: Int = 200_000_000,
+                               kind: @escaping (UnsafeBufferPointer<UInt8>) -> String = firstWord) -> LineDiff {
         old.withUnsafeBufferPointer { a in
             new.withUnsafeBufferPointer { b in
-                var engine = Engine(a: a, b: b, context: context, maxEdits: maxEdits, budget: budget)
+                var engine = Engine(a: a, b: b, context: context, maxEdits: maxEdits, budget: budget, kind: kind)
                 return engine.run(maxHunks: maxHunks, maxLines: maxLines)
             }
         }
+    }
+}
+
+extension LineDiff {
+    /// A line's first word, `blank` for an empty line.
+    public static func firstWord(_ line: UnsafeBufferPointer<UInt8>) -> String {
+        let word = line.prefix { $0 != UInt8(ascii: " ") }
+        return word.isEmpty ? "blank" : String(decoding: word, as: UTF8.self)
     }
 }
 
@@ -124,13 +134,6 @@ private struct Window {
         return n == 0 || memcmp(text.baseAddress! + starts[i], other.text.baseAddress! + other.starts[j], n) == 0
     }
 
-    /// The line's kind: `vmprint` for a page-table printout, else its first word.
-    func kind(_ i: Int) -> String {
-        let b = bytes(i)
-        if b.starts(with: "..".utf8) || b.starts(with: "page table".utf8) { return "vmprint" }
-        let word = b.prefix { $0 != UInt8(ascii: " ") }
-        return word.isEmpty ? "blank" : String(decoding: word, as: UTF8.self)
-    }
 }
 
 private struct Engine {
@@ -138,9 +141,11 @@ private struct Engine {
     let context: Int, maxEdits: Int
     var budget: Int
     var minimal = true
+    let kind: (UnsafeBufferPointer<UInt8>) -> String
 
-    init(a: UnsafeBufferPointer<UInt8>, b: UnsafeBufferPointer<UInt8>, context: Int, maxEdits: Int, budget: Int) {
-        self.a = a; self.b = b; self.context = context; self.maxEdits = maxEdits; self.budget = budget
+    init(a: UnsafeBufferPointer<UInt8>, b: UnsafeBufferPointer<UInt8>, context: Int, maxEdits: Int, budget: Int,
+         kind: @escaping (UnsafeBufferPointer<UInt8>) -> String) {
+        self.a = a; self.b = b; self.context = context; self.maxEdits = maxEdits; self.budget = budget; self.kind = kind
     }
 
     mutating func run(maxHunks: Int, maxLines: Int) -> LineDiff {
@@ -316,8 +321,8 @@ private struct Engine {
         }
         var removed = 0, added = 0
         for bl in blocks {
-            for t in bl.i0..<bl.i1 { count(x.kind(t), 1, 0) }
-            for t in bl.j0..<bl.j1 { count(y.kind(t), 0, 1) }
+            for t in bl.i0..<bl.i1 { count(kind(x.bytes(t)), 1, 0) }
+            for t in bl.j0..<bl.j1 { count(kind(y.bytes(t)), 0, 1) }
             removed += bl.i1 - bl.i0; added += bl.j1 - bl.j0
         }
         // Hunks: runs of blocks whose gaps are at most 2 * context equal lines.

@@ -61,7 +61,9 @@ public final class Kernel {
     var freelist: UInt64 = 0
 
     public let sites: SiteTree
-    public weak var sink: TraceSink?
+    /// Held strongly: no sink holds its kernel, and a weak load at every event was a twentieth
+    /// of a traced run.
+    public var sink: TraceSink?
     public internal(set) var counters = Counters()
     public internal(set) var findings: [Finding] = []
     /// Pages on the free list, counted beside it (the list itself is in simulated memory).

@@ -34,20 +34,6 @@ public enum Syscall: Equatable, Sendable {
         case .close: return "close"
         }
     }
-
-    /// The arguments as a C call would show them.
-    var arguments: String {
-        switch self {
-        case .fork, .wait: return ""
-        case let .exec(path, argv, _): return "\"\(path)\", [" + argv.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
-        case let .sbrk(n): return "\(n)"
-        case let .exit(status): return "\(status)"
-        case let .copyin(va, len), let .copyout(va, len): return "\(hex16(va)), \(len)"
-        case let .copyinstr(va, max): return "\(hex16(va)), \(max)"
-        case let .pipe(id): return "pipe \(id)"
-        case let .close(id): return "pipe \(id)"
-        }
-    }
 }
 
 /// How a system call ended.
@@ -76,7 +62,7 @@ extension Kernel {
         cpu = h
         try schedule(p, on: h)
         try trapEnter(p, on: h, cause: .ecall)
-        if tracing { emit(.syscall(pid: pid, name: call.name, args: call.arguments)) }
+        if tracing { emit(.syscall(pid: pid, call: call)) }
         return try onBehalf(of: pid) { () throws(KernelPanic) -> SyscallResult in
             let value: Int64
             switch call {

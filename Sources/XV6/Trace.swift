@@ -46,7 +46,7 @@ public enum TrapCause: String, Sendable {
 /// One observable step of the kernel or the hardware. The kernel never prints:
 /// it hands these to a `TraceSink`, and the simulation decides how to write them.
 /// `pid` 0 means no process (the kernel at boot).
-public enum TraceEvent: Sendable {
+public enum TraceEvent: Equatable, Sendable {
     /// kinit put `pages` pages of [start, end) on the free list.
     case kinit(start: PhysAddr, end: PhysAddr, pages: Int)
     case kalloc(pa: PhysAddr, site: Int32, pid: Int)
@@ -73,8 +73,8 @@ public enum TraceEvent: Sendable {
     case scheduled(hart: Int, pid: Int)
     case allocproc(pid: Int, slot: Int)
     case freeproc(pid: Int, slot: Int)
-    /// A system call made by `pid`, with its arguments as C would show them.
-    case syscall(pid: Int, name: String, args: String)
+    /// A system call made by `pid`, with its arguments.
+    case syscall(pid: Int, call: Syscall)
     /// The value a system call returned to `pid`.
     case sysret(pid: Int, name: String, value: Int64)
     /// `pid` became a zombie with exit status `status`.

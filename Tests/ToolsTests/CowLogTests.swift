@@ -40,8 +40,8 @@ final class CowLogTests: XCTestCase {
         XCTAssertNil(s.apply(overrides: overrides))
         let w = TraceWriter(format: .none, sites: .init())
         var out: [String] = []
-        w.tap = { e, event in
-            guard event > 0 else { return }
+        w.tap = { r, event in
+            guard event > 0, case .kernel(let e) = r else { return }
             switch e {
             case let .kalloc(pa, _, _): out.append("kalloc pa=\(hexShort(pa.rawValue))")
             case .kallocFailed: out.append("kalloc pa=0x0")
@@ -95,8 +95,8 @@ final class CowLogTests: XCTestCase {
         ])
         var model: [String] = []
         let w = TraceWriter(format: .none, sites: .init())
-        w.tap = { e, event in
-            if event > 0, case let .kalloc(pa, _, _) = e { model.append(hexShort(pa.rawValue)) }
+        w.tap = { r, event in
+            if event > 0, case let .kernel(.kalloc(pa, _, _)) = r { model.append(hexShort(pa.rawValue)) }
         }
         Runner.run(s, writer: w)
         XCTAssertEqual(model, buggy.filter { $0.hasPrefix("kalloc") }.map { String($0.dropFirst("kalloc pa=".count)) })

@@ -25,7 +25,8 @@ enum ModelLog {
         let events = scenario.events
         let writer = TraceWriter(format: .none, sites: SiteTree())
         func line(_ p: Probe) { lines.append((event, "@T " + p.rendered)) }
-        writer.tap = { e, index in
+        writer.tap = { r, index in
+            guard case .kernel(let e) = r else { return }
             event = index
             if event != lastEvent {
                 if open != 0 { lines.append((lastEvent, "@T swtch from=\(open)")); open = 0 }
@@ -63,8 +64,8 @@ enum ModelLog {
                 if value > 0 { size[Int(value)] = size[pid] }
             case let .execCommitted(pid, path, sz): bracket(); p = Probe(.exec); p.pid = pid; p.text = path; p.sz = sz; size[pid] = sz
             case let .execFailed(pid, path): bracket(); p = Probe(.execfail); p.pid = pid; p.text = path
-            case let .syscall(pid, "sbrk", args):
-                bracket(); p = Probe(.growproc); p.pid = pid; p.n = Int64(args) ?? 0; p.sz = size[pid] ?? 0
+            case let .syscall(pid, .sbrk(n)):
+                bracket(); p = Probe(.growproc); p.pid = pid; p.n = Int64(n); p.sz = size[pid] ?? 0
                 size[pid] = UInt64(bitPattern: Int64(bitPattern: p.sz) + p.n)
             case let .zombie(pid, status): bracket(); p = Probe(.exit); p.pid = pid; p.n = Int64(status)
             default: return

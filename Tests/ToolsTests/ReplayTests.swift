@@ -56,7 +56,8 @@ final class ReplayTests: XCTestCase {
         var failed: [(Int, String)] = []
         let sites = SiteTree()
         let writer = TraceWriter(format: .none, sites: sites)
-        writer.tap = { e, _ in
+        writer.tap = { r, _ in
+            guard case .kernel(let e) = r else { return }
             switch e {
             case let .kalloc(pa, _, _): kallocs.append(pa.rawValue)
             case let .kallocFailed(site, pid): kallocs.append(0); failed.append((pid, sites.name(site)))

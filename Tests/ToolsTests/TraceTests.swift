@@ -83,4 +83,35 @@ final class TraceTests: XCTestCase {
         let text = String(decoding: w.bytes, as: UTF8.self)
         XCTAssertTrue(text.contains("\nkalloc    out-of-memory pid - boot > procinit\npanic: kalloc\n"), text)
     }
+
+    /// The kinds a digest counts from records are those read back from the text, line for
+    /// line, and the writer's event lines are where the text has its `event` lines.
+    func testRecordsAgreeWithTheirTextLineForLine() throws {
+        for name in ["xv6-2020/boot.yaml", "pgtbl-lab/stale-tlb.yaml", "cow-lab/copyout2.yaml", "xv6-2020/exec-fails.yaml", "seed-003/boot.yaml"] {
+            var s = try ScenarioCompiler.compile(path: scenarioPath(name))
+            s.checkInvariants = true
+            let w = TraceWriter(format: .text, sites: .init())
+            var fromRecords: [String] = []
+            w.tap = { r, _ in TraceLines.kinds(of: r) { fromRecords.append($0) } }
+            Runner.run(s, writer: w)
+            let lines = w.bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
+            XCTAssertEqual(fromRecords, lines.map { TraceLines.kind($0) }, name)
+            XCTAssertEqual(w.lineCount, lines.count, name)
+            XCTAssertEqual(w.eventLines.map(\.line), TraceLines.events(in: w.bytes).map(\.line), name)
+            XCTAssertEqual(w.eventLines.map(\.event), Array(0..<w.eventLines.count), name)
+        }
+    }
+
+    /// A record's typed fields: sbrk's argument is a number, not text to read back.
+    func testASyscallRecordCarriesItsCall() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/sbrk.yaml"))
+        let w = TraceWriter(format: .none, sites: .init())
+        var sbrks: [Int32] = []
+        w.tap = { r, _ in if case .kernel(.syscall(_, .sbrk(let n))) = r { sbrks.append(n) } }
+        Runner.run(s, writer: w)
+        XCTAssertFalse(sbrks.isEmpty)
+        let text = try traceText(scenarioPath("xv6-2020/sbrk.yaml"))
+        XCTAssertEqual(sbrks.map { "sbrk(\($0))" }, text.split(separator: "\n").filter { $0.hasPrefix("syscall ") && $0.contains("sbrk(") }
+            .map { String($0[$0.range(of: "sbrk(")!.lowerBound...]) })
+    }
 }

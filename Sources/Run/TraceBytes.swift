@@ -1,0 +1,139 @@
+import Foundation
+
+/// A growing run of bytes written in place: the trace writer's output buffer. Text is put
+/// into it straight from static strings, integers and cached site names, with no `String`
+/// made per line (a traced run writes a million lines).
+final class TraceBytes {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int = 1 << 16) {
+        self.capacity = max(capacity, 256)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// A buffer holding the same bytes.
+    func copy() -> TraceBytes {
+        let c = TraceBytes(capacity: capacity)
+        c.base.update(from: base, count: count)
+        c.count = count
+        return c
+    }
+
+    var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    func removeAll() { count = 0 }
+
+    /// Room for `n` more bytes.
+    @inline(__always) func reserve(_ n: Int) {
+        if count + n > capacity { grow(count + n) }
+    }
+
+    private func grow(_ needed: Int) {
+        var c = capacity
+        while c < needed { c *= 2 }
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        b.update(from: base, count: count)
+        base.deallocate()
+        base = b
+        capacity = c
+    }
+
+    @inline(__always) func byte(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always) func put(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        reserve(n)
+        (base + count).update(from: s.utf8Start, count: n)
+        count += n
+    }
+
+    func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let from = bytes.baseAddress else { return }
+        reserve(bytes.count)
+        (base + count).update(from: from, count: bytes.count)
+        count += bytes.count
+    }
+
+    func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
+
+    func put(_ s: String) {
+        var s = s
+        s.withUTF8 { put($0) }
+    }
+
+    /// A kind's word padded to the trace's column of ten (one space at least).
+    @inline(__always) func word(_ s: StaticString) {
+        put(s)
+        let pad = max(1, 10 - s.utf8CodeUnitCount)
+        reserve(pad)
+        (base + count).initialize(repeating: 0x20, count: pad)
+        count += pad
+    }
+
+    private static let digits: StaticString = "0123456789abcdef"
+
+    /// `0x` and 16 lowercase hex digits, as xv6's `%p`.
+    @inline(__always) func hex16(_ v: UInt64) {
+        reserve(18)
+        let p = base + count
+        p[0] = 0x30; p[1] = 0x78
+        let d = Self.digits.utf8Start
+        var x = v
+        for i in stride(from: 17, to: 1, by: -1) {
+            p[i] = d[Int(x & 0xf)]
+            x >>= 4
+        }
+        count += 18
+    }
+
+    /// `0x` and the shortest hex.
+    func shortHex(_ v: UInt64) {
+        reserve(18)
+        base[count] = 0x30; base[count + 1] = 0x78
+        count += 2
+        var shift: UInt64 = 60
+        while shift > 0 && (v >> shift) & 0xf == 0 { shift -= 4 }
+        let d = Self.digits.utf8Start
+        while true {
+            base[count] = d[Int((v >> shift) & 0xf)]
+            count += 1
+            if shift == 0 { break }
+            shift -= 4
+        }
+    }
+
+    /// A decimal integer (negative with `-`).
+    @inline(__always) func decimal<I: BinaryInteger>(_ v: I) {
+        reserve(21)
+        var m = v < 0 ? UInt64(truncatingIfNeeded: -(Int64(truncatingIfNeeded: v) &+ 1)) &+ 1 : UInt64(truncatingIfNeeded: v)
+        if v < 0 { base[count] = 0x2d; count += 1 }
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let n = withUnsafeMutableBytes(of: &tmp) { t -> Int in
+            var i = 24
+            repeat {
+                i -= 1
+                t[i] = 0x30 &+ UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+            } while m != 0
+            (base + count).update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: 24 - i)
+            return 24 - i
+        }
+        count += n
+    }
+
+    /// A pid, or `-` for none (the kernel at boot).
+    @inline(__always) func pid(_ p: Int) {
+        if p == 0 { byte(0x2d) } else { decimal(p) }
+    }
+
+    /// Ends a line.
+    @inline(__always) func newline() { byte(0x0a) }
+}
