@@ -82,7 +82,7 @@ public struct MemoryPlot: Sendable {
         case .yield(let pid): return "yield \(pid)"
         case .sleep(let pid): return "sleep \(pid)"
         case let .access(pid, _, a, _): return "\(a.rawValue) \(pid)"
-        case let .touch(pid, _, a, _, _): return "\(EventSyntax.touchWord(a)) \(pid)"
+        case let .touch(pid, _, a, _, _): return "\(EventSpec.touchWord(a)) \(pid)"
         case let .vmprint(pid, _): return "vmprint \(pid)"
         case .baseline: return "baseline"
         case .expect: return "expect"
