@@ -8,8 +8,6 @@ import Explore
 import Cosim
 import Report
 
-enum SweepFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
-
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
@@ -38,8 +36,9 @@ struct SweepCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The scenario file (YAML); with --merge, the part files.", valueName: "SCENARIO"))
     var files: [String] = []
 
-    @Option(name: .customLong("set"), help: ScenarioOptions.setHelp)
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
+
+    var overrides: [String] { kernel.overrides }
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Only K allocations, evenly spread (default: every one after boot).", valueName: "K"),
             transform: wholeNumber(atLeast: 1, "a number of allocations"))
@@ -57,8 +56,10 @@ struct SweepCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Also list every run: the call that failed, its event, outcome and site.")
     var verbose = false
 
-    @Option(help: ArgumentHelp("text, or json: a header, one JSON line per run as it finishes (in call order), then the totals.", valueName: "text|json"))
-    var format: SweepFormat = .text
+    /// json: a header, one JSON line per run as it finishes (in call order), then the totals.
+    @OptionGroup var formatting: FormatOption
+
+    var format: OutputFormat { formatting.format }
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the output to FILE, atomically; finished runs are kept in FILE.partial until then.", valueName: "FILE"))
     var output: String?
@@ -222,6 +223,6 @@ extension ScenarioOptions {
     init(file: String, overrides: [String]) {
         self.init()
         self.file = file
-        self.overrides = overrides
+        self.kernel = KernelOverrides(overrides)
     }
 }

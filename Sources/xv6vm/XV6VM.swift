@@ -110,10 +110,9 @@ struct ScenarioOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
-    @Option(name: .customLong("set"), help: setHelp)
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
-    static let setHelp = ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE")
+    var overrides: [String] { kernel.overrides }
 
     /// The scenario compiled, with the overrides applied; exits 2 on a scenario error.
     func load(jsonErrors: Bool = false) throws -> CompiledScenario {
@@ -244,11 +243,11 @@ struct Compile: ParsableCommand {
     @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
-    @Option(help: "How to report errors: text, or json (one object per line on stderr).")
-    var format: CheckFormat = .text
+    /// How errors are reported: with json, one object per line on stderr.
+    @OptionGroup var formatting: FormatOption
 
     func run() throws {
-        let scenario = try compileOrExit(file, json: format == .json)
+        let scenario = try compileOrExit(file, json: formatting.json)
         out(Listing.compiled(scenario))
     }
 }
