@@ -24,7 +24,8 @@ extension EventSpec {
                 case .noSuchProcess: return "pid \(pid) does not exist"
                 case .notRunnable: return "pid \(pid) is a zombie and cannot run"
                 }
-            })
+            },
+            process: { if case .access(let pid, _, _, _) = $0 { pid } else { nil } })
     }
 }
 

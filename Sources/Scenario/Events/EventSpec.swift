@@ -42,6 +42,16 @@ package struct EventSpec: Sendable {
     /// The process the event creates, if it does (userinit's, a fork's child): shrink hands
     /// its part to an earlier process and renames it.
     package var creates: @Sendable (Event) -> Int? = { _ in nil }
+    /// The process the event is done by or for (a report's pid column), if any.
+    package var process: @Sendable (EventKind) -> Int? = { _ in nil }
+    /// A few words for the event, as a student names it (a plot's labels); nil: the name
+    /// and the process, `exec 2`.
+    var short: (@Sendable (Event) -> String)?
+
+    /// A few words for `e`, as a student names it: `fork 1→2`, `exec 2`, `wait 1`.
+    package func shortLabel(_ e: Event) -> String {
+        short?(e) ?? (process(e.kind).map { "\(name) \($0)" } ?? name)
+    }
 
     /// The kinds of event, in the order messages list them.
     package static var all: [EventSpec] { EventKind.specs }
@@ -83,6 +93,11 @@ package protocol EventOutput: AnyObject {
     func addNote(_ kind: String, _ text: String)
     /// A line the kernel prints on the console.
     func addConsole(_ line: String)
+}
+
+extension EventSpec {
+    /// The process that makes a system call.
+    static let caller: @Sendable (EventKind) -> Int? = { if case .syscall(let pid, _) = $0 { pid } else { nil } }
 }
 
 extension Event {

@@ -26,7 +26,8 @@ extension EventSpec {
         // The first segment's sizes, then the entry point.
         numbers: [program("memsz", { $0.exists ? $0.segments.first?.memsz : nil }, { p, m in p.segments[0].memsz = m }),
                   program("filesz", { $0.exists ? $0.segments.first?.filesz : nil }, { p, m in p.segments[0].filesz = m }),
-                  program("entry", { $0.exists ? $0.entry : nil }, { p, m in p.entry = m })])
+                  program("entry", { $0.exists ? $0.entry : nil }, { p, m in p.entry = m })],
+        process: caller)
 
     /// A number of an exec's program that shrink may make smaller.
     static func program(_ key: String, _ get: @escaping @Sendable (Program) -> UInt64?,

@@ -20,7 +20,9 @@ extension EventSpec {
         }, set: { k, m in
             guard case let .syscall(pid, .sbrk(n)) = k else { return k }
             return .syscall(pid: pid, .sbrk(Int32(truncatingIfNeeded: n < 0 ? -Int64(m) : Int64(m))))
-        })])
+        })],
+        process: caller,
+        short: { e in if case let .syscall(pid, .sbrk(n)) = e.kind { "sbrk \(pid) \(n)" } else { "sbrk" } })
 
     static let copyin = copy("copyin", size: "len", "a call that makes the kernel copy len bytes in from va", make: { .copyin(va: $0, len: $1) }) {
         if case let .copyin(va, len) = $0 { (va, len) } else { nil }
@@ -55,7 +57,8 @@ extension EventSpec {
             },
             schema: { S.object(description, ["proc": S.process, "va": S.number, size: S.number], required: ["proc", "va", size]) },
             execute: syscall,
-            numbers: twice ? [field, field] : [field])
+            numbers: twice ? [field, field] : [field],
+            process: caller)
     }
 }
 

@@ -13,7 +13,8 @@ extension EventSpec {
             return "pipe: {proc: \(name(pid)), id: \(id)}"
         },
         schema: { S.object("pipe(): a page for a new pipe, named by id", ["proc": S.process, "id": S.number], required: ["proc", "id"]) },
-        execute: syscall)
+        execute: syscall,
+        process: caller)
 
     static let close = EventSpec(
         name: "close", keys: ["proc", "pipe"],
@@ -23,7 +24,8 @@ extension EventSpec {
             return "close: {proc: \(name(pid)), pipe: \(id)}"
         },
         schema: { S.object("the last close of a pipe: its page is freed", ["proc": S.process, "pipe": S.number], required: ["proc", "pipe"]) },
-        execute: syscall)
+        execute: syscall,
+        process: caller)
 }
 
 extension ScenarioCompiler {

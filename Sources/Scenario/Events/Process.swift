@@ -22,7 +22,9 @@ extension EventSpec {
             let got = try run.kernel.userinit()
             return got == pid ? nil : "userinit created pid \(got), not \(pid)"
         },
-        creates: { e in if case .userinit(let pid) = e.kind { pid } else { nil } })
+        creates: { e in if case .userinit(let pid) = e.kind { pid } else { nil } },
+        process: { if case .userinit(let pid) = $0 { pid } else { nil } },
+        short: { e in if case .userinit(let pid) = e.kind { "userinit \(pid)" } else { "boot" } })
 
     static let fork = EventSpec(
         name: "fork", keys: ["parent", "child", "fails"],
@@ -36,7 +38,12 @@ extension EventSpec {
                    "anyOf": [S.process, S.object("fork", ["parent": S.process, "child": ["type": "string"], "fails": S.boolean], required: ["parent"])]] },
         execute: syscall,
         // A fork that fails has no child to name (its pid is freed).
-        creates: { e in if case .syscall(_, .fork) = e.kind, e.child != nil { e.child } else { nil } })
+        creates: { e in if case .syscall(_, .fork) = e.kind, e.child != nil { e.child } else { nil } },
+        process: caller,
+        short: { e in
+            guard case .syscall(let pid, _) = e.kind else { return "fork" }
+            return e.child.map { "fork \(pid)→\($0)" } ?? "fork \(pid)"
+        })
 
     static let exit = EventSpec(
         name: "exit", keys: ["proc", "status"],
@@ -52,7 +59,8 @@ extension EventSpec {
         }, set: { k, m in
             guard case let .syscall(pid, .exit(n)) = k else { return k }
             return .syscall(pid: pid, .exit(Int32(truncatingIfNeeded: n < 0 ? -Int64(m) : Int64(m))))
-        })])
+        })],
+        process: caller)
 
     static let wait = EventSpec(
         name: "wait", keys: ["proc"],
@@ -62,7 +70,8 @@ extension EventSpec {
             return "wait: \(name(pid))"
         },
         schema: { S.oneProcessOr("wait(0) by the parent: reaps its first zombie child", ["proc": S.process]) },
-        execute: syscall)
+        execute: syscall,
+        process: caller)
 
     /// Runs a system call: fork, exec, sbrk, exit, wait, the copies and the pipes.
     static let syscall: Execute = { kind, run throws(KernelPanic) in

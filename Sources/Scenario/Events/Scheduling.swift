@@ -19,7 +19,8 @@ extension EventSpec {
             case .returned: return nil
             default: return "pid \(pid) cannot run: it has exited"
             }
-        })
+        },
+        process: { if case .run(let pid, _) = $0 { pid } else { nil } })
 
     static let yield = EventSpec(
         name: "yield", keys: ["proc"],
@@ -32,7 +33,8 @@ extension EventSpec {
             case .returned: return nil
             default: return "pid \(pid) cannot yield: it has exited"
             }
-        })
+        },
+        process: { if case .yield(let pid) = $0 { pid } else { nil } })
 
     static let sleep = EventSpec(
         name: "sleep", keys: ["proc"],
@@ -45,7 +47,8 @@ extension EventSpec {
             case .returned: return nil
             default: return "pid \(pid) cannot sleep: it has exited"
             }
-        })
+        },
+        process: { if case .sleep(let pid) = $0 { pid } else { nil } })
 }
 
 extension ScenarioCompiler {

@@ -34,7 +34,9 @@ extension EventSpec {
                 }
             }
             return killed ? "expected a touch by pid \(pid) to kill it, but none did" : nil
-        })
+        },
+        process: { if case .touch(let pid, _, _, _, _) = $0 { pid } else { nil } },
+        short: { e in if case let .touch(pid, _, a, _, _) = e.kind { "\(touchWord(a)) \(pid)" } else { "touch" } })
 
     /// The most pages one `touch` may cover (4 GiB of user memory).
     static let touchPagesMax: UInt64 = 0x10_0000

@@ -21,7 +21,8 @@ extension EventSpec {
             let root = kernelTable ? k.procs[slot].kernelPagetable : k.procs[slot].pagetable
             for line in try k.vmprint(root) { run.output?.addConsole(line) }
             return nil
-        })
+        },
+        process: { if case .vmprint(let pid, _) = $0 { pid } else { nil } })
 }
 
 extension ScenarioCompiler {
