@@ -7,13 +7,6 @@ struct KernelOverrides: ParsableArguments {
         "Override a kernel setting, variant included, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.",
         valueName: "KEY=VALUE"))
     var overrides: [String] = []
-
-    init() {}
-
-    init(_ overrides: [String]) {
-        self.init()
-        self.overrides = overrides
-    }
 }
 
 /// `--format text|json`, declared once for every command that can write JSON for programs

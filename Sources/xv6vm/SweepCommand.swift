@@ -75,11 +75,11 @@ struct SweepCommand: ParsableCommand {
         guard files.count == 1 else {
             throw ValidationError(files.isEmpty ? "give the scenario to sweep" : "sweep takes one scenario (to merge the parts of a sharded sweep: --merge)")
         }
-        let options = ScenarioOptions(file: files[0], overrides: overrides)
-        var scenario = try options.load()
+        let file = files[0]
+        var scenario = try ScenarioOptions.load(file, overrides: overrides)
         if check { scenario.checkInvariants = true }
-        if let output { try options.refuseOverwritingInput(output, of: scenario) }
-        let header = SweepHeader(scenario, path: options.file, overrides: overrides, boot: boot, sample: sample,
+        if let output { try ScenarioOptions.refuseOverwritingInput(output, file: file, of: scenario) }
+        let header = SweepHeader(scenario, path: file, overrides: overrides, boot: boot, sample: sample,
                                  shard: shard?.index ?? 1, of: shard?.count ?? 1)
         let kept = try resume.map { try resumed(from: $0, header) } ?? []
         let json = format == .json
@@ -108,7 +108,7 @@ struct SweepCommand: ParsableCommand {
         let totals = Sweep.summaryJSON(scenario, outcomes).encoded
         emit(totals)
         let report = json ? Sweep.jsonLines(header, outcomes).joined(separator: "\n")
-                          : Sweep.report(scenario, outcomes, path: options.file, verbose: verbose, header: header)
+                          : Sweep.report(scenario, outcomes, path: file, verbose: verbose, header: header)
         if let output {
             try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output, createDirectories: false)
             try journal?.remove()
@@ -217,12 +217,4 @@ struct SweepCommand: ParsableCommand {
 extension Sweep.Outcome {
     /// The run ended neither clean nor before its allocation: a finding.
     var found: Bool { verdict != .clean && verdict != .notReached }
-}
-
-extension ScenarioOptions {
-    init(file: String, overrides: [String]) {
-        self.init()
-        self.file = file
-        self.kernel = KernelOverrides(overrides)
-    }
 }

@@ -116,14 +116,23 @@ struct ScenarioOptions: ParsableArguments {
 
     /// The scenario compiled, with the overrides applied; exits 2 on a scenario error.
     func load(jsonErrors: Bool = false) throws -> CompiledScenario {
+        try Self.load(file, overrides: overrides, jsonErrors: jsonErrors)
+    }
+
+    /// The scenario `file` compiled, with `overrides` applied; exits 2 on a scenario error.
+    static func load(_ file: String, overrides: [String], jsonErrors: Bool = false) throws -> CompiledScenario {
         var scenario = try compileOrExit(file, json: jsonErrors)
         if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
         return scenario
     }
 
+    func refuseOverwritingInput(_ output: String, of scenario: CompiledScenario) throws {
+        try Self.refuseOverwritingInput(output, file: file, of: scenario)
+    }
+
     /// Refuses to write `output` when it is the scenario or a file it includes, however it is
     /// named (`..`, symbolic or hard links: the same device and inode).
-    func refuseOverwritingInput(_ output: String, of scenario: CompiledScenario) throws {
+    static func refuseOverwritingInput(_ output: String, file: String, of scenario: CompiledScenario) throws {
         var inputs: Set<String> = [file]
         for e in scenario.events { if let f = e.location?.file { inputs.insert(f) } }
         if OutputFile.sameFile(output, file) {
