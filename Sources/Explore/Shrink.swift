@@ -5,9 +5,12 @@ import Scenario
 import Run
 
 /// Reduces a scenario to a small one that still shows the same thing. The scenario is
-/// taken back to its shape: event lines, and `repeat`s of them (re-rolled from the
-/// compiled rounds). Each candidate is written out as YAML and compiled again, so every
-/// candidate is a valid scenario. The passes:
+/// taken back to its shape: events, and `repeat`s of them (re-rolled from the compiled
+/// rounds), each event with the names its processes go by. Shrink edits those events:
+/// it removes them, hands a process's part to another, and makes smaller the numbers each
+/// kind's spec lets it vary. The compiler judges each candidate (it is written out and
+/// compiled again, so every candidate is a valid scenario); the small scenario is written
+/// once, at the end. The passes:
 ///
 /// 1. cut everything after the event where the original shows it (a panic ends the run);
 /// 2. delta debugging (ddmin) over the events and repeats of each list, outermost first;
@@ -28,7 +31,7 @@ public enum Shrink {
         public var tests: Int
     }
 
-    /// A scenario as the shrinker edits it: event lines and repeats of them.
+    /// A scenario as written: event lines and repeats of them.
     typealias Item = ScenarioWriter.Item
 
     /// Shrinks `s` (compiled from `file`) while `predicate` holds.
@@ -37,16 +40,16 @@ public enum Shrink {
                            progress: ((_ tests: Int, _ smallest: Int) -> Void)? = nil) -> Result? {
         let before = scenario.events.count - 1                // boot is implicit
         let (s, failureSite) = anchorInjectedFailure(scenario)
-        let original = program(s.events)
+        let original = pieces(s.events)
         var tests = 0
         var witnessed: Int?
         var smallest = before
         // Candidates share their first events with the last one that held: each runs from a
         // snapshot of that one's run where they part.
         let runs = PrefixRuns()
-        func test(_ items: [Item]) -> Bool {
+        func test(_ pieces: [Piece]) -> Bool {
             tests += 1
-            let text = ScenarioWriter.yaml(items, s, header: [])
+            let text = ScenarioWriter.yaml(Self.text(pieces), s, header: [])
             if let c = try? ScenarioCompiler.compile(bytes: Array(text.utf8), file: file) {
                 witnessed = predicate.witness(c, failureSite: failureSite, runs: runs)
                 if witnessed != nil { runs.adopt() }
@@ -70,14 +73,14 @@ public enum Shrink {
         var changed = true
         while changed {
             changed = false
-            let lines = flatten(current)
-            outer: for (i, l) in lines.enumerated() {
-                guard let x = created(by: l) else { continue }
-                for y in lines[..<i].compactMap(created) {
-                    var candidate = lines
-                    for j in candidate.indices where j > i { candidate[j] = replace(x, with: y, in: candidate[j]) }
+            let steps = flatten(current)
+            outer: for (i, step) in steps.enumerated() {
+                guard let x = step.created else { continue }
+                for y in steps[..<i].compactMap(\.created) {
+                    var candidate = steps
+                    for j in candidate.indices where j > i { candidate[j] = candidate[j].renamed(x, to: y) }
                     let items = refill(current, candidate)
-                    if candidate != lines && test(items) {
+                    if candidate != steps && test(items) {
                         current = reduce(items, test)
                         changed = true
                         break outer
@@ -101,7 +104,7 @@ public enum Shrink {
                  "  golden:   \(d.expected)", "  this run: \(d.actual)"] } ?? [])
         // A digest golden stays one when the small scenario still runs long.
         let golden: GoldenKind = s.golden == .digest && expanded(current) > 1000 ? .digest : .trace
-        return Result(yaml: ScenarioWriter.yaml(current, s, header: header, golden: golden), before: before, after: after,
+        return Result(yaml: ScenarioWriter.yaml(text(current), s, header: header, golden: golden), before: before, after: after,
                       afterExpanded: expanded(current), tests: tests)
     }
 
@@ -131,7 +134,7 @@ public enum Shrink {
     // MARK: the passes over the shape
 
     /// Step 2 on a list; `holds` tests a candidate for this list inside the whole scenario.
-    static func reduce(_ start: [Item], _ holds: ([Item]) -> Bool) -> [Item] {
+    static func reduce<L>(_ start: [ScenarioWriter.Tree<L>], _ holds: ([ScenarioWriter.Tree<L>]) -> Bool) -> [ScenarioWriter.Tree<L>] {
         var list = start
         while true {
             let before = list
@@ -147,17 +150,17 @@ public enum Shrink {
     }
 
     /// The list with each of its repeats' counts doubled.
-    static func doubled(_ items: [Item]) -> [Item] {
+    static func doubled<L>(_ items: [ScenarioWriter.Tree<L>]) -> [ScenarioWriter.Tree<L>] {
         items.map { if case let .loop(n, b) = $0 { .loop(2 * n, b) } else { $0 } }
     }
 
     /// Each repeat of the list: its body, then its count; a repeat of one round is inlined.
-    static func reduceLoops(_ start: [Item], _ holds: ([Item]) -> Bool) -> [Item] {
+    static func reduceLoops<L>(_ start: [ScenarioWriter.Tree<L>], _ holds: ([ScenarioWriter.Tree<L>]) -> Bool) -> [ScenarioWriter.Tree<L>] {
         var list = start
         var i = 0
         while i < list.count {
             guard case .loop(var count, var body) = list[i] else { i += 1; continue }
-            func with(_ c: Int, _ b: [Item]) -> [Item] {
+            func with(_ c: Int, _ b: [ScenarioWriter.Tree<L>]) -> [ScenarioWriter.Tree<L>] {
                 var l = list
                 l[i] = .loop(c, b)
                 return l
@@ -189,10 +192,10 @@ public enum Shrink {
 
     /// The first events of `items`, as many as run up to and including event `last`
     /// (counted from boot, 0); a repeat keeps whole rounds.
-    static func truncate(_ items: [Item], keeping last: Int) -> [Item] {
+    static func truncate<L>(_ items: [ScenarioWriter.Tree<L>], keeping last: Int) -> [ScenarioWriter.Tree<L>] {
         var n = last
-        func cut(_ items: [Item]) -> [Item] {
-            var out: [Item] = []
+        func cut(_ items: [ScenarioWriter.Tree<L>]) -> [ScenarioWriter.Tree<L>] {
+            var out: [ScenarioWriter.Tree<L>] = []
             for item in items where n > 0 {
                 switch item {
                 case .line: out.append(item); n -= 1
@@ -210,7 +213,7 @@ public enum Shrink {
     }
 
     /// Events the items run, repeats expanded.
-    static func expanded(_ items: [Item]) -> Int {
+    static func expanded<L>(_ items: [ScenarioWriter.Tree<L>]) -> Int {
         items.reduce(0) { n, item in
             switch item {
             case .line: return n + 1
@@ -220,15 +223,15 @@ public enum Shrink {
     }
 
     /// Event lines the items take in YAML: each event, and each repeat as one more.
-    static func written(_ items: [Item]) -> Int { flatten(items).count + loops(items) }
+    static func written<L>(_ items: [ScenarioWriter.Tree<L>]) -> Int { flatten(items).count + loops(items) }
 
-    static func loops(_ items: [Item]) -> Int {
+    static func loops<L>(_ items: [ScenarioWriter.Tree<L>]) -> Int {
         items.reduce(0) { n, item in if case .loop(_, let b) = item { return n + 1 + loops(b) } else { return n } }
     }
 
-    /// The event lines, repeats' bodies in place (once each).
-    static func flatten(_ items: [Item]) -> [String] {
-        items.flatMap { item -> [String] in
+    /// The events, repeats' bodies in place (once each).
+    static func flatten<L>(_ items: [ScenarioWriter.Tree<L>]) -> [L] {
+        items.flatMap { item -> [L] in
             switch item {
             case .line(let l): return [l]
             case .loop(_, let body): return flatten(body)
@@ -236,10 +239,10 @@ public enum Shrink {
         }
     }
 
-    /// `items` with its lines replaced, in order, by `lines` (as many as `flatten` gives).
-    static func refill(_ items: [Item], _ lines: [String]) -> [Item] {
+    /// `items` with its events replaced, in order, by `lines` (as many as `flatten` gives).
+    static func refill<L>(_ items: [ScenarioWriter.Tree<L>], _ lines: [L]) -> [ScenarioWriter.Tree<L>] {
         var k = 0
-        func fill(_ items: [Item]) -> [Item] {
+        func fill(_ items: [ScenarioWriter.Tree<L>]) -> [ScenarioWriter.Tree<L>] {
             items.map { item in
                 switch item {
                 case .line: k += 1; return .line(lines[k - 1])
@@ -248,90 +251,6 @@ public enum Shrink {
             }
         }
         return fill(items)
-    }
-
-    // MARK: re-rolling repeats
-
-    /// The compiled events (boot aside) as lines and repeats. Processes created outside
-    /// any repeat are named by pid (p5); those a round creates, c1, c2 ..., the same in
-    /// every round. A repeat whose rounds do not all read the same is left unrolled.
-    static func program(_ events: [Event]) -> [Item] {
-        let namer = Namer()
-        var names: [Int: String] = [:]
-        return items(shape(events, 1..<events.count, depth: 0), events, &names, namer, inRepeat: false)
-    }
-
-    /// Events grouped by the repeats that made them: an event, or a repeat and its rounds.
-    indirect enum Shape { case event(Int), loop(Int, [[Shape]]) }
-
-    static func shape(_ evs: [Event], _ range: Range<Int>, depth: Int) -> [Shape] {
-        var out: [Shape] = []
-        var i = range.lowerBound
-        func inRound(_ j: Int, _ round: Int, _ count: Int) -> Bool {
-            j < range.upperBound && evs[j].rounds.count > depth && evs[j].rounds[depth] == Round(round: round, count: count)
-        }
-        while i < range.upperBound {
-            guard evs[i].rounds.count > depth, evs[i].rounds[depth].round == 1 else { out.append(.event(i)); i += 1; continue }
-            let count = evs[i].rounds[depth].count
-            var rounds: [[Shape]] = []
-            while rounds.count < count && inRound(i, rounds.count + 1, count) {
-                var j = i
-                while inRound(j, rounds.count + 1, count) { j += 1 }
-                rounds.append(shape(evs, i..<j, depth: depth + 1))
-                i = j
-            }
-            out.append(.loop(count, rounds))
-        }
-        return out
-    }
-
-    /// Hands out the names of processes created in repeats.
-    final class Namer {
-        var next = 0
-        /// When set, the names to give, in order (a later round reuses the first round's).
-        var queue: [String]?
-        var given: [String] = []
-        func fresh() -> String {
-            let n: String
-            if var q = queue, !q.isEmpty { n = q.removeFirst(); queue = q } else { next += 1; n = "c\(next)" }
-            given.append(n)
-            return n
-        }
-    }
-
-    static func items(_ shapes: [Shape], _ evs: [Event], _ names: inout [Int: String], _ namer: Namer, inRepeat: Bool) -> [Item] {
-        var out: [Item] = []
-        for s in shapes {
-            switch s {
-            case .event(let i):
-                let e = evs[i]
-                var pid: Int?
-                if case .userinit(let p) = e.kind { pid = p }
-                if case .syscall(_, .fork) = e.kind { pid = e.child }
-                if let pid { names[pid] = inRepeat ? namer.fresh() : "p\(pid)" }
-                // A process no name in scope reaches (one a repeat created) is named by its pid.
-                out.append(.line(ScenarioWriter.line(e) { names[$0] ?? String($0) }))
-            case let .loop(count, rounds):
-                let outer = names, mark = namer.given.count
-                var first = outer
-                let body = items(rounds[0], evs, &first, namer, inRepeat: true)
-                let firstNames = Array(namer.given[mark...])
-                let queueAfter = namer.queue
-                var same = rounds.count == count
-                for round in rounds.dropFirst() where same {
-                    namer.queue = firstNames
-                    let m = namer.given.count
-                    var n = outer
-                    same = items(round, evs, &n, namer, inRepeat: true) == body
-                    namer.given.removeSubrange(m...)
-                }
-                namer.queue = queueAfter
-                if same { out.append(.loop(count, body)) } else {
-                    for round in rounds { out += items(round, evs, &names, namer, inRepeat: inRepeat) }
-                }
-            }
-        }
-        return out
     }
 
     /// ddmin: try removing each of n chunks; on success keep the rest, else split finer.
@@ -363,90 +282,5 @@ public enum Shrink {
             }
         }
         return current
-    }
-
-    /// Fields whose numbers the last pass makes as small as it can.
-    static let numericFields = ["n", "memsz", "filesz", "len", "max", "status", "entry", "fail_kalloc"]
-
-    /// For each number in those fields, the smallest magnitude (by binary search between 0
-    /// and the number) for which the run still shows the predicate.
-    static func shrinkNumbers(_ start: [String], _ test: ([String]) -> Bool) -> [String] {
-        var current = start
-        for i in current.indices {
-            for field in numericFields {
-                guard let r = current[i].range(of: "\(field): ") else { continue }
-                let digits = current[i][r.upperBound...].prefix { $0.isHexDigit || $0 == "x" || $0 == "-" }
-                guard let v = parseInteger(String(digits)), v.magnitude > 0 else { continue }
-                let hex = digits.hasPrefix("0x") || digits.hasPrefix("-0x")
-                func with(_ m: UInt64) -> [String] {
-                    var c = current
-                    let text = (v.negative ? "-" : "") + (hex ? hexShort(m) : String(m))
-                    c[i] = String(c[i][..<r.upperBound]) + text + c[i][digits.endIndex...]
-                    return c
-                }
-                var lo: UInt64 = 0, hi = v.magnitude          // hi holds; find the smallest that does
-                if test(with(0)) { current = with(0); continue }
-                while hi - lo > 1 {
-                    let mid = lo + (hi - lo) / 2
-                    if test(with(mid)) { hi = mid } else { lo = mid }
-                }
-                current = with(hi)
-            }
-        }
-        return current
-    }
-
-    /// The lines, with processes named p1, p2, ... in the order they are created outside
-    /// repeats, and c1, c2, ... inside them; through names no scenario uses, so that
-    /// swapping two names cannot collide.
-    static func renumber(_ items: [Item]) -> [String] {
-        var order: [(String, String)] = []
-        var top = 0, inner = 0
-        func walk(_ items: [Item], inRepeat: Bool) {
-            for item in items {
-                switch item {
-                case .line(let l):
-                    guard let x = created(by: l) else { continue }
-                    if inRepeat { inner += 1; order.append((x, "c\(inner)")) } else { top += 1; order.append((x, "p\(top)")) }
-                case .loop(_, let body): walk(body, inRepeat: true)
-                }
-            }
-        }
-        walk(items, inRepeat: false)
-        var out = flatten(items)
-        for (k, (x, _)) in order.enumerated() { out = out.map { replace(x, with: "renamed_\(k)", in: $0) } }
-        for (k, (_, y)) in order.enumerated() { out = out.map { replace("renamed_\(k)", with: y, in: $0) } }
-        return out
-    }
-
-    /// The process an event line creates, if it does (userinit, a fork's child).
-    static func created(by l: String) -> String? {
-        func word(_ s: Substring) -> String { String(s.prefix { $0.isLetter || $0.isNumber || $0 == "_" }) }
-        if l.hasPrefix("userinit: ") { return word(l.dropFirst("userinit: ".count)) }
-        if l.hasPrefix("fork:"), let r = l.range(of: "child: ") { return word(l[r.upperBound...]) }
-        return nil
-    }
-
-    /// `line` with the name `x` (as a whole word, outside quoted strings such as paths and
-    /// argv) replaced by `y`.
-    static func replace(_ x: String, with y: String, in line: String) -> String {
-        var out = ""
-        var word = ""
-        var quoted = false, escaped = false
-        func flush() { out += word == x ? y : word; word = "" }
-        for c in line {
-            if quoted {
-                out.append(c)
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { quoted = false }
-            } else if c.isLetter || c.isNumber || c == "_" {
-                word.append(c)
-            } else {
-                flush()
-                out.append(c)
-                quoted = c == "\""
-            }
-        }
-        flush()
-        return out
     }
 }

@@ -67,28 +67,7 @@ public struct MemoryPlot: Sendable {
     }
 
     /// A few words for an event, as a student names it: `fork 1→2`, `exec 2`, `wait 1`.
-    static func shortLabel(_ e: Event) -> String {
-        switch e.kind {
-        case .boot: return "boot"
-        case .userinit(let pid): return "userinit \(pid)"
-        case let .syscall(pid, call):
-            switch call {
-            case .fork: return e.child.map { "fork \(pid)→\($0)" } ?? "fork \(pid)"
-            case let .sbrk(n): return "sbrk \(pid) \(n)"
-            case .exit: return "exit \(pid)"
-            default: return "\(call.name) \(pid)"
-            }
-        case let .run(pid, _): return "run \(pid)"
-        case .yield(let pid): return "yield \(pid)"
-        case .sleep(let pid): return "sleep \(pid)"
-        case let .access(pid, _, a, _): return "\(a.rawValue) \(pid)"
-        case let .touch(pid, _, a, _, _): return "\(EventSyntax.touchWord(a)) \(pid)"
-        case let .vmprint(pid, _): return "vmprint \(pid)"
-        case .baseline: return "baseline"
-        case .expect: return "expect"
-        case .failKalloc: return "fail_kalloc"
-        }
-    }
+    static func shortLabel(_ e: Event) -> String { e.spec.shortLabel(e) }
 
     /// Where things go on the page: the plot area, and the axes' scales.
     struct Frame {

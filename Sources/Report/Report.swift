@@ -112,12 +112,5 @@ public struct RunReport {
     }
 
     /// The process an event is about, if any.
-    static func pid(of kind: EventKind) -> Int? {
-        switch kind {
-        case .boot, .baseline, .failKalloc, .expect: return nil
-        case .userinit(let p): return p
-        case .syscall(let p, _), .vmprint(let p, _), .run(let p, _), .yield(let p), .sleep(let p): return p
-        case .access(let p, _, _, _), .touch(let p, _, _, _, _): return p
-        }
-    }
+    static func pid(of kind: EventKind) -> Int? { kind.spec.process(kind) }
 }

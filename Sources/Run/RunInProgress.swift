@@ -104,26 +104,16 @@ public struct RunInProgress {
             }
             guard let k = kernel else { return false }
             k.eventTag = Int32(clamping: index)
-            if case .failKalloc(let n) = event.kind {
-                k.failNextKalloc = k.kallocCalls + n
-                return true
-            }
-            if case .baseline = event.kind {
-                result.baseline = k.freePages
-                writer?.write(.baseline(freePages: k.freePages))
-                return true
-            }
-            if case .expect(let list) = event.kind {
-                for failure in Runner.check(list, on: k, baseline: result.baseline) {
-                    result.failedExpectations.append((index, failure))
-                    writer?.write(.expectFailed(failure))
-                }
-                return true
-            }
-            if let skipped = try Runner.execute(event.kind, on: k, writer: writer) {
+            let spec = event.spec
+            var run = EventRun(kernel: k, baseline: result.baseline, output: writer)
+            let skipped = try spec.execute(event.kind, &run)
+            result.baseline = run.baseline
+            for failure in run.failedExpectations { result.failedExpectations.append((index, failure)) }
+            if let skipped {
                 result.skipped.append(index)
                 writer?.write(.skip(skipped))
             }
+            guard spec.changesKernel else { return true }
             if scenario.checkInvariants {
                 for v in try k.checkInvariants() {
                     result.violations.append((index, v))

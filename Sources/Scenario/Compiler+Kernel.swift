@@ -2,13 +2,13 @@ import Yams
 import XV6
 import Support
 
-/// The `kernel:` mapping: a variant, the image and machine, then any setting.
+/// The `kernel:` mapping: a variant, the image and machine, then any setting, applied by the
+/// kernel keys' one applier (KernelKeys.swift), which `--set` uses too.
 extension ScenarioCompiler {
     mutating func parseKernel(_ node: Node) {
         guard let m = node.mapping else { error(node, "expected a mapping of kernel settings, e.g. `kernel: {variant: pgtbl-lab}`"); return }
-        // The image and harts, set on a copy: the image is kept only if it can boot.
-        var machine = config
-        var overrides: [(Node, String, Node)] = []
+        var variant: String?
+        var overrides: [(key: Node, setting: String, value: Node)] = []
         var machineKeys: [(MachineKey, UInt64)] = []
         let settingKeys = KernelSettings.catalogue.map(\.key)
         for (k, v) in m {
@@ -16,10 +16,8 @@ extension ScenarioCompiler {
             case "variant":
                 if let s = string(v, what: "a kernel variant") {
                     let names = KernelSettings.presets.map(\.name)
-                    if let preset = KernelSettings.preset(named: s) {
-                        config.variant = s
-                        config.settings = preset
-                        machine.image = KernelSettings.image(named: s) ?? machine.image
+                    if KernelSettings.preset(named: s) != nil {
+                        variant = s
                     } else {
                         error(v, "unknown kernel variant '\(s)'; expected one of: \(names.joined(separator: ", "))" + suggest(s, names))
                     }
@@ -31,20 +29,22 @@ extension ScenarioCompiler {
             case nil: break
             }
         }
-        // The variant's build's image first, then what the scenario sets of it, in any key order.
-        for (key, n) in machineKeys { key.set(n, in: &machine) }
-        // Overrides apply on top of the preset, whatever order the keys came in.
-        for (_, setting, v) in overrides {
-            guard let value = v.scalar?.string else { error(v, "expected a value for \(setting)"); continue }
-            if let problem = config.settings.set(setting, value) { error(v, problem) }
+        let given = overrides.filter { $0.value.scalar != nil }
+        let problems = config.apply(variant: variant, machine: machineKeys,
+                                    settings: given.map { ($0.setting, $0.value.scalar!.string) })
+        // Each setting's problem at its value, in the order written.
+        var refused: [Int: String] = [:]
+        for case let .setting(i, problem) in problems { refused[i] = problem }
+        var g = 0
+        for o in overrides {
+            guard o.value.scalar != nil else { error(o.value, "expected a value for \(o.setting)"); continue }
+            if let problem = refused[g] { error(o.value, problem) }
+            g += 1
         }
-        // A setting that cannot act under this kernel would let a run say "no leaks" of a bug
-        // it never ran: refused, at the key, naming the variants that have what it needs.
-        let preset = KernelSettings.preset(named: config.variant) ?? .xv6_2020
-        for (key, problem) in config.settings.inertProblems(comparedTo: preset, variant: config.variant) {
-            if let (k, _, _) = overrides.last(where: { $0.1 == key }) { error(k, problem) }
+        // A setting that cannot act under this kernel is refused at its key.
+        for case let .inert(key, problem) in problems {
+            if let o = overrides.last(where: { $0.setting == key }) { error(o.key, problem) }
         }
-        config.harts = machine.harts
-        if let problem = machine.image.problem { error(node, "this kernel image cannot boot: \(problem)") } else { config.image = machine.image }
+        for case let .image(problem) in problems { error(node, "this kernel image cannot boot: \(problem)") }
     }
 }

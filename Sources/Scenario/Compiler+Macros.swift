@@ -19,7 +19,7 @@ extension ScenarioCompiler {
         guard let m = node.mapping else { error(node, "expected named sequences: `define: {spawn: {params: [parent, child], events: [...]}}`"); return }
         for (k, v) in m {
             guard let name = k.scalar?.string, processName(k) != nil else { error(k, "expected a sequence name (letters, digits, - and _)"); continue }
-            if EventSyntax.named[name] != nil || name == "include" { error(k, "'\(name)' is an event; a sequence needs another name"); continue }
+            if EventSpec.named[name] != nil || name == "include" { error(k, "'\(name)' is an event; a sequence needs another name"); continue }
             if sequences[name] != nil { error(k, "the sequence '\(name)' is defined twice"); continue }
             guard let body = v.mapping else { error(v, "expected {params: [...], events: [...]}"); continue }
             var params: [String] = []
@@ -172,7 +172,7 @@ extension ScenarioCompiler {
         var body: Node.Sequence?
         var countNode: Node = node
         for (k, v) in m {
-            switch key(k, allowed: EventSyntax.repeatEvents.keys) {
+            switch key(k, allowed: EventSpec.repeatEvents.keys) {
             case "repeat": countNode = v; count = integer(v, 0...UInt64.max)
             case "events":
                 if let seq = v.sequence { body = seq } else { error(v, "expected a list of events to repeat") }

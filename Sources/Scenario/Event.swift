@@ -34,6 +34,48 @@ public enum EventKind: Equatable, Sendable {
     case touch(pid: Int, va: UInt64, AccessType, killed: Bool, pages: Int)
 }
 
+extension EventKind {
+    /// Every kind's spec (Events/), in the order messages list them.
+    static let specs: [EventSpec] = [
+        .userinit, .fork, .exec, .sbrk, .exit, .wait, .vmprint, .run, .copyin, .copyinstr, .copyout,
+        .load, .store, .fetch, .touch, .pipe, .close, .yield, .sleep, .repeatEvents, .baseline, .expect, .failKalloc,
+    ]
+
+    /// The spec that reads, writes and runs this kind of event.
+    package var spec: EventSpec {
+        switch self {
+        case .boot, .userinit: .userinit
+        case .syscall(_, let call):
+            switch call {
+            case .fork: .fork
+            case .exec: .exec
+            case .sbrk: .sbrk
+            case .exit: .exit
+            case .wait: .wait
+            case .copyin: .copyin
+            case .copyinstr: .copyinstr
+            case .copyout: .copyout
+            case .pipe: .pipe
+            case .close: .close
+            }
+        case .vmprint: .vmprint
+        case .run: .run
+        case .yield: .yield
+        case .sleep: .sleep
+        case .baseline: .baseline
+        case .failKalloc: .failKalloc
+        case .expect: .expect
+        case .access(_, _, let type, _):
+            switch type {
+            case .load: .load
+            case .store: .store
+            case .fetch: .fetch
+            }
+        case .touch: .touch
+        }
+    }
+}
+
 /// Something a scenario states about itself, checked when the run reaches it.
 public enum Expectation: Equatable, Sendable {
     /// Free pages equal `n`, or (nil) the count recorded by the last `baseline`.
@@ -101,61 +143,6 @@ public enum GoldenKind: String, Sendable {
     /// Counts of each line kind, the closing summary and the SHA-256 of the whole trace (`.digest`),
     /// for runs whose trace is too long to review.
     case digest
-}
-
-extension CompiledScenario {
-    /// Applies `KEY=VALUE` overrides from the command line: `variant` first (it resets the
-    /// settings to that preset), then each setting, or the image's `end`, `etext`,
-    /// `trampoline`, `phystop` and the machine's `harts`. Returns what is wrong, or nil.
-    public mutating func apply(overrides: [String]) -> String? {
-        var pairs: [(String, String)] = []
-        // A value is one line: shown back in a message, a newline in it could forge a line
-        // of output ("phystop=1\nxv6vm: all good").
-        for o in overrides where o.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" }) {
-            let shown = o.unicodeScalars.map { $0 == "\n" ? "\\n" : $0 == "\r" ? "\\r" : String($0) }.joined()
-            return "--set takes KEY=VALUE on one line; got '\(shown)'"
-        }
-        for o in overrides {
-            guard let eq = o.firstIndex(of: "=") else { return "--set takes KEY=VALUE; got '\(o)'" }
-            pairs.append((String(o[..<eq]), String(o[o.index(after: eq)...])))
-        }
-        for (k, v) in pairs where k == "variant" {
-            guard let preset = KernelSettings.preset(named: v) else {
-                return "unknown variant '\(v)'; expected one of: \(KernelSettings.presets.map(\.name).joined(separator: ", "))"
-            }
-            config.variant = v
-            config.settings = preset
-            config.image = KernelSettings.image(named: v) ?? config.image
-        }
-        // The image and harts, set on a copy: the image is kept only if it can boot.
-        var machine = config
-        for (k, v) in pairs where k != "variant" {
-            // The kernel image and the machine, as a scenario's `kernel:` sets them.
-            if let key = MachineKey(rawValue: k) {
-                guard let n = parseInteger(v), !n.negative else { return "\(k) takes a number; got '\(v)'" }
-                guard key.range.contains(n.magnitude) else { return "\(k) must be from \(key.range.lowerBound) to \(key.range.upperBound); got \(v)" }
-                key.set(n.magnitude, in: &machine)
-                continue
-            }
-            if let problem = config.settings.set(k, v) {
-                let keys = ["variant"] + KernelSettings.catalogue.map(\.key) + MachineKey.allCases.map(\.rawValue)
-                if keys.contains(k) { return problem }
-                let suggestion = didYouMean(k, keys)
-                return problem + (suggestion.isEmpty ? "; the keys are \(keys.joined(separator: ", ")) (see `xv6vm variants`)" : suggestion)
-            }
-        }
-        let preset = KernelSettings.preset(named: config.variant) ?? .xv6_2020
-        if let (key, problem) = config.settings.inertProblems(comparedTo: preset, variant: config.variant).first {
-            // Set here, or set by the scenario and left without what it needs by a --set here.
-            guard pairs.contains(where: { $0.0 == key }) else { return problem + " (the scenario sets it)" }
-            return "--set \(key)=" + problem.dropFirst(key.count + 2)
-                + (pairs.contains { $0.0 == "variant" } ? "" : " (choose one with --set variant=NAME)")
-        }
-        config.harts = machine.harts
-        if let problem = machine.image.problem { return "this kernel image cannot boot: \(problem)" }
-        config.image = machine.image
-        return nil
-    }
 }
 
 extension CompiledScenario {

@@ -6,13 +6,17 @@ import Support
 /// from compiled events compiles to the same events). Shrink writes each candidate with
 /// it, and import the scenario it makes of a log.
 package enum ScenarioWriter {
-    /// A scenario's events as written: event lines, and repeats of them.
-    package indirect enum Item: Equatable {
-        /// One event, as a line of YAML (`fork: {parent: p1, child: p2}`).
-        case line(String)
+    /// A scenario's events: events, and repeats of them.
+    package indirect enum Tree<Leaf: Equatable>: Equatable {
+        /// One event.
+        case line(Leaf)
         /// `repeat: count` of a body.
-        case loop(Int, [Item])
+        case loop(Int, [Tree])
     }
+
+    /// A scenario's events as written: event lines (`fork: {parent: p1, child: p2}`), and
+    /// repeats of them.
+    package typealias Item = Tree<String>
 
     /// A scenario with these events, the original's kernel and checks.
     package static func yaml(_ items: [Item], _ s: CompiledScenario, header: [String], golden: GoldenKind = .trace,
@@ -50,23 +54,10 @@ package enum ScenarioWriter {
 
     static func q(_ s: String) -> String { JSONValue.quote(s) }
 
-    /// One event as a line of YAML, processes named by `name`: written by its kind's entry
-    /// in the table of events (boot, which no scenario writes, as `userinit`).
+    /// One event as a line of YAML, processes named by `name`: written by its kind's spec
+    /// (boot, which no scenario writes, as `userinit`).
     package static func line(_ e: Event, _ name: (Int) -> String) -> String {
-        for syntax in EventSyntax.all { if let l = syntax.write(e, name) { return l } }
-        preconditionFailure("no entry of EventSyntax.all writes \(e.kind)")
-    }
-
-    static func expectation(_ x: Expectation, _ name: (Int) -> String) -> String {
-        switch x {
-        case .freePages(let n): return "free_pages: \(n.map(String.init) ?? "baseline")"
-        case .leaks(let n): return "leaks: \(n)"
-        case .panic(let m): return "panic: \(q(m))"
-        case let .mapped(pid, va, pa, perm):
-            return "mapped: {proc: \(name(pid)), va: \(hexShort(va))" + (pa.map { ", pa: \(hexShort($0))" } ?? "") + (perm.map { ", perm: \($0)" } ?? "") + "}"
-        case let .unmapped(pid, va): return "unmapped: {proc: \(name(pid)), va: \(hexShort(va))}"
-        case let .satp(hart, pid, user):
-            return "satp: {hart: \(hart), table: \(user ? "user" : "kernel")" + (pid.map { ", proc: \(name($0))" } ?? "") + "}"
-        }
+        guard let l = e.spec.write(e, name) else { preconditionFailure("the spec of \(e.kind) does not write it") }
+        return l
     }
 }

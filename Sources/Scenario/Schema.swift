@@ -28,7 +28,7 @@ public enum ScenarioSchema {
     /// The value each event takes, by the event's name: those of the table of events, and `include`.
     static var events: Object {
         var out: Object = ["include": ["description": "the events (and defines) of another file, relative to this one", "type": "string"]]
-        for syntax in EventSyntax.all { if let schema = syntax.schema { out[syntax.name] = schema() } }
+        for spec in EventSpec.all { if let schema = spec.schema { out[spec.name] = schema() } }
         return out
     }
 
@@ -62,7 +62,7 @@ public enum ScenarioSchema {
                        "minProperties": 1, "maxProperties": 1,
                        "not": ["anyOf": named.keys.sorted().map { ["required": [$0]] } + [["required": ["repeat"]]]],
                        "additionalProperties": ["anyOf": [["type": "object"], ["type": "null"]]]])
-        let event: Object = ["anyOf": [["enum": EventSyntax.all.filter(\.bare).map(\.name)]] + oneKey]
+        let event: Object = ["anyOf": [["enum": EventSpec.all.filter(\.bare).map(\.name)]] + oneKey]
         return [
             "$schema": "http://json-schema.org/draft-07/schema#",
             "$id": "https://xv6vm.invalid/scenario.schema.json",

@@ -41,10 +41,10 @@ struct Import: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the scenario (YAML).", valueName: "SCENARIO.yaml"))
     var output: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, variant included; repeatable.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
     func run() throws {
+        let overrides = kernel.overrides
         if OutputFile.sameFile(output, log) { throw ValidationError("--output is the log itself; give another file") }
         let imported = try importOrExit(log, overrides: overrides)
         let command = (["xv6vm import", (log as NSString).lastPathComponent] + overrides.map { "--set \($0)" }).joined(separator: " ")
@@ -81,11 +81,12 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: "The kernel's log (text, or .xz).")
     var log: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Override a kernel setting, variant included; repeatable.", valueName: "KEY=VALUE"))
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
-    @Option(help: "Output: text, or json (one object).")
-    var format: ReplayFormat = .text
+    @OptionGroup var formatting: FormatOption
+
+    var overrides: [String] { kernel.overrides }
+    var format: OutputFormat { formatting.format }
 
     @Flag(help: "Also show the pages the kernel still holds, by the model's allocation site.")
     var leaks = false
@@ -142,6 +143,4 @@ extension ReplayCommand {
         if !suggestion.agrees { throw ExitCode(1) }
     }
 }
-
-enum ReplayFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 

@@ -60,8 +60,6 @@ func findProject(_ command: String, _ paths: [String]) throws -> (GoldenStore, [
     }
 }
 
-enum CheckFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
-
 /// When `check` writes goldens itself, as swift-snapshot-testing names it.
 enum RecordMode: String, ExpressibleByArgument, CaseIterable {
     /// Write nothing into golden/ but pending `.new` files (the default).
@@ -104,8 +102,7 @@ struct Check: ParsableCommand {
 
     @OptionGroup var options: GoldenOptions
 
-    @Option(help: "Output format: text or json.")
-    var format: CheckFormat = .text
+    @OptionGroup var formatting: FormatOption
 
     @Option(help: ArgumentHelp("Write goldens: never (default), missing, failed (missing or changed), all (every one, rewritten).", valueName: "mode"))
     var record: RecordMode = .never
@@ -128,7 +125,7 @@ struct Check: ParsableCommand {
             warn("xv6vm check: no scenarios found under \(options.paths.isEmpty ? store.scenariosDir : options.paths.joined(separator: ", "))")
             throw ExitCode(2)
         }
-        let progress = Progress(total: scenarios.count, label: "check", quiet: format == .json)
+        let progress = Progress(total: scenarios.count, label: "check", quiet: formatting.json)
         var results = Golden.checkAll(scenarios, store: store, blind: blindAddresses, progress: { progress.update($0, ", \($1) failing") })
         let ci = runningUnderCI()
         var cannotWrite: [WriteError] = []
@@ -175,7 +172,7 @@ struct Check: ParsableCommand {
             }
         }
         let stale = options.paths.isEmpty && options.shard == nil ? store.staleGoldens() : []
-        switch format {
+        switch formatting.format {
         case .text:
             var text = CheckReport.text(results, stale: stale, store: store, color: colourOnStdout())
             var extra: [String] = []

@@ -8,8 +8,6 @@ import Explore
 import Cosim
 import Report
 
-enum SweepFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
-
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
@@ -38,8 +36,9 @@ struct SweepCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The scenario file (YAML); with --merge, the part files.", valueName: "SCENARIO"))
     var files: [String] = []
 
-    @Option(name: .customLong("set"), help: ScenarioOptions.setHelp)
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
+
+    var overrides: [String] { kernel.overrides }
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Only K allocations, evenly spread (default: every one after boot).", valueName: "K"),
             transform: wholeNumber(atLeast: 1, "a number of allocations"))
@@ -57,8 +56,10 @@ struct SweepCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Also list every run: the call that failed, its event, outcome and site.")
     var verbose = false
 
-    @Option(help: ArgumentHelp("text, or json: a header, one JSON line per run as it finishes (in call order), then the totals.", valueName: "text|json"))
-    var format: SweepFormat = .text
+    /// json: a header, one JSON line per run as it finishes (in call order), then the totals.
+    @OptionGroup var formatting: FormatOption
+
+    var format: OutputFormat { formatting.format }
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the output to FILE, atomically; finished runs are kept in FILE.partial until then.", valueName: "FILE"))
     var output: String?
@@ -74,11 +75,11 @@ struct SweepCommand: ParsableCommand {
         guard files.count == 1 else {
             throw ValidationError(files.isEmpty ? "give the scenario to sweep" : "sweep takes one scenario (to merge the parts of a sharded sweep: --merge)")
         }
-        let options = ScenarioOptions(file: files[0], overrides: overrides)
-        var scenario = try options.load()
+        let file = files[0]
+        var scenario = try ScenarioOptions.load(file, overrides: overrides)
         if check { scenario.checkInvariants = true }
-        if let output { try options.refuseOverwritingInput(output, of: scenario) }
-        let header = SweepHeader(scenario, path: options.file, overrides: overrides, boot: boot, sample: sample,
+        if let output { try ScenarioOptions.refuseOverwritingInput(output, file: file, of: scenario) }
+        let header = SweepHeader(scenario, path: file, overrides: overrides, boot: boot, sample: sample,
                                  shard: shard?.index ?? 1, of: shard?.count ?? 1)
         let kept = try resume.map { try resumed(from: $0, header) } ?? []
         let json = format == .json
@@ -107,7 +108,7 @@ struct SweepCommand: ParsableCommand {
         let totals = Sweep.summaryJSON(scenario, outcomes).encoded
         emit(totals)
         let report = json ? Sweep.jsonLines(header, outcomes).joined(separator: "\n")
-                          : Sweep.report(scenario, outcomes, path: options.file, verbose: verbose, header: header)
+                          : Sweep.report(scenario, outcomes, path: file, verbose: verbose, header: header)
         if let output {
             try OutputFile.writeAtomically(Array((report + "\n").utf8), to: output, createDirectories: false)
             try journal?.remove()
@@ -216,12 +217,4 @@ struct SweepCommand: ParsableCommand {
 extension Sweep.Outcome {
     /// The run ended neither clean nor before its allocation: a finding.
     var found: Bool { verdict != .clean && verdict != .notReached }
-}
-
-extension ScenarioOptions {
-    init(file: String, overrides: [String]) {
-        self.init()
-        self.file = file
-        self.overrides = overrides
-    }
 }

@@ -110,21 +110,29 @@ struct ScenarioOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
-    @Option(name: .customLong("set"), help: setHelp)
-    var overrides: [String] = []
+    @OptionGroup var kernel: KernelOverrides
 
-    static let setHelp = ArgumentHelp("Override a kernel setting, or the image's end, etext, trampoline, phystop or harts (see `xv6vm variants`); repeatable.", valueName: "KEY=VALUE")
+    var overrides: [String] { kernel.overrides }
 
     /// The scenario compiled, with the overrides applied; exits 2 on a scenario error.
     func load(jsonErrors: Bool = false) throws -> CompiledScenario {
+        try Self.load(file, overrides: overrides, jsonErrors: jsonErrors)
+    }
+
+    /// The scenario `file` compiled, with `overrides` applied; exits 2 on a scenario error.
+    static func load(_ file: String, overrides: [String], jsonErrors: Bool = false) throws -> CompiledScenario {
         var scenario = try compileOrExit(file, json: jsonErrors)
         if let problem = scenario.apply(overrides: overrides) { throw ValidationError(problem) }
         return scenario
     }
 
+    func refuseOverwritingInput(_ output: String, of scenario: CompiledScenario) throws {
+        try Self.refuseOverwritingInput(output, file: file, of: scenario)
+    }
+
     /// Refuses to write `output` when it is the scenario or a file it includes, however it is
     /// named (`..`, symbolic or hard links: the same device and inode).
-    func refuseOverwritingInput(_ output: String, of scenario: CompiledScenario) throws {
+    static func refuseOverwritingInput(_ output: String, file: String, of scenario: CompiledScenario) throws {
         var inputs: Set<String> = [file]
         for e in scenario.events { if let f = e.location?.file { inputs.insert(f) } }
         if OutputFile.sameFile(output, file) {
@@ -244,11 +252,11 @@ struct Compile: ParsableCommand {
     @Argument(help: ArgumentHelp("The scenario file (YAML).", valueName: "SCENARIO"))
     var file: String
 
-    @Option(help: "How to report errors: text, or json (one object per line on stderr).")
-    var format: CheckFormat = .text
+    /// How errors are reported: with json, one object per line on stderr.
+    @OptionGroup var formatting: FormatOption
 
     func run() throws {
-        let scenario = try compileOrExit(file, json: format == .json)
+        let scenario = try compileOrExit(file, json: formatting.json)
         out(Listing.compiled(scenario))
     }
 }

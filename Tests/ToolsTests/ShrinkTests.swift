@@ -334,10 +334,17 @@ final class ShrinkTests: XCTestCase {
         XCTAssertEqual(again.events.map(\.kind), s.events.map(\.kind))
     }
 
-    func testRenamingLeavesQuotedPathsAndArgvAlone() {
-        XCTAssertEqual(Shrink.replace("p1", with: "p9", in: #"exec: {proc: p1, path: "/p1", argv: ["p1", "a\"p1"], segments: []}"#),
-                       #"exec: {proc: p9, path: "/p1", argv: ["p1", "a\"p1"], segments: []}"#)
-        XCTAssertEqual(Shrink.replace("p1", with: "p9", in: "fork: {parent: p12, child: p1}"), "fork: {parent: p12, child: p9}")
+    func testRenamingLeavesQuotedPathsAndArgvAlone() throws {
+        let yaml = """
+            events:
+              - userinit: p1
+              - fork: {parent: p1, child: p12}
+              - exec: {proc: p1, path: "/p1", argv: ["p1", "a\\"p1"], segments: []}
+            """
+        let s = try ScenarioCompiler.compile(bytes: Array(yaml.utf8), file: "rename.yaml")
+        let steps = Shrink.flatten(Shrink.pieces(s.events))
+        XCTAssertEqual(steps[2].renamed("p1", to: "p9").text, #"exec: {proc: p9, path: "/p1", argv: ["p1", "a\"p1"], segments: [], entry: 0x0}"#)
+        XCTAssertEqual(steps[1].renamed("p2", to: "p9").text, "fork: {parent: p1, child: p9}")
     }
 
     func testTruncationKeepsWholeRounds() {
