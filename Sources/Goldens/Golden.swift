@@ -160,24 +160,22 @@ extension Golden {
     }
 
     /// The number of the last `event N` line at or before 1-based line `line` of a trace.
-    static func eventNumber(in trace: [UInt8], before line: Int) -> Int? {
-        trace.withUnsafeBufferPointer { t -> Int? in
-            var offset = 0, n = 1
-            while n < line, offset < t.count {
-                if t[offset] == UInt8(ascii: "\n") { n += 1 }
-                offset += 1
+    static func eventNumber(in t: [UInt8], before line: Int) -> Int? {
+        var offset = 0, n = 1
+        while n < line, offset < t.count {
+            if t[offset] == UInt8(ascii: "\n") { n += 1 }
+            offset += 1
+        }
+        // Back from the start of that line to the nearest line starting "event ".
+        let prefix = Array("event ".utf8)
+        var i = min(offset, t.count)
+        while true {
+            if i + prefix.count <= t.count && (i == 0 || t[i - 1] == UInt8(ascii: "\n")) && t[i..<i + prefix.count].elementsEqual(prefix) {
+                let digits = t[(i + prefix.count)...].prefix { $0 >= 48 && $0 <= 57 }
+                return Int(String(decoding: digits, as: UTF8.self))
             }
-            // Back from the start of that line to the nearest line starting "event ".
-            let prefix = Array("event ".utf8)
-            var i = min(offset, t.count)
-            while true {
-                if i + prefix.count <= t.count && (i == 0 || t[i - 1] == UInt8(ascii: "\n")) && t[i..<i + prefix.count].elementsEqual(prefix) {
-                    let digits = t[(i + prefix.count)...].prefix { $0 >= 48 && $0 <= 57 }
-                    return Int(String(decoding: digits, as: UTF8.self))
-                }
-                if i == 0 { return nil }
-                i -= 1
-            }
+            if i == 0 { return nil }
+            i -= 1
         }
     }
 

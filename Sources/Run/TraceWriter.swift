@@ -164,14 +164,12 @@ public final class TraceWriter: TraceSink {
     private func hex(_ v: UInt64) {
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0x30, count: 18))
-        buffer.withUnsafeMutableBufferPointer { p in
-            p[start + 1] = 0x78
-            var x = v
-            for i in stride(from: start + 17, to: start + 1, by: -1) {
-                let d = UInt8(truncatingIfNeeded: x & 0xf)
-                p[i] = d < 10 ? 0x30 &+ d : 0x57 &+ d
-                x >>= 4
-            }
+        buffer[start + 1] = 0x78
+        var x = v
+        for i in stride(from: start + 17, to: start + 1, by: -1) {
+            let d = UInt8(truncatingIfNeeded: x & 0xf)
+            buffer[i] = d < 10 ? 0x30 &+ d : 0x57 &+ d
+            x >>= 4
         }
     }
 
@@ -340,7 +338,7 @@ public final class TraceWriter: TraceSink {
     // MARK: output
 
     private func pad(_ kind: String) -> String {
-        kind.count >= 10 ? kind + " " : kind + String(repeating: " ", count: 10 - kind.count)
+        kind.rightPadded(10, gap: 1)
     }
 
     private func line(_ s: String) {
