@@ -178,6 +178,16 @@ public final class InputFile: @unchecked Sendable {
     }
 }
 
+extension [UInt8] {
+    /// Whether self[i..<i+n] and other[j..<j+n] hold the same bytes (memcmp: comparing byte by
+    /// byte made the line diff half as slow again).
+    package func sameBytes(at i: Int, as other: [UInt8], at j: Int, count n: Int) -> Bool {
+        precondition(i >= 0 && j >= 0 && n >= 0 && i + n <= count && j + n <= other.count, "sameBytes: out of range")
+        if n == 0 { return true }
+        return withUnsafeBytes { x in other.withUnsafeBytes { y in memcmp(x.baseAddress! + i, y.baseAddress! + j, n) == 0 } }
+    }
+}
+
 /// Standard input as a keyboard: one key at a time.
 public enum Keyboard {
     /// One key from the terminal on standard input, without waiting for Enter and without
