@@ -56,10 +56,8 @@ extension PendingGolden {
             if rename(path, golden) != 0 { throw WriteError(path: golden, reason: reasonInWords(errno)) }
             return
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WriteError(path: path, reason: "it cannot be read")
-        }
-        try OutputFile.writeAtomically([UInt8](data), to: golden)
+        guard let bytes = InputFile.read(path) else { throw WriteError(path: path, reason: "it cannot be read") }
+        try OutputFile.writeAtomically(bytes, to: golden)
         if unlink(path) != 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
     }
 

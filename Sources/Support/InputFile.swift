@@ -107,11 +107,13 @@ public final class InputFile: @unchecked Sendable {
     /// A FIFO or a socket.
     public var isPipe: Bool { status.kind == .fifo || status.kind == .socket }
 
-    /// The file's first `count` bytes, without moving the reading position; nil if it has fewer.
-    public func head(_ count: Int) -> [UInt8]? {
+    /// The file's first `count` bytes, or all of it if it has fewer, without moving the
+    /// reading position (a regular file); none if it cannot be read.
+    public func head(_ count: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, count, 0) }
-        return n == count ? bytes : nil
+        bytes.removeLast(count - max(n, 0))
+        return bytes
     }
 
     /// Reads the next bytes into `buffer[offset...]` (as many as come, up to its end): how

@@ -124,6 +124,6 @@ struct Review: ParsableCommand {
     }
 
     func lineCount(_ path: String) -> Int {
-        (FileManager.default.contents(atPath: path) ?? Data()).reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
+        (InputFile.read(path) ?? []).reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
     }
 }

@@ -115,7 +115,7 @@ extension Review {
         if p.scenario == nil { return fold("\(p.path) is stale: its scenario is gone", indent: "    ") }
         if let d = p.difference(blind: blindAddresses) { return CheckReport.changed(d, golden: p.golden, new: p.path, color: colour) }
         var lines = fold("new golden \(p.golden), \(lineCount(p.path)) lines:", indent: "    ")
-        let d = Golden.difference(expected: [], actual: [UInt8](FileManager.default.contents(atPath: p.path) ?? Data()), scenario: nil)
+        let d = Golden.difference(expected: [], actual: InputFile.read(p.path) ?? [], scenario: nil)
         lines += CheckReport.changed(d, golden: "/dev/null", new: p.path, color: colour).drop { !$0.hasPrefix("---") && !$0.hasPrefix("\u{1b}[1m---") }
         return lines
     }
