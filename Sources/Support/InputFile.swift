@@ -3,8 +3,8 @@ import Foundation
 // The door to the file system, reading side (OutputFile.swift is the writing side): every
 // open(2), read(2), stat(2) and pointer into a buffer the program needs to read a file lives
 // here, so the rest of the program reads arrays and sees errors in words. Raw POSIX, not
-// swift-system: what it would give (FileDescriptor, Errno) is a few lines here, and it would
-// be one more package to fetch and build.
+// swift-system 1.8.1: what it would give (FileDescriptor, Errno) is a few lines here, and it
+// is one more package to fetch and 16 s more of a clean release build (measured alone).
 
 /// A system call that failed: its errno, and the reason in words (`reasonInWords`).
 public struct SystemError: Error, Equatable, Sendable {
