@@ -12,12 +12,12 @@ extension KernelLog {
     /// may start in the middle of a line (after a prompt).
     public static func parse(_ bytes: [UInt8], file: String) throws(LogError) -> KernelLog {
         var reader = LogReader(file: file)
-        try reader.feed(bytes)
+        try bytes.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
         return try reader.finish()
     }
 
     /// The index of `panic: ` in bytes[from..<to], if any.
-    static func findPanic(_ b: [UInt8], _ from: Int, _ to: Int) -> Int? {
+    static func findPanic(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int? {
         let word = Array("panic: ".utf8)
         var i = from
         while i + word.count <= to {
@@ -28,7 +28,7 @@ extension KernelLog {
     }
 
     /// The index of `@T ` in bytes[from..<to], if any.
-    static func find(_ b: [UInt8], _ from: Int, _ to: Int) -> Int? {
+    static func find(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int? {
         var i = from
         while i + 3 <= to {
             if b[i] == 0x40 && b[i + 1] == 0x54 && b[i + 2] == 0x20 { return i }
@@ -37,7 +37,7 @@ extension KernelLog {
         return nil
     }
 
-    static func parseProbe(_ b: [UInt8], _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
+    static func parseProbe(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
         func text() -> String {
             let s = String(decoding: b[max(from - 3, 0)..<min(to, from + 197)], as: UTF8.self)
             return s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
@@ -173,14 +173,14 @@ extension KernelLog {
 /// bad value, a field too many) gives nil, and `KernelLog.parseProbe` reads the line again
 /// and says what is wrong: the fast path never decides an error.
 struct ProbeScanner {
-    let b: [UInt8]
+    let b: UnsafeBufferPointer<UInt8>
     var i: Int
     let end: Int
 
     /// The kind names' bytes, in `ProbeKind.allCases` order.
     static let kindNames: [[UInt8]] = ProbeKind.allCases.map { Array($0.rawValue.utf8) }
 
-    static func scan(_ b: [UInt8], _ from: Int, _ to: Int) -> Probe? {
+    static func scan(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
         var s = ProbeScanner(b: b, i: from, end: to)
         guard let w = s.word(), let kind = s.kind(w) else { return nil }
         var p = Probe(kind)
@@ -261,7 +261,7 @@ struct ProbeScanner {
     }
 
     func equals(_ w: Range<Int>, _ text: StaticString) -> Bool {
-        w.count == text.utf8CodeUnitCount && text.withUTF8Buffer { b[w].elementsEqual($0) }
+        w.count == text.utf8CodeUnitCount && b[w].elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: w.count))
     }
 
     /// The value of the next word if it is `key=value` (nothing read otherwise).

@@ -114,7 +114,7 @@ extension KernelLog {
         defer { chunks.cancel() }
         var reader = LogReader(file: chunks.name)
         while let chunk = try chunks.next() {
-            try reader.feed(chunk)
+            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
         }
         return try reader.finish()
     }
@@ -129,7 +129,7 @@ extension KernelLog {
         var bytes = 0
         while let chunk = try chunks.next() {
             bytes += chunk.count
-            try reader.feed(chunk)
+            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
         }
         let log = try reader.finish()
         return (bytes, log.lineCount, reader.probeCount)

@@ -60,7 +60,7 @@ extension Replay {
             }
         }
         while let chunk = try chunks.next() {
-            try reader.feed(chunk)
+            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
             try take(reader.segment)
             reader.segment.removeAll(keepingCapacity: true)
             if session?.decided == true { break }

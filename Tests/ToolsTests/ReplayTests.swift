@@ -241,7 +241,7 @@ final class ReplayTests: XCTestCase {
         let whole = try KernelLog.parse(bytes, file: "b.log")
         var reader = LogReader(file: "b.log")
         for start in stride(from: 0, to: bytes.count, by: 7) {
-            try reader.feed(Array(bytes[start..<min(start + 7, bytes.count)]))
+            try bytes[start..<min(start + 7, bytes.count)].withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
         }
         let chunked = try reader.finish()
         XCTAssertEqual(chunked.probes, whole.probes)
