@@ -137,32 +137,25 @@ extension KernelLog {
 
     /// Opens a log (a file, text or `.xz`; a FIFO, `/dev/stdin` on a pipe, a device) and starts
     /// a thread that reads and decompresses it into `LogChunks`, without blocking in `open`.
-    /// A FIFO or socket that sends nothing for `ScenarioCompiler.pipeWaitSeconds` is refused;
+    /// A FIFO or socket that sends nothing for `InputFile.pipeWaitSeconds` is refused;
     /// so is a text longer than `limit` bytes.
     public static func open(path: String, limit: Int = sizeLimit) throws(LogError) -> LogChunks {
         func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
         if let missing = ScenarioCompiler.missingReason(path) { throw refuse(missing) }
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw refuse(reasonInWords(errno)) }
-        if st.st_mode & S_IFMT == S_IFDIR { throw refuse("this is a directory, not a log file") }
-        let fd = posixOpen(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 { throw refuse("cannot read this file: \(reasonInWords(errno))") }
-        _ = fstat(fd, &st)
-        let type = st.st_mode & S_IFMT
-        if type == S_IFREG && Int(st.st_size) > limit {
+        switch FileStatus.of(path) {
+        case .failure(let e): throw refuse(e.reason)
+        case .success(let st): if st.kind == .directory { throw refuse("this is a directory, not a log file") }
+        }
+        let file: InputFile
+        do { file = try InputFile(path) } catch { throw refuse("cannot read this file: \(error.reason)") }
+        if file.status.kind == .regular && file.status.size > limit && file.head(6) != LogSource.xzMagic {
             // A text file too long is refused before a byte of it is read (an .xz file is
             // judged by what it decompresses to).
-            var magic = [UInt8](repeating: 0, count: 6)
-            if pread(fd, &magic, 6, 0) != 6 || magic != [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] {
-                close(fd)
-                throw refuse("the log is larger than \(limit >> 20) MiB")
-            }
+            throw refuse("the log is larger than \(limit >> 20) MiB")
         }
-        let source = LogSource(fd: fd, path: path, isPipe: type == S_IFIFO || type == S_IFSOCK,
-                               what: type == S_IFIFO ? "FIFO" : "socket", limit: limit)
-        if !source.isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
+        let source = LogSource(file: file, path: path, limit: limit)
         let chunks = LogChunks(name: (path as NSString).lastPathComponent)
-        chunks.regularFile = type == S_IFREG
+        chunks.regularFile = file.status.kind == .regular
         let thread = Thread { source.pump(into: chunks) }
         thread.stackSize = 1 << 20
         thread.start()
@@ -173,87 +166,87 @@ extension KernelLog {
 /// A log's file, read on the reader thread: its blocks, decompressed when it is `.xz`
 /// (the magic number at its start says so; from a pipe too), handed to `LogChunks`.
 struct LogSource: Sendable {
-    let fd: Int32
+    static let xzMagic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
+    let file: InputFile
     let path: String
-    let isPipe: Bool
-    /// What a pipe is, in messages.
-    let what: String
     /// The most bytes of text read.
     let limit: Int
 
     func pump(into chunks: LogChunks) {
-        defer { close(fd) }
+        defer { file.close() }
         do throws(LogError) { try read(into: chunks); chunks.end(nil) } catch { chunks.end(error) }
     }
 
     func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
 
     private func read(into chunks: LogChunks) throws(LogError) {
-        let size = LogChunks.chunkSize
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-        defer { buffer.deallocate() }
-        var filled = 0                 // bytes of the file's start held back until the magic number can be seen
-        var decoder: XZDecoder?
-        var decided = false
-        var total = 0                  // bytes of text
-        var received = false
-        while true {
-            try waitForData(first: !received)
-            let n = posixRead(fd, buffer.baseAddress! + filled, size - filled)
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw refuse("cannot read this file: \(reasonInWords(errno))")
+        var text = LogText(source: self, chunks: chunks)
+        var failure: LogError?
+        do throws(InputFile.Failure) {
+            try file.forEachBlock(size: LogChunks.chunkSize) { block in
+                do throws(LogError) { return try text.take(block, last: false) } catch { failure = error; return false }
             }
-            if n > 0 { received = true }
-            let got = filled + n
-            if !decided {
-                if n > 0 && got < 6 { filled = got; continue }
-                decided = true
-                filled = 0
-                if got >= 6 && buffer.prefix(6).elementsEqual([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) {
-                    do throws(XZDecoder.Failure) { decoder = try XZDecoder(outputSize: size) } catch {
-                        throw refuse("cannot decompress this .xz file: \(error.message)")
-                    }
-                }
-            }
-            let block = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
-            if let decoder {
-                var over = false
-                let goOn: Bool
-                do throws(XZDecoder.Failure) {
-                    goOn = try decoder.decode(block, last: n == 0) { text in
-                        total += text.count
-                        if total > limit { over = true; return false }
-                        return chunks.put(Array(text))
-                    }
-                } catch { throw refuse("cannot decompress this .xz file: \(error.message)") }
-                if over { throw refuse("cannot decompress this .xz file: it decompresses to more than \(limit >> 20) MiB") }
-                if !goOn || n == 0 { return }
-            } else {
-                if got == 0 { return }
-                total += got
-                if total > limit { throw refuse("the log is larger than \(limit >> 20) MiB") }
-                if !chunks.put(Array(block.bindMemory(to: UInt8.self))) { return }
+        } catch {
+            switch error {
+            case .system(let e): throw refuse("cannot read this file: \(e.reason)")
+            case .silent(let message): throw refuse(message)
             }
         }
-    }
-
-    /// A pipe: waits until it has something to read, at most `ScenarioCompiler.pipeWaitSeconds`.
-    private func waitForData(first: Bool) throws(LogError) {
-        guard isPipe else { return }
-        while true {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, Int32(ScenarioCompiler.pipeWaitSeconds * 1000))
-            if ready < 0 { if errno == EINTR { continue }; throw refuse("cannot read this file: \(reasonInWords(errno))") }
-            if ready == 0 {
-                throw refuse("nothing came from this \(what) for \(ScenarioCompiler.pipeWaitSeconds) s"
-                             + (first ? " (a named pipe no program writes to?)" : ""))
-            }
-            return
-        }
+        if let failure { throw failure }
+        if !text.stopped { _ = try text.take([], last: true) }
     }
 }
 
-/// read(2) and open(2), under names `KernelLog.read(path:)` and `open(path:)` do not hide.
-private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
-private func posixOpen(_ path: String, _ flags: Int32) -> Int32 { open(path, flags) }
+/// The text of a log as its file's blocks come: held back until the magic number can be
+/// seen, then decompressed (`.xz`) or passed on as it is, within the source's limit.
+private struct LogText {
+    let source: LogSource
+    let chunks: LogChunks
+    /// Bytes of the file's start held back until the magic number can be seen.
+    var head: [UInt8] = []
+    var decided = false
+    var decoder: XZDecoder?
+    /// Bytes of text so far.
+    var total = 0
+    /// Whether the reading stopped before the end (nothing more is wanted).
+    var stopped = false
+
+    /// Takes the file's next block (`last`: its end); false when nothing more is wanted.
+    mutating func take(_ block: ArraySlice<UInt8>, last: Bool) throws(LogError) -> Bool {
+        var block = block
+        if !decided {
+            head += block
+            if !last && head.count < 6 { return true }
+            decided = true
+            if head.count >= 6 && head.prefix(6).elementsEqual(LogSource.xzMagic) {
+                do throws(XZDecoder.Failure) { decoder = try XZDecoder(outputSize: LogChunks.chunkSize) } catch {
+                    throw source.refuse("cannot decompress this .xz file: \(error.message)")
+                }
+            }
+            block = head[...]
+            head = []
+        }
+        if let decoder {
+            var over = false
+            let goOn: Bool
+            let (limit, chunks) = (source.limit, self.chunks)
+            var total = self.total
+            do throws(XZDecoder.Failure) {
+                goOn = try decoder.decode(block, last: last) { text in
+                    total += text.count
+                    if total > limit { over = true; return false }
+                    return chunks.put(text)
+                }
+            } catch { throw source.refuse("cannot decompress this .xz file: \(error.message)") }
+            self.total = total
+            if over { throw source.refuse("cannot decompress this .xz file: it decompresses to more than \(limit >> 20) MiB") }
+            stopped = !goOn
+            return goOn && !last
+        }
+        if block.isEmpty { return !last }
+        total += block.count
+        if total > source.limit { throw source.refuse("the log is larger than \(source.limit >> 20) MiB") }
+        stopped = !chunks.put(Array(block))
+        return !stopped
+    }
+}

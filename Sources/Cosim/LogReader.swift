@@ -3,6 +3,10 @@ import Scenario
 import Run
 /// Parses a log's text as it arrives in chunks: whole lines are read in place, and a
 /// line cut by the chunk's end waits for the next.
+///
+/// It reads through `UnsafeBufferPointer`s, the one place outside RISCV and Support's door
+/// that does: over arrays, measured, reading pgtbl-reparent2's log (68 MB of text) took
+/// 1.57 s of CPU against 1.17 s (`xv6vm bench --read`, three pairs of runs).
 struct LogReader {
     var log: KernelLog
     var lineNo = 0

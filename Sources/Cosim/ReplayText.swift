@@ -64,8 +64,8 @@ extension ReplayReport {
     /// Rows of `name  count`, aligned, with a total.
     func table(_ rows: [(String, Int)], total: Int) -> [String] {
         let width = max(rows.map(\.0.count).max() ?? 0, 5)
-        return rows.map { "  " + $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + String($0.1).leftPadded(9) }
-            + ["  " + "total".padding(toLength: width + 2, withPad: " ", startingAt: 0) + String(total).leftPadded(9)]
+        return rows.map { "  " + $0.0.rightPadded(width + 2) + String($0.1).leftPadded(9) }
+            + ["  " + "total".rightPadded(width + 2) + String(total).leftPadded(9)]
     }
 
     /// The leak view: what the kernel still held, by the model's allocation site.

@@ -223,7 +223,6 @@ public enum Sweep {
         // By site: how each failure point fared, one call for example, and how to shrink it.
         var bySite: [String: [Outcome]] = [:]
         for o in outcomes where o.verdict != .notReached { bySite[o.site, default: []].append(o) }
-        func padL(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
         lines.append("clean  leak  panic  inv.  allocation site")
         lines.append("                          what the kernel does there")
         lines.append("                          one call for example")
@@ -231,7 +230,7 @@ public enum Sweep {
             let runs = bySite[site]!
             let verdicts = runs.map(\.verdict)
             let counts = words.map { w in verdicts.filter { $0.word == w }.count }
-            let cells = zip(counts, [5, 5, 6, 5]).map { padL(String($0), $1) }.joined(separator: " ")
+            let cells = zip(counts, [5, 5, 6, 5]).map { String($0).leftPadded($1) }.joined(separator: " ")
             lines.append(contentsOf: fold(cells + "  " + site, hang: 28, at: " > "))
             lines.append(contentsOf: fold(String(repeating: " ", count: 26) + whatHappens(verdicts), hang: 28, at: "; "))
             lines.append(contentsOf: example(runs, path: path, overrides: header?.overrides ?? []))
@@ -241,7 +240,7 @@ public enum Sweep {
             lines.append("  call  event  outcome")
             lines.append("               allocation site")
             for o in outcomes {
-                lines.append(contentsOf: fold(padL(String(o.call), 6) + "  " + padL(String(o.event), 5) + "  " + o.verdict.detail, hang: 15, at: " "))
+                lines.append(contentsOf: fold(String(o.call).leftPadded(6) + "  " + String(o.event).leftPadded(5) + "  " + o.verdict.detail, hang: 15, at: " "))
                 lines.append(contentsOf: fold(String(repeating: " ", count: 15) + o.site, hang: 17, at: " > "))
             }
         } else if !outcomes.isEmpty {
@@ -319,19 +318,6 @@ public enum Sweep {
         for w in text.dropFirst(indent.count).split(separator: " ", omittingEmptySubsequences: false) {
             if w == ">", !words.isEmpty { words[words.count - 1] += " >" } else { words.append(String(w)) }
         }
-        var out: [String] = []
-        var line = String(indent)
-        var fresh = true
-        for w in words {
-            if !fresh && line.count + 1 + w.count > 80 {
-                out.append(line)
-                line = String(repeating: " ", count: hang) + w
-            } else {
-                line += (fresh ? "" : " ") + w
-            }
-            fresh = false
-        }
-        out.append(line)
-        return out
+        return Support.fold(units: words, indent: String(indent), continuation: String(repeating: " ", count: hang))
     }
 }

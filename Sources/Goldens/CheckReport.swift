@@ -13,7 +13,7 @@ public enum CheckReport {
         var lines: [String] = []
         for r in results {
             let name = store.relative(r.scenario)
-            lines.append(column(r.outcome.word) + name)
+            lines.append(r.outcome.word.rightPadded(16, gap: 1) + name)
             switch r.outcome {
             case .ok: break
             case .missingGolden:
@@ -140,5 +140,4 @@ public enum CheckReport {
         return JSONValue.o(["results": .a(items), "stale": .a(stale.map { .s($0) }), "summary": summary]).encoded
     }
 
-    static func column(_ s: String) -> String { s.count >= 16 ? s + " " : s + String(repeating: " ", count: 16 - s.count) }
 }

@@ -56,10 +56,8 @@ extension PendingGolden {
             if rename(path, golden) != 0 { throw WriteError(path: golden, reason: reasonInWords(errno)) }
             return
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw WriteError(path: path, reason: "it cannot be read")
-        }
-        try OutputFile.writeAtomically([UInt8](data), to: golden)
+        guard let bytes = InputFile.read(path) else { throw WriteError(path: path, reason: "it cannot be read") }
+        try OutputFile.writeAtomically(bytes, to: golden)
         if unlink(path) != 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
     }
 
@@ -70,8 +68,8 @@ extension PendingGolden {
 
     /// How the pending output differs from the golden it would replace (nil when there is no golden yet).
     public func difference(maxHunks: Int = 10, maxLines: Int = 200, blind: Bool = false) -> TraceDifference? {
-        guard let old = OutputFile.read(golden) else { return nil }
-        let new = OutputFile.read(path) ?? []
+        guard let old = InputFile.read(golden) else { return nil }
+        let new = InputFile.read(path) ?? []
         let compiled = scenario.flatMap { try? ScenarioCompiler.compile(path: $0) }
         return Golden.difference(expected: old, actual: new, scenario: compiled, maxHunks: maxHunks, maxLines: maxLines, blind: blind)
     }

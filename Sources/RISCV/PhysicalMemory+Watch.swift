@@ -23,9 +23,14 @@ public final class WriteLog {
 }
 
 extension PhysicalMemory {
-    /// Copies the 512 words of the page at `pa` (page aligned, in RAM) into `words`: a
+    /// Copies the 512 words of the page at `pa` (page aligned, in RAM) into `page`: a
     /// page with a slot in one copy, any other page word by word as it reads.
-    public func readPage(_ pa: PhysAddr, into words: UnsafeMutablePointer<UInt64>) {
+    public func readPage(_ pa: PhysAddr, into page: inout [UInt64]) {
+        precondition(page.count >= Int(pageSize / 8), "readPage: the array holds less than a page")
+        page.withUnsafeMutableBufferPointer { readPage(pa, into: $0.baseAddress!) }
+    }
+
+    private func readPage(_ pa: PhysAddr, into words: UnsafeMutablePointer<UInt64>) {
         precondition(contains(pa, length: pageSize) && pa.pageOffset == 0, "readPage: not a page of RAM")
         let page = Int(truncatingIfNeeded: (pa.rawValue &- base.rawValue) >> pageShift)
         let n = Int(pageSize / 8)

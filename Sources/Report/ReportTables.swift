@@ -77,7 +77,7 @@ final class ReportTables {
             slab.append(contentsOf: repeatElement(0, count: 512))
             recordAt[page] = at
         }
-        now.withUnsafeMutableBufferPointer { memory.readPage(PhysAddr(page), into: $0.baseAddress!) }
+        memory.readPage(PhysAddr(page), into: &now)
         var gone: [UInt64] = [], came: [UInt64] = []
         var i = 0
         while i < 512 {

@@ -143,7 +143,7 @@ public enum Golden {
         default: return .unreadable("it is not a regular file (a device, a FIFO or a socket)")
         }
         // A regular file: read whole, into one array of its size.
-        guard let bytes = OutputFile.read(path) else { return .unreadable(reasonInWords(errno)) }
+        guard let bytes = InputFile.read(path) else { return .unreadable(reasonInWords(errno)) }
         return .bytes(bytes)
     }
 

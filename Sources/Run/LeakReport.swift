@@ -84,7 +84,7 @@ public struct LeakReport: Sendable {
         lines.append("Allocated pages by owner:")
         let rows = owners.map { ($0.0.name, $0.1) } + [("leaked (no live owner)", leaked)]
         let w = rows.map(\.0.count).max() ?? 0
-        for (name, n) in rows { lines.append("    " + name + String(repeating: " ", count: w - name.count) + "  " + pad(n, 7)) }
+        for (name, n) in rows { lines.append("    " + name.rightPadded(w) + "  " + String(n).leftPadded(7)) }
         if let slope = slope { lines += ["", slope] }
         for r in records {
             lines.append("")
@@ -153,5 +153,4 @@ public struct LeakReport: Sendable {
         x == x.rounded() ? String(Int(x)) : String(Double(Int(x * 10)) / 10)
     }
 
-    func pad(_ n: Int, _ w: Int) -> String { let s = String(n); return String(repeating: " ", count: max(0, w - s.count)) + s }
 }

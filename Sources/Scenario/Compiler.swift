@@ -12,11 +12,10 @@ public struct ScenarioCompiler {
     /// Reads and compiles the scenario at `path`.
     public static func compile(path: String) throws(ScenarioError) -> CompiledScenario {
         let display = (path as NSString).lastPathComponent
-        var isDir: ObjCBool = false
         if let missing = missingReason(path) {
             throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 0, column: 0), missing)])
         }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        if case .success(let st) = FileStatus.of(path), st.kind == .directory {
             throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 0, column: 0), "is a directory; expected a YAML scenario file")])
         }
         let bytes: [UInt8]
@@ -36,51 +35,41 @@ public struct ScenarioCompiler {
     /// Why nothing can be found at `path`, or nil: "no such file", a symbolic link to nothing,
     /// symbolic links that loop.
     package static func missingReason(_ path: String) -> String? {
-        var st = stat()
-        if stat(path, &st) == 0 { return nil }
-        let e = errno
-        if e == ELOOP { return "symbolic links loop there (\(reasonInWords(e)))" }
-        if e == ENOENT { return lstat(path, &st) == 0 ? "it is a symbolic link to a file that does not exist" : "no such file" }
-        return reasonInWords(e)
+        guard case .failure(let e) = FileStatus.of(path) else { return nil }
+        if e.code == ELOOP { return "symbolic links loop there (\(e.reason))" }
+        if e.code == ENOENT {
+            if case .success = FileStatus.ofLink(path) { return "it is a symbolic link to a file that does not exist" }
+            return "no such file"
+        }
+        return e.reason
     }
 
     /// How long a FIFO (or socket) may keep a reader waiting for its next bytes: a named pipe
     /// no program writes to would otherwise block forever.
-    public static let pipeWaitSeconds = 5
+    public static let pipeWaitSeconds = InputFile.pipeWaitSeconds
 
     /// Reads a file of at most `fileSizeLimit` bytes (a device such as /dev/zero included:
     /// it never reads more than one byte beyond the limit). Never blocks in `open`: a FIFO is
     /// opened without waiting for a writer, then read as its writer writes, but refused when
     /// nothing comes for `pipeWaitSeconds`.
     static func readBounded(_ path: String, limit: Int = fileSizeLimit) -> Result<[UInt8], ReadProblem> {
-        func problem(_ e: Int32) -> Result<[UInt8], ReadProblem> { .failure(ReadProblem(message: "cannot read the file: \(reasonInWords(e))")) }
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 { return problem(errno) }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { return problem(errno) }
-        let type = st.st_mode & S_IFMT
-        if type == S_IFDIR { return .failure(ReadProblem(message: "it is a directory, not a file")) }
-        let isPipe = type == S_IFIFO || type == S_IFSOCK
-        // Anything else (a file, a terminal, /dev/zero) is read as usual, waiting when it waits.
-        if !isPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
+        func problem(_ e: SystemError) -> Result<[UInt8], ReadProblem> { .failure(ReadProblem(message: "cannot read the file: \(e.reason)")) }
+        let file: InputFile
+        do { file = try InputFile(path) } catch { return problem(error) }
+        if file.status.kind == .directory { return .failure(ReadProblem(message: "it is a directory, not a file")) }
         // A file's own size (plus the byte that shows it grew past the limit), not the limit:
         // zeroing 2 MiB for each small file read was most of compiling one.
-        var bytes = [UInt8](repeating: 0, count: type == S_IFREG ? min(max(Int(st.st_size), 0), limit) + 1 : min(1 << 16, limit + 1))
+        var bytes = [UInt8](repeating: 0, count: file.status.kind == .regular ? min(file.status.size, limit) + 1 : min(1 << 16, limit + 1))
         var got = 0
         while got <= limit {
             if got == bytes.count { bytes += repeatElement(0, count: min(bytes.count, limit + 1 - bytes.count)) }
-            if isPipe {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&p, 1, Int32(pipeWaitSeconds * 1000))
-                if ready < 0 { if errno == EINTR { continue }; return problem(errno) }
-                if ready == 0 {
-                    return .failure(ReadProblem(message: "nothing came from this \(type == S_IFIFO ? "FIFO" : "socket") for \(pipeWaitSeconds) s"
-                                                + (got == 0 ? " (a named pipe no program writes to?)" : "")))
+            let n: Int
+            do { n = try file.read(into: &bytes, at: got) } catch {
+                switch error {
+                case .system(let e): return problem(e)
+                case .silent(let message): return .failure(ReadProblem(message: message))
                 }
             }
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, $0.count - got) }
-            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; return problem(errno) }
             if n == 0 { break }
             got += n
         }
@@ -150,9 +139,8 @@ public struct ScenarioCompiler {
     struct FileID: Equatable { var device: UInt64; var inode: UInt64 }
 
     static func fileID(_ path: String) -> FileID? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        return FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        guard case .success(let st) = FileStatus.of(path) else { return nil }
+        return FileID(device: st.device, inode: st.inode)
     }
 
     init(file: String, displayName: String, text: String) {

@@ -55,8 +55,7 @@ private func settingsTables(_ presets: [KernelSettings.Preset]) -> [String] {
     let stock = presets[0]
     let keyWidth = KernelSettings.catalogue.map(\.key.count).max()!
     let valueWidth = KernelSettings.catalogue.map { $0.value(in: stock.settings).count }.max()!
-    func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
-    var lines = ["  " + pad("setting", keyWidth) + "  " + pad(stock.name, valueWidth) + "  other variants",
+    var lines = ["  " + "setting".rightPadded(keyWidth) + "  " + stock.name.rightPadded(valueWidth) + "  other variants",
                  "  " + String(repeating: "-", count: keyWidth) + "  " + String(repeating: "-", count: valueWidth)
                     + "  " + String(repeating: "-", count: 14)]
     for s in KernelSettings.catalogue {
@@ -68,7 +67,7 @@ private func settingsTables(_ presets: [KernelSettings.Preset]) -> [String] {
             if let i = groups.firstIndex(where: { $0.value == v }) { groups[i].names.append(p.name) } else { groups.append((v, [p.name])) }
         }
         let others = groups.map { "\($0.names.joined(separator: ", ")): \($0.value)" }.joined(separator: "; ")
-        let text = "  " + pad(s.key, keyWidth) + "  " + pad(base, valueWidth) + "  " + others
+        let text = "  " + s.key.rightPadded(keyWidth) + "  " + base.rightPadded(valueWidth) + "  " + others
         lines += folded(text.trimmingTrailingSpaces(), indent: 0, hang: keyWidth + valueWidth + 6)
     }
     return lines

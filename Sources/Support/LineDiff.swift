@@ -4,6 +4,14 @@ import Foundation
 /// `@@ -a,b +c,d @@` headers and 3 lines of context, only the lines that really differ
 /// marked `-` or `+`.
 ///
+/// Kept rather than the standard library's `CollectionDifference` (also Myers'), measured in
+/// release on a 136 MB, 1.9-million-line trace of the imported pgtbl reparent2 log: 5 lines
+/// changed, 2.1 s here against 6.0 s (`difference(from:)` on the middle's lines, then this
+/// file's shifting and hunks); 40 changed, 1.3 s against 5.2 s; the worst case, every third
+/// line of 20,000 changed, 0.10 s against 25 s, and the whole trace so changed, 5 s here
+/// (the budget) where `CollectionDifference` needs O(N·D) time and memory. The hunks were
+/// the same in every case.
+///
 /// Memory stays proportional to the part that differs: the common prefix and suffix are
 /// found byte by byte and never split into lines; only the middle (with some context) is
 /// indexed, and Myers' algorithm runs on it with at most `maxEdits` edits per pass, so its
@@ -66,19 +74,15 @@ public struct LineDiff: Equatable, Sendable {
     /// word; a trace's reader knows better).
     public static func compute(old: [UInt8], new: [UInt8], context: Int = 3, maxHunks: Int = 10, maxLines: Int = 200,
                                maxEdits: Int = 1024, budget: Int = 200_000_000,
-                               kind: @escaping (UnsafeBufferPointer<UInt8>) -> String = firstWord) -> LineDiff {
-        old.withUnsafeBufferPointer { a in
-            new.withUnsafeBufferPointer { b in
-                var engine = Engine(a: a, b: b, context: context, maxEdits: maxEdits, budget: budget, kind: kind)
-                return engine.run(maxHunks: maxHunks, maxLines: maxLines)
-            }
-        }
+                               kind: @escaping (ArraySlice<UInt8>) -> String = firstWord) -> LineDiff {
+        var engine = Engine(a: old, b: new, context: context, maxEdits: maxEdits, budget: budget, kind: kind)
+        return engine.run(maxHunks: maxHunks, maxLines: maxLines)
     }
 }
 
 extension LineDiff {
     /// A line's first word, `blank` for an empty line.
-    public static func firstWord(_ line: UnsafeBufferPointer<UInt8>) -> String {
+    public static func firstWord(_ line: ArraySlice<UInt8>) -> String {
         let word = line.prefix { $0 != UInt8(ascii: " ") }
         return word.isEmpty ? "blank" : String(decoding: word, as: UTF8.self)
     }
@@ -88,7 +92,7 @@ private let newline = UInt8(ascii: "\n")
 
 /// The lines of one side's window: byte ranges into the text, their hashes, and whether each changed.
 private struct Window {
-    let text: UnsafeBufferPointer<UInt8>
+    let text: [UInt8]
     /// Start offset of each line, and one past the end of the last.
     var starts: [Int] = []
     var hashes: [UInt64] = []
@@ -99,7 +103,7 @@ private struct Window {
     /// Whether the text's last line has no newline, and it is in the window.
     var lastLineUnterminated = false
 
-    init(_ text: UnsafeBufferPointer<UInt8>, from: Int, to: Int, firstLine: Int) {
+    init(_ text: [UInt8], from: Int, to: Int, firstLine: Int) {
         self.text = text
         self.firstLine = firstLine
         var i = from
@@ -117,10 +121,10 @@ private struct Window {
     var count: Int { hashes.count }
 
     /// Line i without its newline.
-    func bytes(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+    func bytes(_ i: Int) -> ArraySlice<UInt8> {
         var end = starts[i + 1]
         if end > starts[i] && text[end - 1] == newline { end -= 1 }
-        return UnsafeBufferPointer(rebasing: text[starts[i]..<end])
+        return text[starts[i]..<end]
     }
 
     func string(_ i: Int) -> String { String(decoding: bytes(i), as: UTF8.self) }
@@ -131,26 +135,25 @@ private struct Window {
         guard hashes[i] == other.hashes[j] else { return false }
         let n = starts[i + 1] - starts[i]
         guard n == other.starts[j + 1] - other.starts[j] else { return false }
-        return n == 0 || memcmp(text.baseAddress! + starts[i], other.text.baseAddress! + other.starts[j], n) == 0
+        return text.sameBytes(at: starts[i], as: other.text, at: other.starts[j], count: n)
     }
 
 }
 
 private struct Engine {
-    let a: UnsafeBufferPointer<UInt8>, b: UnsafeBufferPointer<UInt8>
+    let a: [UInt8], b: [UInt8]
     let context: Int, maxEdits: Int
     var budget: Int
     var minimal = true
-    let kind: (UnsafeBufferPointer<UInt8>) -> String
+    let kind: (ArraySlice<UInt8>) -> String
 
-    init(a: UnsafeBufferPointer<UInt8>, b: UnsafeBufferPointer<UInt8>, context: Int, maxEdits: Int, budget: Int,
-         kind: @escaping (UnsafeBufferPointer<UInt8>) -> String) {
+    init(a: [UInt8], b: [UInt8], context: Int, maxEdits: Int, budget: Int, kind: @escaping (ArraySlice<UInt8>) -> String) {
         self.a = a; self.b = b; self.context = context; self.maxEdits = maxEdits; self.budget = budget; self.kind = kind
     }
 
     mutating func run(maxHunks: Int, maxLines: Int) -> LineDiff {
         let none = LineDiff(hunks: [], hunkCount: 0, removed: 0, added: 0, linesCut: 0, kinds: [], firstOld: nil, firstNew: nil, minimal: true)
-        if a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) { return none }
+        if a.count == b.count && a.sameBytes(at: 0, as: b, at: 0, count: a.count) { return none }
         // The common prefix, back to a line start; the common suffix, forward to one, not overlapping it.
         var p = 0
         let n = min(a.count, b.count)
@@ -158,7 +161,7 @@ private struct Engine {
         while p > 0 && a[p - 1] != newline { p -= 1 }
         var s = 0
         while s < n - p && a[a.count - 1 - s] == b[b.count - 1 - s] { s += 1 }
-        func lineStart(_ t: UnsafeBufferPointer<UInt8>, _ i: Int) -> Bool { i == 0 || t[i - 1] == newline }
+        func lineStart(_ t: [UInt8], _ i: Int) -> Bool { i == 0 || t[i - 1] == newline }
         while s > 0 && !(lineStart(a, a.count - s) && lineStart(b, b.count - s)) { s -= 1 }
         // Widen the middle by some equal lines each side, for context and for sliding changes.
         let margin = max(context, 50)

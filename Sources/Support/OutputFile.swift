@@ -16,18 +16,20 @@ public func reasonInWords(_ code: Int32) -> String { String(cString: strerror(co
 public enum OutputFile {
     /// Writes all of `bytes` to the open descriptor `fd`, retrying short writes and EINTR.
     /// Returns 0, or the errno of the write that failed.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if n == 0 { return EIO }
+                done += n
             }
-            if n == 0 { return EIO }
-            done += n
+            return 0
         }
-        return 0
     }
 
     /// Writes `bytes` to `path`, atomically when `path` is (or will be) a regular file: a
@@ -65,7 +67,7 @@ public enum OutputFile {
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         }
         if fd < 0 { throw fail(reasonInWords(errno)) }
-        var err = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        var err = writeAll(fd, bytes)
         if err == 0 && fsync(fd) != 0 && errno != EINVAL && errno != EROFS { err = errno }
         if close(fd) != 0 && err == 0 { err = errno }
         if err != 0 { unlink(tmp); throw fail(reasonInWords(err)) }
@@ -94,7 +96,7 @@ public enum OutputFile {
             throw WriteError(path: path, reason: errno == ENXIO ? "no program reads from this FIFO (waited \(readerWaitSeconds) s)" : reasonInWords(errno))
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        var err = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        var err = writeAll(fd, bytes)
         if close(fd) != 0 && err == 0 { err = errno }
         if err != 0 { throw WriteError(path: path, reason: reasonInWords(err)) }
     }
@@ -113,34 +115,32 @@ public enum OutputFile {
         if stat(dir, &st) != 0 || st.st_mode & S_IFMT != S_IFDIR { return "\(dir) is not a directory" }
         return nil
     }
+}
 
-    /// The bytes of the file at `path`, read straight into one array (no second copy, which
-    /// matters for a 95 MB golden); nil when it cannot be opened or read.
-    public static func read(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
-        // One byte more than its size, so that the read that finds the end needs no growing.
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
-        var done = 0
-        while true {
-            if done == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: max(4096, bytes.count))) }
-            let n = bytes.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            done += n
-        }
-        bytes.removeLast(bytes.count - done)
-        return bytes
+/// A file written a piece at a time, each piece with checked write(2)s and nothing buffered.
+public final class FileWriter: @unchecked Sendable {
+    public let path: String
+    private var fd: Int32
+
+    /// Creates (or empties) the file at `path`; its folder must exist.
+    public init(creating path: String) throws(WriteError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        if fd < 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
     }
 
-    /// Whether `a` and `b` are the same existing file (the same device and inode), however
-    /// they are named: through `..`, symbolic links or hard links.
-    public static func sameFile(_ a: String, _ b: String) -> Bool {
-        var x = stat(), y = stat()
-        guard stat(a, &x) == 0, stat(b, &y) == 0 else { return false }
-        return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    deinit { if fd >= 0 { Foundation.close(fd) } }
+
+    /// Writes all of `bytes`; nil, or what went wrong.
+    public func write(_ bytes: [UInt8]) -> WriteError? {
+        let err = OutputFile.writeAll(fd, bytes)
+        return err == 0 ? nil : WriteError(path: path, reason: reasonInWords(err))
+    }
+
+    /// Closes the file; what went wrong, if anything.
+    public func close() throws(WriteError) {
+        let closed = Foundation.close(fd) == 0 ? 0 : errno
+        fd = -1
+        if closed != 0 { throw WriteError(path: path, reason: reasonInWords(closed)) }
     }
 }

@@ -1,20 +1,7 @@
 /// `text` broken at spaces into lines of at most `width` columns: the first indented by
 /// `indent`, the others by `indent + hang`. A word longer than a line stands alone.
 public func folded(_ text: String, indent: Int = 0, hang: Int = 4, width: Int = 80) -> [String] {
-    var out: [String] = []
-    var line = String(repeating: " ", count: indent)
-    var empty = true
-    for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-        if !empty && line.count + 1 + word.count > width {
-            out.append(line)
-            line = String(repeating: " ", count: indent + hang) + word
-        } else {
-            line += (empty ? "" : " ") + word
-        }
-        empty = false
-    }
-    out.append(line)
-    return out
+    fold(text, indent: String(repeating: " ", count: indent), continuation: String(repeating: " ", count: indent + hang), width: width)
 }
 
 /// `word` as a shell reads it back: as it is when it has nothing the shell would act on,
@@ -32,7 +19,8 @@ public func fold(_ text: String, indent: String, continuation: String? = nil, wi
     fold(units: text.split(separator: " ", omittingEmptySubsequences: false).map(String.init), indent: indent, continuation: continuation, width: width)
 }
 
-/// `units` joined by spaces and folded only between units (a unit is never split).
+/// `units` joined by spaces and folded only between units (a unit is never split): the one
+/// text wrapper, which `fold(_:indent:)`, `folded` and the sweep's table call.
 public func fold(units: [String], indent: String, continuation: String? = nil, width: Int = 80) -> [String] {
     let more = continuation ?? indent
     var out: [String] = [], line = indent, empty = true
@@ -65,6 +53,10 @@ extension String {
 
     /// Right-aligned in `width` columns (never cut).
     public func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+
+    /// Left-aligned in `width` columns (never cut), and followed by at least `gap` spaces: a
+    /// column of 16 whose longer words still end in a space is `rightPadded(16, gap: 1)`.
+    public func rightPadded(_ width: Int, gap: Int = 0) -> String { self + String(repeating: " ", count: max(width - count, gap)) }
 
     public func trimmingTrailingSpaces() -> String {
         var s = self

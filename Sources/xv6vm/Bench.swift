@@ -151,8 +151,7 @@ struct Bench: ParsableCommand {
     func readTimes() throws {
         var rows: [[String]] = [["log", "text", "median", "MB/s", "probes/s", "probes"]]
         for path in reads {
-            var st = stat()
-            let once = stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFIFO
+            let once = (try? FileStatus.of(path).get())?.kind == .fifo
             var times: [Double] = []
             var counted = (bytes: 0, lines: 0, probes: 0)
             for _ in 0..<(once ? 1 : runs) {
@@ -199,27 +198,24 @@ struct Bench: ParsableCommand {
     /// One run: wall time, result, trace bytes written.
     func once(_ scenario: CompiledScenario, _ mode: Mode) throws -> (Double, RunResult, Int) {
         var written = 0
-        var fd: Int32 = -1
+        var file: FileWriter?
         var path: String?
         switch mode {
         case .none: break
         case .devnull: path = "/dev/null"
         case .file: path = NSTemporaryDirectory() + "xv6vm-bench-\(getpid()).trace"
         }
-        if let path {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
-            if fd < 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
-        }
-        defer { if fd >= 0 { close(fd) }; if mode == .file, let path { unlink(path) } }
-        var failed: Int32 = 0
+        if let path { file = try FileWriter(creating: path) }
+        defer { try? file?.close(); if mode == .file, let path { unlink(path) } }
+        var failed: WriteError?
         let writer = mode == .none ? nil : TraceWriter(format: .text, sites: .init(), output: { bytes in
             written += bytes.count
-            if failed == 0 { failed = bytes.withUnsafeBytes { OutputFile.writeAll(fd, $0) } }
+            if failed == nil { failed = file?.write(bytes) }
         })
         let start = DispatchTime.now().uptimeNanoseconds
         let (result, _) = Runner.run(scenario, writer: writer)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if failed != 0, let path { throw WriteError(path: path, reason: reasonInWords(failed)) }
+        if let failed { throw failed }
         return (seconds, result, written)
     }
 }

@@ -45,7 +45,7 @@ struct Import: ParsableCommand {
 
     func run() throws {
         let overrides = kernel.overrides
-        if OutputFile.sameFile(output, log) { throw ValidationError("--output is the log itself; give another file") }
+        if FileStatus.sameFile(output, log) { throw ValidationError("--output is the log itself; give another file") }
         let imported = try importOrExit(log, overrides: overrides)
         let command = (["xv6vm import", (log as NSString).lastPathComponent] + overrides.map { "--set \($0)" }).joined(separator: " ")
         let yaml = imported.yaml(command: command)

@@ -234,7 +234,7 @@ struct Bless: ParsableCommand {
             switch r.outcome {
             case .scenarioError(let e):
                 errors += 1
-                out(pad("error") + "\(shown): not blessed")
+                out("error".rightPadded(16, gap: 1) + "\(shown): not blessed")
                 warn(e.description)
             case .ok where !all:
                 unchanged += 1
@@ -244,7 +244,7 @@ struct Bless: ParsableCommand {
                 } catch {
                     let reason = (error as? WriteError)?.reason ?? "\(error)"
                     failures.append(r.golden)
-                    out(pad("not written") + "\(r.golden): \(reason)" + (r.goldenBytes == nil ? "" : " (the old golden is kept)"))
+                    out("not written".rightPadded(16, gap: 1) + "\(r.golden): \(reason)" + (r.goldenBytes == nil ? "" : " (the old golden is kept)"))
                     continue
                 }
                 written += 1
@@ -256,7 +256,7 @@ struct Bless: ParsableCommand {
                 default: "changed"
                 }
                 let lines = r.trace.reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
-                out(pad("wrote") + "\(r.golden) (\(why), \(lines) lines)")
+                out("wrote".rightPadded(16, gap: 1) + "\(r.golden) (\(why), \(lines) lines)")
             }
         }
         var pruned = 0
@@ -264,10 +264,10 @@ struct Bless: ParsableCommand {
             for g in store.staleGoldens() {
                 if unlink(g) != 0 {
                     failures.append(g)
-                    out(pad("not removed") + "\(g): \(reasonInWords(errno))")
+                    out("not removed".rightPadded(16, gap: 1) + "\(g): \(reasonInWords(errno))")
                     continue
                 }
-                out(pad("removed") + "\(g) (its scenario is gone)")
+                out("removed".rightPadded(16, gap: 1) + "\(g) (its scenario is gone)")
                 pruned += 1
             }
         }
@@ -280,5 +280,3 @@ struct Bless: ParsableCommand {
         if errors > 0 { throw ExitCode(ExitCodes.scenarioError) }
     }
 }
-
-func pad(_ s: String, _ width: Int = 16) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }

@@ -67,10 +67,8 @@ struct Leaks: ParsableCommand {
         let lower = path.lowercased()
         if lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") { return false }
         if lower.hasSuffix(".log") || lower.hasSuffix(".xz") { return true }
-        var st = stat()
-        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        let head = [UInt8]((try? h.read(upToCount: 1 << 16)) ?? Data())
+        guard let file = try? InputFile(path), file.status.kind == .regular else { return false }
+        let head = file.head(1 << 16)
         if head.starts(with: [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return true }
         var i = 0
         while i + 3 <= head.count {

@@ -70,7 +70,7 @@ struct Review: ParsableCommand {
             var done = 0
             for p in selected {
                 if accept && p.scenario == nil {
-                    out(pad("stale") + "\(p.path): its scenario is gone; not accepted (`xv6vm review --reject` removes it)")
+                    out("stale".rightPadded(16, gap: 1) + "\(p.path): its scenario is gone; not accepted (`xv6vm review --reject` removes it)")
                     if !paths.isEmpty { problems += 1 }
                     continue
                 }
@@ -99,11 +99,11 @@ struct Review: ParsableCommand {
         for p in pending {
             if p.scenario == nil {
                 stale += 1
-                lines += fold(pad("stale") + "\(p.path): its scenario is gone", indent: "", continuation: "    ")
+                lines += fold("stale".rightPadded(16, gap: 1) + "\(p.path): its scenario is gone", indent: "", continuation: "    ")
             } else if let d = p.difference(maxHunks: 0, maxLines: 0, blind: blindAddresses) {
                 changed += 1
                 let n = d.diff.hunkCount
-                var units = [pad("changed") + p.path + ":", "\(n) hunk\(n == 1 ? "" : "s") (-\(d.diff.removed) +\(d.diff.added)):"]
+                var units = ["changed".rightPadded(16, gap: 1) + p.path + ":", "\(n) hunk\(n == 1 ? "" : "s") (-\(d.diff.removed) +\(d.diff.added)):"]
                     + d.items.enumerated().map { $0.element + ($0.offset < d.items.count - 1 ? "," : "") }
                 if let a = d.addressOnly {
                     units[1] = "address-blind " + units[1]
@@ -116,7 +116,7 @@ struct Review: ParsableCommand {
                 lines += fold(units: units, indent: "", continuation: "    ")
             } else {
                 new += 1
-                lines += fold(pad("new") + "\(p.path): \(lineCount(p.path)) lines, no golden yet", indent: "", continuation: "    ")
+                lines += fold("new".rightPadded(16, gap: 1) + "\(p.path): \(lineCount(p.path)) lines, no golden yet", indent: "", continuation: "    ")
             }
         }
         lines.append("\(pending.count) pending: \(changed) changed, \(new) new, \(stale) stale")
@@ -124,6 +124,6 @@ struct Review: ParsableCommand {
     }
 
     func lineCount(_ path: String) -> Int {
-        (FileManager.default.contents(atPath: path) ?? Data()).reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
+        (InputFile.read(path) ?? []).reduce(0) { $0 + ($1 == 0x0a ? 1 : 0) }
     }
 }

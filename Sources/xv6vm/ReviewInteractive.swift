@@ -23,9 +23,9 @@ extension Review {
     ]
 
     /// The line each way of accepting prints: `accepted        golden/a/x.trace (from golden/a/x.trace.new)`.
-    static func acceptedLine(_ p: PendingGolden) -> String { pad("accepted") + "\(p.golden) (from \(p.path))" }
-    static func rejectedLine(_ p: PendingGolden) -> String { pad(p.scenario == nil ? "removed stale" : "rejected") + p.path }
-    static func skippedLine(_ p: PendingGolden) -> String { pad("skipped") + p.path }
+    static func acceptedLine(_ p: PendingGolden) -> String { "accepted".rightPadded(16, gap: 1) + "\(p.golden) (from \(p.path))" }
+    static func rejectedLine(_ p: PendingGolden) -> String { (p.scenario == nil ? "removed stale" : "rejected").rightPadded(16, gap: 1) + p.path }
+    static func skippedLine(_ p: PendingGolden) -> String { "skipped".rightPadded(16, gap: 1) + p.path }
 
     static func key(_ byte: UInt8?) -> Key {
         switch byte {
@@ -36,27 +36,6 @@ extension Review {
         case UInt8(ascii: "?")?, UInt8(ascii: "h")?: return .help
         case UInt8(ascii: "\r")?, UInt8(ascii: "\n")?: return .unknown("Enter")
         case let b?: return .unknown(b >= 0x20 && b < 0x7f ? "'\(Character(UnicodeScalar(b)))'" : String(format: "0x%02x", b))
-        }
-    }
-
-    /// One key from the terminal on standard input, without waiting for Enter and without
-    /// echo (the caller echoes what it understood); nil at the end of input.
-    static func readKey() -> UInt8? {
-        var saved = termios()
-        let isTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
-        if isTerminal {
-            var raw = saved
-            raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
-            withUnsafeMutableBytes(of: &raw.c_cc) { $0[Int(VMIN)] = 1; $0[Int(VTIME)] = 0 }
-            tcsetattr(STDIN_FILENO, TCSANOW, &raw)
-        }
-        defer { if isTerminal { tcsetattr(STDIN_FILENO, TCSANOW, &saved) } }
-        var b: UInt8 = 0
-        while true {
-            let n = read(STDIN_FILENO, &b, 1)
-            if n == 1 { return b }
-            if n < 0 && errno == EINTR { continue }
-            return nil
         }
     }
 
@@ -101,7 +80,7 @@ extension Review {
             while true {
                 let choices = p.scenario == nil ? "reject (remove it) or skip? [r/s/q, ? for help] " : "accept, reject or skip? [a/r/s/q, ? for help] "
                 out(Array(choices.utf8))
-                let key = Self.key(Self.readKey())
+                let key = Self.key(Keyboard.readKey())
                 do {
                     switch key {
                     case .accept where p.scenario != nil:
@@ -136,7 +115,7 @@ extension Review {
         if p.scenario == nil { return fold("\(p.path) is stale: its scenario is gone", indent: "    ") }
         if let d = p.difference(blind: blindAddresses) { return CheckReport.changed(d, golden: p.golden, new: p.path, color: colour) }
         var lines = fold("new golden \(p.golden), \(lineCount(p.path)) lines:", indent: "    ")
-        let d = Golden.difference(expected: [], actual: [UInt8](FileManager.default.contents(atPath: p.path) ?? Data()), scenario: nil)
+        let d = Golden.difference(expected: [], actual: InputFile.read(p.path) ?? [], scenario: nil)
         lines += CheckReport.changed(d, golden: "/dev/null", new: p.path, color: colour).drop { !$0.hasPrefix("---") && !$0.hasPrefix("\u{1b}[1m---") }
         return lines
     }

@@ -167,7 +167,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--merge takes the scenario and settings from the parts; drop \(given.joined(separator: ", "))")
         }
         if files.isEmpty { throw ValidationError("--merge needs the part files (xv6vm sweep --merge part-*.json)") }
-        if let output, let part = files.first(where: { OutputFile.sameFile(output, $0) }) {
+        if let output, let part = files.first(where: { FileStatus.sameFile(output, $0) }) {
             throw ValidationError("-o \(output) is \(part), a part being merged; write the output to another file")
         }
         var parts: [(file: String, part: SweepPart)] = []
@@ -199,7 +199,7 @@ struct SweepCommand: ParsableCommand {
 
     /// The bytes of `path`, or exit 2 with the reason (`path: error: ...`, as for logs).
     func readOrExit(_ path: String) throws -> [UInt8] {
-        if let bytes = OutputFile.read(path) { return bytes }
+        if let bytes = InputFile.read(path) { return bytes }
         var st = stat()
         let reason = stat(path, &st) != 0 ? reasonInWords(errno)
             : st.st_mode & S_IFMT == S_IFDIR ? "it is a directory" : "it is not a regular file that can be read"

@@ -90,7 +90,7 @@ enum StandardStreams {
     }
 
     /// Writes to standard output; a failed write ends the program with `cannotWrite` and the reason.
-    static func out(_ bytes: UnsafeRawBufferPointer) {
+    static func out(_ bytes: [UInt8]) {
         let err = OutputFile.writeAll(STDOUT_FILENO, bytes)
         if err != 0 {
             warn("xv6vm: could not write to standard output: \(reasonInWords(err))")
@@ -100,8 +100,7 @@ enum StandardStreams {
 
     /// Writes to standard error; if that fails there is nowhere left to say so.
     static func err(_ s: String) {
-        var s = s
-        s.withUTF8 { _ = OutputFile.writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+        _ = OutputFile.writeAll(STDERR_FILENO, Array(s.utf8))
     }
 }
 
@@ -135,10 +134,10 @@ struct ScenarioOptions: ParsableArguments {
     static func refuseOverwritingInput(_ output: String, file: String, of scenario: CompiledScenario) throws {
         var inputs: Set<String> = [file]
         for e in scenario.events { if let f = e.location?.file { inputs.insert(f) } }
-        if OutputFile.sameFile(output, file) {
+        if FileStatus.sameFile(output, file) {
             throw ValidationError("-o \(output) is the scenario being read, \(file); write the output to another file")
         }
-        for f in inputs.sorted() where OutputFile.sameFile(output, f) {
+        for f in inputs.sorted() where FileStatus.sameFile(output, f) {
             throw ValidationError("-o \(output) is \(f), which the scenario includes; write the output to another file")
         }
     }
@@ -167,7 +166,7 @@ func escapingControlCharacters(_ s: String) -> String {
 
 /// Writes raw bytes to standard output; exits `cannotWrite` if it cannot.
 func out(_ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { StandardStreams.out($0) }
+    StandardStreams.out(bytes)
 }
 
 func out(_ s: String) { out(Array((s + "\n").utf8)) }

@@ -74,6 +74,6 @@ struct SplitMix64: RandomSource {
 func kernelLogLines(_ name: String) throws -> [String] {
     let data = try Data(contentsOf: URL(fileURLWithPath: ReplayTests.logs + name))
     var bytes: [UInt8] = []
-    _ = try data.withUnsafeBytes { raw in try XZDecoder().decode(raw, last: true) { bytes.append(contentsOf: $0); return true } }
+    _ = try XZDecoder().decode([UInt8](data)[...], last: true) { bytes.append(contentsOf: $0); return true }
     return String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast()
 }
