@@ -39,7 +39,7 @@ enum TraceJSON {
         _ = t.write(r)
         var o = fields
         o["kind"] = .s(r.kind.rawValue); o["event"] = .i(Int64(event))
-        o["text"] = .s(String(decoding: UnsafeBufferPointer(start: b.base + 10, count: b.count - 11), as: UTF8.self))
+        o["text"] = .s(b.string(from: 10, droppingLast: 1))
         return o
     }
 
@@ -73,7 +73,7 @@ enum TraceJSON {
             o["pid"] = i(p); o["name"] = .s(call.name)
             let b = TraceBytes(capacity: 256)
             TraceText(out: b, sites: sites).arguments(call)
-            o["args"] = .s(String(decoding: UnsafeBufferPointer(start: b.base, count: b.count), as: UTF8.self))
+            o["args"] = .s(b.string())
         case let .sysret(p, name, value): o["pid"] = i(p); o["name"] = .s(name); o["value"] = .i(value)
         case let .zombie(p, status): o["pid"] = i(p); o["status"] = i(status)
         case let .reparent(p, to): o["pid"] = i(p); o["to"] = i(to)

@@ -1,5 +1,6 @@
 import XV6
 import RISCV
+import Support
 
 /// The text renderer: each record as the lines of docs/trace-format.md, written into a
 /// `TraceBytes` in place. Site names are rendered once per site and kept as bytes.

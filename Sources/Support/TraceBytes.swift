@@ -3,12 +3,12 @@ import Foundation
 /// A growing run of bytes written in place: the trace writer's output buffer. Text is put
 /// into it straight from static strings, integers and cached site names, with no `String`
 /// made per line (a traced run writes a million lines).
-final class TraceBytes {
-    private(set) var base: UnsafeMutablePointer<UInt8>
-    private(set) var count = 0
+package final class TraceBytes {
+    private var base: UnsafeMutablePointer<UInt8>
+    package private(set) var count = 0
     private var capacity: Int
 
-    init(capacity: Int = 1 << 16) {
+    package init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 256)
         base = .allocate(capacity: self.capacity)
     }
@@ -16,19 +16,24 @@ final class TraceBytes {
     deinit { base.deallocate() }
 
     /// A buffer holding the same bytes.
-    func copy() -> TraceBytes {
+    package func copy() -> TraceBytes {
         let c = TraceBytes(capacity: capacity)
         c.base.update(from: base, count: count)
         c.count = count
         return c
     }
 
-    var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    package var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
-    func removeAll() { count = 0 }
+    /// The bytes as text, leaving out the first `start` and the last `dropLast`.
+    package func string(from start: Int = 0, droppingLast dropLast: Int = 0) -> String {
+        String(decoding: UnsafeBufferPointer(start: base + start, count: count - start - dropLast), as: UTF8.self)
+    }
+
+    package func removeAll() { count = 0 }
 
     /// Room for `n` more bytes.
-    @inline(__always) func reserve(_ n: Int) {
+    @inline(__always) package func reserve(_ n: Int) {
         if count + n > capacity { grow(count + n) }
     }
 
@@ -42,35 +47,35 @@ final class TraceBytes {
         capacity = c
     }
 
-    @inline(__always) func byte(_ b: UInt8) {
+    @inline(__always) package func byte(_ b: UInt8) {
         reserve(1)
         base[count] = b
         count += 1
     }
 
-    @inline(__always) func put(_ s: StaticString) {
+    @inline(__always) package func put(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
         reserve(n)
         (base + count).update(from: s.utf8Start, count: n)
         count += n
     }
 
-    func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+    private func put(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let from = bytes.baseAddress else { return }
         reserve(bytes.count)
         (base + count).update(from: from, count: bytes.count)
         count += bytes.count
     }
 
-    func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
+    package func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
 
-    func put(_ s: String) {
+    package func put(_ s: String) {
         var s = s
         s.withUTF8 { put($0) }
     }
 
     /// A kind's word padded to the trace's column of ten (one space at least).
-    @inline(__always) func word(_ s: StaticString) {
+    @inline(__always) package func word(_ s: StaticString) {
         put(s)
         let pad = max(1, 10 - s.utf8CodeUnitCount)
         reserve(pad)
@@ -81,7 +86,7 @@ final class TraceBytes {
     private static let digits: StaticString = "0123456789abcdef"
 
     /// `0x` and 16 lowercase hex digits, as xv6's `%p`.
-    @inline(__always) func hex16(_ v: UInt64) {
+    @inline(__always) package func hex16(_ v: UInt64) {
         reserve(18)
         let p = base + count
         p[0] = 0x30; p[1] = 0x78
@@ -95,7 +100,7 @@ final class TraceBytes {
     }
 
     /// `0x` and the shortest hex.
-    func shortHex(_ v: UInt64) {
+    package func shortHex(_ v: UInt64) {
         reserve(18)
         base[count] = 0x30; base[count + 1] = 0x78
         count += 2
@@ -111,7 +116,7 @@ final class TraceBytes {
     }
 
     /// A decimal integer (negative with `-`).
-    @inline(__always) func decimal<I: BinaryInteger>(_ v: I) {
+    @inline(__always) package func decimal<I: BinaryInteger>(_ v: I) {
         reserve(21)
         var m = v < 0 ? UInt64(truncatingIfNeeded: -(Int64(truncatingIfNeeded: v) &+ 1)) &+ 1 : UInt64(truncatingIfNeeded: v)
         if v < 0 { base[count] = 0x2d; count += 1 }
@@ -130,10 +135,10 @@ final class TraceBytes {
     }
 
     /// A pid, or `-` for none (the kernel at boot).
-    @inline(__always) func pid(_ p: Int) {
+    @inline(__always) package func pid(_ p: Int) {
         if p == 0 { byte(0x2d) } else { decimal(p) }
     }
 
     /// Ends a line.
-    @inline(__always) func newline() { byte(0x0a) }
+    @inline(__always) package func newline() { byte(0x0a) }
 }
