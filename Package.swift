@@ -34,10 +34,10 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["Support", "XV6", "RISCV", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
         .target(name: "Run", dependencies: ["Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
         // The tools, side by side: none imports another.
-        .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
-        .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
-        .target(name: "Cosim", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
-        .target(name: "Report", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
+        .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Goldens", swiftSettings: optimised),
+        .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Explore", swiftSettings: optimised),
+        .target(name: "Cosim", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Cosim", swiftSettings: optimised),
+        .target(name: "Report", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Report", swiftSettings: optimised),
         .executableTarget(name: "xv6vm", dependencies: [
             "Goldens", "Explore", "Cosim", "Report", "Run", "Scenario", "Support", "XV6", "RISCV",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

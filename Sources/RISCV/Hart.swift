@@ -8,7 +8,7 @@ public struct Hart: Sendable {
     /// in between may use entries cached under the previous table.
     public private(set) var satpWrittenSinceFence = false
     /// Whether the last translation on this hart was served by the TLB (false: it walked the table).
-    public internal(set) var lastTranslationHitTLB = false
+    public package(set) var lastTranslationHitTLB = false
 
     public init(id: Int) { self.id = id }
 

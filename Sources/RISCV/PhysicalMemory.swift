@@ -95,7 +95,7 @@ public final class PhysicalMemory {
     }
 
     /// Pages that hold a slot of their own or a shared one.
-    var pagesWithSlots: Int { (0..<pageCount).reduce(0) { $0 + (slot[$1] >= 0 ? 1 : 0) } }
+    package var pagesWithSlots: Int { (0..<pageCount).reduce(0) { $0 + (slot[$1] >= 0 ? 1 : 0) } }
 
     /// Whether `[pa, pa+length)` lies inside RAM.
     @inline(__always) public func contains(_ pa: PhysAddr, length: UInt64 = 1) -> Bool {
@@ -256,13 +256,13 @@ public final class PhysicalMemory {
     /// The 512 words of the page at `pa` (page aligned, in RAM) as writable storage,
     /// giving the page a slot first if it has none. The pointer is valid until the next
     /// call that may allocate a slot (`write64`, `writeByte`, `copyPage`, `pageWords`).
-    @inline(__always) func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
+    @inline(__always) package func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
         writeLog?.note(locate(pa).page)
         return writable(locate(pa).page)
     }
 
     /// The page's words if it has a slot (a linear page is given one); nil if it is uniform.
-    func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
+    package func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
         let (page, _) = locate(pa)
         if slot[page] < 0 && linLo[page] != linHi[page] { return materialize(page) }
         return slot[page] >= 0 ? writable(page) : nil
@@ -273,7 +273,7 @@ public final class PhysicalMemory {
     /// only for a page with no slot, no exceptional first word and no run yet, whose fill
     /// has bit 0 (a PTE's V) clear, so that every word the run replaces was an invalid PTE;
     /// false (and nothing done) otherwise.
-    func setLinear(_ pa: PhysAddr, from: Int, count: Int, first: UInt64, step: UInt64) -> Bool {
+    package func setLinear(_ pa: PhysAddr, from: Int, count: Int, first: UInt64, step: UInt64) -> Bool {
         let (page, _) = locate(pa)
         guard fastPaths, slot[page] < 0, !hasWord0[page], linLo[page] == linHi[page], fill[page] & 1 == 0,
               count >= 2, step != 0, from >= 0, from + count <= Self.wordsPerPage else { return false }
@@ -283,7 +283,7 @@ public final class PhysicalMemory {
     }
 
     /// A linear page's run, and the word all its other entries hold; nil for any other page.
-    func linearRun(_ pa: PhysAddr) -> (first: UInt64, step: UInt64, rest: UInt64)? {
+    package func linearRun(_ pa: PhysAddr) -> (first: UInt64, step: UInt64, rest: UInt64)? {
         let (page, _) = locate(pa)
         guard slot[page] < 0, linLo[page] != linHi[page] else { return nil }
         return (linFirst[page], linStep[page], UInt64(fill[page]) &* 0x0101_0101_0101_0101)
@@ -361,7 +361,7 @@ public final class PhysicalMemory {
 /// The 4096-byte slots of a memory and its snapshots, with how many of them hold each
 /// slot. Slots come in blocks that never move, so a page's words stay where they are
 /// until the page gives its slot up.
-final class SlotStore {
+package final class SlotStore {
     private static let slotsPerBlock = 256
     private static let wordsPerBlock = slotsPerBlock * Int(pageSize / 8)
     private static let maxBlocks = 1 << 14           // 4 Mi slots, 16 GiB: far beyond any family's need
@@ -426,7 +426,7 @@ final class SlotStore {
 /// (the out-of-memory scenarios that shrink and sweep run hundreds of times) spent half
 /// their time in those faults. The storage is never read before a page is materialized
 /// (which writes all of it), so what a previous machine left there cannot show.
-final class PageStoragePool: @unchecked Sendable {
+package final class PageStoragePool: @unchecked Sendable {
     static let shared = PageStoragePool()
     private let lock = NSLock()
     private var idle: [Int: [UnsafeMutablePointer<UInt64>]] = [:]

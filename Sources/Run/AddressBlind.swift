@@ -11,7 +11,7 @@ import Scenario
 /// is only a way of comparing them.
 public enum AddressBlind {
     /// How a physical address is written in a trace line.
-    enum Form: Equatable {
+    package enum Form: Equatable {
         /// A physical address, `offset` bytes into its page.
         case plain(offset: UInt64)
         /// A PTE: the page it points at, and its low 10 bits (V R W X U G A D, RSW).
@@ -21,7 +21,7 @@ public enum AddressBlind {
     }
 
     /// A line cut around its physical addresses: `parts.count == slots.count + 1`.
-    struct Line {
+    package struct Line {
         var parts: [Substring]
         var slots: [(page: UInt64, form: Form)]
 

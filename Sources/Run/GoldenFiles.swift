@@ -152,7 +152,7 @@ public enum Golden {
 /// Builds a trace's digest (its header, the number of lines, its SHA-256, a count of each
 /// kind of line, and its closing line) as the trace is written: the SHA-256 from the bytes,
 /// chunk by chunk, so a long trace is never held whole; the rest from the records.
-final class DigestBuilder {
+package final class DigestBuilder {
     private let sites: SiteTree
     private var sha = SHA256()
     private var header: [String] = []

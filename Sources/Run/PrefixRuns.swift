@@ -21,8 +21,8 @@ package final class PrefixRuns {
 
     package init() {}
     /// Events run, and events a run from boot would have run, for the figures.
-    private(set) var eventsRun = 0
-    private(set) var eventsFromBoot = 0
+    package var eventsRun = 0
+    package var eventsFromBoot = 0
 
     /// The number of events at the start of `a` and `b` that run the same: the same kinds,
     /// under the same kernel and checks.

@@ -4,7 +4,7 @@ import Support
 
 /// The JSON Lines renderer: each record as one object with sorted keys (docs/trace-format.md).
 /// Kernel records and notes carry `event`, the number of the event that caused them.
-enum TraceJSON {
+package enum TraceJSON {
     /// Writes `r`, caused by event `event`; returns the number of lines written.
     static func write(_ r: TraceRecord, event: Int, sites: SiteTree, into out: TraceBytes) -> Int {
         guard let o = object(r, event: event, sites: sites) else { return 0 }

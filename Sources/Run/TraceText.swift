@@ -4,7 +4,7 @@ import Support
 
 /// The text renderer: each record as the lines of docs/trace-format.md, written into a
 /// `TraceBytes` in place. Site names are rendered once per site and kept as bytes.
-struct TraceText {
+package struct TraceText {
     private(set) var out: TraceBytes
     private(set) var sites: SiteTree
     private var siteBytes: [[UInt8]?] = []

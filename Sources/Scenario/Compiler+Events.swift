@@ -8,7 +8,7 @@ import Support
 /// spec's file (Events/); here is what they share.
 extension ScenarioCompiler {
     /// The names of the events, from the table, in the order messages list them.
-    static let eventNames = EventSpec.all.map(\.name)
+    package static let eventNames = EventSpec.all.map(\.name)
 
     /// The most events a scenario may expand to; `repeat` beyond it is refused before expanding.
     package static let eventLimit = 2_000_000

@@ -7,7 +7,7 @@ extension ScenarioCompiler {
     // MARK: reuse: named sequences and included files
 
     /// A `define`d sequence: its parameters, its events, and the file they are written in.
-    struct NamedSequence {
+    package struct NamedSequence {
         var params: [String]
         var events: Node.Sequence
         var file: String

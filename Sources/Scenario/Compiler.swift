@@ -30,7 +30,7 @@ public struct ScenarioCompiler {
     /// takes one to two seconds per megabyte, so a larger file is refused before it is read whole.
     public static let fileSizeLimit = 2 << 20
 
-    struct ReadProblem: Error { var message: String }
+    package struct ReadProblem: Error { var message: String }
 
     /// Why nothing can be found at `path`, or nil: "no such file", a symbolic link to nothing,
     /// symbolic links that loop.
@@ -136,7 +136,7 @@ public struct ScenarioCompiler {
     /// Included files as read (or why they could not be), by path.
     var filesRead: [String: Result<[UInt8], ReadProblem>] = [:]
 
-    struct FileID: Equatable { var device: UInt64; var inode: UInt64 }
+    package struct FileID: Equatable { var device: UInt64; var inode: UInt64 }
 
     static func fileID(_ path: String) -> FileID? {
         guard case .success(let st) = FileStatus.of(path) else { return nil }

@@ -6,14 +6,14 @@ import Support
 /// the kernel's rules (first UNUSED slot, pids from a counter, children handed to
 /// init on exit, wait reaping the first zombie child in slot order), so names
 /// resolve to the pids the kernel will use.
-struct ProcessTableModel {
-    enum State: Equatable {
+package struct ProcessTableModel {
+    package enum State: Equatable {
         case alive
         case zombie(line: Int)
         case reaped(line: Int)
     }
 
-    struct Entry {
+    package struct Entry {
         var pid: Int
         var parent: Int?
         var state: State
@@ -75,7 +75,7 @@ struct ProcessTableModel {
         for (child, e) in entries where e.parent == pid { entries[child]?.parent = initPid }
     }
 
-    enum WaitOutcome { case reaped(Int), noChildren, wouldBlock }
+    package enum WaitOutcome { case reaped(Int), noChildren, wouldBlock }
 
     /// wait: reaps the first zombie child in slot order.
     mutating func wait(_ pid: Int, line: Int = 0) -> WaitOutcome {

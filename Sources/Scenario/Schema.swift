@@ -6,7 +6,7 @@ import Support
 /// scenario is completed and checked as it is typed. Tests check that it accepts every
 /// scenario in scenarios/ and names every key the compiler takes.
 public enum ScenarioSchema {
-    typealias Object = [String: Any]
+    package typealias Object = [String: Any]
 
     /// A number as the compiler reads it: an integer, or text such as 0x1000, 0o17, 0b101, 1_000.
     static var number: Object { ["anyOf": [["type": "integer"],

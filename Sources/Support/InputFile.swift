@@ -22,7 +22,7 @@ public struct FileStatus: Equatable, Sendable {
     public var device: UInt64
     public var inode: UInt64
 
-    init(_ st: stat) {
+    package init(_ st: stat) {
         switch st.st_mode & S_IFMT {
         case S_IFREG: kind = .regular
         case S_IFDIR: kind = .directory

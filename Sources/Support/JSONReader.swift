@@ -8,6 +8,7 @@ public struct JSONReader {
     public struct Failure: Error, Equatable, Sendable {
         public var column: Int
         public var message: String
+        package init(column: Int, message: String) { self.column = column; self.message = message }
     }
 
     static let maxDepth = 64
@@ -17,7 +18,7 @@ public struct JSONReader {
     /// The column of each value of the outermost object, by key.
     private(set) var columns: [String: Int] = [:]
 
-    init(_ bytes: ArraySlice<UInt8>) { b = Array(bytes) }
+    package init(_ bytes: ArraySlice<UInt8>) { b = Array(bytes) }
 
     /// The line's value, and the column of each value of the outermost object by key.
     public static func object(_ line: ArraySlice<UInt8>) throws(Failure) -> (value: [String: JSONValue], columns: [String: Int]) {

@@ -103,7 +103,7 @@ private struct Window {
     /// Whether the text's last line has no newline, and it is in the window.
     var lastLineUnterminated = false
 
-    init(_ text: [UInt8], from: Int, to: Int, firstLine: Int) {
+    package init(_ text: [UInt8], from: Int, to: Int, firstLine: Int) {
         self.text = text
         self.firstLine = firstLine
         var i = from
@@ -147,7 +147,7 @@ private struct Engine {
     var minimal = true
     let kind: (ArraySlice<UInt8>) -> String
 
-    init(a: [UInt8], b: [UInt8], context: Int, maxEdits: Int, budget: Int, kind: @escaping (ArraySlice<UInt8>) -> String) {
+    package init(a: [UInt8], b: [UInt8], context: Int, maxEdits: Int, budget: Int, kind: @escaping (ArraySlice<UInt8>) -> String) {
         self.a = a; self.b = b; self.context = context; self.maxEdits = maxEdits; self.budget = budget; self.kind = kind
     }
 

@@ -32,7 +32,7 @@ public struct Counters: Equatable, Sendable {
 }
 
 /// Per-page shadow state the kernel keeps beside the free list, to catch what xv6 cannot.
-enum PageOwner {
+package enum PageOwner {
     /// Never freed into the allocator: the kernel image, or before kinit.
     static let boot: Int32 = -2
     /// On the free list.
@@ -48,26 +48,26 @@ public final class Kernel {
     /// The design choices in force; the kernel reads them through a record of what it read.
     public let settings: ConsultedSettings
     public let memory: PhysicalMemory
-    public internal(set) var harts: [Hart]
+    public package(set) var harts: [Hart]
     /// The process each hart is running, as a slot index.
-    public internal(set) var running: [Int?]
-    public internal(set) var procs: [Proc]
+    public package(set) var running: [Int?]
+    public package(set) var procs: [Proc]
     /// The global kernel page table. (xv6: `kernel_pagetable`)
-    public internal(set) var kernelPagetable: PhysAddr = .zero
+    public package(set) var kernelPagetable: PhysAddr = .zero
     /// The slot of the first process. (xv6: `initproc`)
-    public internal(set) var initproc: Int?
-    var nextpid = 1
+    public package(set) var initproc: Int?
+    package var nextpid = 1
     /// Head of the free list, whose links live in the free pages themselves. (xv6: `kmem.freelist`)
-    var freelist: UInt64 = 0
+    package var freelist: UInt64 = 0
 
     public let sites: SiteTree
     /// Held strongly: no sink holds its kernel, and a weak load at every event was a twentieth
     /// of a traced run.
     public var sink: TraceSink?
-    public internal(set) var counters = Counters()
-    public internal(set) var findings: [Finding] = []
+    public package(set) var counters = Counters()
+    public package(set) var findings: [Finding] = []
     /// Pages on the free list, counted beside it (the list itself is in simulated memory).
-    public internal(set) var freePages = 0
+    public package(set) var freePages = 0
     /// For each page of RAM: the allocation site that holds it, or a `PageOwner` value.
     var owner: [Int32]
     /// For each allocated page: the pid and the event tag of its allocation.
@@ -76,15 +76,15 @@ public final class Kernel {
     /// cow-lab: the reference count of each page of RAM, indexed from KERNBASE as the lab's
     /// array is (-1 for a free page, 0 for the image's, 1 for a page kalloc handed out);
     /// empty in other variants. (cow-lab: `pageref`)
-    public internal(set) var refcount: [Int32]
+    public package(set) var refcount: [Int32]
     /// A tag the simulation sets before each event; allocations record it.
     public var eventTag: Int32 = 0
     /// kalloc calls so far, boot included (failed ones too).
-    public internal(set) var kallocCalls = 0
+    public package(set) var kallocCalls = 0
     /// Failure injection from a scenario event: the kalloc call with this number returns 0.
     public var failNextKalloc = 0
     /// The kalloc that failure injection made fail: its number, site, pid and event.
-    public internal(set) var injectedFailure: (call: Int, site: Int32, pid: Int, event: Int32)?
+    public package(set) var injectedFailure: (call: Int, site: Int32, pid: Int, event: Int32)?
     /// Roots of kernel page tables being built (the lab's kvminit_newpgtbl): held only by the
     /// kernel's stack until allocproc stores them, which a panic in the middle never does.
     var building: [PhysAddr] = []
@@ -96,7 +96,7 @@ public final class Kernel {
     /// is charged to it in traces and leak reports. Only `onBehalf(of:_:)` sets it.
     private(set) var curpid = 0
     /// The hart the kernel is running on. (xv6: `cpuid()`)
-    public internal(set) var cpu = 0
+    public package(set) var cpu = 0
     /// Translations made after a satp write without sfence.vma, for the invariant check.
     var staleTranslations: [String] = []
     /// Harts whose current unflushed satp write has already been noted.

@@ -8,27 +8,27 @@ public enum ProcState: String, Sendable {
 
 /// One slot of the process table. (xv6: `struct proc`)
 public struct Proc: Sendable {
-    public internal(set) var state: ProcState = .unused
-    public internal(set) var pid = 0
+    public package(set) var state: ProcState = .unused
+    public package(set) var pid = 0
     /// The parent's slot.
-    public internal(set) var parent: Int?
+    public package(set) var parent: Int?
     /// Virtual address of the kernel stack.
-    public internal(set) var kstack: UInt64 = 0
+    public package(set) var kstack: UInt64 = 0
     /// Bytes of user memory.
-    public internal(set) var sz: UInt64 = 0
-    public internal(set) var pagetable: PhysAddr = .zero
+    public package(set) var sz: UInt64 = 0
+    public package(set) var pagetable: PhysAddr = .zero
     /// The process's own kernel page table (the page-table lab; zero in the stock kernel).
-    public internal(set) var kernelPagetable: PhysAddr = .zero
+    public package(set) var kernelPagetable: PhysAddr = .zero
     /// Physical address of the trapframe page (the kernel reaches it through the direct map).
-    public internal(set) var trapframe: PhysAddr = .zero
-    public internal(set) var name = ""
-    public internal(set) var xstate: Int32 = 0
+    public package(set) var trapframe: PhysAddr = .zero
+    public package(set) var name = ""
+    public package(set) var xstate: Int32 = 0
     /// Marked to die: it exits with -1 when its system call returns. (xv6: `killed`)
-    public internal(set) var killed = false
+    public package(set) var killed = false
 }
 
 /// Byte offsets of `struct trapframe` fields the model writes.
-enum TrapframeField {
+package enum TrapframeField {
     static let kernelSatp: UInt64 = 0
     static let kernelSp: UInt64 = 8
     static let kernelHartid: UInt64 = 32

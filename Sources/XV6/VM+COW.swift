@@ -112,7 +112,7 @@ extension Kernel {
     }
 
     /// What usertrap did with a page fault.
-    enum PageFaultOutcome {
+    package enum PageFaultOutcome {
         /// The handler fixed the page: the process returns to user space and retries.
         case handled
         /// The handler could not (out of memory): the process is killed, silently.

@@ -185,7 +185,7 @@ extension Kernel {
     // MARK: user page tables
 
     /// An empty user page table, or nil when out of memory. (xv6: `uvmcreate`)
-    func uvmcreate() throws(KernelPanic) -> PhysAddr? {
+    package func uvmcreate() throws(KernelPanic) -> PhysAddr? {
         sites.push(.uvmcreate); defer { sites.pop() }
         guard let page = try kalloc() else { return nil }
         try kmemset(page, 0)

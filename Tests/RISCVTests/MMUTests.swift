@@ -1,5 +1,5 @@
 import XCTest
-@testable import RISCV
+import RISCV
 
 /// The walk says why it found no leaf, and translate raises the fault that reason calls for.
 final class MMUTests: XCTestCase {

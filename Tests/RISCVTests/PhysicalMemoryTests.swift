@@ -1,5 +1,5 @@
 import XCTest
-@testable import RISCV
+import RISCV
 
 /// A linear page reads, copies, writes and clears exactly as the 512 words it stands for.
 final class PhysicalMemoryTests: XCTestCase {

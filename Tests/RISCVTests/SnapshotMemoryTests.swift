@@ -1,5 +1,5 @@
 import XCTest
-@testable import RISCV
+import RISCV
 
 /// Snapshots of physical memory: copies that share pages until one side writes them.
 final class SnapshotMemoryTests: XCTestCase {

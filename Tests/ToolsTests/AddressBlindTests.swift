@@ -1,11 +1,11 @@
 import XCTest
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// The address-blind view (issue 24, item 3): pages named by first use, the same name for
 /// the same role on both sides; virtual addresses and the header kept.

@@ -2,13 +2,13 @@ import Foundation
 import XCTest
 import XV6
 import RISCV
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// A departure shows the model's page tables of the process the operation acts on, as they
 /// are where the two part, with the PTEs the kernel's events contradict marked (issue 20).

@@ -1,13 +1,13 @@
 import Foundation
 import XCTest
 import XV6
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// Departures in the student's terms (issue 20): the innermost operation, the process it acts
 /// on, and what the kernel did against what the model did.

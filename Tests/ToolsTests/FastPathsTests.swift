@@ -1,11 +1,11 @@
 import XCTest
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// The model's speed tricks (linear pages, runs of PTEs written at once, one walk per 2 MiB,
 /// visits that skip what cannot be valid) change no trace: every scenario under scenarios/

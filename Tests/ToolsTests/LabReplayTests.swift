@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// Replay of the copy-on-write and lazy labs' logs (their probe lines: pagefault, copyout,
 /// copyin, copyinstr, refinc, refdec, sbrk), against the cow-lab and lazy-lab models.

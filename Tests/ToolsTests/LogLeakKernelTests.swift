@@ -2,13 +2,13 @@ import Foundation
 import XCTest
 import XV6
 import RISCV
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// `leaks LOG` on logs of leaky kernels: one the model can make (freeproc frees only the
 /// root of the kernel table), and one it cannot follow (a failed exec keeps the fresh

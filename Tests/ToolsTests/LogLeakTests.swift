@@ -2,13 +2,13 @@ import Foundation
 import XCTest
 import XV6
 import RISCV
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// `xv6vm leaks LOG`: leaks and misuse read from a kernel's log alone, without the model.
 final class LogLeakTests: XCTestCase {

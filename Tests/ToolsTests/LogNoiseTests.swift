@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// What a kernel's console does to its probe lines: a last line cut by the kill, blanks
 /// after a probe, two CPUs printing at once; and logs read through the reader thread.

@@ -2,13 +2,13 @@ import Foundation
 import XCTest
 import XV6
 import RISCV
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// Kernel logs made for tests: the model's run printed as a kernel with the probes would
 /// print it, and a real log's lines rebased onto xv6's free list after pages are added.

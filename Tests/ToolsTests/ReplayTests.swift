@@ -2,13 +2,13 @@ import Foundation
 import XCTest
 import XV6
 import RISCV
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// Co-simulation: real kernels' @T logs, imported and replayed on the model.
 final class ReplayTests: XCTestCase {

@@ -1,13 +1,13 @@
 import XCTest
 import XV6
 import RISCV
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// `xv6vm report`'s records: what each event changed in the page tables, replayed in order,
 /// must give back every live table exactly as vmprint prints it after that event.

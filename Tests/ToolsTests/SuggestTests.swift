@@ -1,13 +1,13 @@
 import Foundation
 import XCTest
 import XV6
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// `replay --suggest` on real kernels other students wrote (docs/kernel-logs/README.md).
 final class SuggestTests: XCTestCase {

@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 
 /// The pieces of a sweep's part files: the scenario digest, calls as ranges, the JSON
 /// reader, the verdict read back from its detail, and a part read back whole.

@@ -1,11 +1,11 @@
 import XCTest
-@testable import Support
-@testable import Scenario
-@testable import Run
-@testable import Goldens
-@testable import Explore
-@testable import Cosim
-@testable import Report
+import Support
+import Scenario
+import Run
+import Goldens
+import Explore
+import Cosim
+import Report
 import XV6
 
 final class TraceTests: XCTestCase {

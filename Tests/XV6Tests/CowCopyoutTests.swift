@@ -1,5 +1,5 @@
 import XCTest
-@testable import XV6
+import XV6
 import RISCV
 
 /// copyout into pages shared copy-on-write, and a COW fault that finds no memory, against

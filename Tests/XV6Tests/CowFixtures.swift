@@ -1,5 +1,5 @@
 import XCTest
-@testable import XV6
+import XV6
 import RISCV
 
 /// The cow-lab kernel (or `variant`) as the real cow kernel's logs (docs/kernel-logs/cow-*.log.xz) have it

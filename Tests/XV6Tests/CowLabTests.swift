@@ -1,5 +1,5 @@
 import XCTest
-@testable import XV6
+import XV6
 import RISCV
 
 /// cow-lab against the real cow kernel (Miigon's cow branch, c119f03) and its parent

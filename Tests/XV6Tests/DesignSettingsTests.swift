@@ -1,6 +1,6 @@
 import XCTest
-@testable import XV6
-@testable import RISCV
+import XV6
+import RISCV
 
 /// The lab's design space as settings (issue 20): each changes exactly what its kernel does,
 /// with the addresses a real kernel of that design prints (docs/kernel-logs).

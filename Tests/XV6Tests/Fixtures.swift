@@ -1,5 +1,5 @@
 import XCTest
-@testable import XV6
+import XV6
 import RISCV
 
 /// A one-page program at address 0, like the 2020 /init.

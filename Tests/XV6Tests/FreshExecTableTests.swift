@@ -1,6 +1,6 @@
 import XCTest
-@testable import XV6
-@testable import RISCV
+import XV6
+import RISCV
 
 /// whileskies' design (issue 20, docs/kernel-logs/whileskies-*): the mirror made inside
 /// uvminit/uvmalloc/uvmcopy/uvmdealloc, and an exec that builds a fresh kernel table first.

@@ -1,6 +1,6 @@
 import XCTest
-@testable import XV6
-@testable import RISCV
+import XV6
+import RISCV
 
 final class LabTests: XCTestCase {
     /// What Miigon's pgtbl kernel prints at exec("/init") on a real boot, worked out from its

@@ -1,5 +1,5 @@
 import XCTest
-@testable import XV6
+import XV6
 import RISCV
 
 /// lazy-lab against the real lazy kernel (Miigon's lazy branch, 9397371): every value is a

@@ -1,5 +1,5 @@
 import XCTest
-@testable import XV6
+import XV6
 import RISCV
 
 /// Each setting changes exactly the behaviour it names.

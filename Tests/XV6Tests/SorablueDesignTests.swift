@@ -1,6 +1,6 @@
 import XCTest
-@testable import XV6
-@testable import RISCV
+import XV6
+import RISCV
 
 /// sorablue's design (issue 20, docs/kernel-logs/sorablue-*): TRAPFRAME in the process's
 /// kernel table, the kernel stack in both tables, a read-only mirror made inside uvmalloc,

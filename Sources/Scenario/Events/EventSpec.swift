@@ -13,26 +13,26 @@ import Support
 package struct EventSpec: Sendable {
     /// Reads the event: `arg` is the value under its name (nil for a bare word), `at` the
     /// node of its name, where problems with a missing value are shown, `loc` where it stands.
-    typealias Compile = @Sendable (_ c: inout ScenarioCompiler, _ spec: EventSpec, _ arg: Node?, _ at: Node, _ loc: SourceLocation) -> Void
+    package typealias Compile = @Sendable (_ c: inout ScenarioCompiler, _ spec: EventSpec, _ arg: Node?, _ at: Node, _ loc: SourceLocation) -> Void
     /// Writes `event` as one line of YAML, naming processes with `name`; nil when the event
     /// is not of this kind.
-    typealias Write = @Sendable (_ event: Event, _ name: (Int) -> String) -> String?
+    package typealias Write = @Sendable (_ event: Event, _ name: (Int) -> String) -> String?
     /// Runs the event on `run.kernel`; returns why it was skipped (it could not run as
     /// compiled), or nil.
     package typealias Execute = @Sendable (_ kind: EventKind, _ run: inout EventRun) throws(KernelPanic) -> String?
 
     /// `- fork: ...`
-    let name: String
+    package let name: String
     /// The keys of its mapping, in the order messages list them.
-    let keys: [String]
+    package let keys: [String]
     /// It needs no process, so it may come before `userinit`.
     var beforeUserinit = false
     /// It may be written as a bare word, with no value (`- baseline`).
     var bare = false
     let compile: Compile
-    let write: Write
+    package let write: Write
     /// Its value's JSON Schema; nil for `repeat`, which the schema describes with the events it repeats.
-    let schema: (@Sendable () -> ScenarioSchema.Object)?
+    package let schema: (@Sendable () -> ScenarioSchema.Object)?
     package var execute: Execute = { _, _ in nil }
     /// The run checks the kernel's invariants after it (not after `baseline`, `expect` and
     /// `fail_kalloc`, which only look or arm).

@@ -1,0 +1,159 @@
+import Support
+import Scenario
+import Run
+/// Items of a stream by their index in it, holding only those from `base` on: the log's
+/// probes as replay reads them, and what the importer notes of each.
+package struct IndexedWindow<T> {
+    package var base = 0
+    private var items: [T] = []
+
+    /// One past the last index held (the stream's length so far).
+    package var end: Int { base + items.count }
+
+    subscript(i: Int) -> T {
+        get { items[i - base] }
+        // In place: `ops[o].probes.append(i)` must not copy the operation's probes each time.
+        _modify { yield &items[i - base] }
+    }
+
+    mutating func append(_ x: T) { items.append(x) }
+
+    /// Forgets the items before `k`. The array is cut only once at least half of it (and
+    /// 4,096 items) can go, so that each item is moved at most once more on average.
+    mutating func drop(below k: Int) {
+        let n = min(k, end) - base
+        guard n >= 4096, n >= items.count / 2 else { return }
+        items.removeFirst(n)
+        base += n
+    }
+}
+
+/// Handing operations out as the log streams in: an operation goes out once nothing read
+/// later can change it or move it before another (docs/replay-performance.md).
+extension LogImporter {
+    /// Whether operation `o` may still gain probes or move: its process is in the middle of it,
+    /// a fork's late mirror may still take pages for it, or it is an exit whose place (the
+    /// process's switch away from the CPU) has not been read.
+    func unsettled(_ o: Int, _ openOps: Set<Int>) -> Bool {
+        openOps.contains(o) || ops[o].kind == .exit && exitsAwaiting[ops[o].pid] == o
+    }
+
+    /// The earliest probe index an operation not yet handed out could still take effect at,
+    /// or a new one could: nothing before it moves any more.
+    func watermark(_ openOps: Set<Int>) -> Int {
+        var w = probes.end
+        for list in pending.values { if let first = list.first { w = min(w, first) } }
+        for o in waiting where unsettled(o, openOps) { w = min(w, ops[o].probes.first ?? ops[o].at, ops[o].at) }
+        return w
+    }
+
+    /// The operations that can go out now, in the order they take effect (the log's end:
+    /// all of them). Each is placed once its place can no longer change.
+    mutating func settle(atEnd: Bool) throws(ImportError) -> [LogOperation] {
+        var openOps = Set(open.values)
+        for late in lateMirror.values { openOps.insert(late.op) }
+        if atEnd { openOps = []; exitsAwaiting = [:] }
+        let w = atEnd ? Int.max : watermark(openOps)
+        // Placing may move an operation to just before the fresh exec it falls in: one back.
+        let bound = atEnd ? Int.max : w - 1
+        for o in waiting where !ops[o].spanned && !unsettled(o, openOps) { addSpan(o) }
+        var batch: [Int] = []
+        for o in waiting where !unsettled(o, openOps) {
+            if !ops[o].placed {
+                guard provisionalPlace(o) < bound else { continue }
+                place(o)
+            }
+            if ops[o].at < bound { batch.append(o) }
+        }
+        try checkNotSplit(upTo: min(bound, probes.end))
+        guard !batch.isEmpty else { return [] }
+        // Accesses come just before the fork they prepare, which was made first.
+        func rank(_ o: LogOperation) -> Int { o.kind == .load || o.kind == .store ? 0 : 1 }
+        batch.sort { a, b in
+            let x = ops[a], y = ops[b]
+            if x.at != y.at { return x.at < y.at }
+            return rank(x) != rank(y) ? rank(x) < rank(y) : a < b
+        }
+        let out = batch.map { o -> LogOperation in
+            emission[o] = Int32(emitted)
+            emitted += 1
+            return ops[o]
+        }
+        let gone = Set(batch)
+        waiting.removeAll { gone.contains($0) }
+        return out
+    }
+
+    /// Where operation `o` takes effect before any other is moved: an exit at its process's
+    /// last switch away.
+    mutating func provisionalPlace(_ o: Int) -> Int {
+        if ops[o].kind == .exit, let last = lastFrom[ops[o].pid], last > ops[o].at { ops[o].at = last }
+        return ops[o].at
+    }
+
+    /// Notes the span of probes operation `o` explains, now final.
+    mutating func addSpan(_ o: Int) {
+        ops[o].spanned = true
+        guard let firstProbe = ops[o].probes.first, ops[o].kind != .boot else { return }
+        let first = min(firstProbe, ops[o].at), last = max(ops[o].probes.last!, ops[o].processProbe ?? 0)
+        guard first < last else { return }
+        for k in first..<last { spanEnd[k] = max(spanEnd[k], last) }
+        if execReplacesKernelTable && ops[o].kind == .exec && first > 0 { for k in first..<last { freshExecStart[k] = first } }
+    }
+
+    /// Each operation takes effect where it is printed, except: exit, at the process's last
+    /// `swtch from=` (it is a zombie only then); and anything that falls inside another
+    /// operation's probes (a sleep in exec), just after that operation; under a kernel whose
+    /// exec builds a fresh kernel table, a switch inside that exec goes just before it (the
+    /// scheduler loads the old table while the exec sleeps).
+    mutating func place(_ o: Int) {
+        ops[o].placed = true
+        guard ![.boot, .load, .store].contains(ops[o].kind) else { return }
+        let at = ops[o].at
+        guard at >= spanEnd.base, at < spanEnd.end, spanEnd[at] >= 0 else { return }
+        if let first = ops[o].probes.first, first <= at { return }
+        if execReplacesKernelTable && freshExecStart[at] > 0 && [.yield, .run, .sleep].contains(ops[o].kind) {
+            ops[o].at = freshExecStart[at] - 1
+            return
+        }
+        // Inside another operation: after it (the order among those moved is kept).
+        if spanEnd[at] > at { ops[o].at = spanEnd[at] }
+    }
+
+    /// Two operations whose memory probes interleave cannot be replayed: the model runs
+    /// each operation whole. Checked for the probes before `end`, whose operations are known.
+    mutating func checkNotSplit(upTo end: Int) throws(ImportError) {
+        while split.next < end {
+            let i = split.next
+            split.next += 1
+            guard probes[i].kind.isMemory else { continue }
+            let o = opOf[i]
+            guard o >= 0 else { continue }
+            if o != split.lastOp {
+                if split.lastOp >= 0, split.lastEnd > i, ops[Int(split.lastOp)].kind != .boot {
+                    let a = ops[Int(split.lastOp)], b = ops[Int(o)]
+                    throw fail(i, "\(b.summary) runs in the middle of \(a.summary) (log line \(a.line)): "
+                               + "a kernel operation split by preemption or a sleep; xv6vm replays each operation whole")
+                }
+                split.lastOp = o
+                split.lastEnd = ops[Int(o)].probes.last ?? i
+            }
+        }
+    }
+
+    /// Forgets what the importer holds of probes before `k` and of operations handed out,
+    /// as far as it no longer needs them.
+    mutating func forget(below k: Int) {
+        var keep = min(k, split.next)
+        for list in pending.values { if let first = list.first { keep = min(keep, first) } }
+        // An exit's place moves to its process's last switch away: its line is older.
+        for o in waiting { keep = min(keep, ops[o].probes.first ?? ops[o].at, ops[o].at, ops[o].processProbe ?? keep) }
+        probes.drop(below: keep)
+        opOf.drop(below: keep)
+        spanEnd.drop(below: keep)
+        if execReplacesKernelTable { freshExecStart.drop(below: keep) }
+        let oldest = min(waiting.first ?? ops.end, split.lastOp >= 0 ? Int(split.lastOp) : ops.end)
+        ops.drop(below: oldest)
+        emission.drop(below: oldest)
+    }
+}

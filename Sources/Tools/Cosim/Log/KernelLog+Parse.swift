@@ -1,0 +1,310 @@
+import XV6
+import Support
+import Scenario
+import Run
+
+extension KernelLog {
+    /// The longest line a log may have: a kernel's console lines are short, and a line is
+    /// held whole while it is read.
+    public static let lineLimit = 1 << 20
+
+    /// Reads the `@T` lines of a log's text. Console text around them is skipped; a probe
+    /// may start in the middle of a line (after a prompt).
+    public static func parse(_ bytes: [UInt8], file: String) throws(LogError) -> KernelLog {
+        var reader = LogReader(file: file)
+        try bytes.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
+        return try reader.finish()
+    }
+
+    /// The index of `panic: ` in bytes[from..<to], if any.
+    static func findPanic(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int? {
+        let word = Array("panic: ".utf8)
+        var i = from
+        while i + word.count <= to {
+            if b[i] == 0x70 && b[i..<i + word.count].elementsEqual(word) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// The index of `@T ` in bytes[from..<to], if any.
+    static func find(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int? {
+        var i = from
+        while i + 3 <= to {
+            if b[i] == 0x40 && b[i + 1] == 0x54 && b[i + 2] == 0x20 { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func parseProbe(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
+        func text() -> String {
+            let s = String(decoding: b[max(from - 3, 0)..<min(to, from + 197)], as: UTF8.self)
+            return s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+        }
+        func fail(_ m: String) -> LogError { LogError(file: file, line: line, column: column, message: m, text: text()) }
+        // The words: the kind, then key=value pairs.
+        var words: [(Int, Int)] = []
+        var i = from
+        while i < to {
+            while i < to && b[i] == 0x20 { i += 1 }
+            let s = i
+            while i < to && b[i] != 0x20 { i += 1 }
+            if i > s { words.append((s, i)) }
+            // No probe has more than six fields: stop before a line of millions of words
+            // becomes an array of them.
+            if words.count > 16 { throw fail("more fields than any `@T` line has (at most 6 after the kind)") }
+        }
+        guard let first = words.first else { throw fail("an `@T` line with no event kind") }
+        let kindName = String(decoding: b[first.0..<first.1], as: UTF8.self)
+        guard let kind = ProbeKind(rawValue: kindName) else {
+            let names = ProbeKind.allCases.map(\.rawValue)
+            throw fail("unknown event kind '\(kindName)'; expected one of: \(names.joined(separator: ", "))" + didYouMean(kindName, names))
+        }
+        var fields: [(key: String, value: (Int, Int))] = []
+        for w in words.dropFirst() {
+            guard let eq = b[w.0..<w.1].firstIndex(of: 0x3D) else {
+                throw fail("expected key=value after `\(kindName)`, found '\(String(decoding: b[w.0..<w.1], as: UTF8.self))'")
+            }
+            fields.append((String(decoding: b[w.0..<eq], as: UTF8.self), (eq + 1, w.1)))
+        }
+        var p = Probe(kind)
+        var used = Set<String>()
+        func raw(_ key: String) throws(LogError) -> (Int, Int) {
+            guard let f = fields.first(where: { $0.key == key }) else {
+                throw fail("`\(kindName)` needs `\(key)=`; the line may be cut short")
+            }
+            used.insert(key)
+            return f.value
+        }
+        /// `%p`: 0x and 16 hex digits (`exact`); `%x` (perm): 0x and 1 to 16.
+        func address(_ key: String, exact: Bool = true) throws(LogError) -> UInt64 {
+            let (s, e) = try raw(key)
+            guard e - s > 2, b[s] == 0x30, b[s + 1] == 0x78 || b[s + 1] == 0x58, e - s <= 18, !exact || e - s == 18 else {
+                throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
+                           + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
+            }
+            var v: UInt64 = 0
+            for c in b[(s + 2)..<e] {
+                let d: UInt64
+                switch c {
+                case 0x30...0x39: d = UInt64(c - 0x30)
+                case 0x61...0x66: d = UInt64(c - 0x61 + 10)
+                case 0x41...0x46: d = UInt64(c - 0x41 + 10)
+                default:
+                    throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
+                               + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
+                }
+                v = v << 4 | d
+            }
+            return v
+        }
+        func number(_ key: String) throws(LogError) -> Int64 {
+            let (s, e) = try raw(key)
+            var j = s
+            var negative = false
+            if j < e && b[j] == 0x2D { negative = true; j += 1 }
+            guard j < e, e - j <= 18 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
+            var v: Int64 = 0
+            for c in b[j..<e] {
+                guard c >= 0x30 && c <= 0x39 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
+                v = v * 10 + Int64(c - 0x30)
+            }
+            return negative ? -v : v
+        }
+        func pidValue(_ key: String) throws(LogError) -> Int {
+            let v = try number(key)
+            guard v >= -1 && v <= Int64(Int32.max) else { throw fail("`\(key)=` is out of range: \(v)") }
+            return Int(v)
+        }
+        func word(_ key: String) throws(LogError) -> String {
+            let (s, e) = try raw(key)
+            return String(decoding: b[s..<e], as: UTF8.self)
+        }
+        switch kind {
+        case .kalloc, .kfree: p.pa = try address("pa")
+        case .map:
+            p.pt = try address("pt"); p.va = try address("va"); p.size = try address("size")
+            p.pa = try address("pa"); p.perm = try address("perm", exact: false)
+        case .unmap:
+            p.pt = try address("pt"); p.va = try address("va"); p.n = try number("npages")
+            let f = try number("free")
+            guard f == 0 || f == 1 else { throw fail("`free=` is 0 or 1; found \(f)") }
+            p.flag = f == 1
+        case .freewalk, .kvmFree: p.pt = try address("pt")
+        case .satp:
+            p.pa = try address("pa"); p.text = try word("by")
+            guard p.text == "kvminithart" || p.text == "scheduler" else { throw fail("`by=` is kvminithart or scheduler; found '\(p.text)'") }
+            if p.text == "scheduler" { p.pid = try pidValue("pid") }
+        case .allocproc, .freeproc: p.pid = try pidValue("pid")
+        case .fork: p.pid = try pidValue("parent"); p.other = try pidValue("child")
+        case .exec: p.pid = try pidValue("pid"); p.text = try word("path"); p.sz = try address("sz")
+        case .execfail: p.pid = try pidValue("pid"); p.text = try word("path")
+        case .growproc:
+            p.pid = try pidValue("pid"); p.n = try number("n"); p.sz = try address("sz")
+            guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`n=` does not fit growproc's int: \(p.n)") }
+        case .exit:
+            p.pid = try pidValue("pid"); p.n = try number("status")
+            guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`status=` does not fit an int: \(p.n)") }
+        case .wait: p.pid = try pidValue("pid"); p.other = try pidValue("reaped")
+        case .swtch:
+            if fields.contains(where: { $0.key == "to" }) { p.pid = try pidValue("to"); p.other = 1 } else { p.pid = try pidValue("from"); p.other = 0 }
+        case .pagefault: p.pid = try pidValue("pid"); p.n = Int64(bitPattern: try address("scause", exact: false)); p.va = try address("va")
+        case .copyout, .copyin: p.pid = try pidValue("pid"); p.pt = try address("pt"); p.va = try address("va"); p.n = try number("len")
+        case .copyinstr: p.pid = try pidValue("pid"); p.pt = try address("pt"); p.va = try address("va"); p.n = try number("max")
+        case .refinc, .refdec: p.pa = try address("pa"); p.n = try number("n")
+        case .sbrk:
+            p.pid = try pidValue("pid"); p.n = try number("n"); p.sz = try address("sz")
+            guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`n=` does not fit sbrk's int: \(p.n)") }
+        case .cowcopyout: p.pid = try pidValue("pid"); p.va = try address("va")
+        case .lazycopy:
+            p.pid = try pidValue("pid"); p.va = try address("va"); p.text = try word("by")
+            guard p.text == "copyout" || p.text == "copyin" else { throw fail("`by=` is copyout or copyin; found '\(p.text)'") }
+        }
+        if let extra = fields.first(where: { !used.contains($0.key) }) {
+            throw fail("`\(kindName)` has no `\(extra.key)=`")
+        }
+        return p
+    }
+}
+
+/// The common probe line read quickly, without building strings or arrays: its fields in
+/// the order the probe kit prints them, each well formed. Anything else (another order, a
+/// bad value, a field too many) gives nil, and `KernelLog.parseProbe` reads the line again
+/// and says what is wrong: the fast path never decides an error.
+package struct ProbeScanner {
+    let b: UnsafeBufferPointer<UInt8>
+    var i: Int
+    package let end: Int
+
+    /// The kind names' bytes, in `ProbeKind.allCases` order.
+    static let kindNames: [[UInt8]] = ProbeKind.allCases.map { Array($0.rawValue.utf8) }
+
+    static func scan(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
+        var s = ProbeScanner(b: b, i: from, end: to)
+        guard let w = s.word(), let kind = s.kind(w) else { return nil }
+        var p = Probe(kind)
+        switch kind {
+        case .kalloc, .kfree:
+            guard let pa = s.address("pa") else { return nil }
+            p.pa = pa
+        case .map:
+            guard let pt = s.address("pt"), let va = s.address("va"), let size = s.address("size"),
+                  let pa = s.address("pa"), let perm = s.address("perm", exact: false) else { return nil }
+            p.pt = pt; p.va = va; p.size = size; p.pa = pa; p.perm = perm
+        case .unmap:
+            guard let pt = s.address("pt"), let va = s.address("va"), let n = s.number("npages"),
+                  let f = s.number("free"), f == 0 || f == 1 else { return nil }
+            p.pt = pt; p.va = va; p.n = n; p.flag = f == 1
+        case .freewalk, .kvmFree:
+            guard let pt = s.address("pt") else { return nil }
+            p.pt = pt
+        case .satp:
+            guard let pa = s.address("pa"), let by = s.field("by") else { return nil }
+            p.pa = pa
+            if s.equals(by, "scheduler") {
+                guard let pid = s.pid("pid") else { return nil }
+                p.text = "scheduler"; p.pid = pid
+            } else if s.equals(by, "kvminithart") {
+                p.text = "kvminithart"
+            } else { return nil }
+        case .allocproc, .freeproc:
+            guard let pid = s.pid("pid") else { return nil }
+            p.pid = pid
+        case .fork:
+            guard let parent = s.pid("parent"), let child = s.pid("child") else { return nil }
+            p.pid = parent; p.other = child
+        case .exec, .execfail:
+            guard let pid = s.pid("pid"), let path = s.field("path") else { return nil }
+            p.pid = pid; p.text = String(decoding: b[path], as: UTF8.self)
+            if kind == .exec {
+                guard let sz = s.address("sz") else { return nil }
+                p.sz = sz
+            }
+        case .growproc:
+            guard let pid = s.pid("pid"), let n = s.number("n"), n >= Int64(Int32.min), n <= Int64(Int32.max),
+                  let sz = s.address("sz") else { return nil }
+            p.pid = pid; p.n = n; p.sz = sz
+        case .exit:
+            guard let pid = s.pid("pid"), let n = s.number("status"), n >= Int64(Int32.min), n <= Int64(Int32.max) else { return nil }
+            p.pid = pid; p.n = n
+        case .wait:
+            guard let pid = s.pid("pid"), let child = s.pid("reaped") else { return nil }
+            p.pid = pid; p.other = child
+        case .swtch:
+            if let to = s.pid("to") { p.pid = to; p.other = 1 } else if let from = s.pid("from") { p.pid = from } else { return nil }
+        case .copyout, .copyin:
+            guard let pid = s.pid("pid"), let pt = s.address("pt"), let va = s.address("va"), let n = s.number("len") else { return nil }
+            p.pid = pid; p.pt = pt; p.va = va; p.n = n
+        case .refinc, .refdec:
+            guard let pa = s.address("pa"), let n = s.number("n") else { return nil }
+            p.pa = pa; p.n = n
+        case .pagefault, .copyinstr, .sbrk, .cowcopyout, .lazycopy:
+            return nil
+        }
+        return s.word() == nil ? p : nil
+    }
+
+    /// The next word (bytes up to a space), if any.
+    mutating func word() -> Range<Int>? {
+        while i < end && b[i] == 0x20 { i += 1 }
+        let s = i
+        while i < end && b[i] != 0x20 { i += 1 }
+        return i > s ? s..<i : nil
+    }
+
+    func kind(_ w: Range<Int>) -> ProbeKind? {
+        for (k, name) in Self.kindNames.enumerated() where name.count == w.count && name.first == b[w.lowerBound] {
+            if b[w].elementsEqual(name) { return ProbeKind.allCases[k] }
+        }
+        return nil
+    }
+
+    func equals(_ w: Range<Int>, _ text: StaticString) -> Bool {
+        w.count == text.utf8CodeUnitCount && b[w].elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: w.count))
+    }
+
+    /// The value of the next word if it is `key=value` (nothing read otherwise).
+    mutating func field(_ key: StaticString) -> Range<Int>? {
+        let save = i
+        guard let w = word() else { return nil }
+        let k = key.utf8CodeUnitCount
+        guard w.count > k, b[w.lowerBound + k] == 0x3D, equals(w.lowerBound..<(w.lowerBound + k), key) else { i = save; return nil }
+        return (w.lowerBound + k + 1)..<w.upperBound
+    }
+
+    /// `%p` (`exact`: 0x and 16 hex digits) or `%x` (0x and 1 to 16).
+    mutating func address(_ key: StaticString, exact: Bool = true) -> UInt64? {
+        guard let v = field(key), v.count > 2, v.count <= 18, !exact || v.count == 18,
+              b[v.lowerBound] == 0x30, b[v.lowerBound + 1] == 0x78 || b[v.lowerBound + 1] == 0x58 else { return nil }
+        var x: UInt64 = 0
+        for c in b[(v.lowerBound + 2)..<v.upperBound] {
+            switch c {
+            case 0x30...0x39: x = x << 4 | UInt64(c - 0x30)
+            case 0x61...0x66: x = x << 4 | UInt64(c - 0x61 + 10)
+            case 0x41...0x46: x = x << 4 | UInt64(c - 0x41 + 10)
+            default: return nil
+            }
+        }
+        return x
+    }
+
+    mutating func number(_ key: StaticString) -> Int64? {
+        guard let v = field(key) else { return nil }
+        var j = v.lowerBound
+        let negative = j < v.upperBound && b[j] == 0x2D
+        if negative { j += 1 }
+        guard j < v.upperBound, v.upperBound - j <= 18 else { return nil }
+        var x: Int64 = 0
+        for c in b[j..<v.upperBound] {
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            x = x * 10 + Int64(c - 0x30)
+        }
+        return negative ? -x : x
+    }
+
+    mutating func pid(_ key: StaticString) -> Int? {
+        guard let v = number(key), v >= -1, v <= Int64(Int32.max) else { return nil }
+        return Int(v)
+    }
+}
