@@ -30,6 +30,11 @@ final class ReportBrowserTests: XCTestCase {
     /// The page's DOM after its script has run, opened at `#event=N`.
     func dom(_ page: String, event: Int) throws -> String {
         guard let chromium = Self.chromium else {
+            // CI installs chromium (.ci/run) and sets this, so that there a missing browser
+            // fails the run instead of skipping the tests in silence.
+            if ProcessInfo.processInfo.environment["XV6VM_REQUIRE_BROWSER"] != nil {
+                XCTFail("XV6VM_REQUIRE_BROWSER is set but no chromium is on PATH")
+            }
             throw XCTSkip("no chromium on PATH: the report's browser tests are skipped (apt-get install chromium to run them)")
         }
         let profile = try scratchDirectory(self)
