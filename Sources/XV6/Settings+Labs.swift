@@ -32,6 +32,18 @@ extension KernelSettings {
         case vaSize1 = "va-size-1"
         /// mappages(pt, PGROUNDDOWN(va), PGSIZE, ...).
         case page
+        /// No unmap and no mappages: the new PTE is written in place (whileskies' cow).
+        case pte
+    }
+
+    /// When the COW copy routine copies a shared page.
+    public enum CowFaultCopy: String, CaseIterable, Sendable {
+        /// Only when another process still holds it (count above 1); a page held by one
+        /// process alone is made writable where it is (c119f03).
+        case shared
+        /// Always: a new page, the old one's count lowered (and freed when that makes it
+        /// zero) (whileskies' cow).
+        case always
     }
 
     /// Which addresses copyin and copyout make lazy pages at.

@@ -26,11 +26,15 @@ extension Kernel {
         sites.push(.kcopy_n_deref); defer { sites.pop() }
         guard memory.contains(pa) else { return pa }
         let i = pageIndex(pa)
-        if refcount[i] <= 1 { return pa }
+        if refcount[i] <= 1 && settings.cowFaultCopy == .shared { return pa }
         guard let new = try kalloc() else { return nil }
         try kcopyPage(from: pa, to: new)
-        refcount[i] -= 1
-        emit(.refdec(pa: pa, count: refcount[i], pid: curpid))
+        if refcount[i] <= 1 {
+            try kfree(pa)
+        } else {
+            refcount[i] -= 1
+            emit(.refdec(pa: pa, count: refcount[i], pid: curpid))
+        }
         return new
     }
 
@@ -52,6 +56,10 @@ extension Kernel {
         let e = PTE(rawValue: try kread(pte))
         guard let page = try kcopy_n_deref(e.pa) else { return false }
         let flags = e.flags.union(.write).subtracting(.cow)
+        if settings.cowFaultMap == .pte {
+            try writePTE(pte, PTE(pa: page, flags: flags).rawValue)
+            return true
+        }
         try uvmunmap(pagetable, pageRoundDown(va), 1, doFree: false)
         let mapped = settings.cowFaultMap == .vaSize1
             ? try mappages(pagetable, va, 1, page, flags)
@@ -75,11 +83,13 @@ extension Kernel {
                 e = PTE(rawValue: (e.rawValue & ~PTE.Flags.write.rawValue) | PTE.Flags.cow.rawValue)
                 try writePTE(pte, e.rawValue)
             }
+            if settings.cowRefincBeforeMap { krefpage(e.pa) }
             if try !mappages(new, i, pageSize, e.pa, e.flags) {
+                if settings.cowRefincBeforeMap { try kfree(e.pa) }
                 try uvmunmap(new, 0, i / pageSize, doFree: true)
                 return false
             }
-            krefpage(e.pa)
+            if !settings.cowRefincBeforeMap { krefpage(e.pa) }
             i &+= pageSize
         }
         return true

@@ -70,4 +70,27 @@ extern int xv6vm_probes_on;
 #define XV6VM_SWTCH_TO(pid)   printf("@T swtch to=%d\n", (int)(pid))
 #define XV6VM_SWTCH_FROM(pid) printf("@T swtch from=%d\n", (int)(pid))
 
+// ---- the copy-on-write and lazy labs (docs/check-your-kernel.md) ------
+// scause printed as 0x%x (xv6's %x prints no 0x of its own); va as it is.
+#define XV6VM_PAGEFAULT(pid, scause, va) \
+  printf("@T pagefault pid=%d scause=0x%x va=%p\n", (int)(pid), (int)(scause), \
+         (uint64)(va))
+#define XV6VM_COPYOUT(pid, pt, va, len) \
+  printf("@T copyout pid=%d pt=%p va=%p len=%d\n", (int)(pid), (uint64)(pt), \
+         (uint64)(va), (int)(len))
+#define XV6VM_COPYIN(pid, pt, va, len) \
+  printf("@T copyin pid=%d pt=%p va=%p len=%d\n", (int)(pid), (uint64)(pt), \
+         (uint64)(va), (int)(len))
+#define XV6VM_COPYINSTR(pid, pt, va, max) \
+  printf("@T copyinstr pid=%d pt=%p va=%p max=%d\n", (int)(pid), (uint64)(pt), \
+         (uint64)(va), (int)(max))
+// n: the count after the change. A drop that reaches zero prints kfree instead.
+#define XV6VM_REFINC(pa, n) \
+  printf("@T refinc pa=%p n=%d\n", (uint64)(pa), (int)(n))
+#define XV6VM_REFDEC(pa, n) \
+  printf("@T refdec pa=%p n=%d\n", (uint64)(pa), (int)(n))
+// sz: the old p->sz, before anything changes.
+#define XV6VM_SBRK(pid, n, oldsz) \
+  printf("@T sbrk pid=%d n=%d sz=%p\n", (int)(pid), (int)(n), (uint64)(oldsz))
+
 #endif // XV6VM_PROBE_H
