@@ -257,7 +257,7 @@ extension CountFinding {
 
     /// One finding, as its line in the report.
     public var text: String {
-        let line = isFree ? "kfree pa=\(hex16(pa))" : "\(kind == .raisedWhileFree ? "refinc" : "refdec") pa=\(hex16(pa)) n=\(n)"
+        let line = isFree ? "kfree pa=\(hex16(pa))" : "\(kind == .raisedWhileFree || isRaise ? "refinc" : "refdec") pa=\(hex16(pa)) n=\(n)"
         let freed = before == 0 ? "a page never allocated in this log" : "a page freed at line \(before)"
         switch kind {
         case .freedWithCount:

@@ -129,8 +129,10 @@ extension LogLeakTracker {
         }
         let count = Int64(pages[p.pa]!.count) + 1
         if p.n != count {
-            findings.counts.append(CountFinding(kind: .outOfStep, line: p.line, pa: p.pa, count: Int(count), n: p.n,
-                                                before: pages[p.pa]!.line, by: context.text))
+            var f = CountFinding(kind: .outOfStep, line: p.line, pa: p.pa, count: Int(count), n: p.n,
+                                 before: pages[p.pa]!.line, by: context.text)
+            f.isRaise = true
+            findings.counts.append(f)
         }
         pages[p.pa]!.count = Int32(clamping: p.n)
         if pages[p.pa]!.sharedLine == 0 { pages[p.pa]!.sharedLine = p.line }
@@ -218,6 +220,8 @@ public struct CountFinding: Sendable {
     public var isFree = false
     /// The page was free (not allocated) when the line came.
     public var ofFreePage = false
+    /// The line is a refinc.
+    public var isRaise = false
     /// freedWithCount: a user table that still maps it (root, owner, va); belowMappings: the
     /// map that made it so (isFree: a refdec did), and `n` the user tables that map it.
     public var mapped: (root: UInt64, owner: Int, va: UInt64)?
