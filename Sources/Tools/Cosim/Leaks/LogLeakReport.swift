@@ -136,6 +136,7 @@ extension LogLeakTracker {
 
     /// Judges every page still allocated at the end of the log.
     public mutating func finish() -> LogLeakReport {
+        applyHandSwap()
         checkpoint()
         var report = LogLeakReport(file: file, probes: probes, lastLine: lastLine, processesCreated: processesCreated,
                                    processesFreed: processesFreed, records: [], findings: findings)

@@ -54,8 +54,8 @@ extension LogLeakTracker {
         case .freeproc: c.kind = .freeproc; c.other = current
         case .growproc: c.kind = .growproc; c.n = p.n; c.pid = current != 0 ? current : p.pid
         case .sbrk: c.kind = .sbrk; c.n = p.n
-        case .pagefault: c.kind = .pagefault; c.va = p.va
-        case .copyout: c.kind = .copyout; c.va = p.va
+        case .pagefault: c.kind = .pagefault; c.va = p.va; faultKalloc = 0
+        case .copyout: c.kind = .copyout; c.va = p.va; faultKalloc = 0
         case .exit: c.kind = .exit
         case .wait: c.kind = .wait
         case .swtch:
@@ -158,6 +158,36 @@ extension LogLeakTracker {
         }
         pages[p.pa]!.count = Int32(clamping: p.n)
         settle(p.pa, owes: nil, at: .dropped, line: p.line)
+        // A COW copy: the faulting process's entry leaves the old page, with or without an unmap line.
+        if context.kind == .pagefault || context.kind == .copyout {
+            if handSwap != nil { applyHandSwap() }
+            let pid = current != 0 ? current : context.pid
+            if let m = pages[p.pa]!.mappings.first(where: { isLive($0.table) && tables[$0.table]!.owner == pid && !tables[$0.table]!.kernel }) {
+                handSwap = (p.pa, m.table, m.va, faultKalloc)
+            }
+        }
+    }
+
+    /// The COW copy's drop was followed by no `unmap` of its entry: the kernel wrote the PTE
+    /// by hand. The entry now maps the page the copy allocated, if the log showed one.
+    mutating func applyHandSwap() {
+        guard let h = handSwap else { return }
+        handSwap = nil
+        guard tables[h.table] != nil, tables[h.table]!.entries[h.va] == h.pa else { return }
+        tables[h.table]!.entries[h.va] = nil
+        tables[h.table]!.stale[h.va] = nil
+        if var rec = pages[h.pa], let i = rec.mappings.firstIndex(where: { $0.table == h.table && $0.va == h.va }) {
+            rec.mappings.remove(at: i)
+            pages[h.pa] = rec
+            settle(h.pa, owes: nil, line: lastLine)
+        }
+        if h.fresh != 0, pages[h.fresh]?.role == .bare { mapLeaves(h.table, first: h.va, last: h.va, pa: h.fresh) }
+    }
+
+    /// An unmap or map of the COW copy's entry: the kernel shows the switch itself.
+    mutating func handSwapShown(_ t: Int32, first: UInt64, pages n: UInt64) {
+        guard let h = handSwap, h.table == t, h.va >= first, (h.va - first) >> 12 < n else { return }
+        handSwap = nil
     }
 
     /// A kfree in a counted log is the drop that takes the count to zero: one taken from

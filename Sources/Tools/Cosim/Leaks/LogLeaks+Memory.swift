@@ -27,6 +27,7 @@ extension LogLeakTracker {
             let op = contextOp()
             pages[p.pa] = PageRecord(line: p.line, op: op)
             ops[op]!.refs += 1
+            if context.kind == .pagefault || context.kind == .copyout { faultKalloc = p.pa }
         }
     }
 
@@ -136,6 +137,7 @@ extension LogLeakTracker {
         for i in (first >> 30)...(last >> 30) where tables[t]!.l1.insert(i).inserted { need += 1 }
         for i in (first >> 21)...(last >> 21) where tables[t]!.l0.insert(i).inserted { need += 1 }
         expect = (t, need, op)
+        if handSwap != nil { handSwapShown(t, first: first, pages: ((last - first) >> 12) + 1) }
         if p.va != p.pa { mapLeaves(t, first: first, last: last, pa: p.pa & ~UInt64(0xfff)) }
     }
 
@@ -209,6 +211,7 @@ extension LogLeakTracker {
         guard let t = liveRoot[p.pt], p.n > 0 else { return }
         let first = p.va & ~UInt64(0xfff)
         let n = UInt64(p.n)
+        if handSwap != nil { handSwapShown(t, first: first, pages: n) }
         if n <= UInt64(tables[t]!.entries.count) {
             for i in 0..<n {
                 let va = first &+ i << 12

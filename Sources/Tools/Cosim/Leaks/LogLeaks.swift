@@ -108,6 +108,11 @@ public struct LogLeakTracker {
     var context = CountContext()
     /// Pages user tables map more often than their count says, since the last operation line.
     var undercounted: [UInt64: CountSite] = [:]
+    /// A COW copy's drop with no `unmap` after it (a kernel that writes the PTE by hand): the
+    /// old page, the entry that mapped it, and the page the copy allocated.
+    var handSwap: (pa: UInt64, table: Int32, va: UInt64, fresh: UInt64)?
+    /// The last page allocated since the last page fault or copyout line.
+    var faultKalloc: UInt64 = 0
 
     public package(set) var findings = LogFindings()
     public package(set) var probes = 0
@@ -127,6 +132,7 @@ public struct LogLeakTracker {
     public mutating func take(_ p: Probe) {
         probes += 1
         lastLine = p.line
+        if handSwap != nil && !p.kind.isMemory { applyHandSwap() }
         if !p.kind.isMemory || p.kind == .allocproc || p.kind == .freeproc { noteContext(p) }
         if p.kind != .kalloc && p.kind != .map { expect.count = 0 }
         switch p.kind {
