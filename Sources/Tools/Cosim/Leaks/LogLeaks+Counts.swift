@@ -5,7 +5,8 @@ import Run
 
 /// Reference counts (the COW lab), read from the log's own lines: a page's count is 1 at its
 /// `kalloc`, one more at each `refinc`, one less at each `refdec`, and its `kfree` is the drop
-/// that takes it to zero. The holders of a page are the user tables that map it. Wherever a
+/// that takes it to zero. The holders of a page are the processes whose user tables map it
+/// (a `map` line puts it there, an `unmap` takes it out). Wherever a
 /// holder goes (an `unmap`, a table freed) and the count does not follow, the page owes a
 /// drop, and the event that left it owing is kept: at the end, a page nobody maps whose
 /// count is still above zero leaked there, and one whose count is above its mappings can
