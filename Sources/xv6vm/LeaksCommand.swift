@@ -20,7 +20,9 @@ struct Leaks: ParsableCommand {
             structure that holds it. A kernel's log is read alone, without the model: each page \
             is followed from its kalloc through the map that placed it to its kfree, and a page \
             still held when its owner is gone (freeproc, a failed exec, an unmap) is a leak; \
-            double frees and frees of mapped pages are reported too (docs/check-your-kernel.md). \
+            double frees and frees of mapped pages are reported too. A COW kernel's refinc/refdec \
+            lines give each page its count: a page left counted that nothing maps is a leak, and \
+            counts above or below the mappings or below zero are misuse (docs/check-your-kernel.md). \
             Exit 0: no leaks; 1: leaks or misuse; 2: a scenario or log that cannot be read.
             """)
 

@@ -121,6 +121,18 @@ final class CosimCommandTests: XCTestCase {
         XCTAssertTrue(set.stderr.hasPrefix("Error: --set and --at are for scenarios; a kernel's log is read as it is, without the model\n"), set.stderr)
     }
 
+    /// `leaks LOG` of COW kernels: the real log is clean (0); the one derived with an unmap
+    /// that keeps shared pages leaks them at their count (1).
+    func testLeaksOfACowLogExitsOneForACountThatNeverReachesZero() throws {
+        let clean = try run(["leaks", logs + "cow-copyout2-nopreempt.log.xz"])
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+        XCTAssertTrue(clean.stdout.contains("\nSUMMARY: no leaks, no double frees, no frees of mapped pages\n"), clean.stdout)
+        let leak = try run(["leaks", logs + "cowleak-copyout2-nopreempt.log.xz"])
+        XCTAssertEqual(leak.status, 1, leak.stderr)
+        XCTAssertTrue(leak.stdout.contains("\n  3 pages at count 2 (0x0000000087f40000, 0x0000000087f41000,\n"), leak.stdout)
+        XCTAssertTrue(leak.stdout.contains("\nSUMMARY: 3 pages leaked in 1 record, 5 pages counted above their mappings\n"), leak.stdout)
+    }
+
     /// check from a directory in no project says so, where it looked, and exits 66 (ProjectTests has the rest).
     func testCheckOutsideAnyProjectSaysWhereItLooked() throws {
         let dir = try scratchDirectory()

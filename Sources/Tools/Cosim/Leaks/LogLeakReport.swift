@@ -10,6 +10,8 @@ public struct DoubleFree: Equatable, Sendable {
     /// The line of the page's last kfree (a double free) or kalloc (allocated twice); 0: never.
     public var before: Int
     public var by: LeakOpSummary
+    /// A counted log: what the kernel was doing, from its last process line (else "").
+    public var during = ""
 }
 
 /// A page freed while a live table still maps it, after the operation that freed it.
@@ -21,6 +23,8 @@ public struct MappedFree: Equatable, Sendable {
     public var owner: Int
     public var kernel: Bool
     public var by: LeakOpSummary
+    /// A counted log: what the kernel was doing, from its last process line (else "").
+    public var during = ""
 }
 
 /// Frees of mapped pages by one operation in one table.
@@ -52,9 +56,15 @@ public struct LogFindings: Sendable {
     public var staleTables: [StaleTable] = []
     /// kallocs that returned 0 (memory ran out; usertests' sbrk tests end so).
     public var failedKallocs = 0
+    /// A counted log's misused counts, in log order.
+    public var counts: [CountFinding] = []
+    /// Pages a live process maps whose count is above their mappings, by the sites that left
+    /// them so (judged at the end).
+    public var countSurplus: [CountSurplus] = []
 
     mutating func addMappedFree(_ m: MappedFree) {
-        if let i = mappedFrees.indices.last, mappedFrees[i].first.by == m.by, mappedFrees[i].first.root == m.root {
+        if let i = mappedFrees.indices.last, mappedFrees[i].first.by == m.by, mappedFrees[i].first.during == m.during,
+           mappedFrees[i].first.root == m.root {
             mappedFrees[i].count += 1
             mappedFrees[i].lastLine = m.line
             mappedFrees[i].vaLow = min(mappedFrees[i].vaLow, m.va)
@@ -64,12 +74,14 @@ public struct LogFindings: Sendable {
         }
     }
 
-    public var count: Int { doubleFrees.count + allocatedTwice.count + mappedFrees.count + staleTables.count }
+    public var count: Int {
+        doubleFrees.count + allocatedTwice.count + mappedFrees.count + staleTables.count + counts.count + countSurplus.count
+    }
 }
 
 /// Pages left without an owner by one event: a table, an exec's pages, an unmap.
 public struct LeakInstance: Sendable {
-    public enum What: Int, Sendable { case kernelTable, userTable, bare, unmapped }
+    public enum What: Int, Sendable { case kernelTable, userTable, bare, unmapped, counted }
     public var what: What
     public var pid: Int
     public var cause: LeakCause
@@ -85,6 +97,10 @@ public struct LeakInstance: Sendable {
     public var vaHigh: UInt64 = 0
     /// The operations that allocated its pages, in words, and how many each.
     public var allocatedBy: [(String, Int)] = []
+    /// counted: the events that dropped a holder without the count, in log order, and the
+    /// pages, each with the va of its first such holder and the count left.
+    public var sites: [CountSite] = []
+    public var counted: [(pa: UInt64, va: UInt64, count: Int)] = []
     public var pages: Int { roots + tablePages + dataPages + barePages }
 }
 
@@ -108,19 +124,24 @@ public struct LogLeakReport: Sendable {
     public var heldByPipes = 0
     /// The kernel's panic, if its log shows one.
     public var panic: (line: Int, message: String)?
+    /// The log has reference counts (`refinc`, `refdec`).
+    public var counted = false
 
     public var leaked: Int { records.reduce(0) { $0 + $1.reduce(0) { $0 + $1.pages } } }
     public var clean: Bool { leaked == 0 && findings.count == 0 }
 }
 
 extension LogLeakTracker {
-    package enum InstanceKey: Hashable { case table(Int32), op(Int32), unmapped(Int32, Int) }
+    package enum InstanceKey: Hashable { case table(Int32), op(Int32), unmapped(Int32, Int), counted([Int]) }
 
     /// Judges every page still allocated at the end of the log.
     public mutating func finish() -> LogLeakReport {
+        applyHandSwap()
         checkpoint()
         var report = LogLeakReport(file: file, probes: probes, lastLine: lastLine, processesCreated: processesCreated,
                                    processesFreed: processesFreed, records: [], findings: findings)
+        report.counted = counted
+        var surplus: [[Int]: CountSurplus] = [:]
         var instances: [InstanceKey: LeakInstance] = [:]
         var byOp: [InstanceKey: [String: Int]] = [:]
         var byPid: [Int: Int] = [:]
@@ -149,8 +170,27 @@ extension LogLeakTracker {
                 lost(.table(rec.table), pa, rec) { tableInstance(t, cause) }
             case .data:
                 if let m = rec.mappings.first {
-                    guard let t = tables[m.table], let cause = t.death else { held(tables[m.table]?.owner ?? 0); continue }
+                    guard let t = tables[m.table], let cause = t.death else {
+                        held(tables[m.table]?.owner ?? 0)
+                        if counted && !rec.debts.isEmpty && Int(rec.count) > holders(rec) {
+                            let key = rec.debts.map(\.line)
+                            let owners = rec.mappings.compactMap { tables[$0.table].flatMap { $0.kernel ? nil : $0.owner } }
+                            surplus[key, default: CountSurplus(sites: rec.debts, pages: [], holders: owners)].pages
+                                .append((pa, m.va, Int(rec.count)))
+                        }
+                        continue
+                    }
                     lost(.table(m.table), pa, rec) { tableInstance(t, cause) }
+                } else if counted && !rec.debts.isEmpty {
+                    let last = rec.debts.last!
+                    lost(.counted(rec.debts.map(\.line)), pa, rec) {
+                        var i = LeakInstance(what: .counted, pid: last.context.pid,
+                                             cause: LeakCause(kind: .unmapped, line: last.line, pid: last.context.pid),
+                                             made: summary(rec.op))
+                        i.sites = rec.debts
+                        return i
+                    }
+                    instances[.counted(rec.debts.map(\.line))]!.counted.append((pa, rec.debts[0].va, Int(rec.count)))
                 } else {
                     let cause = LeakCause(kind: .unmapped, line: rec.unmappedLine, pid: ops[rec.op]?.pid ?? 0)
                     lost(.unmapped(rec.unmappedOp, rec.unmappedLine), pa, rec) {
@@ -175,6 +215,11 @@ extension LogLeakTracker {
             }
         }
         report.records = group(instances, byOp)
+        report.findings.countSurplus = surplus.values.map {
+            var s = $0
+            s.pages.sort { $0.pa < $1.pa }
+            return s
+        }.sorted { ($0.sites.first?.line ?? 0, $0.pages[0].pa) < ($1.sites.first?.line ?? 0, $1.pages[0].pa) }
         return report
     }
 
@@ -185,12 +230,13 @@ extension LogLeakTracker {
 
     /// Instances of the same shape together, the largest first; each group's instances in log order.
     func group(_ instances: [InstanceKey: LeakInstance], _ byOp: [InstanceKey: [String: Int]]) -> [[LeakInstance]] {
-        struct Shape: Hashable { var what: Int; var cause: Int; var made: UInt8; var failed: Bool; var rootFreed: Bool }
+        struct Shape: Hashable { var what: Int; var cause: Int; var made: UInt8; var failed: Bool; var rootFreed: Bool; var sites: [UInt8] }
         var groups: [Shape: [LeakInstance]] = [:]
         for (key, var i) in instances {
+            i.counted.sort { $0.pa < $1.pa }
             i.allocatedBy = (byOp[key] ?? [:]).sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
             let shape = Shape(what: i.what.rawValue, cause: i.cause.kind.rawValue, made: i.made.kind.rawValue,
-                              failed: i.made.failed, rootFreed: i.rootFreedLine != 0)
+                              failed: i.made.failed, rootFreed: i.rootFreedLine != 0, sites: i.sites.map(\.context.kind.rawValue))
             groups[shape, default: []].append(i)
         }
         return groups.values.map { $0.sorted { ($0.firstLine, $0.firstPa) < ($1.firstLine, $1.firstPa) } }

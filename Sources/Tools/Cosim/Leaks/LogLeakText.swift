@@ -20,6 +20,7 @@ extension LogLeakReport {
         }
         for r in records { lines.append(""); lines += recordLines(r) }
         lines += findingLines
+        lines += countLines
         lines.append("")
         lines += folded(summary, hang: 4)
         var held = ["\(heldByKernel) pages by the kernel"]
@@ -54,6 +55,14 @@ extension LogLeakReport {
             parts.append(plural(f.mappedFrees.reduce(0) { $0 + $1.count }, "free of a mapped page", "frees of mapped pages"))
         }
         if !f.staleTables.isEmpty { parts.append(plural(f.staleTables.count, "table freed stale", "tables freed stale")) }
+        for (kind, one, many) in CountFinding.headings {
+            let n = f.counts.count { $0.kind == kind }
+            if n > 0 { parts.append(plural(n, one, many)) }
+        }
+        if !f.countSurplus.isEmpty {
+            parts.append(plural(f.countSurplus.reduce(0) { $0 + $1.pages.count }, "page counted above its mappings",
+                                "pages counted above their mappings"))
+        }
         if parts.isEmpty { return "SUMMARY: no leaks, no double frees, no frees of mapped pages" }
         return "SUMMARY: " + (n == 0 ? "no leaks; " : "") + parts.joined(separator: ", ")
     }
@@ -62,12 +71,14 @@ extension LogLeakReport {
 
     func recordLines(_ r: [LeakInstance]) -> [String] {
         let first = r[0]
+        if first.what == .counted { return countedLines(r) }
         let total = r.reduce(0) { $0 + $1.pages }
         let noun: (String, String) = switch first.what {
         case .kernelTable: ("kernel table", "kernel tables")
         case .userTable: ("user table", "user tables")
         case .bare: (first.made.kind == .exec ? ("exec", "execs") : ("process", "processes"))
         case .unmapped: ("unmap", "unmaps")
+        case .counted: ("group", "groups")
         }
         let each = Set(r.map(\.pages)).count == 1 && r.count > 1 ? ", \(first.pages) each" : ""
         var lines = ["Leak of \(plural(total, "page", "pages")) in \(plural(r.count, noun.0, noun.1))\(each), never freed:"]
@@ -84,6 +95,8 @@ extension LogLeakReport {
             return i.made.kind == .exec
                 ? "exec allocated pages it never mapped (sys_exec's argument strings) and never freed them"
                 : "the process allocated pages it never mapped, and freeproc did not free them"
+        case (.counted, _):
+            return "unmapped without lowering their count; nothing maps them now"
         case (.unmapped, _):
             return "pages unmapped from their table and never freed"
         case (_, .freeproc):
@@ -121,7 +134,7 @@ extension LogLeakReport {
                 : ", data at va \(hex16(i.vaLow)) to \(hex16(i.vaHigh))"
             return "pid \(i.pid): table \(hex16(i.root)), \(plural(i.pages, "page", "pages")) (\(kinds.joined(separator: ", ")))\(vas)"
                 + "; \(event)\(freed)\(by)"
-        case .bare, .unmapped:
+        case .bare, .unmapped, .counted:
             return "pid \(i.pid): \(event), \(plural(i.pages, "page", "pages")) kept: "
                 + "\(hex16(i.firstPa)) (kalloc at line \(i.firstLine))\(i.pages > 1 ? " and more" : "")\(by)"
         }
@@ -134,10 +147,11 @@ extension LogLeakReport {
             lines.append("")
             lines.append("\(title): \(list.count)")
             for d in list.prefix(Self.shown) {
-                let before = d.before == 0 ? "never allocated in this log"
+                var before = d.before == 0 ? "never allocated in this log"
                     : (title == "Double free" ? "freed at line \(d.before)" : "allocated at line \(d.before), not freed since")
+                if counted && title == "Double free" { before += "; its count goes below zero" }
                 lines += folded("line \(d.line): \(title == "Double free" ? "kfree" : "kalloc") pa=\(hex16(d.pa)) "
-                                + "(\(before)), in \(d.by.text)", indent: 2, hang: 4)
+                                + "(\(before)), in \(d.during.isEmpty ? d.by.text : d.during)", indent: 2, hang: 4)
             }
             if list.count > Self.shown { lines.append("  and \(list.count - Self.shown) more") }
         }
@@ -149,7 +163,7 @@ extension LogLeakReport {
                 let m = g.first
                 let span = g.count == 1 ? "line \(m.line)" : "lines \(m.line) to \(g.lastLine)"
                 let vas = g.vaLow == g.vaHigh ? "va \(hex16(g.vaLow))" : "va \(hex16(g.vaLow)) to \(hex16(g.vaHigh))"
-                lines += folded("\(plural(g.count, "page", "pages")) freed by \(m.by.text) (\(span)), "
+                lines += folded("\(plural(g.count, "page", "pages")) freed by \(m.during.isEmpty ? m.by.text : m.during) (\(span)), "
                                 + "still mapped in \(table(m.owner, m.kernel, m.root)): \(vas)", indent: 2, hang: 4)
             }
             if f.mappedFrees.count > Self.shown { lines.append("  and \(f.mappedFrees.count - Self.shown) more") }
@@ -167,7 +181,101 @@ extension LogLeakReport {
         return lines
     }
 
+    /// A record of pages left counted with no holder: per group, the pages, their count and
+    /// the events that dropped a holder without a drop.
+    func countedLines(_ r: [LeakInstance]) -> [String] {
+        let total = r.reduce(0) { $0 + $1.pages }
+        var lines = ["Leak of \(plural(total, "page", "pages")) whose count never reached zero, in "
+                     + "\(plural(r.count, "group", "groups")):"]
+        lines += folded(why(r[0]), indent: 4, hang: 2)
+        for i in r.prefix(Self.shown) {
+            lines += folded("\(countedPages(i.counted)); unmapped without a drop by "
+                            + i.sites.map(\.text).joined(separator: "; by "), indent: 2, hang: 4)
+        }
+        if r.count > Self.shown { lines.append("  and \(r.count - Self.shown) more") }
+        return lines
+    }
+
+    /// "3 pages at count 2 (0x…, 0x…, 0x…)", the first four named.
+    func countedPages(_ pages: [(pa: UInt64, va: UInt64, count: Int)]) -> String {
+        let counts = pages.map(\.count)
+        let lo = counts.min() ?? 0, hi = counts.max() ?? 0
+        let names = pages.prefix(4).map { hex16($0.pa) }.joined(separator: ", ")
+            + (pages.count > 4 ? " and \(pages.count - 4) more" : "")
+        return "\(plural(pages.count, "page", "pages")) at count \(lo == hi ? "\(lo)" : "\(lo) to \(hi)") (\(names))"
+    }
+
+    var countLines: [String] {
+        var lines: [String] = []
+        let f = findings
+        for (kind, _, _) in CountFinding.headings {
+            let list = f.counts.filter { $0.kind == kind }
+            guard !list.isEmpty else { continue }
+            lines.append("")
+            lines.append("\(CountFinding.title(kind)): \(list.count)")
+            for c in list.prefix(Self.shown) { lines += folded(c.text, indent: 2, hang: 4) }
+            if list.count > Self.shown { lines.append("  and \(list.count - Self.shown) more") }
+        }
+        if !f.countSurplus.isEmpty {
+            lines.append("")
+            lines.append("Count above its mappings: \(plural(f.countSurplus.reduce(0) { $0 + $1.pages.count }, "page", "pages")) in "
+                         + plural(f.countSurplus.count, "group", "groups") + " (their counts can never reach zero)")
+            for g in f.countSurplus.prefix(Self.shown) {
+                let owners = g.holders.map { "pid \($0)" }.joined(separator: ", ")
+                lines += folded("\(countedPages(g.pages)), mapped by \(owners); unmapped without a drop by "
+                                + g.sites.map(\.text).joined(separator: "; by "), indent: 2, hang: 4)
+            }
+            if f.countSurplus.count > Self.shown { lines.append("  and \(f.countSurplus.count - Self.shown) more") }
+        }
+        return lines
+    }
+
     func table(_ owner: Int, _ kernel: Bool, _ root: UInt64) -> String {
         (owner == 0 ? "the kernel's" : "pid \(owner)'s") + (kernel ? " kernel table " : " user table ") + hex16(root)
+    }
+}
+
+extension CountFinding {
+    /// The kinds in the order the report lists them, with the summary's nouns.
+    static let headings: [(Kind, String, String)] = [
+        (.freedWithCount, "free with a count above zero", "frees with a count above zero"),
+        (.belowZero, "count below zero", "counts below zero"),
+        (.belowMappings, "page counted below its mappings", "pages counted below their mappings"),
+        (.raisedWhileFree, "count raised on a free page", "counts raised on free pages"),
+        (.outOfStep, "count out of step", "counts out of step"),
+    ]
+
+    static func title(_ kind: Kind) -> String {
+        switch kind {
+        case .freedWithCount: return "Freed with its count above zero"
+        case .belowZero: return "Count below zero"
+        case .belowMappings: return "Count below its mappings"
+        case .raisedWhileFree: return "Count raised on a free page"
+        case .outOfStep: return "Count out of step with the log's lines"
+        }
+    }
+
+    /// One finding, as its line in the report.
+    public var text: String {
+        let line = isFree ? "kfree pa=\(hex16(pa))" : "\(kind == .raisedWhileFree || isRaise ? "refinc" : "refdec") pa=\(hex16(pa)) n=\(n)"
+        let freed = before == 0 ? "a page never allocated in this log" : "a page freed at line \(before)"
+        switch kind {
+        case .freedWithCount:
+            let mappedText = mapped.map { ", still mapped by pid \($0.owner) at va \(hex16($0.va))" } ?? ""
+            return "line \(self.line): \(line) while its count was \(count + 1) (shared at line \(before))\(mappedText); in \(by)"
+        case .belowZero:
+            if isFree { return "line \(self.line): \(line) with its count at \(count + 1), to \(count); in \(by)" }
+            if ofFreePage { return "line \(self.line): \(line) of \(freed); in \(by)" }
+            return "line \(self.line): \(line)" + (count == Int(n) ? "" : " (the log's lines give \(count))") + "; in \(by)"
+        case .belowMappings:
+            let what = isFree ? "refdec pa=\(hex16(pa))"
+                : "map of pa=\(hex16(pa)) at va \(hex16(mapped?.va ?? 0)) for pid \(mapped?.owner ?? 0)"
+            return "line \(self.line): \(what): \(n) user tables map it, its count is \(count); in \(by)"
+        case .raisedWhileFree:
+            return "line \(self.line): \(line) of \(freed); in \(by)"
+        case .outOfStep:
+            let op = n > Int64(count) ? "a raise" : "a drop"
+            return "line \(self.line): \(line) where the log's lines give \(count) (\(op) it did not print?); in \(by)"
+        }
     }
 }

@@ -27,18 +27,23 @@ extension LogLeakTracker {
             let op = contextOp()
             pages[p.pa] = PageRecord(line: p.line, op: op)
             ops[op]!.refs += 1
+            if context.kind == .pagefault || context.kind == .copyout { faultKalloc = p.pa }
         }
     }
 
     mutating func kfree(_ p: Probe) {
         guard let rec = pages[p.pa] else {
-            findings.doubleFrees.append(DoubleFree(line: p.line, pa: p.pa, before: lastFreed[p.pa] ?? 0, by: summary(procs[current]?.op ?? 0)))
+            var d = DoubleFree(line: p.line, pa: p.pa, before: lastFreed[p.pa] ?? 0, by: summary(procs[current]?.op ?? 0))
+            if counted { d.during = context.text }
+            findings.doubleFrees.append(d)
             return
         }
         lastFreed[p.pa] = p.line
-        if rec.role == .data {
+        if countedFree(p, rec) {
+            // Reported as freed with its count above zero, with a table that maps it.
+        } else if rec.role == .data {
             let mapped = rec.mappings.filter { isLive($0.table) }
-            if !mapped.isEmpty { suspects.append((p.pa, p.line, procs[current]?.op ?? 0, mapped)) }
+            if !mapped.isEmpty { suspects.append((p.pa, p.line, procs[current]?.op ?? 0, mapped, counted ? context.text : "")) }
         }
         forget(p.pa, rec, line: p.line)
     }
@@ -86,6 +91,7 @@ extension LogLeakTracker {
             rec.mappings.remove(at: i)
             if rec.mappings.isEmpty { unmapped(&rec, line: line) }
             pages[pa] = rec
+            if counted && !table.kernel { settle(pa, owes: .rootFreed, line: line, table: t, va: va) }
         }
         tables[t]!.entries = [:]
         tables[t]!.stale = [:]
@@ -131,6 +137,7 @@ extension LogLeakTracker {
         for i in (first >> 30)...(last >> 30) where tables[t]!.l1.insert(i).inserted { need += 1 }
         for i in (first >> 21)...(last >> 21) where tables[t]!.l0.insert(i).inserted { need += 1 }
         expect = (t, need, op)
+        if handSwap != nil { handSwapShown(t, first: first, pages: ((last - first) >> 12) + 1) }
         if p.va != p.pa { mapLeaves(t, first: first, last: last, pa: p.pa & ~UInt64(0xfff)) }
     }
 
@@ -168,7 +175,7 @@ extension LogLeakTracker {
             guard let (role, owner, unmappedOp, has) = pages[target].map({
                 ($0.role, $0.table, $0.unmappedOp, $0.mappings.contains { $0.table == t && $0.va == va })
             }) else { return }
-            if let old = tables[t]!.entries[va], old != target { dropMapping(t, va: va, pa: old) }
+            if let old = tables[t]!.entries[va], old != target { dropMapping(t, va: va, pa: old, event: .remapped) }
             if role == .table, tables[owner] != nil {
                 // Taken for a table page of the map before: a map names it, so it is data.
                 tables[owner]!.pages -= 1
@@ -180,6 +187,7 @@ extension LogLeakTracker {
             if unmappedOp != 0 { unref(unmappedOp); pages[target]!.unmappedOp = 0 }
             pages[target]!.unmappedLine = 0
             tables[t]!.entries[va] = target
+            if counted { settle(target, owes: nil, at: .mapped, line: lastLine, table: t, va: va) }
         }
         if n <= pages.count {
             for i in 0..<UInt64(n) { leaf(i) }
@@ -189,19 +197,21 @@ extension LogLeakTracker {
         }
     }
 
-    mutating func dropMapping(_ t: Int32, va: UInt64, pa: UInt64) {
+    mutating func dropMapping(_ t: Int32, va: UInt64, pa: UInt64, event: CountSite.Event = .unmapped) {
         tables[t]!.entries[va] = nil
         tables[t]!.stale[va] = nil
         guard var rec = pages[pa], let i = rec.mappings.firstIndex(where: { $0.table == t && $0.va == va }) else { return }
         rec.mappings.remove(at: i)
         if rec.mappings.isEmpty { unmapped(&rec, line: lastLine) }
         pages[pa] = rec
+        if counted && !tables[t]!.kernel { settle(pa, owes: event, line: lastLine, table: t, va: va) }
     }
 
     mutating func unmap(_ p: Probe) {
         guard let t = liveRoot[p.pt], p.n > 0 else { return }
         let first = p.va & ~UInt64(0xfff)
         let n = UInt64(p.n)
+        if handSwap != nil { handSwapShown(t, first: first, pages: n) }
         if n <= UInt64(tables[t]!.entries.count) {
             for i in 0..<n {
                 let va = first &+ i << 12
@@ -231,13 +241,14 @@ extension LogLeakTracker {
     /// At each operation line: a page freed since the last one that a live table still
     /// maps is a free of a mapped page (an operation may free a page and unmap it after).
     mutating func checkpoint() {
+        if !undercounted.isEmpty { judgeUndercounted() }
         guard !suspects.isEmpty else { return }
         for s in suspects {
             for m in s.mappings where isLive(m.table) && tables[m.table]!.entries[m.va] == s.pa {
                 tables[m.table]!.stale[m.va] = s.line
                 let table = tables[m.table]!
                 findings.addMappedFree(MappedFree(line: s.line, pa: s.pa, va: m.va, root: table.root, owner: table.owner,
-                                                  kernel: table.kernel, by: summary(s.op)))
+                                                  kernel: table.kernel, by: summary(s.op), during: s.during))
             }
         }
         suspects.removeAll(keepingCapacity: true)

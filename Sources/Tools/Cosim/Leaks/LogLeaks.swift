@@ -26,6 +26,12 @@ public struct LogLeakTracker {
         /// data, once no mapping names it any more: the line and the operation of the last unmap.
         var unmappedLine = 0
         var unmappedOp: Int32 = 0
+        /// The count the log's lines give it (a counted log: `refinc`, `refdec`), the line of
+        /// its first raise, and the events that left it counted above its holders.
+        var count: Int32 = 1
+        var sharedLine = 0
+        var debts: [CountSite] = []
+        var undercounted = false
     }
 
     package struct TableRecord {
@@ -92,9 +98,21 @@ public struct LogLeakTracker {
     /// The table a `freewalk` or `kvm_free_kernelpgtbl` is freeing.
     var walking: Int32 = 0
     /// Pages freed while a live table still mapped them, judged at the next operation line.
-    var suspects: [(pa: UInt64, line: Int, op: Int32, mappings: [(table: Int32, va: UInt64)])] = []
+    var suspects: [(pa: UInt64, line: Int, op: Int32, mappings: [(table: Int32, va: UInt64)], during: String)] = []
     /// The line of each page's last kfree, for double frees.
     var lastFreed: [UInt64: Int] = [:]
+    /// The log has shown a `refinc` or `refdec`: the kernel counts references, and each drop
+    /// of a count prints one line (LogLeaks+Counts.swift).
+    public package(set) var counted = false
+    /// The last process line, for the sites of count findings.
+    var context = CountContext()
+    /// Pages user tables map more often than their count says, since the last operation line.
+    var undercounted: [UInt64: CountSite] = [:]
+    /// A COW copy's drop with no `unmap` after it (a kernel that writes the PTE by hand): the
+    /// old page, the entry that mapped it, and the page the copy allocated.
+    var handSwap: (pa: UInt64, table: Int32, va: UInt64, fresh: UInt64)?
+    /// The last page allocated since the last page fault or copyout line.
+    var faultKalloc: UInt64 = 0
 
     public package(set) var findings = LogFindings()
     public package(set) var probes = 0
@@ -114,6 +132,8 @@ public struct LogLeakTracker {
     public mutating func take(_ p: Probe) {
         probes += 1
         lastLine = p.line
+        if handSwap != nil && !p.kind.isMemory { applyHandSwap() }
+        if !p.kind.isMemory || p.kind == .allocproc || p.kind == .freeproc { noteContext(p) }
         if p.kind != .kalloc && p.kind != .map { expect.count = 0 }
         switch p.kind {
         case .kalloc: kalloc(p)
@@ -130,8 +150,9 @@ public struct LogLeakTracker {
         case .exit: checkpoint(); closeOp(current); procs[p.pid]?.zombie = true
         case .wait: checkpoint(); closeOp(current)
         case .swtch: swtch(p)
-        // The labs' lines: a count that stays above zero leaves the page where it is.
-        case .pagefault, .copyout, .copyin, .copyinstr, .refinc, .refdec, .sbrk, .cowcopyout, .lazycopy: break
+        case .refinc: refinc(p)
+        case .refdec: refdec(p)
+        case .pagefault, .copyout, .copyin, .copyinstr, .sbrk, .cowcopyout, .lazycopy: break
         }
     }
 
