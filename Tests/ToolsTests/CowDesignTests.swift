@@ -100,4 +100,33 @@ final class CowDesignTests: XCTestCase {
         XCTAssertEqual(s.chosen, [])
         XCTAssertFalse(s.agrees)
     }
+
+    /// leaks LOG follows the counts of a kernel that copies every faulting page and writes
+    /// the PTE by hand: the old page's kfree (count 1 to 0) is the copy's, not a free of a
+    /// page still mapped. Nothing is reported in either log.
+    func testLeaksReadsWhileskiesCOWLogsWithoutFalseReports() throws {
+        for name in ["whileskies-cow-boot.log.xz", "whileskies-cow-cowtest-nopreempt.log.xz"] {
+            let r = LogLeakTracker.run(try read(name))
+            XCTAssertEqual(r.summary, "SUMMARY: no leaks, no double frees, no frees of mapped pages", name)
+            XCTAssertTrue(r.counted, name)
+            XCTAssertEqual(r.heldByKernel, 137, name)
+            XCTAssertEqual(r.heldByProcesses.pages, 19, name)
+        }
+    }
+
+    /// From the log alone, pkuflyingpig's leak by site: every user table exec replaced or
+    /// freeproc freed keeps its 5 pages, and sys_exec's argument pages stay: 24 pages.
+    func testLeaksFindsPkuflyingpigsTablesAndArgumentPages() throws {
+        let r = LogLeakTracker.run(try read("pkuflyingpig-cow-boot.log.xz"))
+        XCTAssertEqual(r.summary, "SUMMARY: 24 pages leaked in 4 records (7 times)")
+        XCTAssertTrue(r.text.contains("""
+              pid 1: table 0x0000000087f75000, 5 pages (the root, 4 table pages); exec of
+                  /init at line 262
+            """), r.text)
+        XCTAssertTrue(r.text.contains("""
+              pid 3: table 0x0000000087f3d000, 5 pages (the root, 4 table pages); freeproc
+                  at line 527 (reaped by pid 2)
+            """), r.text)
+        XCTAssertTrue(r.text.contains("pid 1: exec of /init returned at line 262, 1 page kept: 0x0000000087f6f000"), r.text)
+    }
 }

@@ -169,6 +169,18 @@ extension LogLeakTracker {
         }
     }
 
+    /// A COW copy that frees the old page (its count reached zero: a kernel that copies even
+    /// a page nobody else holds, as whileskies' does): like a drop, the faulting process's
+    /// entry leaves the old page, with or without an unmap line.
+    mutating func copyFreesOld(_ pa: UInt64, _ rec: PageRecord) {
+        guard context.kind == .pagefault || context.kind == .copyout else { return }
+        if handSwap != nil { applyHandSwap() }
+        let pid = current != 0 ? current : context.pid
+        if let m = rec.mappings.first(where: { isLive($0.table) && tables[$0.table]!.owner == pid && !tables[$0.table]!.kernel }) {
+            handSwap = (pa, m.table, m.va, faultKalloc)
+        }
+    }
+
     /// The COW copy's drop was followed by no `unmap` of its entry: the kernel wrote the PTE
     /// by hand. The entry now maps the page the copy allocated, if the log showed one.
     mutating func applyHandSwap() {
