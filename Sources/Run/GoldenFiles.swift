@@ -34,7 +34,7 @@ public struct GoldenStore: Sendable {
     /// The path below `scenarios/`, comparing absolute paths with `.` and `..` resolved,
     /// then (for paths through symbolic links) the real paths; nil when it is not below it.
     func inside(_ scenario: String) -> String? {
-        let cwd = FileManager.default.currentDirectoryPath
+        let cwd = FileSystem.currentDirectory
         func absolute(_ p: String) -> String { ScenarioCompiler.standard(p.hasPrefix("/") ? p : cwd + "/" + p) }
         func below(_ p: String, _ dir: String) -> String? {
             let base = dir == "/" ? "/" : dir + "/"
@@ -53,13 +53,12 @@ public struct GoldenStore: Sendable {
     public func scenarios(_ paths: [String]) -> [String] {
         // No scenarios/ here (run from elsewhere than the repository's root): nothing found,
         // rather than a "scenario" named after the missing directory.
-        if paths.isEmpty && !FileManager.default.fileExists(atPath: scenariosDir) { return [] }
+        if paths.isEmpty && !FileSystem.exists(scenariosDir) { return [] }
         let roots = paths.isEmpty ? [scenariosDir] : paths
         var found: [String] = []
         for r in roots {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: r, isDirectory: &isDir), isDir.boolValue {
-                let items = (FileManager.default.enumerator(atPath: r)?.allObjects as? [String]) ?? []
+            if FileSystem.isDirectory(r) {
+                let items = FileSystem.tree(r)
                 found += items.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.map { (r as NSString).appendingPathComponent($0) }
             } else {
                 found.append(r)
@@ -70,13 +69,12 @@ public struct GoldenStore: Sendable {
 
     /// Golden files whose scenario no longer exists, sorted.
     public func staleGoldens() -> [String] {
-        let items = (FileManager.default.enumerator(atPath: goldenDir)?.allObjects as? [String]) ?? []
+        let items = FileSystem.tree(goldenDir)
         return items.filter { $0.hasSuffix(".trace") || $0.hasSuffix(".digest") }.sorted().compactMap { rel in
             let stem = (rel as NSString).deletingPathExtension
             let yaml = (scenariosDir as NSString).appendingPathComponent(stem + ".yaml")
             let yml = (scenariosDir as NSString).appendingPathComponent(stem + ".yml")
-            let fm = FileManager.default
-            return fm.fileExists(atPath: yaml) || fm.fileExists(atPath: yml) ? nil : (goldenDir as NSString).appendingPathComponent(rel)
+            return FileSystem.exists(yaml) || FileSystem.exists(yml) ? nil : (goldenDir as NSString).appendingPathComponent(rel)
         }
     }
 }

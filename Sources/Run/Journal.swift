@@ -27,6 +27,6 @@ public final class LineJournal: @unchecked Sendable {
     /// Closes the file and removes it: its lines are in the finished output now.
     public func remove() throws {
         try file.close()
-        if unlink(path) != 0 && errno != ENOENT { throw WriteError(path: path, reason: "could not remove it: " + reasonInWords(errno)) }
+        if let e = FileSystem.remove(path, missingIsFine: true) { throw WriteError(path: path, reason: "could not remove it: " + reasonInWords(e)) }
     }
 }

@@ -206,7 +206,7 @@ struct Bench: ParsableCommand {
         case .file: path = NSTemporaryDirectory() + "xv6vm-bench-\(getpid()).trace"
         }
         if let path { file = try FileWriter(creating: path) }
-        defer { try? file?.close(); if mode == .file, let path { unlink(path) } }
+        defer { try? file?.close(); if mode == .file, let path { _ = FileSystem.remove(path) } }
         var failed: WriteError?
         let writer = mode == .none ? nil : TraceWriter(format: .text, sites: .init(), output: { bytes in
             written += bytes.count

@@ -154,8 +154,8 @@ struct Check: ParsableCommand {
                 if failed && !results[i].recorded {
                     do { try Golden.writeAtomically(r.trace, to: pending); results[i].pending = pending }
                     catch let e as WriteError { cannotWrite.append(e) }
-                } else if unlink(pending) != 0 && errno != ENOENT {
-                    cannotWrite.append(WriteError(path: pending, reason: "it could not be removed: " + reasonInWords(errno)))
+                } else if let e = FileSystem.remove(pending, missingIsFine: true) {
+                    cannotWrite.append(WriteError(path: pending, reason: "it could not be removed: " + reasonInWords(e)))
                 }
             }
             if failed && !results[i].recorded, let dir = saveTrace {
@@ -167,7 +167,7 @@ struct Check: ParsableCommand {
         var pruned: [String] = []
         if prune {
             for g in store.staleGoldens() {
-                if unlink(g) != 0 { cannotWrite.append(WriteError(path: g, reason: "it could not be removed: " + reasonInWords(errno))) }
+                if let e = FileSystem.remove(g) { cannotWrite.append(WriteError(path: g, reason: "it could not be removed: " + reasonInWords(e))) }
                 else { pruned.append(g) }
             }
         }
@@ -248,7 +248,7 @@ struct Bless: ParsableCommand {
                     continue
                 }
                 written += 1
-                _ = unlink(r.golden + ".new")   // a pending output it replaces
+                _ = FileSystem.remove(r.golden + ".new")   // a pending output it replaces
                 let why = switch r.outcome {
                 case .missingGolden: "new"
                 case .ok: "rewritten"
@@ -262,9 +262,9 @@ struct Bless: ParsableCommand {
         var pruned = 0
         if prune {
             for g in store.staleGoldens() {
-                if unlink(g) != 0 {
+                if let e = FileSystem.remove(g) {
                     failures.append(g)
-                    out("not removed".rightPadded(16, gap: 1) + "\(g): \(reasonInWords(errno))")
+                    out("not removed".rightPadded(16, gap: 1) + "\(g): \(reasonInWords(e))")
                     continue
                 }
                 out("removed".rightPadded(16, gap: 1) + "\(g) (its scenario is gone)")

@@ -26,12 +26,11 @@ extension GoldenStore {
     /// Every pending golden under golden/ (or `dir`), sorted by path.
     public func pendingGoldens(dir: String? = nil) -> [PendingGolden] {
         let root = dir ?? goldenDir
-        let items = (FileManager.default.enumerator(atPath: root)?.allObjects as? [String]) ?? []
+        let items = FileSystem.tree(root)
         return items.filter { $0.hasSuffix(".trace.new") || $0.hasSuffix(".digest.new") }.sorted().map { rel in
             let goldenRel = String(rel.dropLast(".new".count))
             let stem = (goldenRel as NSString).deletingPathExtension
-            let fm = FileManager.default
-            let scenario = [".yaml", ".yml"].map { (scenariosDir as NSString).appendingPathComponent(stem + $0) }.first { fm.fileExists(atPath: $0) }
+            let scenario = [".yaml", ".yml"].map { (scenariosDir as NSString).appendingPathComponent(stem + $0) }.first { FileSystem.exists($0) }
             return PendingGolden(path: (root as NSString).appendingPathComponent(rel),
                                  golden: (goldenDir as NSString).appendingPathComponent(goldenRel), scenario: scenario)
         }
@@ -42,7 +41,7 @@ extension PendingGolden {
     /// Whether `name` (a file or directory, as the user typed it) names this pending golden:
     /// its `.new` file, its golden, its scenario, or a directory holding one of them.
     public func isNamed(by name: String) -> Bool {
-        let cwd = FileManager.default.currentDirectoryPath
+        let cwd = FileSystem.currentDirectory
         func absolute(_ p: String) -> String { ScenarioCompiler.standard(p.hasPrefix("/") ? p : cwd + "/" + p) }
         let n = absolute(name)
         return [path, golden, scenario].compactMap { $0 }.map(absolute).contains { $0 == n || $0.hasPrefix(n == "/" ? "/" : n + "/") }
@@ -53,17 +52,17 @@ extension PendingGolden {
     /// Throws `WriteError` naming the file that could not be written or moved.
     public func accept() throws {
         if (path as NSString).deletingLastPathComponent == (golden as NSString).deletingLastPathComponent {
-            if rename(path, golden) != 0 { throw WriteError(path: golden, reason: reasonInWords(errno)) }
+            if let e = FileSystem.rename(path, to: golden) { throw WriteError(path: golden, reason: reasonInWords(e)) }
             return
         }
         guard let bytes = InputFile.read(path) else { throw WriteError(path: path, reason: "it cannot be read") }
         try OutputFile.writeAtomically(bytes, to: golden)
-        if unlink(path) != 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
+        if let e = FileSystem.remove(path) { throw WriteError(path: path, reason: reasonInWords(e)) }
     }
 
     /// Rejects it: the `.new` file is removed and the golden stays as it was.
     public func reject() throws {
-        if unlink(path) != 0 { throw WriteError(path: path, reason: reasonInWords(errno)) }
+        if let e = FileSystem.remove(path) { throw WriteError(path: path, reason: reasonInWords(e)) }
     }
 
     /// How the pending output differs from the golden it would replace (nil when there is no golden yet).

@@ -35,7 +35,7 @@ public enum Project {
     /// The project of `paths` (of `cwd` when there are none), as a store whose folders are
     /// named relative to `cwd` (`.`, `proj`, `../..`, or absolute when neither), and the paths
     /// to search: a path that is a project's folder itself stands for its `scenarios/`.
-    public static func find(for paths: [String], cwd: String = FileManager.default.currentDirectoryPath)
+    public static func find(for paths: [String], cwd: String = FileSystem.currentDirectory)
         -> Result<(store: GoldenStore, paths: [String]), NotFound> {
         let here = ScenarioCompiler.standard(cwd)
         func absolute(_ p: String) -> String { ScenarioCompiler.standard(p.hasPrefix("/") ? p : here + "/" + p) }
@@ -73,10 +73,7 @@ public enum Project {
         }
     }
 
-    static func isDirectory(_ p: String) -> Bool {
-        var d: ObjCBool = false
-        return FileManager.default.fileExists(atPath: p, isDirectory: &d) && d.boolValue
-    }
+    static func isDirectory(_ p: String) -> Bool { FileSystem.isDirectory(p) }
 
     /// `dir` as a path from `base` (both absolute and standard): `.`, a path down, `..`s up,
     /// or `dir` itself when it is on another branch of the tree.
