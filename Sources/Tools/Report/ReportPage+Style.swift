@@ -48,10 +48,24 @@ extension RunReport {
         .legend span { padding: 0 6px; margin-right: 6px; font-size: 12px; }
         #findings ul { margin: 4px 0; padding-left: 20px; }
         .muted { color: var(--muted); }
+        .owners { display: flex; flex-wrap: wrap; gap: 2px 14px; font-size: 12px; margin: 4px 0; }
+        .owners i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
+        .owners .byproc { border-collapse: collapse; font-size: 12px; flex-basis: 100%; }
+        .byproc th, .byproc td { padding: 0 8px 0 0; text-align: right; font-variant-numeric: tabular-nums; }
+        .byproc th { font-weight: 600; color: var(--muted); }
+        #departure .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+        #departure .side { background: #fff; border: 1px solid var(--line); padding: 6px; min-width: 0; overflow-x: auto; }
+        #departure h4 { margin: 0 0 4px; font-size: 13px; }
+        .dline { font-family: var(--mono); font-size: 12px; white-space: pre; }
+        .dline .n { display: inline-block; min-width: 6ch; text-align: right; margin-right: 8px; color: var(--muted); }
+        .dline.here { background: var(--del); font-weight: 600; }
+        .contradicted { background: var(--del); }
+        .why { font-size: 12px; color: #b3261e; padding-left: 4ch; }
         @media (max-width: 800px) {
           main { grid-template-columns: 1fr; }
           #timeline { border-right: none; border-bottom: 1px solid var(--line); }
           #event-list { height: 35vh; }
+          #departure .sides { grid-template-columns: 1fr; }
           .pte { gap: 6px; } .pte .va { display: none; }
         }
         """
