@@ -211,6 +211,12 @@ extension RunReport {
                       " · kalloc " + e[3] + " · kfree " + e[4] + " · " + n + " PTE" + (n === 1 ? "" : "s") + " changed · free pages " + e[5]);
           info.dataset.event = i;
           for (const [fe, kind, text] of D.findings) if (fe === i) info.append(el("div", "finding", kind + ": " + text));
+          const dep = D.replay && D.replay.departure;
+          if (dep && dep.event === i) {
+            const a = el("a", "", "the kernel's lines and the model's, side by side ↓"); a.href = "#";
+            a.addEventListener("click", ev => { ev.preventDefault(); document.getElementById("departure").scrollIntoView(); });
+            info.append(el("div", "", ""), a);
+          }
           const m = document.getElementById("memory-mark");
           if (m) { const x = i / Math.max(1, D.events.length - 1) * 1000; m.setAttribute("x1", x); m.setAttribute("x2", x); }
           const now = document.getElementById("memory-now");
@@ -234,6 +240,8 @@ extension RunReport {
           set("kind-filter", k ? decodeURIComponent(k[1]) : "");
           filterEvents();
           select(m ? +m[1] : 0, !m);
+          // #...&show=departure: the page opens scrolled to where the kernel and the model part.
+          if (/[#&]show=departure/.test(location.hash) && document.getElementById("departure")) document.getElementById("departure").scrollIntoView();
         }
         document.addEventListener("keydown", ev => {
           if (ev.target.tagName === "SELECT" || ev.altKey || ev.ctrlKey || ev.metaKey) return;
