@@ -93,6 +93,12 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertEqual(r.filter { $0.hasPrefix("added") }.count, 16)
         XCTAssertEqual(r[25], "changed | .. .. ..510: pte 0x0000000021fd90c7 pa 0x0000000087f64000 | VRW···AD | was 0x0000000021fd9007")
         XCTAssertEqual(r[26], "changed | .. .. ..511: pte 0x0000000020001c4b pa 0x0000000080007000 | VR·X··A· | was 0x0000000020001c0b")
+        // The pages by owner after it: the series the plot stacks (those ever in use), and each process's.
+        let owners = d.matches(of: #/<span class="owner" data-series="\d+"><i [^>]*></i>([^<]*) <b>(\d+)</b></span>/#).map { "\($0.output.1) \($0.output.2)" }
+        XCTAssertEqual(owners, ["user memory 27", "user page tables 15", "trapframes 3", "zombies awaiting wait 0",
+                                "kernel page table (boot) 73", "kernel stacks (procinit) 64"])
+        XCTAssertTrue(d.contains(#"<tr data-pid="3"><td>3</td><td>20</td><td>5</td><td>0</td><td>1</td><td>0</td></tr>"#), "pid 3's share")
+        XCTAssertEqual(d.matches(of: #/<polygon points="[^"]*" fill="#[0-9a-f]{6}" data-series="\d+">/#).count, 6, "one area per series in use")
     }
 
     func testExitThenWaitShowsTheTrapframeChangeThenTheWholeTableRemoved() throws {
