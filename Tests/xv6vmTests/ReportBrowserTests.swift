@@ -241,6 +241,20 @@ final class ReportBrowserTests: XCTestCase {
         let (_, stdout, d) = try logReport("jensenyan-boot.log.xz", settings.flatMap { ["--set", $0] })
         XCTAssertEqual(stdout.split(separator: "\n").last, "AGREE: 739 events, every one the same")
         XCTAssertEqual((d["settings"] as? [[String]])?.map { $0.joined(separator: "=") }.contains("mirror_user_mappings=walk-copy"), true)
+        // Another student's kernel, without its settings: it parts in boot, where it maps the CLINT
+        // the model does not; the model's global table (4 PTEs then) is listed with the maps it lacks.
+        let (_, _, w) = try logReport("whileskies-boot.log.xz")
+        let dep = try XCTUnwrap((w["replay"] as? [String: Any])?["departure"] as? [String: Any])
+        XCTAssertEqual(dep["event"] as? Int, 0)
+        let table = try XCTUnwrap((dep["tables"] as? [[String: Any]])?.first)
+        XCTAssertEqual(table["name"] as? String, "global kernel table")
+        XCTAssertEqual(table["total"] as? Int, 4)
+        XCTAssertEqual((table["missing"] as? [[Any]])?.map { "\($0[0]) \($0[1])" },
+                       ["9 your kernel maps 16 pages at va 0x0000000002000000 to pa 0x0000000002000000; the model has no PTE for any of them",
+                        "11 your kernel maps 1,024 pages at va 0x000000000c000000 to pa 0x000000000c000000; the model has no PTE for any of them",
+                        "14 your kernel maps 8 pages at va 0x0000000080000000 to pa 0x0000000080000000; the model has no PTE for any of them",
+                        "17 your kernel maps 32,760 pages at va 0x0000000080008000 to pa 0x0000000080008000; the model has no PTE for any of them",
+                        "81 your kernel maps 1 page at va 0x0000003ffffff000 to pa 0x0000000080007000; the model has no PTE for it"])
         let dir = try scratchDirectory(self)
         try "hello\n@T kalloc pa=0xzz\n".write(toFile: dir + "/bad.log", atomically: true, encoding: .utf8)
         let bad = try runCommand(CommandLineTests.binary, ["report", "bad.log", "-o", "r.html"], in: dir)
