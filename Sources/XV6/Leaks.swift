@@ -59,44 +59,7 @@ extension Kernel {
             let i = pageIndex(pa)
             if owner[i] >= 0 && kind[i] == 0 { kind[i] = UInt8(k.rawValue) }
         }
-        /// Marks the table pages of a tree as `tables`, and its leaves (below `leafLimit`) as `leaves`.
-        func markTree(_ root: PhysAddr, tables: OwnerKind, leaves: OwnerKind?, leafLimit: UInt64) {
-            forEachLeaf(root, enter: { table, level, _ in
-                mark(table, tables)
-                return level > 0 || leaves != nil                 // a last level holds only leaves
-            }, { va, pte in
-                if let leaves, va < leafLimit { mark(pte.pa, leaves) }
-            })
-        }
-        /// The page mapped at `va` in `root`, if any: a kernel stack.
-        func stack(_ root: PhysAddr, _ va: UInt64) -> PhysAddr? {
-            guard let pte = try? walk(root, va, alloc: false), memory.contains(PhysAddr(pte)) else { return nil }
-            let e = PTE(rawValue: memory.read64(PhysAddr(pte)))
-            return e.isValid ? e.pa : nil
-        }
-        if kernelPagetable != .zero {
-            markTree(kernelPagetable, tables: .kernelTables, leaves: nil, leafLimit: 0)
-            if !settings.values.perProcessKernelPagetable {
-                for i in 0..<Param.nproc {
-                    if let pa = stack(kernelPagetable, MemLayout.kstack(i)) { mark(pa, .kernelStacks) }
-                }
-            }
-        }
-        for root in building { markTree(root, tables: .beingBuilt, leaves: nil, leafLimit: 0) }
-        // A slot allocproc was filling when the kernel panicked holds its trapframe already.
-        for p in procs where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero || p.trapframe != .zero {
-            let zombie = p.state == .zombie
-            if p.trapframe != .zero { mark(p.trapframe, zombie ? .zombies : .trapframes) }
-            if p.pagetable != .zero {
-                markTree(p.pagetable, tables: zombie ? .zombies : .userPageTables,
-                         leaves: zombie ? .zombies : .userMemory, leafLimit: MemLayout.trapframe)
-            }
-            if p.kernelPagetable != .zero {
-                if p.kstack != 0, let pa = stack(p.kernelPagetable, p.kstack) { mark(pa, zombie ? .zombies : .processKernelStacks) }
-                markTree(p.kernelPagetable, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
-            }
-        }
-        for pa in pipes.values { mark(pa, .pipes) }
+        markOwners { pa, k, _ in mark(pa, k) }
         var result = Ownership()
         var leaked: [UInt64] = []
         var isLeaked = [Bool](repeating: false, count: memory.pageCount)
@@ -135,6 +98,90 @@ extension Kernel {
         }
         return result
     }
+
+    /// Visits every page the kernel's live structures hold, as `ownership` accounts them:
+    /// `visit(page, owner, structure)`. The structures, in the order they are walked
+    /// (a page may be visited more than once; its first owner is the one that counts): 0 the
+    /// global kernel table and the kernel stacks it maps, 1 the tables being built at a
+    /// panic, 2 + slot each process, 2 + NPROC the pipes.
+    private func markOwners(_ visit: (PhysAddr, OwnerKind, Int) -> Void) {
+        var holder = 0
+        func mark(_ pa: PhysAddr, _ k: OwnerKind) { visit(pa, k, holder) }
+        /// Marks the table pages of a tree as `tables`, and its leaves (below `leafLimit`) as `leaves`.
+        func markTree(_ root: PhysAddr, tables: OwnerKind, leaves: OwnerKind?, leafLimit: UInt64) {
+            forEachLeaf(root, enter: { table, level, _ in
+                mark(table, tables)
+                return level > 0 || leaves != nil                 // a last level holds only leaves
+            }, { va, pte in
+                if let leaves, va < leafLimit { mark(pte.pa, leaves) }
+            })
+        }
+        /// The page mapped at `va` in `root`, if any: a kernel stack.
+        func stack(_ root: PhysAddr, _ va: UInt64) -> PhysAddr? {
+            guard let pte = try? walk(root, va, alloc: false), memory.contains(PhysAddr(pte)) else { return nil }
+            let e = PTE(rawValue: memory.read64(PhysAddr(pte)))
+            return e.isValid ? e.pa : nil
+        }
+        if kernelPagetable != .zero {
+            markTree(kernelPagetable, tables: .kernelTables, leaves: nil, leafLimit: 0)
+            if !settings.values.perProcessKernelPagetable {
+                for i in 0..<Param.nproc {
+                    if let pa = stack(kernelPagetable, MemLayout.kstack(i)) { mark(pa, .kernelStacks) }
+                }
+            }
+        }
+        holder = 1
+        for root in building { markTree(root, tables: .beingBuilt, leaves: nil, leafLimit: 0) }
+        // A slot allocproc was filling when the kernel panicked holds its trapframe already.
+        for (slot, p) in procs.enumerated() where p.state != .unused || p.pagetable != .zero || p.kernelPagetable != .zero || p.trapframe != .zero {
+            holder = 2 + slot
+            let zombie = p.state == .zombie
+            if p.trapframe != .zero { mark(p.trapframe, zombie ? .zombies : .trapframes) }
+            if p.pagetable != .zero {
+                markTree(p.pagetable, tables: zombie ? .zombies : .userPageTables,
+                         leaves: zombie ? .zombies : .userMemory, leafLimit: MemLayout.trapframe)
+            }
+            if p.kernelPagetable != .zero {
+                if p.kstack != 0, let pa = stack(p.kernelPagetable, p.kstack) { mark(pa, zombie ? .zombies : .processKernelStacks) }
+                markTree(p.kernelPagetable, tables: zombie ? .zombies : .processKernelTables, leaves: nil, leafLimit: 0)
+            }
+        }
+        holder = 2 + procs.count
+        for pa in pipes.values { mark(pa, .pipes) }
+    }
+
+    /// The pages each kind of owner holds now, and each process's, counted as `ownership`
+    /// counts them but in arrays, cheaply enough to run after most events (a report's plot).
+    /// `allocated`: the pages allocated, when the caller knows (else they are counted).
+    /// `walked`: how many pages the walk visited (what it cost).
+    public func ownerCounts(allocated: Int? = nil) -> (tally: OwnerTally, walked: Int) {
+        var kind = [UInt8](repeating: 0, count: memory.pageCount)
+        let kinds = OwnerKind.allCases.count + 1
+        var tally = OwnerTally(kinds: [Int](repeating: 0, count: kinds), slots: [])
+        var bySlot = [Int](repeating: 0, count: procs.count * kinds)
+        var walked = 0
+        markOwners { pa, k, s in
+            walked += 1
+            guard memory.contains(pa), pa.pageOffset == 0 else { return }
+            let i = pageIndex(pa)
+            guard owner[i] >= 0 && kind[i] == 0 else { return }
+            kind[i] = UInt8(k.rawValue)
+            tally.kinds[k.rawValue] += 1
+            if s >= 2 && s < 2 + procs.count { bySlot[(s - 2) * kinds + k.rawValue] += 1 }
+        }
+        tally.kinds[0] = (allocated ?? allocatedPages) - tally.kinds.reduce(0, +)
+        for (slot, p) in procs.enumerated() where bySlot[slot * kinds..<(slot + 1) * kinds].contains(where: { $0 > 0 }) {
+            tally.slots.append((p.pid, Array(bySlot[slot * kinds..<(slot + 1) * kinds])))
+        }
+        return (tally, walked)
+    }
+}
+
+/// Pages by owner (`Kernel.ownerCounts`): `kinds[k.rawValue]` for each `OwnerKind`, and
+/// `kinds[0]` the allocated pages no live structure holds; each process's the same way.
+public struct OwnerTally: Sendable {
+    public var kinds: [Int]
+    public var slots: [(pid: Int, kinds: [Int])]
 }
 
 extension Kernel {

@@ -109,7 +109,7 @@ final class ReportTests: XCTestCase {
         for name in all where !name.hasPrefix("leaks/") { try check(name) }
         for name in ["leaks/reparent2-shrunk.yaml", "leaks/reparent2-root-only.yaml"] {
             let report = RunReport(scenario: try ScenarioCompiler.compile(path: scenarioPath(name)))
-            XCTAssertEqual(report.events.count, report.result.eventsRun, name)
+            XCTAssertEqual(report.events.count, report.result?.eventsRun, name)
             XCTAssertTrue(report.html.hasSuffix("</body></html>\n"), name)
         }
     }
@@ -126,5 +126,47 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(report.events[8].changes, [], "vmprint changes nothing")
         XCTAssertEqual(report.processes.map(\.event), [0, 1, 2, 3, 4, 5, 7, 10])
         XCTAssertEqual(report.processes.last?.list.map(\.pid), [1, 2])
+    }
+
+    /// The pages by owner after every event counted: as `ownership` accounts them, kind by
+    /// kind, the unattributed being the allocated pages no live structure holds.
+    @discardableResult
+    func checkOwners(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+        let scenario = try ScenarioCompiler.compile(path: scenarioPath(name))
+        let report = RunReport(scenario: scenario)
+        var want: [[Int]] = []
+        Runner.run(scenario, writer: nil, afterEvent: { _, k in
+            let o = k.ownership(classifyLeaks: false)
+            want.append(OwnerCounts.order.map { o.pages[$0] ?? 0 } + [o.leaked])
+        })
+        XCTAssertEqual(report.events.count, want.count, name, file: file, line: line)
+        var counted = 0
+        for (i, e) in report.events.enumerated() {
+            // A run whose processes hold many pages is counted less often (`walkPerEvent`).
+            guard let got = e.owners else { continue }
+            counted += 1
+            XCTAssertEqual(got.kinds, want[i], "\(name) after event \(i)", file: file, line: line)
+            XCTAssertEqual(got.total, report.totalPages - e.free, "\(name) after event \(i)", file: file, line: line)
+        }
+        return counted
+    }
+
+    func testPagesByOwnerAfterEveryEventAreTheLeakWalksCounts() throws {
+        XCTAssertEqual(try checkOwners("xv6-2020/fork-exec-exit.yaml"), 12, "every event counted")
+        XCTAssertEqual(try checkOwners("pgtbl-lab/fork-exec-exit.yaml"), 12, "every event counted")
+        XCTAssertEqual(try checkOwners("leaks/reparent2-shrunk.yaml"), 5, "every event counted")
+        try checkOwners("cow-lab/cowtest-simple.yaml")
+    }
+
+    func testSbrkAddsSixteenPagesOfUserMemoryToItsProcessAndAWaitReapsAZombie() throws {
+        let report = RunReport(scenario: try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/fork-exec-exit.yaml")))
+        // user memory, user tables, process kernel tables, process kernel stacks, trapframes,
+        // zombies, pipes, the boot kernel table, the kernel stacks, being built, unattributed.
+        XCTAssertEqual(report.events[5].owners?.kinds, [11, 15, 0, 0, 3, 0, 0, 73, 64, 0, 0])
+        XCTAssertEqual(report.events[6].owners?.kinds, [27, 15, 0, 0, 3, 0, 0, 73, 64, 0, 0])
+        // pid, user memory, user tables, kernel table, kernel stack and trapframe, zombie.
+        XCTAssertEqual(report.events[6].owners?.processes, [[1, 3, 5, 0, 1, 0], [2, 4, 5, 0, 1, 0], [3, 20, 5, 0, 1, 0]])
+        XCTAssertEqual(report.events[9].owners?.processes.last, [3, 0, 0, 0, 0, 9])
+        XCTAssertEqual(report.events[10].owners?.processes, [[1, 3, 5, 0, 1, 0], [2, 4, 5, 0, 1, 0]])
     }
 }

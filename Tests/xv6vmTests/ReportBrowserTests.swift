@@ -28,7 +28,10 @@ final class ReportBrowserTests: XCTestCase {
     }
 
     /// The page's DOM after its script has run, opened at `#event=N`.
-    func dom(_ page: String, event: Int) throws -> String {
+    func dom(_ page: String, event: Int) throws -> String { try dom(page + "#event=\(event)", rawFragment: true) }
+
+    /// The DOM of `url` (a page with its fragment).
+    func dom(_ url: String, rawFragment: Bool) throws -> String {
         guard let chromium = Self.chromium else {
             // CI installs chromium (.ci/run) and sets this, so that there a missing browser
             // fails the run instead of skipping the tests in silence.
@@ -40,7 +43,7 @@ final class ReportBrowserTests: XCTestCase {
         let profile = try scratchDirectory(self)
         let p = commandProcess(URL(fileURLWithPath: chromium), [
             "--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=\(profile)",
-            "--virtual-time-budget=5000", "--dump-dom", "file://\(page)#event=\(event)"], in: profile)
+            "--virtual-time-budget=5000", "--dump-dom", "file://\(url)"], in: profile)
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -80,7 +83,7 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertEqual(text(d, id: "sum-leaked"), "0")
         XCTAssertEqual(text(d, id: "sum-findings"), "0")
         XCTAssertEqual(text(d, id: "detail-title"), "Event 6: sbrk pid 3 65536")
-        XCTAssertTrue(d.contains(#"<tr data-event="6" data-pid="3" title="fork-exec-exit.yaml:11  sbrk pid 3 65536" class="sel">"#), "the timeline selects event 6")
+        XCTAssertTrue(d.contains(#"<tr data-event="6" data-pid="3" data-kind="sbrk" title="fork-exec-exit.yaml:11  sbrk pid 3 65536" class="sel">"#), "the timeline selects event 6")
         let r = rows(d, pid: 3)
         XCTAssertEqual(r.count, 27, r.joined(separator: "\n"))
         XCTAssertEqual(Array(r.prefix(5)), [
@@ -95,6 +98,12 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertEqual(r.filter { $0.hasPrefix("added") }.count, 16)
         XCTAssertEqual(r[25], "changed | .. .. ..510: pte 0x0000000021fd90c7 pa 0x0000000087f64000 | VRW···AD | was 0x0000000021fd9007")
         XCTAssertEqual(r[26], "changed | .. .. ..511: pte 0x0000000020001c4b pa 0x0000000080007000 | VR·X··A· | was 0x0000000020001c0b")
+        // The pages by owner after it: the series the plot stacks (those ever in use), and each process's.
+        let owners = d.matches(of: #/<span class="owner" data-series="\d+"><i [^>]*></i>([^<]*) <b>(\d+)</b></span>/#).map { "\($0.output.1) \($0.output.2)" }
+        XCTAssertEqual(owners, ["user memory 27", "user page tables 15", "trapframes 3", "zombies awaiting wait 0",
+                                "kernel page table (boot) 73", "kernel stacks (procinit) 64"])
+        XCTAssertTrue(d.contains(#"<tr data-pid="3"><td>3</td><td>20</td><td>5</td><td>0</td><td>1</td><td>0</td></tr>"#), "pid 3's share")
+        XCTAssertEqual(d.matches(of: #/<polygon points="[^"]*" fill="#[0-9a-f]{6}" data-series="\d+">/#).count, 6, "one area per series in use")
     }
 
     func testExitThenWaitShowsTheTrapframeChangeThenTheWholeTableRemoved() throws {
@@ -135,7 +144,7 @@ final class ReportBrowserTests: XCTestCase {
                                  + ##"<ul><li>0x0000000087f1a000 allocated at <a href="#event=2">event 2</a></li>"##), "the leak report")
     }
 
-    func testReportRefusesToWriteOverItsScenarioAndReadsNoLogYet() throws {
+    func testReportRefusesToWriteOverItsScenario() throws {
         let dir = try scratchDirectory(self)
         try FileManager.default.copyItem(atPath: root + "/scenarios/xv6-2020/boot.yaml", toPath: dir + "/boot.yaml")
         let same = try runCommand(CommandLineTests.binary, ["report", "boot.yaml", "-o", "./boot.yaml"], in: dir)
@@ -143,9 +152,6 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertTrue(same.stderr.contains("-o ./boot.yaml is the scenario being read, boot.yaml; write the output to another file"), same.stderr)
         XCTAssertEqual(try String(contentsOfFile: dir + "/boot.yaml", encoding: .utf8),
                        try String(contentsOfFile: root + "/scenarios/xv6-2020/boot.yaml", encoding: .utf8))
-        let log = try runCommand(CommandLineTests.binary, ["report", root + "/docs/kernel-logs/stock-boot.log", "-o", dir + "/r.html"], in: dir)
-        XCTAssertEqual(log.status, 64)
-        XCTAssertTrue(log.stderr.contains("is a kernel's log; report reads scenarios only for now"), log.stderr)
         let missing = try runCommand(CommandLineTests.binary, ["report", "boot.yaml", "-o", "no/such/dir/r.html"], in: dir)
         XCTAssertEqual(missing.status, 74)
         XCTAssertTrue(missing.stderr.contains("could not write no/such/dir/r.html: its folder no/such/dir does not exist"), missing.stderr)
@@ -160,6 +166,130 @@ final class ReportBrowserTests: XCTestCase {
         let html = try String(contentsOfFile: dir + "/r.html", encoding: .utf8)
         XCTAssertFalse(html.contains("http://") && !html.contains("http://www.w3.org/2000/svg"), "no network")
         XCTAssertFalse(html.contains("<script src") || html.contains("<link"), "nothing outside the page")
+    }
+
+    /// Writes the report of the kernel log `name` (in docs/kernel-logs) and returns its path,
+    /// what the command printed, and the page's data (the JSON the script reads).
+    func logReport(_ name: String, _ extra: [String] = []) throws -> (page: String, stdout: String, data: [String: Any]) {
+        let dir = try scratchDirectory(self)
+        let out = dir + "/report.html"
+        let r = try runCommand(CommandLineTests.binary, ["report", "docs/kernel-logs/" + name, "-o", out] + extra, in: root)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        let open = #"<script type="application/json" id="data">"#
+        let body = try XCTUnwrap(html.range(of: open)).upperBound
+        let end = try XCTUnwrap(html.range(of: "</script>", range: body..<html.endIndex)).lowerBound
+        let data = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(html[body..<end].utf8)) as? [String: Any])
+        return (out, r.stdout, data)
+    }
+
+    func testALogThatAgreesIsTheModelsEventsWithTheirLogLinesAndPagesByOwner() throws {
+        let (_, stdout, d) = try logReport("pgtbl-boot.log.xz")
+        XCTAssertEqual(stdout.split(separator: "\n").last, "AGREE: 808 events, every one the same")
+        XCTAssertEqual(d["isLog"] as? Bool, true)
+        XCTAssertEqual(d["variant"] as? String, "pgtbl-lab")
+        XCTAssertEqual(d["kallocs"] as? Int, 366)
+        XCTAssertEqual(d["kfrees"] as? Int, 126)
+        let events = try XCTUnwrap(d["events"] as? [[Any]])
+        XCTAssertEqual(events.count, 59)
+        XCTAssertEqual(d["eventCount"] as? Int, 59)
+        // label, log line, pid, kallocs, kfrees, free pages, (changes), kind
+        let exec = events[6]
+        XCTAssertEqual(exec[0] as? String, #"exec pid 1 "/init""#)
+        XCTAssertEqual(exec[1] as? String, "pgtbl-boot.log.xz:194")
+        XCTAssertEqual([exec[2], exec[3], exec[4], exec[5]] as? [Int], [1, 9, 7, 32572])
+        XCTAssertEqual(exec[7] as? String, "exec")
+        // user memory 3, user tables 5, pid 1's kernel table 73, its kernel stack and trapframe, the boot table 73.
+        XCTAssertEqual(exec[8] as? [Int], [3, 5, 73, 1, 1, 0, 0, 73, 0, 0, 0])
+        XCTAssertEqual(exec[9] as? [[Int]], [[1, 3, 5, 73, 2, 0]])
+        let replay = try XCTUnwrap(d["replay"] as? [String: Any])
+        XCTAssertEqual(replay["agrees"] as? Bool, true)
+        XCTAssertEqual((replay["compared"] as? [[Any]])?.reduce(0) { $0 + ($1[1] as! Int) }, 808)
+        XCTAssertEqual(replay["readToLine"] as? Int, 932)
+        XCTAssertTrue(replay["departure"] is NSNull)
+        XCTAssertEqual((d["findings"] as? [Any])?.count, 0)
+    }
+
+    func testALogThatDepartsShowsTheKernelsLinesAndTheModelsSideBySideWithTheModelsTable() throws {
+        let (page, stdout, d) = try logReport("stock-leak-boot.log.xz")
+        XCTAssertTrue(stdout.hasSuffix("DEPARTS at stock-leak-boot.log.xz:322: in exec of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the kernel never frees\n"), stdout)
+        let findings = try XCTUnwrap(d["findings"] as? [[Any]])
+        XCTAssertEqual(findings.count, 1)
+        XCTAssertEqual(findings[0][0] as? Int, 2)
+        XCTAssertEqual(findings[0][1] as? String, "departure")
+        let dep = try XCTUnwrap((d["replay"] as? [String: Any])?["departure"] as? [String: Any])
+        XCTAssertEqual(dep["event"] as? Int, 2)
+        XCTAssertEqual(dep["operation"] as? String, "exec of /init by pid 1, from log line 232")
+        let kernel = try XCTUnwrap(dep["kernel"] as? [[Any]]), model = try XCTUnwrap(dep["model"] as? [[Any]])
+        XCTAssertEqual(kernel.map { $0[0] as! Int }, [268, 269, 270, 322, 323, 324, 325])
+        XCTAssertEqual(kernel.filter { $0[2] as! Bool }.map { $0[1] as! String }, ["allocproc pid=2"])
+        XCTAssertEqual(model.map { $0[0] as! Int }, [2, 2, 2, 2, 5, 5, 5])
+        XCTAssertEqual(model.filter { $0[2] as! Bool }.map { $0[1] as! String }, ["kfree pa=0x0000000087f6f000"])
+        XCTAssertEqual(dep["kernelCounts"] as? String, "9 kalloc, 6 kfree, 5 map, 3 unmap, 5 freewalk")
+        XCTAssertEqual(dep["modelCounts"] as? String, "9 kalloc, 7 kfree, 5 map, 3 unmap, 5 freewalk")
+        let table = try XCTUnwrap((dep["tables"] as? [[String: Any]])?.first)
+        XCTAssertEqual(table["name"] as? String, "user table")
+        XCTAssertEqual(table["root"] as? String, "87f6e000")
+        XCTAssertEqual(table["total"] as? Int, 9)
+        XCTAssertEqual((table["rows"] as? [[Any]])?[2].prefix(4).map { "\($0)" }, ["2", "0", "21fdac1f", "0"])
+        // In the browser: the two sides, the departing line of each marked.
+        let dom = try dom(page, event: 2)
+        XCTAssertEqual(text(dom, id: "sum-replay"), "departs")
+        XCTAssertTrue(dom.contains(#"<div class="dline here" data-line="322"><span class="n">322</span><span>&gt; allocproc pid=2</span></div>"#), "the kernel's side")
+        XCTAssertTrue(dom.contains(#"<div class="dline here" data-event="2"><span class="n">2</span><span>&gt; kfree pa=0x0000000087f6f000</span></div>"#), "the model's side")
+        XCTAssertTrue(dom.contains(#"..0: pte 0x0000000021fdac1f pa 0x0000000087f6b000</span><span class="bits">VRWXU···</span>"#), "the model's table there")
+    }
+
+    func testAStudentKernelsLogUnderItsDesignSettingsAndBadLogs() throws {
+        let settings = ["allocproc_kernel_table_first=true", "mirror_user_mappings=walk-copy", "scheduler_switch_back=false",
+                        "exec_mirrors_after_free=true", "freeproc_kernel_table_first=true", "free_kernel_pagetable=unmap-all-then-freewalk"]
+        let (_, stdout, d) = try logReport("jensenyan-boot.log.xz", settings.flatMap { ["--set", $0] })
+        XCTAssertEqual(stdout.split(separator: "\n").last, "AGREE: 739 events, every one the same")
+        XCTAssertEqual((d["settings"] as? [[String]])?.map { $0.joined(separator: "=") }.contains("mirror_user_mappings=walk-copy"), true)
+        // Another student's kernel, without its settings: it parts in boot, where it maps the CLINT
+        // the model does not; the model's global table (4 PTEs then) is listed with the maps it lacks.
+        let (_, _, w) = try logReport("whileskies-boot.log.xz")
+        let dep = try XCTUnwrap((w["replay"] as? [String: Any])?["departure"] as? [String: Any])
+        XCTAssertEqual(dep["event"] as? Int, 0)
+        let table = try XCTUnwrap((dep["tables"] as? [[String: Any]])?.first)
+        XCTAssertEqual(table["name"] as? String, "global kernel table")
+        XCTAssertEqual(table["total"] as? Int, 4)
+        XCTAssertEqual((table["missing"] as? [[Any]])?.map { "\($0[0]) \($0[1])" },
+                       ["9 your kernel maps 16 pages at va 0x0000000002000000 to pa 0x0000000002000000; the model has no PTE for any of them",
+                        "11 your kernel maps 1,024 pages at va 0x000000000c000000 to pa 0x000000000c000000; the model has no PTE for any of them",
+                        "14 your kernel maps 8 pages at va 0x0000000080000000 to pa 0x0000000080000000; the model has no PTE for any of them",
+                        "17 your kernel maps 32,760 pages at va 0x0000000080008000 to pa 0x0000000080008000; the model has no PTE for any of them",
+                        "81 your kernel maps 1 page at va 0x0000003ffffff000 to pa 0x0000000080007000; the model has no PTE for it"])
+        let dir = try scratchDirectory(self)
+        try "hello\n@T kalloc pa=0xzz\n".write(toFile: dir + "/bad.log", atomically: true, encoding: .utf8)
+        let bad = try runCommand(CommandLineTests.binary, ["report", "bad.log", "-o", "r.html"], in: dir)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.hasPrefix("bad.log:2:1: error: `pa=` takes an address"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r.html"))
+        try FileManager.default.copyItem(atPath: root + "/docs/kernel-logs/stock-boot.log", toPath: dir + "/stock-boot.log")
+        let set = try runCommand(CommandLineTests.binary, ["report", "stock-boot.log", "--set", "nosuch=1", "-o", "r.html"], in: dir)
+        XCTAssertEqual(set.status, 64)
+        XCTAssertTrue(set.stderr.contains("unknown setting 'nosuch'"), set.stderr)
+        let same = try runCommand(CommandLineTests.binary, ["report", "stock-boot.log", "-o", "./stock-boot.log"], in: dir)
+        XCTAssertEqual(same.status, 64)
+        XCTAssertTrue(same.stderr.contains("-o ./stock-boot.log is the kernel's log being read, stock-boot.log; write the output to another file"), same.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/stock-boot.log")),
+                       try Data(contentsOf: URL(fileURLWithPath: root + "/docs/kernel-logs/stock-boot.log")))
+        let missing = try runCommand(CommandLineTests.binary, ["report", "stock-boot.log", "-o", "no/such/dir/r.html"], in: dir)
+        XCTAssertEqual(missing.status, 74)
+    }
+
+    func testTheTimelineFiltersByKindAndProcessFromTheLink() throws {
+        let page = try report("scenarios/xv6-2020/fork-exec-exit.yaml")
+        func visible(_ dom: String) -> [String] {
+            dom.matches(of: #/<tr data-event="(\d+)" data-pid="\d*" data-kind="([a-z_]+)" title="[^"]*"( hidden="")?/#)
+                .filter { $0.output.3 == nil }.map { "\($0.output.1) \($0.output.2)" }
+        }
+        let d = try dom(page + "#event=5&kind=fork", rawFragment: true)
+        XCTAssertEqual(visible(d), ["3 fork", "5 fork"])
+        XCTAssertEqual(text(d, id: "detail-title"), "Event 5: fork pid 2 -&gt; pid 3 (echo)")
+        XCTAssertEqual(visible(try dom(page + "#event=6&pid=3&kind=sbrk", rawFragment: true)), ["6 sbrk"])
+        XCTAssertEqual(visible(try dom(page + "#event=6&pid=3", rawFragment: true)), ["6 sbrk", "7 exec", "8 vmprint", "9 exit"])
     }
 
     func text(_ dom: String, id: String) -> String? {

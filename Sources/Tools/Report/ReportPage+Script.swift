@@ -9,7 +9,7 @@ extension RunReport {
         const D = JSON.parse(document.getElementById("data").textContent);
         const M64 = (1n << 64n) - 1n;
         const pages = new Map();            // page number -> 512 PTEs as hex strings
-        let applied = -1, selected = 0, shown = [];
+        let applied = -1, selected = 0, shown = [], memorySeries = [];
         const findingEvents = [...new Set(D.findings.map(f => f[0]))].sort((a, b) => a - b);
         const hex16 = v => "0x" + v.toString(16).padStart(16, "0");
         const TOP = 2 ** 53;

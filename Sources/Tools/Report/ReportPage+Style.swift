@@ -20,7 +20,7 @@ extension RunReport {
         #timeline { border-right: 1px solid var(--line); }
         .controls { display: flex; gap: 12px; align-items: center; flex-wrap: wrap; margin-bottom: 6px; }
         .keys { color: var(--muted); font-size: 12px; }
-        #event-list { height: 70vh; overflow-y: auto; border: 1px solid var(--line); background: #fff; contain: strict; }
+        #event-list { height: min(70vh, 800px); overflow-y: auto; border: 1px solid var(--line); background: #fff; contain: strict; }
         #event-list table { border-collapse: collapse; width: 100%; font-size: 12px; table-layout: fixed; }
         #event-list td { padding: 1px 4px; border-bottom: 1px solid #eee; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
         #event-list th { position: sticky; top: 0; background: #f0f0f2; font-weight: 600; text-align: right; padding: 1px 4px; }
@@ -48,10 +48,27 @@ extension RunReport {
         .legend span { padding: 0 6px; margin-right: 6px; font-size: 12px; }
         #findings ul { margin: 4px 0; padding-left: 20px; }
         .muted { color: var(--muted); }
+        .owners { font-size: 12px; margin: 4px 0; }
+        .owners .owner { display: inline-block; margin-right: 14px; white-space: nowrap; }
+        .owners .muted { margin-right: 8px; }
+        .owners i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
+        .owners .byproc { border-collapse: collapse; margin-top: 2px; }
+        .byproc th, .byproc td { padding: 0 0 0 14px; text-align: right; font-variant-numeric: tabular-nums; }
+        .byproc th:first-child, .byproc td:first-child { padding-left: 0; }
+        .byproc th { font-weight: 600; color: var(--muted); }
+        #departure .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+        #departure .side { background: #fff; border: 1px solid var(--line); padding: 6px; min-width: 0; overflow-x: auto; }
+        #departure h4 { margin: 0 0 4px; font-size: 13px; }
+        .dline { font-family: var(--mono); font-size: 12px; white-space: pre; }
+        .dline .n { display: inline-block; min-width: 6ch; text-align: right; margin-right: 8px; color: var(--muted); }
+        .dline.here { background: var(--del); font-weight: 600; }
+        .contradicted { background: var(--del); }
+        .why { font-size: 12px; color: #b3261e; padding-left: 4ch; }
         @media (max-width: 800px) {
           main { grid-template-columns: 1fr; }
           #timeline { border-right: none; border-bottom: 1px solid var(--line); }
           #event-list { height: 35vh; }
+          #departure .sides { grid-template-columns: 1fr; }
           .pte { gap: 6px; } .pte .va { display: none; }
         }
         """

@@ -9,7 +9,7 @@ import Run
 extension RunReport {
     /// The whole page.
     public var html: String {
-        let title = "xv6vm report: " + scenario.file
+        let title = "xv6vm report: " + file + (isLog ? " (replayed on the model)" : "")
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -22,6 +22,7 @@ extension RunReport {
             <main>
             <section id="timeline"><h2>Events</h2>
             <div class="controls"><label>process <select id="pid-filter"><option value="">all</option></select></label>
+            <label>kind <select id="kind-filter"><option value="">all</option></select></label>
             <span class="keys">← → event · j k finding</span></div>
             <div id="event-list"></div></section>
             <section id="detail"><h2 id="detail-title">Event</h2><div id="event-info"></div>
@@ -38,11 +39,12 @@ extension RunReport {
     /// The data the script reads.
     var json: String {
         var s = "{"
-        s += "\"scenario\":\(Self.quote(scenario.file)),\"variant\":\(Self.quote(scenario.config.variant)),"
+        s += "\"source\":\(Self.quote(file)),\"isLog\":\(isLog),\"variant\":\(Self.quote(variant)),"
         s += "\"settings\":[" + differingSettings.map { "[\(Self.quote($0.key)),\(Self.quote($0.value))]" }.joined(separator: ",") + "],"
-        s += "\"cow\":\(scenario.config.settings.copyOnWrite),\"totalPages\":\(totalPages),"
-        s += "\"kallocs\":\(result.counters.kallocs),\"kfrees\":\(result.counters.kfrees),\"freeAtEnd\":\(result.freePages),"
-        s += "\"eventCount\":\(scenario.events.count),"
+        s += "\"cow\":\(copyOnWrite),\"totalPages\":\(totalPages),"
+        s += "\"kallocs\":\(kallocs),\"kfrees\":\(kfrees),\"freeAtEnd\":\(freeAtEnd),"
+        s += "\"eventCount\":\(eventCount),"
+        s += "\"series\":[" + OwnerCounts.series.map { "[\(Self.quote($0.name)),\(Self.quote($0.colour))]" }.joined(separator: ",") + "],"
         s += "\"events\":[" + events.map(Self.eventJSON).joined(separator: ",\n") + "],"
         s += "\"procs\":[" + processes.map { p in
             "[\(p.event),[" + p.list.map { "[\($0.pid),\(Self.quote($0.name)),\"\(Self.hex($0.user))\",\"\(Self.hex($0.kernel))\"]" }.joined(separator: ",") + "]]"
@@ -50,19 +52,15 @@ extension RunReport {
         s += "\"findings\":[" + findings.map { "[\($0.event),\(Self.quote($0.kind)),\(Self.quote($0.text))]" }.joined(separator: ",") + "],"
         s += "\"leaks\":[" + leaks.map { l in
             "[\(Self.quote(l.site)),[" + l.pages.map { "[\"\(Self.hex($0.pa))\",\($0.event)]" }.joined(separator: ",") + "]]"
-        }.joined(separator: ",") + "]"
+        }.joined(separator: ",") + "],"
+        s += "\"replay\":" + (replay.map(Self.replayJSON) ?? "null")
         return s + "}"
     }
 
-    /// The settings that differ from the scenario's variant, in the catalogue's order.
-    public var differingSettings: [(key: String, value: String)] {
-        guard let preset = KernelSettings.preset(named: scenario.config.variant) else { return scenario.config.settings.listed }
-        let base = Dictionary(uniqueKeysWithValues: preset.listed.map { ($0.key, $0.value) })
-        return scenario.config.settings.listed.filter { base[$0.key] != $0.value }
-    }
-
-    /// `[label, location, pid, kallocs, kfrees, free, changes]`; a change is `[page, index, old,
-    /// new]` or, for a run, `[page, index, count, old, oldStep, new, newStep]` (see `value`).
+    /// `[label, location, pid, kallocs, kfrees, free, changes, kind, owners, processes]`; a change
+    /// is `[page, index, old, new]` or, for a run, `[page, index, count, old, oldStep, new,
+    /// newStep]` (see `value`); owners are `OwnerCounts.kinds`, processes its `processes` (both
+    /// null where the owners were not counted).
     static func eventJSON(_ e: EventRow) -> String {
         var s = "[\(quote(e.label)),\(quote(e.location)),\(e.pid.map(String.init) ?? "null"),\(e.kallocs),\(e.kfrees),\(e.free),["
         var first = true
@@ -73,7 +71,36 @@ extension RunReport {
             s += c.count == 1 ? "[\(page),\(c.index),\(value(c.old)),\(value(c.new))]"
                 : "[\(page),\(c.index),\(c.count),\(value(c.old)),\(step(c.oldStep)),\(value(c.new)),\(step(c.newStep))]"
         }
+        guard let o = e.owners else { return s + "],\(quote(e.kind)),null,null]" }
+        s += "],\(quote(e.kind)),[" + o.kinds.map(String.init).joined(separator: ",") + "],["
+        s += o.processes.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
         return s + "]]"
+    }
+
+    /// The replay's outcome and departure, for the summary and the findings.
+    static func replayJSON(_ r: ReplayView) -> String {
+        var s = "{\"verdict\":\(quote(r.verdict)),\"agrees\":\(r.agrees),\"readToLine\":\(r.readToLine),\"readWhole\":\(r.readWhole),"
+        s += "\"compared\":[" + r.compared.map { "[\(quote($0.kind)),\($0.count)]" }.joined(separator: ",") + "],"
+        s += "\"departure\":"
+        guard let d = r.departure else { return s + "null}" }
+        func mark(_ m: DepartureView.Mark?) -> String { m.map { "[\($0.line),\(quote($0.reason))]" } ?? "null" }
+        s += "{\"event\":\(d.event.map(String.init) ?? "null"),\"stream\":\(quote(d.stream)),\"verdict\":\(quote(d.verdict)),"
+        s += "\"operation\":\(d.operation.map(quote) ?? "null"),"
+        s += "\"kernel\":[" + d.kernel.map { "[\($0.line),\(quote($0.text)),\($0.here)]" }.joined(separator: ",") + "],"
+        s += "\"model\":[" + d.model.map { "[\($0.event),\(quote($0.text)),\($0.here)]" }.joined(separator: ",") + "],"
+        s += "\"kernelCounts\":\(quote(d.kernelCounts)),\"modelCounts\":\(quote(d.modelCounts)),"
+        func table(_ t: DepartureView.Table) -> String {
+            var o = "{\"name\":\(quote(t.name)),\"root\":\"\(hex(t.root))\",\"total\":\(t.total),"
+            o += "\"whole\":\(t.whole),\"freed\":\(t.freed),\"rootMark\":\(mark(t.rootMark)),"
+            let missing: [String] = t.missing.map { mark($0) }
+            o += "\"missing\":[" + missing.joined(separator: ",") + "],"
+            let rows: [String] = t.rows.map { (r: DepartureView.Row) -> String in
+                "[\(r.depth),\(r.index),\"\(hex(r.pte))\",\"\(hex(r.va))\",\(mark(r.mark))]"
+            }
+            return o + "\"rows\":[" + rows.joined(separator: ",") + "]}"
+        }
+        s += "\"tablesTitle\":\(quote(d.tablesTitle)),\"tables\":[" + d.tables.map(table).joined(separator: ",") + "]}"
+        return s + "}"
     }
 
     static func hex(_ v: UInt64) -> String { String(v, radix: 16) }

@@ -21,8 +21,11 @@ extension Replay {
     /// a departure is certain (`ReplaySession.decided`). `overrides`: `--set KEY=VALUE`.
     /// `keepGoing`: how many departures to find (each later one after the operation the one
     /// before it parted in).
-    public static func stream(path: String, overrides: [String], blind: Bool, keepGoing: Int = 1) throws(LogError) -> StreamedReplay {
-        let first = try streamOnce(path: path, overrides: overrides, blind: blind, keepGoing: keepGoing)
+    /// `observe`: who watches the model run, made for the kernel the log is judged to be (a
+    /// second time, from scratch, when the log is read again with the end it shows).
+    public static func stream(path: String, overrides: [String], blind: Bool, keepGoing: Int = 1,
+                              observe: ((KernelConfig) -> ReplayObserver)? = nil) throws(LogError) -> StreamedReplay {
+        let first = try streamOnce(path: path, overrides: overrides, blind: blind, keepGoing: keepGoing, observe: observe)
         // Where memory ran out shows where the kernel's image ends: only known at the end. A
         // file read again with that end agrees as the whole log's guess would.
         guard let end = first.endShown, !overrides.contains(where: { $0.hasPrefix("end=") }) else { return first.replay }
@@ -31,10 +34,12 @@ extension Replay {
             r.warnings.append(LogError(file: path, line: 0, column: 0, message: "the kernel's memory ran out where its image ends at \(hexShort(end)), not where the model's does; a FIFO cannot be read again: replay it with --set end=\(hexShort(end))", warning: true))
             return r
         }
-        return try streamOnce(path: path, overrides: overrides + ["end=\(hexShort(end))"], blind: blind, keepGoing: keepGoing).replay
+        return try streamOnce(path: path, overrides: overrides + ["end=\(hexShort(end))"], blind: blind, keepGoing: keepGoing,
+                              observe: observe).replay
     }
 
-    private static func streamOnce(path: String, overrides: [String], blind: Bool, keepGoing: Int) throws(LogError)
+    private static func streamOnce(path: String, overrides: [String], blind: Bool, keepGoing: Int,
+                                   observe: ((KernelConfig) -> ReplayObserver)?) throws(LogError)
         -> (replay: StreamedReplay, endShown: UInt64?, regularFile: Bool) {
         let chunks = try KernelLog.open(path: path, limit: Int.max)
         defer { chunks.cancel() }
@@ -46,7 +51,7 @@ extension Replay {
         var lowest = UInt64.max, exhausted = false
         func start(_ log: KernelLog) throws(LogError) {
             config = try LogImporter.config(of: log, overrides: overrides)
-            let s = ReplaySession(file: chunks.name, config: config, blind: blind, keepGoing: keepGoing)
+            let s = ReplaySession(file: chunks.name, config: config, blind: blind, keepGoing: keepGoing, observer: observe?(config))
             for p in prefix { try s.take(p) }
             prefix = []
             session = s

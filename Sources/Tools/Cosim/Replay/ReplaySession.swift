@@ -4,6 +4,20 @@ import Support
 import Scenario
 import Run
 
+/// What a replay tells someone who watches the model run the log (the report, which the
+/// command line connects): each operation as the model begins it (its index, the same as its
+/// trace's event index; 0 is boot), every record the model writes, and the model after each
+/// operation it ran. The model stops at a panic: nothing after it is begun.
+public struct ReplayObserver {
+    public var begin: (_ index: Int, _ operation: LogOperation?, _ event: Event) -> Void
+    public var record: (_ record: TraceRecord, _ event: Int) -> Void
+    public var after: (_ index: Int, _ kernel: Kernel) -> Void
+    public init(begin: @escaping (Int, LogOperation?, Event) -> Void, record: @escaping (TraceRecord, Int) -> Void,
+                after: @escaping (Int, Kernel) -> Void) {
+        self.begin = begin; self.record = record; self.after = after
+    }
+}
+
 /// A replay as the log is read: each probe goes to the importer, the operations it decides
 /// run on the model at once, and each stream is compared as both sides come in. Memory stays
 /// bounded by how far apart what is read and what is decided are, not by the log's length;
@@ -47,7 +61,11 @@ public final class ReplaySession {
     /// The pages the kernel held where the memory streams first parted (--keep-going goes on).
     var firstHeld: (held: [(site: String, pages: Int, modelFreed: Int)], line: Int)?
 
-    public init(file: String, config: KernelConfig, blind: Bool = false, keepGoing: Int = 1) {
+    /// Who watches the model run, if anyone (`ReplayObserver`).
+    let observer: ReplayObserver?
+
+    public init(file: String, config: KernelConfig, blind: Bool = false, keepGoing: Int = 1, observer: ReplayObserver? = nil) {
+        self.observer = observer
         self.keepGoing = max(1, keepGoing)
         self.blind = blind
         self.file = file
@@ -60,8 +78,16 @@ public final class ReplaySession {
         // RAM on either side: the kernel's may end elsewhere than the model's.
         recorder.compare(blind: blind, ram: MemLayout.kernbase..<(UInt64(1) << 40))
         writer = TraceWriter(format: .none, sites: sites)
-        writer.tap = { [recorder] r, event in if case .kernel(let e) = r { recorder.take(e, event) } }
+        if let observer {
+            writer.tap = { [recorder] r, event in
+                if case .kernel(let e) = r { recorder.take(e, event) }
+                observer.record(r, event)
+            }
+        } else {
+            writer.tap = { [recorder] r, event in if case .kernel(let e) = r { recorder.take(e, event) } }
+        }
         let boot = Event(kind: .boot, location: nil, label: "boot")
+        observer?.begin(0, nil, boot)
         writer.begin(event: 0, boot)
         let k = Kernel(unbooted: config, sink: writer, sites: sites)
         // Weakly: the kernel holds its writer, whose tap holds the streams.
@@ -76,6 +102,7 @@ public final class ReplaySession {
             writer.record(.panic(error))
             stopModel(error.message)
         }
+        observer?.after(0, k)
     }
 
     /// Reads the log's next probe.
@@ -164,6 +191,7 @@ public final class ReplaySession {
         default: break
         }
         guard index > 0, modelPanic == nil, let k = kernel, let event = op.event(file: file) else { return }
+        observer?.begin(index, op, event)
         writer.begin(event: index, event)
         k.eventTag = Int32(clamping: index)
         recorder.waitParent = if case .syscall(let parent, .wait) = event.kind { parent } else { nil }
@@ -173,6 +201,7 @@ public final class ReplaySession {
             writer.record(.panic(error))
             stopModel(error.message)
         }
+        observer?.after(index, k)
     }
 
     private func stopModel(_ message: String) {
