@@ -19,8 +19,10 @@ final class SnapshotTests: XCTestCase {
     /// A run snapshotted between two events and resumed writes the same trace, byte for byte,
     /// as a run straight through; the run it was taken from, finished first, is undisturbed.
     func testResumingFromASnapshotWritesTheSameTraceAsRunningStraightThrough() throws {
-        XCTAssertEqual(scenarios().count, 25)
-        for name in scenarios() {
+        XCTAssertEqual(scenarios().count, 31)
+        // cowtest-file runs cowtest-simple's and cowtest-three's events first, as they do:
+        // snapshots in those two would only repeat it, at 60 MB of trace a run.
+        for name in scenarios() where !["cow-lab/cowtest-simple.yaml", "cow-lab/cowtest-three.yaml"].contains(name) {
             let s = try ScenarioCompiler.compile(path: scenarioPath(name))
             for format in [TraceFormat.text, .jsonl] where format == .text || name.hasSuffix("boot.yaml") {
                 let straight = TraceWriter(format: format, sites: SiteTree())
