@@ -27,11 +27,12 @@ public enum EventKind: Equatable, Sendable {
     /// `pid` loads, stores or fetches at `va` in user mode, through the MMU; `faults` says
     /// whether the scenario expects a page fault (which kills the process).
     case access(pid: Int, va: UInt64, AccessType, faults: Bool)
-    /// `pid`'s user code accesses `va` (`touch`), and the same offset in each of the next
-    /// `pages - 1` pages: through the MMU, and on a fault through usertrap, whose handler
-    /// (cow-lab) may fix the page; `killed` says the scenario expects a fault to kill the
-    /// process (the pages after it are then not touched).
-    case touch(pid: Int, va: UInt64, AccessType, killed: Bool, pages: Int)
+    /// `pid`'s user code accesses `va` (`touch`), and `pages - 1` more addresses `stride`
+    /// bytes apart (a page by default: the same offset in each of the next pages): through
+    /// the MMU, and on a fault through usertrap, whose handler (cow-lab, lazy-lab) may fix
+    /// the page; `killed` says the scenario expects a fault to kill the process (the
+    /// addresses after it are then not touched).
+    case touch(pid: Int, va: UInt64, AccessType, killed: Bool, pages: Int, stride: UInt64 = 4096)
 }
 
 extension EventKind {

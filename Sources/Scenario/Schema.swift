@@ -8,9 +8,11 @@ import Support
 public enum ScenarioSchema {
     package typealias Object = [String: Any]
 
-    /// A number as the compiler reads it: an integer, or text such as 0x1000, 0o17, 0b101, 1_000.
+    /// A number as the compiler reads it: an integer, or text such as 0x1000, 0o17, 0b101, 1_000;
+    /// in a sequence's events, a `$parameter` the call gives a number for.
     static var number: Object { ["anyOf": [["type": "integer"],
-                                           ["type": "string", "pattern": "^-?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$"]]] }
+                                           ["type": "string", "pattern": "^-?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$"],
+                                           ["type": "string", "pattern": "^\\$[A-Za-z0-9_-]+$"]]] }
     /// A process: its name or its pid (or a sequence's `$parameter`).
     static var process: Object { ["anyOf": [["type": "string"], ["type": "integer", "minimum": 1]], "description": "a process: its name or its pid"] }
     static var boolean: Object { ["type": "boolean"] }

@@ -17,21 +17,29 @@ import RISCV
 final class CowLogTests: XCTestCase {
     static let kinds: Set<String> = ["kalloc", "kfree", "map", "unmap", "freewalk", "refinc", "refdec"]
 
+    /// Each log's memory lines with their line numbers, read once for all the tests (the
+    /// cowtest log has 743,515 lines).
+    nonisolated(unsafe) static var memoryLines: [String: [(line: Int, text: String)]] = [:]
+
     /// The memory lines of `log` in [first, last] (1-based, as `sed -n` counts), each field
     /// that holds a number written in short hex.
     func logMemory(_ log: String, _ first: Int, _ last: Int) throws -> [String] {
-        let lines = try kernelLogLines(log)
-        return lines[(first - 1)..<last].compactMap { line in
-            guard let at = line.range(of: "@T ") else { return nil }
-            let words = line[at.upperBound...].split(separator: " ")
-            guard let kind = words.first.map(String.init), Self.kinds.contains(kind) else { return nil }
-            let fields = words.dropFirst().map { w -> String in
-                guard let eq = w.firstIndex(of: "="), w[w.index(after: eq)...].hasPrefix("0x"),
-                      let v = UInt64(w[w.index(eq, offsetBy: 3)...], radix: 16) else { return String(w) }
-                return "\(w[...eq])\(hexShort(v))"
+        if Self.memoryLines[log] == nil {
+            let lines = try kernelLogLines(log)
+            Self.memoryLines[log] = lines.indices.compactMap { i in
+                let line = lines[i]
+                guard let at = line.range(of: "@T ") else { return nil }
+                let words = line[at.upperBound...].split(separator: " ")
+                guard let kind = words.first.map(String.init), Self.kinds.contains(kind) else { return nil }
+                let fields = words.dropFirst().map { w -> String in
+                    guard let eq = w.firstIndex(of: "="), w[w.index(after: eq)...].hasPrefix("0x"),
+                          let v = UInt64(w[w.index(eq, offsetBy: 3)...], radix: 16) else { return String(w) }
+                    return "\(w[...eq])\(hexShort(v))"
+                }
+                return (i + 1, ([kind] + fields).joined(separator: " "))
             }
-            return ([kind] + fields).joined(separator: " ")
         }
+        return Self.memoryLines[log]!.filter { $0.line >= first && $0.line <= last }.map(\.text)
     }
 
     /// The same lines of a run of `scenario` (with `overrides`), after boot.
@@ -109,6 +117,17 @@ final class CowLogTests: XCTestCase {
         XCTAssertEqual(log.count, 262_736)
         assertSame(try modelMemory("cow-lab/cowtest-simple.yaml"), log, "cowtest-simple")
     }
+
+    /// The rest of cowtest: `three` three times after simple (lines 214-743042, 686,003
+    /// memory events), and `file` to the end of the log, the whole test (686,340).
+    func testCowtestThreeAndFileMakeTheRealKernelsMemoryEvents() throws {
+        let log = try logMemory("cow-cowtest-nopreempt.log.xz", 214, 743_515)
+        XCTAssertEqual(log.count, 686_340)
+        let three = try logMemory("cow-cowtest-nopreempt.log.xz", 214, 743_042)
+        XCTAssertEqual(three.count, 686_003)
+        assertSame(try modelMemory("cow-lab/cowtest-three.yaml"), three, "cowtest-three")
+        assertSame(try modelMemory("cow-lab/cowtest-file.yaml"), log, "cowtest-file")
+    }
 }
 
 extension CowLogTests {
@@ -118,5 +137,28 @@ extension CowLogTests {
         let log = try logMemory("lazy-boot.log.xz", 214, 517)
         XCTAssertEqual(log.count, 159)
         assertSame(try modelMemory("lazy-lab/boot-echo.yaml"), log, "lazy boot-echo")
+    }
+
+    /// lazytests, one scenario per test, each from pid 1's allocproc: lazy alloc to line
+    /// 18537 (13,992 memory events), lazy unmap after it to 46531 (40,836), out of memory
+    /// after both to the end of the log (41,683).
+    func testLazytestsMakeTheRealLazyKernelsMemoryEvents() throws {
+        let all = try logMemory("lazy-lazytests-nopreempt.log.xz", 214, 47_714)
+        XCTAssertEqual(all.count, 41_683)
+        for (name, last, count) in [("alloc", 18_537, 13_992), ("unmap", 46_531, 40_836)] {
+            let log = try logMemory("lazy-lazytests-nopreempt.log.xz", 214, last)
+            XCTAssertEqual(log.count, count, name)
+            assertSame(try modelMemory("lazy-lab/lazytests-\(name).yaml"), log, "lazytests-\(name)")
+        }
+        assertSame(try modelMemory("lazy-lab/lazytests-oom.yaml"), all, "lazytests-oom")
+    }
+
+    /// usertests sbrkmuch with countfree before and after it: the whole log from line 214
+    /// (272,492 memory events), both kalloc failures of the counts included.
+    func testSbrkmuchMakesTheRealLazyKernelsMemoryEvents() throws {
+        let log = try logMemory("lazy-sbrkmuch-nopreempt.log.xz", 214, 558_835)
+        XCTAssertEqual(log.count, 272_492)
+        XCTAssertEqual(log.filter { $0 == "kalloc pa=0x0" }.count, 2)
+        assertSame(try modelMemory("lazy-lab/sbrkmuch.yaml"), log, "sbrkmuch")
     }
 }

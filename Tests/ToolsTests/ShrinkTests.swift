@@ -266,7 +266,7 @@ final class ShrinkTests: XCTestCase {
     func testEveryScenarioRerollsToTheSameEvents() throws {
         let store = GoldenStore(root: packageRoot)
         let all = store.scenarios([])
-        XCTAssertEqual(all.count, 25)
+        XCTAssertEqual(all.count, 31)
         for path in all {
             let s = try ScenarioCompiler.compile(path: path)
             let items = Shrink.program(s.events)

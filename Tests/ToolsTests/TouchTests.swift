@@ -90,7 +90,7 @@ final class TouchTests: XCTestCase {
         XCTAssertEqual(d.map { "\($0.location.line):\($0.location.column) \($0.message)" }, [
             "3:42 unknown access 'stor'; expected load, store or exec (did you mean 'store'?)",
             "4:12 `touch` needs `proc`, `va` and `access`",
-            "5:34 unknown key 'acess'; expected one of: proc, va, access, killed, pages (did you mean 'access'?)",
+            "5:34 unknown key 'acess'; expected one of: proc, va, access, killed, pages, stride (did you mean 'access'?)",
             "5:12 `touch` needs `proc`, `va` and `access`",
             "6:12 `touch` needs a mapping: `touch: {proc: sh, va: 0x1000, access: store}`",
         ])
