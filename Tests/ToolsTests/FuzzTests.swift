@@ -59,9 +59,10 @@ final class FuzzTests: XCTestCase {
     func testTenThousandMutatedScenariosNeverCrashAndEveryErrorHasAPosition() throws {
         let store = GoldenStore(root: packageRoot)
         // Long repeats are cut to 8 rounds, so that 10,000 compilations take seconds, not minutes.
+        let longRepeat = try Regex(#"repeat: [0-9]{2,}"#)
         let originals = store.scenarios([]).map { path in
             Array(String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self)
-                .replacingOccurrences(of: "repeat: 800", with: "repeat: 8").utf8)
+                .replacing(longRepeat, with: "repeat: 8").utf8)
         }
         XCTAssertGreaterThanOrEqual(originals.count, 10)
         var g = Generator(state: 0x9E37_79B9_7F4A_7C15)

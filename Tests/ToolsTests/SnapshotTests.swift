@@ -19,9 +19,9 @@ final class SnapshotTests: XCTestCase {
     /// The scenarios whose runs are long enough to get a test of their own, so that the
     /// parallel test runner can spread them over the cores.
     static let large = ["leaks/reparent2.yaml", "cow-lab/cowtest-file.yaml", "pgtbl-lab/exec-below-plic.yaml", "lazy-lab/sbrkmuch.yaml"]
-    /// cowtest-file runs cowtest-simple's and cowtest-three's events first, as they do:
-    /// snapshots in those two would only repeat it, at 60 MB of trace a run.
-    static let repeated = ["cow-lab/cowtest-simple.yaml", "cow-lab/cowtest-three.yaml"]
+    /// Scenarios another runs first, whole (FastPathsTests.prefixes): snapshots in them would
+    /// only repeat the longer one's, at 60 MB of trace a run for cowtest's.
+    static let repeated = FastPathsTests.prefixes
 
     /// A run snapshotted between two events and resumed writes the same trace, byte for byte,
     /// as a run straight through; the run it was taken from, finished first, is undisturbed.
