@@ -28,7 +28,10 @@ extension Kernel {
         }
         let page = pageIndex(pa)
         // cow-lab: a page goes back on the list only when its count drops to zero or below.
-        if settings.copyOnWrite {
+        if settings.copyOnWrite && settings.cowCountDrop == .uvmunmap {
+            // Counts drop in uvmunmap; kfree frees only a page nobody counts.
+            if refcount[page] != 0 { return }
+        } else if settings.copyOnWrite {
             refcount[page] -= 1
             if refcount[page] > 0 {
                 emit(.refdec(pa: pa, count: refcount[page], pid: curpid))

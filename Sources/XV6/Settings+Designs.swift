@@ -41,6 +41,8 @@ extension KernelSettings {
             return .bug("builds a fresh kernel table before exec looks the program up, and leaks all its pages when the program does not exist")
         case ("cow_uvmcopy_marks", "every-page"):
             return .bug("makes read-only pages COW too: a store to one is copied and made writable")
+        case ("cow_count_drop", "uvmunmap"):
+            return .bug("lowers counts in uvmunmap, and its kfree frees only a page whose count is already zero: a page freed any other way (a page-table page, exec's argument page) is never freed")
         case ("cow_copyout_check", "first-page"):
             return .bug("checks only the first page copyout writes: a later page still shared is written in place, under another process")
         case ("lazy_copy_check", "first-page"):

@@ -34,6 +34,19 @@ extension KernelSettings {
         case page
         /// No unmap and no mappages: the new PTE is written in place (whileskies' cow).
         case pte
+        /// uvmunmap(pt, va, 1, 1) of the old page (its count dropped there, and the page freed
+        /// when that makes it zero), then the new PTE written in place (pkuflyingpig's cow).
+        case unmapThenPTE = "unmap-then-pte"
+    }
+
+    /// Where a page's reference count is lowered.
+    public enum CowCountDrop: String, CaseIterable, Sendable {
+        /// In kfree, which frees the page when the count reaches zero (c119f03).
+        case kfree
+        /// In uvmunmap, for every page it unmaps; kfree then frees only a page whose count is
+        /// already zero, so a page freed any other way (a page-table page, exec's argument
+        /// page) is never freed (pkuflyingpig's cow, c6fb225).
+        case uvmunmap
     }
 
     /// When the COW copy routine copies a shared page.

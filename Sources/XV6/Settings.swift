@@ -180,6 +180,7 @@ public struct KernelSettings: Equatable, Sendable {
     public var cowCheckTable: CowCheckTable = .current
     public var cowFaultMap: CowFaultMap = .vaSize1
     public var cowFaultCopy: CowFaultCopy = .shared
+    public var cowCountDrop: CowCountDrop = .kfree
     /// Whether fork's uvmcopy raises a shared page's count before mapping it into the child
     /// (its refinc line then comes before the map's table pages); false: after.
     public var cowRefincBeforeMap = false
@@ -359,7 +360,8 @@ public struct KernelSettings: Equatable, Sendable {
         choice("cow_uvmcopy_marks", "which pages fork's uvmcopy makes read-only and COW: those with W, or every page", \.cowMarks, needs: cow),
         choice("cow_copyout_check", "which pages copyout checks for COW and copies before writing: each page, or the first only", \.cowCopyoutCheck, needs: cow),
         choice("cow_check_table", "whose table copyout's COW check and copy use: the current process's, or the one copyout was given", \.cowCheckTable, needs: cow),
-        choice("cow_fault_map", "how the COW copy maps the page again: mappages of the faulting va with size 1, of the whole page, or by writing the PTE in place", \.cowFaultMap, needs: cow),
+        choice("cow_fault_map", "how the COW copy maps the page again: mappages of the faulting va with size 1, of the whole page, by writing the PTE in place, or by uvmunmap of the old page and writing the PTE", \.cowFaultMap, needs: cow),
+        choice("cow_count_drop", "where a page's count is lowered: in kfree, or in uvmunmap (kfree then frees only a page whose count is already zero)", \.cowCountDrop, needs: cow),
         choice("cow_fault_copy", "when the COW copy copies: only a page another process still holds, or always (the old page's count lowered, freed at zero)", \.cowFaultCopy, needs: cow),
         flag("cow_refinc_before_map", "fork's uvmcopy raises each shared page's count before mapping it into the child, not after", \.cowRefincBeforeMap, needs: cow),
         flag("lazy_allocation", "sbrk only moves sz (a shrink unmaps at once); a fault below sz makes the page; uvmunmap and uvmcopy skip pages never made", \.lazyAllocation),

@@ -19,6 +19,15 @@ extension Kernel {
         emit(.refinc(pa: pa, count: refcount[i], pid: curpid))
     }
 
+    /// Lowers the count of the page at `pa` (cow_count_drop: uvmunmap, for each page it
+    /// unmaps); a count still above zero prints refdec. (pkuflyingpig's cow: in `uvmunmap`)
+    func krefdrop(_ pa: PhysAddr) {
+        guard memory.contains(pa) else { return }
+        let i = pageIndex(pa)
+        refcount[i] -= 1
+        if refcount[i] > 0 { emit(.refdec(pa: pa, count: refcount[i], pid: curpid)) }
+    }
+
     /// The page to write in place of the shared page `pa`: `pa` itself when nobody else
     /// holds it (count 1 or less), else a new page with its bytes, `pa`'s count lowered
     /// by one; nil, the count unchanged, when kalloc fails. (cow-lab: `kcopy_n_deref`)
@@ -54,8 +63,16 @@ extension Kernel {
         sites.push(.uvmcowcopy); defer { sites.pop() }
         guard let pte = try walk(pagetable, va, alloc: false) else { throw KernelPanic("uvmcowcopy: walk") }
         let e = PTE(rawValue: try kread(pte))
-        guard let page = try kcopy_n_deref(e.pa) else { return false }
         let flags = e.flags.union(.write).subtracting(.cow)
+        if settings.cowFaultMap == .unmapThenPTE {
+            // A new page every time; uvmunmap drops (or frees) the old one.
+            guard let page = try kalloc() else { return false }
+            try kcopyPage(from: e.pa, to: page)
+            try uvmunmap(pagetable, pageRoundDown(va), 1, doFree: true)
+            try writePTE(pte, PTE(pa: page, flags: flags).rawValue)
+            return true
+        }
+        guard let page = try kcopy_n_deref(e.pa) else { return false }
         if settings.cowFaultMap == .pte {
             try writePTE(pte, PTE(pa: page, flags: flags).rawValue)
             return true

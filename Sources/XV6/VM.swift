@@ -176,6 +176,7 @@ extension Kernel {
                 throw KernelPanic("uvmunmap: not mapped")
             }
             if e & 0x3ff == PTE.Flags.valid.rawValue { throw KernelPanic("uvmunmap: not a leaf") }
+            if settings.copyOnWrite && settings.cowCountDrop == .uvmunmap { krefdrop(PTE(rawValue: e).pa) }
             if doFree { try kfree(PTE(rawValue: e).pa) }
             try writePTE(pte, 0)
             a &+= pageSize

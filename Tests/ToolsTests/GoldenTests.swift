@@ -51,12 +51,12 @@ final class GoldenTests: XCTestCase {
         let text = CheckReport.text([r], stale: [], store: store)
         XCTAssertEqual(text, """
             changed         xv6-2020/sbrk.yaml
-                first departs at line 410 of the golden, in event 9
+                first departs at line 411 of the golden, in event 9
                 (\(path):15:5)
                 1 hunk (-1 +1): -1 +1 kfree
             --- golden/xv6-2020/sbrk.trace
             +++ golden/xv6-2020/sbrk.trace.new
-            @@ -407,7 +407,7 @@
+            @@ -408,7 +408,7 @@
              sfence    hart 0
              syscall   pid 2 sbrk(-16383)
              unmap     user:2 0x0000000087f75000 va 0x0000000000000000 npages 4 free

@@ -53,12 +53,12 @@ final class LineDiffTests: XCTestCase {
     func testOneChangedEventGivesExactlyTheLinesDiffMarks() throws {
         let trace = try traceText(scenarioPath("xv6-2020/sbrk.yaml"))
         var lines = trace.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        XCTAssertEqual(lines[409], "kfree     0x0000000087f71000 pid 2 sys_sbrk > growproc > uvmdealloc > uvmunmap")
-        lines[409] = "kfree     0x0000000087f70000 pid 2 sys_sbrk > growproc > uvmdealloc > uvmunmap"
+        XCTAssertEqual(lines[410], "kfree     0x0000000087f71000 pid 2 sys_sbrk > growproc > uvmdealloc > uvmunmap")
+        lines[410] = "kfree     0x0000000087f70000 pid 2 sys_sbrk > growproc > uvmdealloc > uvmunmap"
         let golden = lines.joined(separator: "\n")
         let d = LineDiff.compute(old: Array(golden.utf8), new: Array(trace.utf8))
         let expected = """
-            @@ -407,7 +407,7 @@
+            @@ -408,7 +408,7 @@
              sfence    hart 0
              syscall   pid 2 sbrk(-16383)
              unmap     user:2 0x0000000087f75000 va 0x0000000000000000 npages 4 free
@@ -72,7 +72,7 @@ final class LineDiffTests: XCTestCase {
         XCTAssertEqual(d.hunkCount, 1)
         XCTAssertEqual(d.removed, 1)
         XCTAssertEqual(d.added, 1)
-        XCTAssertEqual(d.firstOld, 410)
+        XCTAssertEqual(d.firstOld, 411)
         XCTAssertTrue(d.minimal)
         if let gnu = try gnuDiff(golden, trace) { XCTAssertEqual(d.unified(), gnu) }
     }

@@ -55,7 +55,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("\npage table 0x0000000087f6e000\n..0: pte 0x0000000021fda801 pa 0x0000000087f6a000\n"))
         XCTAssertEqual(r.stdout, String(decoding: FileManager.default.contents(atPath: Self.root + "/golden/xv6-2020/boot.trace")!, as: UTF8.self))
         XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "none"]).stdout, "")
-        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 341)
+        XCTAssertEqual(try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--format", "jsonl"]).stdout.split(separator: "\n").count, 342)
     }
 
     func testAScenarioErrorExitsTwoWithPositionsOnStderr() throws {
@@ -160,7 +160,7 @@ final class CommandLineTests: XCTestCase {
     func testSetOverridesTheImageAndTheMachine() throws {
         let v = try xv6vm(["variants"])
         XCTAssertTrue(v.stdout.contains("\n  phystop (0x0000000088000000): the end of RAM (at most 4 GiB above 0x80000000)\n"), v.stdout)
-        XCTAssertTrue(v.stdout.hasSuffix("\n6 variants, 44 settings, 5 image and machine keys\n"), v.stdout)
+        XCTAssertTrue(v.stdout.hasSuffix("\n6 variants, 45 settings, 5 image and machine keys\n"), v.stdout)
         let r = try xv6vm(["run", "scenarios/xv6-2020/boot.yaml", "--set", "harts=2", "--set", "phystop=0x86400000"])
         XCTAssertEqual(r.status, 0)
         let lines = r.stdout.split(separator: "\n")

@@ -100,7 +100,7 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(isDir.status, 74)
         XCTAssertEqual(isDir.stdout, """
             not written     golden/a/boot.trace: it is a directory
-            wrote           golden/a/sbrk.trace (new, 464 lines)
+            wrote           golden/a/sbrk.trace (new, 465 lines)
             bless: 1 written, 0 unchanged, 0 scenario errors, 1 not written
 
             """)

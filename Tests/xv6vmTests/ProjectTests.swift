@@ -32,7 +32,7 @@ final class ProjectTests: XCTestCase {
         let bless = try xv6vm(["bless", "proj/scenarios/mine"], in: parent)
         XCTAssertEqual(bless.status, 0, bless.stderr)
         XCTAssertEqual(bless.stdout, """
-            wrote           proj/golden/mine/boot.trace (new, 341 lines)
+            wrote           proj/golden/mine/boot.trace (new, 342 lines)
             bless: 1 written, 0 unchanged, 0 scenario errors
 
             """)
@@ -52,7 +52,7 @@ final class ProjectTests: XCTestCase {
         let parent = try parentOfProject()
         let sub = parent + "/proj/scenarios/mine"
         XCTAssertEqual(try xv6vm(["bless"], in: sub).stdout, """
-            wrote           ../../golden/mine/boot.trace (new, 341 lines)
+            wrote           ../../golden/mine/boot.trace (new, 342 lines)
             bless: 1 written, 0 unchanged, 0 scenario errors
 
             """)

@@ -91,9 +91,9 @@ final class ReviewTerminalTests: XCTestCase {
         let s = try review(in: dir, keys: ["q"], environment: ["LINES": "24", "PAGER": "cat > paged.txt", "NO_COLOR": "1"])
         XCTAssertEqual(s.status, 0, s.stdout)
         let paged = try String(contentsOfFile: dir + "/paged.txt", encoding: .utf8)
-        XCTAssertTrue(paged.hasPrefix("[1/2] a/boot.yaml\n    new golden golden/a/boot.trace, 341 lines:\n--- /dev/null\n"), paged)
+        XCTAssertTrue(paged.hasPrefix("[1/2] a/boot.yaml\n    new golden golden/a/boot.trace, 342 lines:\n--- /dev/null\n"), paged)
         XCTAssertTrue(paged.contains("\n+xv6vm-trace 2\n"), paged)
-        XCTAssertEqual(s.stdout, "[1/2] a/boot.yaml: new golden golden/a/boot.trace, 341 lines:\n"
+        XCTAssertEqual(s.stdout, "[1/2] a/boot.yaml: new golden golden/a/boot.trace, 342 lines:\n"
             + "accept, reject or skip? [a/r/s/q, ? for help] q\nreview: 0 accepted, 0 rejected, 0 skipped, 2 left\n")
     }
 }

@@ -58,8 +58,8 @@ final class ReviewTests: XCTestCase {
 
         let list = try xv6vm(["review", "--list"], in: dir)
         XCTAssertEqual(list.stdout, """
-            new             golden/a/boot.trace.new: 341 lines, no golden yet
-            new             golden/a/sbrk.trace.new: 464 lines, no golden yet
+            new             golden/a/boot.trace.new: 342 lines, no golden yet
+            new             golden/a/sbrk.trace.new: 465 lines, no golden yet
             2 pending: 0 changed, 2 new, 0 stale
 
             """)
@@ -90,12 +90,12 @@ final class ReviewTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stdout.contains("""
             changed         a/sbrk.yaml
-                first departs at line 410 of the golden, in event 9
+                first departs at line 411 of the golden, in event 9
                 (scenarios/a/sbrk.yaml:15:5)
                 1 hunk (-1 +1): -1 +1 kfree
             --- golden/a/sbrk.trace
             +++ golden/a/sbrk.trace.new
-            @@ -407,7 +407,7 @@
+            @@ -408,7 +408,7 @@
             """), r.stdout)
         XCTAssertEqual(r.stdout.split(separator: "\n").filter { $0.hasPrefix("-") || $0.hasPrefix("+") }, [
             "--- golden/a/sbrk.trace", "+++ golden/a/sbrk.trace.new",
@@ -172,7 +172,7 @@ final class ReviewTests: XCTestCase {
         let r = try xv6vm(["check", "--save-trace", "traces"], in: dir)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stdout.contains("""
-                2 hunks (-4 +4): lines 464 -> 466 (+2), unmap 7 -> 8 (+1),
+                2 hunks (-4 +4): lines 465 -> 467 (+2), unmap 7 -> 8 (+1),
                     vmprint 20 -> 21 (+1)
                 a digest keeps counts, not lines: `xv6vm check --save-trace DIR` writes the
                 whole trace
