@@ -12,6 +12,10 @@ public final class ConsultedSettings {
         self.read = read
     }
 
+    /// Inlined always: at a call site with a literal key path (`settings.lazyAllocation`) the
+    /// offset and the read fold to a bit set and a load. Not inlined, each read went through
+    /// the runtime's key-path projection and generic metadata: a seventh of a long replay.
+    @inline(__always)
     public subscript<T>(dynamicMember path: KeyPath<KernelSettings, T>) -> T {
         if let o = MemoryLayout<KernelSettings>.offset(of: path), o < 64 { read |= 1 << UInt64(o) }
         return values[keyPath: path]

@@ -34,7 +34,7 @@ package final class ProbeStore {
     package var base: Int { probes.base }
 
     func append(_ p: Probe) {
-        if p.kind == .satp && p.text == "scheduler" {
+        if p.kind == .satp && p.textID == ProbeText.scheduler {
             var list = schedulerSatp[p.pid] ?? []
             if list.count == 4 { list.removeFirst() }
             list.append((probes.end, p.pa))
@@ -83,17 +83,19 @@ package final class StreamComparison {
     /// Called when the departure has its context (the model's 3 probes after it), with its
     /// position: the session may note it and `resume` (--keep-going).
     var onContext: ((StreamComparison, Int) -> Void)?
-    /// Probes compared and agreeing, by kind.
-    var agreed: [ProbeKind: Int] = [:]
+    /// Probes compared and agreeing, by kind (`ProbeKind.index`): an array, not a hash, for
+    /// each probe compared.
+    var agreed = [Int](repeating: 0, count: ProbeKind.allCases.count)
     /// Where the two part, once they have.
     var departedAt: Int?
-    /// The last 3 model probes that agreed; from the departure on, it and the 3 after it.
-    var before: [ModelProbe] = []
+    /// The last 3 model probes that agreed, with the log's probes they agreed with (a
+    /// departure's context on the log's side, kept here so that a stream with few probes,
+    /// satp on a stock kernel, holds no old part of the log in the store).
+    private var lastAgreed = LastFew<(ModelProbe, Probe)>()
+    var before: [ModelProbe] { lastAgreed.elements.map(\.0) }
+    var logBefore: [Probe] { lastAgreed.elements.map(\.1) }
+    /// From the departure on, it and the 3 after it.
     var after: [ModelProbe] = []
-    /// The log's probes those 3 agreed with: a departure's context on the log's side, kept
-    /// here so that a stream with few probes (satp, on a stock kernel) holds no old part of
-    /// the log in the store.
-    var logBefore: [Probe] = []
     /// Address-blind: the pages matched so far, for the comparison itself (`--blind-addresses`)
     /// or for one alongside the exact comparison, which only says where it parts.
     var pages: PageBinding?
@@ -170,8 +172,7 @@ package final class StreamComparison {
         departedAt = nil
         paused = false
         told = false
-        logBefore = []
-        before = []
+        lastAgreed = LastFew()
         after = []
         resync = (event, logThrough)
         pages = PageBinding(ram: pages?.ram ?? blindPages?.ram ?? 0..<0)
@@ -202,10 +203,8 @@ package final class StreamComparison {
             return
         }
         if let log, Replay.same(log, m.probe, &pages) {
-            agreed[m.probe.kind, default: 0] += 1
-            if before.count == 3 { before.removeFirst(); logBefore.removeFirst() }
-            before.append(m)
-            logBefore.append(log)
+            agreed[m.probe.kind.index] += 1
+            lastAgreed.append((m, log))
             if tallies { tally(log, m) }
         } else {
             departedAt = k
@@ -265,4 +264,19 @@ package final class StreamComparison {
         for k in from..<expected.end { oldest = min(oldest, expected[k]) }
         return oldest
     }
+}
+
+/// The last 3 items appended, in a ring: appending moves nothing.
+struct LastFew<T> {
+    private var items: [T] = []
+    private var next = 0
+
+    mutating func append(_ x: T) {
+        if items.count < 3 { items.append(x); return }
+        items[next] = x
+        next = (next + 1) % 3
+    }
+
+    /// Oldest first.
+    var elements: [T] { Array(items[next...] + items[..<next]) }
 }
