@@ -17,7 +17,11 @@ package struct ShadowTables {
         guard size > 0, va < Sv39.maxVA else { return 0 }
         let last = min(va &+ size &- 1, Sv39.maxVA - 1)
         guard last >= va else { return 0 }
-        var r = roots[root] ?? Root()
+        // In place: a copy taken out and stored back made each new entry copy the sets.
+        return Self.walk(&roots[root, default: Root()], va, last)
+    }
+
+    private static func walk(_ r: inout Root, _ va: UInt64, _ last: UInt64) -> Int {
         var owed = 0
         var g = va >> 30
         while g <= last >> 30 {
@@ -31,7 +35,6 @@ package struct ShadowTables {
             }
             g += 1
         }
-        roots[root] = r
         return owed
     }
 

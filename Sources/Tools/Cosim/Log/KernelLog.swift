@@ -64,9 +64,9 @@ public enum ProbeKind: String, CaseIterable, Sendable {
 }
 
 /// One probe line of a kernel's log, or the model's counterpart. Fields a kind does not
-/// use stay zero.
+/// use stay zero. Replay holds tens of thousands at a time: the wide fields come first and
+/// the narrow last, in 80 bytes (104 in the order they are documented).
 public struct Probe: Equatable, Sendable {
-    public var kind: ProbeKind
     /// The log line it was read from (1-based); 0 for the model's.
     public var line: Int = 0
     /// kalloc/kfree/satp: the page; map: the physical address.
@@ -78,13 +78,21 @@ public struct Probe: Equatable, Sendable {
     public var perm: UInt64 = 0
     /// unmap: npages; exit: status; growproc: n; unmap's free flag is `flag`.
     public var n: Int64 = 0
-    public var flag = false
-    /// The process it is about (allocproc, fork's parent, exec, exit, wait's parent, swtch, satp by the scheduler).
-    public var pid = 0
-    /// fork: the child (-1: failed); wait: the child reaped; swtch: 1 for `to=`, 0 for `from=`.
-    public var other = 0
     /// exec/growproc: sz.
     public var sz: UInt64 = 0
+    /// The process it is about (allocproc, fork's parent, exec, exit, wait's parent, swtch, satp by the scheduler).
+    /// A log's pids are read from -1 to Int32.max (`KernelLog.parseProbe`), the model's are small.
+    public var pid: Int {
+        get { Int(pid32) }
+        set { pid32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    /// fork: the child (-1: failed); wait: the child reaped; swtch: 1 for `to=`, 0 for `from=`.
+    public var other: Int {
+        get { Int(other32) }
+        set { other32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    private var pid32: Int32 = 0
+    private var other32: Int32 = 0
     /// exec/execfail: the path; satp: who wrote it (kvminithart, scheduler). Held as its
     /// number in `ProbeText`, so that a probe is plain data: copied without reference counts.
     public var text: String {
@@ -93,6 +101,8 @@ public struct Probe: Equatable, Sendable {
     }
     /// `text`'s number: equal numbers, equal texts.
     package var textID: UInt32 = ProbeText.empty
+    public var kind: ProbeKind
+    public var flag = false
 
     public init(_ kind: ProbeKind) { self.kind = kind }
 

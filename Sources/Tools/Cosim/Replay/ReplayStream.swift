@@ -1,3 +1,4 @@
+import XV6
 import Support
 import Scenario
 import Run
@@ -105,8 +106,8 @@ package final class StreamComparison {
     var onDepart: ((StreamComparison, Int, ModelProbe) -> Void)?
     /// Memory: the kernel's pages allocated, by the model's site at the same place, and the
     /// model's, up to the departure (what `--leaks` reads).
-    var live: [UInt64: Int32] = [:]
-    var modelLive: Set<UInt64> = []
+    var live = PageMap()
+    var modelLive = PageSet()
     var tallies: Bool
     /// Whether the log's probes of this stream come in the log's order (memory, satp), not in
     /// the order their operations take effect (process).
@@ -220,8 +221,8 @@ package final class StreamComparison {
         default: break
         }
         switch m.probe.kind {
-        case .kalloc where m.probe.pa != 0: modelLive.insert(m.probe.pa)
-        case .kfree: modelLive.remove(m.probe.pa)
+        case .kalloc where m.probe.pa != 0: modelLive[m.probe.pa] = true
+        case .kfree: modelLive[m.probe.pa] = false
         default: break
         }
     }
@@ -279,4 +280,77 @@ struct LastFew<T> {
 
     /// Oldest first.
     var elements: [T] { Array(items[next...] + items[..<next]) }
+}
+
+/// The first GiB of RAM from KERNBASE, where xv6's pages are, by page number: what a page
+/// tally keeps in an array rather than a hash, for every kalloc and kfree compared.
+private let nearRAM = MemLayout.kernbase..<(MemLayout.kernbase + (1 << 30))
+
+/// The page (by page number in `nearRAM`) of an address, if it is a page's start there.
+private func nearPage(_ pa: UInt64) -> Int? {
+    nearRAM.contains(pa) && pa & 0xfff == 0 ? Int((pa - nearRAM.lowerBound) >> 12) : nil
+}
+
+/// Addresses, each with a number (the pages the kernel holds, by the model's allocation site).
+package struct PageMap {
+    /// By page: the number's bits + 1 (0: absent).
+    private var near: [UInt32] = []
+    private var far: [UInt64: Int32] = [:]
+
+    package init() {}
+
+    package subscript(pa: UInt64) -> Int32? {
+        get {
+            if let i = nearPage(pa), !near.isEmpty, near[i] != 0 { return Int32(bitPattern: near[i] &- 1) }
+            return far[pa]
+        }
+        set {
+            if let i = nearPage(pa), newValue.map({ $0 != -1 }) ?? true {
+                if near.isEmpty {
+                    if newValue == nil { far[pa] = nil; return }
+                    near = [UInt32](repeating: 0, count: nearRAM.count >> 12)
+                }
+                near[i] = newValue.map { UInt32(bitPattern: $0) &+ 1 } ?? 0
+                far[pa] = nil
+            } else {
+                far[pa] = newValue
+            }
+        }
+    }
+
+    /// Every address held, with its number (in no particular order).
+    package func forEach(_ body: (UInt64, Int32) -> Void) {
+        for (i, v) in near.enumerated() where v != 0 { body(nearRAM.lowerBound + UInt64(i) << 12, Int32(bitPattern: v &- 1)) }
+        for (pa, v) in far { body(pa, v) }
+    }
+}
+
+/// A set of addresses (the pages the model holds).
+package struct PageSet {
+    /// By page, a bit each.
+    private var near: [UInt64] = []
+    private var far: Set<UInt64> = []
+
+    package init() {}
+
+    package subscript(pa: UInt64) -> Bool {
+        get {
+            if let i = nearPage(pa), !near.isEmpty, near[i >> 6] & (1 << UInt64(i & 63)) != 0 { return true }
+            return far.contains(pa)
+        }
+        set {
+            if let i = nearPage(pa) {
+                if near.isEmpty {
+                    if !newValue { far.remove(pa); return }
+                    near = [UInt64](repeating: 0, count: nearRAM.count >> 18)
+                }
+                if newValue { near[i >> 6] |= 1 << UInt64(i & 63) } else { near[i >> 6] &= ~(1 << UInt64(i & 63)) }
+                far.remove(pa)
+            } else if newValue {
+                far.insert(pa)
+            } else {
+                far.remove(pa)
+            }
+        }
+    }
 }
