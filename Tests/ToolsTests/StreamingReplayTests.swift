@@ -154,9 +154,10 @@ final class KeepGoingTests: XCTestCase {
         XCTAssertNil(r.departure)
         XCTAssertTrue(r.text().hasSuffix("\nAGREE: 423 events, every one the same\n"))
     }
+}
 
-    // MARK: what replay holds per probe
-
+/// What replay holds for each probe, kept small and free of reference counting.
+final class ReplayHoldingTests: XCTestCase {
     /// A probe is plain data in 80 bytes; its text is a number, equal for equal texts; the
     /// tallies by kind index `allCases` in order.
     func testAProbeIsPlainDataAndItsTextANumber() {
