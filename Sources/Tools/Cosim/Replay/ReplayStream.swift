@@ -127,6 +127,14 @@ package final class StreamComparison {
     func add(_ m: ModelProbe) {
         if m.event != eventStarts.event { eventStarts = (m.event, eventStarts.current, records.end) }
         records.append(ModelRecord(m))
+        if unmatchedHead == unmatched.count && !paused && resync == nil && compared < expected.end {
+            // The log's probe at this position is read, and nothing waits before it: compared
+            // at once, as `pump` would, without a stop in `unmatched`.
+            compare(m, at: compared)
+            compared += 1
+            tellContext()
+            return
+        }
         unmatched.append(m)
         pump()
     }
@@ -153,6 +161,11 @@ package final class StreamComparison {
             compared += 1
         }
         if unmatchedHead == unmatched.count { unmatched.removeAll(keepingCapacity: true); unmatchedHead = 0 }
+        tellContext()
+    }
+
+    /// Once the departure has its context: `onContext`, once.
+    private func tellContext() {
         if paused && !told, let d = departedAt {
             told = true
             onContext?(self, d)
@@ -267,19 +280,26 @@ package final class StreamComparison {
     }
 }
 
-/// The last 3 items appended, in a ring: appending moves nothing.
+/// The last 3 items appended, in a ring of three slots: appending writes one, in place.
 struct LastFew<T> {
-    private var items: [T] = []
+    private var slots: (T?, T?, T?) = (nil, nil, nil)
+    /// The slot the next item goes in: the oldest, once all three are filled.
     private var next = 0
 
     mutating func append(_ x: T) {
-        if items.count < 3 { items.append(x); return }
-        items[next] = x
-        next = (next + 1) % 3
+        switch next {
+        case 0: slots.0 = x
+        case 1: slots.1 = x
+        default: slots.2 = x
+        }
+        next = next == 2 ? 0 : next + 1
     }
 
-    /// Oldest first.
-    var elements: [T] { Array(items[next...] + items[..<next]) }
+    /// Oldest first (slots not yet filled are the ones from `next` on).
+    var elements: [T] {
+        let all = [slots.0, slots.1, slots.2]
+        return (0..<3).compactMap { all[(next + $0) % 3] }
+    }
 }
 
 /// The first GiB of RAM from KERNBASE, where xv6's pages are, by page number: what a page
