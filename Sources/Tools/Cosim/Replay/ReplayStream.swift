@@ -322,7 +322,7 @@ package struct PageMap {
     package subscript(pa: UInt64) -> Int32? {
         get {
             if let i = nearPage(pa), !near.isEmpty, near[i] != 0 { return Int32(bitPattern: near[i] &- 1) }
-            return far[pa]
+            return far.isEmpty ? nil : far[pa]
         }
         set {
             if let i = nearPage(pa), newValue.map({ $0 != -1 }) ?? true {
@@ -331,7 +331,7 @@ package struct PageMap {
                     near = [UInt32](repeating: 0, count: nearRAM.count >> 12)
                 }
                 near[i] = newValue.map { UInt32(bitPattern: $0) &+ 1 } ?? 0
-                far[pa] = nil
+                if !far.isEmpty { far[pa] = nil }
             } else {
                 far[pa] = newValue
             }
@@ -356,7 +356,7 @@ package struct PageSet {
     package subscript(pa: UInt64) -> Bool {
         get {
             if let i = nearPage(pa), !near.isEmpty, near[i >> 6] & (1 << UInt64(i & 63)) != 0 { return true }
-            return far.contains(pa)
+            return !far.isEmpty && far.contains(pa)
         }
         set {
             if let i = nearPage(pa) {
@@ -365,7 +365,7 @@ package struct PageSet {
                     near = [UInt64](repeating: 0, count: nearRAM.count >> 18)
                 }
                 if newValue { near[i >> 6] |= 1 << UInt64(i & 63) } else { near[i >> 6] &= ~(1 << UInt64(i & 63)) }
-                far.remove(pa)
+                if !far.isEmpty { far.remove(pa) }
             } else if newValue {
                 far.insert(pa)
             } else {
