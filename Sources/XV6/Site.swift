@@ -27,11 +27,16 @@ public enum KFunc: UInt8, Sendable, CaseIterable {
 public final class SiteTree {
     private var parent: [Int32] = [-1]
     private var function: [KFunc?] = [nil]
-    private var child: [Int: Int32] = [:]
+    /// The chain `f` entered from chain `c` makes, at `c * stride + f` (0: not made yet): an
+    /// array look-up, not a hash, for every kernel function entered.
+    private var child = [Int32](repeating: 0, count: SiteTree.stride)
+    private static let stride = 64
     /// The chain currently executing (0: nothing).
     public private(set) var current: Int32 = 0
 
-    public init() {}
+    public init() {
+        precondition(KFunc.allCases.count <= Self.stride, "SiteTree.stride must exceed KFunc's last case")
+    }
 
     /// A tree with the same chains and the same current chain, that grows on its own.
     public func copy() -> SiteTree {
@@ -42,10 +47,12 @@ public final class SiteTree {
 
     /// Enters `f` from the current chain.
     @inline(__always) public func push(_ f: KFunc) {
-        let key = Int(current) << 8 | index(f)
-        if let c = child[key] { current = c; return }
+        let key = Int(current) * Self.stride + index(f)
+        let known = child[key]
+        if known != 0 { current = known; return }
         let c = Int32(parent.count)
         parent.append(current); function.append(f); child[key] = c
+        child.append(contentsOf: repeatElement(0, count: Self.stride))
         current = c
     }
 

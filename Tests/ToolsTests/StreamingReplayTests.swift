@@ -155,3 +155,63 @@ final class KeepGoingTests: XCTestCase {
         XCTAssertTrue(r.text().hasSuffix("\nAGREE: 423 events, every one the same\n"))
     }
 }
+
+/// What replay holds for each probe, kept small and free of reference counting.
+final class ReplayHoldingTests: XCTestCase {
+    /// A probe is plain data in 80 bytes; its text is a number, equal for equal texts; the
+    /// tallies by kind index `allCases` in order.
+    func testAProbeIsPlainDataAndItsTextANumber() {
+        XCTAssertEqual(MemoryLayout<Probe>.stride, 80)
+        XCTAssertTrue(_isPOD(Probe.self))
+        var a = Probe(.exec), b = Probe(.exec)
+        a.text = "/usertests-\(getpid())"
+        b.text = "/usertests-\(getpid())"
+        XCTAssertEqual(a.textID, b.textID)
+        XCTAssertEqual(b.text, "/usertests-\(getpid())")
+        var s = Probe(.satp)
+        s.text = "scheduler"
+        XCTAssertEqual(s.textID, ProbeText.scheduler)
+        XCTAssertEqual(Probe(.satp).text, "")
+        s.pid = -1
+        XCTAssertEqual(s.pid, -1)
+        s.pid = Int(Int32.max)
+        XCTAssertEqual(s.pid, Int(Int32.max))
+        XCTAssertEqual(ProbeKind.allCases.map(\.index), Array(ProbeKind.allCases.indices))
+    }
+
+    /// The held-pages tallies: pages of the first GiB of RAM by page number, anything else
+    /// (another address, a site of -1) by hash, read back the same.
+    func testThePageTalliesHoldWhatIsPutInThem() {
+        var m = PageMap()
+        XCTAssertNil(m[0x8000_0000])
+        m[0x8000_0000] = nil
+        m[0x8000_1000] = 7
+        m[0x8000_2000] = -1
+        m[0x8000_2008] = 3              // not a page's start
+        m[0x1000_0000] = 4              // below RAM
+        m[0xC000_0000] = 0              // past the first GiB
+        XCTAssertEqual(m[0x8000_1000], 7)
+        XCTAssertEqual(m[0x8000_2000], -1)
+        XCTAssertEqual(m[0x8000_2008], 3)
+        XCTAssertEqual(m[0x1000_0000], 4)
+        XCTAssertEqual(m[0xC000_0000], 0)
+        m[0x8000_1000] = nil
+        m[0x8000_2000] = 5
+        var all: [String] = []
+        m.forEach { all.append("\(String($0, radix: 16))=\($1)") }
+        XCTAssertEqual(all.sorted(), ["10000000=4", "80002000=5", "80002008=3", "c0000000=0"])
+
+        var set = PageSet()
+        set[0x8000_3000] = false
+        XCTAssertFalse(set[0x8000_3000])
+        set[0x8000_3000] = true
+        set[0x8000_3008] = true
+        set[0x2000] = true
+        XCTAssertTrue(set[0x8000_3000] && set[0x8000_3008] && set[0x2000])
+        XCTAssertFalse(set[0x8000_4000])
+        set[0x8000_3000] = false
+        set[0x2000] = false
+        XCTAssertFalse(set[0x8000_3000] || set[0x2000])
+        XCTAssertTrue(set[0x8000_3008])
+    }
+}

@@ -86,6 +86,9 @@ public struct LogImporter {
     var unexplained: [Int] = []
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
     var lives: [Int: (parent: Int, exited: Bool, reaped: Bool)] = [:]
+    /// The pids in `lives` not reaped yet: those an exit may hand to init (few, where `lives`
+    /// holds every pid the log has named).
+    var unreaped: Set<Int> = []
 
     /// The `file` of an error in the `--set` overrides rather than in the log.
     public static let overridesFile = "--set"
@@ -254,6 +257,7 @@ public struct LogImporter {
                 open[0] = op
                 guard p.pid == 1 else { throw fail(i, "the first process has pid \(p.pid); xv6's userinit makes pid 1") }
                 lives[1] = (0, false, false)
+                unreaped.insert(1)
                 attach(i, to: op)
             } else {
                 guard me != 0 else { throw fail(i, "allocproc outside any process: only userinit does that, once, at boot") }
@@ -279,6 +283,7 @@ public struct LogImporter {
                     ops[op].freeing = true
                 } else {
                     lives[p.other] = (me, false, false)
+                    unreaped.insert(p.other)
                     size[p.other] = size[me] ?? 0
                     mirrorTop[p.other] = size[me] ?? 0
                     close(me)
@@ -350,7 +355,7 @@ public struct LogImporter {
             try mustRun(i, me, "exits")
             if me == 1 { throw fail(i, "init (pid 1) exits: the kernel panics there, and a log cannot go on") }
             lives[me]?.exited = true
-            for (child, l) in lives where l.parent == me && !l.reaped { lives[child]?.parent = 1 }
+            for child in unreaped where lives[child]?.parent == me { lives[child]?.parent = 1 }
             let op = beginProcessOperation(.exit, i, me)
             ops[op].status = p.n
             exitsAwaiting[me] = op
@@ -363,6 +368,7 @@ public struct LogImporter {
             guard child.parent == me else { throw fail(i, "pid \(me) reaps pid \(p.other), which is the child of pid \(child.parent)") }
             guard child.exited else { throw fail(i, "pid \(me) reaps pid \(p.other), which never exited (no `exit pid=\(p.other)` before)") }
             lives[p.other]?.reaped = true
+            unreaped.remove(p.other)
             // What the importer followed of the child's memory goes with it.
             bits[p.other] = nil
             size[p.other] = nil
@@ -381,7 +387,7 @@ public struct LogImporter {
         case .kalloc:
             try kalloc(i, me)
         case .kfree:
-            if let id = pipes.removeValue(forKey: p.pa) {
+            if !pipes.isEmpty, let id = pipes.removeValue(forKey: p.pa) {
                 let op = newOp(.close, pid: me, at: i)
                 ops[op].pipe = id
                 attach(i, to: op)

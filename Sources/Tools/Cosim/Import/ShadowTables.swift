@@ -11,13 +11,21 @@ package struct ShadowTables {
         var level0: Set<UInt64> = []
     }
     private var roots: [UInt64: Root] = [:]
+    /// The addresses `roots` holds, for `forget` at every kfree: most pages freed are no
+    /// table's root, and a bit says so without a hash.
+    private var known = PageSet()
 
     /// The table pages walk allocates to map [va, va+size) in `root`, now recorded.
     mutating func walk(_ root: UInt64, _ va: UInt64, _ size: UInt64) -> Int {
         guard size > 0, va < Sv39.maxVA else { return 0 }
         let last = min(va &+ size &- 1, Sv39.maxVA - 1)
         guard last >= va else { return 0 }
-        var r = roots[root] ?? Root()
+        known[root] = true
+        // In place: a copy taken out and stored back made each new entry copy the sets.
+        return Self.walk(&roots[root, default: Root()], va, last)
+    }
+
+    private static func walk(_ r: inout Root, _ va: UInt64, _ last: UInt64) -> Int {
         var owed = 0
         var g = va >> 30
         while g <= last >> 30 {
@@ -31,10 +39,13 @@ package struct ShadowTables {
             }
             g += 1
         }
-        roots[root] = r
         return owed
     }
 
     /// A table page freed or allocated anew: forget what it had.
-    mutating func forget(_ root: UInt64) { roots[root] = nil }
+    mutating func forget(_ root: UInt64) {
+        guard known[root] else { return }
+        known[root] = false
+        roots[root] = nil
+    }
 }

@@ -204,9 +204,9 @@ package struct ProbeScanner {
             p.pa = pa
             if s.equals(by, "scheduler") {
                 guard let pid = s.pid("pid") else { return nil }
-                p.text = "scheduler"; p.pid = pid
+                p.textID = ProbeText.scheduler; p.pid = pid
             } else if s.equals(by, "kvminithart") {
-                p.text = "kvminithart"
+                p.textID = ProbeText.kvminithart
             } else { return nil }
         case .allocproc, .freeproc:
             guard let pid = s.pid("pid") else { return nil }

@@ -15,6 +15,37 @@ public enum ProbeKind: String, CaseIterable, Sendable {
     /// Markers some lab solutions print: read, and not compared.
     case cowcopyout, lazycopy
 
+    /// The kind's place in `allCases`, for tables indexed by kind (a test checks the order).
+    package var index: Int {
+        switch self {
+        case .kalloc: 0
+        case .kfree: 1
+        case .map: 2
+        case .unmap: 3
+        case .freewalk: 4
+        case .kvmFree: 5
+        case .satp: 6
+        case .allocproc: 7
+        case .freeproc: 8
+        case .fork: 9
+        case .exec: 10
+        case .execfail: 11
+        case .growproc: 12
+        case .exit: 13
+        case .wait: 14
+        case .swtch: 15
+        case .pagefault: 16
+        case .copyout: 17
+        case .copyin: 18
+        case .copyinstr: 19
+        case .refinc: 20
+        case .refdec: 21
+        case .sbrk: 22
+        case .cowcopyout: 23
+        case .lazycopy: 24
+        }
+    }
+
     /// Memory events: compared in one stream, in order.
     public var isMemory: Bool {
         switch self {
@@ -33,9 +64,9 @@ public enum ProbeKind: String, CaseIterable, Sendable {
 }
 
 /// One probe line of a kernel's log, or the model's counterpart. Fields a kind does not
-/// use stay zero.
+/// use stay zero. Replay holds tens of thousands at a time: the wide fields come first and
+/// the narrow last, in 80 bytes (104 in the order they are documented).
 public struct Probe: Equatable, Sendable {
-    public var kind: ProbeKind
     /// The log line it was read from (1-based); 0 for the model's.
     public var line: Int = 0
     /// kalloc/kfree/satp: the page; map: the physical address.
@@ -47,15 +78,31 @@ public struct Probe: Equatable, Sendable {
     public var perm: UInt64 = 0
     /// unmap: npages; exit: status; growproc: n; unmap's free flag is `flag`.
     public var n: Int64 = 0
-    public var flag = false
-    /// The process it is about (allocproc, fork's parent, exec, exit, wait's parent, swtch, satp by the scheduler).
-    public var pid = 0
-    /// fork: the child (-1: failed); wait: the child reaped; swtch: 1 for `to=`, 0 for `from=`.
-    public var other = 0
     /// exec/growproc: sz.
     public var sz: UInt64 = 0
-    /// exec/execfail: the path; satp: who wrote it (kvminithart, scheduler).
-    public var text = ""
+    /// The process it is about (allocproc, fork's parent, exec, exit, wait's parent, swtch, satp by the scheduler).
+    /// A log's pids are read from -1 to Int32.max (`KernelLog.parseProbe`), the model's are small.
+    public var pid: Int {
+        get { Int(pid32) }
+        set { pid32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    /// fork: the child (-1: failed); wait: the child reaped; swtch: 1 for `to=`, 0 for `from=`.
+    public var other: Int {
+        get { Int(other32) }
+        set { other32 = Int32(truncatingIfNeeded: newValue) }
+    }
+    private var pid32: Int32 = 0
+    private var other32: Int32 = 0
+    /// exec/execfail: the path; satp: who wrote it (kvminithart, scheduler). Held as its
+    /// number in `ProbeText`, so that a probe is plain data: copied without reference counts.
+    public var text: String {
+        get { ProbeText.string(textID) }
+        set { textID = ProbeText.id(newValue) }
+    }
+    /// `text`'s number: equal numbers, equal texts.
+    package var textID: UInt32 = ProbeText.empty
+    public var kind: ProbeKind
+    public var flag = false
 
     public init(_ kind: ProbeKind) { self.kind = kind }
 
@@ -84,6 +131,38 @@ public struct Probe: Equatable, Sendable {
         case .cowcopyout: return "cowcopyout pid=\(pid) va=\(h(va))"
         case .lazycopy: return "lazycopy pid=\(pid) va=\(h(va)) by=\(text)"
         }
+    }
+}
+
+/// The texts probes carry (a satp's writer, an exec's path, a lazycopy's direction), each
+/// held once and numbered in the order first seen, the usual ones first. A log names few:
+/// the programs it runs.
+package final class ProbeText: @unchecked Sendable {
+    package static let empty: UInt32 = 0, kvminithart: UInt32 = 1, scheduler: UInt32 = 2
+    package static let copyout: UInt32 = 3, copyin: UInt32 = 4
+    private static let shared = ProbeText()
+    private let lock = NSLock()
+    private var strings = ["", "kvminithart", "scheduler", "copyout", "copyin"]
+    private var ids: [String: UInt32] = [:]
+
+    private init() {
+        for (i, s) in strings.enumerated() { ids[s] = UInt32(i) }
+    }
+
+    package static func id(_ s: String) -> UInt32 {
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        if let i = shared.ids[s] { return i }
+        let i = UInt32(shared.strings.count)
+        shared.strings.append(s)
+        shared.ids[s] = i
+        return i
+    }
+
+    package static func string(_ id: UInt32) -> String {
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        return shared.strings[Int(id)]
     }
 }
 
@@ -139,7 +218,8 @@ extension KernelLog {
     /// a thread that reads and decompresses it into `LogChunks`, without blocking in `open`.
     /// A FIFO or socket that sends nothing for `InputFile.pipeWaitSeconds` is refused;
     /// so is a text longer than `limit` bytes.
-    public static func open(path: String, limit: Int = sizeLimit) throws(LogError) -> LogChunks {
+    /// With `parsing`, the reader thread parses the text too (`LogChunks.nextProbes`).
+    public static func open(path: String, limit: Int = sizeLimit, parsing: Bool = false) throws(LogError) -> LogChunks {
         func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
         if let missing = ScenarioCompiler.missingReason(path) { throw refuse(missing) }
         switch FileStatus.of(path) {
@@ -154,7 +234,7 @@ extension KernelLog {
             throw refuse("the log is larger than \(limit >> 20) MiB")
         }
         let source = LogSource(file: file, path: path, limit: limit)
-        let chunks = LogChunks(name: (path as NSString).lastPathComponent)
+        let chunks = LogChunks(name: (path as NSString).lastPathComponent, parsing: parsing)
         chunks.regularFile = file.status.kind == .regular
         let thread = Thread { source.pump(into: chunks) }
         thread.stackSize = 1 << 20

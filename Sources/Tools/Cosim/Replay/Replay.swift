@@ -44,7 +44,7 @@ package final class ProbeRecorder {
     /// Probes compared and agreeing, by kind, in ProbeKind order.
     var agreed: [(ProbeKind, Int)] {
         ProbeKind.allCases.compactMap { k in
-            let n = streams.reduce(0) { $0 + ($1.agreed[k] ?? 0) }
+            let n = streams.reduce(0) { $0 + $1.agreed[k.index] }
             return n > 0 ? (k, n) : nil
         }
     }
@@ -77,7 +77,8 @@ package final class ProbeRecorder {
             var p = Probe(.freeproc); p.pid = pid; mem(p)
         case let .satp(_, value, table, by):
             guard by != .trampoline && by != .exec, !(skipsKvminithartAfterBoot && event > 0 && by == .kvminithart) else { return }
-            var p = Probe(.satp); p.pa = value.root.rawValue; p.text = by.rawValue
+            var p = Probe(.satp); p.pa = value.root.rawValue
+            p.textID = by == .scheduler ? ProbeText.scheduler : by == .kvminithart ? ProbeText.kvminithart : ProbeText.id(by.rawValue)
             if case .procKernel(let pid) = table { p.pid = pid }
             satp.add(ModelProbe(probe: p, event: event))
         case let .sysret(pid, name, value):
@@ -245,10 +246,10 @@ public enum Replay {
         case .unmap: return a.va == b.va && a.n == b.n && a.flag == b.flag && pa(a.pt, b.pt)
         case .freewalk, .kvmFree: return pa(a.pt, b.pt)
         case .allocproc, .freeproc: return a.pid == b.pid
-        case .satp: return a.text == b.text && (a.text != "scheduler" || a.pid == b.pid) && pa(a.pa, b.pa)
+        case .satp: return a.textID == b.textID && (a.textID != ProbeText.scheduler || a.pid == b.pid) && pa(a.pa, b.pa)
         case .fork, .wait: return a.pid == b.pid && a.other == b.other
-        case .exec: return a.pid == b.pid && a.text == b.text && a.sz == b.sz
-        case .execfail: return a.pid == b.pid && a.text == b.text
+        case .exec: return a.pid == b.pid && a.textID == b.textID && a.sz == b.sz
+        case .execfail: return a.pid == b.pid && a.textID == b.textID
         case .growproc, .exit: return a.pid == b.pid && a.n == b.n
         case .swtch: return a.pid == b.pid && a.other == b.other
         case .pagefault: return a.pid == b.pid && a.n == b.n && a.va == b.va

@@ -41,10 +41,10 @@ extension Replay {
     private static func streamOnce(path: String, overrides: [String], blind: Bool, keepGoing: Int,
                                    observe: ((KernelConfig) -> ReplayObserver)?) throws(LogError)
         -> (replay: StreamedReplay, endShown: UInt64?, regularFile: Bool) {
-        let chunks = try KernelLog.open(path: path, limit: Int.max)
+        // Read, decompressed and parsed on the reader thread, chunk by chunk.
+        let chunks = try KernelLog.open(path: path, limit: Int.max, parsing: true)
         defer { chunks.cancel() }
-        var reader = LogReader(file: chunks.name)
-        reader.streaming = true
+        var seen = ProbeBatch(probes: [], vmprintLines: 0, panic: nil)
         var prefix: [Probe] = []
         var session: ReplaySession?
         var config = KernelConfig(variant: "xv6-2020")
@@ -61,19 +61,19 @@ extension Replay {
             if let s = session { for p in probes { try s.take(p) }; return }
             prefix.append(contentsOf: probes)
             if prefix.count >= prefixProbes {
-                try start(KernelLog(file: chunks.name, probes: prefix, vmprintLines: reader.log.vmprintLines))
+                try start(KernelLog(file: chunks.name, probes: prefix, vmprintLines: seen.vmprintLines))
             }
         }
-        while let chunk = try chunks.next() {
-            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try reader.feed(b) }
-            try take(reader.segment)
-            reader.segment.removeAll(keepingCapacity: true)
+        while let batch = try chunks.nextProbes() {
+            seen = batch
+            try take(batch.probes)
+            seen.probes = []
             if session?.decided == true { break }
         }
         var log = KernelLog(file: chunks.name, probes: [])
         if session?.decided != true {
-            log = try reader.finish()
-            let rest = reader.segment
+            log = chunks.finished
+            let rest = log.probes
             if session == nil {
                 let whole = KernelLog(file: chunks.name, probes: prefix + rest, vmprintLines: log.vmprintLines,
                                       lineCount: log.lineCount, panic: log.panic, warnings: log.warnings)
@@ -86,7 +86,7 @@ extension Replay {
             try session!.finishLog()
         }
         let s = session!
-        var report = s.report(kernelPanic: log.panic ?? reader.log.panic)
+        var report = s.report(kernelPanic: log.panic ?? seen.panic)
         report.variantGuessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
         // The end the whole log shows, as the import's guess reads it.
         var endShown: UInt64?

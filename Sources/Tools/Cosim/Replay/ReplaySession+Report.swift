@@ -138,18 +138,18 @@ extension ReplaySession {
             var k = max(d, side.records.base)
             while k < side.records.end, Int(side.records[k].event) == event {
                 switch side.records[k].kind {
-                case .kalloc where side.records[k].pa != 0: modelLive.insert(side.records[k].pa)
-                case .kfree: modelLive.remove(side.records[k].pa)
+                case .kalloc where side.records[k].pa != 0: modelLive[side.records[k].pa] = true
+                case .kfree: modelLive[side.records[k].pa] = false
                 default: break
                 }
                 k += 1
             }
         }
         var bySite: [Int32: (Int, Int)] = [:]
-        for (pa, site) in side.live {
+        side.live.forEach { pa, site in
             var e = bySite[site] ?? (0, 0)
             e.0 += 1
-            if !modelLive.contains(pa) { e.1 += 1 }
+            if !modelLive[pa] { e.1 += 1 }
             bySite[site] = e
         }
         report.held = bySite.map { (sites.name($0.key), $0.value.0, $0.value.1) }

@@ -112,7 +112,7 @@ public final class ReplaySession {
         booted = booted || p.kind == .allocproc
         if p.kind.isMemory { recorder.memory.logged(i) }
         // An idle loop's kvminithart writes come where timing puts them: neither side's are compared.
-        else if p.kind == .satp && !(idleKvminithart && booted && p.text == "kvminithart") { recorder.satp.logged(i) }
+        else if p.kind == .satp && !(idleKvminithart && booted && p.textID == ProbeText.kvminithart) { recorder.satp.logged(i) }
         sinceAdvance += 1
         if sinceAdvance >= Self.advanceEvery { try advance() }
     }

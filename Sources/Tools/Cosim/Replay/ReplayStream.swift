@@ -1,3 +1,4 @@
+import XV6
 import Support
 import Scenario
 import Run
@@ -34,7 +35,7 @@ package final class ProbeStore {
     package var base: Int { probes.base }
 
     func append(_ p: Probe) {
-        if p.kind == .satp && p.text == "scheduler" {
+        if p.kind == .satp && p.textID == ProbeText.scheduler {
             var list = schedulerSatp[p.pid] ?? []
             if list.count == 4 { list.removeFirst() }
             list.append((probes.end, p.pa))
@@ -83,17 +84,19 @@ package final class StreamComparison {
     /// Called when the departure has its context (the model's 3 probes after it), with its
     /// position: the session may note it and `resume` (--keep-going).
     var onContext: ((StreamComparison, Int) -> Void)?
-    /// Probes compared and agreeing, by kind.
-    var agreed: [ProbeKind: Int] = [:]
+    /// Probes compared and agreeing, by kind (`ProbeKind.index`): an array, not a hash, for
+    /// each probe compared.
+    var agreed = [Int](repeating: 0, count: ProbeKind.allCases.count)
     /// Where the two part, once they have.
     var departedAt: Int?
-    /// The last 3 model probes that agreed; from the departure on, it and the 3 after it.
-    var before: [ModelProbe] = []
+    /// The last 3 model probes that agreed, with the log's probes they agreed with (a
+    /// departure's context on the log's side, kept here so that a stream with few probes,
+    /// satp on a stock kernel, holds no old part of the log in the store).
+    private var lastAgreed = LastFew<(ModelProbe, Probe)>()
+    var before: [ModelProbe] { lastAgreed.elements.map(\.0) }
+    var logBefore: [Probe] { lastAgreed.elements.map(\.1) }
+    /// From the departure on, it and the 3 after it.
     var after: [ModelProbe] = []
-    /// The log's probes those 3 agreed with: a departure's context on the log's side, kept
-    /// here so that a stream with few probes (satp, on a stock kernel) holds no old part of
-    /// the log in the store.
-    var logBefore: [Probe] = []
     /// Address-blind: the pages matched so far, for the comparison itself (`--blind-addresses`)
     /// or for one alongside the exact comparison, which only says where it parts.
     var pages: PageBinding?
@@ -103,8 +106,8 @@ package final class StreamComparison {
     var onDepart: ((StreamComparison, Int, ModelProbe) -> Void)?
     /// Memory: the kernel's pages allocated, by the model's site at the same place, and the
     /// model's, up to the departure (what `--leaks` reads).
-    var live: [UInt64: Int32] = [:]
-    var modelLive: Set<UInt64> = []
+    var live = PageMap()
+    var modelLive = PageSet()
     var tallies: Bool
     /// Whether the log's probes of this stream come in the log's order (memory, satp), not in
     /// the order their operations take effect (process).
@@ -124,6 +127,14 @@ package final class StreamComparison {
     func add(_ m: ModelProbe) {
         if m.event != eventStarts.event { eventStarts = (m.event, eventStarts.current, records.end) }
         records.append(ModelRecord(m))
+        if unmatchedHead == unmatched.count && !paused && resync == nil && compared < expected.end {
+            // The log's probe at this position is read, and nothing waits before it: compared
+            // at once, as `pump` would, without a stop in `unmatched`.
+            compare(m, at: compared)
+            compared += 1
+            tellContext()
+            return
+        }
         unmatched.append(m)
         pump()
     }
@@ -150,6 +161,11 @@ package final class StreamComparison {
             compared += 1
         }
         if unmatchedHead == unmatched.count { unmatched.removeAll(keepingCapacity: true); unmatchedHead = 0 }
+        tellContext()
+    }
+
+    /// Once the departure has its context: `onContext`, once.
+    private func tellContext() {
         if paused && !told, let d = departedAt {
             told = true
             onContext?(self, d)
@@ -170,8 +186,7 @@ package final class StreamComparison {
         departedAt = nil
         paused = false
         told = false
-        logBefore = []
-        before = []
+        lastAgreed = LastFew()
         after = []
         resync = (event, logThrough)
         pages = PageBinding(ram: pages?.ram ?? blindPages?.ram ?? 0..<0)
@@ -202,10 +217,8 @@ package final class StreamComparison {
             return
         }
         if let log, Replay.same(log, m.probe, &pages) {
-            agreed[m.probe.kind, default: 0] += 1
-            if before.count == 3 { before.removeFirst(); logBefore.removeFirst() }
-            before.append(m)
-            logBefore.append(log)
+            agreed[m.probe.kind.index] += 1
+            lastAgreed.append((m, log))
             if tallies { tally(log, m) }
         } else {
             departedAt = k
@@ -221,8 +234,8 @@ package final class StreamComparison {
         default: break
         }
         switch m.probe.kind {
-        case .kalloc where m.probe.pa != 0: modelLive.insert(m.probe.pa)
-        case .kfree: modelLive.remove(m.probe.pa)
+        case .kalloc where m.probe.pa != 0: modelLive[m.probe.pa] = true
+        case .kfree: modelLive[m.probe.pa] = false
         default: break
         }
     }
@@ -264,5 +277,100 @@ package final class StreamComparison {
         var oldest = expected[from]
         for k in from..<expected.end { oldest = min(oldest, expected[k]) }
         return oldest
+    }
+}
+
+/// The last 3 items appended, in a ring of three slots: appending writes one, in place.
+struct LastFew<T> {
+    private var slots: (T?, T?, T?) = (nil, nil, nil)
+    /// The slot the next item goes in: the oldest, once all three are filled.
+    private var next = 0
+
+    mutating func append(_ x: T) {
+        switch next {
+        case 0: slots.0 = x
+        case 1: slots.1 = x
+        default: slots.2 = x
+        }
+        next = next == 2 ? 0 : next + 1
+    }
+
+    /// Oldest first (slots not yet filled are the ones from `next` on).
+    var elements: [T] {
+        let all = [slots.0, slots.1, slots.2]
+        return (0..<3).compactMap { all[(next + $0) % 3] }
+    }
+}
+
+/// The first GiB of RAM from KERNBASE, where xv6's pages are, by page number: what a page
+/// tally keeps in an array rather than a hash, for every kalloc and kfree compared.
+private let nearRAM = MemLayout.kernbase..<(MemLayout.kernbase + (1 << 30))
+
+/// The page (by page number in `nearRAM`) of an address, if it is a page's start there.
+private func nearPage(_ pa: UInt64) -> Int? {
+    nearRAM.contains(pa) && pa & 0xfff == 0 ? Int((pa - nearRAM.lowerBound) >> 12) : nil
+}
+
+/// Addresses, each with a number (the pages the kernel holds, by the model's allocation site).
+package struct PageMap {
+    /// By page: the number's bits + 1 (0: absent).
+    private var near: [UInt32] = []
+    private var far: [UInt64: Int32] = [:]
+
+    package init() {}
+
+    package subscript(pa: UInt64) -> Int32? {
+        get {
+            if let i = nearPage(pa), !near.isEmpty, near[i] != 0 { return Int32(bitPattern: near[i] &- 1) }
+            return far.isEmpty ? nil : far[pa]
+        }
+        set {
+            if let i = nearPage(pa), newValue.map({ $0 != -1 }) ?? true {
+                if near.isEmpty {
+                    if newValue == nil { far[pa] = nil; return }
+                    near = [UInt32](repeating: 0, count: nearRAM.count >> 12)
+                }
+                near[i] = newValue.map { UInt32(bitPattern: $0) &+ 1 } ?? 0
+                if !far.isEmpty { far[pa] = nil }
+            } else {
+                far[pa] = newValue
+            }
+        }
+    }
+
+    /// Every address held, with its number (in no particular order).
+    package func forEach(_ body: (UInt64, Int32) -> Void) {
+        for (i, v) in near.enumerated() where v != 0 { body(nearRAM.lowerBound + UInt64(i) << 12, Int32(bitPattern: v &- 1)) }
+        for (pa, v) in far { body(pa, v) }
+    }
+}
+
+/// A set of addresses (the pages the model holds).
+package struct PageSet {
+    /// By page, a bit each.
+    private var near: [UInt64] = []
+    private var far: Set<UInt64> = []
+
+    package init() {}
+
+    package subscript(pa: UInt64) -> Bool {
+        get {
+            if let i = nearPage(pa), !near.isEmpty, near[i >> 6] & (1 << UInt64(i & 63)) != 0 { return true }
+            return !far.isEmpty && far.contains(pa)
+        }
+        set {
+            if let i = nearPage(pa) {
+                if near.isEmpty {
+                    if !newValue { far.remove(pa); return }
+                    near = [UInt64](repeating: 0, count: nearRAM.count >> 18)
+                }
+                if newValue { near[i >> 6] |= 1 << UInt64(i & 63) } else { near[i >> 6] &= ~(1 << UInt64(i & 63)) }
+                if !far.isEmpty { far.remove(pa) }
+            } else if newValue {
+                far.insert(pa)
+            } else {
+                far.remove(pa)
+            }
+        }
     }
 }
