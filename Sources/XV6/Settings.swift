@@ -257,7 +257,7 @@ public struct KernelSettings: Equatable, Sendable {
         /// What the rest of the kernel must be for this setting to act at all; nil: it always can.
         public var needs: Requirement? = nil
         /// Where it lies in `KernelSettings`, so that a kernel can tell whether it was read.
-        let offset: Int
+        package let offset: Int
         let get: @Sendable (KernelSettings) -> String
         let set: @Sendable (inout KernelSettings, String) -> Bool
 

@@ -68,6 +68,14 @@ final class CowDesignTests: XCTestCase {
         XCTAssertTrue(s.bugs.isEmpty)
     }
 
+    /// Every setting lies in the first 64 bytes of KernelSettings, where a run records that it
+    /// read it (ConsultedSettings): past them, a setting the run read would be reported as
+    /// never read.
+    func testEverySettingIsWhereItsReadIsRecorded() {
+        for s in KernelSettings.catalogue { XCTAssertTrue((0..<64).contains(s.offset), "\(s.key) at byte \(s.offset)") }
+        XCTAssertEqual(KernelSettings.catalogue.count, 45)
+    }
+
     /// Each new value is a design: suggest may choose it.
     func testTheNewCOWSettingsAreDesigns() {
         for (k, v) in [("cow_refinc_before_map", "true"), ("cow_fault_map", "pte"), ("cow_fault_copy", "always")] {
