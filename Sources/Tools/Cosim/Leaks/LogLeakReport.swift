@@ -208,6 +208,14 @@ extension LogLeakTracker {
                 }
             }
         }
+        total(&report, byPid: byPid, instances: instances, byOp: byOp, surplus: surplus)
+        return report
+    }
+
+    /// The report's totals once every page is judged: pages held by each live process and
+    /// zombie, the leaks grouped by site, the count surpluses in the log's order.
+    func total(_ report: inout LogLeakReport, byPid: [Int: Int], instances: [InstanceKey: LeakInstance],
+               byOp: [InstanceKey: [String: Int]], surplus: [[Int]: CountSurplus]) {
         report.heldByPid = byPid.sorted { $0.key < $1.key }.map { ($0.key, $0.value, procs[$0.key]?.zombie == true) }
         for h in report.heldByPid {
             if h.zombie { report.heldByZombies.pages += h.pages; report.heldByZombies.processes += 1 } else {
@@ -220,7 +228,6 @@ extension LogLeakTracker {
             s.pages.sort { $0.pa < $1.pa }
             return s
         }.sorted { ($0.sites.first?.line ?? 0, $0.pages[0].pa) < ($1.sites.first?.line ?? 0, $1.pages[0].pa) }
-        return report
     }
 
     func tableInstance(_ t: TableRecord, _ cause: LeakCause) -> LeakInstance {
