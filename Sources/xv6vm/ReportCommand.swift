@@ -45,7 +45,7 @@ struct ReportCommand: ParsableCommand {
         let changed = report.events.reduce(0) { $0 + $1.changedEntries }
         out("wrote \(output): \(report.events.count) events, \(changed) PTE changes, "
             + "\(report.findings.count) finding\(report.findings.count == 1 ? "" : "s"), \(page.count) bytes")
-        if let r = report.replay { out(r.verdict) }
+        if let r = report.replay { for line in folded(r.verdict) { out(line) } }
     }
 
     func scenario() throws -> CompiledScenario {

@@ -212,7 +212,7 @@ final class ReportBrowserTests: XCTestCase {
 
     func testALogThatDepartsShowsTheKernelsLinesAndTheModelsSideBySideWithTheModelsTable() throws {
         let (page, stdout, d) = try logReport("stock-leak-boot.log.xz")
-        XCTAssertTrue(stdout.hasSuffix("DEPARTS at stock-leak-boot.log.xz:322: in exec of /init by pid 1, the kernel frees 6 pages; the model frees 7: 1 page the kernel never frees\n"), stdout)
+        XCTAssertTrue(stdout.hasSuffix("DEPARTS at stock-leak-boot.log.xz:322: in exec of /init by pid 1, the kernel\n    frees 6 pages; the model frees 7: 1 page the kernel never frees\n"), stdout)
         let findings = try XCTUnwrap(d["findings"] as? [[Any]])
         XCTAssertEqual(findings.count, 1)
         XCTAssertEqual(findings[0][0] as? Int, 2)

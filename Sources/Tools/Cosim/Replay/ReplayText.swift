@@ -96,7 +96,8 @@ extension Departure {
             out.append("  the kernel: the log has no more \(stream) events")
         }
         if let m = model {
-            out.append("  the model, scenario event \(m.event)" + (modelSite.isEmpty ? ":" : " (site \(modelSite)):"))
+            out.append(contentsOf: folded("the model, scenario event \(m.event)" + (modelSite.isEmpty ? ":" : " (site \(modelSite)):"),
+                                          indent: 2, hang: 6))
             out.append(contentsOf: folded(m.probe.rendered, indent: 6))
         } else {
             out.append("  the model: it makes no more \(stream) events")
