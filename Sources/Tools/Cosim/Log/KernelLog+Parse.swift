@@ -69,58 +69,11 @@ extension KernelLog {
             fields.append((String(decoding: b[w.0..<eq], as: UTF8.self), (eq + 1, w.1)))
         }
         var p = Probe(kind)
-        var used = Set<String>()
-        func raw(_ key: String) throws(LogError) -> (Int, Int) {
-            guard let f = fields.first(where: { $0.key == key }) else {
-                throw fail("`\(kindName)` needs `\(key)=`; the line may be cut short")
-            }
-            used.insert(key)
-            return f.value
-        }
-        /// `%p`: 0x and 16 hex digits (`exact`); `%x` (perm): 0x and 1 to 16.
-        func address(_ key: String, exact: Bool = true) throws(LogError) -> UInt64 {
-            let (s, e) = try raw(key)
-            guard e - s > 2, b[s] == 0x30, b[s + 1] == 0x78 || b[s + 1] == 0x58, e - s <= 18, !exact || e - s == 18 else {
-                throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
-                           + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
-            }
-            var v: UInt64 = 0
-            for c in b[(s + 2)..<e] {
-                let d: UInt64
-                switch c {
-                case 0x30...0x39: d = UInt64(c - 0x30)
-                case 0x61...0x66: d = UInt64(c - 0x61 + 10)
-                case 0x41...0x46: d = UInt64(c - 0x41 + 10)
-                default:
-                    throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
-                               + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
-                }
-                v = v << 4 | d
-            }
-            return v
-        }
-        func number(_ key: String) throws(LogError) -> Int64 {
-            let (s, e) = try raw(key)
-            var j = s
-            var negative = false
-            if j < e && b[j] == 0x2D { negative = true; j += 1 }
-            guard j < e, e - j <= 18 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
-            var v: Int64 = 0
-            for c in b[j..<e] {
-                guard c >= 0x30 && c <= 0x39 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
-                v = v * 10 + Int64(c - 0x30)
-            }
-            return negative ? -v : v
-        }
-        func pidValue(_ key: String) throws(LogError) -> Int {
-            let v = try number(key)
-            guard v >= -1 && v <= Int64(Int32.max) else { throw fail("`\(key)=` is out of range: \(v)") }
-            return Int(v)
-        }
-        func word(_ key: String) throws(LogError) -> String {
-            let (s, e) = try raw(key)
-            return String(decoding: b[s..<e], as: UTF8.self)
-        }
+        var r = FieldReader(b: b, fields: fields, kindName: kindName, fail: fail)
+        func address(_ key: String, exact: Bool = true) throws(LogError) -> UInt64 { try r.address(key, exact: exact) }
+        func number(_ key: String) throws(LogError) -> Int64 { try r.number(key) }
+        func pidValue(_ key: String) throws(LogError) -> Int { try r.pidValue(key) }
+        func word(_ key: String) throws(LogError) -> String { try r.word(key) }
         switch kind {
         case .kalloc, .kfree: p.pa = try address("pa")
         case .map:
@@ -161,7 +114,7 @@ extension KernelLog {
             p.pid = try pidValue("pid"); p.va = try address("va"); p.text = try word("by")
             guard p.text == "copyout" || p.text == "copyin" else { throw fail("`by=` is copyout or copyin; found '\(p.text)'") }
         }
-        if let extra = fields.first(where: { !used.contains($0.key) }) {
+        if let extra = fields.first(where: { !r.used.contains($0.key) }) {
             throw fail("`\(kindName)` has no `\(extra.key)=`")
         }
         return p
@@ -306,5 +259,67 @@ package struct ProbeScanner {
     mutating func pid(_ key: StaticString) -> Int? {
         guard let v = number(key), v >= -1, v <= Int64(Int32.max) else { return nil }
         return Int(v)
+    }
+}
+
+/// The key=value fields of one probe line, read by type: each read marks its key used, and
+/// a wrong or missing value ends in `fail`'s error at the line.
+struct FieldReader {
+    let b: UnsafeBufferPointer<UInt8>
+    let fields: [(key: String, value: (Int, Int))]
+    let kindName: String
+    let fail: (String) -> LogError
+    var used = Set<String>()
+
+    mutating func raw(_ key: String) throws(LogError) -> (Int, Int) {
+        guard let f = fields.first(where: { $0.key == key }) else {
+            throw fail("`\(kindName)` needs `\(key)=`; the line may be cut short")
+        }
+        used.insert(key)
+        return f.value
+    }
+    /// `%p`: 0x and 16 hex digits (`exact`); `%x` (perm): 0x and 1 to 16.
+    mutating func address(_ key: String, exact: Bool = true) throws(LogError) -> UInt64 {
+        let (s, e) = try raw(key)
+        guard e - s > 2, b[s] == 0x30, b[s + 1] == 0x78 || b[s + 1] == 0x58, e - s <= 18, !exact || e - s == 18 else {
+            throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
+                       + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
+        }
+        var v: UInt64 = 0
+        for c in b[(s + 2)..<e] {
+            let d: UInt64
+            switch c {
+            case 0x30...0x39: d = UInt64(c - 0x30)
+            case 0x61...0x66: d = UInt64(c - 0x61 + 10)
+            case 0x41...0x46: d = UInt64(c - 0x41 + 10)
+            default:
+                throw fail("`\(key)=` takes " + (exact ? "an address as %p prints it, 0x and 16 hex digits" : "a hex number such as 0x1f")
+                           + "; found '\(String(decoding: b[s..<e], as: UTF8.self))'")
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+    mutating func number(_ key: String) throws(LogError) -> Int64 {
+        let (s, e) = try raw(key)
+        var j = s
+        var negative = false
+        if j < e && b[j] == 0x2D { negative = true; j += 1 }
+        guard j < e, e - j <= 18 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
+        var v: Int64 = 0
+        for c in b[j..<e] {
+            guard c >= 0x30 && c <= 0x39 else { throw fail("`\(key)=` takes a decimal number; found '\(String(decoding: b[s..<e], as: UTF8.self))'") }
+            v = v * 10 + Int64(c - 0x30)
+        }
+        return negative ? -v : v
+    }
+    mutating func pidValue(_ key: String) throws(LogError) -> Int {
+        let v = try number(key)
+        guard v >= -1 && v <= Int64(Int32.max) else { throw fail("`\(key)=` is out of range: \(v)") }
+        return Int(v)
+    }
+    mutating func word(_ key: String) throws(LogError) -> String {
+        let (s, e) = try raw(key)
+        return String(decoding: b[s..<e], as: UTF8.self)
     }
 }
