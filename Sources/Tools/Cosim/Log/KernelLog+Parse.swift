@@ -70,48 +70,44 @@ extension KernelLog {
         }
         var p = Probe(kind)
         var r = FieldReader(b: b, fields: fields, kindName: kindName, fail: fail)
-        func address(_ key: String, exact: Bool = true) throws(LogError) -> UInt64 { try r.address(key, exact: exact) }
-        func number(_ key: String) throws(LogError) -> Int64 { try r.number(key) }
-        func pidValue(_ key: String) throws(LogError) -> Int { try r.pidValue(key) }
-        func word(_ key: String) throws(LogError) -> String { try r.word(key) }
         switch kind {
-        case .kalloc, .kfree: p.pa = try address("pa")
+        case .kalloc, .kfree: p.pa = try r.address("pa")
         case .map:
-            p.pt = try address("pt"); p.va = try address("va"); p.size = try address("size")
-            p.pa = try address("pa"); p.perm = try address("perm", exact: false)
+            p.pt = try r.address("pt"); p.va = try r.address("va"); p.size = try r.address("size")
+            p.pa = try r.address("pa"); p.perm = try r.address("perm", exact: false)
         case .unmap:
-            p.pt = try address("pt"); p.va = try address("va"); p.n = try number("npages")
-            let f = try number("free")
+            p.pt = try r.address("pt"); p.va = try r.address("va"); p.n = try r.number("npages")
+            let f = try r.number("free")
             guard f == 0 || f == 1 else { throw fail("`free=` is 0 or 1; found \(f)") }
             p.flag = f == 1
-        case .freewalk, .kvmFree: p.pt = try address("pt")
+        case .freewalk, .kvmFree: p.pt = try r.address("pt")
         case .satp:
-            p.pa = try address("pa"); p.text = try word("by")
+            p.pa = try r.address("pa"); p.text = try r.word("by")
             guard p.text == "kvminithart" || p.text == "scheduler" else { throw fail("`by=` is kvminithart or scheduler; found '\(p.text)'") }
-            if p.text == "scheduler" { p.pid = try pidValue("pid") }
-        case .allocproc, .freeproc: p.pid = try pidValue("pid")
-        case .fork: p.pid = try pidValue("parent"); p.other = try pidValue("child")
-        case .exec: p.pid = try pidValue("pid"); p.text = try word("path"); p.sz = try address("sz")
-        case .execfail: p.pid = try pidValue("pid"); p.text = try word("path")
+            if p.text == "scheduler" { p.pid = try r.pidValue("pid") }
+        case .allocproc, .freeproc: p.pid = try r.pidValue("pid")
+        case .fork: p.pid = try r.pidValue("parent"); p.other = try r.pidValue("child")
+        case .exec: p.pid = try r.pidValue("pid"); p.text = try r.word("path"); p.sz = try r.address("sz")
+        case .execfail: p.pid = try r.pidValue("pid"); p.text = try r.word("path")
         case .growproc:
-            p.pid = try pidValue("pid"); p.n = try number("n"); p.sz = try address("sz")
+            p.pid = try r.pidValue("pid"); p.n = try r.number("n"); p.sz = try r.address("sz")
             guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`n=` does not fit growproc's int: \(p.n)") }
         case .exit:
-            p.pid = try pidValue("pid"); p.n = try number("status")
+            p.pid = try r.pidValue("pid"); p.n = try r.number("status")
             guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`status=` does not fit an int: \(p.n)") }
-        case .wait: p.pid = try pidValue("pid"); p.other = try pidValue("reaped")
+        case .wait: p.pid = try r.pidValue("pid"); p.other = try r.pidValue("reaped")
         case .swtch:
-            if fields.contains(where: { $0.key == "to" }) { p.pid = try pidValue("to"); p.other = 1 } else { p.pid = try pidValue("from"); p.other = 0 }
-        case .pagefault: p.pid = try pidValue("pid"); p.n = Int64(bitPattern: try address("scause", exact: false)); p.va = try address("va")
-        case .copyout, .copyin: p.pid = try pidValue("pid"); p.pt = try address("pt"); p.va = try address("va"); p.n = try number("len")
-        case .copyinstr: p.pid = try pidValue("pid"); p.pt = try address("pt"); p.va = try address("va"); p.n = try number("max")
-        case .refinc, .refdec: p.pa = try address("pa"); p.n = try number("n")
+            if fields.contains(where: { $0.key == "to" }) { p.pid = try r.pidValue("to"); p.other = 1 } else { p.pid = try r.pidValue("from"); p.other = 0 }
+        case .pagefault: p.pid = try r.pidValue("pid"); p.n = Int64(bitPattern: try r.address("scause", exact: false)); p.va = try r.address("va")
+        case .copyout, .copyin: p.pid = try r.pidValue("pid"); p.pt = try r.address("pt"); p.va = try r.address("va"); p.n = try r.number("len")
+        case .copyinstr: p.pid = try r.pidValue("pid"); p.pt = try r.address("pt"); p.va = try r.address("va"); p.n = try r.number("max")
+        case .refinc, .refdec: p.pa = try r.address("pa"); p.n = try r.number("n")
         case .sbrk:
-            p.pid = try pidValue("pid"); p.n = try number("n"); p.sz = try address("sz")
+            p.pid = try r.pidValue("pid"); p.n = try r.number("n"); p.sz = try r.address("sz")
             guard p.n >= Int64(Int32.min) && p.n <= Int64(Int32.max) else { throw fail("`n=` does not fit sbrk's int: \(p.n)") }
-        case .cowcopyout: p.pid = try pidValue("pid"); p.va = try address("va")
+        case .cowcopyout: p.pid = try r.pidValue("pid"); p.va = try r.address("va")
         case .lazycopy:
-            p.pid = try pidValue("pid"); p.va = try address("va"); p.text = try word("by")
+            p.pid = try r.pidValue("pid"); p.va = try r.address("va"); p.text = try r.word("by")
             guard p.text == "copyout" || p.text == "copyin" else { throw fail("`by=` is copyout or copyin; found '\(p.text)'") }
         }
         if let extra = fields.first(where: { !r.used.contains($0.key) }) {
