@@ -159,20 +159,13 @@ extension LogLeakTracker {
         }
         pages[p.pa]!.count = Int32(clamping: p.n)
         settle(p.pa, owes: nil, at: .dropped, line: p.line)
-        // A COW copy: the faulting process's entry leaves the old page, with or without an unmap line.
-        if context.kind == .pagefault || context.kind == .copyout {
-            if handSwap != nil { applyHandSwap() }
-            let pid = current != 0 ? current : context.pid
-            if let m = pages[p.pa]!.mappings.first(where: { isLive($0.table) && tables[$0.table]!.owner == pid && !tables[$0.table]!.kernel }) {
-                handSwap = (p.pa, m.table, m.va, faultKalloc)
-            }
-        }
+        copyLeaves(p.pa, pages[p.pa]!)
     }
 
-    /// A COW copy that frees the old page (its count reached zero: a kernel that copies even
-    /// a page nobody else holds, as whileskies' does): like a drop, the faulting process's
-    /// entry leaves the old page, with or without an unmap line.
-    mutating func copyFreesOld(_ pa: UInt64, _ rec: PageRecord) {
+    /// A COW copy's drop of the old page, a `refdec`, or a `kfree` when the count reached
+    /// zero (a kernel that copies even a page nobody else holds, as whileskies' does): the
+    /// faulting process's entry leaves the old page, with or without an unmap line.
+    mutating func copyLeaves(_ pa: UInt64, _ rec: PageRecord) {
         guard context.kind == .pagefault || context.kind == .copyout else { return }
         if handSwap != nil { applyHandSwap() }
         let pid = current != 0 ? current : context.pid

@@ -44,7 +44,7 @@ extension LogLeakTracker {
         } else if rec.role == .data {
             let mapped = rec.mappings.filter { isLive($0.table) }
             if !mapped.isEmpty { suspects.append((p.pa, p.line, procs[current]?.op ?? 0, mapped, counted ? context.text : "")) }
-            if counted { copyFreesOld(p.pa, rec) }
+            if counted { copyLeaves(p.pa, rec) }
         }
         forget(p.pa, rec, line: p.line)
     }
