@@ -56,7 +56,8 @@ final class LogLeakCountTests: XCTestCase {
         XCTAssertEqual(lines, try derived("cow-copyout2-nopreempt.log.xz", deleting: [380, 381, 382, 513, 515, 695, 699, 700, 758, 762, 763]))
         let r = try report("cowleak-copyout2-nopreempt.log.xz")
         XCTAssertEqual(r.text, """
-            ==xv6vm== leaks in cowleak-copyout2-nopreempt.log.xz, from the log alone (no model)
+            ==xv6vm== leaks in cowleak-copyout2-nopreempt.log.xz,
+            ==xv6vm== from the log alone (no model)
             ==xv6vm== 766 probes to line 772; 4 processes created, 2 freed
 
             Leak of 3 pages whose count never reached zero, in 1 group:
@@ -118,7 +119,8 @@ final class LogLeakCountTests: XCTestCase {
                                           replacing: [699: "@T kfree pa=0x0000000087f41000"]))
         let r = try report("cownoraise-copyout2-nopreempt.log.xz")
         XCTAssertEqual(r.text, """
-            ==xv6vm== leaks in cownoraise-copyout2-nopreempt.log.xz, from the log alone (no model)
+            ==xv6vm== leaks in cownoraise-copyout2-nopreempt.log.xz,
+            ==xv6vm== from the log alone (no model)
             ==xv6vm== 776 probes to line 782; 4 processes created, 2 freed
 
             Double free: 1

@@ -76,7 +76,8 @@ final class LogLeakKernelTests: XCTestCase {
     func testARealKernelsFailedExecLeaksItsFreshKernelTable() throws {
         let r = LogLeakTracker.run(try KernelLog.read(path: Self.logs + "whileskies-execfail-nopreempt.log.xz"))
         XCTAssertEqual(r.text, """
-            ==xv6vm== leaks in whileskies-execfail-nopreempt.log.xz, from the log alone (no model)
+            ==xv6vm== leaks in whileskies-execfail-nopreempt.log.xz,
+            ==xv6vm== from the log alone (no model)
             ==xv6vm== 1927 probes to line 1945; 4 processes created, 2 freed
 
             Leak of 72 pages in 1 kernel table, never freed:

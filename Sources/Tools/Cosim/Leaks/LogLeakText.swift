@@ -11,7 +11,9 @@ extension LogLeakReport {
 
     public var text: String {
         var lines: [String] = []
-        lines.append("==xv6vm== leaks in \(file), from the log alone (no model)")
+        let head = "==xv6vm== leaks in \(file), from the log alone (no model)"
+        // A long log name puts the second half on a line of its own, within 80 columns.
+        lines += head.count <= 80 ? [head] : ["==xv6vm== leaks in \(file),", "==xv6vm== from the log alone (no model)"]
         lines.append("==xv6vm== \(probes) probes to line \(lastLine); "
                      + "\(plural(processesCreated, "process", "processes")) created, \(processesFreed) freed")
         if let panic {
