@@ -116,7 +116,9 @@ struct ReportCommand: ParsableCommand {
             tables: (d.tables?.tables ?? []).map { t in
                 DepartureView.Table(name: t.name, root: t.root, total: t.total, whole: t.whole, freed: t.freed, rootMark: mark(t.rootMark),
                                     rows: t.shown.map { .init(depth: $0.depth, index: $0.index, pte: $0.pte, va: $0.va, mark: mark($0.mark)) },
-                                    missing: t.missing.map { .init(line: $0.line, reason: $0.reason) })
+                                    missing: t.missing.map { .init(line: $0.line, reason: $0.reason) },
+                                    kernelRows: t.kernelSide.map { .init(depth: $0.depth, index: $0.index, va: $0.va, pte: $0.pte,
+                                                                         mark: mark($0.mark), gone: $0.gone) })
             })
     }
 }

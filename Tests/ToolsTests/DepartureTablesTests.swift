@@ -40,6 +40,13 @@ final class DepartureTablesTests: XCTestCase {
         XCTAssertEqual(marked.va, 0)
         XCTAssertEqual(marked.mark, TableMark(line: 288, reason: "your kernel frees this page and never unmaps va "
                                               + "0x0000000000000000 from this table: a stale mapping"))
+        // The kernel's side, as its log says: the same PTEs, the one it leaves stale marked.
+        XCTAssertEqual(t.tables[0].kernelSide.count, 9)
+        XCTAssertTrue(t.tables[0].kernelSide.allSatisfy { $0.mark == nil })
+        XCTAssertEqual(t.tables[1].kernelSide, [
+            KernelSidePTE(depth: 0, index: 0, va: 0, pte: 0x21fd_c401), KernelSidePTE(depth: 1, index: 0, va: 0, pte: 0x21fd_a401),
+            KernelSidePTE(depth: 2, index: 0, va: 0, pte: 0x21fd_b00f,
+                          mark: TableMark(line: 288, reason: "your kernel frees this page here and never unmaps it: a stale mapping"))])
         XCTAssertTrue(r.text().contains("""
 
               the model's tables of pid 1 as the two part, as vmprint prints them; ! marks
@@ -121,6 +128,16 @@ final class DepartureTablesTests: XCTestCase {
                                                             ".. .. ..0: pte 0x0000000004000007 pa 0x0000000010000000",
                                                             ".. .. ..1: pte 0x0000000004000407 pa 0x0000000010001000"])
         XCTAssertEqual(g.missing.map(\.line), [9, 12, 15, 79, 82])
+        // The kernel's side: the model's 4 PTEs and the kernel's maps from line 9 on, each
+        // under the table pages its walk must have made (their addresses no probe gives).
+        XCTAssertEqual(g.kernelSide.count, 2086)
+        XCTAssertEqual(Array(g.kernelSide[1...2]), [
+            KernelSidePTE(depth: 1, index: 16, va: 0x200_0000, pte: nil,
+                          mark: TableMark(line: 82, reason: "a table page your kernel's walk allocates; no probe says where")),
+            KernelSidePTE(depth: 2, index: 0, va: 0x200_0000, pte: 0x80_0007,
+                          mark: TableMark(line: 82, reason: "your kernel maps 16 pages from va 0x0000000002000000 here"))])
+        XCTAssertEqual(Set(g.kernelSide.compactMap { $0.mark?.reason }.filter { $0.hasSuffix("shown)") }),
+                       ["your kernel maps 32,760 pages from va 0x0000000080008000 here (the first 1,024 shown)"])
         XCTAssertEqual(g.missing.last?.reason, "your kernel maps 16 pages at va 0x0000000002000000 to pa "
                        + "0x0000000002000000; the model has no PTE for any of them")
         XCTAssertTrue(r.text().contains("""
@@ -128,6 +145,32 @@ final class DepartureTablesTests: XCTestCase {
                   0x000000000c000000; the model has no PTE for any of them
             """), r.text())
         XCTAssertTrue(r.text().contains("\n  ... and 1 more of the kernel's maps and unmaps the model has no PTE for\n"), r.text())
+    }
+
+    /// The kernel's side of a table is built in vmprint's order: an unmap strikes a leaf out,
+    /// a map where the model has no lower table adds the table page the kernel's walk made,
+    /// and a free of a page a leaf still maps marks it stale (not the direct map's).
+    func testTheKernelsSideAppliesItsMapsAndUnmapsInVmprintsOrder() {
+        var side = KernelSide([KernelSidePTE(depth: 0, index: 0, va: 0, pte: 0x21fd_c401),
+                               KernelSidePTE(depth: 1, index: 0, va: 0, pte: 0x21fd_a401),
+                               KernelSidePTE(depth: 2, index: 0, va: 0, pte: 0x21fd_b01f),
+                               KernelSidePTE(depth: 2, index: 1, va: 0x1000, pte: 0x21fd_b41f),
+                               KernelSidePTE(depth: 2, index: 2, va: 0x2000, pte: 0x807)])
+        side.unmap(0x1000, TableMark(line: 7, reason: "unmap"))
+        side.unmap(0x5000, TableMark(line: 7, reason: "unmap"))
+        side.map(0x20_0000, pte: 0x21fd_c01f, TableMark(line: 8, reason: "map"))
+        var free = Probe(.kfree); free.pa = 0x87f6_c000; free.line = 9
+        var direct = Probe(.kfree); direct.pa = 0x2000; direct.line = 10
+        side.markStale([free, direct])
+        XCTAssertEqual(side.rows.map { "\($0.depth) \($0.index) \(hex16($0.va)) \($0.pte.map { hex16($0) } ?? "?") \($0.gone) \($0.mark?.line ?? 0)" }, [
+            "0 0 0x0000000000000000 0x0000000021fdc401 false 0",
+            "1 0 0x0000000000000000 0x0000000021fda401 false 0",
+            "2 0 0x0000000000000000 0x0000000021fdb01f false 9",
+            "2 1 0x0000000000001000 0x0000000021fdb41f true 7",
+            "2 2 0x0000000000002000 0x0000000000000807 false 0",
+            "1 1 0x0000000000200000 ? false 8",
+            "2 0 0x0000000000200000 0x0000000021fdc01f false 8"])
+        XCTAssertEqual(side.rows[2].mark?.reason, "your kernel frees this page here and never unmaps it: a stale mapping")
     }
 
     /// The leaky freeproc (DepartureTermsTests): the user table is already freed, and the

@@ -248,7 +248,7 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertEqual((d["settings"] as? [[String]])?.map { $0.joined(separator: "=") }.contains("mirror_user_mappings=walk-copy"), true)
         // Another student's kernel, without its settings: it parts in boot, where it maps the CLINT
         // the model does not; the model's global table (4 PTEs then) is listed with the maps it lacks.
-        let (_, _, w) = try logReport("whileskies-boot.log.xz")
+        let (wpage, _, w) = try logReport("whileskies-boot.log.xz")
         let dep = try XCTUnwrap((w["replay"] as? [String: Any])?["departure"] as? [String: Any])
         XCTAssertEqual(dep["event"] as? Int, 0)
         let table = try XCTUnwrap((dep["tables"] as? [[String: Any]])?.first)
@@ -260,6 +260,16 @@ final class ReportBrowserTests: XCTestCase {
                         "14 your kernel maps 8 pages at va 0x0000000080000000 to pa 0x0000000080000000; the model has no PTE for any of them",
                         "17 your kernel maps 32,760 pages at va 0x0000000080008000 to pa 0x0000000080008000; the model has no PTE for any of them",
                         "81 your kernel maps 1 page at va 0x0000003ffffff000 to pa 0x0000000080007000; the model has no PTE for it"])
+        // Beside it, the same table as the kernel's log says: the CLINT's 16 pages under the
+        // table page the kernel's walk made, each map's line said once.
+        let kernelRows = try XCTUnwrap(table["kernelRows"] as? [[Any]])
+        XCTAssertEqual(kernelRows.count, 2086)
+        XCTAssertEqual(kernelRows[1][2] is NSNull, true)
+        XCTAssertEqual(kernelRows[2].prefix(4).map { "\($0)" }, ["2", "0", "800007", "2000000"])
+        let wdom = try dom(wpage, event: 0)
+        XCTAssertTrue(wdom.contains(#"<h4>the kernel's, as its log says</h4>"#), "the kernel's side")
+        XCTAssertEqual(wdom.components(separatedBy: #"<div class="kwhy">log line 9: your kernel maps 16 pages from va 0x0000000002000000 here</div>"#).count, 2)
+        XCTAssertTrue(wdom.contains(#"<div class="pte dpte kwrote"><span class="va">0x2000000</span><span class="vm">&gt; .. .. ..0: pte 0x0000000000800007 pa 0x0000000002000000</span>"#), "a PTE the kernel writes")
         let dir = try scratchDirectory(self)
         try "hello\n@T kalloc pa=0xzz\n".write(toFile: dir + "/bad.log", atomically: true, encoding: .utf8)
         let bad = try runCommand(CommandLineTests.binary, ["report", "bad.log", "-o", "r.html"], in: dir)

@@ -64,6 +64,8 @@ extension RunReport {
         .dline.here { background: var(--del); font-weight: 600; }
         .contradicted { background: var(--del); }
         .why { font-size: 12px; color: #b3261e; padding-left: 4ch; }
+        .kwrote { background: var(--chg); }
+        .kwhy { font-size: 12px; color: #5b4a00; padding-left: 4ch; }
         @media (max-width: 800px) {
           main { grid-template-columns: 1fr; }
           #timeline { border-right: none; border-bottom: 1px solid var(--line); }

@@ -70,8 +70,10 @@ extension RunReport {
           sec.append(sides);
           if (d.tables.length) sec.append(el("p", "muted", d.tablesTitle));
           for (const t of d.tables) {
-            const tb = el("div", "table dtable");
-            tb.append(el("h3", "", t.name + " (" + t.total + " PTE" + (t.total === 1 ? "" : "s") + (t.whole ? "" : "; only the paths to marked ones shown") + ")"));
+            sec.append(el("h3", "", t.name + " (" + t.total + " PTE" + (t.total === 1 ? "" : "s") + " in the model's" + (t.whole ? "" : "; only the paths to marked ones shown") + ")"));
+            const pair = el("div", "sides");
+            const tb = el("div", "side dtable");
+            tb.append(el("h4", "", "the model's"));
             const root = el("div", "troot" + (t.rootMark ? " contradicted" : ""), (t.rootMark ? "! " : "  ") + "page table " + hex16(BigInt("0x" + t.root)) + (t.freed ? " (the model has freed it)" : ""));
             tb.append(root);
             if (t.rootMark) tb.append(el("div", "why", "log line " + t.rootMark[0] + ": " + t.rootMark[1]));
@@ -84,9 +86,32 @@ extension RunReport {
             }
             for (const [line, why] of t.missing.slice(0, 8)) tb.append(el("div", "why", "! log line " + line + ": " + why));
             if (t.missing.length > 8) tb.append(el("div", "why", "... and " + (t.missing.length - 8) + " more of the kernel's maps and unmaps the model has no PTE for"));
-            sec.append(tb);
+            pair.append(tb, drawKernelSide(t));
+            sec.append(pair);
           }
           box.append(sec);
+        }
+        // The same table as the kernel's log says it is: the model's PTEs where the two agreed,
+        // with the kernel's own maps and unmaps from the departing line on (at most 200 rows).
+        function drawKernelSide(t) {
+          const kb = el("div", "side dtable ktable");
+          kb.append(el("h4", "", "the kernel's, as its log says"));
+          kb.append(el("div", "troot", "  page table " + hex16(BigInt("0x" + t.root))));
+          let said = "";
+          for (const [depth, index, pte, va, mark, gone] of t.kernelRows.slice(0, 200)) {
+            const v = pte === null ? null : read(pte);
+            const row = el("div", "pte dpte" + (gone ? " removed" : mark ? (v !== null && mark[1].startsWith("your kernel frees") ? " contradicted" : " kwrote") : ""));
+            const text = v === null ? "pte ? (a page of the kernel's)" : "pte " + hex16(v) + " pa " + hex16(paOf(v));
+            row.append(el("span", "va", "0x" + va), el("span", "vm", (mark ? "> " : "  ") + ".." + " ..".repeat(depth) + index + ": " + text), el("span", "bits", v === null ? "" : bits(v)));
+            kb.append(row);
+            // A map's or unmap's rows say their line once, at the first of them.
+            const why = mark ? "log line " + mark[0] + ": " + mark[1] : "";
+            if (why && why !== said) kb.append(el("div", "kwhy", why));
+            said = why || said;
+          }
+          if (t.kernelRows.length > 200) kb.append(el("div", "muted", "... and " + (t.kernelRows.length - 200) + " more"));
+          if (!t.kernelRows.some(r => r[4])) kb.append(el("div", "muted", "The kernel's events from the departing line on do not change this table."));
+          return kb;
         }
         function drawTimeline() {
           const sel = document.getElementById("pid-filter");

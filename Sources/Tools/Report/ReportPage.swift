@@ -97,6 +97,10 @@ extension RunReport {
             let rows: [String] = t.rows.map { (r: DepartureView.Row) -> String in
                 "[\(r.depth),\(r.index),\"\(hex(r.pte))\",\"\(hex(r.va))\",\(mark(r.mark))]"
             }
+            let kernelRows: [String] = t.kernelRows.map { (r: DepartureView.KernelRow) -> String in
+                "[\(r.depth),\(r.index),\(r.pte.map { "\"\(hex($0))\"" } ?? "null"),\"\(hex(r.va))\",\(mark(r.mark)),\(r.gone)]"
+            }
+            o += "\"kernelRows\":[" + kernelRows.joined(separator: ",") + "],"
             return o + "\"rows\":[" + rows.joined(separator: ",") + "]}"
         }
         s += "\"tablesTitle\":\(quote(d.tablesTitle)),\"tables\":[" + d.tables.map(table).joined(separator: ",") + "]}"

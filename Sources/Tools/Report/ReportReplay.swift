@@ -55,9 +55,23 @@ public struct DepartureView {
         public var rows: [Row]
         /// The kernel's maps and unmaps the model's table has no PTE for.
         public var missing: [Mark]
-        public init(name: String, root: UInt64, total: Int, whole: Bool, freed: Bool, rootMark: Mark?, rows: [Row], missing: [Mark]) {
+        /// The same table as the kernel's log says it is: the model's PTEs, where the two
+        /// agreed, with the kernel's own maps and unmaps from the departing line on.
+        public var kernelRows: [KernelRow]
+        public init(name: String, root: UInt64, total: Int, whole: Bool, freed: Bool, rootMark: Mark?, rows: [Row], missing: [Mark],
+                    kernelRows: [KernelRow] = []) {
             self.name = name; self.root = root; self.total = total; self.whole = whole; self.freed = freed
-            self.rootMark = rootMark; self.rows = rows; self.missing = missing
+            self.rootMark = rootMark; self.rows = rows; self.missing = missing; self.kernelRows = kernelRows
+        }
+    }
+    /// A PTE of the kernel's side: `pte` nil for a table page no probe gives the address of;
+    /// `mark` the kernel's event that wrote it, took it out (`gone`) or left it stale.
+    public struct KernelRow {
+        public var depth: Int, index: Int, va: UInt64, pte: UInt64?
+        public var mark: Mark?
+        public var gone: Bool
+        public init(depth: Int, index: Int, va: UInt64, pte: UInt64?, mark: Mark?, gone: Bool) {
+            self.depth = depth; self.index = index; self.va = va; self.pte = pte; self.mark = mark; self.gone = gone
         }
     }
     public struct Row {

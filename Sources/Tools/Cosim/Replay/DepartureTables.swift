@@ -48,6 +48,10 @@ public struct TableDump: Sendable {
     public var rootMark: TableMark?
     /// The model has freed the table's root: it is not read (its words are the allocator's junk).
     public var freed = false
+    /// The table as the kernel's log says it is (`TableWalk.kernelSide`): whole when `whole`,
+    /// else the PTEs at the places `shown` shows and the paths to those the kernel's events
+    /// write or take out. Neither the replay's text nor its JSON prints it; the report draws it.
+    public var kernelSide: [KernelSidePTE] = []
 }
 
 /// The model's tables of the process a departing operation acts on, at the moment the
@@ -120,9 +124,26 @@ package struct TablesRead {
         let tables = walks.map { name, walk in
             var w = walk
             w.mark(probes, from: from, model: model)
-            return w.dump(name)
+            var d = w.dump(name)
+            d.kernelSide = Self.shown(w.kernelSide(probes, from: from), whole: d.whole, alongside: d.shown)
+            return d
         }
         return DepartureTables(pid: pid, fromLine: from, tables: tables, late: late)
+    }
+
+    /// The kernel's side as shown: all of it beside a whole table, else its PTEs where the
+    /// model's `shown` ones are and the paths to those the kernel's events mark.
+    static func shown(_ side: [KernelSidePTE], whole: Bool, alongside shown: [TablePTE]) -> [KernelSidePTE] {
+        guard !whole else { return side }
+        struct Place: Hashable { var va: UInt64, depth: Int }
+        let places = Set(shown.map { Place(va: $0.va, depth: $0.depth) })
+        var keep = Array(repeating: false, count: side.count)
+        var path: [Int] = []
+        for (i, e) in side.enumerated() {
+            path = Array(path.prefix(e.depth)) + [i]
+            if e.mark != nil || places.contains(Place(va: e.va, depth: e.depth)) { for j in path { keep[j] = true } }
+        }
+        return side.indices.filter { keep[$0] }.map { side[$0] }
     }
 }
 
