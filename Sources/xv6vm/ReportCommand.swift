@@ -104,7 +104,8 @@ struct ReportCommand: ParsableCommand {
         var title = ""
         if let t = d.tables {
             title = (t.pid > 0 ? "the model's tables of pid \(t.pid)" : "the model's tables")
-                + " where the two part; ! marks what the kernel's events in this operation contradict"
+                + " where the two part, each beside the kernel's as its log says; ! marks what the kernel's"
+                + " events in this operation contradict"
             if t.late { title += " (the model had run on past its departing event: they are as they were then)" }
         }
         return DepartureView(
