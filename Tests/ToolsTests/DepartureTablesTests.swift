@@ -21,7 +21,8 @@ final class DepartureTablesTests: XCTestCase {
     /// process's kernel table: the mirror's PTE at va 0 is marked, on its path from the root;
     /// the user table is exec's new one, whole, with nothing marked.
     func testPkuflyingpigsStaleMirrorIsMarkedInItsKernelTable() throws {
-        let r = Replay.run(try LogImporter.run(try read("pkuflyingpig-boot.log.xz"), overrides: SuggestTests.pkuflyingpig))
+        let r = Replay.run(try LogImporter.run(try read("pkuflyingpig-boot.log.xz"), overrides: SuggestTests.pkuflyingpig),
+                           kernelSides: true)
         XCTAssertEqual(r.departure?.log?.line, 309)
         let t = try tables(r)
         XCTAssertEqual(t.pid, 1)
@@ -115,7 +116,7 @@ final class DepartureTablesTests: XCTestCase {
     /// CLINT). The global kernel table then holds UART and VIRTIO only, and each of the kernel's
     /// later maps of boot is one the model's table has no PTE for yet (PLIC third, CLINT last).
     func testSeed003ReadAsStockShowsTheGlobalTableAndTheMapsItLacks() throws {
-        let r = Replay.run(try LogImporter.run(try read("seed003-boot.log.xz"), overrides: ["variant=xv6-2020"]))
+        let r = Replay.run(try LogImporter.run(try read("seed003-boot.log.xz"), overrides: ["variant=xv6-2020"]), kernelSides: true)
         XCTAssertEqual(r.departure?.log?.line, 9)
         let t = try tables(r)
         XCTAssertEqual(t.pid, 0)
@@ -145,6 +146,9 @@ final class DepartureTablesTests: XCTestCase {
                   0x000000000c000000; the model has no PTE for any of them
             """), r.text())
         XCTAssertTrue(r.text().contains("\n  ... and 1 more of the kernel's maps and unmaps the model has no PTE for\n"), r.text())
+        // Only a report reads the kernel's side: replay and suggest do not pay for it.
+        let plain = Replay.run(try LogImporter.run(try read("seed003-boot.log.xz"), overrides: ["variant=xv6-2020"]))
+        XCTAssertEqual(try tables(plain).tables.map(\.kernelSide.count), [0])
     }
 
     /// The kernel's side of a table is built in vmprint's order: an unmap strikes a leaf out,

@@ -50,7 +50,7 @@ public struct TableDump: Sendable {
     public var freed = false
     /// The table as the kernel's log says it is (`TableWalk.kernelSide`): whole when `whole`,
     /// else the PTEs at the places `shown` shows and the paths to those the kernel's events
-    /// write or take out. Neither the replay's text nor its JSON prints it; the report draws it.
+    /// write or take out. Read for a report only (`TablesRead.marked`), which draws it.
     public var kernelSide: [KernelSidePTE] = []
 }
 
@@ -119,13 +119,14 @@ package struct TablesRead {
     var walks: [(String, TableWalk)]
 
     /// The tables marked with `probes`, the log's of the departing operation, of which those
-    /// from log line `from` on are the departing one and after.
-    func marked(_ probes: [Probe], from: Int) -> DepartureTables {
+    /// from log line `from` on are the departing one and after; with `kernelSide`, each
+    /// with its kernel's side (`TableDump.kernelSide`).
+    func marked(_ probes: [Probe], from: Int, kernelSide: Bool = false) -> DepartureTables {
         let tables = walks.map { name, walk in
             var w = walk
             w.mark(probes, from: from, model: model)
             var d = w.dump(name)
-            d.kernelSide = Self.shown(w.kernelSide(probes, from: from), whole: d.whole, alongside: d.shown)
+            if kernelSide { d.kernelSide = Self.shown(w.kernelSide(probes, from: from), whole: d.whole, alongside: d.shown) }
             return d
         }
         return DepartureTables(pid: pid, fromLine: from, tables: tables, late: late)

@@ -215,9 +215,10 @@ public enum Replay {
     /// the log's as the model makes it. With `blind`, physical pages are matched by first use
     /// (`PageBinding`): the kernel may place pages elsewhere, as long as it does the same
     /// things with them. The log is read to its end (`ReplaySession` can stop early).
-    public static func run(_ imported: ImportedLog, blind: Bool = false) -> ReplayReport {
+    /// With `kernelSides`, a departure's tables carry the kernel's side (as a report's do).
+    public static func run(_ imported: ImportedLog, blind: Bool = false, kernelSides: Bool = false) -> ReplayReport {
         do throws(ImportError) {
-            var report = try run(imported.log, config: imported.config, blind: blind)
+            var report = try run(imported.log, config: imported.config, blind: blind, kernelSides: kernelSides)
             report.variantGuessed = imported.variantGuessed
             return report
         } catch {
@@ -227,8 +228,12 @@ public enum Replay {
     }
 
     /// Replays a log read whole, to its end, as the kernel `config` describes.
-    static func run(_ log: KernelLog, config: KernelConfig, blind: Bool = false) throws(ImportError) -> ReplayReport {
+    /// Without `tables`, a departure has no tables (`ReplaySession.readsTables`).
+    static func run(_ log: KernelLog, config: KernelConfig, blind: Bool = false, kernelSides: Bool = false,
+                    tables: Bool = true) throws(ImportError) -> ReplayReport {
         let session = ReplaySession(file: log.file, config: config, blind: blind)
+        session.kernelSides = kernelSides
+        session.readsTables = tables
         for p in log.probes { try session.take(p) }
         try session.finishLog()
         return session.report(kernelPanic: log.panic)

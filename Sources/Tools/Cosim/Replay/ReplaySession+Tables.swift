@@ -14,6 +14,7 @@ extension ReplaySession {
     /// more probes of the stream than the log had, and has run on. Boot is then run again to
     /// that probe; a later operation's tables are read as they are, and said to be late.
     func captureTables(_ kernel: Kernel, _ side: StreamComparison, _ k: Int, _ m: ModelProbe) {
+        guard readsTables else { return }
         let late = side.records.end - 1 != k
         let model = m.probe.kind.isMemory ? m.probe : nil
         if late && m.event == 0 {
@@ -50,10 +51,12 @@ extension ReplaySession {
         try? again.boot()
     }
 
-    /// The tables read where `d` parts, marked with the log's events of its operation.
+    /// The tables read where `d` parts, marked with the log's events of its operation; with
+    /// the kernel's side of each only for a report (an observer, or `kernelSides`), which
+    /// alone draws it.
     func tables(at d: Departure) -> DepartureTables? {
         guard let read = tables[d.stream] else { return nil }
         let probes = d.operation?.probes.filter { $0 >= store.probes.base && $0 < store.end }.map { store[$0] } ?? []
-        return read.marked(probes, from: d.log?.line ?? Int.max)
+        return read.marked(probes, from: d.log?.line ?? Int.max, kernelSide: kernelSides || observer != nil)
     }
 }

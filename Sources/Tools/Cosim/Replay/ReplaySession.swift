@@ -63,6 +63,12 @@ public final class ReplaySession {
 
     /// Who watches the model run, if anyone (`ReplayObserver`).
     let observer: ReplayObserver?
+    /// Whether a departure's tables carry the kernel's side without an observer (tests).
+    var kernelSides = false
+    /// Whether the model's tables are read where a stream parts: not for suggest's trial
+    /// replays, which look only at where each departs (reading a kernel table of 34,000
+    /// PTEs at each took half of a suggest's time).
+    var readsTables = true
 
     public init(file: String, config: KernelConfig, blind: Bool = false, keepGoing: Int = 1, observer: ReplayObserver? = nil) {
         self.observer = observer

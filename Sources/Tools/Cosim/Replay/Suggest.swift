@@ -94,6 +94,8 @@ public enum Suggest {
                 if reach(o) > here { s.bugs.append(Suggestion.Bug(setting: candidate, meaning: meaning, departsAt: line(reach(o)))) }
             }
         }
+        // The trials read no tables; the replay shown, where it departs, is run once more with them.
+        if case .replayed(let r) = s.outcome, !r.agrees { s.outcome = replay(log, s.chosen, tables: true).0 }
         return s
     }
 
@@ -113,13 +115,13 @@ public enum Suggest {
     }
 
     /// The replay of `log` under `overrides`, and the settings it ran (nil: the overrides are refused).
-    static func replay(_ log: KernelLog, _ overrides: [String]) -> (Suggestion.Outcome, KernelSettings?) {
+    static func replay(_ log: KernelLog, _ overrides: [String], tables: Bool = false) -> (Suggestion.Outcome, KernelSettings?) {
         do {
             // Read as `replay` reads it, once, to the end (no stopping early: a log the import
             // cannot follow is refused, whatever its departure).
             try LogImporter.refuseEmpty(log)
             let config = try LogImporter.config(of: log, overrides: overrides)
-            var report = try Replay.run(log, config: config)
+            var report = try Replay.run(log, config: config, tables: tables)
             report.variantGuessed = !overrides.contains(where: { $0.hasPrefix("variant=") })
             return (.replayed(report), config.settings)
         } catch {
