@@ -52,9 +52,11 @@ extension RunReport {
         const upTo = [0];
         for (const c of cost) upTo.push(upTo[upTo.length - 1] + c);
         const work = (from, to) => Math.abs(upTo[to + 1] - upTo[from + 1]);
-        // Copies of the pages as they were after an event, one per 8 million entries written, kept on the
-        // way forward: a jump starts from the copy (or the current pages, or none) nearest to it.
-        const CHECKPOINT = 8e6, checkpoints = new Map([[-1, new Map()]]);
+        // Copies of the pages as they were after an event, one per 8 million entries written (or per a
+        // sixteenth of them all), up to 32,768 pages in all, kept on the way forward: a jump starts from
+        // the copy (or the current pages, or none) nearest to it.
+        const CHECKPOINT = Math.max(8e6, upTo[upTo.length - 1] / 16), checkpoints = new Map([[-1, new Map()]]);
+        let copied = 0;
         const copyPages = from => new Map([...from].map(([p, a]) => [p, a.slice()]));
         function goTo(n) {
           let from = applied, best = work(applied, n);
@@ -67,7 +69,10 @@ extension RunReport {
           while (applied < n) {
             apply(++applied, true);
             const c = Math.floor(upTo[applied + 1] / CHECKPOINT);
-            if (c > Math.floor(upTo[applied] / CHECKPOINT) && !checkpoints.has(applied)) checkpoints.set(applied, copyPages(pages));
+            if (c > Math.floor(upTo[applied] / CHECKPOINT) && !checkpoints.has(applied) && copied + pages.size <= 32768) {
+              checkpoints.set(applied, copyPages(pages));
+              copied += pages.size;
+            }
           }
           while (applied > n) apply(applied--, false);
         }

@@ -9,10 +9,9 @@ extension RunReport {
 
         let rowHeight = 0, drawnRows = [0, 0, -1], rowOf = new Map();
         const isFinding = new Set(findingEvents);
-        const pteCounts = D.events.map(e => e[6].reduce((s, c) => s + (c.length === 4 ? 1 : c[2]), 0));
         function eventRow(i) {
           const [label, loc, pid, ka, kf] = D.events[i];
-          const tr = el("tr"), n = pteCounts[i];
+          const tr = el("tr"), n = cost[i];
           tr.dataset.event = i; tr.dataset.pid = pid === null ? "" : pid; tr.dataset.kind = D.events[i][7];
           tr.title = loc + "  " + label;
           tr.append(el("td", "n", String(i)), el("td", "label", label), el("td", "p", pid === null ? "" : String(pid)),
