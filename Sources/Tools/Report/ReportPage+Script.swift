@@ -8,7 +8,9 @@ extension RunReport {
         "use strict";
         const D = JSON.parse(document.getElementById("data").textContent);
         const M64 = (1n << 64n) - 1n;
-        const pages = new Map();            // page number -> 512 PTEs as hex strings
+        let pages = new Map();              // page number -> 512 PTEs (see read)
+        const versions = new Map();         // page number -> a count that grows with each write to it
+        let writes = 0;
         let applied = -1, selected = 0, shown = [], memorySeries = [];
         const findingEvents = [...new Set(D.findings.map(f => f[0]))].sort((a, b) => a - b);
         const hex16 = v => "0x" + v.toString(16).padStart(16, "0");
@@ -27,8 +29,8 @@ extension RunReport {
           if (!a) { a = new Array(512).fill(0); pages.set(n, a); }
           return a;
         }
-        function runs(i, f) {                // f(page, index, count, old, oldStep, new, newStep)
-          for (const c of D.events[i][6]) {
+        function runs(i, f, list = D.events[i][6]) {  // f(page, index, count, old, oldStep, new, newStep)
+          for (const c of list) {
             if (c.length === 4) f(c[0], c[1], 1, read(c[2]), 0, read(c[3]), 0);
             else f(c[0], c[1], c[2], read(c[3]), stepOf(c[4]), read(c[5]), stepOf(c[6]));
           }
@@ -39,19 +41,55 @@ extension RunReport {
           if (!forward) list.reverse();
           for (const [p, x, n, v0, st] of list) {
             const a = pageOf(p);
+            versions.set(p, ++writes);
             if (typeof v0 === "number" && typeof st === "number" && v0 + (n - 1) * st < TOP && v0 + (n - 1) * st >= 0) {
               for (let k = 0, v = v0; k < n; k++, v += st) a[x + k] = v;
             } else for (let k = 0; k < n; k++) a[x + k] = plus(v0, st, k);
           }
         }
+        // The entries each event writes, and their sums from event 0: what moving between two events costs.
+        const cost = D.events.map(e => e[6].reduce((s, c) => s + (c.length === 4 ? 1 : c[2]), 0));
+        const upTo = [0];
+        for (const c of cost) upTo.push(upTo[upTo.length - 1] + c);
+        const work = (from, to) => Math.abs(upTo[to + 1] - upTo[from + 1]);
+        // Copies of the pages as they were after an event, one per 8 million entries written (or per a
+        // sixteenth of them all), up to 32,768 pages in all, kept on the way forward: a jump starts from
+        // the copy (or the current pages, or none) nearest to it.
+        const CHECKPOINT = Math.max(8e6, upTo[upTo.length - 1] / 16), checkpoints = new Map([[-1, new Map()]]);
+        let copied = 0;
+        const copyPages = from => new Map([...from].map(([p, a]) => [p, a.slice()]));
         function goTo(n) {
-          while (applied < n) apply(++applied, true);
+          let from = applied, best = work(applied, n);
+          for (const c of checkpoints.keys()) if (work(c, n) + 512 * pages.size < best) { from = c; best = work(c, n) + 512 * pages.size; }
+          if (from !== applied) {
+            pages = copyPages(checkpoints.get(from));
+            for (const p of pages.keys()) versions.set(p, ++writes);
+            applied = from;
+          }
+          while (applied < n) {
+            apply(++applied, true);
+            const c = Math.floor(upTo[applied + 1] / CHECKPOINT);
+            if (c > Math.floor(upTo[applied] / CHECKPOINT) && !checkpoints.has(applied) && copied + pages.size <= 32768) {
+              checkpoints.set(applied, copyPages(pages));
+              copied += pages.size;
+            }
+          }
           while (applied > n) apply(applied--, false);
         }
-        function changesAt(i) {              // page * 512 + index -> [old, new]
-          const m = new Map();
-          runs(i, (p, x, n, o, os, w, ws) => { for (let k = 0; k < n; k++) m.set(p * 512 + x + k, [plus(o, os, k), plus(w, ws, k)]); });
-          return m;
+        // Event i's changes: pages, the pages it wrote; get(page, index), an entry's [old, new] (the
+        // last write's) or undefined, each page's entries decoded when first asked for.
+        function changesAt(i) {
+          const pages = new Map(), decoded = new Map();
+          for (const c of D.events[i][6]) { const l = pages.get(c[0]); if (l) l.push(c); else pages.set(c[0], [c]); }
+          const entriesOf = p => {
+            if (!decoded.has(p)) {
+              const m = pages.has(p) ? new Array(512) : null;
+              if (m) runs(i, (p, x, n, o, os, w, ws) => { for (let k = 0; k < n; k++) m[x + k] = [plus(o, os, k), plus(w, ws, k)]; }, pages.get(p));
+              decoded.set(p, m);
+            }
+            return decoded.get(p);
+          };
+          return { pages, get: (p, x) => { const m = entriesOf(p); return m ? m[x] : undefined; } };
         }
         function procsAt(i) {
           let list = [];
@@ -89,18 +127,17 @@ extension RunReport {
           }
           return c;
         }
-        function touched(n, level, ch) {
-          const a = pages.get(n); if (!a) return false;
-          for (let i = 0; i < 512; i++) {
-            if (ch.has(n * 512 + i)) return true;
-            if (level > 0 && isPointer(a[i]) && touched(childPage(a[i]), level - 1, ch)) return true;
-          }
+        function touched(n, level, ch) {     // whether event ch changed page n or a table below it
+          if (ch.pages.has(n)) return true;
+          const a = pages.get(n);
+          if (!a || level === 0) return false;
+          for (const h of a) if (isPointer(h) && touched(childPage(h), level - 1, ch)) return true;
           return false;
         }
         function entries(box, n, level, depth, vaBase, inherited, ch) {
           const a = pages.get(n) || new Array(512).fill(0);
           for (let i = 0; i < 512; i++) {
-            const c = ch.get(n * 512 + i);
+            const c = ch.get(n, i);
             const now = a[i], old = c ? c[0] : now;
             if (!valid(now) && !valid(old)) continue;
             const state = inherited || (c ? (valid(old) ? (valid(now) ? "changed" : "removed") : "added") : "");
@@ -130,33 +167,57 @@ extension RunReport {
             }
           }
         }
+        // The tables after event i. A table drawn before is kept (not drawn again) while nothing in its
+        // pages was written since and the event marks nothing in it: most events change one or two.
+        let drawn = new Map(), legend = null;
         function drawTables(i) {
-          const box = document.getElementById("tables");
-          box.textContent = "";
-          const ch = changesAt(i);
-          const legend = el("div", "legend");
-          legend.append(el("span", "added", "added"), el("span", "changed", "changed (was …)"), el("span", "removed", "removed"));
-          legend.querySelectorAll("span").forEach(s => s.classList.add("pte"));
-          legend.style.display = "flex";
-          box.append(legend);
+          const box = document.getElementById("tables"), parts = [];
+          const ch = changesAt(i), marked = ch.pages;
+          if (!legend) {
+            legend = el("div", "legend");
+            legend.append(el("span", "added", "added"), el("span", "changed", "changed (was …)"), el("span", "removed", "removed"));
+            legend.querySelectorAll("span").forEach(s => s.classList.add("pte"));
+            legend.style.display = "flex";
+          }
+          parts.push(legend);
+          const kept = new Map();
+          const draw = (q, root, what, state, note) => {
+            const key = [q[0], what, root, state].join(" ");
+            const sig = q[1] + note + " " + tablePages(parseInt(root, 16) / 4096, 2, []).map(p => versions.get(p) + (marked.has(p) ? "*" : "")).join(",");
+            const old = drawn.get(key);
+            const t = old && old.sig === sig ? old.node : table(q, root, what, state, note, ch);
+            kept.set(key, { sig, node: t });
+            parts.push(t);
+          };
           const pid = D.events[i][2];
           const order = (a, b) => (a[0] !== pid) - (b[0] !== pid) || a[0] - b[0];
           const now = procsAt(i).slice().sort(order), before = i > 0 ? procsAt(i - 1) : [];
           const had = (list, p, k, root) => list.some(q => q[0] === p && q[k] === root);
           const gone = before.flatMap(q => [[q, 2, "user"], [q, 3, "kernel"]])
             .filter(([q, k]) => q[k] !== "0" && !had(now, q[0], k, q[k]) && !now.some(r => r[2] === q[k] || r[3] === q[k]));
-          if (!now.length && !gone.length) box.append(el("p", "muted", "No process is alive after this event."));
+          if (!now.length && !gone.length) parts.push(el("p", "muted", "No process is alive after this event."));
           let made = 0;
           for (const q of now) {
             for (const [k, what] of [[2, "user"], [3, "kernel"]]) {
               if (q[k] === "0") continue;
               const fresh = i > 0 && !had(before, q[0], k, q[k]);
               if (fresh) made++;
-              box.append(table(q, q[k], what, fresh ? "added" : "", fresh ? " (new at this event)" : "", ch));
+              draw(q, q[k], what, fresh ? "added" : "", fresh ? " (new at this event)" : "");
             }
           }
-          for (const [q, k, what] of gone) box.append(table(q, q[k], what, "removed", " (gone at this event)", ch));
+          for (const [q, k, what] of gone) draw(q, q[k], what, "removed", " (gone at this event)");
+          drawn = kept;
+          // In place: a kept table that stays where it was is not laid out again.
+          let at = box.firstChild;
+          for (const n of parts) { if (n === at) at = at.nextSibling; else box.insertBefore(n, at); }
+          while (at) { const next = at.nextSibling; at.remove(); at = next; }
           return [made, gone.length];
+        }
+        function tablePages(n, level, out) {  // page n and the pages of its lower tables
+          out.push(n);
+          const a = pages.get(n);
+          if (a && level > 0) for (const h of a) if (isPointer(h)) tablePages(childPage(h), level - 1, out);
+          return out;
         }
         function table([pid, name], root, what, state, note, ch) {
           const t = el("div", "table" + (state ? " " + state : ""));
@@ -166,5 +227,5 @@ extension RunReport {
           entries(t, parseInt(root, 16) / 4096, 2, 0, 0n, state, ch);
           return t;
         }
-        """# + scriptViews
+        """# + scriptTimeline + scriptViews
 }

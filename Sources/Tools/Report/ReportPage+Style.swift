@@ -32,8 +32,12 @@ extension RunReport {
         #event-info { margin-bottom: 8px; }
         #event-info .loc { font-family: var(--mono); color: var(--muted); }
         #memory .axis { display: flex; justify-content: space-between; color: var(--muted); font-size: 12px; }
-        #memory svg { width: 100%; height: 90px; background: #fff; border: 1px solid var(--line); cursor: crosshair; }
+        #memory svg { width: 100%; height: 90px; background: #fff; border: 1px solid var(--line); cursor: crosshair; will-change: transform; }
+        #memory .plot { position: relative; overflow: hidden; }
+        #memory-mark { position: absolute; top: 1px; left: 1px; right: 1px; height: 88px; border-left: 1px solid #b3261e;
+          pointer-events: none; will-change: transform; }
         .table { margin: 10px 0; background: #fff; border: 1px solid var(--line); padding: 6px; overflow-x: auto; }
+        #tables .table { content-visibility: auto; contain-intrinsic-size: auto 300px; }
         .table h3 { font-size: 13px; margin: 0 0 4px; }
         .troot, .pte { font-family: var(--mono); font-size: 12px; white-space: pre; }
         .pte { display: flex; gap: 12px; padding: 0 4px; }

@@ -2,7 +2,7 @@ import Support
 import Scenario
 import Run
 extension RunReport {
-    /// The script's views: the summary, the timeline, memory over time, the findings, and
+    /// The script's views: the summary, memory over time, the findings, and
     /// the selection (keys, clicks, `#event=N`).
     static let scriptViews = #"""
 
@@ -113,45 +113,6 @@ extension RunReport {
           if (!t.kernelRows.some(r => r[4])) kb.append(el("div", "muted", "The kernel's events from the departing line on do not change this table."));
           return kb;
         }
-        function drawTimeline() {
-          const sel = document.getElementById("pid-filter");
-          const pids = [...new Set(D.events.map(e => e[2]).filter(p => p !== null))].sort((a, b) => a - b);
-          for (const p of pids) { const o = el("option", "", "pid " + p); o.value = p; sel.append(o); }
-          sel.addEventListener("change", () => { filterEvents(); history.replaceState(null, "", hashOf(selected)); });
-          const ks = document.getElementById("kind-filter");
-          const count = new Map();
-          for (const e of D.events) count.set(e[7], (count.get(e[7]) || 0) + 1);
-          for (const k of [...count.keys()].sort()) { const o = el("option", "", k + " (" + count.get(k) + ")"); o.value = k; ks.append(o); }
-          ks.addEventListener("change", () => { filterEvents(); history.replaceState(null, "", hashOf(selected)); });
-          const t = el("table"), body = el("tbody");
-          const isFinding = new Set(findingEvents);
-          D.events.forEach((e, i) => {
-            const [label, loc, pid, ka, kf, , ch] = e;
-            const n = ch.reduce((s, c) => s + (c.length === 4 ? 1 : c[2]), 0);
-            const tr = el("tr", isFinding.has(i) ? "finding" : "");
-            tr.dataset.event = i; tr.dataset.pid = pid === null ? "" : pid; tr.dataset.kind = e[7];
-            tr.title = loc + "  " + label;
-            tr.append(el("td", "n", String(i)), el("td", "label", label), el("td", "p", pid === null ? "" : String(pid)),
-                      el("td", "k", (ka ? "+" + ka : "") + (kf ? " −" + kf : "")), el("td", "e", n ? String(n) : ""));
-            body.append(tr);
-          });
-          const head = el("thead"), hr = el("tr");
-          hr.append(el("th", "n", "#"), el("th", "label", "event"), el("th", "p", "pid"), el("th", "k", "pages"), el("th", "e", "PTEs"));
-          head.append(hr);
-          t.append(head, body);
-          body.addEventListener("click", ev => { const tr = ev.target.closest("tr"); if (tr) select(+tr.dataset.event); });
-          document.getElementById("event-list").append(t);
-          filterEvents();
-        }
-        function filterEvents() {
-          const p = document.getElementById("pid-filter").value, k = document.getElementById("kind-filter").value;
-          shown = [];
-          document.querySelectorAll("#event-list tbody tr").forEach(tr => {
-            const ok = (!p || tr.dataset.pid === p) && (!k || tr.dataset.kind === k);
-            tr.hidden = !ok;
-            if (ok) shown.push(+tr.dataset.event);
-          });
-        }
         // Pages in use after each event, stacked by owner (D.series, in order); a click selects the event.
         function drawMemory() {
           const n = D.events.length, W = 1000, H = 80, S = D.series.length;
@@ -179,10 +140,10 @@ extension RunReport {
             area.setAttribute("fill", D.series[s][1]); area.dataset.series = s;
             svg.append(area);
           }
-          const mark = document.createElementNS(ns, "line");
-          mark.id = "memory-mark"; mark.setAttribute("y1", 0); mark.setAttribute("y2", H); mark.setAttribute("stroke", "#b3261e");
-          mark.setAttribute("vector-effect", "non-scaling-stroke");
-          svg.append(mark);
+          // The selected event's mark is drawn over the plot, on its own layer: moving it does not paint the plot again.
+          const plot = el("div", "plot"), mark = el("div");
+          mark.id = "memory-mark";
+          plot.append(svg, mark);
           svg.addEventListener("click", ev => {
             const r = svg.getBoundingClientRect();
             select(Math.round((ev.clientX - r.left) / r.width * Math.max(1, n - 1)));
@@ -193,7 +154,7 @@ extension RunReport {
           axis.lastChild.id = "memory-now";
           const legend = el("div", "owners");
           legend.id = "owners";
-          box.append(axis, svg, legend);
+          box.append(axis, plot, legend);
           memorySeries = [...used];
         }
         // The selected event's pages by owner, and each process's.
@@ -225,9 +186,7 @@ extension RunReport {
           selected = i;
           goTo(i);
           const e = D.events[i];
-          document.querySelectorAll("#event-list tr.sel").forEach(tr => tr.classList.remove("sel"));
-          const tr = document.querySelector('#event-list tr[data-event="' + i + '"]');
-          if (tr) { tr.classList.add("sel"); tr.scrollIntoView({ block: "nearest" }); }
+          revealRow(i);
           document.getElementById("detail-title").textContent = "Event " + i + ": " + e[0];
           const info = document.getElementById("event-info");
           info.textContent = "";
@@ -243,15 +202,16 @@ extension RunReport {
             info.append(el("div", "", ""), a);
           }
           const m = document.getElementById("memory-mark");
-          if (m) { const x = i / Math.max(1, D.events.length - 1) * 1000; m.setAttribute("x1", x); m.setAttribute("x2", x); }
+          if (m) m.style.transform = "translateX(" + (i / Math.max(1, D.events.length - 1) * 100).toFixed(3) + "%)";
           const now = document.getElementById("memory-now");
           if (now) now.textContent = (D.totalPages - e[5]) + " in use";
           drawOwners(i);
           const [made, gone] = drawTables(i);
           const plural = n => n + " table" + (n === 1 ? "" : "s");
           if (made || gone) info.append(el("div", "tables-count", (made ? plural(made) + " new" : "") + (made && gone ? " · " : "") + (gone ? plural(gone) + " gone" : "")));
-          if (!keepHash) history.replaceState(null, "", hashOf(i));
+          if (!keepHash) { clearTimeout(hashLater); hashLater = setTimeout(() => history.replaceState(null, "", hashOf(selected)), 250); }
         }
+        let hashLater = 0;                   // the address follows the selection once it rests: a browser takes up to 20 ms for each
         // #event=N, with the filters when set: &pid=P&kind=K.
         function hashOf(i) {
           const p = document.getElementById("pid-filter").value, k = document.getElementById("kind-filter").value;
