@@ -87,7 +87,7 @@ final class ReportBrowserTests: XCTestCase {
         let r = rows(d, pid: 3)
         XCTAssertEqual(r.count, 27, r.joined(separator: "\n"))
         XCTAssertEqual(Array(r.prefix(5)), [
-            "pid 3 (sh): user page table",
+            "pid 3, p-&gt;name \"sh\": user page table",
             "..0: pte 0x0000000021fdc801 pa 0x0000000087f72000 | V·······",
             ".. ..0: pte 0x0000000021fd9401 pa 0x0000000087f65000 | V·······",
             ".. .. ..0: pte 0x0000000021fdc01f pa 0x0000000087f70000 | VRWXU···",
@@ -112,7 +112,7 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertEqual(exit.filter { !$0.hasPrefix("..") && !$0.hasPrefix("pid") },
                        ["changed | .. .. ..510: pte 0x0000000021fd90c7 pa 0x0000000087f64000 | VRW···AD | was 0x0000000021fd9047"])
         let wait = rows(try dom(page, event: 10), pid: 3)
-        XCTAssertEqual(wait.first, "pid 3 (echo): user page table (gone at this event)")
+        XCTAssertEqual(wait.first, "pid 3, p-&gt;name \"echo\": user page table (gone at this event)")
         XCTAssertTrue(try dom(page, event: 10).contains(#"<div class="tables-count">1 table gone</div>"#))
         XCTAssertEqual(wait.count, 10, wait.joined(separator: "\n"))
         XCTAssertTrue(wait.dropFirst().allSatisfy { $0.hasPrefix("removed | ") }, wait.joined(separator: "\n"))
@@ -124,7 +124,7 @@ final class ReportBrowserTests: XCTestCase {
         let d = try dom(page, event: 5)
         XCTAssertEqual(text(d, id: "sum-variant"), "pgtbl-lab")
         XCTAssertEqual(rows(d, pid: 3, kind: "kernel"), [
-            "pid 3 (sh): kernel page table (new at this event)",
+            "pid 3, p-&gt;name \"sh\": kernel page table (new at this event)",
             "added | ..0: pte 0x0000000021fc5001 pa 0x0000000087f14000 | V·······",
             "added | ..2: pte 0x0000000021fc1801 pa 0x0000000087f06000 | V·······",
             "added | ..255: pte 0x0000000021fb1401 pa 0x0000000087ec5000 | V·······",

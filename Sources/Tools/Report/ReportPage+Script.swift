@@ -222,7 +222,7 @@ extension RunReport {
         function table([pid, name], root, what, state, note, ch) {
           const t = el("div", "table" + (state ? " " + state : ""));
           t.dataset.pid = pid; t.dataset.kind = what;
-          t.append(el("h3", "", "pid " + pid + (name ? " (" + name + ")" : "") + ": " + what + " page table" + note),
+          t.append(el("h3", "", "pid " + pid + (name ? ", p->name \"" + name + "\"" : "") + ": " + what + " page table" + note),
                    el("div", "troot", "page table " + hex16(root)));
           entries(t, parseInt(root, 16) / 4096, 2, 0, 0n, state, ch);
           return t;
