@@ -78,7 +78,7 @@ public enum AddressBlind {
 
     /// The trace's end of RAM, from its header (`setting   phystop 0x...`); xv6's by default.
     static func phystop(_ text: String) -> UInt64 {
-        for l in text.split(separator: "\n").prefix(64) where l.hasPrefix("setting   phystop ") {
+        for l in text.split(separator: "\n", maxSplits: 64).prefix(64) where l.hasPrefix("setting   phystop ") {
             if let v = UInt64(l.dropFirst("setting   phystop 0x".count), radix: 16) { return v }
         }
         return MemLayout.phystop
@@ -91,8 +91,11 @@ public enum AddressBlind {
     /// their own, numbered in the same walk.
     public static func named(old: [UInt8], new: [UInt8]) -> (old: [UInt8], new: [UInt8]) {
         let a = String(decoding: old, as: UTF8.self), b = String(decoding: new, as: UTF8.self)
-        let la = a.split(separator: "\n", omittingEmptySubsequences: false).map { cut($0, phystop: phystop(a)) }
-        let lb = b.split(separator: "\n", omittingEmptySubsequences: false).map { cut($0, phystop: phystop(b)) }
+        // The end of RAM read once per trace, not once per line: that split the whole trace
+        // again for each of its lines.
+        let endA = phystop(a), endB = phystop(b)
+        let la = a.split(separator: "\n", omittingEmptySubsequences: false).map { cut($0, phystop: endA) }
+        let lb = b.split(separator: "\n", omittingEmptySubsequences: false).map { cut($0, phystop: endB) }
         func masked(_ ls: [Line]) -> [UInt8] { Array(ls.map { $0.rendered { _ in "page#" } }.joined(separator: "\n").utf8) }
         let align = LineDiff.compute(old: masked(la), new: masked(lb), context: 0, maxHunks: .max, maxLines: 1 << 40)
         var namesA: [UInt64: Int] = [:], namesB: [UInt64: Int] = [:]
