@@ -162,9 +162,9 @@ extension LogImporter {
                 let a = newOp(need & 0x80 != 0 ? .store : .load, pid: parent, at: ops[op].at)
                 ops[a].va = page
                 ops[a].line = p.line
-                bits[parent, default: [:]][page] = have | ad | (need & 0x80 != 0 ? 0x40 : 0)
+                bits[parent, default: PageBits()][page] = have | ad | (need & 0x80 != 0 ? 0x40 : 0)
             }
-            bits[child, default: [:]][page] = bits[parent]?[page] ?? ad
+            bits[child, default: PageBits()][page] = bits[parent]?[page] ?? ad
         default: break
         }
     }

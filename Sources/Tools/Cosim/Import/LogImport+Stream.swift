@@ -52,7 +52,7 @@ extension LogImporter {
     mutating func settle(atEnd: Bool) throws(ImportError) -> [LogOperation] {
         var openOps = Set(open.values)
         for late in lateMirror.values { openOps.insert(late.op) }
-        if atEnd { openOps = []; exitsAwaiting = [:] }
+        if atEnd { openOps = []; exitsAwaiting = PidMap() }
         let w = atEnd ? Int.max : watermark(openOps)
         // Placing may move an operation to just before the fresh exec it falls in: one back.
         let bound = atEnd ? Int.max : w - 1
