@@ -97,10 +97,19 @@ extension LogImporter {
         walkOwed[me] = owed
     }
 
+    /// Whether an operation of this kind maps pages of its own (a switch, not an array
+    /// literal's search, at every map line).
+    static func mapsPages(_ kind: LogOperation.Kind) -> Bool {
+        switch kind {
+        case .boot, .userinit, .fork, .exec, .growproc, .fault, .copyout: true
+        default: false
+        }
+    }
+
     mutating func map(_ i: Int, _ me: Int) throws(ImportError) {
         let p = probes[i]
         let owed = shadow.walk(p.pt, p.va, p.size)
-        if let op = open[me], !ops[op].freeing, [.boot, .userinit, .fork, .exec, .growproc, .fault, .copyout].contains(ops[op].kind) {
+        if let op = open[me], !ops[op].freeing, Self.mapsPages(ops[op].kind) {
             // exec's proc_pagetable after its fresh kernel table: the trampoline mapped into the
             // table it has just allocated.
             if ops[op].kind == .exec && ops[op].root == 0 && p.va == MemLayout.trampoline,
