@@ -57,7 +57,7 @@ extension LogImporter {
     /// A shrinking sbrk frees the pages from `size` up: pages grown there later start with
     /// no A and D bits.
     mutating func forgetBits(_ pid: Int, above size: UInt64) {
-        guard let b = bits[pid], b.keys.contains(where: { $0 >= pageRoundUp(size) }) else { return }
-        bits[pid] = b.filter { $0.key < pageRoundUp(size) }
+        guard bits[pid]?.any(atOrAbove: pageRoundUp(size)) == true else { return }
+        bits[pid]!.forget(atOrAbove: pageRoundUp(size))
     }
 }

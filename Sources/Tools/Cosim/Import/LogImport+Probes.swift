@@ -97,10 +97,19 @@ extension LogImporter {
         walkOwed[me] = owed
     }
 
+    /// Whether an operation of this kind maps pages of its own (a switch, not an array
+    /// literal's search, at every map line).
+    static func mapsPages(_ kind: LogOperation.Kind) -> Bool {
+        switch kind {
+        case .boot, .userinit, .fork, .exec, .growproc, .fault, .copyout: true
+        default: false
+        }
+    }
+
     mutating func map(_ i: Int, _ me: Int) throws(ImportError) {
         let p = probes[i]
         let owed = shadow.walk(p.pt, p.va, p.size)
-        if let op = open[me], !ops[op].freeing, [.boot, .userinit, .fork, .exec, .growproc, .fault, .copyout].contains(ops[op].kind) {
+        if let op = open[me], !ops[op].freeing, Self.mapsPages(ops[op].kind) {
             // exec's proc_pagetable after its fresh kernel table: the trampoline mapped into the
             // table it has just allocated.
             if ops[op].kind == .exec && ops[op].root == 0 && p.va == MemLayout.trampoline,
@@ -162,9 +171,9 @@ extension LogImporter {
                 let a = newOp(need & 0x80 != 0 ? .store : .load, pid: parent, at: ops[op].at)
                 ops[a].va = page
                 ops[a].line = p.line
-                bits[parent, default: [:]][page] = have | ad | (need & 0x80 != 0 ? 0x40 : 0)
+                bits[parent, default: PageBits()][page] = have | ad | (need & 0x80 != 0 ? 0x40 : 0)
             }
-            bits[child, default: [:]][page] = bits[parent]?[page] ?? ad
+            bits[child, default: PageBits()][page] = bits[parent]?[page] ?? ad
         default: break
         }
     }

@@ -126,7 +126,7 @@ extension LogImporter {
         ops[op].freeing = true
         walkOwed[me] = nil
         if p.kind == .execfail { ops[op].failed = true } else {
-            bits[me] = [:]
+            bits[me] = PageBits()
             size[me] = p.sz
             mirrorTop[me] = execReplacesKernelTable ? p.sz : max(mirrorTop[me] ?? 0, p.sz)
         }

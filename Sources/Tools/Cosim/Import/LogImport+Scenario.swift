@@ -58,17 +58,20 @@ extension ImportedLog {
 
 extension LogOperation {
     /// The scenario event that makes this operation, located at the log line that shows it
-    /// (nil for the boot, which every scenario begins with).
-    public func event(file: String) -> Event? {
+    /// (nil for the boot, which every scenario begins with). Without `labelled`, its label is
+    /// empty: replay, watched by no one, runs the event and shows its label nowhere.
+    public func event(file: String, labelled: Bool = true) -> Event? {
         let op = self
         let loc = SourceLocation(file: file, line: op.line, column: 1)
-        func make(_ kind: EventKind, _ label: String) -> Event { Event(kind: kind, location: loc, label: label) }
+        func make(_ kind: EventKind, _ label: @autoclosure () -> String) -> Event {
+            Event(kind: kind, location: loc, label: labelled ? label() : "")
+        }
         switch op.kind {
         case .boot: return nil
         case .userinit: return make(.userinit(pid: 1), "userinit -> pid 1")
         case .fork:
-            var e = Event(kind: .syscall(pid: op.pid, .fork), location: loc,
-                          label: op.forkFailed ? "fork pid \(op.pid) -> -1" : "fork pid \(op.pid) -> pid \(op.child ?? -1)")
+            var e = make(.syscall(pid: op.pid, .fork),
+                         op.forkFailed ? "fork pid \(op.pid) -> -1" : "fork pid \(op.pid) -> pid \(op.child ?? -1)")
             if op.forkFailed && op.child != nil { e.forkFails = true } else { e.child = op.child }
             return e
         case .exec:

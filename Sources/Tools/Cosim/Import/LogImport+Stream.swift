@@ -34,13 +34,13 @@ extension LogImporter {
     /// Whether operation `o` may still gain probes or move: its process is in the middle of it,
     /// a fork's late mirror may still take pages for it, or it is an exit whose place (the
     /// process's switch away from the CPU) has not been read.
-    func unsettled(_ o: Int, _ openOps: Set<Int>) -> Bool {
+    func unsettled(_ o: Int, _ openOps: [Int]) -> Bool {
         openOps.contains(o) || ops[o].kind == .exit && exitsAwaiting[ops[o].pid] == o
     }
 
     /// The earliest probe index an operation not yet handed out could still take effect at,
     /// or a new one could: nothing before it moves any more.
-    func watermark(_ openOps: Set<Int>) -> Int {
+    func watermark(_ openOps: [Int]) -> Int {
         var w = probes.end
         for list in pending.values { if let first = list.first { w = min(w, first) } }
         for o in waiting where unsettled(o, openOps) { w = min(w, ops[o].probes.first ?? ops[o].at, ops[o].at) }
@@ -50,9 +50,10 @@ extension LogImporter {
     /// The operations that can go out now, in the order they take effect (the log's end:
     /// all of them). Each is placed once its place can no longer change.
     mutating func settle(atEnd: Bool) throws(ImportError) -> [LogOperation] {
-        var openOps = Set(open.values)
-        for late in lateMirror.values { openOps.insert(late.op) }
-        if atEnd { openOps = []; exitsAwaiting = [:] }
+        // A few (one per process in the middle of something): searched, not hashed.
+        var openOps = open.values
+        for late in lateMirror.values { openOps.append(late.op) }
+        if atEnd { openOps = []; exitsAwaiting = PidMap() }
         let w = atEnd ? Int.max : watermark(openOps)
         // Placing may move an operation to just before the fresh exec it falls in: one back.
         let bound = atEnd ? Int.max : w - 1
@@ -79,8 +80,8 @@ extension LogImporter {
             emitted += 1
             return ops[o]
         }
-        let gone = Set(batch)
-        waiting.removeAll { gone.contains($0) }
+        // Those handed out have their place in the emission now.
+        waiting.removeAll { emission[$0] >= 0 }
         return out
     }
 
@@ -108,7 +109,10 @@ extension LogImporter {
     /// scheduler loads the old table while the exec sleeps).
     mutating func place(_ o: Int) {
         ops[o].placed = true
-        guard ![.boot, .load, .store].contains(ops[o].kind) else { return }
+        switch ops[o].kind {
+        case .boot, .load, .store: return
+        default: break
+        }
         let at = ops[o].at
         guard at >= spanEnd.base, at < spanEnd.end, spanEnd[at] >= 0 else { return }
         if let first = ops[o].probes.first, first <= at { return }

@@ -39,7 +39,7 @@ public struct LogImporter {
     var emitted = 0
     /// For each process whose exit has been read, the exit, until it is reaped (its last
     /// switch away, where the exit takes effect, is read by then).
-    var exitsAwaiting: [Int: Int] = [:]
+    var exitsAwaiting = PidMap<Int>()
     /// For each probe, the end of the latest span of probes of an operation over it; and,
     /// for a kernel whose exec replaces the kernel table, where the exec over it began.
     var spanEnd = IndexedWindow<Int>()
@@ -47,19 +47,19 @@ public struct LogImporter {
     /// How far the split check has read, and the operation it saw last, with its last probe.
     var split = (next: 0, lastOp: Int32(-1), lastEnd: -1)
     /// The operation each process is in the middle of.
-    var open: [Int: Int] = [:]
+    var open = PidMap<Int>()
     /// Bare kallocs of each process that no operation has claimed yet: argv pages or pipes.
-    var pending: [Int: [Int]] = [:]
+    var pending = PidMap<[Int]>()
     /// Open pipes: page -> id.
     var pipes: [UInt64: Int] = [:]
     var nextPipe = 1
     var shadow = ShadowTables()
     /// kallocs walk still owes the last map of each process.
-    var walkOwed: [Int: Int] = [:]
+    var walkOwed = PidMap<Int>()
     /// The A and D bits (0xc0) the model will have in each process's user PTEs, by page.
-    var bits: [Int: [UInt64: UInt64]] = [:]
+    var bits = PidMap<PageBits>()
     /// The last `swtch from=` of each pid, and the pid of the last swtch seen.
-    var lastFrom: [Int: Int] = [:]
+    var lastFrom = PidMap<Int>()
     var lastSwitch: (pid: Int, to: Bool)?
     var current = 0
     var booted = false
@@ -69,11 +69,11 @@ public struct LogImporter {
     /// Whether sbrk allocates lazily: its `sbrk` line is the operation (there is no growproc).
     var lazySbrk = false
     /// Each process's last `copyin` or `copyinstr` line, which a lazy page may be made for.
-    var lastCopy: [Int: Int] = [:]
+    var lastCopy = PidMap<Int>()
     /// Each process's size, and the top of what its kernel table's mirror has ever covered
     /// (walk never frees a table page, so the level-0 tables below it exist).
-    var size: [Int: UInt64] = [1: pageSize]
-    var mirrorTop: [Int: UInt64] = [1: pageSize]
+    var size = PidMap<UInt64>(1, pageSize)
+    var mirrorTop = PidMap<UInt64>(1, pageSize)
     /// Whether the log's fork line comes before the child's mirror, and the fork each process's
     /// next bare kallocs then belong to, with how many.
     var forkMirrorAfterProbe = false
@@ -82,10 +82,10 @@ public struct LogImporter {
     var execBuildsKernelTable = false
     /// Whether exec replaces the process's kernel table with one it built (any fresh table).
     var execReplacesKernelTable = false
-    var lateMirror: [Int: (op: Int, pages: Int)] = [:]
+    var lateMirror = PidMap<(op: Int, pages: Int)>()
     var unexplained: [Int] = []
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
-    var lives: [Int: (parent: Int, exited: Bool, reaped: Bool)] = [:]
+    var lives = PidMap<(parent: Int, exited: Bool, reaped: Bool)>()
     /// The pids in `lives` not reaped yet: those an exit may hand to init (few, where `lives`
     /// holds every pid the log has named).
     var unreaped: Set<Int> = []

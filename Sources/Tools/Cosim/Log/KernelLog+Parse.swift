@@ -1,3 +1,4 @@
+import Foundation
 import XV6
 import Support
 import Scenario
@@ -126,8 +127,17 @@ package struct ProbeScanner {
     var i: Int
     package let end: Int
 
-    /// The kind names' bytes, in `ProbeKind.allCases` order.
-    static let kindNames: [[UInt8]] = ProbeKind.allCases.map { Array($0.rawValue.utf8) }
+    /// The kinds, and their names' bytes one after another, each name's range in them, in
+    /// `ProbeKind.allCases` order: compared with memcmp, no array per name to retain.
+    static let kinds = ProbeKind.allCases
+    static let kindBytes: [UInt8] = kinds.flatMap { Array($0.rawValue.utf8) }
+    static let kindRanges: [Range<Int>] = {
+        var at = 0
+        return kinds.map { k in
+            defer { at += k.rawValue.utf8.count }
+            return at..<(at + k.rawValue.utf8.count)
+        }
+    }()
 
     static func scan(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
         var s = ProbeScanner(b: b, i: from, end: to)
@@ -203,14 +213,17 @@ package struct ProbeScanner {
     }
 
     func kind(_ w: Range<Int>) -> ProbeKind? {
-        for (k, name) in Self.kindNames.enumerated() where name.count == w.count && name.first == b[w.lowerBound] {
-            if b[w].elementsEqual(name) { return ProbeKind.allCases[k] }
+        let first = b[w.lowerBound], word = b.baseAddress! + w.lowerBound
+        return Self.kindBytes.withUnsafeBufferPointer { names in
+            for (k, r) in Self.kindRanges.enumerated() where r.count == w.count && names[r.lowerBound] == first {
+                if memcmp(names.baseAddress! + r.lowerBound, word, w.count) == 0 { return Self.kinds[k] }
+            }
+            return nil
         }
-        return nil
     }
 
     func equals(_ w: Range<Int>, _ text: StaticString) -> Bool {
-        w.count == text.utf8CodeUnitCount && b[w].elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: w.count))
+        w.count == text.utf8CodeUnitCount && (w.isEmpty || memcmp(b.baseAddress! + w.lowerBound, text.utf8Start, w.count) == 0)
     }
 
     /// The value of the next word if it is `key=value` (nothing read otherwise).

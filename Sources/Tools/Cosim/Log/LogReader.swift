@@ -1,3 +1,4 @@
+import Foundation
 import Support
 import Scenario
 import Run
@@ -75,13 +76,19 @@ package struct LogReader {
             start = nl + 1
         }
         while start < chunk.count {
-            var end = start
-            while end < chunk.count && chunk[end] != 0x0A { end += 1 }
+            let end = Self.index(of: 0x0A, in: chunk, start, chunk.count)
             if end - start > KernelLog.lineLimit { throw tooLong() }
             if end == chunk.count { carry.append(contentsOf: chunk[start...]); return }
             try line(chunk, start, end)
             start = end + 1
         }
+    }
+
+    /// The index of the first `byte` in b[from..<to], or `to` (memchr: a line's bytes are not
+    /// looked at one by one).
+    static func index(of byte: UInt8, in b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Int {
+        guard from < to, let base = b.baseAddress, let p = memchr(base + from, Int32(byte), to - from) else { return to }
+        return base.distance(to: p.assumingMemoryBound(to: UInt8.self))
     }
 
     /// A line beyond `KernelLog.lineLimit`: refused before it is held whole (a file of one
@@ -129,13 +136,12 @@ package struct LogReader {
     /// probes whose characters interleave (two CPUs printing at once) are an error at the
     /// second's `@`: reading either would replay what the kernel did not do.
     func probeStart(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(LogError) -> Int? {
-        var s = start
-        while s + 1 < end && !(b[s] == 0x40 && b[s + 1] == 0x54) { s += 1 }
+        var s = Self.index(of: 0x40, in: b, start, end - 1)
+        while s + 1 < end && b[s + 1] != 0x54 { s = Self.index(of: 0x40, in: b, s + 1, end - 1) }
         guard s + 1 < end else { return nil }
         var other: Int?
         if s > start && b[s - 1] == 0x40 { other = s - 1 } else {
-            var j = s + 1
-            while j < end && b[j] != 0x40 { j += 1 }
+            let j = Self.index(of: 0x40, in: b, s + 1, end)
             if j < end { other = j }
         }
         if let other {

@@ -196,7 +196,7 @@ public final class ReplaySession {
             if let k = pipeIndex.removeValue(forKey: op.pipe) { pipes[k].freedAt = store[op.probes[0]].line }
         default: break
         }
-        guard index > 0, modelPanic == nil, let k = kernel, let event = op.event(file: file) else { return }
+        guard index > 0, modelPanic == nil, let k = kernel, let event = op.event(file: file, labelled: observer != nil) else { return }
         observer?.begin(index, op, event)
         writer.begin(event: index, event)
         k.eventTag = Int32(clamping: index)

@@ -160,7 +160,7 @@ package final class StreamComparison {
             unmatchedHead += 1
             compared += 1
         }
-        if unmatchedHead == unmatched.count { unmatched.removeAll(keepingCapacity: true); unmatchedHead = 0 }
+        if unmatchedHead > 0 && unmatchedHead == unmatched.count { unmatched.removeAll(keepingCapacity: true); unmatchedHead = 0 }
         tellContext()
     }
 
