@@ -20,6 +20,10 @@ public struct TLB: Sendable {
         public var pteAddress: PhysAddr
         /// The level of the leaf (0 for a 4 KiB page, 1 or 2 for a superpage).
         public var level: Int
+
+        public init(pte: PTE, pteAddress: PhysAddr, level: Int) {
+            self.pte = pte; self.pteAddress = pteAddress; self.level = level
+        }
     }
 
     private struct Slot: Sendable {
@@ -35,9 +39,10 @@ public struct TLB: Sendable {
     private var generation: UInt32 = 1
     public private(set) var count = 0
 
-    /// Above this many slots a flush drops the table rather than keep it: a run that once
-    /// touched 20,000 pages should not carry (or copy, from a snapshot) their slots for ever.
-    private static let keptSlots = 256
+    /// Above this many slots (160 KiB) a flush drops the table rather than keep it: a run that
+    /// once touched 20,000 pages should not carry (or copy, from a snapshot) their slots for
+    /// ever. Below it, a loop over a thousand pages between two flushes does not regrow it.
+    private static let keptSlots = 4096
 
     public init() {}
 
