@@ -33,17 +33,17 @@ public final class PhysicalMemory {
     /// ways and compares the traces.
     public let fastPaths: Bool
 
-    private let fill: UnsafeMutablePointer<UInt8>
-    let slot: UnsafeMutablePointer<Int32>
-    private let word0: UnsafeMutablePointer<UInt64>
-    private let hasWord0: UnsafeMutablePointer<Bool>
-    private let linFirst: UnsafeMutablePointer<UInt64>
-    private let linStep: UnsafeMutablePointer<UInt64>
+    @usableFromInline let fill: UnsafeMutablePointer<UInt8>
+    @usableFromInline let slot: UnsafeMutablePointer<Int32>
+    @usableFromInline let word0: UnsafeMutablePointer<UInt64>
+    @usableFromInline let hasWord0: UnsafeMutablePointer<Bool>
+    @usableFromInline let linFirst: UnsafeMutablePointer<UInt64>
+    @usableFromInline let linStep: UnsafeMutablePointer<UInt64>
     /// Words `linLo..<linHi` are linear; equal when the page is not.
-    private let linLo: UnsafeMutablePointer<UInt16>
-    private let linHi: UnsafeMutablePointer<UInt16>
+    @usableFromInline let linLo: UnsafeMutablePointer<UInt16>
+    @usableFromInline let linHi: UnsafeMutablePointer<UInt16>
     /// The slots' storage, shared with this memory's snapshots.
-    let store: SlotStore
+    @usableFromInline let store: SlotStore
     /// When set, notes each page written (a report finds what an event changed); not copied by `snapshot`.
     public var writeLog: WriteLog?
 
@@ -98,14 +98,14 @@ public final class PhysicalMemory {
     package var pagesWithSlots: Int { (0..<pageCount).reduce(0) { $0 + (slot[$1] >= 0 ? 1 : 0) } }
 
     /// Whether `[pa, pa+length)` lies inside RAM.
-    @inline(__always) public func contains(_ pa: PhysAddr, length: UInt64 = 1) -> Bool {
+    @inlinable @inline(__always) public func contains(_ pa: PhysAddr, length: UInt64 = 1) -> Bool {
         pa.rawValue >= base.rawValue && pa.rawValue < end.rawValue && length <= end.rawValue - pa.rawValue
     }
 
     // MARK: words
 
     /// The 64-bit little-endian word at `pa`, which must be 8-byte aligned and in RAM.
-    @inline(__always) public func read64(_ pa: PhysAddr) -> UInt64 {
+    @inlinable @inline(__always) public func read64(_ pa: PhysAddr) -> UInt64 {
         let (page, word) = locate(pa)
         let s = slot[page]
         if s >= 0 { return store.words(s)[word] }
@@ -113,7 +113,7 @@ public final class PhysicalMemory {
     }
 
     /// Word `word` of a page with no slot: its first word, its run, or its fill.
-    @inline(__always) func slotlessWord(_ page: Int, _ word: Int) -> UInt64 {
+    @inlinable @inline(__always) func slotlessWord(_ page: Int, _ word: Int) -> UInt64 {
         if word == 0 && hasWord0[page] { return word0[page] }
         let w = UInt16(truncatingIfNeeded: word)
         if w >= linLo[page] && w < linHi[page] { return linFirst[page] &+ UInt64(w &- linLo[page]) &* linStep[page] }
@@ -318,10 +318,11 @@ public final class PhysicalMemory {
 
     // MARK: private
 
-    @inline(__always) private func locate(_ pa: PhysAddr) -> (page: Int, word: Int) {
+    @inlinable @inline(__always) func locate(_ pa: PhysAddr) -> (page: Int, word: Int) {
         precondition(contains(pa), "physical address outside RAM")
         let off = pa.rawValue &- base.rawValue
-        return (Int(truncatingIfNeeded: off >> pageShift), Int(truncatingIfNeeded: (off & (pageSize - 1)) >> 3))
+        // Literals, not pageShift and pageSize: this is inlined into other modules, where a global is a call.
+        return (Int(truncatingIfNeeded: off >> 12), Int(truncatingIfNeeded: (off & 0xfff) >> 3))
     }
 
     /// The words of `page`, writable: its own slot, after copying a shared one or giving
@@ -361,11 +362,11 @@ public final class PhysicalMemory {
 /// The 4096-byte slots of a memory and its snapshots, with how many of them hold each
 /// slot. Slots come in blocks that never move, so a page's words stay where they are
 /// until the page gives its slot up.
-package final class SlotStore {
-    private static let slotsPerBlock = 256
+@usableFromInline package final class SlotStore {
+    @usableFromInline static let slotsPerBlock = 256
     private static let wordsPerBlock = slotsPerBlock * Int(pageSize / 8)
     private static let maxBlocks = 1 << 14           // 4 Mi slots, 16 GiB: far beyond any family's need
-    private let blocks: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
+    @usableFromInline let blocks: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
     private var blockCount = 0
     /// Holders of each slot; 0 for a free one.
     private var holders: UnsafeMutablePointer<Int32>
@@ -383,9 +384,9 @@ package final class SlotStore {
         holders.deallocate()
     }
 
-    @inline(__always) func words(_ s: Int32) -> UnsafeMutablePointer<UInt64> {
+    @inlinable @inline(__always) func words(_ s: Int32) -> UnsafeMutablePointer<UInt64> {
         let i = Int(s)
-        return blocks[i / Self.slotsPerBlock] + (i % Self.slotsPerBlock) * Int(pageSize / 8)
+        return blocks[i / Self.slotsPerBlock] + (i % Self.slotsPerBlock) * 512   // words a page
     }
 
     @inline(__always) func isShared(_ s: Int32) -> Bool { holders[Int(s)] > 1 }

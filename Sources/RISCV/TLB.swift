@@ -4,6 +4,13 @@
 /// ASID 0 everywhere, so entries are not tagged by address space: that is
 /// exactly why a satp write without `sfence.vma` can translate through the
 /// previous table.
+///
+/// It has no capacity limit, as before: an entry leaves only by a flush. The
+/// table is open addressing with linear probing, keyed by page number, and each
+/// slot carries the flush generation it was filled in: a flush starts a new
+/// generation, so it costs nothing however many entries it forgets. (A Dictionary
+/// cost a SipHash per lookup and a regrowth after every flush; the COW lab's
+/// faults flush the TLB twice each.)
 public struct TLB: Sendable {
     /// One cached translation of a 4096-byte page.
     public struct Entry: Sendable, Equatable {
@@ -13,25 +20,88 @@ public struct TLB: Sendable {
         public var pteAddress: PhysAddr
         /// The level of the leaf (0 for a 4 KiB page, 1 or 2 for a superpage).
         public var level: Int
+
+        public init(pte: PTE, pteAddress: PhysAddr, level: Int) {
+            self.pte = pte; self.pteAddress = pteAddress; self.level = level
+        }
     }
 
-    private var entries: [UInt64: Entry] = [:]
+    private struct Slot: Sendable {
+        var vpn: UInt64
+        /// The generation the slot was filled in; another generation's slot is empty.
+        var generation: UInt32
+        var entry: Entry
+    }
+
+    /// A power of two long, or empty; at most half full.
+    private var slots: [Slot] = []
+    /// Slots of another generation are empty (0 is never current).
+    private var generation: UInt32 = 1
+    public private(set) var count = 0
+
+    /// Above this many slots (160 KiB) a flush drops the table rather than keep it: a run that
+    /// once touched 20,000 pages should not carry (or copy, from a snapshot) their slots for
+    /// ever. Below it, a loop over a thousand pages between two flushes does not regrow it.
+    private static let keptSlots = 4096
 
     public init() {}
 
-    /// The cached translation of the page containing `va`, if any.
-    public func lookup(_ va: VirtAddr) -> Entry? { entries[va.rawValue >> pageShift] }
-
-    /// Caches the translation of the page containing `va`.
-    public mutating func fill(_ va: VirtAddr, _ entry: Entry) { entries[va.rawValue >> pageShift] = entry }
-
-    /// Forgets every translation. (`sfence.vma zero, zero`) Clearing in place costs the
-    /// table's capacity, not its count: after one loop over 20,000 pages, every later flush
-    /// (two per trap) paid for 20,000 buckets. A large table is dropped instead.
-    public mutating func flush() {
-        if entries.isEmpty { return }
-        if entries.count > 64 { entries = [:] } else { entries.removeAll(keepingCapacity: true) }
+    @inline(__always) private static func home(_ vpn: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (vpn &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
     }
 
-    public var count: Int { entries.count }
+    /// The cached translation of the page containing `va`, if any.
+    @inline(__always) public func lookup(_ va: VirtAddr) -> Entry? {
+        if count == 0 { return nil }
+        let vpn = va.rawValue >> pageShift, current = generation
+        return slots.withUnsafeBufferPointer { s -> Entry? in
+            let mask = s.count - 1
+            var i = Self.home(vpn, mask)
+            while s[i].generation == current {
+                if s[i].vpn == vpn { return s[i].entry }
+                i = (i + 1) & mask
+            }
+            return nil
+        }
+    }
+
+    /// Caches the translation of the page containing `va` (replacing the page's entry).
+    public mutating func fill(_ va: VirtAddr, _ entry: Entry) {
+        if (count + 1) * 2 > slots.count { grow() }
+        let vpn = va.rawValue >> pageShift, current = generation
+        let added = slots.withUnsafeMutableBufferPointer { s -> Bool in
+            let mask = s.count - 1
+            var i = Self.home(vpn, mask)
+            while s[i].generation == current {
+                if s[i].vpn == vpn { s[i].entry = entry; return false }
+                i = (i + 1) & mask
+            }
+            s[i] = Slot(vpn: vpn, generation: current, entry: entry)
+            return true
+        }
+        if added { count += 1 }
+    }
+
+    /// Twice the slots (16 at first), the current generation's entries moved into them.
+    private mutating func grow() {
+        let old = slots, current = generation
+        let empty = Slot(vpn: 0, generation: 0, entry: Entry(pte: PTE(rawValue: 0), pteAddress: .zero, level: 0))
+        slots = Array(repeating: empty, count: max(16, old.count * 2))
+        generation = 1
+        count = 0
+        for s in old where s.generation == current { fill(VirtAddr(s.vpn << pageShift), s.entry) }
+    }
+
+    /// Forgets every translation. (`sfence.vma zero, zero`)
+    public mutating func flush() {
+        if count == 0 { return }
+        count = 0
+        if slots.count > Self.keptSlots { slots = []; generation = 1; return }
+        generation &+= 1
+        if generation == 0 {
+            // After 2^32 - 1 flushes: mark every slot empty again, and start over.
+            for i in slots.indices { slots[i].generation = 0 }
+            generation = 1
+        }
+    }
 }

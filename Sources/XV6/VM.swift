@@ -378,7 +378,7 @@ extension Kernel {
 
     func writeSatp(hart: Int, _ value: Satp, by writer: SatpWriter) {
         harts[hart].writeSatp(value)
-        staleNoted.remove(hart)
+        if !staleNoted.isEmpty { staleNoted.remove(hart) }   // no hashing in the common case
         counters.satpWrites += 1
         emit(.satp(hart: hart, value: value, table: name(of: value.root), by: writer))
     }
