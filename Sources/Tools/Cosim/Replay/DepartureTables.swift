@@ -138,13 +138,20 @@ package struct TablesRead {
         guard !whole else { return side }
         struct Place: Hashable { var va: UInt64, depth: Int }
         let places = Set(shown.map { Place(va: $0.va, depth: $0.depth) })
-        var keep = Array(repeating: false, count: side.count)
+        return onPaths(side.map(\.depth)) { side[$0].mark != nil || places.contains(Place(va: side[$0].va, depth: side[$0].depth)) }
+            .map { side[$0] }
+    }
+
+    /// The indices of the rows, in vmprint's order at `depths`, that are `wanted` or on the
+    /// path from the root to one that is.
+    static func onPaths(_ depths: [Int], wanted: (Int) -> Bool) -> [Int] {
+        var keep = Array(repeating: false, count: depths.count)
         var path: [Int] = []
-        for (i, e) in side.enumerated() {
-            path = Array(path.prefix(e.depth)) + [i]
-            if e.mark != nil || places.contains(Place(va: e.va, depth: e.depth)) { for j in path { keep[j] = true } }
+        for (i, depth) in depths.enumerated() {
+            path = Array(path.prefix(depth)) + [i]
+            if wanted(i) { for j in path { keep[j] = true } }
         }
-        return side.indices.filter { keep[$0] }.map { side[$0] }
+        return depths.indices.filter { keep[$0] }
     }
 }
 
@@ -331,13 +338,7 @@ package struct TableWalk {
         let whole = entries.count <= DepartureTables.wholeUpTo
         var shown = entries
         if !whole {
-            var keep = Array(repeating: false, count: entries.count)
-            var path: [Int] = []
-            for (i, e) in entries.enumerated() {
-                path = Array(path.prefix(e.depth)) + [i]
-                if e.mark != nil { for j in path { keep[j] = true } }
-            }
-            shown = entries.indices.filter { keep[$0] }.map { entries[$0] }
+            shown = TablesRead.onPaths(entries.map(\.depth)) { entries[$0].mark != nil }.map { entries[$0] }
         }
         return TableDump(name: name, root: root, total: entries.count, shown: shown, whole: whole,
                          missing: missing, rootMark: rootMark, freed: freedRoot)
