@@ -31,7 +31,7 @@ package final class ProbeRecorder {
     /// comparison alongside, to say where that one parts.
     func compare(blind: Bool, ram: Range<UInt64>) {
         for side in streams {
-            if blind { side.pages = PageBinding(ram: ram) } else { side.blindPages = PageBinding(ram: ram) }
+            if blind { side.pages = PageBinding(ram: ram) } else { side.blindSeen = SeenPages(ram: ram) }
         }
     }
 
@@ -207,6 +207,54 @@ package struct PageBinding {
         case (let m?, let l?): return m == pb && l == pa
         default: return false
         }
+    }
+}
+
+/// The pages of RAM the probes compared so far name: while the exact comparison agrees, the
+/// address-blind one alongside it has bound each of them to itself and to nothing else, so
+/// it is kept as this set and made a `PageBinding` only where the exact one parts (binding
+/// every address as it was compared took a tenth of a replay's main thread).
+package struct SeenPages {
+    let ram: Range<UInt64>
+    /// By page number in `PageBinding.near`, a bit each.
+    private var near = [UInt64](repeating: 0, count: 1 << 12)
+    private var far: Set<UInt64> = []
+
+    init(ram: Range<UInt64>) { self.ram = ram }
+
+    /// Notes the pages a probe names, as `Replay.same` compares them.
+    mutating func note(_ p: Probe) {
+        switch p.kind {
+        case .kalloc, .kfree, .satp, .refinc, .refdec: note(p.pa)
+        case .map: note(p.pt); note(p.pa)
+        case .unmap, .freewalk, .kvmFree: note(p.pt)
+        default: break
+        }
+    }
+
+    private mutating func note(_ a: UInt64) {
+        guard ram.contains(a) else { return }
+        if PageBinding.near.contains(a) {
+            let i = Int((a &- PageBinding.near.lowerBound) >> 12)
+            near[i >> 6] |= 1 << UInt64(i & 63)
+        } else {
+            far.insert(a & ~0xfff)
+        }
+    }
+
+    /// The binding the address-blind comparison would have made: each page to itself.
+    var binding: PageBinding {
+        var b = PageBinding(ram: ram)
+        for (w, word) in near.enumerated() where word != 0 {
+            if b.nearLogToModel.isEmpty { b.nearLogToModel = [UInt32](repeating: 0, count: 1 << 18) }
+            for bit in 0..<64 where word & (1 << UInt64(bit)) != 0 {
+                let i = w << 6 | bit
+                b.nearLogToModel[i] = UInt32(i + 1)
+            }
+        }
+        b.nearModelToLog = b.nearLogToModel
+        for a in far { b.logToModel[a] = a; b.modelToLog[a] = a }
+        return b
     }
 }
 

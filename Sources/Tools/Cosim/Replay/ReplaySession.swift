@@ -31,6 +31,9 @@ public final class ReplaySession {
     package let recorder: ProbeRecorder
     let sites = SiteTree()
     let writer: TraceWriter
+    /// Where the model's kernel events go when nobody watches: to the recorder at once, not
+    /// through the writer and its tap (`RecorderSink`).
+    let direct: RecorderSink?
     var kernel: Kernel?
     /// The model's panic, once it has panicked (it runs no more events).
     var modelPanic: String?
@@ -89,13 +92,14 @@ public final class ReplaySession {
                 if case .kernel(let e) = r { recorder.take(e, event) }
                 observer.record(r, event)
             }
+            direct = nil
         } else {
-            writer.tap = { [recorder] r, event in if case .kernel(let e) = r { recorder.take(e, event) } }
+            direct = RecorderSink(recorder)
         }
         let boot = Event(kind: .boot, location: nil, label: "boot")
         observer?.begin(0, nil, boot)
         writer.begin(event: 0, boot)
-        let k = Kernel(unbooted: config, sink: writer, sites: sites)
+        let k = Kernel(unbooted: config, sink: direct ?? writer, sites: sites)
         // Weakly: the kernel holds its writer, whose tap holds the streams.
         for side in recorder.streams { side.onDepart = { [unowned self, weak k] in if let k { self.captureTables(k, $0, $1, $2) } } }
         if self.keepGoing > 1 {
@@ -199,6 +203,7 @@ public final class ReplaySession {
         guard index > 0, modelPanic == nil, let k = kernel, let event = op.event(file: file, labelled: observer != nil) else { return }
         observer?.begin(index, op, event)
         writer.begin(event: index, event)
+        direct?.event = index
         k.eventTag = Int32(clamping: index)
         recorder.waitParent = if case .syscall(let parent, .wait) = event.kind { parent } else { nil }
         do throws(KernelPanic) {
@@ -230,4 +235,14 @@ public final class ReplaySession {
         operations.drop(below: firstOp)
         importer.forget(below: keep)
     }
+}
+
+/// The model's kernel events handed to the recorder as the kernel makes them, with the event
+/// under way: a replay nobody watches needs nothing else of them (through the trace writer's
+/// `record` and its tap, each event was wrapped as a record and passed through two closures).
+final class RecorderSink: TraceSink {
+    let recorder: ProbeRecorder
+    var event = 0
+    init(_ recorder: ProbeRecorder) { self.recorder = recorder }
+    func record(_ e: TraceEvent) { recorder.take(e, event) }
 }

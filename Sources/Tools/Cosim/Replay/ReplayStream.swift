@@ -92,7 +92,7 @@ package final class StreamComparison {
     /// The last 3 model probes that agreed, with the log's probes they agreed with (a
     /// departure's context on the log's side, kept here so that a stream with few probes,
     /// satp on a stock kernel, holds no old part of the log in the store).
-    private var lastAgreed = LastFew<(ModelProbe, Probe)>()
+    private var lastAgreed = LastAgreed()
     var before: [ModelProbe] { lastAgreed.elements.map(\.0) }
     var logBefore: [Probe] { lastAgreed.elements.map(\.1) }
     /// From the departure on, it and the 3 after it.
@@ -101,6 +101,8 @@ package final class StreamComparison {
     /// or for one alongside the exact comparison, which only says where it parts.
     var pages: PageBinding?
     var blindPages: PageBinding?
+    /// The address-blind comparison alongside, while the exact one agrees (`SeenPages`).
+    var blindSeen: SeenPages?
     var blindPartedAt: Int?
     /// Called once, as the two part (with the position and the model's probe there).
     var onDepart: ((StreamComparison, Int, ModelProbe) -> Void)?
@@ -186,10 +188,11 @@ package final class StreamComparison {
         departedAt = nil
         paused = false
         told = false
-        lastAgreed = LastFew()
+        lastAgreed = LastAgreed()
         after = []
         resync = (event, logThrough)
-        pages = PageBinding(ram: pages?.ram ?? blindPages?.ram ?? 0..<0)
+        pages = PageBinding(ram: pages?.ram ?? blindPages?.ram ?? blindSeen?.ram ?? 0..<0)
+        blindSeen = nil
         blindPages = nil
         tallies = false
         pump()
@@ -208,6 +211,15 @@ package final class StreamComparison {
 
     private func compare(_ m: ModelProbe, at k: Int) {
         let log = k < expected.end ? store[expected[k]] : nil
+        if blindSeen != nil {
+            if departedAt == nil, let log, Replay.same(log, m.probe, &pages) {
+                blindSeen!.note(log)
+                agreed(m, log)
+                return
+            }
+            blindPages = blindSeen!.binding
+            blindSeen = nil
+        }
         if blindPages != nil && blindPartedAt == nil && (log == nil || !Replay.same(log!, m.probe, &blindPages)) {
             blindPartedAt = k
         }
@@ -217,14 +229,18 @@ package final class StreamComparison {
             return
         }
         if let log, Replay.same(log, m.probe, &pages) {
-            agreed[m.probe.kind.index] += 1
-            lastAgreed.append((m, log))
-            if tallies { tally(log, m) }
+            agreed(m, log)
         } else {
             departedAt = k
             after = [m]
             onDepart?(self, k, m)
         }
+    }
+
+    private func agreed(_ m: ModelProbe, _ log: Probe) {
+        agreed[m.probe.kind.index] += 1
+        lastAgreed.append(m, log)
+        if tallies { tally(log, m) }
     }
 
     private func tally(_ p: Probe, _ m: ModelProbe) {
@@ -280,25 +296,35 @@ package final class StreamComparison {
     }
 }
 
-/// The last 3 items appended, in a ring of three slots: appending writes one, in place.
-struct LastFew<T> {
-    private var slots: (T?, T?, T?) = (nil, nil, nil)
-    /// The slot the next item goes in: the oldest, once all three are filled.
-    private var next = 0
+/// The last 3 agreements (the model's probe and the log's), in a ring of three slots, each
+/// written in place at every agreement: plain fields, not optionals of a generic tuple,
+/// which were copied through memcpy twice for every probe compared.
+struct LastAgreed {
+    private var m0: ModelProbe, m1: ModelProbe, m2: ModelProbe
+    private var l0: Probe, l1: Probe, l2: Probe
+    /// The slot the next agreement goes in, and how many are filled.
+    private var next = 0, count = 0
 
-    mutating func append(_ x: T) {
-        switch next {
-        case 0: slots.0 = x
-        case 1: slots.1 = x
-        default: slots.2 = x
-        }
-        next = next == 2 ? 0 : next + 1
+    init() {
+        let l = Probe(.kalloc), m = ModelProbe(probe: l, event: 0)
+        (m0, m1, m2) = (m, m, m)
+        (l0, l1, l2) = (l, l, l)
     }
 
-    /// Oldest first (slots not yet filled are the ones from `next` on).
-    var elements: [T] {
-        let all = [slots.0, slots.1, slots.2]
-        return (0..<3).compactMap { all[(next + $0) % 3] }
+    mutating func append(_ m: ModelProbe, _ l: Probe) {
+        switch next {
+        case 0: m0 = m; l0 = l
+        case 1: m1 = m; l1 = l
+        default: m2 = m; l2 = l
+        }
+        next = next == 2 ? 0 : next + 1
+        if count < 3 { count += 1 }
+    }
+
+    /// Oldest first.
+    var elements: [(ModelProbe, Probe)] {
+        let all = [(m0, l0), (m1, l1), (m2, l2)]
+        return (0..<count).map { all[(next - count + $0 + 3) % 3] }
     }
 }
 
