@@ -145,13 +145,20 @@ extension LogImporter {
         }
     }
 
-    /// Forgets what the importer holds of probes before `k` and of operations handed out,
-    /// as far as it no longer needs them.
-    mutating func forget(below k: Int) {
+    /// The oldest probe before `k` the importer still reads: what its probes may be
+    /// forgotten below.
+    func oldestNeeded(below k: Int) -> Int {
         var keep = min(k, split.next)
         for list in pending.values { if let first = list.first { keep = min(keep, first) } }
         // An exit's place moves to its process's last switch away: its line is older.
         for o in waiting { keep = min(keep, ops[o].probes.first ?? ops[o].at, ops[o].at, ops[o].processProbe ?? keep) }
+        return keep
+    }
+
+    /// Forgets what the importer holds of probes before `k` and of operations handed out,
+    /// as far as it no longer needs them.
+    mutating func forget(below k: Int) {
+        let keep = oldestNeeded(below: k)
         probes.drop(below: keep)
         opOf.drop(below: keep)
         spanEnd.drop(below: keep)

@@ -15,6 +15,8 @@ public final class LogChunks: @unchecked Sendable {
     static let chunkSize = 1 << 20
     /// Parsed chunks waiting at most: each holds its probes (about 2 MB for 1 MiB of text).
     static let batchDepth = 2
+    /// The batches a chunk is parsed into.
+    static let parts = 4
     private let lock = NSCondition()
     private var queue: [[UInt8]] = []
     private var batches: [ProbeBatch] = []
@@ -51,25 +53,34 @@ public final class LogChunks: @unchecked Sendable {
         return true
     }
 
-    /// Parses `chunk` and hands its probes over as one batch. A line that cannot be read ends
-    /// the text there: the probes before it in the chunk are not handed over (the failure is,
-    /// after the batches before it), as when the chunk is parsed where it is taken.
+    /// Parses `chunk` and hands its probes over in `parts` batches, the last marked as ending
+    /// the chunk (a replay decides whether to read on only there, as when a chunk was one
+    /// batch): fewer probes wait between the threads (replay's importer has one of its own).
+    /// A line that cannot be read ends the text there: the probes before it in that part are
+    /// not handed over (the failure is, after the batches before it).
     private func put(parsing chunk: [UInt8]) -> Bool {
-        do throws(LogError) {
-            try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try parser!.feed(b) }
-        } catch {
-            parseFailure = error
-            return false
-        }
-        let batch = ProbeBatch(probes: parser!.segment, vmprintLines: parser!.log.vmprintLines, panic: parser!.log.panic)
-        parser!.segment = []
-        parser!.segment.reserveCapacity(batch.probes.count + batch.probes.count / 8)
-        lock.lock()
-        defer { lock.unlock() }
-        while batches.count >= Self.batchDepth && !cancelled { lock.wait() }
-        if cancelled { return false }
-        batches.append(batch)
-        lock.signal()
+        let size = max(1, (chunk.count + Self.parts - 1) / Self.parts)
+        var from = 0
+        repeat {
+            let to = min(chunk.count, from + size)
+            do throws(LogError) {
+                try chunk.withUnsafeBufferPointer { (b) throws(LogError) in try parser!.feed(UnsafeBufferPointer(rebasing: b[from..<to])) }
+            } catch {
+                parseFailure = error
+                return false
+            }
+            var batch = ProbeBatch(probes: parser!.segment, vmprintLines: parser!.log.vmprintLines, panic: parser!.log.panic)
+            batch.endsChunk = to == chunk.count
+            parser!.segment = []
+            parser!.segment.reserveCapacity(batch.probes.count + batch.probes.count / 8)
+            lock.lock()
+            while batches.count >= Self.batchDepth && !cancelled { lock.wait() }
+            if cancelled { lock.unlock(); return false }
+            batches.append(batch)
+            lock.signal()
+            lock.unlock()
+            from = to
+        } while from < chunk.count
         return true
     }
 
@@ -148,4 +159,6 @@ package struct ProbeBatch: Sendable {
     var vmprintLines: Int
     /// The kernel's panic, if one was read so far, and its line.
     var panic: (line: Int, message: String)?
+    /// Whether it ends a chunk of the text (`LogChunks.parts`).
+    var endsChunk = true
 }

@@ -41,49 +41,62 @@ extension Replay {
     private static func streamOnce(path: String, overrides: [String], blind: Bool, keepGoing: Int,
                                    observe: ((KernelConfig) -> ReplayObserver)?) throws(LogError)
         -> (replay: StreamedReplay, endShown: UInt64?, regularFile: Bool) {
-        // Read, decompressed and parsed on the reader thread, chunk by chunk.
+        // Read, decompressed and parsed on the reader thread, chunk by chunk; imported on
+        // another (`ImportThread`) once the kernel is judged; modelled and compared here.
         let chunks = try KernelLog.open(path: path, limit: Int.max, parsing: true)
         defer { chunks.cancel() }
         var seen = ProbeBatch(probes: [], vmprintLines: 0, panic: nil)
         var prefix: [Probe] = []
         var session: ReplaySession?
+        var importing: ImportThread?
+        defer { importing?.cancel() }
         var config = KernelConfig(variant: "xv6-2020")
         var lowest = UInt64.max, exhausted = false
-        func start(_ log: KernelLog) throws(LogError) {
+        func start(_ log: KernelLog, pipelined: Bool) throws(LogError) {
             config = try LogImporter.config(of: log, overrides: overrides)
             let s = ReplaySession(file: chunks.name, config: config, blind: blind, keepGoing: keepGoing, observer: observe?(config))
-            for p in prefix { try s.take(p) }
-            prefix = []
             session = s
+            if pipelined {
+                importing = ImportThread(importer: LogImporter(file: chunks.name, config: config))
+                importing!.put(ProbeBatch(probes: prefix, vmprintLines: seen.vmprintLines, panic: seen.panic))
+            } else {
+                for p in prefix { try s.take(p) }
+            }
+            prefix = []
         }
-        func take(_ probes: [Probe]) throws(LogError) {
+        func track(_ probes: [Probe]) {
             for p in probes where p.kind == .kalloc { if p.pa == 0 { exhausted = true } else { lowest = min(lowest, p.pa) } }
-            if let s = session { for p in probes { try s.take(p) }; return }
-            prefix.append(contentsOf: probes)
-            if prefix.count >= prefixProbes {
-                try start(KernelLog(file: chunks.name, probes: prefix, vmprintLines: seen.vmprintLines))
+        }
+        // The first probes, until the kernel can be judged.
+        while session == nil, let batch = try chunks.nextProbes() {
+            seen = batch
+            seen.probes = []
+            track(batch.probes)
+            prefix.append(contentsOf: batch.probes)
+            if prefix.count >= prefixProbes && batch.endsChunk {
+                try start(KernelLog(file: chunks.name, probes: prefix, vmprintLines: seen.vmprintLines), pipelined: true)
             }
         }
-        while let batch = try chunks.nextProbes() {
-            seen = batch
-            try take(batch.probes)
-            seen.probes = []
-            if session?.decided == true { break }
-        }
+        let decided = try streamImported(session, importing, chunks) { b in seen = b.batch; track(b.probes) }
         var log = KernelLog(file: chunks.name, probes: [])
-        if session?.decided != true {
+        if !decided {
             log = chunks.finished
-            let rest = log.probes
             if session == nil {
-                let whole = KernelLog(file: chunks.name, probes: prefix + rest, vmprintLines: log.vmprintLines,
+                let whole = KernelLog(file: chunks.name, probes: prefix + log.probes, vmprintLines: log.vmprintLines,
                                       lineCount: log.lineCount, panic: log.panic, warnings: log.warnings)
                 try LogImporter.refuseEmpty(whole)
                 prefix = whole.probes
-                try start(whole)
-            } else {
-                try take(rest)
+                try start(whole, pipelined: false)
+                try session!.finishLog()
+            } else if let importing {
+                if !log.probes.isEmpty {
+                    track(log.probes)
+                    importing.put(ProbeBatch(probes: log.probes, vmprintLines: log.vmprintLines, panic: log.panic))
+                    try session!.takeImported(importing.next(), importing)
+                }
+                importing.put(nil)
+                try session!.takeImported(importing.next(), importing)
             }
-            try session!.finishLog()
         }
         let s = session!
         var report = s.report(kernelPanic: log.panic ?? seen.panic)
@@ -96,5 +109,45 @@ extension Replay {
             if image.problem == nil { endShown = lowest }
         }
         return (StreamedReplay(report: report, warnings: log.warnings), endShown, chunks.regularFile)
+    }
+
+    /// Imports on `importing`'s thread what the reader reads, a batch or two ahead, and
+    /// hands each batch imported to the session in the reader's order, checking at the end of
+    /// each chunk of text whether the departure is decided (true: it is, and the rest is left
+    /// unread). A reader's error is thrown once the batches before it are taken, as on one
+    /// thread.
+    private static func streamImported(_ session: ReplaySession?, _ importing: ImportThread?, _ chunks: LogChunks,
+                                       consumed: (ImportedBatch) -> Void) throws(LogError) -> Bool {
+        guard let session, let importing else { return false }
+        var readerDone = false
+        var readerError: LogError?
+        var chunkEndsPut = 0, chunkEndsTaken = 0
+        while true {
+            while !readerDone && readerError == nil && importing.inFlight < ImportThread.depth {
+                do throws(LogError) {
+                    if let batch = try chunks.nextProbes() {
+                        importing.put(batch)
+                        if batch.endsChunk { chunkEndsPut += 1 }
+                    } else { readerDone = true }
+                } catch { readerError = error }
+            }
+            if importing.inFlight == 0 {
+                if let readerError { throw readerError }
+                return false
+            }
+            let b = importing.next()
+            if b.batch.endsChunk { chunkEndsTaken += 1 }
+            consumed(b)
+            do throws(ImportError) { try session.takeImported(b, importing) } catch {
+                // A line later in the same chunk that cannot be read comes first, as when a
+                // chunk was parsed whole before any of it was imported.
+                if chunkEndsPut == chunkEndsTaken && !b.batch.endsChunk {
+                    if let readerError { throw readerError }
+                    while !readerDone, let more = try chunks.nextProbes(), !more.endsChunk {}
+                }
+                throw error
+            }
+            if b.batch.endsChunk && session.decided { return true }
+        }
     }
 }

@@ -184,7 +184,7 @@ public final class ReplaySession {
         recorder.streams.compactMap { s in s.departedAt.flatMap { $0 < s.expected.end ? s.expected[$0] : nil } }.min()
     }
 
-    private func run(_ op: LogOperation) {
+    func run(_ op: LogOperation) {
         let index = operations.end
         operations.append(op)
         for i in op.probes where i >= store.opOf.base { store.opOf[i] = Int32(index) }
@@ -221,6 +221,12 @@ public final class ReplaySession {
 
     /// Forgets what no departure can need any more.
     private func forget() {
+        importer.forget(below: forgetOperations())
+    }
+
+    /// Forgets what the comparison and the operations handed out no longer need, and returns
+    /// the oldest probe they still need.
+    func forgetOperations() -> Int {
         for side in recorder.streams { side.forget() }
         var keep = store.end
         for side in recorder.streams { if let k = side.oldestNeeded { keep = min(keep, k) } }
@@ -233,7 +239,7 @@ public final class ReplaySession {
         firstOp = max(firstOp, operations.base)
         if firstOp < operations.end, let first = operations[firstOp].probes.first { keep = min(keep, first) }
         operations.drop(below: firstOp)
-        importer.forget(below: keep)
+        return keep
     }
 }
 
