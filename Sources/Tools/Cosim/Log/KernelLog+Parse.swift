@@ -286,8 +286,9 @@ package struct ProbeScanner {
     /// The eight bytes from `j`, the first in the lowest byte.
     @inline(__always)
     func load8(_ j: Int) -> UInt64 {
+        // Indices without overflow checks, so that the eight loads become one.
         var w: UInt64 = 0
-        for k in 0..<8 { w |= UInt64(b[j + k]) << UInt64(8 * k) }
+        for k in 0..<8 { w |= UInt64(b[j &+ k]) &<< UInt64(8 &* k) }
         return w
     }
 
