@@ -47,11 +47,6 @@ public struct TLB: Sendable {
     private var generation: UInt32 = 1
     public private(set) var count = 0
 
-    /// Above this many slots (128 KiB) a flush drops the table rather than keep it: a run that
-    /// once touched 20,000 pages should not carry (or copy, from a snapshot) their slots for
-    /// ever. Below it, a loop over a thousand pages between two flushes does not regrow it.
-    private static let keptSlots = 4096
-
     public init() {}
 
     /// Pages in groups of eight consecutive ones share a hashed run of eight slots: a loop
@@ -111,11 +106,21 @@ public struct TLB: Sendable {
         }
     }
 
+    /// The same entries in the smallest table that holds them. A flush keeps the table it
+    /// empties (dropping one that a loop over 20,000 pages had grown made every such loop
+    /// grow it again, in fresh host memory); a snapshot of a machine takes this instead, so
+    /// that it neither carries nor, at its first fill, copies the slots of such a loop.
+    public func compacted() -> TLB {
+        var t = TLB()
+        let current = generation
+        for s in slots where s.generation == current { t.fill(VirtAddr(s.vpn << 12), s.entry) }
+        return t
+    }
+
     /// Forgets every translation. (`sfence.vma zero, zero`)
     public mutating func flush() {
         if count == 0 { return }
         count = 0
-        if slots.count > Self.keptSlots { slots = []; generation = 1; return }
         generation &+= 1
         if generation == 0 {
             // After 2^32 - 1 flushes: mark every slot empty again, and start over.

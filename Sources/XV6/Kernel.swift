@@ -146,7 +146,11 @@ public final class Kernel {
         self.config = config
         self.settings = ConsultedSettings(settings, read: k.settings.read)
         memory = k.memory.snapshot()
-        harts = k.harts
+        harts = k.harts.map { h in
+            var h = h
+            h.tlb = h.tlb.compacted()
+            return h
+        }
         running = k.running
         procs = k.procs
         kernelPagetable = k.kernelPagetable
