@@ -80,26 +80,46 @@ public enum MMU {
     /// permission checks beyond validity (steps 1 to 4, 6 and 8 of 4.3.2): the leaf, or
     /// why there is none.
     public static func walk(_ satp: Satp, _ va: VirtAddr, in memory: PhysicalMemory) -> Result<Walk, WalkFailure> {
-        guard Sv39.isCanonical(va.rawValue) else { return .failure(.invalidAddress) }
-        var a = satp.root                                            // step 1
-        var level = Sv39.levels - 1
+        var leaf = Leaf()
+        if let failure = walkLeaf(satp.root.rawValue, va.rawValue, memory, &leaf) { return .failure(failure) }
+        return .success(Walk(pa: physical(PTE(rawValue: leaf.pte), leaf.level, va), pte: PTE(rawValue: leaf.pte),
+                             pteAddress: PhysAddr(leaf.address), level: leaf.level))
+    }
+
+    /// What a walk found: the leaf PTE, where it lives, and its level.
+    struct Leaf {
+        var pte: UInt64 = 0
+        var address: UInt64 = 0
+        var level = 0
+    }
+
+    /// The walk of `walk` (steps 1 to 4 and 6), into `leaf`: nil when it found one, else why
+    /// not. Word by word as `walk` always read them, without building a `Walk` (the TLB's
+    /// refills after every trap's `sfence.vma` walk as often as user accesses do).
+    @inline(__always) static func walkLeaf(_ root: UInt64, _ va: UInt64, _ memory: PhysicalMemory,
+                                           _ leaf: inout Leaf) -> WalkFailure? {
+        guard Sv39.isCanonical(va) else { return .invalidAddress }
+        let base = memory.base.rawValue, span = memory.end.rawValue &- base
+        var a = root                                                  // step 1
+        var level = 2
         while true {
-            let pteAddr = a + UInt64(Sv39.px(level, va.rawValue)) * Sv39.pteSize   // step 2
-            guard memory.contains(pteAddr, length: 8) else { return .failure(.access) }
-            let pte = PTE(rawValue: memory.read64(pteAddr))
-            let f = pte.flags
-            if !f.contains(.valid) || (!f.contains(.read) && f.contains(.write)) { return .failure(.invalidPTE) }  // step 3
-            if f.contains(.read) || f.contains(.execute) {            // step 4: a leaf
-                let ppn = pte.rawValue >> 10
-                let lowMask: UInt64 = (1 << (9 * UInt64(level))) - 1
-                if level > 0 && ppn & lowMask != 0 { return .failure(.misaligned) }   // step 6
-                let pageBase = (ppn & ~lowMask) << 12                   // step 8
-                let offset = va.rawValue & ((pageSize << (9 * UInt64(level))) - 1)
-                return .success(Walk(pa: PhysAddr(pageBase | offset), pte: pte, pteAddress: pteAddr, level: level))
+            let pteAddr = a &+ ((va >> (12 &+ 9 &* UInt64(truncatingIfNeeded: level))) & 0x1ff) &* 8   // step 2
+            // In RAM: a is page aligned, so the PTE is 8-byte aligned and ends by `end` when it starts before it.
+            let off = pteAddr &- base
+            guard off < span else { return .access }
+            let page = Int(truncatingIfNeeded: off >> 12), word = Int(truncatingIfNeeded: (off & 0xfff) >> 3)
+            let s = memory.slot[page]
+            let pte = s >= 0 ? memory.store.words(s)[word] : memory.slotlessWord(page, word)
+            if pte & 1 == 0 || pte & 0b110 == 0b100 { return .invalidPTE }   // step 3: not V, or W without R
+            if pte & 0b1010 != 0 {                                          // step 4: a leaf (R or X)
+                let lowMask: UInt64 = (1 << (9 &* UInt64(truncatingIfNeeded: level))) &- 1
+                if level > 0 && (pte >> 10) & lowMask != 0 { return .misaligned }   // step 6
+                leaf = Leaf(pte: pte, address: pteAddr, level: level)
+                return nil
             }
             level -= 1
-            if level < 0 { return .failure(.invalidPTE) }
-            a = pte.pa
+            if level < 0 { return .invalidPTE }
+            a = (pte >> 10) << 12
         }
     }
 
@@ -132,18 +152,19 @@ public enum MMU {
     static func tlbMiss(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool,
                         hart: inout Hart, memory: PhysicalMemory) -> Result<PhysAddr, Fault> {
         hart.lastTranslationHitTLB = false
-        let w: Walk
-        switch walk(hart.satp, va, in: memory) {
-        case .success(let found): w = found
-        case .failure(let failure): return .failure(Fault(kind: failure.faultKind, access: access, va: va))
+        var leaf = Leaf()
+        if let failure = walkLeaf(hart.satp.root.rawValue, va.rawValue, memory, &leaf) {
+            return .failure(Fault(kind: failure.faultKind, access: access, va: va))
         }
-        guard permits(w.pte.flags, access, mode, sum) else { return .failure(Fault(kind: .pageFault, access: access, va: va)) }
-        var pte = w.pte
-        pte.rawValue |= PTE.Flags.accessed.rawValue | (access == .store ? PTE.Flags.dirty.rawValue : 0)
-        if pte != w.pte { memory.write64(w.pteAddress, pte.rawValue) }
-        hart.tlb.fill(va, TLB.Entry(pte: pte, pteAddress: w.pteAddress, level: w.level))
-        guard memory.contains(w.pa) else { return .failure(Fault(kind: .accessFault, access: access, va: va)) }
-        return .success(w.pa)
+        guard permits(PTE.Flags(rawValue: leaf.pte & 0x3ff), access, mode, sum) else {
+            return .failure(Fault(kind: .pageFault, access: access, va: va))
+        }
+        let pte = leaf.pte | PTE.Flags.accessed.rawValue | (access == .store ? PTE.Flags.dirty.rawValue : 0)
+        if pte != leaf.pte { memory.write64(PhysAddr(leaf.address), pte) }
+        hart.tlb.fill(va, TLB.Entry(pte: PTE(rawValue: pte), pteAddress: PhysAddr(leaf.address), level: leaf.level))
+        let pa = physical(PTE(rawValue: pte), leaf.level, va)
+        guard memory.contains(pa) else { return .failure(Fault(kind: .accessFault, access: access, va: va)) }
+        return .success(pa)
     }
 
     /// Step 5: the leaf's permission bits against the access (MXR clear).

@@ -26,11 +26,19 @@ public struct TLB: Sendable {
         }
     }
 
+    /// 32 bytes, two to a cache line: the entry's fields, not the Entry (whose Int level
+    /// would make it 40).
     private struct Slot: Sendable {
         var vpn: UInt64
+        var pte: UInt64
+        var pteAddress: UInt64
         /// The generation the slot was filled in; another generation's slot is empty.
         var generation: UInt32
-        var entry: Entry
+        var level: UInt8
+
+        @inline(__always) var entry: Entry {
+            Entry(pte: PTE(rawValue: pte), pteAddress: PhysAddr(pteAddress), level: Int(level))
+        }
     }
 
     /// A power of two long, or empty; at most half full.
@@ -39,21 +47,19 @@ public struct TLB: Sendable {
     private var generation: UInt32 = 1
     public private(set) var count = 0
 
-    /// Above this many slots (160 KiB) a flush drops the table rather than keep it: a run that
-    /// once touched 20,000 pages should not carry (or copy, from a snapshot) their slots for
-    /// ever. Below it, a loop over a thousand pages between two flushes does not regrow it.
-    private static let keptSlots = 4096
-
     public init() {}
 
+    /// Pages in groups of eight consecutive ones share a hashed run of eight slots: a loop
+    /// over thousands of pages reads and fills the table a cache line after another, where a
+    /// hash of each page alone sent every access to a line of its own.
     @inline(__always) private static func home(_ vpn: UInt64, _ mask: Int) -> Int {
-        Int(truncatingIfNeeded: (vpn &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        (Int(truncatingIfNeeded: ((vpn >> 3) &* 0x9E37_79B9_7F4A_7C15) >> 32) << 3 | Int(truncatingIfNeeded: vpn & 7)) & mask
     }
 
     /// The cached translation of the page containing `va`, if any.
     @inline(__always) public func lookup(_ va: VirtAddr) -> Entry? {
         if count == 0 { return nil }
-        let vpn = va.rawValue >> pageShift, current = generation
+        let vpn = va.rawValue >> 12, current = generation
         return slots.withUnsafeBufferPointer { s -> Entry? in
             let mask = s.count - 1
             var i = Self.home(vpn, mask)
@@ -66,37 +72,55 @@ public struct TLB: Sendable {
     }
 
     /// Caches the translation of the page containing `va` (replacing the page's entry).
-    public mutating func fill(_ va: VirtAddr, _ entry: Entry) {
+    @inline(__always) public mutating func fill(_ va: VirtAddr, _ entry: Entry) {
         if (count + 1) * 2 > slots.count { grow() }
-        let vpn = va.rawValue >> pageShift, current = generation
-        let added = slots.withUnsafeMutableBufferPointer { s -> Bool in
-            let mask = s.count - 1
-            var i = Self.home(vpn, mask)
-            while s[i].generation == current {
-                if s[i].vpn == vpn { s[i].entry = entry; return false }
-                i = (i + 1) & mask
-            }
-            s[i] = Slot(vpn: vpn, generation: current, entry: entry)
-            return true
-        }
-        if added { count += 1 }
+        let slot = Slot(vpn: va.rawValue >> 12, pte: entry.pte.rawValue, pteAddress: entry.pteAddress.rawValue,
+                        generation: generation, level: UInt8(truncatingIfNeeded: entry.level))
+        if place(slot) { count += 1 }
     }
 
-    /// Twice the slots (16 at first), the current generation's entries moved into them.
-    private mutating func grow() {
+    /// Puts `slot` in its page's place in the table (which has room), replacing the page's
+    /// slot of this generation; true if the page had none.
+    @inline(__always) private mutating func place(_ slot: Slot) -> Bool {
+        slots.withUnsafeMutableBufferPointer { s -> Bool in
+            let mask = s.count - 1
+            var i = Self.home(slot.vpn, mask)
+            while s[i].generation == slot.generation {
+                if s[i].vpn == slot.vpn { s[i] = slot; return false }
+                i = (i + 1) & mask
+            }
+            s[i] = slot
+            return true
+        }
+    }
+
+    /// Four times the slots (16 at first), the current generation's entries moved into them:
+    /// a loop over 20,000 pages moves a third of them, where doubling moved as many again.
+    @inline(never) private mutating func grow() {
         let old = slots, current = generation
-        let empty = Slot(vpn: 0, generation: 0, entry: Entry(pte: PTE(rawValue: 0), pteAddress: .zero, level: 0))
-        slots = Array(repeating: empty, count: max(16, old.count * 2))
+        slots = Array(repeating: Slot(vpn: 0, pte: 0, pteAddress: 0, generation: 0, level: 0), count: max(16, old.count * 4))
         generation = 1
-        count = 0
-        for s in old where s.generation == current { fill(VirtAddr(s.vpn << pageShift), s.entry) }
+        for var s in old where s.generation == current {
+            s.generation = 1
+            _ = place(s)
+        }
+    }
+
+    /// The same entries in the smallest table that holds them. A flush keeps the table it
+    /// empties (dropping one that a loop over 20,000 pages had grown made every such loop
+    /// grow it again, in fresh host memory); a snapshot of a machine takes this instead, so
+    /// that it neither carries nor, at its first fill, copies the slots of such a loop.
+    public func compacted() -> TLB {
+        var t = TLB()
+        let current = generation
+        for s in slots where s.generation == current { t.fill(VirtAddr(s.vpn << 12), s.entry) }
+        return t
     }
 
     /// Forgets every translation. (`sfence.vma zero, zero`)
     public mutating func flush() {
         if count == 0 { return }
         count = 0
-        if slots.count > Self.keptSlots { slots = []; generation = 1; return }
         generation &+= 1
         if generation == 0 {
             // After 2^32 - 1 flushes: mark every slot empty again, and start over.

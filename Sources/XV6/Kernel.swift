@@ -103,6 +103,8 @@ public final class Kernel {
     var staleNoted: Set<Int> = []
     /// Where the last kernel access through the MMU went.
     var lastKernelPA: UInt64 = 0
+    /// The last-level table `walkRemembered` last found, and the upper PTEs that led to it.
+    var walkMemo = WalkMemo()
 
     /// Builds the machine and runs the boot path of `main()` on hart 0 (see `boot`).
     /// `userinit` is the scenario's first event.
@@ -146,7 +148,11 @@ public final class Kernel {
         self.config = config
         self.settings = ConsultedSettings(settings, read: k.settings.read)
         memory = k.memory.snapshot()
-        harts = k.harts
+        harts = k.harts.map { h in
+            var h = h
+            h.tlb = h.tlb.compacted()
+            return h
+        }
         running = k.running
         procs = k.procs
         kernelPagetable = k.kernelPagetable
@@ -175,6 +181,7 @@ public final class Kernel {
         staleTranslations = k.staleTranslations
         staleNoted = k.staleNoted
         lastKernelPA = k.lastKernelPA
+        walkMemo = k.walkMemo
     }
 
     /// A copy of this kernel that goes on from here on its own, between two events: what

@@ -28,6 +28,34 @@ extension Kernel {
         let h = hart ?? running.firstIndex(of: p) ?? 0
         cpu = h
         try schedule(p, on: h)
+        return try userAccessOnHart(p, h, va, access)
+    }
+
+    /// `userAccess` of `count` addresses from `va`, `stride` bytes apart, one after another
+    /// until one is neither `ok` nor `handled`: that one's result and address, or nil. After
+    /// an access that is `ok` or `handled` the process is still in its slot and running on
+    /// the same hart, so the next one goes straight to the MMU, without looking the process
+    /// up and scheduling it again (which would change nothing): a `touch` of 20,000 pages.
+    public func userAccesses(pid: Int, va: UInt64, _ access: AccessType, count: Int,
+                             stride: UInt64) throws(KernelPanic) -> (result: AccessResult, va: UInt64)? {
+        if count <= 0 { return nil }
+        let first = try userAccess(pid: pid, va: va, access)
+        switch first {
+        case .ok, .handled: break
+        default: return (first, va)
+        }
+        let p = slot(ofPid: pid)!, h = cpu
+        var a = va
+        for _ in 1..<count {
+            a = a &+ stride
+            let r = try userAccessOnHart(p, h, a, access)
+            if case .killed = r { return (r, a) }
+        }
+        return nil
+    }
+
+    /// Slot `p`, running on hart `h`, accesses `va` in user mode (see `userAccess`).
+    private func userAccessOnHart(_ p: Int, _ h: Int, _ va: UInt64, _ access: AccessType) throws(KernelPanic) -> AccessResult {
         var handled: Fault?
         while true {
             noteTranslation(va, hart: h, "user \(access.rawValue)")

@@ -47,10 +47,36 @@ extension Kernel {
         return new
     }
 
+    /// `walk(pagetable, va, alloc: false)`, remembering the last-level table it found: the next
+    /// call for the same root and 2 MiB region reads the two upper PTEs again and, when both
+    /// hold what they held, takes the same table, as the walk would, without the walk. Only
+    /// for upper PTEs in the direct map, where the kernel's reads have no effect. (The COW
+    /// fault's check and copy walk to the same page; fork walks the parent page by page.)
+    func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+        if va >= Sv39.maxVA { throw KernelPanic("walk") }
+        let m = walkMemo
+        if m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
+            && memory.read64(PhysAddr(m.middle)) == m.middlePTE {
+            return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
+        }
+        walkMemo = WalkMemo()
+        guard let pte = try walk(pagetable, va, alloc: false) else { return nil }
+        // The walk found both upper PTEs valid; read again (without effect) where it read them.
+        let upper = pteAddress(pagetable, Sv39.px(2, va))
+        guard directMapped(upper, 8) else { return pte }
+        let upperPTE = memory.read64(PhysAddr(upper))
+        let middle = pteAddress(PTE(rawValue: upperPTE).pa, Sv39.px(1, va))
+        guard directMapped(middle, 8) else { return pte }
+        let middlePTE = memory.read64(PhysAddr(middle))
+        walkMemo = WalkMemo(root: pagetable.rawValue, region: va >> 21, upper: upper, upperPTE: upperPTE,
+                            middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue)
+        return pte
+    }
+
     /// Whether `va` lies below `sz` on a valid COW page of `pagetable` (PTE_U is not
     /// checked). (cow-lab: `uvmcheckcowpage`, which reads the current process's table)
     func uvmcheckcowpage(_ pagetable: PhysAddr, _ sz: UInt64, _ va: UInt64) throws(KernelPanic) -> Bool {
-        guard va < sz, let pte = try walk(pagetable, va, alloc: false) else { return false }
+        guard va < sz, let pte = try walkRemembered(pagetable, va) else { return false }
         let e = PTE(rawValue: try kread(pte))
         return e.isValid && e.flags.contains(.cow)
     }
@@ -61,7 +87,7 @@ extension Kernel {
     /// kalloc fails: the table is then unchanged. (cow-lab: `uvmcowcopy`)
     func uvmcowcopy(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> Bool {
         sites.push(.uvmcowcopy); defer { sites.pop() }
-        guard let pte = try walk(pagetable, va, alloc: false) else { throw KernelPanic("uvmcowcopy: walk") }
+        guard let pte = try walkRemembered(pagetable, va) else { throw KernelPanic("uvmcowcopy: walk") }
         let e = PTE(rawValue: try kread(pte))
         let flags = e.flags.union(.write).subtracting(.cow)
         if settings.cowFaultMap == .unmapThenPTE {
@@ -93,7 +119,7 @@ extension Kernel {
     func uvmcopyShared(_ old: PhysAddr, _ new: PhysAddr, _ sz: UInt64) throws(KernelPanic) -> Bool {
         var i: UInt64 = 0
         while i < sz {
-            guard let pte = try walk(old, i, alloc: false) else { throw KernelPanic("uvmcopy: pte should exist") }
+            guard let pte = try walkRemembered(old, i) else { throw KernelPanic("uvmcopy: pte should exist") }
             var e = PTE(rawValue: try kread(pte))
             if !e.isValid { throw KernelPanic("uvmcopy: page not present") }
             if settings.cowMarks == .everyPage || e.flags.contains(.write) {
@@ -147,4 +173,17 @@ extension Kernel {
         /// No handler took it: "usertrap(): unexpected scause", and the process is killed.
         case unexpected
     }
+}
+
+/// What `walkRemembered` found last: under root `root`, for the 2 MiB region `region` (va >>
+/// 21), the PTEs `upperPTE` at `upper` and `middlePTE` at `middle` led to the last-level table
+/// `table`. The region UInt64.max (none: walk panics above MAXVA) matches no walk.
+struct WalkMemo {
+    var root: UInt64 = 0
+    var region = UInt64.max
+    var upper: UInt64 = 0
+    var upperPTE: UInt64 = 0
+    var middle: UInt64 = 0
+    var middlePTE: UInt64 = 0
+    var table: UInt64 = 0
 }

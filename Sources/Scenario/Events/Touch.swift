@@ -27,18 +27,17 @@ extension EventSpec {
                            required: ["proc", "va", "access"]) },
         execute: { kind, run throws(KernelPanic) in
             guard case let .touch(pid, va, access, killed, pages, stride) = kind else { return nil }
-            for page in 0..<UInt64(pages) {
-                let a = va &+ page * stride
-                switch try run.kernel.userAccess(pid: pid, va: a, access) {
-                case .ok, .handled: continue
-                case .killed:
-                    if killed { return nil }
-                    return "the \(touchWord(access)) of \(hex16(a)) by pid \(pid) faulted and killed it (write `killed: true` if that is expected)"
-                case .noSuchProcess: return "pid \(pid) does not exist"
-                case .notRunnable: return "pid \(pid) is a zombie and cannot run"
-                }
+            guard let (result, a) = try run.kernel.userAccesses(pid: pid, va: va, access, count: pages, stride: stride) else {
+                return killed ? "expected a touch by pid \(pid) to kill it, but none did" : nil
             }
-            return killed ? "expected a touch by pid \(pid) to kill it, but none did" : nil
+            switch result {
+            case .ok, .handled: return nil   // not returned: the accesses stop at another result
+            case .killed:
+                if killed { return nil }
+                return "the \(touchWord(access)) of \(hex16(a)) by pid \(pid) faulted and killed it (write `killed: true` if that is expected)"
+            case .noSuchProcess: return "pid \(pid) does not exist"
+            case .notRunnable: return "pid \(pid) is a zombie and cannot run"
+            }
         },
         process: { if case .touch(let pid, _, _, _, _, _) = $0 { pid } else { nil } },
         short: { e in if case let .touch(pid, _, a, _, _, _) = e.kind { "\(touchWord(a)) \(pid)" } else { "touch" } })
