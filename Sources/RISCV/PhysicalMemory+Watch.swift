@@ -24,7 +24,7 @@ public final class WriteLog {
 
 extension PhysicalMemory {
     /// Copies the 512 words of the page at `pa` (page aligned, in RAM) into `page`: a
-    /// page with a slot in one copy, any other page word by word as it reads.
+    /// page with a slot in one copy, any other page in its parts.
     public func readPage(_ pa: PhysAddr, into page: inout [UInt64]) {
         precondition(page.count >= Int(pageSize / 8), "readPage: the array holds less than a page")
         page.withUnsafeMutableBufferPointer { readPage(pa, into: $0.baseAddress!) }
@@ -35,6 +35,12 @@ extension PhysicalMemory {
         let page = Int(truncatingIfNeeded: (pa.rawValue &- base.rawValue) >> pageShift)
         let n = Int(pageSize / 8)
         if slot[page] >= 0 { words.update(from: store.words(slot[page]), count: n); return }
-        for w in 0..<n { words[w] = slotlessWord(page, w) }
+        // As `slotlessWord` reads it, but a part at a time: its fill, its run over that, then
+        // its first word (word by word, this loop was a tenth of a report's time).
+        words.update(repeating: UInt64(fill[page]) &* 0x0101_0101_0101_0101, count: n)
+        let lo = Int(linLo[page]), hi = min(Int(linHi[page]), n), step = linStep[page]
+        var v = linFirst[page]
+        if lo < hi { for w in lo..<hi { words[w] = v; v &+= step } }
+        if hasWord0[page] { words[0] = word0[page] }
     }
 }
