@@ -226,19 +226,7 @@ public final class PhysicalMemory {
     @inline(__always) private func nextValidPTE(_ page: Int, from i: Int, mask: UInt64) -> (Int, UInt64)? {
         if i >= Self.wordsPerPage { return nil }
         if slot[page] >= 0 {
-            let p = store.words(slot[page])
-            // Eight words at a time where none is valid: most of a table is empty, and the
-            // walk of the owners after each event of a report spent most of its time here.
-            var j = i
-            while j < Self.wordsPerPage {
-                if j & 7 == 0 && (p[j] | p[j + 1] | p[j + 2] | p[j + 3] | p[j + 4] | p[j + 5] | p[j + 6] | p[j + 7]) & 1 == 0 {
-                    j += 8
-                    continue
-                }
-                if p[j] & mask == 1 { return (j, p[j]) }
-                j += 1
-            }
-            return nil
+            return Self.firstValid(store.words(slot[page]), from: i, mask: mask)
         }
         if !fastPaths || (UInt64(fill[page]) &* 0x0101_0101_0101_0101) & mask == 1 {
             for j in i..<Self.wordsPerPage {
