@@ -59,13 +59,25 @@ extension RunReport {
         const CHECKPOINT = Math.max(8e6, upTo[upTo.length - 1] / 16), checkpoints = new Map([[-1, new Map()]]);
         let copied = 0;
         const copyPages = from => new Map([...from].map(([p, a]) => [p, a.slice()]));
+        // The pages as checkpoint cp holds them, written into the arrays in place (a far jump made
+        // 640 new ones, and the collector their garbage): only a page that differs is copied first.
+        function restore(cp) {
+          for (const [p, c] of cp) {
+            const a = pages.get(p);
+            if (!a) { if (!before.has(p)) before.set(p, null); pages.set(p, c.slice()); continue; }
+            let k = 0;
+            while (k < 512 && a[k] === c[k]) k++;
+            if (k === 512) continue;
+            if (!before.has(p)) before.set(p, a.slice());
+            for (; k < 512; k++) a[k] = c[k];
+          }
+          for (const [p, a] of pages) if (!cp.has(p)) { if (!before.has(p)) before.set(p, a); pages.delete(p); }
+        }
         function goTo(n) {
           let from = applied, best = work(applied, n);
           for (const c of checkpoints.keys()) if (work(c, n) + 512 * pages.size < best) { from = c; best = work(c, n) + 512 * pages.size; }
           if (from !== applied) {
-            const prior = pages;
-            pages = copyPages(checkpoints.get(from));
-            for (const m of [prior, pages]) for (const p of m.keys()) if (!before.has(p)) before.set(p, prior.get(p) || null);
+            restore(checkpoints.get(from));
             applied = from;
           }
           while (applied < n) {
@@ -81,7 +93,9 @@ extension RunReport {
           // checkpoint, or wrote a page and wrote it back, keeps the tables it did not change drawn.
           for (const [p, b] of before) {
             const a = pages.get(p);
-            if (!a || !b || a.some((v, k) => v !== b[k])) versions.set(p, ++writes);
+            let k = 0;
+            if (a && b) while (k < 512 && a[k] === b[k]) k++;
+            if (k < 512) versions.set(p, ++writes);
           }
           before.clear();
         }
