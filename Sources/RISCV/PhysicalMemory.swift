@@ -226,9 +226,7 @@ public final class PhysicalMemory {
     @inline(__always) private func nextValidPTE(_ page: Int, from i: Int, mask: UInt64) -> (Int, UInt64)? {
         if i >= Self.wordsPerPage { return nil }
         if slot[page] >= 0 {
-            let p = store.words(slot[page])
-            for j in i..<Self.wordsPerPage where p[j] & mask == 1 { return (j, p[j]) }
-            return nil
+            return Self.firstValid(store.words(slot[page]), from: i, mask: mask)
         }
         if !fastPaths || (UInt64(fill[page]) &* 0x0101_0101_0101_0101) & mask == 1 {
             for j in i..<Self.wordsPerPage {

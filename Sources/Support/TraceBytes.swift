@@ -134,6 +134,28 @@ package final class TraceBytes {
         count += n
     }
 
+    /// A decimal integer: `decimal` for the two types the writers use most, so that no call
+    /// goes through `BinaryInteger`'s witnesses where the generic one is not specialised.
+    @inline(__always) package func decimal(_ v: UInt64) {
+        reserve(21)
+        var m = v
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let n = withUnsafeMutableBytes(of: &tmp) { t -> Int in
+            var i = 24
+            repeat {
+                i -= 1
+                t[i] = 0x30 &+ UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+            } while m != 0
+            (base + count).update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: 24 - i)
+            return 24 - i
+        }
+        count += n
+    }
+    @inline(__always) package func decimal(_ v: Int) {
+        if v < 0 { byte(0x2d); decimal(UInt64(truncatingIfNeeded: -(v &+ 1)) &+ 1) } else { decimal(UInt64(truncatingIfNeeded: v)) }
+    }
+
     /// A pid, or `-` for none (the kernel at boot).
     @inline(__always) package func pid(_ p: Int) {
         if p == 0 { byte(0x2d) } else { decimal(p) }

@@ -155,23 +155,32 @@ extension Kernel {
     /// `allocated`: the pages allocated, when the caller knows (else they are counted).
     /// `walked`: how many pages the walk visited (what it cost).
     public func ownerCounts(allocated: Int? = nil) -> (tally: OwnerTally, walked: Int) {
-        var kind = [UInt8](repeating: 0, count: memory.pageCount)
         let kinds = OwnerKind.allCases.count + 1
-        var tally = OwnerTally(kinds: [Int](repeating: 0, count: kinds), slots: [])
-        var bySlot = [Int](repeating: 0, count: procs.count * kinds)
+        // Buffers, not captured arrays: each write to a captured array checked that it was
+        // not shared, a tenth of this walk's time.
+        let kind = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: memory.pageCount)
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: kinds + procs.count * kinds)
+        defer { kind.deallocate(); counts.deallocate() }
+        kind.initialize(repeating: 0)
+        counts.initialize(repeating: 0)
+        let bySlot = counts.baseAddress! + kinds, slots = procs.count
         var walked = 0
-        markOwners { pa, k, s in
-            walked += 1
-            guard memory.contains(pa), pa.pageOffset == 0 else { return }
-            let i = pageIndex(pa)
-            guard owner[i] >= 0 && kind[i] == 0 else { return }
-            kind[i] = UInt8(k.rawValue)
-            tally.kinds[k.rawValue] += 1
-            if s >= 2 && s < 2 + procs.count { bySlot[(s - 2) * kinds + k.rawValue] += 1 }
+        owner.withUnsafeBufferPointer { owner in
+            markOwners { pa, k, s in
+                walked += 1
+                guard memory.contains(pa), pa.pageOffset == 0 else { return }
+                let i = pageIndex(pa)
+                guard owner[i] >= 0 && kind[i] == 0 else { return }
+                kind[i] = UInt8(k.rawValue)
+                counts[k.rawValue] += 1
+                if s >= 2 && s < 2 + slots { bySlot[(s - 2) * kinds + k.rawValue] += 1 }
+            }
         }
+        var tally = OwnerTally(kinds: Array(counts[0..<kinds]), slots: [])
         tally.kinds[0] = (allocated ?? allocatedPages) - tally.kinds.reduce(0, +)
-        for (slot, p) in procs.enumerated() where bySlot[slot * kinds..<(slot + 1) * kinds].contains(where: { $0 > 0 }) {
-            tally.slots.append((p.pid, Array(bySlot[slot * kinds..<(slot + 1) * kinds])))
+        for (slot, p) in procs.enumerated() {
+            let mine = UnsafeBufferPointer(start: bySlot + slot * kinds, count: kinds)
+            if mine.contains(where: { $0 > 0 }) { tally.slots.append((p.pid, Array(mine))) }
         }
         return (tally, walked)
     }

@@ -40,7 +40,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let report = Leaks.isKernelLog(options.file) ? try logReport() : RunReport(scenario: try scenario())
-        let page = Array(report.html.utf8)
+        let page = report.htmlBytes
         try OutputFile.writeAtomically(page, to: output, createDirectories: false)
         let changed = report.events.reduce(0) { $0 + $1.changedEntries }
         out("wrote \(output): \(report.events.count) events, \(changed) PTE changes, "

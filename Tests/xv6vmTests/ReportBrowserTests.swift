@@ -119,6 +119,17 @@ final class ReportBrowserTests: XCTestCase {
         XCTAssertEqual(wait[3], "removed | .. .. ..0: pte 0x0000000021fd0c1f pa 0x0000000087f43000 | VRWXU···")
     }
 
+    func testANewTableShowsOnlyItsOwnEntriesNotWhatItsPageHeldBefore() throws {
+        // The page fork took for pid 3's table under ..0 was a table page before, freed since:
+        // the entries it held then (1 and 2) are not shown as "added" rows of pte 0.
+        let page = try report("scenarios/xv6-2020/fork-exec-exit.yaml")
+        let r = rows(try dom(page, event: 5), pid: 3)
+        XCTAssertEqual(r.first, "pid 3, p-&gt;name \"sh\": user page table (new at this event)")
+        XCTAssertEqual(r.count, 11, r.joined(separator: "\n"))
+        XCTAssertTrue(r.dropFirst().allSatisfy { $0.hasPrefix("added | ") && !$0.contains("pte 0x0000000000000000") }, r.joined(separator: "\n"))
+        XCTAssertEqual(r[7], "added | ..255: pte 0x0000000021fdd001 pa 0x0000000087f74000 | V·······")
+    }
+
     func testForkUnderPgtblLabShowsTheChildsKernelTableAsNewAndFolded() throws {
         let page = try report("scenarios/pgtbl-lab/fork-exec-exit.yaml")
         let d = try dom(page, event: 5)

@@ -9,7 +9,8 @@ extension RunReport {
         const D = JSON.parse(document.getElementById("data").textContent);
         const M64 = (1n << 64n) - 1n;
         let pages = new Map();              // page number -> 512 PTEs (see read)
-        const versions = new Map();         // page number -> a count that grows with each write to it
+        const versions = new Map();         // page number -> a count that grows with each change to it
+        const before = new Map();           // while goTo runs: each page it wrote, as it was before (null: none)
         let writes = 0;
         let applied = -1, selected = 0, shown = [], memorySeries = [];
         const findingEvents = [...new Set(D.findings.map(f => f[0]))].sort((a, b) => a - b);
@@ -40,8 +41,8 @@ extension RunReport {
           runs(i, (p, x, n, o, os, w, ws) => list.push([p, x, n, forward ? w : o, forward ? ws : os]));
           if (!forward) list.reverse();
           for (const [p, x, n, v0, st] of list) {
+            if (!before.has(p)) { const b = pages.get(p); before.set(p, b ? b.slice() : null); }
             const a = pageOf(p);
-            versions.set(p, ++writes);
             if (typeof v0 === "number" && typeof st === "number" && v0 + (n - 1) * st < TOP && v0 + (n - 1) * st >= 0) {
               for (let k = 0, v = v0; k < n; k++, v += st) a[x + k] = v;
             } else for (let k = 0; k < n; k++) a[x + k] = plus(v0, st, k);
@@ -58,12 +59,25 @@ extension RunReport {
         const CHECKPOINT = Math.max(8e6, upTo[upTo.length - 1] / 16), checkpoints = new Map([[-1, new Map()]]);
         let copied = 0;
         const copyPages = from => new Map([...from].map(([p, a]) => [p, a.slice()]));
+        // The pages as checkpoint cp holds them, written into the arrays in place (a far jump made
+        // 640 new ones, and the collector their garbage): only a page that differs is copied first.
+        function restore(cp) {
+          for (const [p, c] of cp) {
+            const a = pages.get(p);
+            if (!a) { if (!before.has(p)) before.set(p, null); pages.set(p, c.slice()); continue; }
+            let k = 0;
+            while (k < 512 && a[k] === c[k]) k++;
+            if (k === 512) continue;
+            if (!before.has(p)) before.set(p, a.slice());
+            for (; k < 512; k++) a[k] = c[k];
+          }
+          for (const [p, a] of pages) if (!cp.has(p)) { if (!before.has(p)) before.set(p, a); pages.delete(p); }
+        }
         function goTo(n) {
           let from = applied, best = work(applied, n);
           for (const c of checkpoints.keys()) if (work(c, n) + 512 * pages.size < best) { from = c; best = work(c, n) + 512 * pages.size; }
           if (from !== applied) {
-            pages = copyPages(checkpoints.get(from));
-            for (const p of pages.keys()) versions.set(p, ++writes);
+            restore(checkpoints.get(from));
             applied = from;
           }
           while (applied < n) {
@@ -75,6 +89,15 @@ extension RunReport {
             }
           }
           while (applied > n) apply(applied--, false);
+          // A page's version changes only when its entries did: a far jump that went through a
+          // checkpoint, or wrote a page and wrote it back, keeps the tables it did not change drawn.
+          for (const [p, b] of before) {
+            const a = pages.get(p);
+            let k = 0;
+            if (a && b) while (k < 512 && a[k] === b[k]) k++;
+            if (k < 512) versions.set(p, ++writes);
+          }
+          before.clear();
         }
         // Event i's changes: pages, the pages it wrote; get(page, index), an entry's [old, new] (the
         // last write's) or undefined, each page's entries decoded when first asked for.
@@ -137,7 +160,9 @@ extension RunReport {
         function entries(box, n, level, depth, vaBase, inherited, ch) {
           const a = pages.get(n) || new Array(512).fill(0);
           for (let i = 0; i < 512; i++) {
-            const c = ch.get(n, i);
+            // A table new at this event has no values before: what its page held in an earlier
+            // life (another table's, freed since) is not shown as "added" zeros.
+            const c = inherited === "added" ? undefined : ch.get(n, i);
             const now = a[i], old = c ? c[0] : now;
             if (!valid(now) && !valid(old)) continue;
             const state = inherited || (c ? (valid(old) ? (valid(now) ? "changed" : "removed") : "added") : "");

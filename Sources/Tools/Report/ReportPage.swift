@@ -8,9 +8,14 @@ import Run
 /// table at the selected event from each event's changes.
 extension RunReport {
     /// The whole page.
-    public var html: String {
+    public var html: String { String(decoding: htmlBytes, as: UTF8.self) }
+
+    /// The whole page as UTF-8, written into one buffer: the page of full-scale reparent2 is
+    /// 20 MB, and a `String` made of its parts copied it three times over.
+    public var htmlBytes: [UInt8] {
         let title = "xv6vm report: " + file + (isLog ? " (replayed on the model)" : "")
-        return """
+        let b = TraceBytes(capacity: 64 * 1024 + events.reduce(0) { $0 + 100 + 40 * $1.changes.count })
+        b.put("""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -29,15 +34,22 @@ extension RunReport {
             <div id="memory"></div><div id="tables"></div></section>
             </main>
             <section id="findings"></section>
-            <script type="application/json" id="data">\(json)</script>
-            <script>\(Self.script)</script>
-            </body></html>
-
-            """
+            <script type="application/json" id="data">
+            """ as String)
+        json(into: b)
+        b.put("</script>\n<script>" + Self.script + "</script>\n</body></html>\n")
+        return b.array
     }
 
     /// The data the script reads.
     var json: String {
+        let b = TraceBytes(capacity: 1 << 16)
+        json(into: b)
+        return b.string()
+    }
+
+    /// The data the script reads, written into `b`.
+    func json(into b: TraceBytes) {
         var s = "{"
         s += "\"source\":\(Self.quote(file)),\"isLog\":\(isLog),\"variant\":\(Self.quote(variant)),"
         s += "\"settings\":[" + differingSettings.map { "[\(Self.quote($0.key)),\(Self.quote($0.value))]" }.joined(separator: ",") + "],"
@@ -45,7 +57,9 @@ extension RunReport {
         s += "\"kallocs\":\(kallocs),\"kfrees\":\(kfrees),\"freeAtEnd\":\(freeAtEnd),"
         s += "\"eventCount\":\(eventCount),"
         s += "\"series\":[" + OwnerCounts.series.map { "[\(Self.quote($0.name)),\(Self.quote($0.colour))]" }.joined(separator: ",") + "],"
-        s += "\"events\":[" + Self.eventsJSON(events) + "],"
+        b.put(s + "\"events\":[")
+        Self.eventsJSON(events, into: b)
+        s = "],"
         s += "\"procs\":[" + processes.map { p in
             "[\(p.event),[" + p.list.map { "[\($0.pid),\(Self.quote($0.name)),\"\(Self.hex($0.user))\",\"\(Self.hex($0.kernel))\"]" }.joined(separator: ",") + "]]"
         }.joined(separator: ",") + "],"
@@ -54,19 +68,17 @@ extension RunReport {
             "[\(Self.quote(l.site)),[" + l.pages.map { "[\"\(Self.hex($0.pa))\",\($0.event)]" }.joined(separator: ",") + "]]"
         }.joined(separator: ",") + "],"
         s += "\"replay\":" + (replay.map(Self.replayJSON) ?? "null")
-        return s + "}"
+        b.put(s + "}")
     }
 
     /// Every event's JSON (`eventJSON`), one a line, written as bytes as the trace writer
     /// writes: the changes are most of the page (442,201 records for full-scale reparent2),
     /// and need no `String` per number.
-    static func eventsJSON(_ events: [EventRow]) -> String {
-        let b = TraceBytes(capacity: 1 << 20)
+    static func eventsJSON(_ events: [EventRow], into b: TraceBytes) {
         for (i, e) in events.enumerated() {
             if i > 0 { b.put(",\n") }
             eventJSON(e, into: b)
         }
-        return b.string()
     }
 
     /// `[label, location, pid, kallocs, kfrees, free, changes, kind, owners, processes]`; a change
@@ -74,7 +86,10 @@ extension RunReport {
     /// newStep]` (see `value`); owners are `OwnerCounts.kinds`, processes its `processes` (both
     /// null where the owners were not counted).
     static func eventJSON(_ e: EventRow, into b: TraceBytes) {
-        b.put("[\(quote(e.label)),\(quote(e.location)),\(e.pid.map(String.init) ?? "null"),\(e.kallocs),\(e.kfrees),\(e.free),[")
+        b.byte(UInt8(ascii: "[")); b.put(quote(e.label)); b.byte(UInt8(ascii: ",")); b.put(quote(e.location)); b.byte(UInt8(ascii: ","))
+        if let p = e.pid { b.decimal(p) } else { b.put("null") }
+        b.byte(UInt8(ascii: ",")); b.decimal(e.kallocs); b.byte(UInt8(ascii: ",")); b.decimal(e.kfrees)
+        b.byte(UInt8(ascii: ",")); b.decimal(e.free); b.put(",[")
         for (i, c) in e.changes.enumerated() {
             if i > 0 { b.byte(UInt8(ascii: ",")) }
             b.byte(UInt8(ascii: "[")); b.decimal(c.page >> 12); b.byte(UInt8(ascii: ",")); b.decimal(c.index); b.byte(UInt8(ascii: ","))
@@ -87,10 +102,25 @@ extension RunReport {
             }
             b.byte(UInt8(ascii: "]"))
         }
-        guard let o = e.owners else { b.put("],\(quote(e.kind)),null,null]"); return }
-        var s = "],\(quote(e.kind)),[" + o.kinds.map(String.init).joined(separator: ",") + "],["
-        s += o.processes.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
-        b.put(s + "]]")
+        b.put("],"); b.put(quote(e.kind)); b.byte(UInt8(ascii: ","))
+        guard let o = e.owners else { b.put("null,null]"); return }
+        numbers(o.kinds, into: b); b.byte(UInt8(ascii: ","))
+        b.byte(UInt8(ascii: "["))
+        for (i, p) in o.processes.enumerated() {
+            if i > 0 { b.byte(UInt8(ascii: ",")) }
+            numbers(p, into: b)
+        }
+        b.put("]]")
+    }
+
+    /// `[1,2,3]`.
+    static func numbers(_ list: [Int], into b: TraceBytes) {
+        b.byte(UInt8(ascii: "["))
+        for (i, v) in list.enumerated() {
+            if i > 0 { b.byte(UInt8(ascii: ",")) }
+            b.decimal(v)
+        }
+        b.byte(UInt8(ascii: "]"))
     }
 
     /// `value` and `step`, written into `b`.

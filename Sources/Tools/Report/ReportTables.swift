@@ -111,16 +111,17 @@ package final class ReportTables {
             recordAt[n] = Int32(r)
         }
         comparedIn[n] = calls
-        var old = records[r], now = spare
+        let old = records[r]
+        var now = spare
         records[r] = []; spare = []
         if now.count != 512 { now = Array(repeating: 0, count: 512) }
         memory.readPage(PhysAddr(page), into: &now)
         var gone: [UInt64] = [], came: [UInt64] = []
-        Self.diff(&old, now, page: page, pointers: level > 0 && !followingAll, changes: &changes, gone: &gone, came: &came)
+        Self.diff(old, now, page: page, pointers: level > 0 && !followingAll, changes: &changes, gone: &gone, came: &came)
         if level > 0 && followingAll {
             for pte in now where Self.isPointer(pte) { came.append(pte) }
         }
-        records[r] = old; spare = now
+        records[r] = now; spare = old   // `diff` found every entry that differs: the page is its record now
         guard level > 0 else { return }
         for pte in gone { unfollow(Self.child(pte), level: level - 1) }
         for pte in came {
@@ -129,36 +130,41 @@ package final class ReportTables {
         }
     }
 
-    /// Brings `old` to `now`, appending the runs that changed to `changes` and, with
-    /// `pointers`, the pointer PTEs that went to `gone` and those that came to `came`.
-    private static func diff(_ old: inout [UInt64], _ now: [UInt64], page: UInt64, pointers: Bool,
+    /// Finds where `old` differs from `now`, appending the runs that changed to `changes` and,
+    /// with `pointers`, the pointer PTEs that went to `gone` and those that came to `came`.
+    /// On buffers, not arrays: the checked loops over arrays were 10 % of the report of
+    /// full-scale reparent2.
+    private static func diff(_ old: [UInt64], _ now: [UInt64], page: UInt64, pointers: Bool,
                              changes: inout [Change], gone: inout [UInt64], came: inout [UInt64]) {
         precondition(old.count == 512 && now.count == 512)
-        var i = 0
-        while i < 512 {
-            if old[i] == now[i] { i += 1; continue }
-            let run = runLength(old, now, from: i)
-            changes.append(Change(page: page, index: i, count: run.count, old: old[i], oldStep: run.oldStep,
-                                  new: now[i], newStep: run.newStep))
-            for j in i..<i + run.count {
-                if pointers {
-                    if isPointer(old[j]) { gone.append(old[j]) }
-                    if isPointer(now[j]) { came.append(now[j]) }
+        old.withUnsafeBufferPointer { o in
+            now.withUnsafeBufferPointer { w in
+                var i = 0
+                while i < 512 {
+                    if o[i] == w[i] { i += 1; continue }
+                    let run = runLength(o, w, from: i)
+                    changes.append(Change(page: page, index: i, count: run.count, old: o[i], oldStep: run.oldStep,
+                                          new: w[i], newStep: run.newStep))
+                    if pointers {
+                        for j in i..<i + run.count {
+                            if isPointer(o[j]) { gone.append(o[j]) }
+                            if isPointer(w[j]) { came.append(w[j]) }
+                        }
+                    }
+                    i += run.count
                 }
-                old[j] = now[j]
             }
-            i += run.count
         }
     }
 
     /// How many entries from `i` changed with the old and new values each stepping evenly:
     /// 1, or a run of 3 or more.
-    private static func runLength(_ old: [UInt64], _ now: [UInt64], from i: Int) -> (count: Int, oldStep: UInt64, newStep: UInt64) {
+    private static func runLength(_ old: UnsafeBufferPointer<UInt64>, _ now: UnsafeBufferPointer<UInt64>,
+                                  from i: Int) -> (count: Int, oldStep: UInt64, newStep: UInt64) {
         guard i + 2 < 512, old[i + 1] != now[i + 1], old[i + 2] != now[i + 2] else { return (1, 0, 0) }
         let os = old[i + 1] &- old[i], ns = now[i + 1] &- now[i]
-        var j = i + 1
-        while j < 512, old[j] != now[j], old[j] == old[i] &+ UInt64(j - i) &* os,
-              now[j] == now[i] &+ UInt64(j - i) &* ns { j += 1 }
+        var j = i + 1, o = old[i + 1], n = now[i + 1]
+        while j < 512, old[j] == o, now[j] == n, o != n { j += 1; o &+= os; n &+= ns }
         return j - i >= 3 ? (j - i, os, ns) : (1, 0, 0)
     }
 
