@@ -158,7 +158,11 @@ extension LogImporter {
     /// Forgets what the importer holds of probes before `k` and of operations handed out,
     /// as far as it no longer needs them.
     mutating func forget(below k: Int) {
-        let keep = oldestNeeded(below: k)
+        forget(keeping: oldestNeeded(below: k))
+    }
+
+    /// Forgets the probes before `keep` (at most `oldestNeeded`) and the operations handed out.
+    mutating func forget(keeping keep: Int) {
         probes.drop(below: keep)
         opOf.drop(below: keep)
         spanEnd.drop(below: keep)

@@ -14,9 +14,9 @@ public final class LogChunks: @unchecked Sendable {
     static let depth = 4
     static let chunkSize = 1 << 20
     /// Parsed chunks waiting at most: each holds its probes (about 2 MB for 1 MiB of text).
-    static let batchDepth = 2
+    static let batchDepth = 3
     /// The batches a chunk is parsed into.
-    static let parts = 4
+    static let parts = 8
     private let lock = NSCondition()
     private var queue: [[UInt8]] = []
     private var batches: [ProbeBatch] = []

@@ -57,8 +57,8 @@ extension Replay {
             let s = ReplaySession(file: chunks.name, config: config, blind: blind, keepGoing: keepGoing, observer: observe?(config))
             session = s
             if pipelined {
-                importing = ImportThread(importer: LogImporter(file: chunks.name, config: config))
-                importing!.put(ProbeBatch(probes: prefix, vmprintLines: seen.vmprintLines, panic: seen.panic))
+                importing = ImportThread(importer: LogImporter(file: chunks.name, config: config), chunks: chunks,
+                                         first: ProbeBatch(probes: prefix, vmprintLines: seen.vmprintLines, panic: seen.panic))
             } else {
                 for p in prefix { try s.take(p) }
             }
@@ -77,7 +77,7 @@ extension Replay {
                 try start(KernelLog(file: chunks.name, probes: prefix, vmprintLines: seen.vmprintLines), pipelined: true)
             }
         }
-        let decided = try streamImported(session, importing, chunks) { b in seen = b.batch; track(b.probes) }
+        let decided = try streamImported(session, importing) { b in seen = b.batch; track(b.probes) }
         var log = KernelLog(file: chunks.name, probes: [])
         if !decided {
             log = chunks.finished
@@ -88,14 +88,6 @@ extension Replay {
                 prefix = whole.probes
                 try start(whole, pipelined: false)
                 try session!.finishLog()
-            } else if let importing {
-                if !log.probes.isEmpty {
-                    track(log.probes)
-                    importing.put(ProbeBatch(probes: log.probes, vmprintLines: log.vmprintLines, panic: log.panic))
-                    try session!.takeImported(importing.next(), importing)
-                }
-                importing.put(nil)
-                try session!.takeImported(importing.next(), importing)
             }
         }
         let s = session!
@@ -111,42 +103,18 @@ extension Replay {
         return (StreamedReplay(report: report, warnings: log.warnings), endShown, chunks.regularFile)
     }
 
-    /// Imports on `importing`'s thread what the reader reads, a batch or two ahead, and
-    /// hands each batch imported to the session in the reader's order, checking at the end of
-    /// each chunk of text whether the departure is decided (true: it is, and the rest is left
-    /// unread). A reader's error is thrown once the batches before it are taken, as on one
-    /// thread.
-    private static func streamImported(_ session: ReplaySession?, _ importing: ImportThread?, _ chunks: LogChunks,
+    /// Hands each batch `importing` imported to the session, in the reader's order, checking
+    /// at the end of each chunk of text whether the departure is decided (true: it is, and
+    /// the rest is left unread); false once the log's end is taken. An error, the reader's or
+    /// the importer's, is thrown once the batches before it are taken, as on one thread.
+    private static func streamImported(_ session: ReplaySession?, _ importing: ImportThread?,
                                        consumed: (ImportedBatch) -> Void) throws(LogError) -> Bool {
         guard let session, let importing else { return false }
-        var readerDone = false
-        var readerError: LogError?
-        var chunkEndsPut = 0, chunkEndsTaken = 0
         while true {
-            while !readerDone && readerError == nil && importing.inFlight < ImportThread.depth {
-                do throws(LogError) {
-                    if let batch = try chunks.nextProbes() {
-                        importing.put(batch)
-                        if batch.endsChunk { chunkEndsPut += 1 }
-                    } else { readerDone = true }
-                } catch { readerError = error }
-            }
-            if importing.inFlight == 0 {
-                if let readerError { throw readerError }
-                return false
-            }
             let b = importing.next()
-            if b.batch.endsChunk { chunkEndsTaken += 1 }
             consumed(b)
-            do throws(ImportError) { try session.takeImported(b, importing) } catch {
-                // A line later in the same chunk that cannot be read comes first, as when a
-                // chunk was parsed whole before any of it was imported.
-                if chunkEndsPut == chunkEndsTaken && !b.batch.endsChunk {
-                    if let readerError { throw readerError }
-                    while !readerDone, let more = try chunks.nextProbes(), !more.endsChunk {}
-                }
-                throw error
-            }
+            try session.takeImported(b, importing)
+            if b.finish != nil { return false }
             if b.batch.endsChunk && session.decided { return true }
         }
     }

@@ -19,49 +19,40 @@ struct ImportedBatch {
     var finish: [LogOperation]?
 }
 
-/// The importer of a streamed replay, on a thread of its own: it reads each batch of probes
-/// the reader parsed and decides the operations, while the main thread runs the model and
-/// compares (`ReplaySession.takeImported`). The three overlap on two cores: reading and
-/// parsing, importing, and modelling (docs/replay-performance.md). The importer keeps its own
-/// probes; it forgets them below what the main thread has forgotten (so it holds at least
-/// what the importer of a replay on one thread holds), and the main thread forgets its own
-/// below what the importer still reads, as one thread did.
+/// The importer of a streamed replay, on a thread of its own: it takes each batch of probes
+/// the reader parsed, as the reader hands it over, and decides the operations, up to `depth`
+/// batches ahead of the main thread, which runs the model and compares
+/// (`ReplaySession.takeImported`). Reading and parsing, importing, and modelling overlap
+/// (docs/replay-performance.md). The importer keeps its own probes; it forgets them below
+/// what the main thread has forgotten (so it holds at least what the importer of a replay
+/// on one thread holds), and the main thread forgets its own below what the importer still
+/// reads, as one thread did.
 final class ImportThread: @unchecked Sendable {
-    static let depth = 2
+    /// Batches imported and not yet taken, at most.
+    static let depth = 4
     private let lock = NSCondition()
-    private var inputs: [ProbeBatch?] = []
     private var outputs: [ImportedBatch] = []
     private var cancelled = false
     private var mainForgotBelow = 0
     private var importer: LogImporter
+    private let chunks: LogChunks
     private var sinceAdvance = 0
-    /// Batches put and not yet taken back.
-    private(set) var inFlight = 0
 
-    init(importer: LogImporter) {
+    /// Starts importing `first` (the probes the kernel was judged from), then what `chunks`
+    /// hands over, to the log's end.
+    init(importer: LogImporter, chunks: LogChunks, first: ProbeBatch) {
         self.importer = importer
-        let thread = Thread { [self] in run() }
+        self.chunks = chunks
+        let thread = Thread { [self] in run(first) }
         thread.stackSize = 1 << 20
         thread.start()
     }
 
-    /// Hands over the reader's next batch (nil: the log has ended), waiting while the thread
-    /// has `depth` batches to do.
-    func put(_ batch: ProbeBatch?) {
-        lock.lock()
-        defer { lock.unlock() }
-        while inputs.count >= Self.depth && !cancelled { lock.wait() }
-        inputs.append(batch)
-        inFlight += 1
-        lock.broadcast()
-    }
-
-    /// The next batch imported, in order.
+    /// The next batch imported, in order: the last has `finish` or a failure.
     func next() -> ImportedBatch {
         lock.lock()
         defer { lock.unlock() }
         while outputs.isEmpty { lock.wait() }
-        inFlight -= 1
         lock.broadcast()
         return outputs.removeFirst()
     }
@@ -76,27 +67,51 @@ final class ImportThread: @unchecked Sendable {
     func cancel() {
         lock.lock()
         cancelled = true
-        inputs.removeAll()
         lock.broadcast()
         lock.unlock()
     }
 
-    private func run() {
-        while true {
+    /// Hands `out` over, waiting while `depth` wait; false once cancelled.
+    private func emit(_ out: ImportedBatch) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        while outputs.count >= Self.depth && !cancelled { lock.wait() }
+        if cancelled { return false }
+        outputs.append(out)
+        lock.broadcast()
+        return true
+    }
+
+    private func run(_ first: ProbeBatch) {
+        var batch: ProbeBatch? = first
+        while let input = batch {
             lock.lock()
-            while inputs.isEmpty && !cancelled { lock.wait() }
-            if cancelled { lock.unlock(); return }
-            let input = inputs.removeFirst()
             let forgotten = mainForgotBelow
-            lock.broadcast()
             lock.unlock()
-            let out = input.map { importBatch($0, forgotten) } ?? finishLog()
-            lock.lock()
-            outputs.append(out)
-            lock.broadcast()
-            lock.unlock()
-            if out.failure != nil || out.finish != nil { return }
+            var out = importBatch(input, forgotten)
+            if out.failure != nil && !input.endsChunk, let error = parseFailure(inChunkOf: input) {
+                // A line later in the same chunk that cannot be read comes first, as when a
+                // chunk was parsed whole before any of it was imported.
+                out = ImportedBatch(probes: [], batch: input)
+                out.failure = (0, false, error)
+            }
+            guard emit(out), out.failure == nil else { return }
+            do throws(LogError) { batch = try chunks.nextProbes() } catch {
+                var failed = ImportedBatch(probes: [], batch: ProbeBatch(probes: [], vmprintLines: 0, panic: nil))
+                failed.failure = (0, false, error)
+                _ = emit(failed)
+                return
+            }
         }
+        _ = emit(finishLog())
+    }
+
+    /// The reader's error in the rest of `batch`'s chunk, if it has one.
+    private func parseFailure(inChunkOf batch: ProbeBatch) -> LogError? {
+        do throws(LogError) {
+            while let more = try chunks.nextProbes(), !more.endsChunk {}
+        } catch { return error }
+        return nil
     }
 
     private func importBatch(_ batch: ProbeBatch, _ forgotten: Int) -> ImportedBatch {
@@ -112,8 +127,9 @@ final class ImportThread: @unchecked Sendable {
             sinceAdvance = 0
             do throws(ImportError) {
                 let ops = try importer.ready()
-                out.advances.append((j, ops, importer.oldestNeeded(below: Int.max)))
-                importer.forget(below: forgotten)
+                let needs = importer.oldestNeeded(below: Int.max)
+                out.advances.append((j, ops, needs))
+                importer.forget(keeping: min(forgotten, needs))
             } catch {
                 out.failure = (j, true, error)
                 return out
@@ -122,9 +138,16 @@ final class ImportThread: @unchecked Sendable {
         return out
     }
 
+    /// The log's end: what the reader kept to its end (its last probes, if any), and the
+    /// operations the end hands out.
     private func finishLog() -> ImportedBatch {
-        var out = ImportedBatch(probes: [], batch: ProbeBatch(probes: [], vmprintLines: 0, panic: nil))
-        do throws(ImportError) { out.finish = try importer.finish() } catch { out.failure = (0, false, error) }
+        let rest = chunks.finished
+        lock.lock()
+        let forgotten = mainForgotBelow
+        lock.unlock()
+        var out = importBatch(ProbeBatch(probes: rest.probes, vmprintLines: rest.vmprintLines, panic: rest.panic), forgotten)
+        guard out.failure == nil else { return out }
+        do throws(ImportError) { out.finish = try importer.finish() } catch { out.failure = (out.probes.count, false, error) }
         return out
     }
 }
