@@ -117,21 +117,12 @@ package final class TraceBytes {
 
     /// A decimal integer (negative with `-`).
     @inline(__always) package func decimal<I: BinaryInteger>(_ v: I) {
-        reserve(21)
-        var m = v < 0 ? UInt64(truncatingIfNeeded: -(Int64(truncatingIfNeeded: v) &+ 1)) &+ 1 : UInt64(truncatingIfNeeded: v)
-        if v < 0 { base[count] = 0x2d; count += 1 }
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &tmp) { t -> Int in
-            var i = 24
-            repeat {
-                i -= 1
-                t[i] = 0x30 &+ UInt8(truncatingIfNeeded: m % 10)
-                m /= 10
-            } while m != 0
-            (base + count).update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: 24 - i)
-            return 24 - i
+        if v < 0 {
+            byte(0x2d)
+            decimal(UInt64(truncatingIfNeeded: -(Int64(truncatingIfNeeded: v) &+ 1)) &+ 1)
+        } else {
+            decimal(UInt64(truncatingIfNeeded: v))
         }
-        count += n
     }
 
     /// A decimal integer: `decimal` for the two types the writers use most, so that no call
