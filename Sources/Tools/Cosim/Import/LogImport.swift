@@ -145,6 +145,25 @@ public struct LogImporter {
         try take(probes.end - 1)
     }
 
+    /// Reads the probes of `run` one by one, as `take` each, after appending them at once (one
+    /// copy of the run, where appending one by one checked each window's room every time):
+    /// nothing a probe's reading looks at reads past it. The first that cannot be read stops
+    /// it, with its offset in the run and the error (nil: all were read). The caller asks for
+    /// what is `ready` only after a run, when all its probes have been read.
+    mutating func take(contentsOf run: ArraySlice<Probe>) -> (offset: Int, error: ImportError)? {
+        guard let p = run.first else { return nil }
+        if probes.end == 0 { ops[0].line = p.line }
+        let first = probes.end
+        probes.append(contentsOf: run)
+        opOf.append(repeating: -1, count: run.count)
+        spanEnd.append(repeating: -1, count: run.count)
+        if execReplacesKernelTable { freshExecStart.append(repeating: -1, count: run.count) }
+        for k in 0..<run.count {
+            do throws(ImportError) { try take(first + k) } catch { return (k, error) }
+        }
+        return nil
+    }
+
     /// The operations the probes read so far decide, in the order they take effect.
     public mutating func ready() throws(ImportError) -> [LogOperation] { try settle(atEnd: false) }
 

@@ -117,21 +117,25 @@ final class ImportThread: @unchecked Sendable {
     private func importBatch(_ batch: ProbeBatch, _ forgotten: Int) -> ImportedBatch {
         var out = ImportedBatch(probes: batch.probes, batch: batch)
         out.batch.probes = []
-        for (j, p) in batch.probes.enumerated() {
-            do throws(ImportError) { try importer.take(p) } catch {
-                out.failure = (j, false, error)
+        // In runs that end where the operations are asked for, each run appended at once.
+        var j = 0
+        while j < batch.probes.count {
+            let run = min(batch.probes.count - j, ReplaySession.advanceEvery - sinceAdvance)
+            if let f = importer.take(contentsOf: batch.probes[j..<(j + run)]) {
+                out.failure = (j + f.offset, false, f.error)
                 return out
             }
-            sinceAdvance += 1
+            j += run
+            sinceAdvance += run
             guard sinceAdvance >= ReplaySession.advanceEvery else { continue }
             sinceAdvance = 0
             do throws(ImportError) {
                 let ops = try importer.ready()
                 let needs = importer.oldestNeeded(below: Int.max)
-                out.advances.append((j, ops, needs))
+                out.advances.append((j - 1, ops, needs))
                 importer.forget(keeping: min(forgotten, needs))
             } catch {
-                out.failure = (j, true, error)
+                out.failure = (j - 1, true, error)
                 return out
             }
         }
@@ -156,15 +160,17 @@ extension ReplaySession {
     /// Takes a batch the import thread made: each probe as `take` takes it, less the
     /// importing, with the operations handed out where the importer handed them out.
     func takeImported(_ b: ImportedBatch, _ thread: ImportThread) throws(ImportError) {
+        // The probes the importer read, appended at once: up to its failure, if it failed.
+        let read = b.failure.map { $0.taken ? $0.at + 1 : $0.at } ?? b.probes.count
+        let first = store.end
+        store.append(contentsOf: b.probes[0..<read])
         var next = 0
-        for (j, p) in b.probes.enumerated() {
-            if let f = b.failure, f.at == j, !f.taken { throw f.error }
-            let i = store.end
-            store.append(p)
+        for j in 0..<read {
+            let p = b.probes[j], i = first + j
+            store.noteScheduler(p, at: i)
             booted = booted || p.kind == .allocproc
             if p.kind.isMemory { recorder.memory.logged(i) }
             else if p.kind == .satp && !(idleKvminithart && booted && p.textID == ProbeText.kvminithart) { recorder.satp.logged(i) }
-            if let f = b.failure, f.at == j { throw f.error }
             guard next < b.advances.count, b.advances[next].after == j else { continue }
             for op in b.advances[next].operations { run(op) }
             store.drop(below: min(forgetOperations(), b.advances[next].importerNeeds))

@@ -35,14 +35,26 @@ package final class ProbeStore {
     package var base: Int { probes.base }
 
     func append(_ p: Probe) {
-        if p.kind == .satp && p.textID == ProbeText.scheduler {
-            var list = schedulerSatp[p.pid] ?? []
-            if list.count == 4 { list.removeFirst() }
-            list.append((probes.end, p.pa))
-            schedulerSatp[p.pid] = list
-        }
+        noteScheduler(p, at: probes.end)
         probes.append(p)
         opOf.append(-1)
+    }
+
+    /// Appends a run of probes at once; their scheduler `satp` lines are noted by the one
+    /// who takes them, one by one (`noteScheduler`), as `append` would have noted them.
+    func append(contentsOf run: ArraySlice<Probe>) {
+        probes.append(contentsOf: run)
+        opOf.append(repeating: -1, count: run.count)
+    }
+
+    /// Notes probe `i`, `p`, if the scheduler wrote it: the last 4 of each pid are kept.
+    @inline(__always)
+    func noteScheduler(_ p: Probe, at i: Int) {
+        guard p.kind == .satp && p.textID == ProbeText.scheduler else { return }
+        var list = schedulerSatp[p.pid] ?? []
+        if list.count == 4 { list.removeFirst() }
+        list.append((i, p.pa))
+        schedulerSatp[p.pid] = list
     }
 
     /// The root the scheduler last loaded for `pid` before probe `i`, as far as it is known.
