@@ -11,7 +11,9 @@ package struct IndexedWindow<T> {
     package var end: Int { base + items.count }
 
     subscript(i: Int) -> T {
-        get { items[i - base] }
+        // Borrowed, not copied: `ops[o].kind` must not retain and release the operation's
+        // arrays (settling cowtest's log spent half its time doing that).
+        _read { yield items[i - base] }
         // In place: `ops[o].probes.append(i)` must not copy the operation's probes each time.
         _modify { yield &items[i - base] }
     }
@@ -39,6 +41,7 @@ extension LogImporter {
     /// Whether operation `o` may still gain probes or move: its process is in the middle of it,
     /// a fork's late mirror may still take pages for it, or it is an exit whose place (the
     /// process's switch away from the CPU) has not been read.
+    @inline(__always)
     func unsettled(_ o: Int, _ openOps: [Int]) -> Bool {
         openOps.contains(o) || ops[o].kind == .exit && exitsAwaiting[ops[o].pid] == o
     }
@@ -48,7 +51,7 @@ extension LogImporter {
     func watermark(_ openOps: [Int]) -> Int {
         var w = probes.end
         for list in pending.values { if let first = list.first { w = min(w, first) } }
-        for o in waiting where unsettled(o, openOps) { w = min(w, ops[o].probes.first ?? ops[o].at, ops[o].at) }
+        for o in waiting where unsettled(o, openOps) { w = min(w, min(ops[o].probes.first ?? ops[o].at, ops[o].at)) }
         return w
     }
 
@@ -62,9 +65,12 @@ extension LogImporter {
         let w = atEnd ? Int.max : watermark(openOps)
         // Placing may move an operation to just before the fresh exec it falls in: one back.
         let bound = atEnd ? Int.max : w - 1
-        for o in waiting where !ops[o].spanned && !unsettled(o, openOps) { addSpan(o) }
+        // Whether each waiting operation is settled, found once (placing changes none of it).
+        let waitingNow = waiting
+        let settled = waitingNow.map { !unsettled($0, openOps) }
+        for (k, o) in waitingNow.enumerated() where settled[k] && !ops[o].spanned { addSpan(o) }
         var batch: [Int] = []
-        for o in waiting where !unsettled(o, openOps) {
+        for (k, o) in waitingNow.enumerated() where settled[k] {
             if !ops[o].placed {
                 guard provisionalPlace(o) < bound else { continue }
                 place(o)
@@ -156,7 +162,11 @@ extension LogImporter {
         var keep = min(k, split.next)
         for list in pending.values { if let first = list.first { keep = min(keep, first) } }
         // An exit's place moves to its process's last switch away: its line is older.
-        for o in waiting { keep = min(keep, ops[o].probes.first ?? ops[o].at, ops[o].at, ops[o].processProbe ?? keep) }
+        // Two at a time: `min` of four makes an array of the rest on every call.
+        for o in waiting {
+            let at = ops[o].at
+            keep = min(min(keep, ops[o].probes.first ?? at), min(at, ops[o].processProbe ?? keep))
+        }
         return keep
     }
 

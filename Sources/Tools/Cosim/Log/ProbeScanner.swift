@@ -86,7 +86,17 @@ package struct ProbeScanner {
         case .refinc, .refdec:
             guard let pa = s.address("pa"), let n = s.number("n") else { return nil }
             p.pa = pa; p.n = n
-        case .pagefault, .copyinstr, .sbrk, .cowcopyout, .lazycopy:
+        case .pagefault:
+            guard let pid = s.pid("pid"), let scause = s.address("scause", exact: false), let va = s.address("va") else { return nil }
+            p.pid = pid; p.n = Int64(bitPattern: scause); p.va = va
+        case .copyinstr:
+            guard let pid = s.pid("pid"), let pt = s.address("pt"), let va = s.address("va"), let n = s.number("max") else { return nil }
+            p.pid = pid; p.pt = pt; p.va = va; p.n = n
+        case .sbrk:
+            guard let pid = s.pid("pid"), let n = s.number("n"), n >= Int64(Int32.min), n <= Int64(Int32.max),
+                  let sz = s.address("sz") else { return nil }
+            p.pid = pid; p.n = n; p.sz = sz
+        case .cowcopyout, .lazycopy:
             return nil
         }
         return s.word() == nil ? p : nil
