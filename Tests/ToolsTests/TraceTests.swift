@@ -114,4 +114,31 @@ final class TraceTests: XCTestCase {
         XCTAssertEqual(sbrks.map { "sbrk(\($0))" }, text.split(separator: "\n").filter { $0.hasPrefix("syscall ") && $0.contains("sbrk(") }
             .map { String($0[$0.range(of: "sbrk(")!.lowerBound...]) })
     }
+
+    /// `%p` is written eight digits at a time: every digit value in every place, and a few
+    /// whole numbers, read as `String(radix: 16)` writes them.
+    func testSixteenHexDigitsWrittenAtOnceAreTheDigitByDigitOnes() {
+        func written(_ v: UInt64) -> String {
+            let b = TraceBytes()
+            b.hex16(v)
+            return b.string()
+        }
+        func expected(_ v: UInt64) -> String {
+            let h = String(v, radix: 16)
+            return "0x" + String(repeating: "0", count: 16 - h.count) + h
+        }
+        var checked = 0
+        for place in 0..<16 {
+            for digit in UInt64(0)...15 {
+                let v = 0x0123_4567_89ab_cdef & ~(UInt64(0xf) << UInt64(4 * place)) | digit << UInt64(4 * place)
+                XCTAssertEqual(written(v), expected(v))
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, 256)
+        XCTAssertEqual(written(0), "0x0000000000000000")
+        XCTAssertEqual(written(.max), "0xffffffffffffffff")
+        XCTAssertEqual(written(0x87f5_f000), "0x0000000087f5f000")
+    }
 }
+
