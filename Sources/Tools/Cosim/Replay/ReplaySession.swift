@@ -35,6 +35,9 @@ public final class ReplaySession {
     /// through the writer and its tap (`RecorderSink`).
     let direct: RecorderSink?
     var kernel: Kernel?
+    /// The kernel while it boots, and (weakly) one that panicked at boot: see `init`.
+    private var bootingKernel: Kernel?
+    private weak var panickedKernel: Kernel?
     /// The model's panic, once it has panicked (it runs no more events).
     var modelPanic: String?
     /// Operations handed out, by their place (= their scenario event; boot is 0).
@@ -100,8 +103,16 @@ public final class ReplaySession {
         observer?.begin(0, nil, boot)
         writer.begin(event: 0, boot)
         let k = Kernel(unbooted: config, sink: direct ?? writer, sites: sites)
-        // Weakly: the kernel holds its writer, whose tap holds the streams.
-        for side in recorder.streams { side.onDepart = { [unowned self, weak k] in if let k { self.captureTables(k, $0, $1, $2) } } }
+        // The model's kernel while it lives: while it boots, once booted (`kernel`), or, after
+        // a panic at boot, as long as anything else holds it. No weak reference to it while it
+        // runs: one gives the kernel a side table, and then every retain and release of it takes
+        // the slow path (a tenth of the main thread's time on pgtbl-reparent2's log).
+        bootingKernel = k
+        for side in recorder.streams {
+            side.onDepart = { [unowned self] in
+                if let k = self.kernel ?? self.bootingKernel ?? self.panickedKernel { self.captureTables(k, $0, $1, $2) }
+            }
+        }
         if self.keepGoing > 1 {
             for side in recorder.streams { side.onContext = { [unowned self] in self.noteDeparture($0, at: $1) } }
         }
@@ -111,7 +122,9 @@ public final class ReplaySession {
         } catch {
             writer.record(.panic(error))
             stopModel(error.message)
+            panickedKernel = k
         }
+        bootingKernel = nil
         observer?.after(0, k)
     }
 
