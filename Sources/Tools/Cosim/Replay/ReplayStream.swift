@@ -25,7 +25,7 @@ package struct ModelRecord {
 /// The log's probes as replay reads them, by their index in the log (those still needed),
 /// each with the operation that explains it once that operation is handed out (-1: none).
 package final class ProbeStore {
-    package var probes = IndexedWindow<Probe>()
+    package var probes = ProbeWindow()
     var opOf = IndexedWindow<Int32>()
     /// The last few scheduler `satp` lines of each pid: (probe index, root).
     var schedulerSatp: [Int: [(Int, UInt64)]] = [:]
