@@ -22,7 +22,7 @@ package struct ProbeWindow {
     /// One past the last index held (the log's probes read so far).
     package var end: Int { tailStart + tail.count }
 
-    subscript(i: Int) -> Probe {
+    package subscript(i: Int) -> Probe {
         if i >= tailStart { return tail[i - tailStart] }
         // The newest segments first: the probes read are mostly recent ones.
         var s = starts.count - 1
@@ -31,9 +31,9 @@ package struct ProbeWindow {
         return seg[seg.startIndex + (i - starts[s])]
     }
 
-    mutating func append(_ p: Probe) { tail.append(p) }
+    package mutating func append(_ p: Probe) { tail.append(p) }
 
-    mutating func append(contentsOf run: ArraySlice<Probe>) {
+    package mutating func append(contentsOf run: ArraySlice<Probe>) {
         guard run.count >= Self.sliceAtLeast else { tail.append(contentsOf: run); return }
         if !tail.isEmpty {
             segments.append(tail[...])
@@ -48,7 +48,7 @@ package struct ProbeWindow {
 
     /// Forgets the probes before `k`, as far as whole segments go (and the tail as an array
     /// window cuts its own: once half of it, and 4,096 probes, can go).
-    mutating func drop(below k: Int) {
+    package mutating func drop(below k: Int) {
         var n = 0
         while n < segments.count && starts[n] + segments[n].count <= k { n += 1 }
         if n > 0 {

@@ -1,0 +1,46 @@
+import XCTest
+import Cosim
+
+/// The replay's window of probes: long runs kept as slices of their batch, short runs and
+/// single probes copied into a tail; indices, `base` and `end` as an array window's.
+final class ProbeWindowTests: XCTestCase {
+    func probe(_ i: Int) -> Probe {
+        var p = Probe(.kalloc)
+        p.line = i
+        return p
+    }
+
+    func testSlicesAndTailReadAsOneRunOfIndices() {
+        var w = ProbeWindow()
+        for i in 0..<10 { w.append(probe(i)) }
+        let batch = (10..<3010).map(probe)
+        w.append(contentsOf: batch[0..<2000])             // a slice
+        w.append(contentsOf: batch[2000..<2500])          // short: copied
+        w.append(contentsOf: batch[2500..<3000])
+        w.append(contentsOf: (3010..<5010).map(probe)[...])
+        XCTAssertEqual(w.end, 5010)
+        for i in [0, 9, 10, 2009, 2010, 2509, 2510, 3009, 3010, 5009] {
+            XCTAssertEqual(w[i].line, i, "\(i)")
+        }
+        // Whole segments go: the first (10 single probes, made a segment by the first slice)
+        // and the 2,000-probe slice; the third (the 1,000 copied, from 2010) holds 3004.
+        w.drop(below: 3005)
+        XCTAssertEqual(w.base, 2010)
+        XCTAssertEqual(w[2010].line, 2010)
+        XCTAssertEqual(w[5009].line, 5009)
+        w.drop(below: 4510)
+        XCTAssertEqual(w.base, 3010)
+        XCTAssertEqual(w.end, 5010)
+    }
+
+    func testATailAloneIsCutAsAnArrayWindowIs() {
+        var w = ProbeWindow()
+        for i in 0..<10_000 { w.append(probe(i)) }
+        w.drop(below: 4000)
+        XCTAssertEqual(w.base, 0)                         // less than half: kept
+        w.drop(below: 6000)
+        XCTAssertEqual(w.base, 6000)
+        XCTAssertEqual(w[6000].line, 6000)
+        XCTAssertEqual(w.end, 10_000)
+    }
+}
