@@ -8,7 +8,7 @@ package enum TraceJSON {
     /// Writes `r`, caused by event `event`; returns the number of lines written.
     static func write(_ r: TraceRecord, event: Int, sites: SiteTree, into out: TraceBytes) -> Int {
         guard let o = object(r, event: event, sites: sites) else { return 0 }
-        out.put(JSONValue.o(o).encoded)
+        out.put(text: JSONValue.o(o).encoded)
         out.newline()
         return 1
     }

@@ -33,21 +33,21 @@ package struct TraceText {
     mutating func write(_ r: TraceRecord) -> Int {
         switch r {
         case let .header(version): out.put("xv6vm-trace "); out.decimal(version)
-        case let .scenario(file): out.word("scenario"); out.put(file)
-        case let .setting(name, value): out.word("setting"); out.put(name); out.byte(0x20); out.put(value)
+        case let .scenario(file): out.word("scenario"); out.put(text: file)
+        case let .setting(name, value): out.word("setting"); out.put(text: name); out.byte(0x20); out.put(text: value)
         case let .event(index, origin, label):
             out.put("event "); out.decimal(index); out.byte(0x20)
             if let o = origin {
-                out.put(o.file); out.byte(0x3a); out.decimal(o.line); out.byte(0x3a); out.decimal(o.column)
+                out.put(text: o.file); out.byte(0x3a); out.decimal(o.line); out.byte(0x3a); out.decimal(o.column)
             } else {
                 out.byte(0x2d)
             }
-            out.byte(0x20); out.put(label)
+            out.byte(0x20); out.put(text: label)
         case .kernel(let e): return write(e)
         case let .baseline(free): out.word("baseline"); out.put("free-pages "); out.decimal(free)
-        case let .expectFailed(text): out.word("expect"); out.put("FAILED "); out.put(text)
-        case let .skip(text): out.word("skip"); out.put(text)
-        case let .invariant(text): out.word("invariant"); out.put(text)
+        case let .expectFailed(text): out.word("expect"); out.put("FAILED "); out.put(text: text)
+        case let .skip(text): out.word("skip"); out.put(text: text)
+        case let .invariant(text): out.word("invariant"); out.put(text: text)
         case let .end(s): end(s)
         }
         out.newline()
@@ -59,7 +59,7 @@ package struct TraceText {
         out.put(" kalloc "); out.decimal(s.kallocs); out.put(" kfree "); out.decimal(s.kfrees)
         out.put(" findings "); out.decimal(s.findings)
         if let v = s.invariantViolations { out.put(" invariant-violations "); out.decimal(v) }
-        if let p = s.panic { out.put(" panic \""); out.put(p); out.byte(0x22) }
+        if let p = s.panic { out.put(" panic \""); out.put(text: p); out.byte(0x22) }
     }
 
     /// Writes a kernel event's line (none for a mark, several for a panic); returns how many.
@@ -83,8 +83,8 @@ package struct TraceText {
         case .execCommitted, .execFailed:
             return 0
         case .panic(let p):
-            for l in p.preamble { out.put(l); out.newline() }
-            out.put("panic: "); out.put(p.message); out.newline()
+            for l in p.preamble { out.put(text: l); out.newline() }
+            out.put("panic: "); out.put(text: p.message); out.newline()
             return p.preamble.count + 1
         default:
             rare(e)
@@ -106,7 +106,7 @@ package struct TraceText {
             out.put(" npages "); out.decimal(npages); out.put(free ? " free" : " keep")
         case let .trap(hart, p, cause):
             out.word("trap"); out.put("hart "); out.decimal(hart); out.put(" pid "); out.decimal(p); out.byte(0x20)
-            out.put(cause.rawValue)
+            out.put(text: cause.rawValue)
         case let .scheduled(hart, p):
             out.word("sched"); out.put("hart "); out.decimal(hart); out.put(" pid "); out.decimal(p)
         case let .allocproc(p, slot):
@@ -116,7 +116,7 @@ package struct TraceText {
         case let .syscall(p, call):
             out.word("syscall"); out.put("pid "); out.decimal(p); out.byte(0x20); syscall(call)
         case let .sysret(p, name, value):
-            out.word("return"); out.put("pid "); out.decimal(p); out.byte(0x20); out.put(name); out.put(" = "); out.decimal(value)
+            out.word("return"); out.put("pid "); out.decimal(p); out.byte(0x20); out.put(text: name); out.put(" = "); out.decimal(value)
         case let .zombie(p, status):
             out.word("zombie"); out.put("pid "); out.decimal(p); out.put(" status "); out.decimal(status)
         case let .reparent(p, to):
@@ -140,9 +140,9 @@ package struct TraceText {
             out.word("kload"); out.put("hart "); out.decimal(hart); out.put(" va "); out.hex16(va.rawValue)
             out.put(" pa "); out.hex16(pa.rawValue); out.put(hit ? " tlb" : " walk")
         case let .console(text):
-            out.put(text)
+            out.put(text: text)
         case let .finding(f):
-            out.word("finding"); out.put(f.kind.rawValue); out.byte(0x20); out.hex16(f.pa); out.byte(0x20); out.put(f.detail)
+            out.word("finding"); out.put(text: f.kind.rawValue); out.byte(0x20); out.hex16(f.pa); out.byte(0x20); out.put(text: f.detail)
         default:
             preconditionFailure("written by write(_:)")
         }
@@ -150,7 +150,7 @@ package struct TraceText {
 
     /// The call and its arguments as C would show them: `exec("/init", ["init"])`, `sbrk(4096)`.
     private func syscall(_ call: Syscall) {
-        out.put(call.name); out.byte(0x28); arguments(call); out.byte(0x29)
+        out.put(text: call.name); out.byte(0x28); arguments(call); out.byte(0x29)
     }
 
     /// A call's arguments as C would show them, between its parentheses.
@@ -158,10 +158,10 @@ package struct TraceText {
         switch call {
         case .fork, .wait: break
         case let .exec(path, argv, _):
-            out.byte(0x22); out.put(path); out.put("\", [")
+            out.byte(0x22); out.put(text: path); out.put("\", [")
             for (i, a) in argv.enumerated() {
                 if i > 0 { out.put(", ") }
-                out.byte(0x22); out.put(a); out.byte(0x22)
+                out.byte(0x22); out.put(text: a); out.byte(0x22)
             }
             out.byte(0x5d)
         case let .sbrk(n), let .exit(n): out.decimal(n)

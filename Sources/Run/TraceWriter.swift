@@ -25,6 +25,11 @@ public final class TraceWriter: TraceSink {
     private let out: TraceBytes
     private var text: TraceText
     private let output: (([UInt8]) -> Void)?
+    /// Or the buffer itself, written from where it lies (`run`, `bench`: a copy of every MB
+    /// into an array was a tenth of writing a trace).
+    private let bufferOutput: ((TraceBytes) -> Void)?
+    /// Whether the buffer is handed on as it grows (else kept whole).
+    private var handsOn: Bool { output != nil || bufferOutput != nil }
     private var event = 0
     /// The scenario's name as traces show it (set by `header`).
     private var scenarioName = "-"
@@ -40,7 +45,18 @@ public final class TraceWriter: TraceSink {
         self.format = format
         self.sites = sites
         self.output = output
+        bufferOutput = nil
         out = TraceBytes(capacity: output == nil ? 1 << 16 : (1 << 20) + (1 << 16))
+        text = TraceText(out: out, sites: sites)
+    }
+
+    /// A writer that hands its buffer to `output` whenever it grows large, and at `finish`.
+    package init(format: TraceFormat, sites: SiteTree, writingBuffer output: @escaping (TraceBytes) -> Void) {
+        self.format = format
+        self.sites = sites
+        self.output = nil
+        bufferOutput = output
+        out = TraceBytes(capacity: (1 << 20) + (1 << 16))
         text = TraceText(out: out, sites: sites)
     }
 
@@ -48,6 +64,7 @@ public final class TraceWriter: TraceSink {
         format = w.format
         self.sites = sites
         output = nil
+        bufferOutput = nil
         out = w.out.copy()
         text = w.text
         text.retarget(out: out, sites: sites)
@@ -67,7 +84,8 @@ public final class TraceWriter: TraceSink {
 
     /// Hands what is buffered to `output`.
     public func finish() {
-        if let output, out.count > 0 { output(out.array); out.removeAll() }
+        guard out.count > 0 else { return }
+        if let bufferOutput { bufferOutput(out); out.removeAll() } else if let output { output(out.array); out.removeAll() }
     }
 
     // MARK: records
@@ -100,7 +118,7 @@ public final class TraceWriter: TraceSink {
         case .text: lineCount += text.write(r)
         case .jsonl: lineCount += TraceJSON.write(r, event: event, sites: sites, into: out)
         }
-        if output != nil && out.count >= 1 << 20 { flush() }
+        if handsOn && out.count >= 1 << 20 { flush() }
     }
 
     /// A kernel event: the frequent records, rendered without a detour.
@@ -111,11 +129,12 @@ public final class TraceWriter: TraceSink {
         case .text: lineCount &+= text.write(e)
         case .jsonl: lineCount += TraceJSON.write(.kernel(e), event: event, sites: sites, into: out)
         }
-        if output != nil && out.count >= 1 << 20 { flush() }
+        if handsOn && out.count >= 1 << 20 { flush() }
     }
 
+    /// Hands the buffer on, if there is anyone to hand it to (else it keeps growing: `bytes`).
     private func flush() {
-        output?(out.array)
+        if let bufferOutput { bufferOutput(out) } else if let output { output(out.array) } else { return }
         out.removeAll()
     }
 }

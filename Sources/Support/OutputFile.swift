@@ -17,19 +17,26 @@ public enum OutputFile {
     /// Writes all of `bytes` to the open descriptor `fd`, retrying short writes and EINTR.
     /// Returns 0, or the errno of the write that failed.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32 {
-        bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                if n == 0 { return EIO }
-                done += n
+        bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+
+    /// `writeAll` of a trace writer's buffer, from where it lies.
+    package static func writeAll(_ fd: Int32, _ bytes: TraceBytes) -> Int32 {
+        bytes.withBytes { writeAll(fd, $0) }
+    }
+
+    private static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Int32 {
+        var done = 0
+        while done < raw.count {
+            let n = write(fd, raw.baseAddress! + done, raw.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
             }
-            return 0
+            if n == 0 { return EIO }
+            done += n
         }
+        return 0
     }
 
     /// Writes `bytes` to `path`, atomically when `path` is (or will be) a regular file: a
@@ -133,6 +140,12 @@ public final class FileWriter: @unchecked Sendable {
 
     /// Writes all of `bytes`; nil, or what went wrong.
     public func write(_ bytes: [UInt8]) -> WriteError? {
+        let err = OutputFile.writeAll(fd, bytes)
+        return err == 0 ? nil : WriteError(path: path, reason: reasonInWords(err))
+    }
+
+    /// Writes a trace writer's buffer as it lies; nil, or what went wrong.
+    package func write(_ bytes: TraceBytes) -> WriteError? {
         let err = OutputFile.writeAll(fd, bytes)
         return err == 0 ? nil : WriteError(path: path, reason: reasonInWords(err))
     }

@@ -25,6 +25,11 @@ package final class TraceBytes {
 
     package var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
+    /// The bytes in place, for the door's writers (no copy into an array first).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
     /// The bytes as text, leaving out the first `start` and the last `dropLast`.
     package func string(from start: Int = 0, droppingLast dropLast: Int = 0) -> String {
         String(decoding: UnsafeBufferPointer(start: base + start, count: count - start - dropLast), as: UTF8.self)
@@ -69,7 +74,7 @@ package final class TraceBytes {
 
     package func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
 
-    package func put(_ s: String) {
+    package func put(text s: String) {
         var s = s
         s.withUTF8 { put($0) }
     }

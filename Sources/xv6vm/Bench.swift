@@ -208,7 +208,7 @@ struct Bench: ParsableCommand {
         if let path { file = try FileWriter(creating: path) }
         defer { try? file?.close(); if mode == .file, let path { _ = FileSystem.remove(path) } }
         var failed: WriteError?
-        let writer = mode == .none ? nil : TraceWriter(format: .text, sites: .init(), output: { bytes in
+        let writer = mode == .none ? nil : TraceWriter(format: .text, sites: .init(), writingBuffer: { bytes in
             written += bytes.count
             if failed == nil { failed = file?.write(bytes) }
         })

@@ -98,6 +98,15 @@ enum StandardStreams {
         }
     }
 
+    /// A trace writer's buffer to standard output, as `out` writes bytes.
+    static func out(_ bytes: TraceBytes) {
+        let err = OutputFile.writeAll(STDOUT_FILENO, bytes)
+        if err != 0 {
+            warn("xv6vm: could not write to standard output: \(reasonInWords(err))")
+            exit(ExitCodes.cannotWrite)
+        }
+    }
+
     /// Writes to standard error; if that fails there is nowhere left to say so.
     static func err(_ s: String) {
         _ = OutputFile.writeAll(STDERR_FILENO, Array(s.utf8))
@@ -220,7 +229,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         var scenario = try options.load(jsonErrors: format == .jsonl)
         if check { scenario.checkInvariants = true }
-        let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), output: { out($0) })
+        let writer = format == .none ? nil : TraceWriter(format: format, sites: .init(), writingBuffer: { StandardStreams.out($0) })
         let (result, kernel) = Runner.run(scenario, writer: writer)
         var leaked = false
         if leaks, let kernel {

@@ -15,7 +15,7 @@ extension RunReport {
     public var htmlBytes: [UInt8] {
         let title = "xv6vm report: " + file + (isLog ? " (replayed on the model)" : "")
         let b = TraceBytes(capacity: 64 * 1024 + events.reduce(0) { $0 + 100 + 40 * $1.changes.count })
-        b.put("""
+        b.put(text: """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -37,7 +37,7 @@ extension RunReport {
             <script type="application/json" id="data">
             """ as String)
         json(into: b)
-        b.put("</script>\n<script>" + Self.script + "</script>\n</body></html>\n")
+        b.put(text: "</script>\n<script>" + Self.script + "</script>\n</body></html>\n")
         return b.array
     }
 
@@ -57,7 +57,7 @@ extension RunReport {
         s += "\"kallocs\":\(kallocs),\"kfrees\":\(kfrees),\"freeAtEnd\":\(freeAtEnd),"
         s += "\"eventCount\":\(eventCount),"
         s += "\"series\":[" + OwnerCounts.series.map { "[\(Self.quote($0.name)),\(Self.quote($0.colour))]" }.joined(separator: ",") + "],"
-        b.put(s + "\"events\":[")
+        b.put(text: s + "\"events\":[")
         Self.eventsJSON(events, into: b)
         s = "],"
         s += "\"procs\":[" + processes.map { p in
@@ -68,7 +68,7 @@ extension RunReport {
             "[\(Self.quote(l.site)),[" + l.pages.map { "[\"\(Self.hex($0.pa))\",\($0.event)]" }.joined(separator: ",") + "]]"
         }.joined(separator: ",") + "],"
         s += "\"replay\":" + (replay.map(Self.replayJSON) ?? "null")
-        b.put(s + "}")
+        b.put(text: s + "}")
     }
 
     /// Every event's JSON (`eventJSON`), one a line, written as bytes as the trace writer
@@ -86,7 +86,7 @@ extension RunReport {
     /// newStep]` (see `value`); owners are `OwnerCounts.kinds`, processes its `processes` (both
     /// null where the owners were not counted).
     static func eventJSON(_ e: EventRow, into b: TraceBytes) {
-        b.byte(UInt8(ascii: "[")); b.put(quote(e.label)); b.byte(UInt8(ascii: ",")); b.put(quote(e.location)); b.byte(UInt8(ascii: ","))
+        b.byte(UInt8(ascii: "[")); b.put(text: quote(e.label)); b.byte(UInt8(ascii: ",")); b.put(text: quote(e.location)); b.byte(UInt8(ascii: ","))
         if let p = e.pid { b.decimal(p) } else { b.put("null") }
         b.byte(UInt8(ascii: ",")); b.decimal(e.kallocs); b.byte(UInt8(ascii: ",")); b.decimal(e.kfrees)
         b.byte(UInt8(ascii: ",")); b.decimal(e.free); b.put(",[")
@@ -102,7 +102,7 @@ extension RunReport {
             }
             b.byte(UInt8(ascii: "]"))
         }
-        b.put("],"); b.put(quote(e.kind)); b.byte(UInt8(ascii: ","))
+        b.put("],"); b.put(text: quote(e.kind)); b.byte(UInt8(ascii: ","))
         guard let o = e.owners else { b.put("null,null]"); return }
         numbers(o.kinds, into: b); b.byte(UInt8(ascii: ","))
         b.byte(UInt8(ascii: "["))
@@ -124,9 +124,9 @@ extension RunReport {
     }
 
     /// `value` and `step`, written into `b`.
-    static func value(_ v: UInt64, into b: TraceBytes) { if v < 1 << 53 { b.decimal(v) } else { b.put(value(v)) } }
+    static func value(_ v: UInt64, into b: TraceBytes) { if v < 1 << 53 { b.decimal(v) } else { b.put(text: value(v)) } }
     static func step(_ v: UInt64, into b: TraceBytes) {
-        if Int64(bitPattern: v).magnitude < 1 << 53 { b.decimal(Int64(bitPattern: v)) } else { b.put(step(v)) }
+        if Int64(bitPattern: v).magnitude < 1 << 53 { b.decimal(Int64(bitPattern: v)) } else { b.put(text: step(v)) }
     }
 
     /// The replay's outcome and departure, for the summary and the findings.
