@@ -46,6 +46,8 @@ public final class PhysicalMemory {
     @usableFromInline let store: SlotStore
     /// When set, notes each page written (a report finds what an event changed); not copied by `snapshot`.
     public var writeLog: WriteLog?
+    /// The trap path's walks, remembered (see `RememberedWalks`); a snapshot starts without.
+    let rememberedWalks = RememberedWalks()
 
     private static let wordsPerPage = Int(pageSize / 8)
 
