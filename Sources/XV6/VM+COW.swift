@@ -61,15 +61,38 @@ extension Kernel {
         }
         walkMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: false) else { return nil }
-        // The walk found both upper PTEs valid; read again (without effect) where it read them.
+        walkMemo = remembered(pagetable, va)
+        return pte
+    }
+
+    /// What to remember of a walk of `pagetable` for `va` that has just found both upper PTEs
+    /// valid: read again (without effect) where it read them; nothing unless both are in the
+    /// direct map.
+    private func remembered(_ pagetable: PhysAddr, _ va: UInt64) -> WalkMemo {
         let upper = pteAddress(pagetable, Sv39.px(2, va))
-        guard directMapped(upper, 8) else { return pte }
+        guard directMapped(upper, 8) else { return WalkMemo() }
         let upperPTE = memory.read64(PhysAddr(upper))
         let middle = pteAddress(PTE(rawValue: upperPTE).pa, Sv39.px(1, va))
-        guard directMapped(middle, 8) else { return pte }
+        guard directMapped(middle, 8) else { return WalkMemo() }
         let middlePTE = memory.read64(PhysAddr(middle))
-        walkMemo = WalkMemo(root: pagetable.rawValue, region: va >> 21, upper: upper, upperPTE: upperPTE,
-                            middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue)
+        return WalkMemo(root: pagetable.rawValue, region: va >> 21, upper: upper, upperPTE: upperPTE,
+                        middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue)
+    }
+
+    /// mappages' `walk(pagetable, va, alloc: true)` of a one-page mapping (sbrk's pages one by
+    /// one, fork's child page after page, the COW fault's page), remembered as
+    /// `walkRemembered` remembers its walks, in `mapMemo`: when the two upper PTEs hold what
+    /// they held, both are valid, so the walk allocates nothing and finds the same table.
+    /// (A va at or above MAXVA is in no remembered region: the walk panics.)
+    func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+        let m = mapMemo
+        if m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
+            && memory.read64(PhysAddr(m.middle)) == m.middlePTE {
+            return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
+        }
+        mapMemo = WalkMemo()
+        guard let pte = try walk(pagetable, va, alloc: true) else { return nil }
+        mapMemo = remembered(pagetable, va)
         return pte
     }
 
