@@ -162,7 +162,9 @@ extension Kernel {
             if memory.fastPaths && a >> 21 == region {
                 pte = base &+ UInt64(Sv39.px(0, a)) * Sv39.pteSize
             } else {
-                guard let p = try walk(pagetable, a, alloc: false) else {
+                // One page under cow-lab (the COW fault's): the walk its handler has just made, remembered.
+                guard let p = try npages == 1 && settings.copyOnWrite ? walkRemembered(pagetable, a)
+                        : walk(pagetable, a, alloc: false) else {
                     // lazy-lab: a page never touched has no table on the way.
                     if lazy { a &+= pageSize; continue }
                     throw KernelPanic("uvmunmap: walk")
