@@ -130,7 +130,9 @@ extension Kernel {
     /// how many it wrote; 1 sends mappages back to walk for the next page.
     private func writeLeaves(at pte: UInt64, upTo count: Int, first: PTE) throws(KernelPanic) -> Int {
         let table = pageRoundDown(pte)
-        if memory.fastPaths && directMapped(table, pageSize) {
+        // One PTE (sbrk's, fork's and the COW fault's pages, one mappages each) is written as
+        // any PTE: the run costs more than the word.
+        if count > 1 && memory.fastPaths && directMapped(table, pageSize) {
             let n = memory.writePTEs(PhysAddr(table), at: Sv39.index(ofPTEAt: pte), count: count, first: first.rawValue, step: 1 << 10)
             counters.pteWrites += n
             if n < count { throw KernelPanic("remap") }
