@@ -54,15 +54,19 @@ extension Kernel {
     /// fault's check and copy walk to the same page; fork walks the parent page by page.)
     func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         if va >= Sv39.maxVA { throw KernelPanic("walk") }
-        let m = walkMemo
-        if m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
-            && memory.read64(PhysAddr(m.middle)) == m.middlePTE {
-            return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
-        }
+        if let pte = recalled(walkMemo, pagetable, va) { return pte }
         walkMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: false) else { return nil }
         walkMemo = remembered(pagetable, va)
         return pte
+    }
+
+    /// The PTE address the walk of `pagetable` for `va` would find through `m`'s table, when
+    /// `m` is of the same root and region and its two upper PTEs hold what they held.
+    @inline(__always) private func recalled(_ m: WalkMemo, _ pagetable: PhysAddr, _ va: UInt64) -> UInt64? {
+        guard m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
+            && memory.read64(PhysAddr(m.middle)) == m.middlePTE else { return nil }
+        return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
     }
 
     /// What to remember of a walk of `pagetable` for `va` that has just found both upper PTEs
@@ -85,11 +89,9 @@ extension Kernel {
     /// they held, both are valid, so the walk allocates nothing and finds the same table.
     /// (A va at or above MAXVA is in no remembered region: the walk panics.)
     func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
-        let m = mapMemo
-        if m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
-            && memory.read64(PhysAddr(m.middle)) == m.middlePTE {
-            return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
-        }
+        if let pte = recalled(mapMemo, pagetable, va) { return pte }
+        // The COW fault maps the page whose walk `walkRemembered` has just remembered.
+        if let pte = recalled(walkMemo, pagetable, va) { return pte }
         mapMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: true) else { return nil }
         mapMemo = remembered(pagetable, va)

@@ -111,7 +111,7 @@ extension Kernel {
         let last = pageRoundDown(va &+ size &- 1)
         var pa = pa
         while true {
-            guard let pte = try size == pageSize && memory.fastPaths ? walkToMapPage(pagetable, a)
+            guard let pte = try size <= pageSize && memory.fastPaths ? walkToMapPage(pagetable, a)
                     : walk(pagetable, a, alloc: true) else { return false }
             // Every page from `a` to `last` that the same last-level table maps may be written at once.
             let end = a <= last && a >> 21 == last >> 21 ? Sv39.px(0, last) : Sv39.entriesPerTable - 1
