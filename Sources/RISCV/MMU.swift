@@ -180,9 +180,12 @@ public enum MMU {
         }
     }
 
+    /// The leaf's page at `level` (0, 1 or 2), with `va`'s offset in it. (Wrapping arithmetic:
+    /// for those levels nothing overflows, and every translation comes here.)
     @inline(__always) static func physical(_ pte: PTE, _ level: Int, _ va: VirtAddr) -> PhysAddr {
-        let lowMask: UInt64 = (1 << (9 * UInt64(level))) - 1
+        let shift = 9 &* UInt64(truncatingIfNeeded: level)
+        let lowMask: UInt64 = (1 &<< shift) &- 1
         let pageBase = ((pte.rawValue >> 10) & ~lowMask) << 12
-        return PhysAddr(pageBase | (va.rawValue & ((pageSize << (9 * UInt64(level))) - 1)))
+        return PhysAddr(pageBase | (va.rawValue & ((pageSize &<< shift) &- 1)))
     }
 }

@@ -46,6 +46,8 @@ public final class PhysicalMemory {
     @usableFromInline let store: SlotStore
     /// When set, notes each page written (a report finds what an event changed); not copied by `snapshot`.
     public var writeLog: WriteLog?
+    /// The trap path's walks, remembered (see `RememberedWalks`); a snapshot starts without.
+    let rememberedWalks = RememberedWalks()
 
     private static let wordsPerPage = Int(pageSize / 8)
 
@@ -383,8 +385,9 @@ public final class PhysicalMemory {
     }
 
     @inlinable @inline(__always) func words(_ s: Int32) -> UnsafeMutablePointer<UInt64> {
-        let i = Int(s)
-        return blocks[i / Self.slotsPerBlock] + (i % Self.slotsPerBlock) * 512   // words a page
+        // A slot number is never negative: shifts and masks (256 slots a block, 512 words a page).
+        let i = Int(truncatingIfNeeded: UInt32(bitPattern: s))
+        return blocks[i &>> 8] + (i & 0xff) &* 512
     }
 
     @inline(__always) func isShared(_ s: Int32) -> Bool { holders[Int(s)] > 1 }

@@ -105,6 +105,8 @@ public final class Kernel {
     var lastKernelPA: UInt64 = 0
     /// The last-level table `walkRemembered` last found, and the upper PTEs that led to it.
     var walkMemo = WalkMemo()
+    /// The same for mappages' walks of one page (`walkToMapPage`).
+    var mapMemo = WalkMemo()
 
     /// Builds the machine and runs the boot path of `main()` on hart 0 (see `boot`).
     /// `userinit` is the scenario's first event.
@@ -182,6 +184,7 @@ public final class Kernel {
         staleNoted = k.staleNoted
         lastKernelPA = k.lastKernelPA
         walkMemo = k.walkMemo
+        mapMemo = k.mapMemo
     }
 
     /// A copy of this kernel that goes on from here on its own, between two events: what

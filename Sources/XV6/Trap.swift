@@ -118,9 +118,9 @@ extension Kernel {
     /// path (the trampoline's fetches, its TRAPFRAME loads and stores, usertrap's stack):
     /// translated by the MMU only for its effect on the A and D bits and the TLB. A fault
     /// here is a kernel trap.
-    func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
+    @inline(__always) func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
         noteTranslation(va, hart: h, "trap path \(access.rawValue)")
-        if case .failure(let fault) = MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &harts[h], memory: memory) {
+        if let fault = MMU.translateTrapPath(VirtAddr(va), access, hart: &harts[h], memory: memory) {
             throw kerneltrap(fault)
         }
     }

@@ -54,22 +54,47 @@ extension Kernel {
     /// fault's check and copy walk to the same page; fork walks the parent page by page.)
     func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         if va >= Sv39.maxVA { throw KernelPanic("walk") }
-        let m = walkMemo
-        if m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
-            && memory.read64(PhysAddr(m.middle)) == m.middlePTE {
-            return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
-        }
+        if let pte = recalled(walkMemo, pagetable, va) { return pte }
         walkMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: false) else { return nil }
-        // The walk found both upper PTEs valid; read again (without effect) where it read them.
+        walkMemo = remembered(pagetable, va)
+        return pte
+    }
+
+    /// The PTE address the walk of `pagetable` for `va` would find through `m`'s table, when
+    /// `m` is of the same root and region and its two upper PTEs hold what they held.
+    @inline(__always) private func recalled(_ m: WalkMemo, _ pagetable: PhysAddr, _ va: UInt64) -> UInt64? {
+        guard m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
+            && memory.read64(PhysAddr(m.middle)) == m.middlePTE else { return nil }
+        return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
+    }
+
+    /// What to remember of a walk of `pagetable` for `va` that has just found both upper PTEs
+    /// valid: read again (without effect) where it read them; nothing unless both are in the
+    /// direct map.
+    private func remembered(_ pagetable: PhysAddr, _ va: UInt64) -> WalkMemo {
         let upper = pteAddress(pagetable, Sv39.px(2, va))
-        guard directMapped(upper, 8) else { return pte }
+        guard directMapped(upper, 8) else { return WalkMemo() }
         let upperPTE = memory.read64(PhysAddr(upper))
         let middle = pteAddress(PTE(rawValue: upperPTE).pa, Sv39.px(1, va))
-        guard directMapped(middle, 8) else { return pte }
+        guard directMapped(middle, 8) else { return WalkMemo() }
         let middlePTE = memory.read64(PhysAddr(middle))
-        walkMemo = WalkMemo(root: pagetable.rawValue, region: va >> 21, upper: upper, upperPTE: upperPTE,
-                            middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue)
+        return WalkMemo(root: pagetable.rawValue, region: va >> 21, upper: upper, upperPTE: upperPTE,
+                        middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue)
+    }
+
+    /// mappages' `walk(pagetable, va, alloc: true)` of a one-page mapping (sbrk's pages one by
+    /// one, fork's child page after page, the COW fault's page), remembered as
+    /// `walkRemembered` remembers its walks, in `mapMemo`: when the two upper PTEs hold what
+    /// they held, both are valid, so the walk allocates nothing and finds the same table.
+    /// (A va at or above MAXVA is in no remembered region: the walk panics.)
+    func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+        if let pte = recalled(mapMemo, pagetable, va) { return pte }
+        // The COW fault maps the page whose walk `walkRemembered` has just remembered.
+        if let pte = recalled(walkMemo, pagetable, va) { return pte }
+        mapMemo = WalkMemo()
+        guard let pte = try walk(pagetable, va, alloc: true) else { return nil }
+        mapMemo = remembered(pagetable, va)
         return pte
     }
 

@@ -111,7 +111,8 @@ extension Kernel {
         let last = pageRoundDown(va &+ size &- 1)
         var pa = pa
         while true {
-            guard let pte = try walk(pagetable, a, alloc: true) else { return false }
+            guard let pte = try size <= pageSize && memory.fastPaths ? walkToMapPage(pagetable, a)
+                    : walk(pagetable, a, alloc: true) else { return false }
             // Every page from `a` to `last` that the same last-level table maps may be written at once.
             let end = a <= last && a >> 21 == last >> 21 ? Sv39.px(0, last) : Sv39.entriesPerTable - 1
             let n = try writeLeaves(at: pte, upTo: end - Sv39.px(0, a) + 1, first: PTE(pa: pa, flags: perm.union(.valid)))
@@ -129,7 +130,9 @@ extension Kernel {
     /// how many it wrote; 1 sends mappages back to walk for the next page.
     private func writeLeaves(at pte: UInt64, upTo count: Int, first: PTE) throws(KernelPanic) -> Int {
         let table = pageRoundDown(pte)
-        if memory.fastPaths && directMapped(table, pageSize) {
+        // One PTE (sbrk's, fork's and the COW fault's pages, one mappages each) is written as
+        // any PTE: the run costs more than the word.
+        if count > 1 && memory.fastPaths && directMapped(table, pageSize) {
             let n = memory.writePTEs(PhysAddr(table), at: Sv39.index(ofPTEAt: pte), count: count, first: first.rawValue, step: 1 << 10)
             counters.pteWrites += n
             if n < count { throw KernelPanic("remap") }
@@ -161,7 +164,9 @@ extension Kernel {
             if memory.fastPaths && a >> 21 == region {
                 pte = base &+ UInt64(Sv39.px(0, a)) * Sv39.pteSize
             } else {
-                guard let p = try walk(pagetable, a, alloc: false) else {
+                // One page under cow-lab (the COW fault's): the walk its handler has just made, remembered.
+                guard let p = try npages == 1 && settings.copyOnWrite ? walkRemembered(pagetable, a)
+                        : walk(pagetable, a, alloc: false) else {
                     // lazy-lab: a page never touched has no table on the way.
                     if lazy { a &+= pageSize; continue }
                     throw KernelPanic("uvmunmap: walk")

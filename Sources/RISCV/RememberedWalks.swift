@@ -1,0 +1,94 @@
+/// The page-table walks of the trap path, remembered: the three PTEs each read. A walk
+/// only reads memory, so when the same three words, read again, hold what they held, a
+/// walk would find the same leaf; `recall` reads them again (without the walk's checks,
+/// which those values passed) and gives that leaf, or nothing. Exact whatever was written
+/// since: nothing is trusted that was not read again.
+///
+/// After each of the trap path's two `sfence.vma`s it walks the same pages (TRAMPOLINE
+/// and TRAPFRAME in the user table, TRAMPOLINE and the kernel stack in the kernel's), in
+/// tables that hardly change: the COW lab's faults walk them hundreds of thousands of
+/// times. One per memory; a snapshot of the memory starts with none.
+final class RememberedWalks {
+    struct Entry {
+        /// Not page aligned: no walk.
+        var root: UInt64 = 1
+        var vpn: UInt64 = 0
+        /// The PTEs read at levels 2 and 1, and the leaf's (level 0) as the access left it.
+        var upper: UInt64 = 0
+        var middle: UInt64 = 0
+        var leaf: UInt64 = 0
+    }
+
+    private static let capacity = 128
+    private let entries: UnsafeMutablePointer<Entry>
+
+    init() { entries = .allocate(capacity: Self.capacity); entries.initialize(repeating: Entry(), count: Self.capacity) }
+
+    deinit { entries.deallocate() }
+
+    @inline(__always) private static func index(_ root: UInt64, _ vpn: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((root >> 12 ^ vpn) &* 0x9E37_79B9_7F4A_7C15) >> 57)   // 128 entries
+    }
+
+    /// What a walk of the table at `root` for `va` would find now, a leaf at level 0 (its
+    /// PTE and where it lives), if a walk of that page is remembered and memory still holds
+    /// the three PTEs it read. Each address read is one that walk read (in RAM): the first
+    /// is fixed by `root`, the next by the word just found equal.
+    @inline(__always) func recall(_ root: UInt64, _ va: UInt64, _ memory: PhysicalMemory) -> (pte: UInt64, address: UInt64)? {
+        let e = entries[Self.index(root, va >> 12)]
+        guard e.root == root && e.vpn == va >> 12,
+              memory.read64(PhysAddr(root &+ ((va >> 30) & 0x1ff) &* 8)) == e.upper,
+              memory.read64(PhysAddr((e.upper >> 10) << 12 &+ ((va >> 21) & 0x1ff) &* 8)) == e.middle else { return nil }
+        let address = (e.middle >> 10) << 12 &+ ((va >> 12) & 0x1ff) &* 8
+        return memory.read64(PhysAddr(address)) == e.leaf ? (e.leaf, address) : nil
+    }
+
+    @inline(__always) func remember(_ root: UInt64, _ va: UInt64, upper: UInt64, middle: UInt64, leaf: UInt64) {
+        entries[Self.index(root, va >> 12)] = Entry(root: root, vpn: va >> 12, upper: upper, middle: middle, leaf: leaf)
+    }
+}
+
+extension MMU {
+    /// `translate` in supervisor mode for an access of the trap path (the trampoline's
+    /// fetches, TRAPFRAME, the kernel stack): nil when it succeeded, else its fault. A TLB
+    /// miss whose walk is remembered (see `RememberedWalks`), and whose access needs no A or D
+    /// bit set, fills the TLB from it; any other walks, and a walk to a 4 KiB page is
+    /// remembered. (With the fast paths off, it walks as `translate` does.)
+    public static func translateTrapPath(_ va: VirtAddr, _ access: AccessType, hart: inout Hart,
+                                         memory: PhysicalMemory) -> Fault? {
+        guard hart.satp.translates else {
+            return memory.contains(PhysAddr(va.rawValue)) ? nil : Fault(kind: .accessFault, access: access, va: va)
+        }
+        if tlbHit(va, access, mode: .supervisor, sum: false, hart: &hart) != nil { return nil }
+        guard memory.fastPaths else {
+            if case .failure(let fault) = tlbMiss(va, access, mode: .supervisor, sum: false, hart: &hart, memory: memory) { return fault }
+            return nil
+        }
+        let root = hart.satp.root.rawValue, memo = memory.rememberedWalks
+        let set = PTE.Flags.accessed.rawValue | (access == .store ? PTE.Flags.dirty.rawValue : 0)
+        if let (pte, address) = memo.recall(root, va.rawValue, memory), pte & set == set,
+           permits(PTE.Flags(rawValue: pte & 0x3ff), access, .supervisor, false) {
+            // As `tlbMiss` with this leaf: nothing to write.
+            hart.lastTranslationHitTLB = false
+            hart.tlb.fill(va, TLB.Entry(pte: PTE(rawValue: pte), pteAddress: PhysAddr(address), level: 0))
+            let pa = (pte >> 10) << 12 | (va.rawValue & 0xfff)
+            return memory.contains(PhysAddr(pa)) ? nil : Fault(kind: .accessFault, access: access, va: va)
+        }
+        hart.lastTranslationHitTLB = false
+        var leaf = Leaf()
+        if let failure = walkLeaf(root, va.rawValue, memory, &leaf) { return Fault(kind: failure.faultKind, access: access, va: va) }
+        // A leaf at level 0: the walk read these two pointers on its way.
+        let upper = leaf.level == 0 ? memory.read64(PhysAddr(root &+ ((va.rawValue >> 30) & 0x1ff) &* 8)) : 0
+        let middle = leaf.level == 0 ? memory.read64(PhysAddr((upper >> 10) << 12 &+ ((va.rawValue >> 21) & 0x1ff) &* 8)) : 0
+        // The rest of `tlbMiss`.
+        guard permits(PTE.Flags(rawValue: leaf.pte & 0x3ff), access, .supervisor, false) else {
+            return Fault(kind: .pageFault, access: access, va: va)
+        }
+        let pte = leaf.pte | set
+        if pte != leaf.pte { memory.write64(PhysAddr(leaf.address), pte) }
+        hart.tlb.fill(va, TLB.Entry(pte: PTE(rawValue: pte), pteAddress: PhysAddr(leaf.address), level: leaf.level))
+        guard memory.contains(physical(PTE(rawValue: pte), leaf.level, va)) else { return Fault(kind: .accessFault, access: access, va: va) }
+        if leaf.level == 0 { memo.remember(root, va.rawValue, upper: upper, middle: middle, leaf: pte) }
+        return nil
+    }
+}
