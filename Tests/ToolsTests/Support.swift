@@ -90,3 +90,16 @@ func assertSameBytes(_ got: [UInt8]?, _ want: [UInt8], _ message: String, file: 
     let at = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, want.count)
     XCTFail("\(message): \(got.count) bytes against \(want.count), first different at byte \(at)", file: file, line: line)
 }
+
+extension Process {
+    /// Starts the process; the function returned waits for it to exit. `waitUntilExit` polls
+    /// a run loop in steps of 50 ms on Linux (about 30 ms lost on each command here, seconds
+    /// over the suite's commands); this wait is woken by the termination handler.
+    func startWaitable() throws -> () -> Void {
+        let done = DispatchSemaphore(value: 0)
+        let handler = terminationHandler
+        terminationHandler = { p in handler?(p); done.signal() }
+        try run()
+        return { done.wait() }
+    }
+}
