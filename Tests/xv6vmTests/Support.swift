@@ -59,3 +59,28 @@ extension Process {
         return { done.wait() }
     }
 }
+
+/// Work run on another thread while a test goes on (a command that only waits, say);
+/// `result()` waits for it, `seconds` is how long it took. A thread of its own, not a
+/// dispatch queue's: a command started from a dispatch worker inherits its blocked signals,
+/// SIGCHLD among them, and a shell's `wait` then never returns.
+final class Background<T>: @unchecked Sendable {
+    private var value: Result<T, Error>?
+    private let done = DispatchSemaphore(value: 0)
+    private(set) var seconds = 0.0
+
+    init(_ body: @escaping @Sendable () throws -> T) {
+        Thread { [self] in
+            let start = Date()
+            value = Result { try body() }
+            seconds = Date().timeIntervalSince(start)
+            done.signal()
+        }.start()
+    }
+
+    func result() throws -> T {
+        done.wait()
+        done.signal()
+        return try value!.get()
+    }
+}
