@@ -20,9 +20,9 @@ final class LineDiffTests: XCTestCase {
         p.arguments = ["-u", dir + "/old", dir + "/new"]
         let pipe = Pipe()
         p.standardOutput = pipe
-        try p.run()
+        let wait = try p.startWaitable()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        wait()
         return Array(String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropFirst(2).dropLast())
     }
 

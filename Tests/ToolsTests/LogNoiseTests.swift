@@ -75,9 +75,9 @@ final class LogNoiseTests: XCTestCase {
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: "/bin/sh")
         writer.arguments = ["-c", "cat \"$0\" > \"$1\"", Self.logs + "pgtbl-boot.log.xz", dir + "/log.fifo"]
-        try writer.run()
+        let wait = try writer.startWaitable()
         let piped = try KernelLog.read(path: dir + "/log.fifo")
-        writer.waitUntilExit()
+        wait()
         let file = try KernelLog.read(path: Self.logs + "pgtbl-boot.log.xz")
         XCTAssertEqual(piped.probes.count, file.probes.count)
         XCTAssertEqual(piped.probes, file.probes)

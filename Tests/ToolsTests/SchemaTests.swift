@@ -51,10 +51,10 @@ final class SchemaTests: XCTestCase {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        try p.run()
+        let wait = try p.startWaitable()
         let o = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        wait()
         if e.contains("ModuleNotFoundError") || e.contains("No such file") { throw XCTSkip("python3 with jsonschema and PyYAML is not on this machine: \(e)") }
         XCTAssertEqual(p.terminationStatus, 0, e)
         let lines = o.split(separator: "\n")

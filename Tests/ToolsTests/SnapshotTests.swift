@@ -33,8 +33,9 @@ final class SnapshotTests: XCTestCase {
         for format in [TraceFormat.text, .jsonl] where format == .text || name.hasSuffix("boot.yaml") {
             let straight = TraceWriter(format: format, sites: SiteTree())
             Runner.run(s, writer: straight)
+            let want = straight.bytes
             let n = s.events.count
-            let points = straight.bytes.count > 4_000_000 ? [n / 3] : Set([1, n / 3, n - 1]).sorted()
+            let points = want.count > 4_000_000 ? [n / 3] : Set([1, n / 3, n - 1]).sorted()
             for at in points {
                 var run = RunInProgress(s, writer: TraceWriter(format: format, sites: SiteTree()))
                 while run.next < at && run.step() {}
@@ -43,8 +44,8 @@ final class SnapshotTests: XCTestCase {
                 _ = run.finish()
                 copy.runToEnd()
                 _ = copy.finish()
-                XCTAssertEqual(copy.traced, straight.bytes, "\(name) resumed at event \(at)")
-                XCTAssertEqual(run.traced, straight.bytes, "\(name) snapshotted at event \(at)")
+                assertSameBytes(copy.traced, want, "\(name) resumed at event \(at)")
+                assertSameBytes(run.traced, want, "\(name) snapshotted at event \(at)")
             }
         }
     }

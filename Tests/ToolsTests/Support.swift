@@ -77,3 +77,29 @@ func kernelLogLines(_ name: String) throws -> [String] {
     _ = try XZDecoder().decode([UInt8](data)[...], last: true) { bytes.append(contentsOf: $0); return true }
     return String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast()
 }
+
+/// Asserts two traces are the same bytes, compared with memcmp: XCTAssertEqual compares
+/// arrays element by element through generic code in these unoptimised tests (seconds for
+/// a trace of tens of MB), and would print both whole. A failure says where they part.
+func assertSameBytes(_ got: [UInt8]?, _ want: [UInt8], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    guard let got else { return XCTFail("\(message): no bytes", file: file, line: line) }
+    let same = got.count == want.count && got.withUnsafeBytes { g in want.withUnsafeBytes { w in
+        g.count == 0 || memcmp(g.baseAddress!, w.baseAddress!, g.count) == 0
+    } }
+    guard !same else { return }
+    let at = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, want.count)
+    XCTFail("\(message): \(got.count) bytes against \(want.count), first different at byte \(at)", file: file, line: line)
+}
+
+extension Process {
+    /// Starts the process; the function returned waits for it to exit. `waitUntilExit` polls
+    /// a run loop in steps of 50 ms on Linux (about 30 ms lost on each command here, seconds
+    /// over the suite's commands); this wait is woken by the termination handler.
+    func startWaitable() throws -> () -> Void {
+        let done = DispatchSemaphore(value: 0)
+        let handler = terminationHandler
+        terminationHandler = { p in handler?(p); done.signal() }
+        try run()
+        return { done.wait() }
+    }
+}

@@ -311,6 +311,14 @@ final class HardeningTests: XCTestCase {
         fm.createFile(atPath: dir + "/long.log", contents: Data(repeating: UInt8(ascii: "x"), count: 200_000_000))
         fm.createFile(atPath: dir + "/empty.log", contents: Data())
 
+        // Three FIFOs at once, while the rest goes on: two wait 5 s for a writer that never
+        // comes, and plot's output 5 s for a reader (opening it to write blocked forever).
+        // Plot's FIFO with a reader is another directory's.
+        XCTAssertEqual(mkfifo(dir + "/out.fifo", 0o644), 0)
+        let script = #""$X" compile fifo.yaml 2> s.err & "$X" replay fifo.log 2> l.err & "$X" plot "\#(Self.boot)" -o out.fifo 2> p.err & wait; cat s.err l.err p.err"#
+        let fifos = Background { try runCommand(URL(fileURLWithPath: "/bin/sh"), ["-c", script], in: dir, environment: ["X": CommandLineTests.binary.path]) }
+        let other = try scratch()
+        XCTAssertEqual(mkfifo(other + "/out.fifo", 0o644), 0)
         func first(_ r: Output) -> String { r.stderr.split(separator: "\n").first.map(String.init) ?? "" }
         for (file, message) in [("loop1.yaml", "loop1.yaml: error: symbolic links loop there (Too many levels of symbolic links)"),
                                 ("gone.yaml", "gone.yaml: error: it is a symbolic link to a file that does not exist"),
@@ -326,20 +334,7 @@ final class HardeningTests: XCTestCase {
             "inc.yaml:4:14: error: cannot include gone.yaml: it is a symbolic link to a file that does not exist",
             "inc.yaml:5:14: error: cannot include here: it is a directory, not a file",
         ])
-        // Three FIFOs at once: two wait 5 s for a writer that never comes, and plot's output
-        // 5 s for a reader (opening it to write blocked forever).
-        XCTAssertEqual(mkfifo(dir + "/out.fifo", 0o644), 0)
-        let start = Date()
-        let fifos = try sh(#""$X" compile fifo.yaml 2> s.err & "$X" replay fifo.log 2> l.err & "$X" plot "\#(Self.boot)" -o out.fifo 2> p.err & wait; cat s.err l.err p.err"#, in: dir)
-        XCTAssertLessThan(Date().timeIntervalSince(start), 9)
-        XCTAssertEqual(fifos.stdout, """
-            fifo.yaml: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
-            1 error in fifo.yaml
-            fifo.log: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
-            xv6vm: could not write out.fifo: no program reads from this FIFO (waited 5 s)
-
-            """)
-        let late = try sh(#"(sleep 1; timeout 30 cat out.fifo > got.svg) & "$X" plot "\#(Self.boot)" -o out.fifo; wait; head -c 4 got.svg"#, in: dir)
+        let late = try sh(#"(sleep 1; timeout 30 cat out.fifo > got.svg) & "$X" plot "\#(Self.boot)" -o out.fifo; wait; head -c 4 got.svg"#, in: other)
         XCTAssertEqual(late.status, 0, late.stderr)
         XCTAssertEqual(late.stdout, "wrote out.fifo: 4 samples of events 0 to 3 of 3\n<svg")
         let piped = try sh(#"cat boot.log | "$X" replay /dev/stdin && "$X" run /dev/stdin < "\#(Self.boot)" --format none"#, in: dir)
@@ -355,6 +350,14 @@ final class HardeningTests: XCTestCase {
             XCTAssertEqual(r.status, 2, file)
             XCTAssertEqual(first(r), message)
         }
+        XCTAssertEqual(try fifos.result().stdout, """
+            fifo.yaml: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            1 error in fifo.yaml
+            fifo.log: error: nothing came from this FIFO for 5 s (a named pipe no program writes to?)
+            xv6vm: could not write out.fifo: no program reads from this FIFO (waited 5 s)
+
+            """)
+        XCTAssertLessThan(fifos.seconds, 9)
     }
 
     /// A --set value with a newline could forge a line of output; replay's and import's bad

@@ -47,11 +47,11 @@ final class ReportBrowserTests: XCTestCase {
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        let wait = try p.startWaitable()
         let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: killer)
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        wait()
         killer.cancel()
         XCTAssertEqual(p.terminationStatus, 0, "chromium failed")
         return String(decoding: data, as: UTF8.self)

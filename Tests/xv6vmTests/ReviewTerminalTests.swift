@@ -46,14 +46,14 @@ final class ReviewTerminalTests: XCTestCase {
         }
         let collected = Collected()
         out.fileHandleForReading.readabilityHandler = { h in collected.add(h.availableData) }
-        try p.run()
+        let wait = try p.startWaitable()
         func shown() -> String { collected.text }
         for (n, key) in keys.enumerated() {
             let deadline = Date().addingTimeInterval(20)
             while shown().components(separatedBy: "? for help] ").count - 1 <= n && Date() < deadline { usleep(20_000) }
             XCTAssertEqual(write(master, key, key.utf8.count), key.utf8.count)
         }
-        p.waitUntilExit()
+        wait()
         usleep(100_000)
         out.fileHandleForReading.readabilityHandler = nil
         return Session(stdout: shown() + String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),

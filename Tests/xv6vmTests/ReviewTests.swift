@@ -27,10 +27,10 @@ final class ReviewTests: XCTestCase {
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
-        try p.run()
+        let wait = try p.startWaitable()
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let er = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        wait()
         return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: er, as: UTF8.self))
     }
 

@@ -196,7 +196,7 @@ final class SweepShardTests: XCTestCase {
         let p = commandProcess(CommandLineTests.binary, args, in: dir)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        let wait = try p.startWaitable()
         var kept = 0
         for _ in 0..<600 where p.isRunning {
             kept = ((try? read(dir + "/part.json.partial")) ?? "").split(separator: "\n").count
@@ -204,7 +204,7 @@ final class SweepShardTests: XCTestCase {
             usleep(50_000)
         }
         kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        wait()
         let interrupted = !FileManager.default.fileExists(atPath: dir + "/part.json")
         let r = try xv6vm(args + ["--resume", "part.json"], in: dir)
         XCTAssertEqual(r.status, 1, r.stderr)
