@@ -48,10 +48,11 @@ extension LogImporter {
 
     /// The earliest probe index an operation not yet handed out could still take effect at,
     /// or a new one could: nothing before it moves any more.
-    func watermark(_ openOps: [Int]) -> Int {
+    /// Whether each is settled is given (`settled`, in `waiting`'s order).
+    func watermark(_ settled: [Bool]) -> Int {
         var w = probes.end
         for list in pending.values { if let first = list.first { w = min(w, first) } }
-        for o in waiting where unsettled(o, openOps) { w = min(w, min(ops[o].probes.first ?? ops[o].at, ops[o].at)) }
+        for (k, o) in waiting.enumerated() where !settled[k] { w = min(w, min(ops[o].probes.first ?? ops[o].at, ops[o].at)) }
         return w
     }
 
@@ -62,12 +63,12 @@ extension LogImporter {
         var openOps = open.values
         for late in lateMirror.values { openOps.append(late.op) }
         if atEnd { openOps = []; exitsAwaiting = PidMap() }
-        let w = atEnd ? Int.max : watermark(openOps)
-        // Placing may move an operation to just before the fresh exec it falls in: one back.
-        let bound = atEnd ? Int.max : w - 1
         // Whether each waiting operation is settled, found once (placing changes none of it).
         let waitingNow = waiting
         let settled = waitingNow.map { !unsettled($0, openOps) }
+        let w = atEnd ? Int.max : watermark(settled)
+        // Placing may move an operation to just before the fresh exec it falls in: one back.
+        let bound = atEnd ? Int.max : w - 1
         for (k, o) in waitingNow.enumerated() where settled[k] && !ops[o].spanned { addSpan(o) }
         var batch: [Int] = []
         for (k, o) in waitingNow.enumerated() where settled[k] {
@@ -78,7 +79,7 @@ extension LogImporter {
             if ops[o].at < bound { batch.append(o) }
         }
         try checkNotSplit(upTo: min(bound, probes.end))
-        guard !batch.isEmpty else { return [] }
+        guard !batch.isEmpty else { noteWaitingOldest(); return [] }
         // Accesses come just before the fork they prepare, which was made first.
         func rank(_ o: LogOperation) -> Int { o.kind == .load || o.kind == .store ? 0 : 1 }
         batch.sort { a, b in
@@ -93,7 +94,22 @@ extension LogImporter {
         }
         // Those handed out have their place in the emission now.
         waiting.removeAll { emission[$0] >= 0 }
+        noteWaitingOldest()
         return out
+    }
+
+    /// The oldest probe the waiting operations still read (`oldestNeeded`'s part of it),
+    /// found as a settle ends, for as long as no probe is read after it: `oldestNeeded`,
+    /// asked right after, does not go through them all again.
+    mutating func noteWaitingOldest() {
+        var oldest = Int.max
+        // An exit's place moves to its process's last switch away: its line is older.
+        // Two at a time: `min` of four makes an array of the rest on every call.
+        for o in waiting {
+            let at = ops[o].at
+            oldest = min(min(oldest, ops[o].probes.first ?? at), min(at, ops[o].processProbe ?? oldest))
+        }
+        waitingOldest = (probes.end, oldest)
     }
 
     /// Where operation `o` takes effect before any other is moved: an exit at its process's
@@ -161,6 +177,7 @@ extension LogImporter {
     func oldestNeeded(below k: Int) -> Int {
         var keep = min(k, split.next)
         for list in pending.values { if let first = list.first { keep = min(keep, first) } }
+        if waitingOldest.at == probes.end { return min(keep, waitingOldest.oldest) }
         // An exit's place moves to its process's last switch away: its line is older.
         // Two at a time: `min` of four makes an array of the rest on every call.
         for o in waiting {

@@ -36,6 +36,8 @@ public struct LogImporter {
     var emission = IndexedWindow<Int32>()
     /// Operations made and not yet handed out, oldest first.
     var waiting: [Int] = []
+    /// The oldest probe they read, as the last settle found it when `at` probes had been read.
+    var waitingOldest = (at: -1, oldest: Int.max)
     var emitted = 0
     /// For each process whose exit has been read, the exit, until it is reaped (its last
     /// switch away, where the exit takes effect, is read by then).
