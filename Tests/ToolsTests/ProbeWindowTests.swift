@@ -44,3 +44,27 @@ final class ProbeWindowTests: XCTestCase {
         XCTAssertEqual(w.end, 10_000)
     }
 }
+
+/// The scheduler's satps the store keeps for a departure's report: the pids scheduled most
+/// recently, not every pid a long log ever ran.
+final class SchedulerSatpTests: XCTestCase {
+    func testTheLongestUnscheduledPidsAreForgottenPastTheirLimit() {
+        let store = ProbeStore()
+        var p = Probe(.satp)
+        p.textID = ProbeText.scheduler
+        let limit: Int = ProbeStore.schedulerPids
+        let n: Int = 2 * limit + 1
+        func root(_ pid: Int) -> UInt64 { 0x8000_0000 + UInt64(pid) << 12 }
+        for pid in 1...n {
+            p.pid = pid
+            p.pa = root(pid)
+            store.append(p)
+        }
+        // Past twice the limit, the oldest half went; the newest are all kept.
+        XCTAssertNil(store.schedulerRoot(of: 1, before: n))
+        XCTAssertNil(store.schedulerRoot(of: n - limit, before: n))
+        XCTAssertEqual(store.schedulerRoot(of: n - limit + 1, before: n), root(n - limit + 1))
+        XCTAssertEqual(store.schedulerRoot(of: n, before: n), root(n))
+        XCTAssertEqual(n, 131_073)
+    }
+}

@@ -30,11 +30,13 @@ package final class ProbeStore {
     /// The last few scheduler `satp` lines of each pid: (probe index, root).
     var schedulerSatp: [Int: [(Int, UInt64)]] = [:]
 
+    package init() {}
+
     subscript(i: Int) -> Probe { probes[i] }
     package var end: Int { probes.end }
     package var base: Int { probes.base }
 
-    func append(_ p: Probe) {
+    package func append(_ p: Probe) {
         noteScheduler(p, at: probes.end)
         probes.append(p)
         opOf.append(-1)
@@ -47,7 +49,8 @@ package final class ProbeStore {
         opOf.append(repeating: -1, count: run.count)
     }
 
-    /// Notes probe `i`, `p`, if the scheduler wrote it: the last 4 of each pid are kept.
+    /// Notes probe `i`, `p`, if the scheduler wrote it: the last 4 of each pid are kept, for
+    /// the pids scheduled most recently (`schedulerPids`).
     @inline(__always)
     func noteScheduler(_ p: Probe, at i: Int) {
         guard p.kind == .satp && p.textID == ProbeText.scheduler else { return }
@@ -55,10 +58,23 @@ package final class ProbeStore {
         if list.count == 4 { list.removeFirst() }
         list.append((i, p.pa))
         schedulerSatp[p.pid] = list
+        if schedulerSatp.count > 2 * Self.schedulerPids { forgetLongUnscheduled() }
+    }
+
+    /// The pids whose scheduler satps are kept at least: far more than any real log runs
+    /// processes. A generated log of 290,000 echoes held every pid's, 15 MB a 100,000
+    /// (xv6 never reuses a pid), so memory grew with the log.
+    package static let schedulerPids = 65_536
+
+    /// Keeps the `schedulerPids` pids scheduled most recently.
+    private func forgetLongUnscheduled() {
+        let lasts = schedulerSatp.values.map { $0.last!.0 }.sorted()
+        let keepFrom = lasts[lasts.count - Self.schedulerPids]
+        schedulerSatp = schedulerSatp.filter { $0.value.last!.0 >= keepFrom }
     }
 
     /// The root the scheduler last loaded for `pid` before probe `i`, as far as it is known.
-    func schedulerRoot(of pid: Int, before i: Int) -> UInt64? {
+    package func schedulerRoot(of pid: Int, before i: Int) -> UInt64? {
         schedulerSatp[pid]?.last { $0.0 < i }?.1
     }
 
