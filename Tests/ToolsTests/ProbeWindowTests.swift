@@ -68,3 +68,25 @@ final class SchedulerSatpTests: XCTestCase {
         XCTAssertEqual(n, 131_073)
     }
 }
+
+/// The importer's lives of pids: a reaped pid kept as a bit, read as reaped.
+final class ProcessLivesTests: XCTestCase {
+    func testAReapedPidReadsAsReapedAndALiveOneAsItWas() {
+        var lives = ProcessLives()
+        for pid in [2, 70_000, 1 << 25] { lives[pid] = (parent: 1, exited: false, reaped: false) }
+        for pid in [2, 70_000, 1 << 25] {
+            lives[pid]?.exited = true
+            lives.reap(pid)
+            XCTAssertEqual(lives[pid]?.reaped, true, "\(pid)")
+            XCTAssertEqual(lives[pid]?.exited, true, "\(pid)")
+        }
+        XCTAssertNil(lives[3])
+        XCTAssertNil(lives[70_001])
+        lives[3] = (parent: 2, exited: false, reaped: false)
+        XCTAssertEqual(lives[3]?.parent, 2)
+        XCTAssertEqual(lives[3]?.reaped, false)
+        // Made again (a kernel that reuses pids): the new life is read, not the reaped bit.
+        lives[2] = (parent: 1, exited: false, reaped: false)
+        XCTAssertEqual(lives[2]?.reaped, false)
+    }
+}

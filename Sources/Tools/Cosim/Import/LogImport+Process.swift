@@ -175,7 +175,7 @@ extension LogImporter {
         }
         guard child.parent == me else { throw fail(i, "pid \(me) reaps pid \(p.other), which is the child of pid \(child.parent)") }
         guard child.exited else { throw fail(i, "pid \(me) reaps pid \(p.other), which never exited (no `exit pid=\(p.other)` before)") }
-        lives[p.other]?.reaped = true
+        lives.reap(p.other)
         unreaped.remove(p.other)
         // What the importer followed of the child's memory goes with it.
         bits[p.other] = nil

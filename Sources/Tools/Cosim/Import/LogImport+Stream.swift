@@ -75,6 +75,8 @@ extension LogImporter {
             if !ops[o].placed {
                 guard provisionalPlace(o) < bound else { continue }
                 place(o)
+                // A reaped process's exit, placed: its last switch is read no more.
+                if ops[o].kind == .exit, lives[ops[o].pid]?.reaped == true { lastFrom[ops[o].pid] = nil }
             }
             if ops[o].at < bound { batch.append(o) }
         }

@@ -87,7 +87,7 @@ public struct LogImporter {
     var lateMirror = PidMap<(op: Int, pages: Int)>()
     var unexplained: [Int] = []
     /// What the log has said of each pid so far: its parent, and whether it exited or was reaped.
-    var lives = PidMap<(parent: Int, exited: Bool, reaped: Bool)>()
+    var lives = ProcessLives()
     /// The pids in `lives` not reaped yet: those an exit may hand to init (few, where `lives`
     /// holds every pid the log has named).
     var unreaped: Set<Int> = []
