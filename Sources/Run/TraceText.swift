@@ -66,9 +66,11 @@ package struct TraceText {
     @inline(__always) mutating func write(_ e: TraceEvent) -> Int {
         switch e {
         case let .kalloc(pa, site, p):
-            out.word("kalloc"); out.hex16(pa.rawValue); out.put(" pid "); out.pid(p); out.byte(0x20); self.site(site)
+            out.pageLine("kalloc", pa.rawValue, pid: p, site: siteBytes(site))
+            return 1
         case let .kfree(pa, site, p):
-            out.word("kfree"); out.hex16(pa.rawValue); out.put(" pid "); out.pid(p); out.byte(0x20); self.site(site)
+            out.pageLine("kfree", pa.rawValue, pid: p, site: siteBytes(site))
+            return 1
         case let .mappages(table, root, va, size, pa, perm):
             out.word("map"); self.table(table); out.byte(0x20); out.hex16(root.rawValue); out.put(" va "); out.hex16(va.rawValue)
             out.put(" size "); out.shortHex(size); out.put(" pa "); out.hex16(pa.rawValue); out.byte(0x20); permission(perm)
@@ -77,9 +79,11 @@ package struct TraceText {
         case let .sfence(hart):
             out.word("sfence"); out.put("hart "); out.decimal(hart)
         case let .kvmFreeKernelPagetable(pt):
-            out.word("kvmfree"); out.hex16(pt.rawValue)
+            out.hexLine("kvmfree", pt.rawValue)
+            return 1
         case let .freewalk(pt):
-            out.word("freewalk"); out.hex16(pt.rawValue)
+            out.hexLine("freewalk", pt.rawValue)
+            return 1
         case .execCommitted, .execFailed:
             return 0
         case .panic(let p):
@@ -190,12 +194,17 @@ package struct TraceText {
 
     /// The site's chain, `fork > allocproc > ...`, from the cache.
     @inline(__always) private mutating func site(_ s: Int32) {
+        out.put(siteBytes(s))
+    }
+
+    /// The site's chain as bytes, made once per site.
+    @inline(__always) private mutating func siteBytes(_ s: Int32) -> [UInt8] {
         let i = Int(s)
-        if i < siteBytes.count, let b = siteBytes[i] { out.put(b); return }
+        if i < siteBytes.count, let b = siteBytes[i] { return b }
         if i >= siteBytes.count { siteBytes += Array(repeating: nil, count: i + 1 - siteBytes.count) }
         let b = Array(sites.name(s).utf8)
         siteBytes[i] = b
-        out.put(b)
+        return b
     }
 }
 

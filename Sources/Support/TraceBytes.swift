@@ -170,6 +170,18 @@ package final class TraceBytes {
         if p == 0 { byte(0x2d) } else { decimal(p) }
     }
 
+    /// A whole `kalloc` or `kfree` line (`KIND pa pid P SITE`), and a whole `WORD 0x...` line
+    /// (freewalk, kvmfree): one call from the writer for the commonest lines of a trace, not
+    /// one for each word and number (a trace's writer is in another module, which calls
+    /// these rather than inlining them).
+    package func pageLine(_ kind: StaticString, _ pa: UInt64, pid p: Int, site: [UInt8]) {
+        word(kind); hex16(pa); put(" pid "); pid(p); byte(0x20); put(site); newline()
+    }
+
+    package func hexLine(_ kind: StaticString, _ v: UInt64) {
+        word(kind); hex16(v); newline()
+    }
+
     /// Ends a line.
     @inline(__always) package func newline() { byte(0x0a) }
 }
