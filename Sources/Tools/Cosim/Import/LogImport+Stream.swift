@@ -20,9 +20,7 @@ package struct IndexedWindow<T> {
 
     mutating func append(_ x: T) { items.append(x) }
 
-    /// Appends many at once: one copy, not a check of the array's uniqueness and room for each.
-    mutating func append(contentsOf xs: ArraySlice<T>) { items.append(contentsOf: xs) }
-
+    /// Appends `count` of `x` at once, not checking the array's uniqueness and room for each.
     mutating func append(repeating x: T, count: Int) { items.append(contentsOf: repeatElement(x, count: count)) }
 
     /// Forgets the items before `k`. The array is cut only once at least half of it (and
