@@ -41,16 +41,11 @@ extension ReplayReport {
                                                                     : " (and agreeing, up to the departure)") + ":")
         out.append(contentsOf: table(agreed.map { ($0.0.rawValue, $0.1) }, total: total))
         if !pipes.isEmpty {
-            let open = pipes.filter { $0.freedAt == nil }
             out.append("")
-            out.append(contentsOf: folded("\(pipes.count) kalloc\(pipes.count == 1 ? "" : "s") no other operation explains \(pipes.count == 1 ? "was" : "were") taken for pipes (log line\(pipes.count == 1 ? "" : "s") " + pipes.prefix(5).map { String($0.line) }.joined(separator: ", ") + (pipes.count > 5 ? " ..." : "") + "); " + (open.isEmpty ? "every one was freed" : "\(open.count) never freed: an open pipe, or a page your kernel keeps (line\(open.count == 1 ? "" : "s") " + open.prefix(5).map { String($0.line) }.joined(separator: ", ") + ")") + ".", indent: 0))
+            out.append(contentsOf: folded(pipesSentence, indent: 0))
         }
         if leaks { out.append(""); out.append(contentsOf: heldLines) }
-        let more = departures.count > 1 ? " (and \(departures.count - 1) more, at line\(departures.count > 2 ? "s" : "") "
-            + departures.dropFirst().map { $0.log.map { String($0.line) } ?? "end" }.joined(separator: ", ") + ")" : ""
-        let summary = departure.map { "DEPARTS at \(file):\($0.log.map { String($0.line) } ?? "end")\(more): \($0.verdict)" }
-            ?? (kernelPanic != nil ? "AGREE: \(total) events, every one the same, and the same panic" : nil)
-            ?? "AGREE: \(total) events, every one the same"
+        let summary = summaryLine(total: total)
         if let d = departure, variantGuessed, d.operation?.kind == .boot || d.operation?.kind == .userinit {
             let others = KernelSettings.presets.map(\.name).filter { $0 != variant }
             out.append("")
@@ -59,6 +54,42 @@ extension ReplayReport {
         out.append("")
         out.append(contentsOf: folded(summary, indent: 0))
         return out.joined(separator: "\n") + "\n"
+    }
+
+    // The two sentences below are built in parts: as single expressions they took 1.3 s of the
+    // release build to type-check.
+
+    /// The pages taken for pipes: how many, at which lines, and whether each was freed.
+    var pipesSentence: String {
+        let n = pipes.count
+        let s: String = n == 1 ? "" : "s"
+        let were: String = n == 1 ? "was" : "were"
+        let lines: String = pipes.prefix(5).map { String($0.line) }.joined(separator: ", ")
+        var sentence: String = "\(n) kalloc\(s) no other operation explains \(were) taken for pipes (log line\(s) " + lines
+        sentence += (n > 5 ? " ..." : "") + "); "
+        let open = pipes.filter { $0.freedAt == nil }
+        if open.isEmpty {
+            sentence += "every one was freed"
+        } else {
+            let os: String = open.count == 1 ? "" : "s"
+            let openLines: String = open.prefix(5).map { String($0.line) }.joined(separator: ", ")
+            sentence += "\(open.count) never freed: an open pipe, or a page your kernel keeps (line\(os) " + openLines + ")"
+        }
+        return sentence + "."
+    }
+
+    /// The last line: where the two part (and the later departures' lines), or that they agree.
+    func summaryLine(total: Int) -> String {
+        var more = ""
+        if departures.count > 1 {
+            let lines: String = departures.dropFirst().map { $0.log.map { String($0.line) } ?? "end" }.joined(separator: ", ")
+            more = " (and \(departures.count - 1) more, at line\(departures.count > 2 ? "s" : "") " + lines + ")"
+        }
+        if let d = departure {
+            let line: String = d.log.map { String($0.line) } ?? "end"
+            return "DEPARTS at \(file):\(line)\(more): \(d.verdict)"
+        }
+        return kernelPanic != nil ? "AGREE: \(total) events, every one the same, and the same panic" : "AGREE: \(total) events, every one the same"
     }
 
     /// Rows of `name  count`, aligned, with a total.
