@@ -8,6 +8,13 @@ package struct TraceText {
     private(set) var out: TraceBytes
     private(set) var sites: SiteTree
     private var siteBytes: [[UInt8]?] = []
+    /// Each site's name between a space and a newline, the end of its kalloc and kfree lines
+    /// (empty: not made yet).
+    private var siteTails: [[UInt8]] = []
+    private static let kallocStart = LineStart("kalloc")
+    private static let kfreeStart = LineStart("kfree")
+    private static let kvmfreeStart = LineStart("kvmfree")
+    private static let freewalkStart = LineStart("freewalk")
 
     init(out: TraceBytes, sites: SiteTree) {
         self.out = out
@@ -19,6 +26,27 @@ package struct TraceText {
     mutating func retarget(out: TraceBytes, sites: SiteTree) {
         self.out = out
         self.sites = sites
+    }
+
+    /// Takes the names of the sites numbered from the count it knows on (a renderer on a
+    /// thread of its own, which never reads the site tree: `TraceRenderThread`).
+    mutating func learn(_ names: [[UInt8]]) {
+        for n in names { siteBytes.append(n) }
+    }
+
+    /// How many lines `r` is written as (none for a mark, several for a panic), found
+    /// without writing it.
+    @inline(__always) static func lines(_ r: TraceRecord) -> Int {
+        if case .kernel(let e) = r { return lines(e) }
+        return 1
+    }
+
+    @inline(__always) static func lines(_ e: TraceEvent) -> Int {
+        switch e {
+        case .execCommitted, .execFailed: return 0
+        case .panic(let p): return p.preamble.count + 1
+        default: return 1
+        }
     }
 
     /// The text of one record, on its own.
@@ -66,10 +94,10 @@ package struct TraceText {
     @inline(__always) mutating func write(_ e: TraceEvent) -> Int {
         switch e {
         case let .kalloc(pa, site, p):
-            out.pageLine("kalloc", pa.rawValue, pid: p, site: siteBytes(site))
+            out.pageLine(Self.kallocStart, pa.rawValue, pid: p, tail: siteTail(site))
             return 1
         case let .kfree(pa, site, p):
-            out.pageLine("kfree", pa.rawValue, pid: p, site: siteBytes(site))
+            out.pageLine(Self.kfreeStart, pa.rawValue, pid: p, tail: siteTail(site))
             return 1
         case let .mappages(table, root, va, size, pa, perm):
             out.word("map"); self.table(table); out.byte(0x20); out.hex16(root.rawValue); out.put(" va "); out.hex16(va.rawValue)
@@ -79,10 +107,10 @@ package struct TraceText {
         case let .sfence(hart):
             out.word("sfence"); out.put("hart "); out.decimal(hart)
         case let .kvmFreeKernelPagetable(pt):
-            out.hexLine("kvmfree", pt.rawValue)
+            out.hexLine(Self.kvmfreeStart, pt.rawValue)
             return 1
         case let .freewalk(pt):
-            out.hexLine("freewalk", pt.rawValue)
+            out.hexLine(Self.freewalkStart, pt.rawValue)
             return 1
         case .execCommitted, .execFailed:
             return 0
@@ -195,6 +223,16 @@ package struct TraceText {
     /// The site's chain, `fork > allocproc > ...`, from the cache.
     @inline(__always) private mutating func site(_ s: Int32) {
         out.put(siteBytes(s))
+    }
+
+    /// A space, the site's chain and a newline, made once per site.
+    @inline(__always) private mutating func siteTail(_ s: Int32) -> [UInt8] {
+        let i = Int(s)
+        if i < siteTails.count, !siteTails[i].isEmpty { return siteTails[i] }
+        if i >= siteTails.count { siteTails += Array(repeating: [], count: i + 1 - siteTails.count) }
+        let t = [0x20] + siteBytes(s) + [0x0a]
+        siteTails[i] = t
+        return t
     }
 
     /// The site's chain as bytes, made once per site.

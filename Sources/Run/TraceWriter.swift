@@ -37,6 +37,13 @@ public final class TraceWriter: TraceSink {
     /// The 1-based line of each `event` line of a text trace, with the event's number, in
     /// order: tools find events by these, not by reading the text back.
     public private(set) var eventLines: [(line: Int, event: Int)] = []
+    /// With a buffer handed on as it grows, a text trace is rendered on a thread of its own:
+    /// the records go to it in batches (`pending`), with the site names it has not had yet.
+    private var renderer: TraceRenderThread?
+    private var pending = ContiguousArray<PackedRecord>()
+    private var pendingOthers: [TraceRecord] = []
+    /// Sites numbered below this have been named to the renderer.
+    private var sitesNamed = 0
     /// Sees every record with the index of the scenario event that caused it, whatever the
     /// format (replay compares the kernel's records with a kernel's log; a digest counts them).
     public var tap: ((TraceRecord, Int) -> Void)?
@@ -58,7 +65,13 @@ public final class TraceWriter: TraceSink {
         bufferOutput = output
         out = TraceBytes(capacity: (1 << 20) + (1 << 16))
         text = TraceText(out: out, sites: sites)
+        if format == .text {
+            renderer = TraceRenderThread(out: out, output: output)
+            pending = TraceRenderThread.emptyBatch()
+        }
     }
+
+    deinit { renderer?.abandon() }
 
     private init(copying w: TraceWriter, sites: SiteTree) {
         format = w.format
@@ -77,13 +90,25 @@ public final class TraceWriter: TraceSink {
     /// A writer that goes on from where this one is, with `sites` (a copy of this writer's,
     /// taken at the same moment), keeping everything written so far and what follows in its
     /// own buffer: a snapshot of a run that is being traced.
-    public func snapshot(sites: SiteTree) -> TraceWriter { TraceWriter(copying: self, sites: sites) }
+    public func snapshot(sites: SiteTree) -> TraceWriter {
+        if let renderer {
+            ship()
+            renderer.waitIdle()
+        }
+        return TraceWriter(copying: self, sites: sites)
+    }
 
     /// Everything written so far (when there is no `output`).
     public var bytes: [UInt8] { out.array }
 
     /// Hands what is buffered to `output`.
     public func finish() {
+        if let renderer {
+            ship()
+            renderer.finish()
+            self.renderer = nil
+            return
+        }
         guard out.count > 0 else { return }
         if let bufferOutput { bufferOutput(out); out.removeAll() } else if let output { output(out.array); out.removeAll() }
     }
@@ -113,6 +138,7 @@ public final class TraceWriter: TraceSink {
     /// Writes a record of the simulation's (a header line, an event's, a note).
     public func write(_ r: TraceRecord) {
         if let tap { tap(r, event) }
+        if renderer != nil { return enqueue(other: r, lines: TraceText.lines(r)) }
         switch format {
         case .none: return
         case .text: lineCount += text.write(r)
@@ -124,12 +150,46 @@ public final class TraceWriter: TraceSink {
     /// A kernel event: the frequent records, rendered without a detour.
     public func record(_ e: TraceEvent) {
         if let tap { tap(.kernel(e), event) }
+        if renderer != nil {
+            if let p = PackedRecord(e) { return enqueue(p) }
+            return enqueue(other: .kernel(e), lines: TraceText.lines(e))
+        }
         switch format {
         case .none: return
         case .text: lineCount &+= text.write(e)
         case .jsonl: lineCount += TraceJSON.write(.kernel(e), event: event, sites: sites, into: out)
         }
         if handsOn && out.count >= 1 << 20 { flush() }
+    }
+
+    /// Adds a packed kernel event (a line) to the renderer's next batch.
+    @inline(__always) private func enqueue(_ p: PackedRecord) {
+        pending.append(p)
+        lineCount &+= 1
+        if pending.count >= TraceRenderThread.batchSize { ship() }
+    }
+
+    /// Adds `r` to the renderer's next batch as a record, counting its lines now.
+    private func enqueue(other r: TraceRecord, lines: Int) {
+        pendingOthers.append(r)
+        enqueue(PackedRecord(other: pendingOthers.count - 1))
+        lineCount &+= lines - 1
+    }
+
+    /// Hands the records so far to the renderer, with the names of the sites made since the
+    /// last batch.
+    private func ship() {
+        guard let renderer else { return }
+        var names: [[UInt8]] = []
+        if sites.count > sitesNamed {
+            names = (sitesNamed..<sites.count).map { Array(sites.name(Int32($0)).utf8) }
+            sitesNamed = sites.count
+        }
+        var packed = ContiguousArray<PackedRecord>()
+        swap(&packed, &pending)
+        let others = pendingOthers
+        pendingOthers = []
+        pending = renderer.hand(.init(packed: packed, others: others, names: names))
     }
 
     /// Hands the buffer on, if there is anyone to hand it to (else it keeps growing: `bytes`).

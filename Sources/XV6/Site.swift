@@ -56,6 +56,9 @@ public final class SiteTree {
         current = c
     }
 
+    /// How many chains there are: every chain made so far is numbered below this.
+    public var count: Int { parent.count }
+
     /// Returns to the caller's chain.
     @inline(__always) public func pop() { current = parent[Int(current)] }
 

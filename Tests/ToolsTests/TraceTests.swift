@@ -115,6 +115,51 @@ final class TraceTests: XCTestCase {
             .map { String($0[$0.range(of: "sbrk(")!.lowerBound...]) })
     }
 
+    /// A trace handed on as it grows is rendered on a thread of its own: the same bytes as
+    /// one rendered on the run's thread, handed on in pieces of about a megabyte, with the
+    /// same line count and event lines; panics, console lines, the labs' lines.
+    func testATraceRenderedOnItsOwnThreadIsTheOneRenderedOnTheRunsThread() throws {
+        let names = ["xv6-2020/boot.yaml", "seed-003/boot.yaml", "cow-lab/copyout2.yaml", "lazy-lab/lazytests-unmap.yaml",
+                     "xv6-2020/exec-fails.yaml", "leaks/reparent2.yaml"]
+        for name in names {
+            let s = try ScenarioCompiler.compile(path: scenarioPath(name))
+            let inline = TraceWriter(format: .text, sites: .init())
+            Runner.run(s, writer: inline)
+            var pieces: [Int] = []
+            let whole = TraceBytes()
+            let threaded = TraceWriter(format: .text, sites: .init(), writingBuffer: { whole.put($0.array); pieces.append($0.count) })
+            Runner.run(s, writer: threaded)
+            assertSameBytes(whole.array, inline.bytes, name)
+            XCTAssertEqual(threaded.lineCount, inline.lineCount, name)
+            XCTAssertEqual(threaded.eventLines.map(\.line), inline.eventLines.map(\.line), name)
+            XCTAssertTrue(pieces.dropLast().allSatisfy { $0 >= 1 << 20 && $0 < (1 << 20) + 256 }, name)
+            XCTAssertGreaterThan(pieces.last ?? 0, 0, name)
+            if name == "leaks/reparent2.yaml" {
+                XCTAssertEqual(inline.bytes.count, 94_715_748)
+                XCTAssertEqual(inline.lineCount, 1_160_122)
+                XCTAssertEqual(pieces.count, 91)
+            }
+        }
+    }
+
+    /// A snapshot of a run traced on a thread of its own goes on from everything rendered so
+    /// far; a writer dropped unfinished hands on nothing more and leaves no thread waiting.
+    func testASnapshotOfAThreadedTraceAndAnUnfinishedOne() throws {
+        let s = try ScenarioCompiler.compile(path: scenarioPath("xv6-2020/fork-exec-exit.yaml"))
+        let straight = TraceWriter(format: .text, sites: .init())
+        Runner.run(s, writer: straight)
+        var handed = 0
+        var run = RunInProgress(s, writer: TraceWriter(format: .text, sites: .init(), writingBuffer: { handed += $0.count }))
+        for _ in 0..<4 { XCTAssertTrue(run.step()) }
+        var copy = run.snapshot()
+        while copy.step() {}
+        _ = copy.finish()
+        XCTAssertEqual(copy.traced, straight.bytes)
+        XCTAssertEqual(handed, 0)
+        run = RunInProgress(s, writer: nil)
+        XCTAssertEqual(handed, 0, "the writer was dropped unfinished: nothing more is handed on")
+    }
+
     /// `%p` is written eight digits at a time: every digit value in every place, and a few
     /// whole numbers, read as `String(radix: 16)` writes them.
     func testSixteenHexDigitsWrittenAtOnceAreTheDigitByDigitOnes() {
