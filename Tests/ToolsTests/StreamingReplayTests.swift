@@ -214,4 +214,33 @@ final class ReplayHoldingTests: XCTestCase {
         XCTAssertFalse(set[0x8000_3000] || set[0x2000])
         XCTAssertTrue(set[0x8000_3008])
     }
+
+    /// Asked every 512 probes, the importer of cowtest's log hands out the operations a
+    /// reading of the whole log does, in the same order and at the same places; most of its
+    /// settles are skipped (a COW fork open over 20,000 probes holds 2,000 operations back),
+    /// each skipped one with nothing to hand out.
+    func testSkippedSettlesHandOutWhatTheWholeLogDoes() throws {
+        let log = try KernelLog.read(path: ReplayTests.logs + "cow-cowtest-nopreempt.log.xz")
+        let whole = try LogImporter.run(log)
+        var imp = LogImporter(file: log.file, config: whole.config)
+        var streamed: [LogOperation] = []
+        var emptySkips = 0
+        for (i, p) in log.probes.enumerated() {
+            try imp.take(p)
+            guard (i + 1) % 512 == 0 else { continue }
+            let skipped = imp.settles.skipped
+            let out = try imp.ready()
+            if imp.settles.skipped > skipped && out.isEmpty { emptySkips += 1 }
+            streamed += out
+        }
+        streamed += try imp.finish()
+        XCTAssertEqual(streamed.count, whole.operations.count)
+        XCTAssertEqual(streamed.map(\.line), whole.operations.map(\.line))
+        XCTAssertEqual(streamed.map(\.at), whole.operations.map(\.at))
+        XCTAssertEqual(streamed.map(\.summary), whole.operations.map(\.summary))
+        // One settle each 512 probes, and the log's end.
+        XCTAssertEqual(imp.settles.full + imp.settles.skipped, log.probes.count / 512 + 1)
+        XCTAssertEqual(imp.settles.skipped, emptySkips)
+        XCTAssertEqual([imp.settles.full, imp.settles.skipped], [389, 1064])
+    }
 }

@@ -57,6 +57,11 @@ extension LogImporter {
     /// The operations that can go out now, in the order they take effect (the log's end:
     /// all of them). Each is placed once its place can no longer change.
     mutating func settle(atEnd: Bool) throws(ImportError) -> [LogOperation] {
+        if !atEnd && nothingToSettle() {
+            settles.skipped += 1
+            noteWaitingOldest()
+            return []
+        }
         // A few (one per process in the middle of something): searched, not hashed.
         var openOps = open.values
         for late in lateMirror.values { openOps.append(late.op) }
@@ -65,6 +70,9 @@ extension LogImporter {
         let waitingNow = waiting
         let settled = waitingNow.map { !unsettled($0, openOps) }
         let w = atEnd ? Int.max : watermark(settled)
+        // The next settles may be skipped only while the watermark the unsettled operations
+        // give is this one (they agree on every fixture log: docs/replay-performance.md).
+        let skippable = !atEnd && w == unsettledWatermark()
         // Placing may move an operation to just before the fresh exec it falls in: one back.
         let bound = atEnd ? Int.max : w - 1
         for (k, o) in waitingNow.enumerated() where settled[k] && !ops[o].spanned { addSpan(o) }
@@ -79,7 +87,12 @@ extension LogImporter {
             if ops[o].at < bound { batch.append(o) }
         }
         try checkNotSplit(upTo: min(bound, probes.end))
-        guard !batch.isEmpty else { noteWaitingOldest(); return [] }
+        settles.full += 1
+        guard !batch.isEmpty else {
+            lastFullSettle = (skippable ? w : -1, waiting.count)
+            noteWaitingOldest()
+            return []
+        }
         // Accesses come just before the fork they prepare, which was made first.
         func rank(_ o: LogOperation) -> Int { o.kind == .load || o.kind == .store ? 0 : 1 }
         batch.sort { a, b in
@@ -94,8 +107,41 @@ extension LogImporter {
         }
         // Those handed out have their place in the emission now.
         waiting.removeAll { emission[$0] >= 0 }
+        lastFullSettle = (skippable ? w : -1, waiting.count)
         noteWaitingOldest()
         return out
+    }
+
+    /// Whether a settle now would hand out and place nothing: the watermark has not moved
+    /// since the last full settle, and every operation made since starts at or after it.
+    /// Then every operation still waiting takes effect at or after the watermark (those
+    /// that were, stay; an exit's place only moves later), and so past the bound. What such
+    /// a settle would still do, note the spans of newly settled operations, the next full
+    /// one does before it places anything. Settling cowtest's log went through about 2,000
+    /// waiting operations each time (a COW fork open over 20,000 probes holds them back):
+    /// a fifth of the import thread's instructions.
+    func nothingToSettle() -> Bool {
+        guard lastFullSettle.watermark >= 0, lastFullSettle.waiting <= waiting.count,
+              unsettledWatermark() == lastFullSettle.watermark else { return false }
+        for o in waiting[lastFullSettle.waiting...] {
+            if min(ops[o].probes.first ?? ops[o].at, ops[o].at) < lastFullSettle.watermark { return false }
+        }
+        return true
+    }
+
+    /// The watermark found from the unsettled operations alone (few: each open, late or
+    /// awaiting its switch away), as `watermark` finds it going through every waiting one.
+    func unsettledWatermark() -> Int {
+        var w = probes.end
+        for list in pending.values { if let first = list.first { w = min(w, first) } }
+        func note(_ o: Int) {
+            guard o >= emission.base, emission[o] < 0 else { return }
+            w = min(w, min(ops[o].probes.first ?? ops[o].at, ops[o].at))
+        }
+        for o in open.values { note(o) }
+        for late in lateMirror.values { note(late.op) }
+        for o in exitsAwaiting.values { note(o) }
+        return w
     }
 
     /// The oldest probe the waiting operations still read (`oldestNeeded`'s part of it),

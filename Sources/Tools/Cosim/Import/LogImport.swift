@@ -38,6 +38,11 @@ public struct LogImporter {
     var waiting: [Int] = []
     /// The oldest probe they read, as the last settle found it when `at` probes had been read.
     var waitingOldest = (at: -1, oldest: Int.max)
+    /// The last settle that went through every waiting operation: its watermark, and how many
+    /// operations were waiting after it (`settle` skips the next ones that could not change).
+    var lastFullSettle = (watermark: -1, waiting: 0)
+    /// Settles gone through in full, and skipped, so far.
+    package internal(set) var settles = (full: 0, skipped: 0)
     var emitted = 0
     /// For each process whose exit has been read, the exit, until it is reaped (its last
     /// switch away, where the exit takes effect, is read by then).
