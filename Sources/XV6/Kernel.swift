@@ -91,7 +91,7 @@ public final class Kernel {
     /// The page each open pipe holds, by the pipe's id (a scenario's name for it).
     var pipes: [Int: PhysAddr] = [:]
     /// Names of page-table roots, for traces.
-    var tableNames: [PhysAddr: TableRef] = [:]
+    var tableNames = TableNames()
     /// The process on whose behalf the kernel is running (0: none): what kalloc and kfree do
     /// is charged to it in traces and leak reports. Only `onBehalf(of:_:)` sets it.
     private(set) var curpid = 0
