@@ -148,7 +148,7 @@ public final class TraceWriter: TraceSink {
     }
 
     /// A kernel event: the frequent records, rendered without a detour.
-    public func record(_ e: TraceEvent) {
+    public override func record(_ e: TraceEvent) {
         if let tap { tap(.kernel(e), event) }
         if renderer != nil {
             if let p = PackedRecord(e) { return enqueue(p) }

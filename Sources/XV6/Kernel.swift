@@ -63,7 +63,9 @@ public final class Kernel {
     public let sites: SiteTree
     /// Held strongly: no sink holds its kernel, and a weak load at every event was a twentieth
     /// of a traced run.
-    public var sink: TraceSink?
+    public var sink: TraceSink? { didSet { sinkForEvents = sink.map(Unmanaged.passUnretained) } }
+    /// The same sink, unretained (`sink` holds it), as each event reaches it.
+    private var sinkForEvents: Unmanaged<TraceSink>?
     public package(set) var counters = Counters()
     public package(set) var findings: [Finding] = []
     /// Pages on the free list, counted beside it (the list itself is in simulated memory).
@@ -121,6 +123,7 @@ public final class Kernel {
         self.config = config
         self.settings = ConsultedSettings(config.settings)
         self.sink = sink
+        sinkForEvents = sink.map(Unmanaged.passUnretained)
         self.sites = sites
         memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop), fastPaths: config.fastPaths)
         harts = (0..<config.harts).map { Hart(id: $0) }
@@ -163,6 +166,7 @@ public final class Kernel {
         freelist = k.freelist
         self.sites = sites
         self.sink = sink
+        sinkForEvents = sink.map(Unmanaged.passUnretained)
         counters = k.counters
         findings = k.findings
         freePages = k.freePages
@@ -207,7 +211,7 @@ public final class Kernel {
     }
 
     @inline(__always) func emit(_ e: @autoclosure () -> TraceEvent) {
-        if let s = sink { s.record(e()) }
+        if let s = sinkForEvents { s._withUnsafeGuaranteedRef { $0.record(e()) } }
     }
 
     @inline(__always) var tracing: Bool { sink != nil }

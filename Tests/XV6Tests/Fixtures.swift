@@ -29,7 +29,7 @@ func XCTAssertPanics(_ message: String, file: StaticString = #filePath, line: UI
 /// Collects trace events.
 final class Recorder: TraceSink {
     var events: [TraceEvent] = []
-    func record(_ event: TraceEvent) { events.append(event) }
+    override func record(_ event: TraceEvent) { events.append(event) }
 }
 
 /// A pgtbl-lab kernel, booted, with `tweak` applied to its settings first.

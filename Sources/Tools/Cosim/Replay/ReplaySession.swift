@@ -263,5 +263,5 @@ final class RecorderSink: TraceSink {
     let recorder: ProbeRecorder
     var event = 0
     init(_ recorder: ProbeRecorder) { self.recorder = recorder }
-    func record(_ e: TraceEvent) { recorder.take(e, event) }
+    override func record(_ e: TraceEvent) { recorder.take(e, event) }
 }
