@@ -1,8 +1,9 @@
 /// The page-table walks of the trap path, remembered: the three PTEs each read. A walk
 /// only reads memory, so when the same three words, read again, hold what they held, a
-/// walk would find the same leaf; `recall` reads them again (without the walk's checks,
-/// which those values passed) and gives that leaf, or nothing. Exact whatever was written
-/// since: nothing is trusted that was not read again.
+/// walk would find the same leaf; `recall` gives that leaf, or nothing: at once while no
+/// page of the three has been written since they were read (the memory watches them), else
+/// after reading them again (without the walk's checks, which those values passed). Exact
+/// whatever was written since: nothing is trusted that was not read again or watched.
 ///
 /// After each of the trap path's two `sfence.vma`s it walks the same pages (TRAMPOLINE
 /// and TRAPFRAME in the user table, TRAMPOLINE and the kernel stack in the kernel's), in
@@ -17,6 +18,10 @@ final class RememberedWalks {
         var upper: UInt64 = 0
         var middle: UInt64 = 0
         var leaf: UInt64 = 0
+        /// Where the leaf PTE lives.
+        var address: UInt64 = 0
+        /// The memory's `watchEpoch` when the three words were last read (0: never).
+        var epoch: UInt64 = 0
     }
 
     private static let capacity = 128
@@ -32,19 +37,37 @@ final class RememberedWalks {
 
     /// What a walk of the table at `root` for `va` would find now, a leaf at level 0 (its
     /// PTE and where it lives), if a walk of that page is remembered and memory still holds
-    /// the three PTEs it read. Each address read is one that walk read (in RAM): the first
-    /// is fixed by `root`, the next by the word just found equal.
+    /// the three PTEs it read: known without reading them while no page they lie in has been
+    /// written (the memory's `watchEpoch` is the one they were read under), else read again.
+    /// Each address read is one that walk read (in RAM): the first is fixed by `root`, the
+    /// next by the word just found equal.
     @inline(__always) func recall(_ root: UInt64, _ va: UInt64, _ memory: PhysicalMemory) -> (pte: UInt64, address: UInt64)? {
-        let e = entries[Self.index(root, va >> 12)]
-        guard e.root == root && e.vpn == va >> 12,
-              memory.read64(PhysAddr(root &+ ((va >> 30) & 0x1ff) &* 8)) == e.upper,
-              memory.read64(PhysAddr((e.upper >> 10) << 12 &+ ((va >> 21) & 0x1ff) &* 8)) == e.middle else { return nil }
-        let address = (e.middle >> 10) << 12 &+ ((va >> 12) & 0x1ff) &* 8
-        return memory.read64(PhysAddr(address)) == e.leaf ? (e.leaf, address) : nil
+        let i = Self.index(root, va >> 12)
+        let e = entries[i]
+        guard e.root == root && e.vpn == va >> 12 else { return nil }
+        if e.epoch == memory.watchEpoch { return (e.leaf, e.address) }
+        let upper = root &+ ((va >> 30) & 0x1ff) &* 8
+        let middle = (e.upper >> 10) << 12 &+ ((va >> 21) & 0x1ff) &* 8
+        guard memory.read64(PhysAddr(upper)) == e.upper, memory.read64(PhysAddr(middle)) == e.middle,
+              memory.read64(PhysAddr(e.address)) == e.leaf else { return nil }
+        entries[i].epoch = Self.watch(upper, middle, e.address, memory)
+        return (e.leaf, e.address)
     }
 
-    @inline(__always) func remember(_ root: UInt64, _ va: UInt64, upper: UInt64, middle: UInt64, leaf: UInt64) {
-        entries[Self.index(root, va >> 12)] = Entry(root: root, vpn: va >> 12, upper: upper, middle: middle, leaf: leaf)
+    /// Remembers the walk of `va` under `root` that has just read these three words (the leaf as
+    /// the access left it), its pages watched from now.
+    @inline(__always) func remember(_ root: UInt64, _ va: UInt64, upper: UInt64, middle: UInt64, leaf: UInt64,
+                                    _ memory: PhysicalMemory) {
+        let a = root &+ ((va >> 30) & 0x1ff) &* 8, b = (upper >> 10) << 12 &+ ((va >> 21) & 0x1ff) &* 8
+        let address = (middle >> 10) << 12 &+ ((va >> 12) & 0x1ff) &* 8
+        entries[Self.index(root, va >> 12)] = Entry(root: root, vpn: va >> 12, upper: upper, middle: middle, leaf: leaf,
+                                                    address: address, epoch: Self.watch(a, b, address, memory))
+    }
+
+    /// Watches the pages of the three PTEs at `a`, `b` and `c`; the epoch they are watched from.
+    @inline(__always) private static func watch(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ memory: PhysicalMemory) -> UInt64 {
+        memory.watch(a); memory.watch(b); memory.watch(c)
+        return memory.watchEpoch
     }
 }
 
@@ -88,7 +111,7 @@ extension MMU {
         if pte != leaf.pte { memory.write64(PhysAddr(leaf.address), pte) }
         hart.tlb.fill(va, TLB.Entry(pte: PTE(rawValue: pte), pteAddress: PhysAddr(leaf.address), level: leaf.level))
         guard memory.contains(physical(PTE(rawValue: pte), leaf.level, va)) else { return Fault(kind: .accessFault, access: access, va: va) }
-        if leaf.level == 0 { memo.remember(root, va.rawValue, upper: upper, middle: middle, leaf: pte) }
+        if leaf.level == 0 { memo.remember(root, va.rawValue, upper: upper, middle: middle, leaf: pte, memory) }
         return nil
     }
 }

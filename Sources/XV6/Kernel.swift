@@ -48,7 +48,10 @@ public final class Kernel {
     /// The design choices in force; the kernel reads them through a record of what it read.
     public let settings: ConsultedSettings
     public let memory: PhysicalMemory
-    public package(set) var harts: [Hart]
+    /// Every hart as it is now (a copy).
+    public var harts: [Hart] { hartTable.all }
+    /// The harts themselves, reached in place.
+    package let hartTable: Harts
     /// The process each hart is running, as a slot index.
     public package(set) var running: [Int?]
     public package(set) var procs: [Proc]
@@ -123,7 +126,7 @@ public final class Kernel {
         self.sink = sink
         self.sites = sites
         memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop), fastPaths: config.fastPaths)
-        harts = (0..<config.harts).map { Hart(id: $0) }
+        hartTable = Harts((0..<config.harts).map { Hart(id: $0) })
         running = Array(repeating: nil, count: config.harts)
         procs = Array(repeating: Proc(), count: Param.nproc)
         owner = Array(repeating: PageOwner.boot, count: memory.pageCount)
@@ -150,11 +153,11 @@ public final class Kernel {
         self.config = config
         self.settings = ConsultedSettings(settings, read: k.settings.read)
         memory = k.memory.snapshot()
-        harts = k.harts.map { h in
+        hartTable = Harts(k.harts.map { h in
             var h = h
             h.tlb = h.tlb.compacted()
             return h
-        }
+        })
         running = k.running
         procs = k.procs
         kernelPagetable = k.kernelPagetable
@@ -291,7 +294,7 @@ public final class Kernel {
     /// zero and whose stores it drops).
     func kernelTranslate(_ va: UInt64, _ access: AccessType) throws(KernelPanic) -> PhysAddr? {
         noteTranslation(va, hart: cpu, "kernel \(access.rawValue)")
-        switch MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
+        switch MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &hartTable[cpu], memory: memory) {
         case .success(let pa):
             lastKernelPA = pa.rawValue
             return memory.contains(pa) ? pa : nil

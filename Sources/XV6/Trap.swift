@@ -59,7 +59,7 @@ extension Kernel {
         var handled: Fault?
         while true {
             noteTranslation(va, hart: h, "user \(access.rawValue)")
-            switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &harts[h], memory: memory) {
+            switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &hartTable[h], memory: memory) {
             case .success(let pa):
                 emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: pa))
                 return handled.map { .handled($0, pa: pa.rawValue) } ?? .ok(pa: pa.rawValue)
@@ -104,7 +104,7 @@ extension Kernel {
     /// trapframe for the next trap, then the trampoline switches to the user page table
     /// and restores the user registers from TRAPFRAME.
     func usertrapret(_ p: Int, on h: Int) throws(KernelPanic) {
-        try kwrite(trapframeField(p, TrapframeField.kernelSatp), harts[h].satp.rawValue)
+        try kwrite(trapframeField(p, TrapframeField.kernelSatp), hartTable[h].satp.rawValue)
         try kwrite(trapframeField(p, TrapframeField.kernelSp), procs[p].kstack + pageSize)
         try kwrite(trapframeField(p, TrapframeField.kernelHartid), UInt64(h))
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
@@ -120,7 +120,7 @@ extension Kernel {
     /// here is a kernel trap.
     @inline(__always) func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
         noteTranslation(va, hart: h, "trap path \(access.rawValue)")
-        if let fault = MMU.translateTrapPath(VirtAddr(va), access, hart: &harts[h], memory: memory) {
+        if let fault = MMU.translateTrapPath(VirtAddr(va), access, hart: &hartTable[h], memory: memory) {
             throw kerneltrap(fault)
         }
     }

@@ -54,7 +54,7 @@ extension Kernel {
     /// fault's check and copy walk to the same page; fork walks the parent page by page.)
     func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         if va >= Sv39.maxVA { throw KernelPanic("walk") }
-        if let pte = recalled(walkMemo, pagetable, va) { return pte }
+        if let pte = recalled(&walkMemo, pagetable, va) { return pte }
         walkMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: false) else { return nil }
         walkMemo = remembered(pagetable, va)
@@ -62,11 +62,23 @@ extension Kernel {
     }
 
     /// The PTE address the walk of `pagetable` for `va` would find through `m`'s table, when
-    /// `m` is of the same root and region and its two upper PTEs hold what they held.
-    @inline(__always) private func recalled(_ m: WalkMemo, _ pagetable: PhysAddr, _ va: UInt64) -> UInt64? {
-        guard m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
-            && memory.read64(PhysAddr(m.middle)) == m.middlePTE else { return nil }
+    /// `m` is of the same root and region and its two upper PTEs hold what they held: known
+    /// without reading them while the memory's `watchEpoch` is the one `m` read them under,
+    /// else read again (and `m` stamped with the epoch from which their pages are watched).
+    @inline(__always) private func recalled(_ m: inout WalkMemo, _ pagetable: PhysAddr, _ va: UInt64) -> UInt64? {
+        guard m.root == pagetable.rawValue && m.region == va >> 21 else { return nil }
+        if m.epoch != memory.watchEpoch {
+            guard memory.read64(PhysAddr(m.upper)) == m.upperPTE && memory.read64(PhysAddr(m.middle)) == m.middlePTE else { return nil }
+            m.epoch = watch(m.upper, m.middle)
+        }
         return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
+    }
+
+    /// Watches the pages of the PTEs at `upper` and `middle`; the epoch they are watched from.
+    @inline(__always) private func watch(_ upper: UInt64, _ middle: UInt64) -> UInt64 {
+        memory.watch(upper)
+        memory.watch(middle)
+        return memory.watchEpoch
     }
 
     /// What to remember of a walk of `pagetable` for `va` that has just found both upper PTEs
@@ -80,7 +92,8 @@ extension Kernel {
         guard directMapped(middle, 8) else { return WalkMemo() }
         let middlePTE = memory.read64(PhysAddr(middle))
         return WalkMemo(root: pagetable.rawValue, region: va >> 21, upper: upper, upperPTE: upperPTE,
-                        middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue)
+                        middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue,
+                        epoch: watch(upper, middle))
     }
 
     /// mappages' `walk(pagetable, va, alloc: true)` of a one-page mapping (sbrk's pages one by
@@ -89,9 +102,9 @@ extension Kernel {
     /// they held, both are valid, so the walk allocates nothing and finds the same table.
     /// (A va at or above MAXVA is in no remembered region: the walk panics.)
     func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
-        if let pte = recalled(mapMemo, pagetable, va) { return pte }
+        if let pte = recalled(&mapMemo, pagetable, va) { return pte }
         // The COW fault maps the page whose walk `walkRemembered` has just remembered.
-        if let pte = recalled(walkMemo, pagetable, va) { return pte }
+        if let pte = recalled(&walkMemo, pagetable, va) { return pte }
         mapMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: true) else { return nil }
         mapMemo = remembered(pagetable, va)
@@ -211,4 +224,6 @@ struct WalkMemo {
     var middle: UInt64 = 0
     var middlePTE: UInt64 = 0
     var table: UInt64 = 0
+    /// The memory's `watchEpoch` when the two upper PTEs were last read (0: never).
+    var epoch: UInt64 = 0
 }

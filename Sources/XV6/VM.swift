@@ -382,14 +382,14 @@ extension Kernel {
     // MARK: satp
 
     func writeSatp(hart: Int, _ value: Satp, by writer: SatpWriter) {
-        harts[hart].writeSatp(value)
+        hartTable[hart].writeSatp(value)
         if !staleNoted.isEmpty { staleNoted.remove(hart) }   // no hashing in the common case
         counters.satpWrites += 1
         emit(.satp(hart: hart, value: value, table: name(of: value.root), by: writer))
     }
 
     func sfenceVMA(hart: Int) {
-        harts[hart].sfenceVMA()
+        hartTable[hart].sfenceVMA()
         emit(.sfence(hart: hart))
     }
 }
