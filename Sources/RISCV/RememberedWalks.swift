@@ -64,6 +64,27 @@ final class RememberedWalks {
                                                     address: address, epoch: Self.watch(a, b, address, memory))
     }
 
+    /// The last 2 MiB region a translation's walk reached a 4 KiB leaf in: its root, region
+    /// (va >> 21), last-level table, and the epoch its two upper PTEs are watched from.
+    private var region: (root: UInt64, region: UInt64, table: UInt64, epoch: UInt64) = (1, .max, 0, 0)
+
+    /// The last-level table a walk of the table at `root` for `va` reaches, if it is the one
+    /// the last walk of `va`'s region reached and neither upper PTE's page has been written
+    /// since (the region's bits above 21 are `va`'s: it is canonical, as that walk's was).
+    @inline(__always) func table(_ root: UInt64, _ va: UInt64, _ memory: PhysicalMemory) -> UInt64? {
+        region.root == root && region.region == va >> 21 && region.epoch == memory.watchEpoch ? region.table : nil
+    }
+
+    /// Remembers the region of a walk of `root` for `va` that has just reached a leaf at level
+    /// 0 (so both upper PTEs are valid pointers, in RAM): read again, watched from now.
+    func rememberTable(_ root: UInt64, _ va: UInt64, _ memory: PhysicalMemory) {
+        let a = root &+ ((va >> 30) & 0x1ff) &* 8
+        let b = (memory.read64(PhysAddr(a)) >> 10) << 12 &+ ((va >> 21) & 0x1ff) &* 8
+        let table = (memory.read64(PhysAddr(b)) >> 10) << 12
+        memory.watch(a); memory.watch(b)
+        region = (root, va >> 21, table, memory.watchEpoch)
+    }
+
     /// Watches the pages of the three PTEs at `a`, `b` and `c`; the epoch they are watched from.
     @inline(__always) private static func watch(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ memory: PhysicalMemory) -> UInt64 {
         memory.watch(a); memory.watch(b); memory.watch(c)
