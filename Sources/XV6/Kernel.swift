@@ -79,7 +79,7 @@ public final class Kernel {
     /// cow-lab: the reference count of each page of RAM, indexed from KERNBASE as the lab's
     /// array is (-1 for a free page, 0 for the image's, 1 for a page kalloc handed out);
     /// empty in other variants. (cow-lab: `pageref`)
-    public package(set) var refcount: [Int32]
+    public package(set) var refcount: PerPage<Int32>
     /// A tag the simulation sets before each event; allocations record it.
     public var eventTag: Int32 = 0
     /// kalloc calls so far, boot included (failed ones too).
@@ -132,7 +132,7 @@ public final class Kernel {
         owner = Array(repeating: PageOwner.boot, count: memory.pageCount)
         ownerPid = Array(repeating: 0, count: memory.pageCount)
         ownerEvent = Array(repeating: 0, count: memory.pageCount)
-        refcount = config.settings.copyOnWrite ? Array(repeating: 0, count: memory.pageCount) : []
+        refcount = PerPage(repeating: 0, count: config.settings.copyOnWrite ? memory.pageCount : 0)
     }
 
     /// The boot path of `main()` on hart 0: kinit, kvminit, kvminithart, procinit.
@@ -172,8 +172,8 @@ public final class Kernel {
         owner = k.owner
         ownerPid = k.ownerPid
         ownerEvent = k.ownerEvent
-        refcount = settings.copyOnWrite == k.settings.values.copyOnWrite ? k.refcount
-            : settings.copyOnWrite ? Array(repeating: 0, count: k.memory.pageCount) : []
+        refcount = settings.copyOnWrite == k.settings.values.copyOnWrite ? k.refcount.copy()
+            : PerPage(repeating: 0, count: settings.copyOnWrite ? k.memory.pageCount : 0)
         eventTag = k.eventTag
         kallocCalls = k.kallocCalls
         failNextKalloc = k.failNextKalloc

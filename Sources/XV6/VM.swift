@@ -109,6 +109,14 @@ extension Kernel {
         emit(.mappages(table: name(of: pagetable), root: pagetable, va: VirtAddr(va), size: size, pa: pa, perm: perm))
         var a = pageRoundDown(va)
         let last = pageRoundDown(va &+ size &- 1)
+        // One page (sbrk's, fork's and the COW fault's, one mappages each): the loop's one turn,
+        // written out (writeLeaves writes one PTE as any PTE).
+        if a == last && memory.fastPaths {
+            guard let pte = try walkToMapPage(pagetable, a) else { return false }
+            if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
+            try writePTE(pte, PTE(pa: pa, flags: perm.union(.valid)).rawValue)
+            return true
+        }
         var pa = pa
         while true {
             guard let pte = try size <= pageSize && memory.fastPaths ? walkToMapPage(pagetable, a)
