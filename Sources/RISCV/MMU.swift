@@ -159,7 +159,7 @@ public enum MMU {
     /// Walks the table for `va`, checks permissions (step 5) and, as QEMU does, sets the
     /// Accessed bit, and the Dirty bit on a store, in the PTE in memory (step 7); then
     /// caches the leaf in the TLB.
-    static func tlbMiss(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool,
+    @inline(__always) static func tlbMiss(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool,
                         hart: inout Hart, memory: PhysicalMemory) -> Result<PhysAddr, Fault> {
         hart.lastTranslationHitTLB = false
         var leaf = Leaf()

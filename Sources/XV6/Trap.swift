@@ -54,34 +54,51 @@ extension Kernel {
         return nil
     }
 
-    /// Slot `p`, running on hart `h`, accesses `va` in user mode (see `userAccess`).
-    private func userAccessOnHart(_ p: Int, _ h: Int, _ va: UInt64, _ access: AccessType) throws(KernelPanic) -> AccessResult {
+    /// Slot `p`, running on hart `h`, accesses `va` in user mode (see `userAccess`). An access
+    /// that translates is all here, inlined into `touch`'s loop; a fault goes to `userFault`.
+    @inline(__always) private func userAccessOnHart(_ p: Int, _ h: Int, _ va: UInt64, _ access: AccessType) throws(KernelPanic) -> AccessResult {
+        noteTranslation(va, hart: h, "user \(access.rawValue)")
+        switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &hartTable[h], memory: memory) {
+        case .success(let pa):
+            emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: pa))
+            return .ok(pa: pa.rawValue)
+        case .failure(let fault):
+            return try userFault(p, h, va, access, fault)
+        }
+    }
+
+    /// The user-mode access of slot `p` at `va` has faulted: usertrap, and the access made
+    /// again on the return to user space if the handler made the page writable.
+    @inline(never) private func userFault(_ p: Int, _ h: Int, _ va: UInt64, _ access: AccessType,
+                                          _ first: Fault) throws(KernelPanic) -> AccessResult {
+        var fault = first
         var handled: Fault?
         while true {
-            noteTranslation(va, hart: h, "user \(access.rawValue)")
-            switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &hartTable[h], memory: memory) {
-            case .success(let pa):
-                emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: pa))
-                return handled.map { .handled($0, pa: pa.rawValue) } ?? .ok(pa: pa.rawValue)
-            case .failure(let fault):
-                emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: nil))
-                try trapEnter(p, on: h, cause: .fault)
-                // The handler clears COW: a second fault at the same place is never handled.
-                let outcome = handled == nil ? try usertrapPageFault(p, fault) : .unexpected
-                if outcome == .handled {
-                    try usertrapret(p, on: h)
-                    handled = fault
+            emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: nil))
+            try trapEnter(p, on: h, cause: .fault)
+            // The handler clears COW: a second fault at the same place is never handled.
+            let outcome = handled == nil ? try usertrapPageFault(p, fault) : .unexpected
+            if outcome == .handled {
+                try usertrapret(p, on: h)
+                handled = fault
+                noteTranslation(va, hart: h, "user \(access.rawValue)")
+                switch MMU.translate(VirtAddr(va), access, mode: .user, hart: &hartTable[h], memory: memory) {
+                case .success(let pa):
+                    emit(.access(pid: procs[p].pid, va: VirtAddr(va), access: access, pa: pa))
+                    return .handled(fault, pa: pa.rawValue)
+                case .failure(let again):
+                    fault = again
                     continue
                 }
-                if outcome == .unexpected {
-                    emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
-                    emit(.console("            sepc=(not modelled) stval=\(fault.va)"))
-                }
-                try onBehalf(of: procs[p].pid) { () throws(KernelPanic) in try exit(p, -1) }
-                running[h] = nil
-                schedulerResumes(on: h)
-                return .killed(fault)
             }
+            if outcome == .unexpected {
+                emit(.console("usertrap(): unexpected scause \(hex16(fault.scause)) pid=\(procs[p].pid)"))
+                emit(.console("            sepc=(not modelled) stval=\(fault.va)"))
+            }
+            try onBehalf(of: procs[p].pid) { () throws(KernelPanic) in try exit(p, -1) }
+            running[h] = nil
+            schedulerResumes(on: h)
+            return .killed(fault)
         }
     }
 
