@@ -167,8 +167,14 @@ public final class PhysicalMemory {
             linFirst[dp] = linFirst[sp]; linStep[dp] = linStep[sp]; linLo[dp] = linLo[sp]; linHi[dp] = linHi[sp]
             return
         }
-        let d = writable(dp)
-        d.update(from: store.words(slot[sp]), count: Self.wordsPerPage)
+        // Every word is about to be written: a slot of its own, neither filled nor copied first.
+        if slot[dp] < 0 || store.isShared(slot[dp]) {
+            if slot[dp] >= 0 { store.release(slot[dp]) }
+            slot[dp] = store.take()
+            hasWord0[dp] = false
+            linLo[dp] = 0; linHi[dp] = 0
+        }
+        store.words(slot[dp]).update(from: store.words(slot[sp]), count: Self.wordsPerPage)
     }
 
     /// Whether every byte of the page at `pa` equals `byte`.

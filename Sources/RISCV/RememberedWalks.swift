@@ -100,6 +100,19 @@ extension MMU {
     /// remembered. (With the fast paths off, it walks as `translate` does.)
     public static func translateTrapPath(_ va: VirtAddr, _ access: AccessType, hart: inout Hart,
                                          memory: PhysicalMemory) -> Fault? {
+        trapPathAccess(va, access, hart: &hart, memory: memory)
+    }
+
+    /// `translateTrapPath` of `va`, then, if it succeeded, of `va2`: nil when both did, else
+    /// the fault. (The trap path's accesses come in pairs; one call makes both.)
+    public static func translateTrapPath(_ va: VirtAddr, _ access: AccessType, then va2: VirtAddr, _ access2: AccessType,
+                                         hart: inout Hart, memory: PhysicalMemory) -> Fault? {
+        if let fault = trapPathAccess(va, access, hart: &hart, memory: memory) { return fault }
+        return trapPathAccess(va2, access2, hart: &hart, memory: memory)
+    }
+
+    @inline(__always) static func trapPathAccess(_ va: VirtAddr, _ access: AccessType, hart: inout Hart,
+                                                 memory: PhysicalMemory) -> Fault? {
         guard hart.satp.translates else {
             return memory.contains(PhysAddr(va.rawValue)) ? nil : Fault(kind: .accessFault, access: access, va: va)
         }

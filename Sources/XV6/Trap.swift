@@ -108,13 +108,11 @@ extension Kernel {
     /// the MMU, which sets the PTEs' Accessed (and Dirty) bits as QEMU does.
     func trapEnter(_ p: Int, on h: Int, cause: TrapCause) throws(KernelPanic) {
         emit(.trap(hart: h, pid: procs[p].pid, cause: cause))
-        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        try hardwareAccess(MemLayout.trapframe, .store, on: h)
+        try hardwareAccesses(MemLayout.trampoline, .fetch, MemLayout.trapframe, .store, on: h)
         let kernelSatp = try kread(trapframeField(p, TrapframeField.kernelSatp))
         writeSatp(hart: h, Satp(rawValue: kernelSatp), by: .trampoline)
         if settings.trampolineSfence { sfenceVMA(hart: h) }
-        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        try hardwareAccess(procs[p].kstack + pageSize - 8, .store, on: h)
+        try hardwareAccesses(MemLayout.trampoline, .fetch, procs[p].kstack + pageSize - 8, .store, on: h)
     }
 
     /// usertrapret and userret: saves the kernel's satp, stack and hart id in the
@@ -127,14 +125,24 @@ extension Kernel {
         try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
         writeSatp(hart: h, Satp(root: procs[p].pagetable), by: .trampoline)
         if settings.trampolineSfence { sfenceVMA(hart: h) }
-        try hardwareAccess(MemLayout.trampoline, .fetch, on: h)
-        try hardwareAccess(MemLayout.trapframe, .load, on: h)
+        try hardwareAccesses(MemLayout.trampoline, .fetch, MemLayout.trapframe, .load, on: h)
     }
 
     /// An access the hardware makes on hart `h` in supervisor mode while running the trap
     /// path (the trampoline's fetches, its TRAPFRAME loads and stores, usertrap's stack):
     /// translated by the MMU only for its effect on the A and D bits and the TLB. A fault
     /// here is a kernel trap.
+    /// Two of the trap path's accesses, one after the other (see `hardwareAccess`), in one call
+    /// to the MMU. Only the first is noted: a stale translation is noted once a satp write,
+    /// and translating changes no satp, so a note of the second would do nothing.
+    @inline(__always) func hardwareAccesses(_ va: UInt64, _ access: AccessType, _ va2: UInt64, _ access2: AccessType,
+                                            on h: Int) throws(KernelPanic) {
+        noteTranslation(va, hart: h, "trap path \(access.rawValue)")
+        if let fault = MMU.translateTrapPath(VirtAddr(va), access, then: VirtAddr(va2), access2, hart: &hartTable[h], memory: memory) {
+            throw kerneltrap(fault)
+        }
+    }
+
     @inline(__always) func hardwareAccess(_ va: UInt64, _ access: AccessType, on h: Int) throws(KernelPanic) {
         noteTranslation(va, hart: h, "trap path \(access.rawValue)")
         if let fault = MMU.translateTrapPath(VirtAddr(va), access, hart: &hartTable[h], memory: memory) {
