@@ -12,7 +12,7 @@ extension PTE.Flags {
 /// usertrap's store-fault handler and copyout make of a shared page.
 extension Kernel {
     /// Raises the count of the page at `pa`. (cow-lab: `krefpage`)
-    func krefpage(_ pa: PhysAddr) {
+    @inline(__always) func krefpage(_ pa: PhysAddr) {
         guard memory.contains(pa) else { return }
         let i = pageIndex(pa)
         refcount[i] += 1
@@ -52,9 +52,14 @@ extension Kernel {
     /// hold what they held, takes the same table, as the walk would, without the walk. Only
     /// for upper PTEs in the direct map, where the kernel's reads have no effect. (The COW
     /// fault's check and copy walk to the same page; fork walks the parent page by page.)
-    func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+    /// The memo's hit is inlined where it is called; the walk is not.
+    @inline(__always) func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+        if va < Sv39.maxVA, let pte = recalled(&walkMemo, pagetable, va) { return pte }
+        return try walkAndRemember(pagetable, va)
+    }
+
+    @inline(never) private func walkAndRemember(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         if va >= Sv39.maxVA { throw KernelPanic("walk") }
-        if let pte = recalled(&walkMemo, pagetable, va) { return pte }
         walkMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: false) else { return nil }
         walkMemo = remembered(pagetable, va)
@@ -101,8 +106,12 @@ extension Kernel {
     /// `walkRemembered` remembers its walks, in `mapMemo`: when the two upper PTEs hold what
     /// they held, both are valid, so the walk allocates nothing and finds the same table.
     /// (A va at or above MAXVA is in no remembered region: the walk panics.)
-    func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+    @inline(__always) func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         if let pte = recalled(&mapMemo, pagetable, va) { return pte }
+        return try walkToMapPageAgain(pagetable, va)
+    }
+
+    @inline(never) private func walkToMapPageAgain(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         // The COW fault maps the page whose walk `walkRemembered` has just remembered.
         if let pte = recalled(&walkMemo, pagetable, va) { return pte }
         mapMemo = WalkMemo()
