@@ -13,13 +13,13 @@ public struct Hart: Sendable {
     public init(id: Int) { self.id = id }
 
     /// `csrw satp, value`: switches the root page table. Does not flush the TLB.
-    public mutating func writeSatp(_ value: Satp) {
+    @inline(__always) public mutating func writeSatp(_ value: Satp) {
         satp = value
         satpWrittenSinceFence = true
     }
 
     /// `sfence.vma zero, zero`: flushes every cached translation.
-    public mutating func sfenceVMA() {
+    @inline(__always) public mutating func sfenceVMA() {
         tlb.flush()
         satpWrittenSinceFence = false
     }

@@ -171,17 +171,19 @@ public struct TLB: Sendable {
     }
 
     /// Forgets every translation. (`sfence.vma zero, zero`)
-    public mutating func flush() {
+    @inline(__always) public mutating func flush() {
         if count == 0 { return }
         count = 0
         frontCount = 0
         if tableCount == 0 { return }
         tableCount = 0
         generation &+= 1
-        if generation == 0 {
-            // After 2^32 - 1 flushes: mark every slot empty again, and start over.
-            for i in slots.indices { slots[i].generation = 0 }
-            generation = 1
-        }
+        if generation == 0 { restartGenerations() }
+    }
+
+    /// After 2^32 - 1 flushes: marks every slot empty again, and starts over.
+    @inline(never) private mutating func restartGenerations() {
+        for i in slots.indices { slots[i].generation = 0 }
+        generation = 1
     }
 }

@@ -31,7 +31,7 @@ extension Kernel {
     /// The page to write in place of the shared page `pa`: `pa` itself when nobody else
     /// holds it (count 1 or less), else a new page with its bytes, `pa`'s count lowered
     /// by one; nil, the count unchanged, when kalloc fails. (cow-lab: `kcopy_n_deref`)
-    func kcopy_n_deref(_ pa: PhysAddr) throws(KernelPanic) -> PhysAddr? {
+    @inline(__always) func kcopy_n_deref(_ pa: PhysAddr) throws(KernelPanic) -> PhysAddr? {
         sites.push(.kcopy_n_deref); defer { sites.pop() }
         guard memory.contains(pa) else { return pa }
         let i = pageIndex(pa)
@@ -122,7 +122,7 @@ extension Kernel {
 
     /// Whether `va` lies below `sz` on a valid COW page of `pagetable` (PTE_U is not
     /// checked). (cow-lab: `uvmcheckcowpage`, which reads the current process's table)
-    func uvmcheckcowpage(_ pagetable: PhysAddr, _ sz: UInt64, _ va: UInt64) throws(KernelPanic) -> Bool {
+    @inline(__always) func uvmcheckcowpage(_ pagetable: PhysAddr, _ sz: UInt64, _ va: UInt64) throws(KernelPanic) -> Bool {
         guard va < sz, let pte = try walkRemembered(pagetable, va) else { return false }
         let e = PTE(rawValue: try kread(pte))
         return e.isValid && e.flags.contains(.cow)

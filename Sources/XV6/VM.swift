@@ -347,7 +347,7 @@ extension Kernel {
     }
 
     /// memmove(dst, src, PGSIZE) by kernel code, through the direct map.
-    func kcopyPage(from src: PhysAddr, to dst: PhysAddr) throws(KernelPanic) {
+    @inline(__always) func kcopyPage(from src: PhysAddr, to dst: PhysAddr) throws(KernelPanic) {
         if src.pageOffset == 0, dst.pageOffset == 0, directMapped(src.rawValue, pageSize), directMapped(dst.rawValue, pageSize) {
             memory.copyPage(from: src, to: dst)
             return
@@ -389,14 +389,14 @@ extension Kernel {
 
     // MARK: satp
 
-    func writeSatp(hart: Int, _ value: Satp, by writer: SatpWriter) {
+    @inline(__always) func writeSatp(hart: Int, _ value: Satp, by writer: SatpWriter) {
         hartTable[hart].writeSatp(value)
         if !staleNoted.isEmpty { staleNoted.remove(hart) }   // no hashing in the common case
         counters.satpWrites += 1
         emit(.satp(hart: hart, value: value, table: name(of: value.root), by: writer))
     }
 
-    func sfenceVMA(hart: Int) {
+    @inline(__always) func sfenceVMA(hart: Int) {
         hartTable[hart].sfenceVMA()
         emit(.sfence(hart: hart))
     }
