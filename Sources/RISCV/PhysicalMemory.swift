@@ -131,7 +131,7 @@ public final class PhysicalMemory {
     }
 
     /// Stores a 64-bit little-endian word at `pa`, which must be 8-byte aligned and in RAM.
-    @inline(__always) public func write64(_ pa: PhysAddr, _ value: UInt64) {
+    @inlinable @inline(__always) public func write64(_ pa: PhysAddr, _ value: UInt64) {
         let (page, word) = locate(pa)
         if hooks[page] != 0 { pageWritten(page) }
         let s = slot[page]
@@ -323,7 +323,7 @@ public final class PhysicalMemory {
     }
 
     /// Gives `page` a slot of its own holding a copy of the shared one it had; returns it.
-    private func unshare(_ page: Int) -> Int32 {
+    @usableFromInline func unshare(_ page: Int) -> Int32 {
         let old = slot[page]
         let s = store.take()
         store.words(s).update(from: store.words(old), count: Self.wordsPerPage)
@@ -333,7 +333,7 @@ public final class PhysicalMemory {
     }
 
     /// Gives `page` a slot holding its current (uniform or linear) content; returns its words.
-    private func materialize(_ page: Int) -> UnsafeMutablePointer<UInt64> {
+    @usableFromInline func materialize(_ page: Int) -> UnsafeMutablePointer<UInt64> {
         let s = store.take()
         let p = store.words(s)
         p.update(repeating: UInt64(fill[page]) &* 0x0101_0101_0101_0101, count: Self.wordsPerPage)
@@ -358,7 +358,7 @@ public final class PhysicalMemory {
     @usableFromInline let blocks: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
     private var blockCount = 0
     /// Holders of each slot; 0 for a free one.
-    private var holders: UnsafeMutablePointer<Int32>
+    @usableFromInline var holders: UnsafeMutablePointer<Int32>
     private var capacity = 0
     private var free: [Int32] = []
 
@@ -379,7 +379,7 @@ public final class PhysicalMemory {
         return blocks[i &>> 8] + (i & 0xff) &* 512
     }
 
-    @inline(__always) func isShared(_ s: Int32) -> Bool { holders[Int(s)] > 1 }
+    @inlinable @inline(__always) func isShared(_ s: Int32) -> Bool { holders[Int(s)] > 1 }
 
     /// A free slot with one holder; its words are whatever was there.
     func take() -> Int32 {
