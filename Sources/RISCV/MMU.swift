@@ -123,6 +123,16 @@ public enum MMU {
         }
     }
 
+    /// Steps 2 to 4 of `walkLeaf` at level 0, in the last-level table at `table` (in RAM).
+    @inline(__always) static func lastLevel(_ table: UInt64, _ va: UInt64, _ memory: PhysicalMemory, _ leaf: inout Leaf) -> WalkFailure? {
+        let pteAddr = table &+ ((va >> 12) & 0x1ff) &* 8
+        let pte = memory.read64(PhysAddr(pteAddr))
+        if pte & 1 == 0 || pte & 0b110 == 0b100 { return .invalidPTE }   // step 3
+        if pte & 0b1010 == 0 { return .invalidPTE }                      // a pointer at level 0
+        leaf = Leaf(pte: pte, address: pteAddr, level: 0)
+        return nil
+    }
+
     /// Translates `va` for an access on `hart`, as the hardware does: through the
     /// TLB when it holds the page, else by walking the table in `hart.satp` and
     /// filling the TLB.
@@ -149,12 +159,21 @@ public enum MMU {
     /// Walks the table for `va`, checks permissions (step 5) and, as QEMU does, sets the
     /// Accessed bit, and the Dirty bit on a store, in the PTE in memory (step 7); then
     /// caches the leaf in the TLB.
-    static func tlbMiss(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool,
+    @inline(__always) static func tlbMiss(_ va: VirtAddr, _ access: AccessType, mode: PrivilegeMode, sum: Bool,
                         hart: inout Hart, memory: PhysicalMemory) -> Result<PhysAddr, Fault> {
         hart.lastTranslationHitTLB = false
         var leaf = Leaf()
-        if let failure = walkLeaf(hart.satp.root.rawValue, va.rawValue, memory, &leaf) {
-            return .failure(Fault(kind: failure.faultKind, access: access, va: va))
+        let root = hart.satp.root.rawValue
+        if memory.fastPaths, let table = memory.rememberedWalks.table(root, va.rawValue, memory) {
+            // The upper PTEs are what the region's last walk read: only the last level is left.
+            if let failure = lastLevel(table, va.rawValue, memory, &leaf) {
+                return .failure(Fault(kind: failure.faultKind, access: access, va: va))
+            }
+        } else {
+            if let failure = walkLeaf(root, va.rawValue, memory, &leaf) {
+                return .failure(Fault(kind: failure.faultKind, access: access, va: va))
+            }
+            if memory.fastPaths && leaf.level == 0 { memory.rememberedWalks.rememberTable(root, va.rawValue, memory) }
         }
         guard permits(PTE.Flags(rawValue: leaf.pte & 0x3ff), access, mode, sum) else {
             return .failure(Fault(kind: .pageFault, access: access, va: va))

@@ -60,3 +60,37 @@ extension PhysicalMemory {
         return nil
     }
 }
+
+/// Watched pages: a remembered walk (the trap path's, the kernel's) keeps the epoch it read
+/// its words under, and while `watchEpoch` has not moved, no page it watched has been written
+/// since, so its words are what it read, without reading them again. Every write of a
+/// page's words comes through the memory (`write64`, `fillPage`, `copyPage`, `writePTEs`,
+/// `setLinear`, and the raw page handed out by `pageWords` and `materializedWords`), and a
+/// write to a watched page stops watching it and advances the epoch. The watch shares its
+/// byte a page with the write log's, so a write looks at one byte for both.
+extension PhysicalMemory {
+    @usableFromInline enum Hook {
+        /// A remembered walk read a word of the page since it was last written.
+        @usableFromInline static let watched: UInt8 = 1
+        /// A write log is attached (`writeLog`).
+        @usableFromInline static let logged: UInt8 = 2
+    }
+
+    /// Unchanged as long as no watched page has been written.
+    @inlinable public var watchEpoch: UInt64 { epoch }
+
+    /// Watches the page holding `pa` (in RAM) until its next write.
+    @inlinable @inline(__always) public func watch(_ pa: UInt64) {
+        hooks[locate(PhysAddr(pa)).page] |= Hook.watched
+    }
+
+    /// What a write to `page`, whose hook byte is not zero, does besides writing.
+    @usableFromInline @inline(never) func pageWritten(_ page: Int) {
+        let h = hooks[page]
+        if h & Hook.logged != 0 { writeLog?.note(page) }
+        if h & Hook.watched != 0 {
+            hooks[page] = h & ~Hook.watched
+            epoch &+= 1
+        }
+    }
+}

@@ -45,9 +45,15 @@ public final class PhysicalMemory {
     /// The slots' storage, shared with this memory's snapshots.
     @usableFromInline let store: SlotStore
     /// When set, notes each page written (a report finds what an event changed); not copied by `snapshot`.
-    public var writeLog: WriteLog?
+    public var writeLog: WriteLog? {
+        didSet { for page in 0..<pageCount { hooks[page] = writeLog == nil ? hooks[page] & ~Hook.logged : hooks[page] | Hook.logged } }
+    }
     /// The trap path's walks, remembered (see `RememberedWalks`); a snapshot starts without.
     let rememberedWalks = RememberedWalks()
+    /// What a write to each page must do besides writing (`Hook`): one byte looked at on every write.
+    @usableFromInline let hooks: UnsafeMutablePointer<UInt8>
+    /// Advanced by every write to a watched page (see `watchEpoch`).
+    @usableFromInline var epoch: UInt64 = 1
 
     private static let wordsPerPage = Int(pageSize / 8)
 
@@ -66,6 +72,7 @@ public final class PhysicalMemory {
         linStep = .allocate(capacity: pageCount); linStep.initialize(repeating: 0, count: pageCount)
         linLo = .allocate(capacity: pageCount); linLo.initialize(repeating: 0, count: pageCount)
         linHi = .allocate(capacity: pageCount); linHi.initialize(repeating: 0, count: pageCount)
+        hooks = .allocate(capacity: pageCount); hooks.initialize(repeating: 0, count: pageCount)
         store = SlotStore()
     }
 
@@ -82,6 +89,7 @@ public final class PhysicalMemory {
         }
         fill = copy(other.fill); slot = copy(other.slot); word0 = copy(other.word0); hasWord0 = copy(other.hasWord0)
         linFirst = copy(other.linFirst); linStep = copy(other.linStep); linLo = copy(other.linLo); linHi = copy(other.linHi)
+        hooks = .allocate(capacity: pageCount); hooks.initialize(repeating: 0, count: pageCount)
         store = other.store
         for page in 0..<pageCount where slot[page] >= 0 { store.retain(slot[page]) }
     }
@@ -93,7 +101,7 @@ public final class PhysicalMemory {
     deinit {
         for page in 0..<pageCount where slot[page] >= 0 { store.release(slot[page]) }
         fill.deallocate(); slot.deallocate(); word0.deallocate(); hasWord0.deallocate()
-        linFirst.deallocate(); linStep.deallocate(); linLo.deallocate(); linHi.deallocate()
+        linFirst.deallocate(); linStep.deallocate(); linLo.deallocate(); linHi.deallocate(); hooks.deallocate()
     }
 
     /// Pages that hold a slot of their own or a shared one.
@@ -123,9 +131,9 @@ public final class PhysicalMemory {
     }
 
     /// Stores a 64-bit little-endian word at `pa`, which must be 8-byte aligned and in RAM.
-    @inline(__always) public func write64(_ pa: PhysAddr, _ value: UInt64) {
+    @inlinable @inline(__always) public func write64(_ pa: PhysAddr, _ value: UInt64) {
         let (page, word) = locate(pa)
-        writeLog?.note(page)
+        if hooks[page] != 0 { pageWritten(page) }
         let s = slot[page]
         if s >= 0 { store.words(store.isShared(s) ? unshare(page) : s)[word] = value; return }
         if linHi[page] != linLo[page] {
@@ -141,7 +149,7 @@ public final class PhysicalMemory {
     public func fillPage(_ pa: PhysAddr, byte: UInt8) {
         let (page, word) = locate(pa)
         precondition(word == 0 && pa.pageOffset == 0, "fillPage: not page aligned")
-        writeLog?.note(page)
+        if hooks[page] != 0 { pageWritten(page) }
         if slot[page] >= 0 { store.release(slot[page]); slot[page] = -1 }
         fill[page] = byte
         hasWord0[page] = false
@@ -152,15 +160,21 @@ public final class PhysicalMemory {
     public func copyPage(from src: PhysAddr, to dst: PhysAddr) {
         let (sp, _) = locate(src), (dp, _) = locate(dst)
         if sp == dp { return }
-        writeLog?.note(dp)
+        if hooks[dp] != 0 { pageWritten(dp) }
         if slot[sp] < 0 {
             fillPage(dst, byte: fill[sp])
             if hasWord0[sp] { word0[dp] = word0[sp]; hasWord0[dp] = true }
             linFirst[dp] = linFirst[sp]; linStep[dp] = linStep[sp]; linLo[dp] = linLo[sp]; linHi[dp] = linHi[sp]
             return
         }
-        let d = writable(dp)
-        d.update(from: store.words(slot[sp]), count: Self.wordsPerPage)
+        // Every word is about to be written: a slot of its own, neither filled nor copied first.
+        if slot[dp] < 0 || store.isShared(slot[dp]) {
+            if slot[dp] >= 0 { store.release(slot[dp]) }
+            slot[dp] = store.take()
+            hasWord0[dp] = false
+            linLo[dp] = 0; linHi[dp] = 0
+        }
+        store.words(slot[dp]).update(from: store.words(slot[sp]), count: Self.wordsPerPage)
     }
 
     /// Whether every byte of the page at `pa` equals `byte`.
@@ -184,7 +198,7 @@ public final class PhysicalMemory {
         let (page, word) = locate(table)
         precondition(word == 0 && table.pageOffset == 0 && index >= 0 && count >= 0 && index + count <= Self.wordsPerPage,
                      "writePTEs: not a run of one page-table page")
-        writeLog?.note(page)
+        if hooks[page] != 0 { pageWritten(page) }
         if count >= 32 && setLinear(table, from: index, count: count, first: first, step: step) { return count }
         var v = first
         if !fastPaths {
@@ -257,13 +271,14 @@ public final class PhysicalMemory {
     /// giving the page a slot first if it has none. The pointer is valid until the next
     /// call that may allocate a slot (`write64`, `writeByte`, `copyPage`, `pageWords`).
     @inline(__always) package func pageWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64> {
-        writeLog?.note(locate(pa).page)
+        if hooks[locate(pa).page] != 0 { pageWritten(locate(pa).page) }
         return writable(locate(pa).page)
     }
 
     /// The page's words if it has a slot (a linear page is given one); nil if it is uniform.
     package func materializedWords(_ pa: PhysAddr) -> UnsafeMutablePointer<UInt64>? {
         let (page, _) = locate(pa)
+        if hooks[page] != 0 { pageWritten(page) }   // the caller may write through the pointer
         if slot[page] < 0 && linLo[page] != linHi[page] { return materialize(page) }
         return slot[page] >= 0 ? writable(page) : nil
     }
@@ -277,6 +292,7 @@ public final class PhysicalMemory {
         let (page, _) = locate(pa)
         guard fastPaths, slot[page] < 0, !hasWord0[page], linLo[page] == linHi[page], fill[page] & 1 == 0,
               count >= 2, step != 0, from >= 0, from + count <= Self.wordsPerPage else { return false }
+        if hooks[page] != 0 { pageWritten(page) }
         linFirst[page] = first; linStep[page] = step
         linLo[page] = UInt16(from); linHi[page] = UInt16(from + count)
         return true
@@ -287,33 +303,6 @@ public final class PhysicalMemory {
         let (page, _) = locate(pa)
         guard slot[page] < 0, linLo[page] != linHi[page] else { return nil }
         return (linFirst[page], linStep[page], UInt64(fill[page]) &* 0x0101_0101_0101_0101)
-    }
-
-    // MARK: bytes
-
-    /// The byte at `pa`, which must be in RAM.
-    public func readByte(_ pa: PhysAddr) -> UInt8 {
-        let word = read64(PhysAddr(pa.rawValue & ~7))
-        return UInt8(truncatingIfNeeded: word >> ((pa.rawValue & 7) * 8))
-    }
-
-    /// Stores one byte at `pa`, which must be in RAM.
-    public func writeByte(_ pa: PhysAddr, _ value: UInt8) {
-        let aligned = PhysAddr(pa.rawValue & ~7)
-        let shift = (pa.rawValue & 7) * 8
-        let old = read64(aligned)
-        write64(aligned, (old & ~(0xff << shift)) | (UInt64(value) << shift))
-    }
-
-    /// `count` bytes starting at `pa`; the range must be in RAM.
-    public func read(_ pa: PhysAddr, count: Int) -> [UInt8] {
-        (0..<count).map { readByte(pa + UInt64($0)) }
-    }
-
-    /// Stores `bytes` starting at `pa`; the range must be in RAM.
-    public func write(_ pa: PhysAddr, _ bytes: some Sequence<UInt8>) {
-        var a = pa
-        for b in bytes { writeByte(a, b); a = a + 1 }
     }
 
     // MARK: private
@@ -334,7 +323,7 @@ public final class PhysicalMemory {
     }
 
     /// Gives `page` a slot of its own holding a copy of the shared one it had; returns it.
-    private func unshare(_ page: Int) -> Int32 {
+    @usableFromInline func unshare(_ page: Int) -> Int32 {
         let old = slot[page]
         let s = store.take()
         store.words(s).update(from: store.words(old), count: Self.wordsPerPage)
@@ -344,7 +333,7 @@ public final class PhysicalMemory {
     }
 
     /// Gives `page` a slot holding its current (uniform or linear) content; returns its words.
-    private func materialize(_ page: Int) -> UnsafeMutablePointer<UInt64> {
+    @usableFromInline func materialize(_ page: Int) -> UnsafeMutablePointer<UInt64> {
         let s = store.take()
         let p = store.words(s)
         p.update(repeating: UInt64(fill[page]) &* 0x0101_0101_0101_0101, count: Self.wordsPerPage)
@@ -369,7 +358,7 @@ public final class PhysicalMemory {
     @usableFromInline let blocks: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
     private var blockCount = 0
     /// Holders of each slot; 0 for a free one.
-    private var holders: UnsafeMutablePointer<Int32>
+    @usableFromInline var holders: UnsafeMutablePointer<Int32>
     private var capacity = 0
     private var free: [Int32] = []
 
@@ -390,7 +379,7 @@ public final class PhysicalMemory {
         return blocks[i &>> 8] + (i & 0xff) &* 512
     }
 
-    @inline(__always) func isShared(_ s: Int32) -> Bool { holders[Int(s)] > 1 }
+    @inlinable @inline(__always) func isShared(_ s: Int32) -> Bool { holders[Int(s)] > 1 }
 
     /// A free slot with one holder; its words are whatever was there.
     func take() -> Int32 {

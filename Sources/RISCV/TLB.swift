@@ -10,7 +10,10 @@
 /// slot carries the flush generation it was filled in: a flush starts a new
 /// generation, so it costs nothing however many entries it forgets. (A Dictionary
 /// cost a SipHash per lookup and a regrowth after every flush; the COW lab's
-/// faults flush the TLB twice each.)
+/// faults flush the TLB twice each.) The first four pages filled after a flush are kept
+/// in the TLB itself, in front of the table: the trap path fills two after each of its
+/// flushes, and those fills and their lookups then touch no shared buffer (whose
+/// uniqueness a write would check) and hash nothing.
 public struct TLB: Sendable {
     /// One cached translation of a 4096-byte page.
     public struct Entry: Sendable, Equatable {
@@ -36,6 +39,8 @@ public struct TLB: Sendable {
         var generation: UInt32
         var level: UInt8
 
+        static let empty = Slot(vpn: 0, pte: 0, pteAddress: 0, generation: 0, level: 0)
+
         @inline(__always) var entry: Entry {
             Entry(pte: PTE(rawValue: pte), pteAddress: PhysAddr(pteAddress), level: Int(level))
         }
@@ -46,6 +51,12 @@ public struct TLB: Sendable {
     /// Slots of another generation are empty (0 is never current).
     private var generation: UInt32 = 1
     public private(set) var count = 0
+    /// The table's entries of this generation; the rest of `count` is in `front`.
+    private var tableCount = 0
+    /// Up to four entries filled since the flush, before any went to the table: `front.0`
+    /// to the `frontCount`th (their generation is not looked at). A page is in one place.
+    private var front = (Slot.empty, Slot.empty, Slot.empty, Slot.empty)
+    private var frontCount = 0
 
     public init() {}
 
@@ -59,7 +70,10 @@ public struct TLB: Sendable {
     /// The cached translation of the page containing `va`, if any.
     @inline(__always) public func lookup(_ va: VirtAddr) -> Entry? {
         if count == 0 { return nil }
-        let vpn = va.rawValue >> 12, current = generation
+        let vpn = va.rawValue >> 12
+        if let i = frontIndex(vpn) { return frontSlot(i).entry }
+        if tableCount == 0 { return nil }
+        let current = generation
         return slots.withUnsafeBufferPointer { s -> Entry? in
             let mask = s.count - 1
             var i = Self.home(vpn, mask)
@@ -71,12 +85,50 @@ public struct TLB: Sendable {
         }
     }
 
+    /// Which of the front's entries holds page `vpn`, if one does.
+    @inline(__always) private func frontIndex(_ vpn: UInt64) -> Int? {
+        let n = frontCount
+        if n == 0 { return nil }
+        if front.0.vpn == vpn { return 0 }
+        if n == 1 { return nil }
+        if front.1.vpn == vpn { return 1 }
+        if n == 2 { return nil }
+        if front.2.vpn == vpn { return 2 }
+        if n == 3 { return nil }
+        return front.3.vpn == vpn ? 3 : nil
+    }
+
+    @inline(__always) private func frontSlot(_ i: Int) -> Slot {
+        switch i {
+        case 0: front.0
+        case 1: front.1
+        case 2: front.2
+        default: front.3
+        }
+    }
+
+    @inline(__always) private mutating func setFront(_ i: Int, _ slot: Slot) {
+        switch i {
+        case 0: front.0 = slot
+        case 1: front.1 = slot
+        case 2: front.2 = slot
+        default: front.3 = slot
+        }
+    }
+
     /// Caches the translation of the page containing `va` (replacing the page's entry).
     @inline(__always) public mutating func fill(_ va: VirtAddr, _ entry: Entry) {
-        if (count + 1) * 2 > slots.count { grow() }
         let slot = Slot(vpn: va.rawValue >> 12, pte: entry.pte.rawValue, pteAddress: entry.pteAddress.rawValue,
                         generation: generation, level: UInt8(truncatingIfNeeded: entry.level))
-        if place(slot) { count += 1 }
+        if let i = frontIndex(slot.vpn) { setFront(i, slot); return }
+        if tableCount == 0 && frontCount < 4 {
+            setFront(frontCount, slot)
+            frontCount += 1
+            count += 1
+            return
+        }
+        if (tableCount + 1) * 2 > slots.count { grow() }
+        if place(slot) { tableCount += 1; count += 1 }
     }
 
     /// Puts `slot` in its page's place in the table (which has room), replacing the page's
@@ -113,19 +165,25 @@ public struct TLB: Sendable {
     public func compacted() -> TLB {
         var t = TLB()
         let current = generation
-        for s in slots where s.generation == current { t.fill(VirtAddr(s.vpn << 12), s.entry) }
+        for i in 0..<frontCount { let s = frontSlot(i); t.fill(VirtAddr(s.vpn << 12), s.entry) }
+        if tableCount > 0 { for s in slots where s.generation == current { t.fill(VirtAddr(s.vpn << 12), s.entry) } }
         return t
     }
 
     /// Forgets every translation. (`sfence.vma zero, zero`)
-    public mutating func flush() {
+    @inline(__always) public mutating func flush() {
         if count == 0 { return }
         count = 0
+        frontCount = 0
+        if tableCount == 0 { return }
+        tableCount = 0
         generation &+= 1
-        if generation == 0 {
-            // After 2^32 - 1 flushes: mark every slot empty again, and start over.
-            for i in slots.indices { slots[i].generation = 0 }
-            generation = 1
-        }
+        if generation == 0 { restartGenerations() }
+    }
+
+    /// After 2^32 - 1 flushes: marks every slot empty again, and starts over.
+    @inline(never) private mutating func restartGenerations() {
+        for i in slots.indices { slots[i].generation = 0 }
+        generation = 1
     }
 }

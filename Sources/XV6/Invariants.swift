@@ -94,7 +94,7 @@ extension Kernel {
     /// Only the first such translation after each satp write is noted.
     /// `what` is made only when it is reported: every user and kernel access comes here.
     func noteTranslation(_ va: UInt64, hart h: Int, _ what: @autoclosure () -> String) {
-        if harts[h].satpWrittenSinceFence && !staleNoted.contains(h) {
+        if hartTable[h].satpWrittenSinceFence && !staleNoted.contains(h) {
             staleNoted.insert(h)
             staleTranslations.append("hart \(h) translated \(hex16(va)) (\(what())) after a satp write with no sfence.vma since: the TLB may hold the previous table's entries")
         }

@@ -48,7 +48,10 @@ public final class Kernel {
     /// The design choices in force; the kernel reads them through a record of what it read.
     public let settings: ConsultedSettings
     public let memory: PhysicalMemory
-    public package(set) var harts: [Hart]
+    /// Every hart as it is now (a copy).
+    public var harts: [Hart] { hartTable.all }
+    /// The harts themselves, reached in place.
+    package let hartTable: Harts
     /// The process each hart is running, as a slot index.
     public package(set) var running: [Int?]
     public package(set) var procs: [Proc]
@@ -78,7 +81,7 @@ public final class Kernel {
     /// cow-lab: the reference count of each page of RAM, indexed from KERNBASE as the lab's
     /// array is (-1 for a free page, 0 for the image's, 1 for a page kalloc handed out);
     /// empty in other variants. (cow-lab: `pageref`)
-    public package(set) var refcount: [Int32]
+    public package(set) var refcount: PerPage<Int32>
     /// A tag the simulation sets before each event; allocations record it.
     public var eventTag: Int32 = 0
     /// kalloc calls so far, boot included (failed ones too).
@@ -126,13 +129,13 @@ public final class Kernel {
         sinkForEvents = sink.map(Unmanaged.passUnretained)
         self.sites = sites
         memory = PhysicalMemory(base: PhysAddr(MemLayout.kernbase), end: PhysAddr(config.image.phystop), fastPaths: config.fastPaths)
-        harts = (0..<config.harts).map { Hart(id: $0) }
+        hartTable = Harts((0..<config.harts).map { Hart(id: $0) })
         running = Array(repeating: nil, count: config.harts)
         procs = Array(repeating: Proc(), count: Param.nproc)
         owner = Array(repeating: PageOwner.boot, count: memory.pageCount)
         ownerPid = Array(repeating: 0, count: memory.pageCount)
         ownerEvent = Array(repeating: 0, count: memory.pageCount)
-        refcount = config.settings.copyOnWrite ? Array(repeating: 0, count: memory.pageCount) : []
+        refcount = PerPage(repeating: 0, count: config.settings.copyOnWrite ? memory.pageCount : 0)
     }
 
     /// The boot path of `main()` on hart 0: kinit, kvminit, kvminithart, procinit.
@@ -153,11 +156,11 @@ public final class Kernel {
         self.config = config
         self.settings = ConsultedSettings(settings, read: k.settings.read)
         memory = k.memory.snapshot()
-        harts = k.harts.map { h in
+        hartTable = Harts(k.harts.map { h in
             var h = h
             h.tlb = h.tlb.compacted()
             return h
-        }
+        })
         running = k.running
         procs = k.procs
         kernelPagetable = k.kernelPagetable
@@ -173,8 +176,8 @@ public final class Kernel {
         owner = k.owner
         ownerPid = k.ownerPid
         ownerEvent = k.ownerEvent
-        refcount = settings.copyOnWrite == k.settings.values.copyOnWrite ? k.refcount
-            : settings.copyOnWrite ? Array(repeating: 0, count: k.memory.pageCount) : []
+        refcount = settings.copyOnWrite == k.settings.values.copyOnWrite ? k.refcount.copy()
+            : PerPage(repeating: 0, count: settings.copyOnWrite ? k.memory.pageCount : 0)
         eventTag = k.eventTag
         kallocCalls = k.kallocCalls
         failNextKalloc = k.failNextKalloc
@@ -295,7 +298,7 @@ public final class Kernel {
     /// zero and whose stores it drops).
     func kernelTranslate(_ va: UInt64, _ access: AccessType) throws(KernelPanic) -> PhysAddr? {
         noteTranslation(va, hart: cpu, "kernel \(access.rawValue)")
-        switch MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &harts[cpu], memory: memory) {
+        switch MMU.translate(VirtAddr(va), access, mode: .supervisor, hart: &hartTable[cpu], memory: memory) {
         case .success(let pa):
             lastKernelPA = pa.rawValue
             return memory.contains(pa) ? pa : nil

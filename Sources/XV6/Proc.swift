@@ -225,7 +225,7 @@ extension Kernel {
             procs[i].name = "initcode"
             procs[i].state = .runnable
             _ = try mirrorUser(i, from: 0, size: procs[i].sz)
-            for h in 1..<max(1, harts.count) { kvminithart(hart: h) }
+            for h in 1..<max(1, hartTable.count) { kvminithart(hart: h) }
             return procs[i].pid
         }
     }

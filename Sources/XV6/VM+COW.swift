@@ -12,7 +12,7 @@ extension PTE.Flags {
 /// usertrap's store-fault handler and copyout make of a shared page.
 extension Kernel {
     /// Raises the count of the page at `pa`. (cow-lab: `krefpage`)
-    func krefpage(_ pa: PhysAddr) {
+    @inline(__always) func krefpage(_ pa: PhysAddr) {
         guard memory.contains(pa) else { return }
         let i = pageIndex(pa)
         refcount[i] += 1
@@ -31,7 +31,7 @@ extension Kernel {
     /// The page to write in place of the shared page `pa`: `pa` itself when nobody else
     /// holds it (count 1 or less), else a new page with its bytes, `pa`'s count lowered
     /// by one; nil, the count unchanged, when kalloc fails. (cow-lab: `kcopy_n_deref`)
-    func kcopy_n_deref(_ pa: PhysAddr) throws(KernelPanic) -> PhysAddr? {
+    @inline(__always) func kcopy_n_deref(_ pa: PhysAddr) throws(KernelPanic) -> PhysAddr? {
         sites.push(.kcopy_n_deref); defer { sites.pop() }
         guard memory.contains(pa) else { return pa }
         let i = pageIndex(pa)
@@ -52,9 +52,14 @@ extension Kernel {
     /// hold what they held, takes the same table, as the walk would, without the walk. Only
     /// for upper PTEs in the direct map, where the kernel's reads have no effect. (The COW
     /// fault's check and copy walk to the same page; fork walks the parent page by page.)
-    func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+    /// The memo's hit is inlined where it is called; the walk is not.
+    @inline(__always) func walkRemembered(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+        if va < Sv39.maxVA, let pte = recalled(&walkMemo, pagetable, va) { return pte }
+        return try walkAndRemember(pagetable, va)
+    }
+
+    @inline(never) private func walkAndRemember(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         if va >= Sv39.maxVA { throw KernelPanic("walk") }
-        if let pte = recalled(walkMemo, pagetable, va) { return pte }
         walkMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: false) else { return nil }
         walkMemo = remembered(pagetable, va)
@@ -62,11 +67,23 @@ extension Kernel {
     }
 
     /// The PTE address the walk of `pagetable` for `va` would find through `m`'s table, when
-    /// `m` is of the same root and region and its two upper PTEs hold what they held.
-    @inline(__always) private func recalled(_ m: WalkMemo, _ pagetable: PhysAddr, _ va: UInt64) -> UInt64? {
-        guard m.root == pagetable.rawValue && m.region == va >> 21 && memory.read64(PhysAddr(m.upper)) == m.upperPTE
-            && memory.read64(PhysAddr(m.middle)) == m.middlePTE else { return nil }
+    /// `m` is of the same root and region and its two upper PTEs hold what they held: known
+    /// without reading them while the memory's `watchEpoch` is the one `m` read them under,
+    /// else read again (and `m` stamped with the epoch from which their pages are watched).
+    @inline(__always) private func recalled(_ m: inout WalkMemo, _ pagetable: PhysAddr, _ va: UInt64) -> UInt64? {
+        guard m.root == pagetable.rawValue && m.region == va >> 21 else { return nil }
+        if m.epoch != memory.watchEpoch {
+            guard memory.read64(PhysAddr(m.upper)) == m.upperPTE && memory.read64(PhysAddr(m.middle)) == m.middlePTE else { return nil }
+            m.epoch = watch(m.upper, m.middle)
+        }
         return m.table &+ UInt64(Sv39.px(0, va)) &* Sv39.pteSize
+    }
+
+    /// Watches the pages of the PTEs at `upper` and `middle`; the epoch they are watched from.
+    @inline(__always) private func watch(_ upper: UInt64, _ middle: UInt64) -> UInt64 {
+        memory.watch(upper)
+        memory.watch(middle)
+        return memory.watchEpoch
     }
 
     /// What to remember of a walk of `pagetable` for `va` that has just found both upper PTEs
@@ -80,7 +97,8 @@ extension Kernel {
         guard directMapped(middle, 8) else { return WalkMemo() }
         let middlePTE = memory.read64(PhysAddr(middle))
         return WalkMemo(root: pagetable.rawValue, region: va >> 21, upper: upper, upperPTE: upperPTE,
-                        middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue)
+                        middle: middle, middlePTE: middlePTE, table: PTE(rawValue: middlePTE).pa.rawValue,
+                        epoch: watch(upper, middle))
     }
 
     /// mappages' `walk(pagetable, va, alloc: true)` of a one-page mapping (sbrk's pages one by
@@ -88,10 +106,14 @@ extension Kernel {
     /// `walkRemembered` remembers its walks, in `mapMemo`: when the two upper PTEs hold what
     /// they held, both are valid, so the walk allocates nothing and finds the same table.
     /// (A va at or above MAXVA is in no remembered region: the walk panics.)
-    func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
-        if let pte = recalled(mapMemo, pagetable, va) { return pte }
+    @inline(__always) func walkToMapPage(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
+        if let pte = recalled(&mapMemo, pagetable, va) { return pte }
+        return try walkToMapPageAgain(pagetable, va)
+    }
+
+    @inline(never) private func walkToMapPageAgain(_ pagetable: PhysAddr, _ va: UInt64) throws(KernelPanic) -> UInt64? {
         // The COW fault maps the page whose walk `walkRemembered` has just remembered.
-        if let pte = recalled(walkMemo, pagetable, va) { return pte }
+        if let pte = recalled(&walkMemo, pagetable, va) { return pte }
         mapMemo = WalkMemo()
         guard let pte = try walk(pagetable, va, alloc: true) else { return nil }
         mapMemo = remembered(pagetable, va)
@@ -100,7 +122,7 @@ extension Kernel {
 
     /// Whether `va` lies below `sz` on a valid COW page of `pagetable` (PTE_U is not
     /// checked). (cow-lab: `uvmcheckcowpage`, which reads the current process's table)
-    func uvmcheckcowpage(_ pagetable: PhysAddr, _ sz: UInt64, _ va: UInt64) throws(KernelPanic) -> Bool {
+    @inline(__always) func uvmcheckcowpage(_ pagetable: PhysAddr, _ sz: UInt64, _ va: UInt64) throws(KernelPanic) -> Bool {
         guard va < sz, let pte = try walkRemembered(pagetable, va) else { return false }
         let e = PTE(rawValue: try kread(pte))
         return e.isValid && e.flags.contains(.cow)
@@ -211,4 +233,6 @@ struct WalkMemo {
     var middle: UInt64 = 0
     var middlePTE: UInt64 = 0
     var table: UInt64 = 0
+    /// The memory's `watchEpoch` when the two upper PTEs were last read (0: never).
+    var epoch: UInt64 = 0
 }

@@ -183,7 +183,7 @@ extension Kernel {
     func userByte(_ va: UInt64, first: Bool) throws(KernelPanic) -> UInt8 {
         let b = try kreadByte(va)
         if tracing && (first || va % pageSize == 0) && !directMapped(va, 1) {
-            emit(.kload(hart: cpu, va: VirtAddr(va), pa: PhysAddr(lastKernelPA), tlbHit: harts[cpu].lastTranslationHitTLB))
+            emit(.kload(hart: cpu, va: VirtAddr(va), pa: PhysAddr(lastKernelPA), tlbHit: hartTable[cpu].lastTranslationHitTLB))
         }
         return b
     }

@@ -109,6 +109,14 @@ extension Kernel {
         emit(.mappages(table: name(of: pagetable), root: pagetable, va: VirtAddr(va), size: size, pa: pa, perm: perm))
         var a = pageRoundDown(va)
         let last = pageRoundDown(va &+ size &- 1)
+        // One page (sbrk's, fork's and the COW fault's, one mappages each): the loop's one turn,
+        // written out (writeLeaves writes one PTE as any PTE).
+        if a == last && memory.fastPaths {
+            guard let pte = try walkToMapPage(pagetable, a) else { return false }
+            if try kread(pte) & PTE.Flags.valid.rawValue != 0 { throw KernelPanic("remap") }
+            try writePTE(pte, PTE(pa: pa, flags: perm.union(.valid)).rawValue)
+            return true
+        }
         var pa = pa
         while true {
             guard let pte = try size <= pageSize && memory.fastPaths ? walkToMapPage(pagetable, a)
@@ -339,7 +347,7 @@ extension Kernel {
     }
 
     /// memmove(dst, src, PGSIZE) by kernel code, through the direct map.
-    func kcopyPage(from src: PhysAddr, to dst: PhysAddr) throws(KernelPanic) {
+    @inline(__always) func kcopyPage(from src: PhysAddr, to dst: PhysAddr) throws(KernelPanic) {
         if src.pageOffset == 0, dst.pageOffset == 0, directMapped(src.rawValue, pageSize), directMapped(dst.rawValue, pageSize) {
             memory.copyPage(from: src, to: dst)
             return
@@ -381,15 +389,15 @@ extension Kernel {
 
     // MARK: satp
 
-    func writeSatp(hart: Int, _ value: Satp, by writer: SatpWriter) {
-        harts[hart].writeSatp(value)
+    @inline(__always) func writeSatp(hart: Int, _ value: Satp, by writer: SatpWriter) {
+        hartTable[hart].writeSatp(value)
         if !staleNoted.isEmpty { staleNoted.remove(hart) }   // no hashing in the common case
         counters.satpWrites += 1
         emit(.satp(hart: hart, value: value, table: name(of: value.root), by: writer))
     }
 
-    func sfenceVMA(hart: Int) {
-        harts[hart].sfenceVMA()
+    @inline(__always) func sfenceVMA(hart: Int) {
+        hartTable[hart].sfenceVMA()
         emit(.sfence(hart: hart))
     }
 }
