@@ -104,7 +104,7 @@ extension ScenarioCompiler {
             return
         }
         if includeStack.count >= 16 { error(arg, "includes nest more than 16 deep"); return }
-        if let missing = Self.missingReason(path) { error(arg, "cannot include \(rel): \(missing)"); return }
+        if let missing = FileStatus.missingReason(path) { error(arg, "cannot include \(rel): \(missing)"); return }
         let bytes: [UInt8]
         switch readOnce(path) {
         case .success(let b): bytes = b

@@ -59,10 +59,6 @@ extension ScenarioCompiler {
     }
 }
 
-package func didYouMean(_ word: String, _ candidates: [String]) -> String {
-    closest(to: word, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
-}
-
 /// Whether `s` is written like an integer (digits, maybe hex), whatever its size.
 func looksNumeric(_ s: String) -> Bool {
     var t = Substring(s)

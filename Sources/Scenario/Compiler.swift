@@ -12,7 +12,7 @@ public struct ScenarioCompiler {
     /// Reads and compiles the scenario at `path`.
     public static func compile(path: String) throws(ScenarioError) -> CompiledScenario {
         let display = (path as NSString).lastPathComponent
-        if let missing = missingReason(path) {
+        if let missing = FileStatus.missingReason(path) {
             throw ScenarioError([Diagnostic(SourceLocation(file: path, line: 0, column: 0), missing)])
         }
         if case .success(let st) = FileStatus.of(path), st.kind == .directory {
@@ -31,18 +31,6 @@ public struct ScenarioCompiler {
     public static let fileSizeLimit = 2 << 20
 
     package struct ReadProblem: Error { var message: String }
-
-    /// Why nothing can be found at `path`, or nil: "no such file", a symbolic link to nothing,
-    /// symbolic links that loop.
-    package static func missingReason(_ path: String) -> String? {
-        guard case .failure(let e) = FileStatus.of(path) else { return nil }
-        if e.code == ELOOP { return "symbolic links loop there (\(e.reason))" }
-        if e.code == ENOENT {
-            if case .success = FileStatus.ofLink(path) { return "it is a symbolic link to a file that does not exist" }
-            return "no such file"
-        }
-        return e.reason
-    }
 
     /// How long a FIFO (or socket) may keep a reader waiting for its next bytes: a named pipe
     /// no program writes to would otherwise block forever.

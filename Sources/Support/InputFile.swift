@@ -59,6 +59,18 @@ public struct FileStatus: Equatable, Sendable {
         guard case .success(let x) = of(a), case .success(let y) = of(b) else { return false }
         return x.device == y.device && x.inode == y.inode
     }
+
+    /// Why nothing can be found at `path`, or nil: "no such file", a symbolic link to nothing,
+    /// symbolic links that loop.
+    public static func missingReason(_ path: String) -> String? {
+        guard case .failure(let e) = of(path) else { return nil }
+        if e.code == ELOOP { return "symbolic links loop there (\(e.reason))" }
+        if e.code == ENOENT {
+            if case .success = ofLink(path) { return "it is a symbolic link to a file that does not exist" }
+            return "no such file"
+        }
+        return e.reason
+    }
 }
 
 /// A file open to read: a regular file, a device, a FIFO, a socket or standard input.

@@ -5,7 +5,8 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
+import CosimLog
+import CosimLeaks
 import Report
 
 struct Leaks: ParsableCommand {

@@ -5,7 +5,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 struct Review: ParsableCommand {

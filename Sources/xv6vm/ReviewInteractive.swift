@@ -5,7 +5,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// `xv6vm review` on a terminal, as insta and jest review snapshots: each pending golden

@@ -4,7 +4,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// The address-blind view (issue 24, item 3): pages named by first use, the same name for

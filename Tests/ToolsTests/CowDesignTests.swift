@@ -4,6 +4,8 @@ import XV6
 import Support
 import Scenario
 import Run
+import CosimLog
+import CosimLeaks
 import Cosim
 
 /// Another student's copy-on-write kernel (whileskies, docs/kernel-logs/README.md), read

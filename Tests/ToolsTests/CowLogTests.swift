@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
+import CosimLog
 import Report
 import XV6
 import RISCV

@@ -4,7 +4,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// The model's speed tricks (linear pages, runs of PTEs written at once, one walk per 2 MiB,

@@ -4,7 +4,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// Mutates the repository's scenarios thousands of times: the compiler must never crash or

@@ -4,7 +4,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 final class GoldenTests: XCTestCase {

@@ -4,7 +4,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// Failure injection and shrinking on the lab variants: a kalloc failing in a fault handler

@@ -7,7 +7,8 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
+import CosimLog
+import CosimLeaks
 import Report
 
 /// `leaks LOG` on the COW lab's logs: reference counts followed through the log's own

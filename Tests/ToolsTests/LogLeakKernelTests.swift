@@ -7,6 +7,8 @@ import Scenario
 import Run
 import Goldens
 import Explore
+import CosimLog
+import CosimLeaks
 import Cosim
 import Report
 

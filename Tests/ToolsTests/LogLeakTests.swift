@@ -7,7 +7,8 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
+import CosimLog
+import CosimLeaks
 import Report
 
 /// `xv6vm leaks LOG`: leaks and misuse read from a kernel's log alone, without the model.

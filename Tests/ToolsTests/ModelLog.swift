@@ -7,7 +7,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
+import CosimLog
 import Report
 
 /// Kernel logs made for tests: the model's run printed as a kernel with the probes would

@@ -1,5 +1,5 @@
 import XCTest
-import Cosim
+import CosimLog
 import Support
 
 /// The scanner's quick ways: the four commonest lines matched against their fixed layout,

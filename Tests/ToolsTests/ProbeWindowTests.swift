@@ -1,4 +1,5 @@
 import XCTest
+import CosimLog
 import Cosim
 
 /// The replay's window of probes: long runs kept as slices of their batch, short runs and

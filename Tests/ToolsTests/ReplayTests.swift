@@ -7,6 +7,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
+import CosimLog
 import Cosim
 import Report
 

@@ -6,7 +6,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// `xv6vm report`'s records: what each event changed in the page tables, replayed in order,

@@ -5,7 +5,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// The JSON Schema editors use agrees with the compiler, and accepts every scenario.

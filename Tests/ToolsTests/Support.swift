@@ -5,7 +5,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// The package's root directory, found from this file's path (tests may run from anywhere).

@@ -5,7 +5,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// The pieces of a sweep's part files: the scenario digest, calls as ranges, the JSON

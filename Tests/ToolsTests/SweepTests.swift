@@ -4,7 +4,6 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Cosim
 import Report
 
 /// Failure injection finds the error paths that do not recover: pinned, per site.

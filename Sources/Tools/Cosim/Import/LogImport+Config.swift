@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// The kernel a log is read as: its variant, image and settings, from the log's shape and
 /// the user's `--set`.

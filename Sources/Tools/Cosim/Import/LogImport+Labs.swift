@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// The copy-on-write and lazy labs' probe lines (docs/check-your-kernel.md): a page fault and
 /// a copyout are operations of their own, a copyin marks where a lazy page may be made,

@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// What each kind of probe does to the operations under way: the allocator's and the
 /// mappings' probes, and where each operation takes effect.

@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// The importer's handling of each process and memory line (`take` dispatches to them).
 extension LogImporter {

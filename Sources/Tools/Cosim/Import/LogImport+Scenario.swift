@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// An imported log as a scenario: its events, and the YAML that import writes.
 extension ImportedLog {

@@ -1,6 +1,7 @@
 import Support
 import Scenario
 import Run
+import CosimLog
 /// Items of a stream by their index in it, holding only those from `base` on: the log's
 /// probes as replay reads them, and what the importer notes of each.
 package struct IndexedWindow<T> {

@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// A log turned into a scenario: its operations in the order they take effect, the kernel
 /// it ran, and what could not be explained.

@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// One operation read from a kernel log, as a scenario event will make it: which probes
 /// it explains, and where it takes effect.

@@ -4,6 +4,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// A long log made from a real one, for measuring replay on logs of any length: the real
 /// log up to a block of its lines (a steady part, such as the shell running one command),

@@ -2,6 +2,7 @@ import RISCV
 import Support
 import Scenario
 import XV6
+import CosimLog
 
 /// Which intermediate page-table pages each table root has, as the log shows them: how
 /// many kallocs `walk` makes for a mapping.

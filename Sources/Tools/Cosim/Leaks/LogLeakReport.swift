@@ -1,7 +1,6 @@
 import RISCV
 import Support
-import Scenario
-import Run
+import CosimLog
 
 /// A kfree of a page that is not allocated (or a kalloc of one that is).
 public struct DoubleFree: Equatable, Sendable {

@@ -1,7 +1,6 @@
 import RISCV
 import Support
-import Scenario
-import Run
+import CosimLog
 
 /// The report as text: LeakSanitizer's shape (records grouped by what was lost and how,
 /// the largest first, then a summary line), within 80 columns.

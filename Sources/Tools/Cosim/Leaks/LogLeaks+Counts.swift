@@ -1,7 +1,6 @@
 import RISCV
 import Support
-import Scenario
-import Run
+import CosimLog
 
 /// Reference counts (the COW lab), read from the log's own lines: a page's count is 1 at its
 /// `kalloc`, one more at each `refinc`, one less at each `refdec`, and its `kfree` is the drop

@@ -1,7 +1,6 @@
 import RISCV
 import Support
-import Scenario
-import Run
+import CosimLog
 
 /// The memory probes: each page's role (a table's root, a table page walk allocated, a
 /// data page a map names, or bare), the tables' leaves, and the frees that misuse them.

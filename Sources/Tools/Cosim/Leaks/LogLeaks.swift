@@ -1,7 +1,6 @@
 import RISCV
 import Support
-import Scenario
-import Run
+import CosimLog
 
 /// Leaks and misuse read from a kernel's log alone, without the model: every page is
 /// followed from its `kalloc` through the `map` that placed it to its `kfree`, with the

@@ -1,8 +1,6 @@
 import Foundation
 import XV6
 import Support
-import Scenario
-import Run
 
 extension KernelLog {
     /// The longest line a log may have: a kernel's console lines are short, and a line is
@@ -38,7 +36,7 @@ extension KernelLog {
         return nil
     }
 
-    package static func parseProbe(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
+    public static func parseProbe(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, line: Int, file: String, column: Int) throws(LogError) -> Probe {
         func text() -> String {
             let s = String(decoding: b[max(from - 3, 0)..<min(to, from + 197)], as: UTF8.self)
             return s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()

@@ -2,8 +2,6 @@ import RISCV
 import XV6
 import Foundation
 import Support
-import Scenario
-import Run
 
 /// The kinds of `@T` probe line a real kernel prints (docs/check-your-kernel.md).
 public enum ProbeKind: String, CaseIterable, Sendable {
@@ -16,7 +14,7 @@ public enum ProbeKind: String, CaseIterable, Sendable {
     case cowcopyout, lazycopy
 
     /// The kind's place in `allCases`, for tables indexed by kind (a test checks the order).
-    package var index: Int {
+    public var index: Int {
         switch self {
         case .kalloc: 0
         case .kfree: 1
@@ -100,7 +98,7 @@ public struct Probe: Equatable, Sendable {
         set { textID = ProbeText.id(newValue) }
     }
     /// `text`'s number: equal numbers, equal texts.
-    package var textID: UInt32 = ProbeText.empty
+    public var textID: UInt32 = ProbeText.empty
     public var kind: ProbeKind
     public var flag = false
 
@@ -137,9 +135,9 @@ public struct Probe: Equatable, Sendable {
 /// The texts probes carry (a satp's writer, an exec's path, a lazycopy's direction), each
 /// held once and numbered in the order first seen, the usual ones first. A log names few:
 /// the programs it runs.
-package final class ProbeText: @unchecked Sendable {
-    package static let empty: UInt32 = 0, kvminithart: UInt32 = 1, scheduler: UInt32 = 2
-    package static let copyout: UInt32 = 3, copyin: UInt32 = 4
+public final class ProbeText: @unchecked Sendable {
+    public static let empty: UInt32 = 0, kvminithart: UInt32 = 1, scheduler: UInt32 = 2
+    public static let copyout: UInt32 = 3, copyin: UInt32 = 4
     private static let shared = ProbeText()
     private let lock = NSLock()
     private var strings = ["", "kvminithart", "scheduler", "copyout", "copyin"]
@@ -149,7 +147,7 @@ package final class ProbeText: @unchecked Sendable {
         for (i, s) in strings.enumerated() { ids[s] = UInt32(i) }
     }
 
-    package static func id(_ s: String) -> UInt32 {
+    public static func id(_ s: String) -> UInt32 {
         shared.lock.lock()
         defer { shared.lock.unlock() }
         if let i = shared.ids[s] { return i }
@@ -159,7 +157,7 @@ package final class ProbeText: @unchecked Sendable {
         return i
     }
 
-    package static func string(_ id: UInt32) -> String {
+    public static func string(_ id: UInt32) -> String {
         shared.lock.lock()
         defer { shared.lock.unlock() }
         return shared.strings[Int(id)]
@@ -179,6 +177,12 @@ public struct KernelLog: Sendable {
     public var panic: (line: Int, message: String)?
     /// What was left out of the log, and why (a last line cut short).
     public var warnings: [LogError] = []
+
+    public init(file: String, probes: [Probe], vmprintLines: Int = 0, lineCount: Int = 0,
+                 panic: (line: Int, message: String)? = nil, warnings: [LogError] = []) {
+        self.file = file; self.probes = probes; self.vmprintLines = vmprintLines
+        self.lineCount = lineCount; self.panic = panic; self.warnings = warnings
+    }
 }
 
 
@@ -221,7 +225,7 @@ extension KernelLog {
     /// With `parsing`, the reader thread parses the text too (`LogChunks.nextProbes`).
     public static func open(path: String, limit: Int = sizeLimit, parsing: Bool = false) throws(LogError) -> LogChunks {
         func refuse(_ message: String) -> LogError { LogError(file: path, line: 0, column: 0, message: message) }
-        if let missing = ScenarioCompiler.missingReason(path) { throw refuse(missing) }
+        if let missing = FileStatus.missingReason(path) { throw refuse(missing) }
         switch FileStatus.of(path) {
         case .failure(let e): throw refuse(e.reason)
         case .success(let st): if st.kind == .directory { throw refuse("this is a directory, not a log file") }
@@ -245,7 +249,7 @@ extension KernelLog {
 
 /// A log's file, read on the reader thread: its blocks, decompressed when it is `.xz`
 /// (the magic number at its start says so; from a pipe too), handed to `LogChunks`.
-package struct LogSource: Sendable {
+public struct LogSource: Sendable {
     static let xzMagic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
     let file: InputFile
     let path: String

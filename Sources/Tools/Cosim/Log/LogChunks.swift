@@ -1,7 +1,5 @@
 import Foundation
 import Support
-import Scenario
-import Run
 
 /// A log's text, read and decompressed on a thread of its own and handed over in chunks
 /// through a bounded queue: decompressing overlaps parsing and modelling, and memory holds a
@@ -33,7 +31,7 @@ public final class LogChunks: @unchecked Sendable {
     /// What the parser found besides the probes, once the text has ended (parsing only).
     private var parsedLog: KernelLog?
 
-    package init(name: String, parsing: Bool = false) {
+    public init(name: String, parsing: Bool = false) {
         self.name = name
         if parsing {
             parser = LogReader(file: name)
@@ -85,7 +83,7 @@ public final class LogChunks: @unchecked Sendable {
     }
 
     /// The text has ended, or could not be read further (`failure`).
-    package func end(_ failure: LogError?) {
+    public func end(_ failure: LogError?) {
         var failure = parseFailure ?? failure
         if failure == nil && parser != nil && !isCancelled {
             do throws(LogError) { parsedLog = try parser!.finish() } catch { failure = error }
@@ -99,7 +97,7 @@ public final class LogChunks: @unchecked Sendable {
 
     /// The probes of the next chunk, in order (parsing only); nil at the text's end. What
     /// stopped the reader is thrown once the batches before it are taken.
-    package func nextProbes() throws(LogError) -> ProbeBatch? {
+    public func nextProbes() throws(LogError) -> ProbeBatch? {
         lock.lock()
         defer { lock.unlock() }
         while batches.isEmpty && !ended { lock.wait() }
@@ -114,7 +112,7 @@ public final class LogChunks: @unchecked Sendable {
 
     /// Once `nextProbes` has returned nil: the log as its parser finished it (the line count,
     /// the console's findings, the warnings), without probes.
-    package var finished: KernelLog {
+    public var finished: KernelLog {
         lock.lock()
         defer { lock.unlock() }
         return parsedLog ?? KernelLog(file: name, probes: [])
@@ -153,12 +151,16 @@ public final class LogChunks: @unchecked Sendable {
 }
 
 /// The probes parsed from one chunk of a log's text, with what its console lines showed so far.
-package struct ProbeBatch: Sendable {
-    var probes: [Probe]
+public struct ProbeBatch: Sendable {
+    public var probes: [Probe]
     /// Console lines read so far that begin `page table 0x` (the lab's vmprint).
-    var vmprintLines: Int
+    public var vmprintLines: Int
     /// The kernel's panic, if one was read so far, and its line.
-    var panic: (line: Int, message: String)?
+    public var panic: (line: Int, message: String)?
     /// Whether it ends a chunk of the text (`LogChunks.parts`).
-    var endsChunk = true
+    public var endsChunk = true
+
+    public init(probes: [Probe], vmprintLines: Int, panic: (line: Int, message: String)?) {
+        self.probes = probes; self.vmprintLines = vmprintLines; self.panic = panic
+    }
 }

@@ -1,14 +1,12 @@
 import Foundation
 import Support
-import Scenario
-import Run
 /// Parses a log's text as it arrives in chunks: whole lines are read in place, and a
 /// line cut by the chunk's end waits for the next.
 ///
 /// It reads through `UnsafeBufferPointer`s, the one place outside RISCV and Support's door
 /// that does: over arrays, measured, reading pgtbl-reparent2's log (68 MB of text) took
 /// 1.57 s of CPU against 1.17 s (`xv6vm bench --read`, three pairs of runs).
-package struct LogReader {
+public struct LogReader {
     var log: KernelLog
     var lineNo = 0
     var carry: [UInt8] = []
@@ -25,7 +23,7 @@ package struct LogReader {
     var streaming = false
     var probeCount = 0
 
-    package init(file: String) { log = KernelLog(file: file, probes: []) }
+    public init(file: String) { log = KernelLog(file: file, probes: []) }
 
     mutating func append(_ p: Probe) {
         probeCount += 1
@@ -59,7 +57,7 @@ package struct LogReader {
         return n
     }
 
-    package mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>) throws(LogError) {
+    public mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>) throws(LogError) {
         var start = 0
         if !carry.isEmpty {
             // The line begun in the last chunk: complete it here, or keep carrying it.
@@ -101,7 +99,7 @@ package struct LogReader {
     /// The last line, if the text did not end with a newline, and the log. A probe line
     /// without its newline is where the kernel was stopped in the middle of a printf: it is
     /// left out, with a warning (`log.warnings`).
-    package mutating func finish() throws(LogError) -> KernelLog {
+    public mutating func finish() throws(LogError) -> KernelLog {
         if !carry.isEmpty {
             let line = carry
             carry = []

@@ -6,7 +6,7 @@
 /// read by `scan`, which alone decides what any other line means: so a line read here gives
 /// the probe `scan` gives it, and a test checks that on every kind of line.
 extension ProbeScanner {
-    package static func scanFixed(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
+    public static func scanFixed(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
         let n = to &- from
         guard from >= 0, to <= b.count, n >= 27 else { return nil }
         let s = ProbeScanner(b: b, i: from, end: to)

@@ -4,10 +4,10 @@ import Foundation
 /// the order the probe kit prints them, each well formed. Anything else (another order, a
 /// bad value, a field too many) gives nil, and `KernelLog.parseProbe` reads the line again
 /// and says what is wrong: the fast path never decides an error.
-package struct ProbeScanner {
+public struct ProbeScanner {
     let b: UnsafeBufferPointer<UInt8>
     var i: Int
-    package let end: Int
+    public let end: Int
 
     /// The kinds, and their names' bytes one after another, each name's range in them, in
     /// `ProbeKind.allCases` order: compared with memcmp, no array per name to retain.
@@ -27,7 +27,7 @@ package struct ProbeScanner {
     }
 
     /// `scan` field by field, in the probe kit's order.
-    package static func scanFields(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
+    public static func scanFields(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Probe? {
         var s = ProbeScanner(b: b, i: from, end: to)
         guard let w = s.word(), let kind = s.kind(w) else { return nil }
         var p = Probe(kind)
@@ -129,7 +129,7 @@ package struct ProbeScanner {
 
     /// The kind whose name, of at most 8 bytes, is `name` (its bytes, the first lowest, zero
     /// above); nil for any other word.
-    package static func shortKind(_ name: UInt64) -> ProbeKind? {
+    public static func shortKind(_ name: UInt64) -> ProbeKind? {
         switch name {
         case 0x0000636F6C6C616B: .kalloc
         case 0x000000656572666B: .kfree
@@ -244,7 +244,7 @@ package struct ProbeScanner {
     /// significant; nil unless all eight are hex digits. Each byte is tested for 0-9, a-f and
     /// A-F at once, then turned into its value, and the nibbles are packed pairwise.
     @inline(__always)
-    package static func hex8(_ w: UInt64) -> UInt64? {
+    public static func hex8(_ w: UInt64) -> UInt64? {
         let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
         guard w & high == 0 else { return nil }
         // Each byte's high bit: at least the range's first byte, and at most its last.

@@ -1,5 +1,6 @@
 import RISCV
 import Support
+import CosimLog
 
 /// A PTE of a table as the kernel's log says it is at a departure (`TableWalk.kernelSide`):
 /// the model's, where the two agreed, with the kernel's own maps and unmaps of the departing

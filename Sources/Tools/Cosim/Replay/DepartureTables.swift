@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// One valid PTE of a model's page table, where `vmprint` prints it, and why the kernel's
 /// events contradict it (if they do).

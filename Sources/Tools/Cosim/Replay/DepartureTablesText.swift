@@ -2,6 +2,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// A departure's tables as a student reads them: each as `vmprint` prints it (the lab's
 /// `..`-indented lines), whole when small, else only the paths to the marked PTEs; a `!` in

@@ -1,3 +1,4 @@
+import CosimLog
 /// The log's probes by index, those still needed: a window like `IndexedWindow`, but a run of
 /// probes appended at once from a batch the reader parsed is kept as a slice of that batch,
 /// not copied. The import thread hands the main thread the reader's batches as they are, so

@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// A departure in the student's terms: the innermost operation and the process it acts on,
 /// and one sentence on what the kernel did and what the model did, where the events say it.

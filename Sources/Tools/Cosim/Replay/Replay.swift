@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// A probe the model made, with where it came from.
 public struct ModelProbe: Sendable {

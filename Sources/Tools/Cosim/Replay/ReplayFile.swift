@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// Replaying a log as it is read from its file or FIFO, in bounded memory: the kernel it
 /// ran is judged from the log's first probes, the rest streams through a `ReplaySession`.

@@ -3,6 +3,7 @@ import XV6
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// What the import thread made of one batch of the log's probes: the probes, the operations
 /// each advance handed out (after which probe of the batch, with the oldest probe the

@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// What a replay comes to: the first departure, in the student's terms, and the tallies.
 extension ReplaySession {

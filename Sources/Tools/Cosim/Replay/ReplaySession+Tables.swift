@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// Where a stream parts, replay reads the model's tables then, and marks them with the log's
 /// events of the departing operation when it reports (DepartureTables.swift).

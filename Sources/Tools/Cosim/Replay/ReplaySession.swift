@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// What a replay tells someone who watches the model run the log (the report, which the
 /// command line connects): each operation as the model begins it (its index, the same as its

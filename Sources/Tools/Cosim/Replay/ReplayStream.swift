@@ -2,6 +2,7 @@ import XV6
 import Support
 import Scenario
 import Run
+import CosimLog
 /// A model probe once compared, as replay keeps it: what a departure's counts and the
 /// held-pages tally read, in 24 bytes rather than a whole `ModelProbe`.
 package struct ModelRecord {

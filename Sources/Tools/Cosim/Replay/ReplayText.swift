@@ -3,6 +3,7 @@ import RISCV
 import Support
 import Scenario
 import Run
+import CosimLog
 
 extension ReplayReport {
     /// The report as a student reads it: a summary line, and where the two part.

@@ -2,6 +2,7 @@ import XV6
 import Support
 import Scenario
 import Run
+import CosimLog
 
 /// `replay --suggest`: the design settings under which a kernel's log agrees furthest with
 /// the model. At each departure every design value that could explain it is tried; the one
