@@ -8,13 +8,16 @@ package struct TraceText {
     private(set) var out: TraceBytes
     private(set) var sites: SiteTree
     private var siteBytes: [[UInt8]?] = []
-    /// Each site's name between a space and a newline, the end of its kalloc and kfree lines
-    /// (empty: not made yet).
-    private var siteTails: [[UInt8]] = []
-    private static let kallocStart = LineStart("kalloc")
-    private static let kfreeStart = LineStart("kfree")
-    private static let kvmfreeStart = LineStart("kvmfree")
-    private static let freewalkStart = LineStart("freewalk")
+    /// Each site's name between a space and a newline, the end of its kalloc and kfree lines,
+    /// by the site's place in `tailOf` (-1: not made yet).
+    private var tails = ByteStrings()
+    private var tailOf: [Int] = []
+    // Kept by each renderer, not as statics: a static is reached through swift_once at
+    // every line.
+    private let kallocStart = LineStart("kalloc")
+    private let kfreeStart = LineStart("kfree")
+    private let kvmfreeStart = LineStart("kvmfree")
+    private let freewalkStart = LineStart("freewalk")
 
     init(out: TraceBytes, sites: SiteTree) {
         self.out = out
@@ -94,10 +97,10 @@ package struct TraceText {
     @inline(__always) mutating func write(_ e: TraceEvent) -> Int {
         switch e {
         case let .kalloc(pa, site, p):
-            out.pageLine(Self.kallocStart, pa.rawValue, pid: p, tail: siteTail(site))
+            out.pageLine(kallocStart, pa.rawValue, pid: p, tail: tail(site), of: tails)
             return 1
         case let .kfree(pa, site, p):
-            out.pageLine(Self.kfreeStart, pa.rawValue, pid: p, tail: siteTail(site))
+            out.pageLine(kfreeStart, pa.rawValue, pid: p, tail: tail(site), of: tails)
             return 1
         case let .mappages(table, root, va, size, pa, perm):
             out.word("map"); self.table(table); out.byte(0x20); out.hex16(root.rawValue); out.put(" va "); out.hex16(va.rawValue)
@@ -107,10 +110,10 @@ package struct TraceText {
         case let .sfence(hart):
             out.word("sfence"); out.put("hart "); out.decimal(hart)
         case let .kvmFreeKernelPagetable(pt):
-            out.hexLine(Self.kvmfreeStart, pt.rawValue)
+            out.hexLine(kvmfreeStart, pt.rawValue)
             return 1
         case let .freewalk(pt):
-            out.hexLine(Self.freewalkStart, pt.rawValue)
+            out.hexLine(freewalkStart, pt.rawValue)
             return 1
         case .execCommitted, .execFailed:
             return 0
@@ -225,14 +228,14 @@ package struct TraceText {
         out.put(siteBytes(s))
     }
 
-    /// A space, the site's chain and a newline, made once per site.
-    @inline(__always) private mutating func siteTail(_ s: Int32) -> [UInt8] {
+    /// The number of the site's tail in `tails` (a space, the chain, a newline), made once.
+    @inline(__always) private mutating func tail(_ s: Int32) -> Int {
         let i = Int(s)
-        if i < siteTails.count, !siteTails[i].isEmpty { return siteTails[i] }
-        if i >= siteTails.count { siteTails += Array(repeating: [], count: i + 1 - siteTails.count) }
-        let t = [0x20] + siteBytes(s) + [0x0a]
-        siteTails[i] = t
-        return t
+        if i < tailOf.count, tailOf[i] >= 0 { return tailOf[i] }
+        if i >= tailOf.count { tailOf += Array(repeating: -1, count: i + 1 - tailOf.count) }
+        tailOf[i] = tails.count
+        tails.append([0x20] + siteBytes(s) + [0x0a])
+        return tailOf[i]
     }
 
     /// The site's chain as bytes, made once per site.

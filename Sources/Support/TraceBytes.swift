@@ -2,12 +2,12 @@ import Foundation
 
 /// The first 12 bytes of a `WORD 0x...` line: the kind's word padded to the trace's column
 /// of ten, then `0x`, made once and stored as two words.
-package struct LineStart: Sendable {
-    private let low: UInt64
-    private let high: UInt32
+public struct LineStart: Sendable {
+    @usableFromInline let low: UInt64
+    @usableFromInline let high: UInt32
 
     /// `word` (at most 9 bytes), padded with spaces to ten, then `0x`.
-    package init(_ word: StaticString) {
+    public init(_ word: StaticString) {
         precondition(word.utf8CodeUnitCount < 10, "a kind's word is at most 9 bytes")
         var bytes = [UInt8](repeating: 0x20, count: 12)
         for i in 0..<word.utf8CodeUnitCount { bytes[i] = word.utf8Start[i] }
@@ -17,7 +17,7 @@ package struct LineStart: Sendable {
         high = bytes[8..<12].reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    @inline(__always) func store(at q: UnsafeMutableRawPointer) {
+    @inlinable @inline(__always) func store(at q: UnsafeMutableRawPointer) {
         q.storeBytes(of: low, as: UInt64.self)
         q.storeBytes(of: high, toByteOffset: 8, as: UInt32.self)
     }
@@ -26,12 +26,15 @@ package struct LineStart: Sendable {
 /// A growing run of bytes written in place: the trace writer's output buffer. Text is put
 /// into it straight from static strings, integers and cached site names, with no `String`
 /// made per line (a traced run writes a million lines).
-package final class TraceBytes {
-    private var base: UnsafeMutablePointer<UInt8>
-    package private(set) var count = 0
-    private var capacity: Int
+public final class TraceBytes {
+    // Reached by the writers inlined into other modules (the renderer, in Run): a call per
+    // word and number was most of rendering a trace.
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    /// Bytes written (set only by the writers here, some of them inlined elsewhere).
+    public var count = 0
+    @usableFromInline var capacity: Int
 
-    package init(capacity: Int = 1 << 16) {
+    public init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 256)
         base = .allocate(capacity: self.capacity)
     }
@@ -39,14 +42,14 @@ package final class TraceBytes {
     deinit { base.deallocate() }
 
     /// A buffer holding the same bytes.
-    package func copy() -> TraceBytes {
+    public func copy() -> TraceBytes {
         let c = TraceBytes(capacity: capacity)
         c.base.update(from: base, count: count)
         c.count = count
         return c
     }
 
-    package var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    public var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     /// The bytes in place, for the door's writers (no copy into an array first).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
@@ -54,18 +57,18 @@ package final class TraceBytes {
     }
 
     /// The bytes as text, leaving out the first `start` and the last `dropLast`.
-    package func string(from start: Int = 0, droppingLast dropLast: Int = 0) -> String {
+    public func string(from start: Int = 0, droppingLast dropLast: Int = 0) -> String {
         String(decoding: UnsafeBufferPointer(start: base + start, count: count - start - dropLast), as: UTF8.self)
     }
 
-    package func removeAll() { count = 0 }
+    public func removeAll() { count = 0 }
 
     /// Room for `n` more bytes.
-    @inline(__always) package func reserve(_ n: Int) {
+    @inlinable @inline(__always) public func reserve(_ n: Int) {
         if count + n > capacity { grow(count + n) }
     }
 
-    private func grow(_ needed: Int) {
+    @usableFromInline func grow(_ needed: Int) {
         var c = capacity
         while c < needed { c *= 2 }
         let b = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
@@ -75,13 +78,13 @@ package final class TraceBytes {
         capacity = c
     }
 
-    @inline(__always) package func byte(_ b: UInt8) {
+    @inlinable @inline(__always) public func byte(_ b: UInt8) {
         reserve(1)
         base[count] = b
         count += 1
     }
 
-    @inline(__always) package func put(_ s: StaticString) {
+    @inlinable @inline(__always) public func put(_ s: StaticString) {
         let n = s.utf8CodeUnitCount
         reserve(n)
         (base + count).update(from: s.utf8Start, count: n)
@@ -95,15 +98,15 @@ package final class TraceBytes {
         count += bytes.count
     }
 
-    package func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
+    public func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
 
-    package func put(text s: String) {
+    public func put(text s: String) {
         var s = s
         s.withUTF8 { put($0) }
     }
 
     /// A kind's word padded to the trace's column of ten (one space at least).
-    @inline(__always) package func word(_ s: StaticString) {
+    @inlinable @inline(__always) public func word(_ s: StaticString) {
         put(s)
         let pad = max(1, 10 - s.utf8CodeUnitCount)
         reserve(pad)
@@ -111,12 +114,12 @@ package final class TraceBytes {
         count += pad
     }
 
-    private static let digits: StaticString = "0123456789abcdef"
+    @usableFromInline static let digits: StaticString = "0123456789abcdef"
 
     /// `0x` and 16 lowercase hex digits, as xv6's `%p`: each half of the number made into
     /// eight digits at once and stored as one word (a digit at a time was the most costly
     /// part of writing a trace: 132 M instructions for reparent2's, against 40 M now).
-    @inline(__always) package func hex16(_ v: UInt64) {
+    @inlinable @inline(__always) public func hex16(_ v: UInt64) {
         reserve(18)
         let p = base + count
         p[0] = 0x30; p[1] = 0x78
@@ -128,7 +131,7 @@ package final class TraceBytes {
 
     /// The eight lowercase hex digits of `x`, the most significant in the lowest byte (so
     /// that stored, the word reads as the digits in order).
-    @inline(__always) package static func hexDigits8(_ x: UInt32) -> UInt64 {
+    @inlinable @inline(__always) public static func hexDigits8(_ x: UInt32) -> UInt64 {
         // One nibble to a byte, the least significant nibble in the lowest byte ...
         var n = UInt64(x)
         n = (n | n << 16) & 0x0000_FFFF_0000_FFFF
@@ -141,7 +144,7 @@ package final class TraceBytes {
     }
 
     /// `0x` and the shortest hex.
-    package func shortHex(_ v: UInt64) {
+    public func shortHex(_ v: UInt64) {
         reserve(18)
         base[count] = 0x30; base[count + 1] = 0x78
         count += 2
@@ -157,7 +160,7 @@ package final class TraceBytes {
     }
 
     /// A decimal integer (negative with `-`).
-    @inline(__always) package func decimal<I: BinaryInteger>(_ v: I) {
+    @inlinable @inline(__always) public func decimal<I: BinaryInteger>(_ v: I) {
         if v < 0 {
             byte(0x2d)
             decimal(UInt64(truncatingIfNeeded: -(Int64(truncatingIfNeeded: v) &+ 1)) &+ 1)
@@ -168,7 +171,7 @@ package final class TraceBytes {
 
     /// A decimal integer: `decimal` for the two types the writers use most, so that no call
     /// goes through `BinaryInteger`'s witnesses where the generic one is not specialised.
-    @inline(__always) package func decimal(_ v: UInt64) {
+    @inlinable @inline(__always) public func decimal(_ v: UInt64) {
         reserve(21)
         var m = v
         var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
@@ -184,42 +187,41 @@ package final class TraceBytes {
         }
         count += n
     }
-    @inline(__always) package func decimal(_ v: Int) {
+    @inlinable @inline(__always) public func decimal(_ v: Int) {
         if v < 0 { byte(0x2d); decimal(UInt64(truncatingIfNeeded: -(v &+ 1)) &+ 1) } else { decimal(UInt64(truncatingIfNeeded: v)) }
     }
 
     /// A pid, or `-` for none (the kernel at boot).
-    @inline(__always) package func pid(_ p: Int) {
+    @inlinable @inline(__always) public func pid(_ p: Int) {
         if p == 0 { byte(0x2d) } else { decimal(p) }
     }
 
     /// A whole `kalloc` or `kfree` line (`KIND pa pid P SITE`): `start` (the kind's word and
-    /// `0x`), the address, ` pid `, the pid, and `tail` (a space, the site, the newline),
-    /// stored word by word after one check for room. One call from the writer, in another
-    /// module, for the commonest lines of a trace: 249 instructions a line when each word and
-    /// number was a call of its own, about 90 now (callgrind, reparent2).
-    package func pageLine(_ start: LineStart, _ pa: UInt64, pid p: Int, tail: [UInt8]) {
-        tail.withUnsafeBufferPointer { t in
-            reserve(12 + 16 + 5 + 20 + t.count)
-            let q = UnsafeMutableRawPointer(base + count)
-            start.store(at: q)
-            Self.storeHex16Digits(pa, at: q + 12)
-            // ` pid ` and three bytes the number overwrites.
-            q.storeBytes(of: 0x2064_6970_20, toByteOffset: 28, as: UInt64.self)
-            var n = 33
-            if p == 0 {
-                q.storeBytes(of: 0x2d, toByteOffset: n, as: UInt8.self)
-                n += 1
-            } else {
-                n += Self.storeDecimal(UInt64(truncatingIfNeeded: p), at: q + n, negative: p < 0)
-            }
-            if let from = t.baseAddress { (q + n).copyMemory(from: from, byteCount: t.count) }
-            count += n + t.count
+    /// `0x`), the address, ` pid `, the pid, and string `tail` of `tails` (a space, the site,
+    /// the newline), stored word by word after one check for room. One call from the writer,
+    /// in another module, for the commonest lines of a trace: 249 instructions a line when
+    /// each word and number was a call of its own, about 170 now (callgrind, reparent2).
+    public func pageLine(_ start: LineStart, _ pa: UInt64, pid p: Int, tail: Int, of tails: ByteStrings) {
+        let t = tails.range(tail)
+        reserve(12 + 16 + 5 + 20 + t.count)
+        let q = UnsafeMutableRawPointer(base + count)
+        start.store(at: q)
+        Self.storeHex16Digits(pa, at: q + 12)
+        // ` pid ` and three bytes the number overwrites.
+        q.storeBytes(of: 0x2064_6970_20, toByteOffset: 28, as: UInt64.self)
+        var n = 33
+        if p == 0 {
+            q.storeBytes(of: 0x2d, toByteOffset: n, as: UInt8.self)
+            n += 1
+        } else {
+            n += Self.storeDecimal(UInt64(truncatingIfNeeded: p), at: q + n, negative: p < 0)
         }
+        tails.copy(t, to: q + n)
+        count += n + t.count
     }
 
     /// A whole `WORD 0x...` line (freewalk, kvmfree).
-    package func hexLine(_ start: LineStart, _ v: UInt64) {
+    public func hexLine(_ start: LineStart, _ v: UInt64) {
         reserve(29)
         let q = UnsafeMutableRawPointer(base + count)
         start.store(at: q)
@@ -229,14 +231,14 @@ package final class TraceBytes {
     }
 
     /// The 16 digits of `v` at `q`.
-    @inline(__always) private static func storeHex16Digits(_ v: UInt64, at q: UnsafeMutableRawPointer) {
+    @inlinable @inline(__always) static func storeHex16Digits(_ v: UInt64, at q: UnsafeMutableRawPointer) {
         q.storeBytes(of: hexDigits8(UInt32(truncatingIfNeeded: v >> 32)), as: UInt64.self)
         q.storeBytes(of: hexDigits8(UInt32(truncatingIfNeeded: v)), toByteOffset: 8, as: UInt64.self)
     }
 
     /// The decimal digits of `v` at `q` (after a `-` when `negative`, `v` then being the
     /// number's two's complement); returns how many bytes.
-    @inline(__always) private static func storeDecimal(_ v: UInt64, at q: UnsafeMutableRawPointer, negative: Bool) -> Int {
+    @inlinable @inline(__always) static func storeDecimal(_ v: UInt64, at q: UnsafeMutableRawPointer, negative: Bool) -> Int {
         var m = negative ? 0 &- v : v
         var q = q
         var sign = 0
@@ -261,5 +263,34 @@ package final class TraceBytes {
     }
 
     /// Ends a line.
-    @inline(__always) package func newline() { byte(0x0a) }
+    @inlinable @inline(__always) public func newline() { byte(0x0a) }
+}
+
+/// Byte strings by number, held in one buffer: a site's name as a trace line ends with it,
+/// copied into the output without retaining an array of its own each time.
+public final class ByteStrings {
+    private var bytes: [UInt8] = []
+    private var starts: [Int] = []
+
+    public init() {}
+
+    /// How many strings there are.
+    public var count: Int { starts.count }
+
+    /// Adds `b` as string number `count`.
+    public func append(_ b: [UInt8]) {
+        starts.append(bytes.count)
+        bytes += b
+    }
+
+    /// Where string `i` lies in the buffer.
+    @usableFromInline func range(_ i: Int) -> Range<Int> {
+        starts[i]..<(i + 1 < starts.count ? starts[i + 1] : bytes.count)
+    }
+
+    @usableFromInline func copy(_ r: Range<Int>, to q: UnsafeMutableRawPointer) {
+        bytes.withUnsafeBytes { b in
+            if let from = b.baseAddress { q.copyMemory(from: from + r.lowerBound, byteCount: r.count) }
+        }
+    }
 }
