@@ -114,7 +114,7 @@ public final class TraceBytes {
         count += pad
     }
 
-    @usableFromInline static let digits: StaticString = "0123456789abcdef"
+    private static let digits: StaticString = "0123456789abcdef"
 
     /// `0x` and 16 lowercase hex digits, as xv6's `%p`: each half of the number made into
     /// eight digits at once and stored as one word (a digit at a time was the most costly
@@ -123,9 +123,7 @@ public final class TraceBytes {
         reserve(18)
         let p = base + count
         p[0] = 0x30; p[1] = 0x78
-        let raw = UnsafeMutableRawPointer(p + 2)
-        raw.storeBytes(of: Self.hexDigits8(UInt32(truncatingIfNeeded: v >> 32)), as: UInt64.self)
-        raw.storeBytes(of: Self.hexDigits8(UInt32(truncatingIfNeeded: v)), toByteOffset: 8, as: UInt64.self)
+        Self.storeHex16Digits(v, at: UnsafeMutableRawPointer(p + 2))
         count += 18
     }
 
@@ -172,20 +170,8 @@ public final class TraceBytes {
     /// A decimal integer: `decimal` for the two types the writers use most, so that no call
     /// goes through `BinaryInteger`'s witnesses where the generic one is not specialised.
     @inlinable @inline(__always) public func decimal(_ v: UInt64) {
-        reserve(21)
-        var m = v
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &tmp) { t -> Int in
-            var i = 24
-            repeat {
-                i -= 1
-                t[i] = 0x30 &+ UInt8(truncatingIfNeeded: m % 10)
-                m /= 10
-            } while m != 0
-            (base + count).update(from: t.baseAddress!.assumingMemoryBound(to: UInt8.self) + i, count: 24 - i)
-            return 24 - i
-        }
-        count += n
+        reserve(20)
+        count += Self.storeDecimal(v, at: UnsafeMutableRawPointer(base + count), negative: false)
     }
     @inlinable @inline(__always) public func decimal(_ v: Int) {
         if v < 0 { byte(0x2d); decimal(UInt64(truncatingIfNeeded: -(v &+ 1)) &+ 1) } else { decimal(UInt64(truncatingIfNeeded: v)) }
