@@ -49,8 +49,7 @@ extension LogImporter {
     /// or a new one could: nothing before it moves any more.
     /// Whether each is settled is given (`settled`, in `waiting`'s order).
     func watermark(_ settled: [Bool]) -> Int {
-        var w = probes.end
-        for list in pending.values { if let first = list.first { w = min(w, first) } }
+        var w = oldestPending(below: probes.end)
         for (k, o) in waiting.enumerated() where !settled[k] { w = min(w, min(ops[o].probes.first ?? ops[o].at, ops[o].at)) }
         return w
     }
@@ -133,8 +132,7 @@ extension LogImporter {
     /// The watermark found from the unsettled operations alone (few: each open, late or
     /// awaiting its switch away), as `watermark` finds it going through every waiting one.
     func unsettledWatermark() -> Int {
-        var w = probes.end
-        for list in pending.values { if let first = list.first { w = min(w, first) } }
+        var w = oldestPending(below: probes.end)
         func note(_ o: Int) {
             guard o >= emission.base, emission[o] < 0 else { return }
             w = min(w, min(ops[o].probes.first ?? ops[o].at, ops[o].at))
@@ -219,11 +217,18 @@ extension LogImporter {
         }
     }
 
+    /// The first probe of the oldest bare kallocs not yet claimed (argument pages, pipes), or
+    /// `k` if none is older.
+    func oldestPending(below k: Int) -> Int {
+        var w = k
+        for list in pending.values { if let first = list.first { w = min(w, first) } }
+        return w
+    }
+
     /// The oldest probe before `k` the importer still reads: what its probes may be
     /// forgotten below.
     func oldestNeeded(below k: Int) -> Int {
-        var keep = min(k, split.next)
-        for list in pending.values { if let first = list.first { keep = min(keep, first) } }
+        var keep = oldestPending(below: min(k, split.next))
         if waitingOldest.at == probes.end { return min(keep, waitingOldest.oldest) }
         // An exit's place moves to its process's last switch away: its line is older.
         // Two at a time: `min` of four makes an array of the rest on every call.
