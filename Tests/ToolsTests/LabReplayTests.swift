@@ -64,7 +64,7 @@ final class LabReplayTests: XCTestCase {
         XCTAssertEqual(d.operation?.summary, "copyout by pid 4 to va 0x1e00, 1024 bytes")
         XCTAssertEqual(d.verdict, "in copyout by pid 4 to va 0x1e00, 1024 bytes: of the copy-on-write pages it writes, "
                        + "the kernel copies 1 and the model 2; bytes 0x2000-0x21ff went into frame 0x0000000087f43000, "
-                       + "which another process still maps (a bug: a write through a shared page)")
+                       + "which pid 3 still maps (a bug: a write through a shared page)")
         XCTAssertEqual(total(try replay("cowbuggy-copyout2-nopreempt.log.xz", ["variant=cow-3e4542e"])), 514)
     }
 

@@ -46,6 +46,9 @@ final class CowLabTests: XCTestCase {
         let rec = Recorder()
         let k = try cowShell(sink: rec)
         XCTAssertEqual(try k.syscall(pid: 2, .fork), .returned(3))
+        // Parent and child map the same frame until the store (replay names the sharer by it).
+        XCTAssertEqual(k.userFrame(pid: 2, va: 0x3000), PhysAddr(0x87f5_e000))
+        XCTAssertEqual(k.userFrame(pid: 3, va: 0x3000), PhysAddr(0x87f5_e000))
         rec.events.removeAll()
         let fault = Fault(kind: .pageFault, access: .store, va: VirtAddr(0x3fa8))
         XCTAssertEqual(try k.userAccess(pid: 3, va: 0x3fa8, .store), .handled(fault, pa: 0x87f5_dfa8))
@@ -57,6 +60,11 @@ final class CowLabTests: XCTestCase {
             "map pt=0x87f75000 va=0x3fa8 size=0x1 pa=0x87f5d000 perm=0xdf",
         ])
         XCTAssertEqual(k.refcount[(0x87f5_d000 - 0x8000_0000) / 4096], 1)
+        XCTAssertEqual(k.userFrame(pid: 3, va: 0x3fa8), PhysAddr(0x87f5_d000))
+        XCTAssertEqual(k.userFrame(pid: 2, va: 0x3000), PhysAddr(0x87f5_e000))
+        XCTAssertNil(k.userFrame(pid: 3, va: 0x40_0000), "nothing mapped there")
+        XCTAssertNil(k.userFrame(pid: 3, va: MemLayout.trapframe), "not a user page")
+        XCTAssertNil(k.userFrame(pid: 9, va: 0x3000), "no such process")
     }
 
     /// cow-boot 570-572: once echo is reaped, sh's store finds its page's count at 1 and keeps

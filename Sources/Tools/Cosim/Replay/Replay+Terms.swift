@@ -53,8 +53,10 @@ extension Replay {
     }
 
     /// A copyout under copy-on-write that copies fewer of the shared pages it writes than
-    /// the model: the bytes it wrote into a frame another process still maps.
-    static func copyoutTerms(_ op: LogOperation, _ model: [ModelRecord], _ kernel: [Probe]) -> String? {
+    /// the model: the bytes it wrote into a frame another process still maps. `sharers`: the
+    /// processes that mapped each frame where the two parted, other than the copy's.
+    static func copyoutTerms(_ op: LogOperation, _ model: [ModelRecord], _ kernel: [Probe],
+                             sharers: [UInt64: [Int]] = [:]) -> String? {
         guard op.kind == .copyout, op.n > 0 else { return nil }
         let kernelFrames = Set(kernel.filter { $0.kind == .refdec }.map(\.pa))
         let copied = Set(kernel.filter { $0.kind == .unmap && !$0.flag }.map(\.va))
@@ -71,6 +73,13 @@ extension Replay {
         let from = max(missed, op.va), to = min(missed + pageSize, end) - 1
         return "in \(op.summary): of the copy-on-write pages it writes, the kernel copies \(kernelFrames.count) and "
             + "the model \(modelCopies); bytes \(hexShort(from))-\(hexShort(to)) went into frame \(hex16(frame)), "
-            + "which another process still maps (a bug: a write through a shared page)"
+            + "\(sharedWith(frame, sharers)) (a bug: a write through a shared page)"
+    }
+
+    /// "which pid 3 still maps" (or pids 3 and 5), else "which another process still maps".
+    static func sharedWith(_ frame: UInt64, _ sharers: [UInt64: [Int]]) -> String {
+        guard let pids = sharers[frame], !pids.isEmpty else { return "which another process still maps" }
+        if pids.count == 1 { return "which pid \(pids[0]) still maps" }
+        return "which pids \(pids.dropLast().map(String.init).joined(separator: ", ")) and \(pids.last!) still map"
     }
 }

@@ -115,7 +115,7 @@ extension ReplaySession {
         let kf = lc[.kfree] ?? 0, mf = mc[.kfree] ?? 0, ka = lc[.kalloc] ?? 0, ma = mc[.kalloc] ?? 0
         let what = Replay.innermost(op, modelOp)
         let kernelTable = store.schedulerRoot(of: op.pid, before: op.at)
-        if stream == "memory", let sentence = Replay.copyoutTerms(op, modelOp, kernelOp)
+        if stream == "memory", let sentence = Replay.copyoutTerms(op, modelOp, kernelOp, sharers: sharers)
             ?? Replay.freeprocTerms(what, modelOp, kernelOp, sites)
             ?? Replay.mirrorTerms(what, op, d.model, kernelTable: kernelTable) {
             d.verdict = sentence

@@ -35,6 +35,26 @@ extension ReplaySession {
         tables[side.name] = DepartureTables.read(kernel, pid: pid, model: model, late: late)
     }
 
+    /// Where the memory streams part inside a copyout, as the model makes the event there (not
+    /// later: the model goes on copying, and the pages it copies are then no longer shared):
+    /// the frames the other processes map at the pages the copy writes, with their pids.
+    func noteSharers(_ kernel: Kernel, _ side: StreamComparison, _ k: Int, _ m: ModelProbe) {
+        guard side.name == "memory", side.records.end - 1 == k, m.event >= operations.base, m.event < operations.end
+        else { return }
+        let op = operations[m.event]
+        guard op.kind == .copyout, op.n > 0 else { return }
+        let others = kernel.procs.filter { $0.state != .unused && $0.pid != op.pid }.map(\.pid).sorted()
+        var page = pageRoundDown(op.va)
+        let end = op.va &+ UInt64(op.n)
+        for _ in 0..<64 where page < end {
+            for pid in others {
+                guard let frame = kernel.userFrame(pid: pid, va: page), sharers[frame.rawValue]?.contains(pid) != true else { continue }
+                sharers[frame.rawValue, default: []].append(pid)
+            }
+            page &+= pageSize
+        }
+    }
+
     /// Boots a model again, as this one booted, and hands it to `body` as it makes its probe
     /// `k` of the stream `name`.
     func bootAgain(to k: Int, of name: String, _ body: @escaping (Kernel) -> Void) {

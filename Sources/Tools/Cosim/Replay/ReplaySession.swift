@@ -52,6 +52,9 @@ public final class ReplaySession {
     var logEnded = false
     /// The model's tables where each stream parted, by stream (`captureTables`).
     var tables: [String: TablesRead] = [:]
+    /// Where the memory streams parted inside a copyout: the frames the copy's pages were
+    /// mapped to then, each with the other processes that mapped it (`noteSharers`).
+    var sharers: [UInt64: [Int]] = [:]
     /// Probes read since the importer was last asked for what they decide.
     private var sinceAdvance = 0
     static let advanceEvery = 512
@@ -111,7 +114,9 @@ public final class ReplaySession {
         bootingKernel = k
         for side in recorder.streams {
             side.onDepart = { [unowned self] in
-                if let k = self.kernel ?? self.bootingKernel ?? self.panickedKernel { self.captureTables(k, $0, $1, $2) }
+                guard let k = self.kernel ?? self.bootingKernel ?? self.panickedKernel else { return }
+                self.captureTables(k, $0, $1, $2)
+                self.noteSharers(k, $0, $1, $2)
             }
         }
         if self.keepGoing > 1 {
