@@ -59,6 +59,16 @@ final class LabReplayTests: XCTestCase {
         try assertAgrees("cow-cowtest-preempt.log.xz", events: 743_172)
     }
 
+    /// 3e4542e with preemption: cowtest never copies out across two shared pages, so read as
+    /// the fixed kernel or as itself, every event agrees (2,588 switches).
+    func testTheBuggyCowKernelWithPreemptionAgreesThroughCowtest() throws {
+        XCTAssertEqual(try switches("cowbuggy-cowtest-preempt.log.xz"), 5_176)
+        try assertAgrees("cowbuggy-cowtest-preempt.log.xz", events: 743_172)
+        let buggy = try replay("cowbuggy-cowtest-preempt.log.xz", ["variant=cow-3e4542e"])
+        XCTAssertNil(buggy.departure, buggy.text())
+        XCTAssertEqual(total(buggy), 743_172)
+    }
+
     /// `swtch` lines in a log (`to=` and `from=`).
     func switches(_ name: String) throws -> Int {
         try KernelLog.read(path: Self.logs + name).probes.filter { $0.kind == .swtch }.count

@@ -31,8 +31,9 @@ final class LogLeakCountTests: XCTestCase {
     func testTheCowAndLazyLogsReportNothing() throws {
         for name in ["cow-boot.log.xz", "cow-copyout2-nopreempt.log.xz", "cow-cowoom-nopreempt.log.xz",
                      "cow-cowtest-nopreempt.log.xz", "cow-cowtest-preempt.log.xz", "cowbuggy-boot.log.xz",
-                     "cowbuggy-copyout2-nopreempt.log.xz", "cowbuggy-cowtest-nopreempt.log.xz", "lazy-boot.log.xz",
-                     "lazy-lazycopy-nopreempt.log.xz", "lazy-lazytests-nopreempt.log.xz",
+                     "cowbuggy-copyout2-nopreempt.log.xz", "cowbuggy-cowtest-nopreempt.log.xz",
+                     "cowbuggy-cowtest-preempt.log.xz", "lazy-boot.log.xz", "lazy-lazycopy-nopreempt.log.xz",
+                     "lazy-lazytests-nopreempt.log.xz",
                      "lazy-lazytests-preempt.log.xz", "lazy-sbrkmuch-nopreempt.log.xz"] {
             let r = try report(name)
             XCTAssertEqual(r.summary, "SUMMARY: no leaks, no double frees, no frees of mapped pages", name)
