@@ -50,6 +50,30 @@ final class LabReplayTests: XCTestCase {
         try assertAgrees("cow-cowtest-nopreempt.log.xz", events: 743_172)
     }
 
+    /// The same kernel with its timer `yield()`s: the scheduler switches 1,433 times (71 without
+    /// them) and cowtest's three processes come in another order, but no operation is split (fork
+    /// holds the child's lock, a fault runs with interrupts off, and no other process's memory
+    /// events come while an sbrk is switched out): the same 743,172 events agree.
+    func testTheFixedCowKernelWithPreemptionAgreesThroughCowtest() throws {
+        XCTAssertEqual(try switches("cow-cowtest-preempt.log.xz"), 2_866)
+        try assertAgrees("cow-cowtest-preempt.log.xz", events: 743_172)
+    }
+
+    /// 3e4542e with preemption: cowtest never copies out across two shared pages, so read as
+    /// the fixed kernel or as itself, every event agrees (2,588 switches).
+    func testTheBuggyCowKernelWithPreemptionAgreesThroughCowtest() throws {
+        XCTAssertEqual(try switches("cowbuggy-cowtest-preempt.log.xz"), 5_176)
+        try assertAgrees("cowbuggy-cowtest-preempt.log.xz", events: 743_172)
+        let buggy = try replay("cowbuggy-cowtest-preempt.log.xz", ["variant=cow-3e4542e"])
+        XCTAssertNil(buggy.departure, buggy.text())
+        XCTAssertEqual(total(buggy), 743_172)
+    }
+
+    /// `swtch` lines in a log (`to=` and `from=`).
+    func switches(_ name: String) throws -> Int {
+        try KernelLog.read(path: Self.logs + name).probes.filter { $0.kind == .swtch }.count
+    }
+
     func testTheFixedCowKernelAgreesWhenACowFaultsKallocFails() throws {
         try assertAgrees("cow-cowoom-nopreempt.log.xz", events: 182_961)
     }
@@ -83,5 +107,13 @@ final class LabReplayTests: XCTestCase {
         let copy = try XCTUnwrap(imported.operations.first { $0.kind == .copyin })
         XCTAssertEqual(copy.summary, "copyin by pid 3 from va 0x3000, 1024 bytes")
         XCTAssertEqual(copy.probes.map { imported.log.probes[$0].line }, [506, 507])
+    }
+
+    /// With its timer `yield()`s the lazy kernel switches 392 times (240 without): lazytests'
+    /// parent only waits while a child runs, so the memory events are the nopreempt log's, in
+    /// its order, and the same 46,795 events agree.
+    func testTheLazyKernelWithPreemptionAgreesThroughLazytests() throws {
+        XCTAssertEqual(try switches("lazy-lazytests-preempt.log.xz"), 784)
+        try assertAgrees("lazy-lazytests-preempt.log.xz", events: 46_795)
     }
 }

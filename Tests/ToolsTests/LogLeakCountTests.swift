@@ -25,13 +25,16 @@ final class LogLeakCountTests: XCTestCase {
     }
 
     /// The fixed COW kernel (c119f03), its buggy parent (3e4542e: its copyout writes into a
-    /// frame still shared, which leaves every count right) and the lazy kernel: no leak and
-    /// no finding; every count the kernel prints is the one its lines give.
+    /// frame still shared, which leaves every count right) and the lazy kernel, with and
+    /// without preemption: no leak and no finding; every count the kernel prints is the one
+    /// its lines give.
     func testTheCowAndLazyLogsReportNothing() throws {
         for name in ["cow-boot.log.xz", "cow-copyout2-nopreempt.log.xz", "cow-cowoom-nopreempt.log.xz",
-                     "cow-cowtest-nopreempt.log.xz", "cowbuggy-boot.log.xz", "cowbuggy-copyout2-nopreempt.log.xz",
-                     "cowbuggy-cowtest-nopreempt.log.xz", "lazy-boot.log.xz", "lazy-lazycopy-nopreempt.log.xz",
-                     "lazy-lazytests-nopreempt.log.xz", "lazy-sbrkmuch-nopreempt.log.xz"] {
+                     "cow-cowtest-nopreempt.log.xz", "cow-cowtest-preempt.log.xz", "cowbuggy-boot.log.xz",
+                     "cowbuggy-copyout2-nopreempt.log.xz", "cowbuggy-cowtest-nopreempt.log.xz",
+                     "cowbuggy-cowtest-preempt.log.xz", "lazy-boot.log.xz", "lazy-lazycopy-nopreempt.log.xz",
+                     "lazy-lazytests-nopreempt.log.xz",
+                     "lazy-lazytests-preempt.log.xz", "lazy-sbrkmuch-nopreempt.log.xz"] {
             let r = try report(name)
             XCTAssertEqual(r.summary, "SUMMARY: no leaks, no double frees, no frees of mapped pages", name)
             XCTAssertTrue(r.clean, name)
