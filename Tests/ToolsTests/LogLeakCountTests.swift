@@ -29,13 +29,19 @@ final class LogLeakCountTests: XCTestCase {
     /// without preemption: no leak and no finding; every count the kernel prints is the one
     /// its lines give.
     func testTheCowAndLazyLogsReportNothing() throws {
+        var reports: [Data: LogLeakReport] = [:]
         for name in ["cow-boot.log.xz", "cow-copyout2-nopreempt.log.xz", "cow-cowoom-nopreempt.log.xz",
                      "cow-cowtest-nopreempt.log.xz", "cow-cowtest-preempt.log.xz", "cowbuggy-boot.log.xz",
                      "cowbuggy-copyout2-nopreempt.log.xz", "cowbuggy-cowtest-nopreempt.log.xz",
                      "cowbuggy-cowtest-preempt.log.xz", "lazy-boot.log.xz", "lazy-lazycopy-nopreempt.log.xz",
                      "lazy-lazytests-nopreempt.log.xz",
                      "lazy-lazytests-preempt.log.xz", "lazy-sbrkmuch-nopreempt.log.xz"] {
-            let r = try report(name)
+            // The buggy parent's boot and nopreempt cowtest logs are the fixed kernel's, byte for
+            // byte: a report is a function of a log's bytes, so a log already reported is not
+            // read again (cowtest's: 0.6 s of the test's 1.7).
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.logs + name))
+            let r = try reports[bytes] ?? report(name)
+            reports[bytes] = r
             XCTAssertEqual(r.summary, "SUMMARY: no leaks, no double frees, no frees of mapped pages", name)
             XCTAssertTrue(r.clean, name)
             XCTAssertEqual(r.counted, name.hasPrefix("cow"), name)
