@@ -69,7 +69,7 @@ final class CommandLineFuzzTests: XCTestCase {
         let p = commandProcess(CommandLineTests.binary, args, in: dir)
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: stderrFile, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: stderrFile, contents: nil))
         let err = FileHandle(forWritingAtPath: stderrFile)!
         p.standardError = err
         let done = DispatchSemaphore(value: 0)

@@ -84,7 +84,7 @@ final class HardeningTests: XCTestCase {
         for name in ["boot", "sbrk"] {
             try FileManager.default.copyItem(atPath: CommandLineTests.root + "/scenarios/xv6-2020/\(name).yaml", toPath: dir + "/scenarios/a/\(name).yaml")
         }
-        FileManager.default.createFile(atPath: dir + "/golden", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/golden", contents: Data()))
         let file = try sh(#""$X" bless"#, in: dir)
         XCTAssertEqual(file.status, 74)
         XCTAssertEqual(file.stdout, """
@@ -281,7 +281,7 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(shrink.status, 64)
         XCTAssertTrue(shrink.stderr.hasPrefix("Error: cannot shrink scenarios/a/boot.yaml --until golden: cannot read golden/a/boot.trace: it is a directory"), shrink.stderr)
         try FileManager.default.removeItem(atPath: dir + "/golden")
-        FileManager.default.createFile(atPath: dir + "/golden", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/golden", contents: Data()))
         let file = try sh(#""$X" check scenarios/a/boot.yaml"#, in: dir)
         XCTAssertEqual(file.status, 74)                       // nor can the run's output be left beside it
         XCTAssertEqual(file.stderr, "xv6vm check: could not write golden/a/boot.trace.new: golden is not a directory\n")
@@ -308,8 +308,8 @@ final class HardeningTests: XCTestCase {
         try log.write(to: URL(fileURLWithPath: dir + "/boot.log"))
         log = Data(log.split(separator: 0x0a, omittingEmptySubsequences: false).map { Data($0) }.joined(separator: Data([0x0a, 0x00])))
         try log.write(to: URL(fileURLWithPath: dir + "/nul.log"))
-        fm.createFile(atPath: dir + "/long.log", contents: Data(repeating: UInt8(ascii: "x"), count: 200_000_000))
-        fm.createFile(atPath: dir + "/empty.log", contents: Data())
+        XCTAssertTrue(fm.createFile(atPath: dir + "/long.log", contents: Data(repeating: UInt8(ascii: "x"), count: 200_000_000)))
+        XCTAssertTrue(fm.createFile(atPath: dir + "/empty.log", contents: Data()))
 
         // Three FIFOs at once, while the rest goes on: two wait 5 s for a writer that never
         // comes, and plot's output 5 s for a reader (opening it to write blocked forever).
