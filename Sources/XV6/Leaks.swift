@@ -221,9 +221,8 @@ extension Kernel {
         guard let s = slot(ofPid: pid), procs[s].pagetable != .zero else { return nil }
         var table = procs[s].pagetable
         for level in stride(from: Sv39.levels - 1, through: 0, by: -1) {
-            let at = table + UInt64(Sv39.px(level, va)) * Sv39.pteSize
             guard memory.contains(table, length: pageSize) else { return nil }
-            let pte = PTE(rawValue: memory.read64(at))
+            let pte = PTE(rawValue: memory.read64(table + UInt64(Sv39.px(level, va)) * Sv39.pteSize))
             guard pte.isValid else { return nil }
             if pte.isLeaf || level == 0 {
                 guard pte.flags.contains(.user) else { return nil }

@@ -90,6 +90,14 @@ final class LabReplayTests: XCTestCase {
                        + "the kernel copies 1 and the model 2; bytes 0x2000-0x21ff went into frame 0x0000000087f43000, "
                        + "which pid 3 still maps (a bug: a write through a shared page)")
         XCTAssertEqual(total(try replay("cowbuggy-copyout2-nopreempt.log.xz", ["variant=cow-3e4542e"])), 514)
+        // Going on: the copyout to 0x2e00 starts on a page copied already (rightly not copied
+        // again) and writes the next page, 0x3000, through the frame pid 3 still maps.
+        let on = try Replay.stream(path: Self.logs + "cowbuggy-copyout2-nopreempt.log.xz", overrides: [],
+                                   blind: false, keepGoing: 3).report.departures
+        XCTAssertEqual(on.map { $0.log?.line }, [674, 682])
+        XCTAssertEqual(on.last?.verdict, "in copyout by pid 4 to va 0x2e00, 1024 bytes: of the copy-on-write pages it "
+                       + "writes, the kernel copies 0 and the model 1; bytes 0x3000-0x31ff went into frame "
+                       + "0x0000000087f42000, which pid 3 still maps (a bug: a write through a shared page)")
     }
 
     /// The lazy kernel: sbrk moves sz, a fault makes the page, and so does a copyin that reads

@@ -56,7 +56,7 @@ extension Replay {
     /// the model: the bytes it wrote into a frame another process still maps. `sharers`: the
     /// processes that mapped each frame where the two parted, other than the copy's.
     static func copyoutTerms(_ op: LogOperation, _ model: [ModelRecord], _ kernel: [Probe],
-                             sharers: [UInt64: [Int]] = [:]) -> String? {
+                             sharers: [UInt64: Sharers] = [:]) -> String? {
         guard op.kind == .copyout, op.n > 0 else { return nil }
         let kernelFrames = Set(kernel.filter { $0.kind == .refdec }.map(\.pa))
         let copied = Set(kernel.filter { $0.kind == .unmap && !$0.flag }.map(\.va))
@@ -69,7 +69,10 @@ extension Replay {
         var page = pageRoundDown(op.va)
         while page < end && written.count < 64 { written.append(page); page &+= pageSize }
         let frames = model.filter { $0.kind == .refdec && !kernelFrames.contains($0.pa) }.map(\.pa)
-        guard let missed = written.first(where: { !copied.contains($0) }), let frame = frames.first else { return nil }
+        guard var missed = written.first(where: { !copied.contains($0) }), let frame = frames.first else { return nil }
+        // The page the frame was shared at, where the model knew it (a page the kernel copied
+        // in an earlier copyout is written without a copy, and rightly).
+        if let page = sharers[frame]?.va { missed = page }
         let from = max(missed, op.va), to = min(missed + pageSize, end) - 1
         return "in \(op.summary): of the copy-on-write pages it writes, the kernel copies \(kernelFrames.count) and "
             + "the model \(modelCopies); bytes \(hexShort(from))-\(hexShort(to)) went into frame \(hex16(frame)), "
@@ -77,9 +80,12 @@ extension Replay {
     }
 
     /// "which pid 3 still maps" (or pids 3 and 5), else "which another process still maps".
-    static func sharedWith(_ frame: UInt64, _ sharers: [UInt64: [Int]]) -> String {
-        guard let pids = sharers[frame], !pids.isEmpty else { return "which another process still maps" }
+    static func sharedWith(_ frame: UInt64, _ sharers: [UInt64: Sharers]) -> String {
+        guard let pids = sharers[frame]?.pids, !pids.isEmpty else { return "which another process still maps" }
         if pids.count == 1 { return "which pid \(pids[0]) still maps" }
         return "which pids \(pids.dropLast().map(String.init).joined(separator: ", ")) and \(pids.last!) still map"
     }
 }
+
+/// The processes other than a copy's own that map a frame, and the page they map it at.
+typealias Sharers = (va: UInt64, pids: [Int])

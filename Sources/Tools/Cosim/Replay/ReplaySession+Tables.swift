@@ -48,8 +48,10 @@ extension ReplaySession {
         let end = op.va &+ UInt64(op.n)
         for _ in 0..<64 where page < end {
             for pid in others {
-                guard let frame = kernel.userFrame(pid: pid, va: page), sharers[frame.rawValue]?.contains(pid) != true else { continue }
-                sharers[frame.rawValue, default: []].append(pid)
+                guard let frame = kernel.userFrame(pid: pid, va: page) else { continue }
+                var held = sharers[frame.rawValue] ?? (page, [])
+                if !held.pids.contains(pid) { held.pids.append(pid) }
+                sharers[frame.rawValue] = held
             }
             page &+= pageSize
         }

@@ -52,9 +52,9 @@ public final class ReplaySession {
     var logEnded = false
     /// The model's tables where each stream parted, by stream (`captureTables`).
     var tables: [String: TablesRead] = [:]
-    /// Where the memory streams parted inside a copyout: the frames the copy's pages were
-    /// mapped to then, each with the other processes that mapped it (`noteSharers`).
-    var sharers: [UInt64: [Int]] = [:]
+    /// Where the memory streams parted inside a copyout: each frame another process mapped
+    /// then at a page the copy writes, with that page and those processes' pids (`noteSharers`).
+    var sharers: [UInt64: Sharers] = [:]
     /// Probes read since the importer was last asked for what they decide.
     private var sinceAdvance = 0
     static let advanceEvery = 512
