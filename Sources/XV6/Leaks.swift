@@ -214,22 +214,13 @@ extension Kernel {
 
 extension Kernel {
     /// The frame process `pid`'s user table maps at `va` (a valid user leaf, at any level),
-    /// read from physical memory directly as `forEachLeaf` reads it: nothing is traced,
-    /// counted or cached. Nil when the process is gone or the page is not mapped.
-    /// (A departure's sentence: which process a shared frame belongs to.)
+    /// found by the MMU's walk without side effects: nothing is traced, counted or cached.
+    /// Nil when the process is gone or the page is not mapped. (A departure's sentence:
+    /// which process a shared frame belongs to.)
     public func userFrame(pid: Int, va: UInt64) -> PhysAddr? {
-        guard let s = slot(ofPid: pid), procs[s].pagetable != .zero else { return nil }
-        var table = procs[s].pagetable
-        for level in stride(from: Sv39.levels - 1, through: 0, by: -1) {
-            guard memory.contains(table, length: pageSize) else { return nil }
-            let pte = PTE(rawValue: memory.read64(table + UInt64(Sv39.px(level, va)) * Sv39.pteSize))
-            guard pte.isValid else { return nil }
-            if pte.isLeaf || level == 0 {
-                guard pte.flags.contains(.user) else { return nil }
-                return pte.pa + (va & ((pageSize << (9 * UInt64(level))) - 1)) & ~(pageSize - 1)
-            }
-            table = pte.pa
-        }
-        return nil
+        guard let s = slot(ofPid: pid), procs[s].pagetable != .zero,
+              case .success(let w) = MMU.walk(Satp(root: procs[s].pagetable), VirtAddr(va), in: memory),
+              w.pte.flags.contains(.user) else { return nil }
+        return PhysAddr(w.pa.rawValue & ~(pageSize - 1))
     }
 }

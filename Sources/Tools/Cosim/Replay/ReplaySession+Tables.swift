@@ -45,8 +45,8 @@ extension ReplaySession {
         guard op.kind == .copyout, op.n > 0 else { return }
         let others = kernel.procs.filter { $0.state != .unused && $0.pid != op.pid }.map(\.pid).sorted()
         var page = pageRoundDown(op.va)
-        let end = op.va &+ UInt64(op.n)
-        for _ in 0..<64 where page < end {
+        let end = op.va &+ UInt64(op.n), last = page &+ 63 * pageSize       // as copyoutTerms: 64 pages at most
+        while page < end && page <= last {
             for pid in others {
                 guard let frame = kernel.userFrame(pid: pid, va: page) else { continue }
                 var held = sharers[frame.rawValue] ?? (page, [])
