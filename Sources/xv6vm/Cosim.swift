@@ -6,7 +6,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// Reads a kernel log and imports it, or exits 2 with the log's problem on stderr.

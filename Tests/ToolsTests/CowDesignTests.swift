@@ -6,7 +6,7 @@ import Scenario
 import Run
 import CosimLog
 import CosimLeaks
-import Cosim
+import LogReplay
 
 /// Another student's copy-on-write kernel (whileskies, docs/kernel-logs/README.md), read
 /// with the design settings that describe it: its uvmcopy raises a count before it maps the

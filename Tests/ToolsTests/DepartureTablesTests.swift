@@ -8,7 +8,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// A departure shows the model's page tables of the process the operation acts on, as they

@@ -7,7 +7,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// Departures in the student's terms (issue 20): the innermost operation, the process it acts

@@ -6,7 +6,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// Replay of the copy-on-write and lazy labs' logs (their probe lines: pagefault, copyout,

@@ -6,7 +6,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// Mutates a real kernel's log (docs/kernel-logs/stock-boot.log) a thousand times: reading,

@@ -9,7 +9,7 @@ import Goldens
 import Explore
 import CosimLog
 import CosimLeaks
-import Cosim
+import LogReplay
 import Report
 
 /// `leaks LOG` on logs of leaky kernels: one the model can make (freeproc frees only the

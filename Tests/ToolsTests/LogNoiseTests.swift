@@ -6,7 +6,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// What a kernel's console does to its probe lines: a last line cut by the kill, blanks

@@ -1,6 +1,6 @@
 import XCTest
 import CosimLog
-import Cosim
+import LogReplay
 
 /// The replay's window of probes: long runs kept as slices of their batch, short runs and
 /// single probes copied into a tail; indices, `base` and `end` as an array window's.

@@ -8,7 +8,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// Co-simulation: real kernels' @T logs, imported and replayed on the model.

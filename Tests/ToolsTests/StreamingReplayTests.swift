@@ -6,7 +6,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// Replay as the log streams in: memory bounded by what is undecided, not by the log's

@@ -7,7 +7,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Cosim
+import LogReplay
 import Report
 
 /// `replay --suggest` on real kernels other students wrote (docs/kernel-logs/README.md).
