@@ -3,7 +3,7 @@ import PackageDescription
 
 // Modules depend one way only: RISCV (hardware) <- XV6 (kernel) <- Scenario <- Run <- the tools
 // (Goldens, Explore, Cosim, Report, side by side) <- xv6vm (command line); Support under them all.
-// Cosim is three targets, one way too: CosimLog <- CosimLeaks, CosimLog <- Cosim.
+// Cosim is three targets, one way too: CosimLog <- CosimLeaks, CosimLog <- LogReplay.
 
 // The simulator is optimised in debug builds too: the test suite runs every scenario,
 // some of which make 10^5 allocations, and unoptimised Swift is 20 to 50 times slower.

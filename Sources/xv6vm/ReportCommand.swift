@@ -56,7 +56,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     /// A kernel log's replay, the report fed from the replay's model as it runs (the report
-    /// does not import Cosim, nor Cosim the report: they meet here).
+    /// does not import LogReplay, nor LogReplay the report: they meet here).
     func logReport() throws -> RunReport {
         let log = options.file
         if FileStatus.sameFile(output, log) {

@@ -8,7 +8,7 @@ import Run
 /// (never from trace text): each event's counts, the page-table entries it changed and the
 /// pages in use by owner after it, the processes alive after it, and the findings with their
 /// events. The run is a scenario's (`init(scenario:)`) or a kernel log's replay, which the
-/// command line feeds into a `ReportRecorder` (this target does not import Cosim).
+/// command line feeds into a `ReportRecorder` (this target does not import LogReplay).
 public struct RunReport {
     public struct EventRow {
         public var label: String

@@ -5,7 +5,7 @@ import Run
 
 /// A kernel log's replay as the report shows it: its outcome, and where the kernel and the
 /// model part, side by side. Plain data: the command line fills it from Cosim's replay report
-/// (this target does not import Cosim), and the page draws it.
+/// (this target does not import LogReplay), and the page draws it.
 public struct ReplayView {
     /// The replay's last line: `AGREE: ...` or `DEPARTS at log:line: ...`.
     public var verdict: String
