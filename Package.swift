@@ -12,9 +12,9 @@ let optimised: [SwiftSetting] = [
     .unsafeFlags(["-O"], .when(configuration: .debug)),
     .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"]),
 ]
-// Code that only drives the optimised modules (the command line, two of the tools, the
-// tests' own 9,200 lines) is compiled without optimisation, in release builds too.
-let unoptimised: [SwiftSetting] = [.unsafeFlags(["-Onone"])]
+// The tests' own code (9,200 lines) is compiled without optimisation: the work it
+// asserts on runs in the optimised modules it calls.
+let testCode: [SwiftSetting] = [.unsafeFlags(["-Onone"])]
 
 let package = Package(
     name: "xv6vm",
@@ -39,17 +39,8 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["Support", "XV6", "RISCV", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
         .target(name: "Run", dependencies: ["Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
         // The tools, side by side: none imports another.
-        // Goldens (check, bless, plot) and Explore (sweep, shrink) are compiled without
-        // optimisation: they loop over runs, traces and goldens, and the work in each runs in
-        // the optimised modules they call. Optimised they took 5.5-7.7 s and 11.3-15.7 s of one
-        // core, unoptimised 1.5-1.9 s and 2.1-2.8 s (release, a 2-core AMD EPYC; the build has
-        // both cores busy to the end, so that is about 8 s off a clean build). Instructions
-        // (callgrind): check 47.03 G -> 47.43 G (+0.8 %), plot of reparent2 2.39 G -> 2.47 G
-        // (+3.0 %), shrink of reparent2-root-only 4.81 G -> 4.91 G (+2.1 %), a 200-run sweep of
-        // reparent2 44.58 G -> 44.75 G (+0.4 %).
-        // Report stays optimised: unoptimised, a reparent2 report took 3.9 s against 1.0 s.
-        .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Goldens", swiftSettings: unoptimised),
-        .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Explore", swiftSettings: unoptimised),
+        .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Goldens", swiftSettings: optimised),
+        .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Explore", swiftSettings: optimised),
         // Cosim, a kernel's log against the model, is three targets that compile side by side
         // (as one module, 7,000 lines, it took 29 s of one core, alone at the end of a build).
         // Log (reading probes) needs no scenario or run, so it compiles beside Scenario, and
@@ -75,13 +66,13 @@ let package = Package(
         .executableTarget(name: "xv6vm", dependencies: [
             "Goldens", "Explore", "CosimLog", "CosimLeaks", "LogReplay", "Report", "Run", "Scenario", "Support", "XV6", "RISCV",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: unoptimised),
+        ], swiftSettings: [.unsafeFlags(["-Onone"])]),
         // The command's tests are CommandTests, not xv6vmTests, for the same order: a lowercase
         // name sorts after every other, so the smallest tests went first and ToolsTests (5,600
         // lines, the longest to compile) waited for a free core.
-        .testTarget(name: "RISCVTests", dependencies: ["RISCV"], swiftSettings: unoptimised),
-        .testTarget(name: "XV6Tests", dependencies: ["XV6", "RISCV"], swiftSettings: unoptimised),
-        .testTarget(name: "ToolsTests", dependencies: ["Goldens", "Explore", "CosimLog", "CosimLeaks", "LogReplay", "Report", "Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: unoptimised),
-        .testTarget(name: "CommandTests", dependencies: ["xv6vm", "Goldens", "Explore", "CosimLog", "CosimLeaks", "LogReplay", "Report", "Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: unoptimised),
+        .testTarget(name: "RISCVTests", dependencies: ["RISCV"], swiftSettings: testCode),
+        .testTarget(name: "XV6Tests", dependencies: ["XV6", "RISCV"], swiftSettings: testCode),
+        .testTarget(name: "ToolsTests", dependencies: ["Goldens", "Explore", "CosimLog", "CosimLeaks", "LogReplay", "Report", "Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: testCode),
+        .testTarget(name: "CommandTests", dependencies: ["xv6vm", "Goldens", "Explore", "CosimLog", "CosimLeaks", "LogReplay", "Report", "Run", "Scenario", "Support", "XV6", "RISCV"], swiftSettings: testCode),
     ]
 )
