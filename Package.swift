@@ -46,8 +46,9 @@ let package = Package(
         // AMD EPYC, where a clean build keeps both cores busy to its end). A 200-run sweep of
         // reparent2, paired runs against the optimised build: 1.00 (wall, this build first)
         // and 0.98 (that one first); a shrink of reparent2-root-only 1.02 (4.81 G -> 4.91 G
-        // instructions, callgrind). Goldens was tried too and kept optimised: unoptimised,
-        // the same sweep, which runs none of its code, took 8-15 % longer, unexplained.
+        // instructions, callgrind). Goldens was tried too and kept optimised: with Goldens
+        // unoptimised the same sweep, which runs none of Goldens' code, took 8-15 % longer,
+        // for a reason not yet found.
         // Report is 4 times slower unoptimised.
         .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Explore", swiftSettings: unoptimised),
         // Cosim, a kernel's log against the model, is three targets that compile side by side
