@@ -91,7 +91,7 @@ public final class PhysicalMemory {
         linFirst = copy(other.linFirst); linStep = copy(other.linStep); linLo = copy(other.linLo); linHi = copy(other.linHi)
         hooks = .allocate(capacity: pageCount); hooks.initialize(repeating: 0, count: pageCount)
         store = other.store
-        for page in 0..<pageCount where slot[page] >= 0 { store.retain(slot[page]) }
+        forEachSlot { store.retain($0) }
     }
 
     /// A copy of this memory as it is now; later writes to either do not show in the other.
@@ -99,9 +99,22 @@ public final class PhysicalMemory {
     public func snapshot() -> PhysicalMemory { PhysicalMemory(copying: self) }
 
     deinit {
-        for page in 0..<pageCount where slot[page] >= 0 { store.release(slot[page]) }
+        forEachSlot { store.release($0) }
         fill.deallocate(); slot.deallocate(); word0.deallocate(); hasWord0.deallocate()
         linFirst.deallocate(); linStep.deallocate(); linLo.deallocate(); linHi.deallocate(); hooks.deallocate()
+    }
+
+    /// Calls `body` with the slot of every page that has one. Most pages have none (-1), so
+    /// eight pages at a time are passed over when none of them has one.
+    @inline(__always) private func forEachSlot(_ body: (Int32) -> Void) {
+        var page = 0
+        while page < pageCount {
+            let end = min(page &+ 8, pageCount)
+            var all: Int32 = -1
+            for p in page..<end { all &= slot[p] }      // negative only if every slot is
+            if all >= 0 { for p in page..<end where slot[p] >= 0 { body(slot[p]) } }
+            page = end
+        }
     }
 
     /// Pages that hold a slot of their own or a shared one.

@@ -42,6 +42,23 @@ final class SnapshotMemoryTests: XCTestCase {
         XCTAssertEqual(chain[0].read64(page(0) + 8), 0xbbbb)
     }
 
+    /// A snapshot shares every page with a slot, wherever it lies: pages are passed over eight
+    /// at a time, so these sit at the edges of those groups and in a last group of three.
+    func testEverySlotIsSharedAtTheEdgesOfEightPageGroups() {
+        let ram = PhysicalMemory(base: base, end: page(19))
+        let slotted: [UInt64] = [0, 7, 8, 15, 18]
+        for p in slotted { ram.write64(page(p) + 8, 0x1000 + p) }
+        XCTAssertEqual(ram.pagesWithSlots, 5)
+        var copy: PhysicalMemory? = ram.snapshot()
+        for p in slotted { copy!.write64(page(p) + 8, 0x2000 + p) }
+        XCTAssertEqual(slotted.map { ram.read64(page($0) + 8) }, [0x1000, 0x1007, 0x1008, 0x100f, 0x1012])
+        XCTAssertEqual(slotted.map { copy!.read64(page($0) + 8) }, [0x2000, 0x2007, 0x2008, 0x200f, 0x2012])
+        copy = nil                                          // gives its slots back
+        for p in slotted { ram.write64(page(p) + 16, p) }
+        XCTAssertEqual(slotted.map { ram.read64(page($0) + 16) }, slotted)
+        XCTAssertEqual(ram.read64(page(18) + 8), 0x1012)
+    }
+
     /// forEachValidPTE sees exactly the words with V set, in order, whatever the page's form.
     func testValidPTEsAreTheWordsWithBitZeroSet() {
         let ram = PhysicalMemory(base: base, end: page(8))
