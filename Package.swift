@@ -39,17 +39,16 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["Support", "XV6", "RISCV", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
         .target(name: "Run", dependencies: ["Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
         // The tools, side by side: none imports another.
-        .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Goldens", swiftSettings: optimised),
-        // Explore (sweep, shrink) is compiled without optimisation: it starts runs and reads
-        // their records, and the runs themselves are in the optimised modules it calls.
-        // Optimised it took 12.6-15.7 s of one core, unoptimised 2.3-2.8 s (release, a 2-core
-        // AMD EPYC, where a clean build keeps both cores busy to its end). A 200-run sweep of
-        // reparent2, paired runs against the optimised build: 1.00 (wall, this build first)
-        // and 0.98 (that one first); a shrink of reparent2-root-only 1.02 (4.81 G -> 4.91 G
-        // instructions, callgrind). Goldens was tried too and kept optimised: with Goldens
-        // unoptimised the same sweep, which runs none of Goldens' code, took 8-15 % longer,
-        // for a reason not yet found.
-        // Report is 4 times slower unoptimised.
+        // Goldens (check, bless) and Explore (sweep, shrink) are compiled without optimisation:
+        // they start runs and read their records, and the runs are in the optimised modules they
+        // call. Optimised they took 5.5-7.7 and 12.6-15.7 s of one core, unoptimised 1.7-1.9 and
+        // 2.3-2.8 s (release, a 2-core AMD EPYC, where a clean build keeps both cores busy to its
+        // end); instructions (callgrind): check +0.8 %, a shrink of reparent2-root-only +2.1 %,
+        // a 200-run sweep of reparent2 +0.4 %. That sweep's time followed where the linker put
+        // RISCV's snapshot loops, after these modules: 1.00, 1.08 and 1.14 with a loop 0, 32 or
+        // 48 bytes into a cache line, so PhysicalMemory passes over pages with no slot eight at
+        // a time (see forEachSlot).
+        .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Goldens", swiftSettings: unoptimised),
         .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Explore", swiftSettings: unoptimised),
         // Cosim, a kernel's log against the model, is three targets that compile side by side
         // (as one module, 7,000 lines, it took 29 s of one core, alone at the end of a build).
@@ -67,6 +66,7 @@ let package = Package(
         // largest of them (21.6 s of one core) started last and ended the build alone, the
         // other core idle; "LogReplay" sorts after Goldens and Explore and starts with Report.
         .target(name: "LogReplay", dependencies: ["CosimLog", "Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Cosim", exclude: ["Log", "Leaks"], swiftSettings: optimised),
+        // Report stays optimised: unoptimised, a report of reparent2 took 3.86 s against 0.98 s.
         .target(name: "Report", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Report", swiftSettings: optimised),
         // The command line is compiled without optimisation: it parses arguments and prints,
         // and the work runs in the optimised modules it calls. Optimised, it took 11.5 s of
