@@ -12,7 +12,7 @@ let optimised: [SwiftSetting] = [
     .unsafeFlags(["-O"], .when(configuration: .debug)),
     .unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"]),
 ]
-// Code that only drives the optimised modules (the command line, Explore, the tests' own
+// Code that only drives the optimised modules (the command line, Goldens, Explore, the tests' own
 // 9,200 lines) is compiled without optimisation, in release builds too.
 let unoptimised: [SwiftSetting] = [.unsafeFlags(["-Onone"])]
 
