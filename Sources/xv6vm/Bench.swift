@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

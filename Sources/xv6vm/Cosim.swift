@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// Reads a kernel log and imports it, or exits 2 with the log's problem on stderr.
 func importOrExit(_ path: String, overrides: [String]) throws -> ImportedLog {

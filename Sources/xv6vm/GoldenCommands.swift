@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// `I/N`: the I-th of N slices of the scenario list.
 struct Shard {

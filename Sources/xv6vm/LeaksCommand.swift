@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import CosimLeaks
-import Report
+import HTMLReport
 
 struct Leaks: ParsableCommand {
     static let configuration = CommandConfiguration(

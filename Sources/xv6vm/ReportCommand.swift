@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 import XV6
 
 struct ReportCommand: ParsableCommand {

@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// `xv6vm review` on a terminal, as insta and jest review snapshots: each pending golden
 /// with its diff (through a pager when it is longer than the screen), then one key, no Enter.

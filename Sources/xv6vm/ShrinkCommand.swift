@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 struct ShrinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// The address-blind view (issue 24, item 3): pages named by first use, the same name for
 /// the same role on both sides; virtual addresses and the header kept.

@@ -6,7 +6,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Report
+import HTMLReport
 import XV6
 import RISCV
 

@@ -9,7 +9,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// A departure shows the model's page tables of the process the operation acts on, as they
 /// are where the two part, with the PTEs the kernel's events contradict marked (issue 20).

@@ -8,7 +8,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// Departures in the student's terms (issue 20): the innermost operation, the process it acts
 /// on, and what the kernel did against what the model did.

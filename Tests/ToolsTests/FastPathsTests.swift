@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// The model's speed tricks (linear pages, runs of PTEs written at once, one walk per 2 MiB,
 /// visits that skip what cannot be valid) change no trace: every scenario under scenarios/

@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// Mutates the repository's scenarios thousands of times: the compiler must never crash or
 /// trap, and every error it reports must carry a position. Deterministic: a fixed seed.

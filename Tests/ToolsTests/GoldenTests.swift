@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 final class GoldenTests: XCTestCase {
     let store = GoldenStore(root: packageRoot)

@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// Replay of the copy-on-write and lazy labs' logs (their probe lines: pagefault, copyout,
 /// copyin, copyinstr, refinc, refdec, sbrk), against the cow-lab and lazy-lab models.

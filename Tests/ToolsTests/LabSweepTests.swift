@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// Failure injection and shrinking on the lab variants: a kalloc failing in a fault handler
 /// kills the process that faulted (the kernel goes on), and a finding on either variant

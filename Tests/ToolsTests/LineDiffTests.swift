@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 final class LineDiffTests: XCTestCase {
     /// `/usr/bin/diff -u OLD NEW`, without its `---`/`+++` lines; nil when diff is not installed.

@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// Mutates a real kernel's log (docs/kernel-logs/stock-boot.log) a thousand times: reading,
 /// importing and replaying it must end in a `LogError` at a line, or in a replay, never in a

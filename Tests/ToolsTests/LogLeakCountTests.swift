@@ -9,7 +9,7 @@ import Goldens
 import Explore
 import CosimLog
 import CosimLeaks
-import Report
+import HTMLReport
 
 /// `leaks LOG` on the COW lab's logs: reference counts followed through the log's own
 /// `refinc`, `refdec` and `kfree` lines, the user tables that map a page being its holders.

@@ -10,7 +10,7 @@ import Explore
 import CosimLog
 import CosimLeaks
 import LogReplay
-import Report
+import HTMLReport
 
 /// `leaks LOG` on logs of leaky kernels: one the model can make (freeproc frees only the
 /// root of the kernel table), and one it cannot follow (a failed exec keeps the fresh

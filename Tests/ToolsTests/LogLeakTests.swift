@@ -9,7 +9,7 @@ import Goldens
 import Explore
 import CosimLog
 import CosimLeaks
-import Report
+import HTMLReport
 
 /// `xv6vm leaks LOG`: leaks and misuse read from a kernel's log alone, without the model.
 final class LogLeakTests: XCTestCase {

@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// What a kernel's console does to its probe lines: a last line cut by the kill, blanks
 /// after a probe, two CPUs printing at once; and logs read through the reader thread.

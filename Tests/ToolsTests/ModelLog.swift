@@ -8,7 +8,7 @@ import Run
 import Goldens
 import Explore
 import CosimLog
-import Report
+import HTMLReport
 
 /// Kernel logs made for tests: the model's run printed as a kernel with the probes would
 /// print it, and a real log's lines rebased onto xv6's free list after pages are added.

@@ -9,7 +9,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// Co-simulation: real kernels' @T logs, imported and replayed on the model.
 final class ReplayTests: XCTestCase {

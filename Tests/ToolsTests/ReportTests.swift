@@ -6,7 +6,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// `xv6vm report`'s records: what each event changed in the page tables, replayed in order,
 /// must give back every live table exactly as vmprint prints it after that event.

@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 import RISCV
 
 /// The scenario writer (which shrink and import use) is the compiler's inverse: a compiled

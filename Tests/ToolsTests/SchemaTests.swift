@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// The JSON Schema editors use agrees with the compiler, and accepts every scenario.
 final class SchemaTests: XCTestCase {

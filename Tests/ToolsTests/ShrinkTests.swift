@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// Shrinking keeps what the original shows, and gets small.
 final class ShrinkTests: XCTestCase {

@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 import XV6
 
 /// Runs resumed from snapshots: the same bytes and the same verdicts as runs straight through.

@@ -7,7 +7,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// Replay as the log streams in: memory bounded by what is undecided, not by the log's
 /// length; a departure final soon after it is read; and the long logs that measure it.

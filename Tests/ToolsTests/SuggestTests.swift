@@ -8,7 +8,7 @@ import Goldens
 import Explore
 import CosimLog
 import LogReplay
-import Report
+import HTMLReport
 
 /// `replay --suggest` on real kernels other students wrote (docs/kernel-logs/README.md).
 final class SuggestTests: XCTestCase {

@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// The package's root directory, found from this file's path (tests may run from anywhere).
 let packageRoot: String = {

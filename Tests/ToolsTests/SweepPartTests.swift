@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// The pieces of a sweep's part files: the scenario digest, calls as ranges, the JSON
 /// reader, the verdict read back from its detail, and a part read back whole.

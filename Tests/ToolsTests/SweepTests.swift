@@ -4,7 +4,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 
 /// Failure injection finds the error paths that do not recover: pinned, per site.
 final class SweepTests: XCTestCase {

@@ -5,7 +5,7 @@ import Scenario
 import Run
 import Goldens
 import Explore
-import Report
+import HTMLReport
 import XV6
 
 /// The `touch` event: user code accessing memory through the MMU, and usertrap's answer.
