@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Modules depend one way only: RISCV (hardware) <- XV6 (kernel) <- Scenario <- Run <- the tools
-// (Goldens, Explore, Cosim, HTMLReport, side by side) <- xv6vm (command line); Support under them all.
+// (Goldens, Explore, Cosim, HTMLReport, side by side) <- xv6vm (command line); Support under
+// them all.
 // Cosim is three targets, one way too: CosimLog <- CosimLeaks, CosimLog <- LogReplay.
 
 // The simulator is optimised in debug builds too: the test suite runs every scenario,
@@ -39,15 +40,15 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["Support", "XV6", "RISCV", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
         .target(name: "Run", dependencies: ["Scenario", "Support", "XV6", "RISCV"], swiftSettings: optimised),
         // The tools, side by side: none imports another.
-        // Goldens (check, bless) and Explore (sweep, shrink) are compiled without optimisation:
-        // they start runs and read their records, and the runs are in the optimised modules they
-        // call. Optimised they took 5.5-7.7 and 12.6-15.7 s of one core, unoptimised 1.7-1.9 and
-        // 2.3-2.8 s (release, a 2-core AMD EPYC, where a clean build keeps both cores busy to its
-        // end); instructions (callgrind): check +0.8 %, a shrink of reparent2-root-only +2.1 %,
-        // a 200-run sweep of reparent2 +0.4 %. That sweep's time followed where the linker put
-        // RISCV's snapshot loops, after these modules: 1.00, 1.08 and 1.14 with a loop 0, 32 or
-        // 48 bytes into a cache line, so PhysicalMemory passes over pages with no slot eight at
-        // a time (see forEachSlot).
+        // Goldens (check, bless, plot) and Explore (sweep, shrink) are compiled without
+        // optimisation: they start runs and read their records, and the runs are in the optimised
+        // modules they call. Optimised they took 5.5-7.7 and 12.6-15.7 s of one core,
+        // unoptimised 1.7-1.9 and 2.3-2.8 s (release, a 2-core AMD EPYC, where a clean build
+        // keeps both cores busy to its end); instructions (callgrind): check +0.8 %, a plot of
+        // reparent2 +3.0 %, a shrink of reparent2-root-only +2.1 %, a 200-run sweep of reparent2
+        // +0.4 %. That sweep's time followed where the linker put RISCV's snapshot loops, after
+        // these modules: 1.00, 1.08 and 1.14 with a loop 0, 32 or 48 bytes into a cache line, so
+        // PhysicalMemory passes over pages with no slot eight at a time (see forEachSlot).
         .target(name: "Goldens", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Goldens", swiftSettings: unoptimised),
         .target(name: "Explore", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Explore", swiftSettings: unoptimised),
         // Cosim, a kernel's log against the model, is three targets that compile side by side
@@ -69,7 +70,7 @@ let package = Package(
         // one core) often holds the other core, and as "Report" it took the free one first,
         // leaving LogReplay to end the build alone.
         .target(name: "LogReplay", dependencies: ["CosimLog", "Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Cosim", exclude: ["Log", "Leaks"], swiftSettings: optimised),
-        // HTMLReport stays optimised: unoptimised, a report of reparent2 took 3.86 s against 0.98 s.
+        // HTMLReport stays optimised: unoptimised, a report of reparent2 took 3.86 s, not 0.98 s.
         .target(name: "HTMLReport", dependencies: ["Run", "Scenario", "Support", "XV6", "RISCV"], path: "Sources/Tools/Report", swiftSettings: optimised),
         // The command line is compiled without optimisation: it parses arguments and prints,
         // and the work runs in the optimised modules it calls. Optimised, it took 11.5 s of
